@@ -1,0 +1,17 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using WonderQ.Broker.Storage;
+
+namespace WonderQ.Broker.Health;
+
+public static class HealthApi
+{
+    public static IEndpointConventionBuilder MapHealth(this IEndpointRouteBuilder routes) =>
+        routes.MapGet("/healthz", Check).WithTags("Health").WithSummary("200 when the store answers, 503 otherwise");
+
+    public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> Check(IMessageStore store, CancellationToken cancellationToken) =>
+        await store.PingAsync(cancellationToken)
+            ? TypedResults.Ok(new HealthStatus("ok"))
+            : TypedResults.Problem("The message store does not answer.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unhealthy.");
+
+    public sealed record HealthStatus(string Status);
+}

@@ -1,0 +1,31 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace WonderQ.Broker.Infrastructure;
+
+/// <summary>
+/// Query and route values arrive as text so that a bad one gets a 400 naming the field and its range instead of a
+/// binding failure that names a C# type.
+/// </summary>
+public static class QueryParameters
+{
+    /// <summary>Parses an optional whole number; returns the problem to answer when it is not one within range.</summary>
+    public static ValidationProblem? WholeNumber(string? raw, string name, long min, long max, long fallback, out long value)
+    {
+        value = fallback;
+        if (raw is null)
+        {
+            return null;
+        }
+
+        if (long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
+        {
+            return null;
+        }
+
+        var message = max == long.MaxValue
+            ? $"'{name}' must be a whole number of at least {min}."
+            : $"'{name}' must be a whole number from {min} to {max}.";
+        return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [name] = [message] }, detail: message, title: "The request is not valid.");
+    }
+}

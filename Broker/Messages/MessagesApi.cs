@@ -1,0 +1,76 @@
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using WonderQ.Broker.Infrastructure;
+using WonderQ.Broker.Storage;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
+
+namespace WonderQ.Broker.Messages;
+
+public static class MessagesApi
+{
+    public static RouteGroupBuilder MapMessages(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/messages").WithTags("Messages");
+
+        group.MapPost("/", SendMessage).WithValidation<SendMessageRequest>()
+            .WithSummary("Send a message; answered once it is durably committed");
+        group.MapGet("/consume", Consume).WithValidation<ConsumeQuery>()
+            .WithSummary("Long-poll for messages and claim them for the visibility timeout");
+        group.MapDelete("/{id}", DeleteMessage)
+            .WithSummary("Delete (acknowledge) a message, checked against its reservation token when one is given");
+        return group;
+    }
+
+    public static async Task<Results<Created<SendMessageResponse>, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>> SendMessage(
+        SendMessageRequest request, IMessageStore store, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    {
+        var max = limits.Value.MaxMessageBytes;
+        var bytes = Encoding.UTF8.GetByteCount(request.Body!);
+        if (bytes > max)
+        {
+            return Problems.TooLarge($"'body' is {bytes} bytes in UTF-8; the limit is {max} bytes (Limits:MaxMessageBytes).");
+        }
+
+        var queue = new QueueRef(request.QueueId, request.QueueName);
+        return await store.SendAsync(queue, request.Body!, cancellationToken) is { } sent
+            ? TypedResults.Created((string?)null, new SendMessageResponse(sent.Id))
+            : Problems.NotFound($"There is no queue with {queue}.");
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, NotFound<ProblemDetails>>> Consume(
+        [AsParameters] ConsumeQuery query, LongPoll longPoll, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    {
+        var defaults = limits.Value;
+        var queue = query.Queue();
+        var messages = await longPoll.ConsumeAsync(
+            queue,
+            Rules.ParseOr(query.Size, defaults.DefaultConsumeSize),
+            TimeSpan.FromSeconds(Rules.ParseOr(query.WaitTime, defaults.DefaultWaitTimeSeconds)),
+            TimeSpan.FromSeconds(Rules.ParseOr(query.VisibilityTimeout, defaults.DefaultVisibilityTimeoutSeconds)),
+            cancellationToken);
+        return messages is null ? Problems.NotFound($"There is no queue with {queue}.") : TypedResults.Ok(messages);
+    }
+
+    public static async Task<Results<Ok<SuccessResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> DeleteMessage(
+        string id,
+        [FromQuery(Name = "reservation_token")] string? reservationToken,
+        IMessageStore store,
+        CancellationToken cancellationToken)
+    {
+        if (QueryParameters.WholeNumber(id, "id", 1, long.MaxValue, 0, out var messageId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        return await store.DeleteMessageAsync(messageId, reservationToken, cancellationToken) switch
+        {
+            DeleteMessageResult.Deleted => TypedResults.Ok(new SuccessResponse(true)),
+            DeleteMessageResult.TokenMismatch => Problems.Conflict(
+                $"Message {messageId} is not reserved under that reservation_token: it was never consumed, or another consumer has claimed it since. Do not process it twice."),
+            _ => Problems.NotFound($"There is no message with id {messageId}.", withSuccessFlag: true),
+        };
+    }
+}

@@ -1,0 +1,299 @@
+using WonderQ.Broker.Storage;
+
+namespace WonderQ.Broker.Messages;
+
+/// <summary>
+/// The consumers parked in a long poll, per queue, in arrival order. A publish hands each new message to one
+/// waiter (not all of them); a reservation running out wakes one waiter at its expiry time. Nothing polls the
+/// database: a waiter sleeps until one of those events, its own deadline, or shutdown.
+/// </summary>
+public sealed class WaitingConsumers : IDisposable
+{
+    private readonly Dictionary<long, QueueWaiters> _queues = [];
+    private readonly Lock _lock = new();
+    private readonly IMessageStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<WaitingConsumers> _logger;
+    private readonly CancellationTokenRegistration _stopping;
+    private bool _stopped;
+    private int _count;
+
+    public WaitingConsumers(IMessageStore store, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<WaitingConsumers> logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+        store.Activity.Published += (queueId, count) => Wake(queueId, count);
+        store.Activity.Reserved += OnReserved;
+        store.Activity.QueueDeleted += queueId => Release(queueId, WakeReason.QueueDeleted);
+        _stopping = lifetime.ApplicationStopping.Register(ReleaseAll);
+    }
+
+    public enum WakeReason
+    {
+        Signaled,
+        TimedOut,
+        Cancelled,
+        QueueDeleted,
+        ShuttingDown,
+    }
+
+    /// <summary>How many consumers are waiting right now.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    public bool IsStopping => Volatile.Read(ref _stopped);
+
+    /// <summary>
+    /// Parks a consumer on a queue. Register before looking at the queue, so that a publish landing between the look
+    /// and the wait still wakes it.
+    /// </summary>
+    public Waiter Register(long queueId)
+    {
+        var waiter = new Waiter(this, queueId);
+        bool lookUpExpiry;
+        lock (_lock)
+        {
+            if (_stopped)
+            {
+                waiter.TryWake(WakeReason.ShuttingDown);
+                return waiter;
+            }
+
+            if (!_queues.TryGetValue(queueId, out var queue))
+            {
+                _queues[queueId] = queue = new QueueWaiters(queueId);
+            }
+
+            waiter.Node = queue.Waiters.AddLast(waiter);
+            _count++;
+            lookUpExpiry = queue.ExpiryTimer is null && !queue.LookingUpExpiry;
+            queue.LookingUpExpiry |= lookUpExpiry;
+        }
+
+        if (lookUpExpiry)
+        {
+            _ = ScheduleNextExpiryAsync(queueId);
+        }
+
+        return waiter;
+    }
+
+    /// <summary>Wakes up to <paramref name="count"/> waiters of a queue, oldest first.</summary>
+    public void Wake(long queueId, int count)
+    {
+        lock (_lock)
+        {
+            if (!_queues.TryGetValue(queueId, out var queue))
+            {
+                return;
+            }
+
+            while (count > 0 && queue.Waiters.First is { } first)
+            {
+                Remove(queue, first);
+                if (first.Value.TryWake(WakeReason.Signaled))
+                {
+                    count--;
+                }
+            }
+
+            DropIfIdle(queue);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        ReleaseAll();
+    }
+
+    private void OnReserved(long queueId, DateTimeOffset until)
+    {
+        lock (_lock)
+        {
+            if (_queues.TryGetValue(queueId, out var queue) && (queue.ExpiryAt is null || until < queue.ExpiryAt))
+            {
+                ArmExpiry(queue, until);
+            }
+        }
+    }
+
+    private async Task ScheduleNextExpiryAsync(long queueId)
+    {
+        DateTimeOffset? next = null;
+        try
+        {
+            next = await _store.NextExpiryAsync(queueId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // Waiters still wake on publishes and their own deadlines; only an early expiry wake-up is missed.
+            _logger.LogWarning(ex, "Could not look up the next reservation expiry of queue {QueueId}", queueId);
+        }
+
+        lock (_lock)
+        {
+            if (!_queues.TryGetValue(queueId, out var queue))
+            {
+                return;
+            }
+
+            queue.LookingUpExpiry = false;
+            if (next is { } at && (queue.ExpiryAt is null || at < queue.ExpiryAt))
+            {
+                ArmExpiry(queue, at);
+            }
+        }
+    }
+
+    private void ArmExpiry(QueueWaiters queue, DateTimeOffset at)
+    {
+        var due = at - _time.GetUtcNow();
+        if (due < TimeSpan.Zero)
+        {
+            due = TimeSpan.Zero;
+        }
+
+        queue.ExpiryAt = at;
+        queue.ExpiryTimer ??= _time.CreateTimer(_ => OnExpiry(queue), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        queue.ExpiryTimer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnExpiry(QueueWaiters queue)
+    {
+        bool lookUpNext;
+        lock (_lock)
+        {
+            queue.ExpiryAt = null;
+            queue.ExpiryTimer?.Dispose();
+            queue.ExpiryTimer = null;
+
+            // One waiter goes to look; if it finds a full batch it wakes the next (see ConsumeService).
+            while (queue.Waiters.First is { } first)
+            {
+                Remove(queue, first);
+                if (first.Value.TryWake(WakeReason.Signaled))
+                {
+                    break;
+                }
+            }
+
+            lookUpNext = queue.Waiters.Count > 0 && !queue.LookingUpExpiry;
+            queue.LookingUpExpiry |= lookUpNext;
+            DropIfIdle(queue);
+        }
+
+        if (lookUpNext)
+        {
+            _ = ScheduleNextExpiryAsync(queue.QueueId);
+        }
+    }
+
+    private void Release(long queueId, WakeReason reason)
+    {
+        lock (_lock)
+        {
+            if (_queues.TryGetValue(queueId, out var queue))
+            {
+                while (queue.Waiters.First is { } first)
+                {
+                    Remove(queue, first);
+                    first.Value.TryWake(reason);
+                }
+
+                DropIfIdle(queue);
+            }
+        }
+    }
+
+    private void ReleaseAll()
+    {
+        lock (_lock)
+        {
+            _stopped = true;
+            foreach (var queueId in _queues.Keys.ToList())
+            {
+                Release(queueId, WakeReason.ShuttingDown);
+            }
+        }
+    }
+
+    /// <summary>A waiter leaves. A wake-up it received but will not act on goes to the next waiter, so none is lost.</summary>
+    private void Leave(Waiter waiter, bool actsOnWake)
+    {
+        lock (_lock)
+        {
+            if (waiter.Node is { List: not null } node && _queues.TryGetValue(waiter.QueueId, out var queue))
+            {
+                Remove(queue, node);
+                DropIfIdle(queue);
+                return;
+            }
+        }
+
+        if (waiter.Reason == WakeReason.Signaled && !actsOnWake)
+        {
+            Wake(waiter.QueueId, 1);
+        }
+    }
+
+    private void Remove(QueueWaiters queue, LinkedListNode<Waiter> node)
+    {
+        queue.Waiters.Remove(node);
+        _count--;
+    }
+
+    private void DropIfIdle(QueueWaiters queue)
+    {
+        if (queue.Waiters.Count == 0 && !queue.LookingUpExpiry)
+        {
+            queue.ExpiryTimer?.Dispose();
+            _queues.Remove(queue.QueueId);
+        }
+    }
+
+    private sealed class QueueWaiters(long queueId)
+    {
+        public long QueueId { get; } = queueId;
+        public LinkedList<Waiter> Waiters { get; } = new();
+        public ITimer? ExpiryTimer { get; set; }
+        public DateTimeOffset? ExpiryAt { get; set; }
+        public bool LookingUpExpiry { get; set; }
+    }
+
+    /// <summary>One parked consumer. Dispose it when done; say whether it is going to act on a wake-up it got.</summary>
+    public sealed class Waiter : IDisposable
+    {
+        private readonly WaitingConsumers _owner;
+        private readonly TaskCompletionSource<WakeReason> _woken = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _actsOnWake;
+
+        internal Waiter(WaitingConsumers owner, long queueId)
+        {
+            _owner = owner;
+            QueueId = queueId;
+        }
+
+        public long QueueId { get; }
+
+        internal LinkedListNode<Waiter>? Node { get; set; }
+
+        internal WakeReason? Reason => _woken.Task.IsCompleted ? _woken.Task.Result : null;
+
+        /// <summary>Waits for a wake-up, the timeout or cancellation, whichever comes first.</summary>
+        public async Task<WakeReason> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            using var timer = _owner._time.CreateTimer(
+                static state => ((Waiter)state!).TryWake(WakeReason.TimedOut), this, timeout, Timeout.InfiniteTimeSpan);
+            await using var registration = cancellationToken.Register(
+                static state => ((Waiter)state!).TryWake(WakeReason.Cancelled), this);
+            var reason = await _woken.Task;
+            _actsOnWake = reason == WakeReason.Signaled;
+            return reason;
+        }
+
+        public void Dispose() => _owner.Leave(this, _actsOnWake);
+
+        internal bool TryWake(WakeReason reason) => _woken.TrySetResult(reason);
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using WonderQ.Broker.Infrastructure;
+using WonderQ.Broker.Storage;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
+
+namespace WonderQ.Broker.Queues;
+
+public static class QueuesApi
+{
+    public static RouteGroupBuilder MapQueues(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/queues").WithTags("Queues");
+
+        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>()
+            .WithSummary("Create a queue");
+        group.MapGet("/find", FindQueue)
+            .WithSummary("Find a queue by id or name");
+        group.MapGet("/", ListQueues)
+            .WithSummary("Every queue with its message counts");
+        group.MapGet("/{queue}/messages", PeekMessages)
+            .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
+        group.MapDelete("/{queue}", DeleteQueue)
+            .WithSummary("Delete a queue and all its messages");
+        return group;
+    }
+
+    public static async Task<Results<Created<QueueDto>, ValidationProblem, Conflict<ProblemDetails>>> CreateQueue(
+        CreateQueueRequest request, IMessageStore store, CancellationToken cancellationToken)
+    {
+        var result = await store.CreateQueueAsync(request.Name!, cancellationToken);
+        return result.Created is { } queue
+            ? TypedResults.Created($"/queues/find?id={queue.Id}", queue)
+            : Problems.Conflict($"A queue named '{request.Name}' already exists.");
+    }
+
+    public static async Task<Results<Ok<QueueDto>, NotFound<ProblemDetails>, ValidationProblem, ProblemHttpResult>> FindQueue(
+        [FromQuery(Name = "id")] string? id, [FromQuery(Name = "name")] string? name, IMessageStore store, CancellationToken cancellationToken)
+    {
+        if (id is null && name is null)
+        {
+            return Problems.MissingQueue();
+        }
+
+        if (QueryParameters.WholeNumber(id, "id", 1, long.MaxValue, 0, out var queueId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var queue = new QueueRef(id is null ? null : queueId, name);
+        return await store.FindQueueAsync(queue, cancellationToken) is { } found
+            ? TypedResults.Ok(found)
+            : Problems.NotFound($"There is no queue with {queue}.");
+    }
+
+    public static async Task<Ok<IReadOnlyList<QueueCounts>>> ListQueues(IMessageStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListQueuesAsync(cancellationToken));
+
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, NotFound<ProblemDetails>, ValidationProblem>> PeekMessages(
+        string queue,
+        [FromQuery(Name = "size")] string? size,
+        IMessageStore store,
+        IOptions<LimitsOptions> limits,
+        CancellationToken cancellationToken)
+    {
+        if (QueryParameters.WholeNumber(size, "size", 1, limits.Value.MaxBatchSize, limits.Value.DefaultPeekSize, out var count) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var queueRef = QueueRef.FromRouteSegment(queue);
+        var messages = await store.PeekAsync(queueRef, (int)count, cancellationToken);
+        return messages is null ? Problems.NotFound($"There is no queue with {queueRef}.") : TypedResults.Ok(messages);
+    }
+
+    public static async Task<Results<Ok<SuccessResponse>, NotFound<ProblemDetails>>> DeleteQueue(
+        string queue, IMessageStore store, CancellationToken cancellationToken)
+    {
+        var queueRef = QueueRef.FromRouteSegment(queue);
+        return await store.DeleteQueueAsync(queueRef, cancellationToken)
+            ? TypedResults.Ok(new SuccessResponse(true))
+            : Problems.NotFound($"There is no queue with {queueRef}.", withSuccessFlag: true);
+    }
+}

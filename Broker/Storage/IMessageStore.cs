@@ -1,0 +1,57 @@
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Storage;
+
+/// <summary>
+/// Everything the broker keeps. Endpoints talk only to this; each implementation keeps its SQL beside it.
+/// Times are passed in by the caller (from <see cref="TimeProvider"/>) so that a store never reads a clock of its own.
+/// </summary>
+public interface IMessageStore
+{
+    /// <summary>Raised after a commit, never before, so a woken consumer always finds what it was woken for.</summary>
+    QueueActivity Activity { get; }
+
+    Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken);
+
+    Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes a queue and all of its messages; false when there is no such queue.</summary>
+    Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken);
+
+    /// <summary>The oldest messages (lowest id first), in flight or not, without claiming them; null when there is no such queue.</summary>
+    Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken);
+
+    /// <summary>Stores a message and returns once it is durably committed; null when there is no such queue.</summary>
+    Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reserves up to <paramref name="size"/> retrievable messages under one fresh token in one atomic step;
+    /// null when there is no such queue.
+    /// </summary>
+    Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken cancellationToken);
+
+    Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken);
+
+    /// <summary>When the next reservation in the queue runs out, if any is pending.</summary>
+    Task<DateTimeOffset?> NextExpiryAsync(long queueId, CancellationToken cancellationToken);
+
+    /// <summary>True when the store answers a trivial query.</summary>
+    Task<bool> PingAsync(CancellationToken cancellationToken);
+}
+
+public sealed record CreateQueueResult(QueueDto? Created, bool NameTaken);
+
+public sealed record SentMessage(long Id, long QueueId);
+
+public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Messages);
+
+public enum DeleteMessageResult
+{
+    Deleted,
+    NotFound,
+
+    /// <summary>The message exists but is not reserved under the token given.</summary>
+    TokenMismatch,
+}

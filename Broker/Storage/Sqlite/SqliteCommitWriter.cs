@@ -1,0 +1,140 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>
+/// The one writer of the database. Requests hand it their changes through a bounded channel; it commits everything
+/// waiting in one transaction with one sync to disk (group commit), then answers each request. Concurrent producers
+/// so share commits instead of queueing behind one another or failing with "database is locked".
+/// </summary>
+internal sealed class SqliteCommitWriter : BackgroundService
+{
+    private readonly SqliteDatabase _database;
+    private readonly QueueActivity _activity;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SqliteCommitWriter> _logger;
+    private readonly Channel<WriteOperation> _pending;
+    private readonly int _maxBatch;
+    private WriterCommands? _commands;
+
+    public SqliteCommitWriter(
+        SqliteDatabase database,
+        QueueActivity activity,
+        TimeProvider time,
+        IOptions<StorageOptions> options,
+        ILogger<SqliteCommitWriter> logger)
+    {
+        _database = database;
+        _activity = activity;
+        _time = time;
+        _logger = logger;
+        _maxBatch = options.Value.Sqlite.MaxBatchOperations;
+        _pending = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(options.Value.Sqlite.MaxPendingOperations)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public async Task<T> RunAsync<T>(WriteOperation<T> operation)
+    {
+        try
+        {
+            await _pending.Writer.WriteAsync(operation, operation.CancellationToken);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new StoreUnavailableException("The broker is shutting down.");
+        }
+
+        return await operation.Task;
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Open before the server takes requests: a broker that cannot own its file must not start at all.
+        _commands = new WriterCommands(_database.OpenWriter());
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Take no new work, but commit what requests already handed over: those producers are waiting for a 201.
+        _pending.Writer.TryComplete();
+        await base.StopAsync(cancellationToken);
+        _commands?.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<WriteOperation>(_maxBatch);
+        var reader = _pending.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < _maxBatch && reader.TryRead(out var operation))
+            {
+                if (operation.CancellationToken.IsCancellationRequested)
+                {
+                    operation.Cancel();
+                }
+                else
+                {
+                    batch.Add(operation);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                Commit(batch);
+                batch.Clear();
+            }
+        }
+    }
+
+    private void Commit(List<WriteOperation> batch)
+    {
+        var commands = _commands!;
+        try
+        {
+            commands.Begin.ExecuteNonQuery();
+            var now = _time.GetUtcNow();
+            foreach (var operation in batch)
+            {
+                operation.Execute(commands, now);
+            }
+
+            commands.Commit.ExecuteNonQuery();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "A write batch of {Count} operations failed and was rolled back", batch.Count);
+            TryRollback(commands);
+            var failure = new StoreUnavailableException("The message store could not commit the change.", ex);
+            foreach (var operation in batch)
+            {
+                operation.Fail(failure);
+            }
+
+            return;
+        }
+
+        foreach (var operation in batch)
+        {
+            operation.Complete(_activity);
+        }
+    }
+
+    private void TryRollback(WriterCommands commands)
+    {
+        try
+        {
+            commands.Rollback.ExecuteNonQuery();
+        }
+        catch (Exception ex)
+        {
+            // No transaction open (BEGIN itself failed) is the usual cause; nothing is left to undo.
+            _logger.LogDebug(ex, "Rollback after a failed batch did not run");
+        }
+    }
+}

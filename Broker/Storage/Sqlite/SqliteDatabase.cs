@@ -1,0 +1,124 @@
+using System.Data;
+using System.Reflection;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>
+/// The database file: who owns it, its schema, and connections to it. The writer gets the one connection that
+/// writes; every read opens a pooled connection of its own, which WAL lets run beside the writer.
+/// </summary>
+internal sealed class SqliteDatabase : IDisposable
+{
+    private readonly SqliteStorageOptions _options;
+    private readonly ILogger<SqliteDatabase> _logger;
+    private FileStream? _ownership;
+
+    static SqliteDatabase() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    public SqliteDatabase(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<SqliteDatabase> logger)
+    {
+        _options = options.Value.Sqlite;
+        _logger = logger;
+        FilePath = Path.GetFullPath(_options.Path, environment.ContentRootPath);
+        ReaderConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = FilePath,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = true,
+            DefaultTimeout = (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds),
+        }.ToString();
+    }
+
+    public string FilePath { get; }
+
+    public string ReaderConnectionString { get; }
+
+    /// <summary>
+    /// Takes ownership of the file, creates it if needed and brings its schema up to date; returns the writer's
+    /// connection. Throws <see cref="StoreOwnershipException"/> when another broker holds the file.
+    /// </summary>
+    public SqliteConnection OpenWriter()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+        TakeOwnership();
+
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = FilePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ToString());
+        connection.Open();
+        Execute(connection, "PRAGMA journal_mode = WAL;");
+        Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
+        // The writer is the only one ever to take the write lock, so it never waits on another connection.
+        Execute(connection, "PRAGMA busy_timeout = 5000;");
+        ApplySchema(connection);
+        return connection;
+    }
+
+    public async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(ReaderConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    public void Dispose() => _ownership?.Dispose();
+
+    /// <summary>
+    /// SQLite allows many writers to one file and would only make them wait on each other; one broker owning a file
+    /// is what makes the in-process wake-ups and group commit correct. An exclusive lock on a file beside the
+    /// database says so, and the OS releases it when this process dies, even by kill -9.
+    /// </summary>
+    private void TakeOwnership()
+    {
+        var lockPath = FilePath + ".lock";
+        try
+        {
+            _ownership = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new StoreOwnershipException(
+                $"The database '{FilePath}' is in use by another WonderQ broker (it holds '{lockPath}'). " +
+                "Stop that broker, or point this one at another file with --Storage:Sqlite:Path=...", ex);
+        }
+    }
+
+    private void ApplySchema(SqliteConnection connection)
+    {
+        var assembly = typeof(SqliteDatabase).Assembly;
+        const string Prefix = "WonderQ.Broker.Schema.";
+        var scripts = assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal))
+            .Select(n => (Name: n, Version: int.Parse(n.AsSpan(Prefix.Length, 4), provider: System.Globalization.CultureInfo.InvariantCulture)))
+            .OrderBy(s => s.Version)
+            .ToList();
+
+        var current = connection.ExecuteScalar<int>("PRAGMA user_version;", commandType: CommandType.Text);
+        foreach (var (name, version) in scripts.Where(s => s.Version > current))
+        {
+            using var transaction = connection.BeginTransaction();
+            connection.Execute(ReadScript(assembly, name), transaction: transaction, commandType: CommandType.Text);
+            connection.Execute($"PRAGMA user_version = {version};", transaction: transaction, commandType: CommandType.Text);
+            transaction.Commit();
+            _logger.LogInformation("Applied schema version {Version} to {Path}", version, FilePath);
+        }
+    }
+
+    private static string ReadScript(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql) =>
+        connection.Execute(sql, commandType: CommandType.Text);
+}
+
+

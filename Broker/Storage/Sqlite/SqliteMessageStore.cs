@@ -1,0 +1,98 @@
+using System.Data;
+using Dapper;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>
+/// <see cref="IMessageStore"/> on one SQLite file. Changes go through the <see cref="SqliteCommitWriter"/>;
+/// reads run on pooled connections of their own beside it.
+/// </summary>
+internal sealed class SqliteMessageStore(
+    SqliteDatabase database,
+    SqliteCommitWriter writer,
+    QueueActivity activity,
+    TimeProvider time) : IMessageStore
+{
+    public QueueActivity Activity => activity;
+
+    public Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
+        writer.RunAsync(new CreateQueueOperation(name, cancellationToken));
+
+    public async Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken)
+    {
+        var sql = (queue.Id, queue.Name) switch
+        {
+            (not null, not null) => SqliteSql.QueueByIdAndName,
+            (not null, null) => SqliteSql.QueueById,
+            (null, not null) => SqliteSql.QueueByName,
+            _ => null,
+        };
+        if (sql is null)
+        {
+            return null;
+        }
+
+        await using var connection = await database.OpenReaderAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<SqliteRows.QueueRow>(
+            new CommandDefinition(sql, new { id = queue.Id, name = queue.Name }, cancellationToken: cancellationToken));
+        return row?.ToDto();
+    }
+
+    public async Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReaderAsync(cancellationToken);
+        var rows = await connection.QueryAsync<SqliteRows.QueueCountsRow>(
+            new CommandDefinition(SqliteSql.ListQueues, new { now = Now() }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDto()).ToList();
+    }
+
+    public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
+        writer.RunAsync(new DeleteQueueOperation(queue, cancellationToken));
+
+    public async Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken)
+    {
+        if (await FindQueueAsync(queue, cancellationToken) is not { } found)
+        {
+            return null;
+        }
+
+        await using var connection = await database.OpenReaderAsync(cancellationToken);
+        var rows = await connection.QueryAsync<SqliteRows.MessageRow>(
+            new CommandDefinition(SqliteSql.Peek, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToDto()).ToList();
+    }
+
+    public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
+        writer.RunAsync(new SendOperation(queue, body, cancellationToken));
+
+    public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken cancellationToken) =>
+        writer.RunAsync(new ClaimOperation(queue, size, visibilityTimeout, cancellationToken));
+
+    public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
+        writer.RunAsync(new DeleteMessageOperation(id, reservationToken, cancellationToken));
+
+    public async Task<DateTimeOffset?> NextExpiryAsync(long queueId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenReaderAsync(cancellationToken);
+        var next = await connection.ExecuteScalarAsync<long?>(
+            new CommandDefinition(SqliteSql.NextExpiry, new { queue_id = queueId, now = Now() }, cancellationToken: cancellationToken));
+        return next is { } ms ? SqliteRows.Time(ms) : null;
+    }
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await database.OpenReaderAsync(cancellationToken);
+            return await connection.ExecuteScalarAsync<long>(
+                new CommandDefinition("SELECT 1", commandType: CommandType.Text, cancellationToken: cancellationToken)) == 1;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private long Now() => SqliteRows.Millis(time.GetUtcNow());
+}

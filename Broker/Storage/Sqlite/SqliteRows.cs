@@ -1,0 +1,58 @@
+using Microsoft.Data.Sqlite;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>Row shapes as the SQL returns them (times in Unix milliseconds), and their mapping to the wire contracts.</summary>
+internal static class SqliteRows
+{
+    public static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
+
+    public static long Millis(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    public static QueueDto Queue(SqliteDataReader r) => new(r.GetInt64(0), r.GetString(1), Time(r.GetInt64(2)));
+
+    /// <summary>Reads the columns id, queue_id, body, created_at, retrievable_at, reservation_token, receive_count.</summary>
+    public static MessageDto Message(SqliteDataReader r) => new(
+        r.GetInt64(0),
+        r.GetInt64(1),
+        r.GetString(2),
+        Time(r.GetInt64(3)),
+        r.IsDBNull(4) ? null : Time(r.GetInt64(4)),
+        r.IsDBNull(5) ? null : r.GetString(5),
+        r.GetInt32(6));
+
+    public sealed class QueueRow
+    {
+        public long Id { get; init; }
+        public string Name { get; init; } = "";
+        public long CreatedAt { get; init; }
+
+        public QueueDto ToDto() => new(Id, Name, Time(CreatedAt));
+    }
+
+    public sealed class QueueCountsRow
+    {
+        public long Id { get; init; }
+        public string Name { get; init; } = "";
+        public long QueueSize { get; init; }
+        public long RetrievableSize { get; init; }
+        public long InFlightSize { get; init; }
+
+        public QueueCounts ToDto() => new(Id, Name, QueueSize, RetrievableSize, InFlightSize);
+    }
+
+    public sealed class MessageRow
+    {
+        public long Id { get; init; }
+        public long QueueId { get; init; }
+        public string Body { get; init; } = "";
+        public long CreatedAt { get; init; }
+        public long? RetrievableAt { get; init; }
+        public string? ReservationToken { get; init; }
+        public int ReceiveCount { get; init; }
+
+        public MessageDto ToDto() => new(
+            Id, QueueId, Body, Time(CreatedAt), RetrievableAt is { } at ? Time(at) : null, ReservationToken, ReceiveCount);
+    }
+}

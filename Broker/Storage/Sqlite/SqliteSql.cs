@@ -1,0 +1,83 @@
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>Every statement the SQLite store runs. Parameters only; times are Unix milliseconds from the broker's clock.</summary>
+internal static class SqliteSql
+{
+    private const string MessageColumns = "id, queue_id, body, created_at, retrievable_at, reservation_token, receive_count";
+
+    public const string InsertQueue = """
+        INSERT INTO queues (name, created_at) VALUES ($name, $now)
+        ON CONFLICT (name) DO NOTHING
+        RETURNING id, name, created_at
+        """;
+
+    public const string QueueById = "SELECT id, name, created_at FROM queues WHERE id = $id";
+
+    public const string QueueByName = "SELECT id, name, created_at FROM queues WHERE name = $name";
+
+    public const string QueueByIdAndName = "SELECT id, name, created_at FROM queues WHERE id = $id AND name = $name";
+
+    /// <summary>
+    /// One pass over the covering claim index per queue. A message is in flight while its visibility timeout runs;
+    /// a new message's visible_at is its creation time, so it counts as retrievable.
+    /// </summary>
+    public const string ListQueues = """
+        SELECT q.id, q.name,
+               COUNT(m.id) AS queue_size,
+               COALESCE(SUM(m.visible_at <= $now), 0) AS retrievable_size,
+               COALESCE(SUM(m.visible_at > $now), 0) AS in_flight_size
+        FROM queues q
+        LEFT JOIN messages m ON m.queue_id = q.id
+        GROUP BY q.id
+        ORDER BY q.id
+        """;
+
+    public const string DeleteQueueMessages = "DELETE FROM messages WHERE queue_id = $queue_id";
+
+    public const string DeleteQueue = "DELETE FROM queues WHERE id = $queue_id";
+
+    public const string Peek = $"""
+        SELECT {MessageColumns} FROM messages INDEXED BY ix_messages_queue
+        WHERE queue_id = $queue_id
+        ORDER BY id
+        LIMIT $size
+        """;
+
+    public const string InsertMessage = """
+        INSERT INTO messages (queue_id, body, created_at, visible_at) VALUES ($queue_id, $body, $now, $now)
+        RETURNING id
+        """;
+
+    /// <summary>
+    /// The claim, step one: the oldest retrievable ids in queue order (an index seek on ix_messages_claim, read in
+    /// index order, so no sort however long the queue).
+    /// </summary>
+    public const string SelectClaimable = """
+        SELECT id FROM messages INDEXED BY ix_messages_claim
+        WHERE queue_id = $queue_id AND visible_at <= $now
+        ORDER BY visible_at, id
+        LIMIT $size
+        """;
+
+    /// <summary>
+    /// The claim, step two: reserve those rows under a fresh token and read back exactly the rows that carry it.
+    /// Both steps run in the writer's one transaction, so nothing can claim the rows in between.
+    /// </summary>
+    public const string Reserve = $"""
+        UPDATE messages
+        SET visible_at = $until, retrievable_at = $until, reservation_token = $token, receive_count = receive_count + 1
+        WHERE id IN (SELECT value FROM json_each($ids))
+        RETURNING {MessageColumns}
+        """;
+
+    public const string DeleteMessage = "DELETE FROM messages WHERE id = $id";
+
+    public const string DeleteReservedMessage = "DELETE FROM messages WHERE id = $id AND reservation_token = $token";
+
+    public const string MessageExists = "SELECT 1 FROM messages WHERE id = $id";
+
+    public const string NextExpiry = """
+        SELECT MIN(visible_at) FROM messages INDEXED BY ix_messages_claim
+        WHERE queue_id = $queue_id AND visible_at > $now
+        """;
+}

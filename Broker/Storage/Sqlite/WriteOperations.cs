@@ -1,0 +1,176 @@
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>
+/// One request's change, run by the commit writer inside a transaction it shares with other requests. Its result
+/// is handed back only after that transaction commits; its events are raised only then too.
+/// </summary>
+internal abstract class WriteOperation
+{
+    protected WriteOperation(CancellationToken cancellationToken) => CancellationToken = cancellationToken;
+
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>Runs inside the open transaction. <paramref name="now"/> is the batch's clock reading.</summary>
+    public abstract void Execute(WriterCommands commands, DateTimeOffset now);
+
+    /// <summary>After the commit: hand back the result.</summary>
+    public abstract void Complete(QueueActivity activity);
+
+    public abstract void Fail(Exception exception);
+
+    public abstract void Cancel();
+}
+
+internal abstract class WriteOperation<T>(CancellationToken cancellationToken) : WriteOperation(cancellationToken)
+{
+    // Continuations run off the writer thread, so the writer goes straight on to the next batch.
+    private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<T> Task => _result.Task;
+
+    protected T? Result { get; set; }
+
+    public override void Complete(QueueActivity activity)
+    {
+        _result.TrySetResult(Result!);
+        Announce(activity);
+    }
+
+    public override void Fail(Exception exception) => _result.TrySetException(exception);
+
+    public override void Cancel() => _result.TrySetCanceled(CancellationToken);
+
+    protected virtual void Announce(QueueActivity activity)
+    {
+    }
+}
+
+internal sealed class CreateQueueOperation(string name, CancellationToken ct) : WriteOperation<CreateQueueResult>(ct)
+{
+    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    {
+        using var reader = WriterCommands.With(commands.InsertQueue, name, SqliteRows.Millis(now)).ExecuteReader();
+        Result = reader.Read() ? new CreateQueueResult(SqliteRows.Queue(reader), false) : new CreateQueueResult(null, true);
+    }
+}
+
+internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct) : WriteOperation<bool>(ct)
+{
+    private long _deletedId;
+
+    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    {
+        if (commands.FindQueue(queue) is not { } found)
+        {
+            Result = false;
+            return;
+        }
+
+        WriterCommands.With(commands.DeleteQueueMessages, found.Id).ExecuteNonQuery();
+        WriterCommands.With(commands.DeleteQueue, found.Id).ExecuteNonQuery();
+        _deletedId = found.Id;
+        Result = true;
+    }
+
+    protected override void Announce(QueueActivity activity)
+    {
+        if (Result)
+        {
+            activity.OnQueueDeleted(_deletedId);
+        }
+    }
+}
+
+internal sealed class SendOperation(QueueRef queue, string body, CancellationToken ct) : WriteOperation<SentMessage?>(ct)
+{
+    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    {
+        var queueId = commands.FindQueue(queue)?.Id;
+        if (queueId is null)
+        {
+            Result = null;
+            return;
+        }
+
+        var messageId = (long)WriterCommands.With(commands.InsertMessage, queueId.Value, body, SqliteRows.Millis(now)).ExecuteScalar()!;
+        Result = new SentMessage(messageId, queueId.Value);
+    }
+
+    protected override void Announce(QueueActivity activity)
+    {
+        if (Result is { } sent)
+        {
+            activity.OnPublished(sent.QueueId, 1);
+        }
+    }
+}
+
+internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken ct)
+    : WriteOperation<ClaimResult?>(ct)
+{
+    private DateTimeOffset _until;
+
+    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    {
+        if (commands.FindQueue(queue) is not { } found)
+        {
+            Result = null;
+            return;
+        }
+
+        var ids = new List<long>(size);
+        using (var reader = WriterCommands.With(commands.SelectClaimable, found.Id, SqliteRows.Millis(now), size).ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+        }
+
+        _until = now + visibilityTimeout;
+        var messages = new List<MessageDto>(ids.Count);
+        if (ids.Count > 0)
+        {
+            var token = Guid.NewGuid().ToString("N");
+            var idList = "[" + string.Join(',', ids) + "]";
+            using var reader = WriterCommands.With(commands.Reserve, SqliteRows.Millis(_until), token, idList).ExecuteReader();
+            while (reader.Read())
+            {
+                messages.Add(SqliteRows.Message(reader));
+            }
+
+            // RETURNING's order is unspecified: put the batch back in queue order.
+            messages.Sort((a, b) => ids.IndexOf(a.Id).CompareTo(ids.IndexOf(b.Id)));
+        }
+
+        Result = new ClaimResult(found.Id, messages);
+    }
+
+    protected override void Announce(QueueActivity activity)
+    {
+        if (Result is { Messages.Count: > 0 } claim)
+        {
+            activity.OnReserved(claim.QueueId, _until);
+        }
+    }
+}
+
+internal sealed class DeleteMessageOperation(long id, string? token, CancellationToken ct) : WriteOperation<DeleteMessageResult>(ct)
+{
+    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    {
+        var deleted = token is null
+            ? WriterCommands.With(commands.DeleteMessage, id).ExecuteNonQuery()
+            : WriterCommands.With(commands.DeleteReservedMessage, id, token).ExecuteNonQuery();
+        if (deleted > 0)
+        {
+            Result = DeleteMessageResult.Deleted;
+            return;
+        }
+
+        using var reader = WriterCommands.With(commands.MessageExists, id).ExecuteReader();
+        Result = reader.Read() ? DeleteMessageResult.TokenMismatch : DeleteMessageResult.NotFound;
+    }
+}

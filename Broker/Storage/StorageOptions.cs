@@ -1,0 +1,69 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WonderQ.Broker.Storage;
+
+/// <summary>Section <c>Storage</c>.</summary>
+public sealed class StorageOptions : IValidatableObject
+{
+    public const string Section = "Storage";
+
+    /// <summary><c>sqlite</c> (the default).</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    public SqliteStorageOptions Sqlite { get; set; } = new();
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.Equals(Provider, "sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return new ValidationResult($"Storage:Provider '{Provider}' is not supported; use 'sqlite'.", [nameof(Provider)]);
+        }
+
+        if (string.IsNullOrWhiteSpace(Sqlite.Path))
+        {
+            yield return new ValidationResult("Storage:Sqlite:Path must name the database file.", ["Sqlite.Path"]);
+        }
+
+        if (Sqlite.Synchronous is not ("FULL" or "NORMAL" or "EXTRA"))
+        {
+            yield return new ValidationResult("Storage:Sqlite:Synchronous must be FULL, EXTRA or NORMAL.", ["Sqlite.Synchronous"]);
+        }
+
+        if (Sqlite.MaxBatchOperations is < 1 or > 100_000)
+        {
+            yield return new ValidationResult("Storage:Sqlite:MaxBatchOperations must be from 1 to 100000.", ["Sqlite.MaxBatchOperations"]);
+        }
+
+        if (Sqlite.MaxPendingOperations < Sqlite.MaxBatchOperations)
+        {
+            yield return new ValidationResult("Storage:Sqlite:MaxPendingOperations must be at least Storage:Sqlite:MaxBatchOperations.", ["Sqlite.MaxPendingOperations"]);
+        }
+
+        if (Sqlite.BusyTimeout < TimeSpan.Zero || Sqlite.BusyTimeout > TimeSpan.FromMinutes(5))
+        {
+            yield return new ValidationResult("Storage:Sqlite:BusyTimeout must be from 00:00:00 to 00:05:00.", ["Sqlite.BusyTimeout"]);
+        }
+    }
+}
+
+/// <summary>Section <c>Storage:Sqlite</c>.</summary>
+public sealed class SqliteStorageOptions
+{
+    /// <summary>The database file; relative paths are under the working directory.</summary>
+    public string Path { get; set; } = "data/wonderq.db";
+
+    /// <summary>
+    /// SQLite's <c>synchronous</c> setting. FULL syncs the WAL on every commit, so a 201 survives a power loss;
+    /// NORMAL survives a process crash but may lose the last commits on power loss.
+    /// </summary>
+    public string Synchronous { get; set; } = "FULL";
+
+    /// <summary>The most operations (sends, claims, deletes) committed together in one transaction.</summary>
+    public int MaxBatchOperations { get; set; } = 512;
+
+    /// <summary>How many operations may wait for the writer before new requests wait for room.</summary>
+    public int MaxPendingOperations { get; set; } = 16_384;
+
+    /// <summary>How long a reader waits on a lock (only a checkpoint or recovery can hold one) before failing.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,4 @@
+namespace WonderQ.Broker.Storage;
+
+/// <summary>Another broker owns the database file; this one must not start.</summary>
+public sealed class StoreOwnershipException(string message, Exception inner) : Exception(message, inner);

@@ -1,0 +1,17 @@
+namespace WonderQ.Shared.Contracts;
+
+/// <summary>A message as the broker stores it.</summary>
+/// <param name="RetrievableAt">When a consumed message becomes retrievable again; null if never consumed.</param>
+/// <param name="ReservationToken">The token of the latest claim; null if never consumed.</param>
+public sealed record MessageDto(
+    long Id,
+    long QueueId,
+    string Body,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? RetrievableAt,
+    string? ReservationToken,
+    int ReceiveCount);
+
+public sealed record SendMessageRequest(long? QueueId, string? QueueName, string? Body);
+
+public sealed record SendMessageResponse(long Id);

@@ -1,0 +1,45 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WonderQ.Shared.Validation;
+
+/// <summary>The input limits, section <c>Limits</c>. Every app that takes these parameters checks them the same way.</summary>
+public sealed class LimitsOptions
+{
+    public const string Section = "Limits";
+
+    [Range(1, 1024, ErrorMessage = "Limits:MaxQueueNameLength must be from 1 to 1024.")]
+    public int MaxQueueNameLength { get; set; } = 80;
+
+    /// <summary>The largest message body, counted in UTF-8 bytes of the decoded string.</summary>
+    [Range(1, 64 * 1024 * 1024, ErrorMessage = "Limits:MaxMessageBytes must be from 1 to 67108864.")]
+    public int MaxMessageBytes { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// The largest request body. Above <see cref="MaxMessageBytes"/> because JSON escaping can make a body
+    /// up to six times longer on the wire than the string it decodes to.
+    /// </summary>
+    [Range(1024, 512 * 1024 * 1024, ErrorMessage = "Limits:MaxRequestBodyBytes must be from 1024 to 536870912.")]
+    public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>The most messages one consume or peek returns (<c>size</c>).</summary>
+    [Range(1, 10_000, ErrorMessage = "Limits:MaxBatchSize must be from 1 to 10000.")]
+    public int MaxBatchSize { get; set; } = 100;
+
+    [Range(0, 3600, ErrorMessage = "Limits:MaxWaitTimeSeconds must be from 0 to 3600.")]
+    public int MaxWaitTimeSeconds { get; set; } = 20;
+
+    [Range(0, 7 * 24 * 3600, ErrorMessage = "Limits:MaxVisibilityTimeoutSeconds must be from 0 to 604800.")]
+    public int MaxVisibilityTimeoutSeconds { get; set; } = 43_200;
+
+    [Range(1, 10_000, ErrorMessage = "Limits:DefaultConsumeSize must be from 1 to 10000.")]
+    public int DefaultConsumeSize { get; set; } = 1;
+
+    [Range(0, 3600, ErrorMessage = "Limits:DefaultWaitTimeSeconds must be from 0 to 3600.")]
+    public int DefaultWaitTimeSeconds { get; set; } = 20;
+
+    [Range(0, 7 * 24 * 3600, ErrorMessage = "Limits:DefaultVisibilityTimeoutSeconds must be from 0 to 604800.")]
+    public int DefaultVisibilityTimeoutSeconds { get; set; } = 30;
+
+    [Range(1, 10_000, ErrorMessage = "Limits:DefaultPeekSize must be from 1 to 10000.")]
+    public int DefaultPeekSize { get; set; } = 10;
+}

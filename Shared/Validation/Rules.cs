@@ -1,0 +1,34 @@
+using System.Globalization;
+using FluentValidation;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Shared.Validation;
+
+/// <summary>The field rules every request shares, so the broker and the apps in front of it agree on them.</summary>
+public static class Rules
+{
+    public static IRuleBuilderOptions<T, string?> ValidQueueName<T>(this IRuleBuilder<T, string?> rule, LimitsOptions limits) =>
+        rule
+            .Length(1, limits.MaxQueueNameLength)
+            .WithMessage($"'{{PropertyName}}' must be 1 to {limits.MaxQueueNameLength} characters long.")
+            .Must(name => name is null || QueueNames.HasOnlyAllowedCharacters(name))
+            .WithMessage("'{PropertyName}' may contain only the letters A-Z and a-z, digits, '_' and '-'.")
+            .Must(name => name is null || !QueueNames.IsAllDigits(name))
+            .WithMessage("'{PropertyName}' may not be all digits: an all-digit segment is read as a queue id.");
+
+    public static IRuleBuilderOptions<T, long?> ValidId<T>(this IRuleBuilder<T, long?> rule) =>
+        rule.GreaterThan(0).WithMessage("'{PropertyName}' must be a positive integer.");
+
+    /// <summary>A query-string value that, when present, must be a whole number from min to max.</summary>
+    public static IRuleBuilderOptions<T, string?> WholeNumber<T>(this IRuleBuilder<T, string?> rule, long min, long max) =>
+        rule
+            .Must(value => value is null || (long.TryParse(value, NumberStyles.None | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max))
+            .WithMessage($"'{{PropertyName}}' must be a whole number from {min} to {max}.");
+
+    /// <summary>Parses a value that <see cref="WholeNumber{T}"/> has already accepted.</summary>
+    public static int ParseOr(string? value, int fallback) =>
+        value is null ? fallback : int.Parse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+
+    public static long? ParseId(string? value) =>
+        value is null ? null : long.Parse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,55 @@
+using FluentValidation;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Shared.Validation;
+
+public sealed class CreateQueueRequestValidator : AbstractValidator<CreateQueueRequest>
+{
+    public CreateQueueRequestValidator(IOptions<LimitsOptions> options)
+    {
+        RuleFor(r => r.Name).Cascade(CascadeMode.Stop)
+            .NotNull().WithMessage("'name' is required.")
+            .ValidQueueName(options.Value);
+    }
+}
+
+public sealed class SendMessageRequestValidator : AbstractValidator<SendMessageRequest>
+{
+    public SendMessageRequestValidator(IOptions<LimitsOptions> options)
+    {
+        RuleFor(r => r.QueueId).ValidId();
+        RuleFor(r => r.QueueName).ValidQueueName(options.Value);
+        RuleFor(r => r)
+            .Must(r => r.QueueId is not null || r.QueueName is not null)
+            .WithName("queue_id")
+            .OverridePropertyName("queue_id")
+            .WithMessage("'queue_id' or 'queue_name' is required.");
+        RuleFor(r => r.Body)
+            .NotNull().WithMessage("'body' is required and must be a string.")
+            .NotEmpty().WithMessage("'body' must not be empty.");
+    }
+}
+
+public sealed class ConsumeQueryValidator : AbstractValidator<ConsumeQuery>
+{
+    public ConsumeQueryValidator(IOptions<LimitsOptions> options)
+    {
+        var limits = options.Value;
+        RuleFor(q => q.QueueId).WholeNumber(1, long.MaxValue);
+        RuleFor(q => q.QueueName).ValidQueueName(limits);
+        RuleFor(q => q)
+            .Must(q => q.QueueId is not null || q.QueueName is not null)
+            .WithName("queue_id")
+            .OverridePropertyName("queue_id")
+            .WithMessage("'queue_id' or 'queue_name' is required.");
+        RuleFor(q => q.Size).WholeNumber(1, limits.MaxBatchSize);
+        RuleFor(q => q.WaitTime).WholeNumber(0, limits.MaxWaitTimeSeconds);
+        RuleFor(q => q.VisibilityTimeout).WholeNumber(0, limits.MaxVisibilityTimeoutSeconds);
+    }
+}
+
+public static class ConsumeQueryExtensions
+{
+    public static QueueRef Queue(this ConsumeQuery query) => new(Rules.ParseId(query.QueueId), query.QueueName);
+}
