@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http.Features;
-
 namespace WonderQ.Broker.Infrastructure;
 
 public static class StatusDetails
@@ -19,9 +17,5 @@ public static class StatusDetails
             StatusCodes.Status415UnsupportedMediaType => "Send the request body as JSON with 'Content-Type: application/json'.",
             _ => null,
         };
-        if (context.HttpContext.Features.Get<IHttpActivityFeature>()?.Activity is { } activity)
-        {
-            problem.Extensions["trace_id"] = activity.Id;
-        }
     }
 }
