@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Http;
+using Polly.Timeout;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Json;
+
+namespace WonderQ.Shared.Client;
+
+/// <summary>
+/// The typed client of the broker's HTTP API, one method per endpoint. Transient failures are retried by the
+/// resilience pipeline set up in <see cref="BrokerClientServiceCollectionExtensions.AddBrokerClient"/>; what is left
+/// surfaces as <see cref="BrokerException"/> (the broker said no) or <see cref="BrokerUnavailableException"/> (it did
+/// not answer).
+/// </summary>
+public sealed class BrokerClient(HttpClient http)
+{
+    /// <summary>Set on a request so the timeouts stretch by the long poll's own wait.</summary>
+    public static readonly HttpRequestOptionsKey<TimeSpan> WaitTimeKey = new("WonderQ.WaitTime");
+
+    public Uri? BaseAddress => http.BaseAddress;
+
+    public Task<QueueDto> CreateQueueAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<QueueDto>(HttpMethod.Post, "queues", JsonContent.Create(new CreateQueueRequest(name), options: WonderQJson.Options), cancellationToken)!;
+
+    /// <summary>The queue, or null when there is none.</summary>
+    public async Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
+    {
+        var query = new List<string>();
+        if (queue.Id is { } id)
+        {
+            query.Add($"id={id.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (queue.Name is { } name)
+        {
+            query.Add($"name={Uri.EscapeDataString(name)}");
+        }
+
+        try
+        {
+            return await SendAsync<QueueDto>(HttpMethod.Get, "queues/find?" + string.Join('&', query), null, cancellationToken);
+        }
+        catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken = default) =>
+        await SendAsync<QueueCounts[]>(HttpMethod.Get, "queues", null, cancellationToken) ?? [];
+
+    /// <summary>The oldest messages of a queue without claiming them; throws a 404 <see cref="BrokerException"/> for an unknown queue.</summary>
+    public async Task<IReadOnlyList<MessageDto>> PeekAsync(QueueRef queue, int? size = null, CancellationToken cancellationToken = default) =>
+        await SendAsync<MessageDto[]>(
+            HttpMethod.Get,
+            $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}/messages{Query(("size", size))}",
+            null,
+            cancellationToken) ?? [];
+
+    /// <summary>True when deleted, false when there was no such queue.</summary>
+    public async Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await SendAsync<SuccessResponse>(HttpMethod.Delete, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}", null, cancellationToken);
+            return true;
+        }
+        catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    public async Task<SendMessageResponse> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken = default) =>
+        (await SendAsync<SendMessageResponse>(
+            HttpMethod.Post,
+            "messages",
+            JsonContent.Create(new SendMessageRequest(queue.Id, queue.Name, body), options: WonderQJson.Options),
+            cancellationToken))!;
+
+    /// <summary>Long-polls for up to <paramref name="size"/> messages; null parameters take the broker's defaults.</summary>
+    public async Task<IReadOnlyList<MessageDto>> ConsumeAsync(
+        QueueRef queue, int? size = null, int? waitTimeSeconds = null, int? visibilityTimeoutSeconds = null, CancellationToken cancellationToken = default)
+    {
+        var path = "messages/consume" + Query(
+            ("queue_id", queue.Id),
+            ("queue_name", queue.Name),
+            ("size", size),
+            ("wait_time", waitTimeSeconds),
+            ("visibility_timeout", visibilityTimeoutSeconds));
+        // The broker's default wait is 20 s; a long poll must not be cut short by the client's own timeout.
+        var wait = TimeSpan.FromSeconds(waitTimeSeconds ?? 20);
+        return await SendAsync<MessageDto[]>(HttpMethod.Get, path, null, cancellationToken, wait) ?? [];
+    }
+
+    /// <summary>
+    /// Acknowledges a message. True when deleted, false when there was no such message; a 409 (another consumer holds
+    /// it now) is a <see cref="BrokerException"/>.
+    /// </summary>
+    public async Task<bool> DeleteMessageAsync(long id, string? reservationToken = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await SendAsync<SuccessResponse>(
+                HttpMethod.Delete,
+                $"messages/{id.ToString(CultureInfo.InvariantCulture)}{Query(("reservation_token", reservationToken))}",
+                null,
+                cancellationToken);
+            return true;
+        }
+        catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when the broker answers its health check.</summary>
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var response = await http.GetAsync("healthz", cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static string Query(params (string Name, object? Value)[] parameters)
+    {
+        var parts = parameters
+            .Where(p => p.Value is not null)
+            .Select(p => $"{p.Name}={Uri.EscapeDataString(Convert.ToString(p.Value, CultureInfo.InvariantCulture)!)}")
+            .ToList();
+        return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
+    }
+
+    private async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, TimeSpan? waitTime = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        if (waitTime is { } wait)
+        {
+            request.Options.Set(WaitTimeKey, wait);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or TimeoutRejectedException or TaskCanceledException)
+        {
+            throw new BrokerUnavailableException($"The broker at {http.BaseAddress} did not answer: {Describe(ex)}.", ex);
+        }
+
+        using (response)
+        {
+            if (response.IsSuccessStatusCode)
+            {
+                return await response.Content.ReadFromJsonAsync<T>(WonderQJson.Options, cancellationToken);
+            }
+
+            throw await ToExceptionAsync(response, cancellationToken);
+        }
+    }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        TimeoutRejectedException or TaskCanceledException => "it timed out",
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => "the connection was refused or reset",
+        HttpRequestException http => $"the request failed ({http.HttpRequestError})",
+        _ => "the request failed",
+    };
+
+    private static async Task<BrokerException> ToExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        HttpValidationProblemDetails? problem = null;
+        try
+        {
+            problem = await response.Content.ReadFromJsonAsync<HttpValidationProblemDetails>(WonderQJson.Options, cancellationToken);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException)
+        {
+            // Not problem+json (a proxy's error page, say): the status alone has to do.
+        }
+
+        var status = response.StatusCode;
+        var title = problem?.Title ?? response.ReasonPhrase ?? status.ToString();
+        return (int)status >= 500
+            ? new BrokerUnavailableException(problem?.Detail ?? $"The broker answered {(int)status} {title}.")
+            : new BrokerException(status, title, problem?.Detail, problem?.Errors);
+    }
+}

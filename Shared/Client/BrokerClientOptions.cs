@@ -1,0 +1,51 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WonderQ.Shared.Client;
+
+/// <summary>Section <c>Broker</c>: where the broker is and how patiently to talk to it.</summary>
+public sealed class BrokerClientOptions : IValidatableObject
+{
+    public const string Section = "Broker";
+
+    [Required(ErrorMessage = "Broker:Url is required.")]
+    public Uri Url { get; set; } = new("http://localhost:3213");
+
+    /// <summary>Sent as <c>Authorization: Bearer</c> when set, for a broker that requires API keys.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>How long one attempt may take, on top of a long poll's own wait time.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a call may take across all its attempts, on top of a long poll's own wait time.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries of a transient failure (connection refused, 5xx, 408, 429, timeout); 4xx answers are never retried.</summary>
+    [Range(0, 20, ErrorMessage = "Broker:MaxRetries must be from 0 to 20.")]
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>The first retry's delay; each later one doubles it, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!Url.IsAbsoluteUri || Url.Scheme is not ("http" or "https"))
+        {
+            yield return new ValidationResult("Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.", [nameof(Url)]);
+        }
+
+        if (AttemptTimeout <= TimeSpan.Zero || AttemptTimeout > TimeSpan.FromMinutes(10))
+        {
+            yield return new ValidationResult("Broker:AttemptTimeout must be more than 00:00:00 and at most 00:10:00.", [nameof(AttemptTimeout)]);
+        }
+
+        if (TotalTimeout < AttemptTimeout || TotalTimeout > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult("Broker:TotalTimeout must be at least Broker:AttemptTimeout and at most 01:00:00.", [nameof(TotalTimeout)]);
+        }
+
+        if (RetryBaseDelay < TimeSpan.Zero || RetryBaseDelay > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult("Broker:RetryBaseDelay must be from 00:00:00 to 00:01:00.", [nameof(RetryBaseDelay)]);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Timeout;
+
+namespace WonderQ.Shared.Client;
+
+public static class BrokerClientServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="BrokerClient"/> over <see cref="IHttpClientFactory"/>, configured from section
+    /// <c>Broker</c>, with a resilience pipeline: a total timeout, retries with exponential backoff and jitter for
+    /// transient failures only, and a per-attempt timeout. Both timeouts stretch by a long poll's wait time.
+    /// </summary>
+    public static IHttpClientBuilder AddBrokerClient(this IServiceCollection services)
+    {
+        services.AddOptions<BrokerClientOptions>()
+            .BindConfiguration(BrokerClientOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        var builder = services.AddHttpClient<BrokerClient>((sp, http) =>
+        {
+            var options = sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+            http.BaseAddress = options.Url;
+            // The pipeline's timeouts govern; HttpClient's own 100 s default would cut a long poll's retries short.
+            http.Timeout = Timeout.InfiniteTimeSpan;
+            if (!string.IsNullOrEmpty(options.ApiKey))
+            {
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
+            }
+        });
+
+        builder.AddResilienceHandler("broker", (pipeline, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+            pipeline.TimeProvider = context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
+
+            pipeline.AddTimeout(new TimeoutStrategyOptions
+            {
+                Name = "total",
+                TimeoutGenerator = args => ValueTask.FromResult(options.TotalTimeout + WaitTime(args.Context)),
+            });
+
+            if (options.MaxRetries > 0)
+            {
+                pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = options.MaxRetries,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = options.RetryBaseDelay,
+                    // Connection failures, timeouts, 5xx, 408 and 429; never another 4xx, which a retry cannot fix.
+                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                });
+            }
+
+            pipeline.AddTimeout(new TimeoutStrategyOptions
+            {
+                Name = "attempt",
+                TimeoutGenerator = args => ValueTask.FromResult(options.AttemptTimeout + WaitTime(args.Context)),
+            });
+        });
+
+        return builder;
+    }
+
+    private static TimeSpan WaitTime(ResilienceContext context) =>
+        context.GetRequestMessage() is { } request && request.Options.TryGetValue(BrokerClient.WaitTimeKey, out var wait)
+            ? wait
+            : TimeSpan.Zero;
+
+    private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException or TimeoutRejectedException } => true,
+        { Result: { } response } => (int)response.StatusCode >= 500
+            || response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests,
+        _ => false,
+    };
+}

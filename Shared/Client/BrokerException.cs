@@ -1,0 +1,20 @@
+using System.Net;
+
+namespace WonderQ.Shared.Client;
+
+/// <summary>The broker answered with an error; carries its problem+json so callers can pass the detail on.</summary>
+public class BrokerException(HttpStatusCode status, string title, string? detail, IDictionary<string, string[]>? errors = null, Exception? inner = null)
+    : Exception(detail ?? title, inner)
+{
+    public HttpStatusCode Status { get; } = status;
+
+    public string Title { get; } = title;
+
+    public string? Detail { get; } = detail;
+
+    public IDictionary<string, string[]> Errors { get; } = errors ?? new Dictionary<string, string[]>();
+}
+
+/// <summary>The broker could not be reached (refused, reset, timed out) even after the retries.</summary>
+public sealed class BrokerUnavailableException(string detail, Exception? inner = null)
+    : BrokerException(HttpStatusCode.ServiceUnavailable, "The broker is unreachable.", detail, null, inner);
