@@ -1,6 +1,7 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using WonderQ.Broker.Auth;
 using WonderQ.Broker.Health;
 using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Messages;
@@ -38,6 +39,7 @@ public class Program
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
             (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
 
+        services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.Section);
         services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblemDetails(options => options.CustomizeProblemDetails = StatusDetails.Fill);
@@ -55,6 +57,7 @@ public class Program
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseApiKeys();
         app.UseRequestBodyLimit();
 
         app.MapOpenApi();

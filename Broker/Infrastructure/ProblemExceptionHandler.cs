@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
 using WonderQ.Shared.Validation;
 
@@ -32,6 +33,11 @@ public sealed class ProblemExceptionHandler(
         }
 
         httpContext.Response.StatusCode = status;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
+
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
@@ -60,6 +66,7 @@ public sealed class ProblemExceptionHandler(
             "The request could not be read.",
             "The request is malformed; check its body, content type and parameters."),
         JsonException json => (400, "The request body is not valid JSON.", DescribeJson(json)),
+        TooManyWaitersException tooMany => (503, "Too many waiting consumers.", tooMany.Message),
         StoreUnavailableException => (503, "The message store is unavailable.", "The broker could not reach its storage. Try again shortly."),
         _ => (500, "An unexpected error occurred.", "The broker could not complete the request. Try again; if it keeps failing, see the broker's log."),
     };

@@ -1,10 +1,12 @@
+using Microsoft.Extensions.Options;
 using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Broker.Messages;
 
 /// <summary>A consume: claim at once, or park until a message can be claimed or the wait runs out.</summary>
-public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, TimeProvider time)
+public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, TimeProvider time, IOptions<LimitsOptions> limits)
 {
     /// <summary>The claimed messages (possibly none); null when there is no such queue.</summary>
     public async Task<IReadOnlyList<MessageDto>?> ConsumeAsync(
@@ -19,6 +21,11 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
         if (claim.Messages.Count > 0 || waitTime <= TimeSpan.Zero || waiters.IsStopping)
         {
             return Passed(claim, size);
+        }
+
+        if (waiters.Count >= limits.Value.MaxWaitingConsumers)
+        {
+            throw new TooManyWaitersException(limits.Value.MaxWaitingConsumers);
         }
 
         var deadline = time.GetUtcNow() + waitTime;
@@ -59,3 +66,7 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
         return claim.Messages;
     }
 }
+
+/// <summary>The broker already holds as many waiting consumers as it is allowed; answered 503 so the client retries.</summary>
+public sealed class TooManyWaitersException(int limit)
+    : Exception($"The broker is holding its maximum of {limit} waiting consumers (Limits:MaxWaitingConsumers). Retry shortly, or consume with a shorter wait_time.");

@@ -31,6 +31,13 @@ public sealed class LimitsOptions
     [Range(0, 7 * 24 * 3600, ErrorMessage = "Limits:MaxVisibilityTimeoutSeconds must be from 0 to 604800.")]
     public int MaxVisibilityTimeoutSeconds { get; set; } = 43_200;
 
+    /// <summary>
+    /// The most consumers one broker holds in a long poll at once; beyond it a consume that would wait is answered
+    /// 503 at once, so idle connections cannot exhaust the broker's memory.
+    /// </summary>
+    [Range(1, 1_000_000, ErrorMessage = "Limits:MaxWaitingConsumers must be from 1 to 1000000.")]
+    public int MaxWaitingConsumers { get; set; } = 20_000;
+
     [Range(1, 10_000, ErrorMessage = "Limits:DefaultConsumeSize must be from 1 to 10000.")]
     public int DefaultConsumeSize { get; set; } = 1;
 

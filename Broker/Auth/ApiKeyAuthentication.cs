@@ -1,0 +1,68 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace WonderQ.Broker.Auth;
+
+public static class ApiKeyAuthentication
+{
+    /// <summary>
+    /// When <c>Auth:ApiKeys</c> is set, requires <c>Authorization: Bearer &lt;key&gt;</c> on every endpoint except the
+    /// health check, which load balancers must reach without a key.
+    /// </summary>
+    public static IApplicationBuilder UseApiKeys(this IApplicationBuilder app)
+    {
+        // Keys are compared as SHA-256 digests: equal lengths for a fixed-time comparison, whatever was sent.
+        var digests = app.ApplicationServices.GetRequiredService<IOptions<ApiKeyOptions>>().Value.ApiKeys
+            .Where(k => !string.IsNullOrEmpty(k))
+            .Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))
+            .ToArray();
+        if (digests.Length == 0)
+        {
+            return app;
+        }
+
+        return app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/healthz") || IsAuthorized(context.Request, digests))
+            {
+                await next(context);
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status401Unauthorized,
+                    Title = "Unauthorized.",
+                    Detail = "This broker requires an API key: send 'Authorization: Bearer <key>' with a key from its Auth:ApiKeys.",
+                },
+            });
+        });
+    }
+
+    private static bool IsAuthorized(HttpRequest request, byte[][] digests)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        if (!header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var sent = SHA256.HashData(Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim()));
+        var match = false;
+        foreach (var digest in digests)
+        {
+            // No early exit: the time taken does not tell which key, or whether any, matched.
+            match |= CryptographicOperations.FixedTimeEquals(sent, digest);
+        }
+
+        return match;
+    }
+}
