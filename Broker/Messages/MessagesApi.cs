@@ -16,8 +16,10 @@ public static class MessagesApi
         var group = routes.MapGroup("/messages").WithTags("Messages");
 
         group.MapPost("/", SendMessage).WithValidation<SendMessageRequest>()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Send a message; answered once it is durably committed");
         group.MapGet("/consume", Consume).WithValidation<ConsumeQuery>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Long-poll for messages and claim them for the visibility timeout");
         group.MapDelete("/{id}", DeleteMessage)
             .WithSummary("Delete (acknowledge) a message, checked against its reservation token when one is given");

@@ -56,6 +56,8 @@ internal sealed class SqliteDatabase : IDisposable
         Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
         // The writer is the only one ever to take the write lock, so it never waits on another connection.
         Execute(connection, "PRAGMA busy_timeout = 5000;");
+        // Truncate the WAL back to 64 MiB after a checkpoint so a burst does not leave a huge file behind.
+        Execute(connection, "PRAGMA journal_size_limit = 67108864;");
         ApplySchema(connection);
         return connection;
     }
