@@ -31,7 +31,12 @@ internal sealed class BrokerClient : IDisposable
         _http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan };
     }
 
+    private int _consumesInFlight;
+
     public Errors Errors { get; } = new();
+
+    /// <summary>Consume requests sent (or being sent) and not yet answered.</summary>
+    public int ConsumesInFlight => Volatile.Read(ref _consumesInFlight);
 
     public async Task<QueueDto> CreateQueueAsync(string name, CancellationToken ct)
     {
@@ -107,6 +112,7 @@ internal sealed class BrokerClient : IDisposable
             CultureInfo.InvariantCulture,
             $"messages/consume?queue_id={queueId}&size={size}&wait_time={waitTime}&visibility_timeout={visibilityTimeout}");
         var started = Stopwatch.GetTimestamp();
+        Interlocked.Increment(ref _consumesInFlight);
         try
         {
             using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseContentRead, ct);
@@ -128,6 +134,10 @@ internal sealed class BrokerClient : IDisposable
         catch (OperationCanceledException)
         {
             return null;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _consumesInFlight);
         }
     }
 

@@ -24,10 +24,10 @@ internal sealed class LoadOptions
                                   consume 20000, latency 1000000, idle-waiters 1000000)
           --duration S            stop after S seconds (default 10), whichever comes first
           --producers P           concurrent producers (default 64; cycle 32)
-          --consumers C           concurrent consumers (default 16; latency 4)
+          --consumers C           concurrent consumers (default 16; latency 8)
           --batch k               consume size 1-100 (default 10; latency/idle-waiters 1)
           --body-bytes B          message body size in bytes (default 1024; latency/idle-waiters 64)
-          --rate R                messages per second for latency/idle-waiters (default 100 / 10)
+          --rate R                messages per second for latency/idle-waiters (default 50 / 10)
           --waiters N             idle-waiters: concurrent long polls (default 10000)
           --concurrency N         burst: simultaneous requests (default 5000)
           --warm                  burst: open the connections (GET /healthz) before the burst
@@ -84,10 +84,10 @@ internal sealed class LoadOptions
             Scenario = scenario,
             Messages = scenario switch { "consume" => 20_000, _ => 1_000_000 },
             Producers = scenario == "cycle" ? 32 : 64,
-            Consumers = scenario == "latency" ? 4 : 16,
+            Consumers = scenario == "latency" ? 8 : 16,
             Batch = scenario is "latency" or "idle-waiters" ? 1 : 10,
             BodyBytes = scenario is "latency" or "idle-waiters" ? 64 : 1024,
-            Rate = scenario == "idle-waiters" ? 10 : 100,
+            Rate = scenario == "idle-waiters" ? 10 : 50,
         };
         for (var i = 1; i < args.Length; i++)
         {
@@ -149,8 +149,8 @@ internal sealed class LoadOptions
         "produce" => Producers + 4,
         "consume" => Math.Max(FillConcurrency, Consumers * (Batch + 1)) + 4,
         "cycle" => Producers + (Consumers * (Batch + 1)) + 4,
-        "latency" => Consumers + 8,
-        "idle-waiters" => Waiters + 8,
+        "latency" => Consumers + 64,
+        "idle-waiters" => Waiters + 64,
         "burst" => Concurrency + 4,
         _ => 64,
     };

@@ -126,9 +126,11 @@ internal sealed class Run : IDisposable
     /// as a consumer acknowledging a processed batch would), until <paramref name="done"/> says stop.
     /// </summary>
     public async Task ConsumeLoopAsync(
-        int size, int waitTime, Recorder consume, Recorder delete, Recorder? endToEnd, Func<bool> done, CancellationToken ct)
+        int size, int waitTime, Recorder consume, Recorder delete, Recorder? endToEnd, Func<bool> done, CancellationToken ct,
+        bool pollBeforeDeletesAnswer = false)
     {
         var deletes = new List<Task<bool>>(size);
+        var background = new List<Task>();
         while (!ct.IsCancellationRequested && !done())
         {
             var messages = await Client.ConsumeAsync(Queue.Id, size, waitTime, Options.VisibilityTimeout, consume, ct);
@@ -153,15 +155,32 @@ internal sealed class Run : IDisposable
                 deletes.Add(Client.DeleteAsync(message, delete, Hard.Token));
             }
 
-            var ok = 0;
-            foreach (var task in deletes)
+            if (pollBeforeDeletesAnswer)
             {
-                ok += await task ? 1 : 0;
+                // A latency probe: go straight back to waiting, so acknowledgements do not delay the next receive.
+                background.RemoveAll(t => t.IsCompleted);
+                background.Add(CountDeletedAsync([.. deletes]));
+            }
+            else
+            {
+                await CountDeletedAsync(deletes);
             }
 
             deletes.Clear();
-            AddDelivered(ok);
         }
+
+        await Task.WhenAll(background);
+    }
+
+    private async Task CountDeletedAsync(List<Task<bool>> deletes)
+    {
+        var ok = 0;
+        foreach (var task in deletes)
+        {
+            ok += await task ? 1 : 0;
+        }
+
+        AddDelivered(ok);
     }
 
     public void Dispose()

@@ -12,6 +12,9 @@ internal static class Scenarios
         await run.OpenQueueAsync(ct);
         var before = await run.Client.CountsAsync(run.Queue.Id, ct);
         var rssBefore = Rss.ReadKiB(o.BrokerPid);
+        var brokerCpu = Cpu.Broker(o.BrokerPid);
+        var ownCpu = Cpu.LoadGenerator();
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : null;
         var result = o.Scenario switch
         {
             "produce" => await ProduceAsync(run),
@@ -22,6 +25,18 @@ internal static class Scenarios
             "burst" => await BurstAsync(run),
             _ => throw new InvalidOperationException(o.Scenario),
         };
+
+        var brokerCpuUsed = Cpu.Broker(o.BrokerPid) - brokerCpu;
+        var ownCpuUsed = Cpu.LoadGenerator() - ownCpu;
+        var perMessage = Math.Max(1, result.Operations.Count > 0 ? Math.Max(run.Delivered, run.Ledger.Sent) : 1);
+        result.Extra["loadavg_1m_at_start"] = load;
+        result.Extra["loadgen_cpu_s"] = Math.Round(ownCpuUsed.TotalSeconds, 2);
+        result.Extra["loadgen_cpu_us_per_msg"] = Math.Round(ownCpuUsed.TotalMicroseconds / perMessage, 1);
+        if (brokerCpuUsed is { } used)
+        {
+            result.Extra["broker_cpu_s"] = Math.Round(used.TotalSeconds, 2);
+            result.Extra["broker_cpu_us_per_msg"] = Math.Round(used.TotalMicroseconds / perMessage, 1);
+        }
 
         // Verification: compare what was acknowledged and received with what the queue still holds.
         var after = await run.Client.CountsAsync(run.Queue.Id, ct);
@@ -228,7 +243,7 @@ internal static class Scenarios
                     Interlocked.Increment(ref open);
                     try
                     {
-                        await run.ConsumeLoopAsync(o.Batch, 20, consume, delete, endToEnd, () => false, stopConsumers.Token);
+                        await run.ConsumeLoopAsync(o.Batch, 20, consume, delete, endToEnd, () => false, stopConsumers.Token, pollBeforeDeletesAnswer: true);
                     }
                     finally
                     {
@@ -245,21 +260,34 @@ internal static class Scenarios
 
         if (rampUp)
         {
-            // Give every long poll time to reach the broker and park, then take its footprint.
-            await Task.Delay(TimeSpan.FromSeconds(Math.Max(2, waiters / 2000.0)), CancellationToken.None);
-            run.Extra["waiters_started"] = Volatile.Read(ref open);
+            // Wait (at most 60 s) until every long poll is on an established connection and sent, then a moment more
+            // for the broker to park them all, and take its footprint.
+            var port = o.Url.Port;
+            while (connect.Elapsed < TimeSpan.FromSeconds(60)
+                && (run.Client.ConsumesInFlight < waiters || Connections.EstablishedTo(port) < waiters))
+            {
+                await Task.Delay(250, CancellationToken.None);
+            }
+
             run.Extra["ramp_seconds"] = Math.Round(connect.Elapsed.TotalSeconds, 3);
+            await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);
+            run.Extra["waiters_started"] = Volatile.Read(ref open);
+            run.Extra["long_polls_in_flight"] = run.Client.ConsumesInFlight;
+            run.Extra["connections_established"] = Connections.EstablishedTo(port);
             run.Extra["rss_kib_with_waiters_parked"] = Rss.ReadKiB(o.BrokerPid);
             SampleRss();
         }
 
         run.StartClock();
         using var progress = rampUp ? Progress.Start(run, () => { SampleRss(); return $"sent {send.Count} received {endToEnd.Count} rss {peak} KiB"; }) : null;
+        // Sends go out on schedule, not one after another's answer, so a slow 201 does not lower the rate.
         var interval = TimeSpan.FromSeconds(1 / o.Rate);
         var next = Stopwatch.GetTimestamp();
+        var sends = new List<Task>();
         while (run.TryTake())
         {
-            await run.SendOneAsync(run.Ledger.NextSeq(), send, run.Hard.Token);
+            sends.Add(run.SendOneAsync(run.Ledger.NextSeq(), send, run.Hard.Token));
+            sends.RemoveAll(t => t.IsCompleted);
             next += (long)(interval.TotalSeconds * Stopwatch.Frequency);
             var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
             if (wait > TimeSpan.Zero)
@@ -270,6 +298,7 @@ internal static class Scenarios
             SampleRss();
         }
 
+        await Task.WhenAll(sends);
         var elapsed = run.Elapsed;
         var grace = Stopwatch.StartNew();
         while (run.Ledger.Received < run.Ledger.Sent && grace.Elapsed < TimeSpan.FromSeconds(5))

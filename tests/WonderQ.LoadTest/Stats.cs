@@ -188,3 +188,60 @@ internal static class Rss
         return null;
     }
 }
+
+/// <summary>CPU time used, so figures from a shared, noisy machine can be read per message as well as per second.</summary>
+internal static class Cpu
+{
+    /// <summary>The broker's user+system CPU time from /proc/PID/stat, or null.</summary>
+    public static TimeSpan? Broker(int? pid)
+    {
+        if (pid is not { } p)
+        {
+            return null;
+        }
+
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{p}/stat");
+            // Fields after the command name (which may hold spaces) start after the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    public static TimeSpan LoadGenerator() => Process.GetCurrentProcess().TotalProcessorTime;
+}
+
+/// <summary>TCP connections this machine has established to a port, from /proc/net/tcp{,6}.</summary>
+internal static class Connections
+{
+    public static int EstablishedTo(int port)
+    {
+        var hexPort = ":" + port.ToString("X4", CultureInfo.InvariantCulture);
+        var count = 0;
+        foreach (var file in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(file))
+            {
+                continue;
+            }
+
+            foreach (var line in File.ReadLines(file).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                // local_address rem_address st: a client side has the broker's port as its remote end; 01 is ESTABLISHED.
+                if (fields.Length > 3 && fields[2].EndsWith(hexPort, StringComparison.Ordinal) && fields[3] == "01")
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+}
