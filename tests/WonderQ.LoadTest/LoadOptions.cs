@@ -29,6 +29,7 @@ internal sealed class LoadOptions
           --body-bytes B          message body size in bytes (default 1024; latency/idle-waiters 64)
           --rate R                messages per second for latency/idle-waiters (default 50 / 10)
           --waiters N             idle-waiters: concurrent long polls (default 10000)
+          --ramp R                idle-waiters: open at most R long polls per second (default 2000)
           --concurrency N         burst: simultaneous requests (default 5000)
           --warm                  burst: open the connections (GET /healthz) before the burst
           --visibility-timeout S  visibility_timeout on consume (default 60)
@@ -55,6 +56,7 @@ internal sealed class LoadOptions
     public double Rate { get; private set; }
     public int Waiters { get; private set; } = 10_000;
     public int Concurrency { get; private set; } = 5_000;
+    public double Ramp { get; private set; } = 2_000;
     public bool Warm { get; private set; }
     public int VisibilityTimeout { get; private set; } = 60;
     public int WaitTime { get; private set; } = 1;
@@ -126,6 +128,7 @@ internal sealed class LoadOptions
                 case "--rate": o.Rate = Num(0.1, 100_000); break;
                 case "--waiters": o.Waiters = Int(1, 60_000); break;
                 case "--concurrency": o.Concurrency = Int(1, 60_000); break;
+                case "--ramp": o.Ramp = Num(100, 1_000_000); break;
                 case "--warm": o.Warm = true; break;
                 case "--visibility-timeout": o.VisibilityTimeout = Int(0, 43_200); break;
                 case "--wait-time": o.WaitTime = Int(0, 20); break;

@@ -251,10 +251,11 @@ internal static class Scenarios
                     }
                 },
                 CancellationToken.None));
-            if (rampUp && i % 500 == 499)
+            if (rampUp && i % 100 == 99)
             {
-                // Let the listen backlog drain: thousands of SYNs at once only buy retransmits.
-                await Task.Delay(20, CancellationToken.None);
+                // Connect at --ramp per second: thousands of SYNs at once overflow the broker's accept queue
+                // (Kestrel's listen backlog is 512), and a SYN-cookie handshake that then fails is a reset.
+                await Task.Delay(TimeSpan.FromSeconds(100 / o.Ramp), CancellationToken.None);
             }
         }
 
