@@ -1,0 +1,160 @@
+using System.Globalization;
+
+namespace WonderQ.LoadTest;
+
+/// <summary>Command-line options. Every scenario is bounded by <see cref="Messages"/> and <see cref="Duration"/>.</summary>
+internal sealed class LoadOptions
+{
+    public const string Usage = """
+        WonderQ load test: drives any server speaking the WonderQ broker API.
+
+        usage: dotnet run -c Release --project tests/WonderQ.LoadTest -- <scenario> [options]
+
+        scenarios:
+          produce       --producers P concurrent producers POST messages of --body-bytes B
+          consume       pre-fill N messages, then --consumers C drain them with --batch k, deleting each by token
+          cycle         producers and consumers at once: sustained send -> receive -> delete
+          latency       one producer at --rate R/s, --consumers C long-polling (wait_time 20): publish-to-receive latency
+          idle-waiters  --waiters N long-polls held open (wait_time 20) while a producer sends at --rate R/s
+          burst         --concurrency N simultaneous POST /messages in one burst; all must be 201
+
+        options:
+          --url U                 broker base URL (default http://127.0.0.1:3213)
+          --messages N            stop after N messages (default per scenario: produce/cycle 1000000,
+                                  consume 20000, latency 1000000, idle-waiters 1000000)
+          --duration S            stop after S seconds (default 10), whichever comes first
+          --producers P           concurrent producers (default 64; cycle 32)
+          --consumers C           concurrent consumers (default 16; latency 8)
+          --batch k               consume size 1-100 (default 10; latency/idle-waiters 1)
+          --body-bytes B          message body size in bytes (default 1024; latency/idle-waiters 64)
+          --rate R                messages per second for latency/idle-waiters (default 50 / 10)
+          --waiters N             idle-waiters: concurrent long polls (default 10000)
+          --ramp R                idle-waiters: open at most R long polls per second (default 2000)
+          --concurrency N         burst: simultaneous requests (default 5000)
+          --warm                  burst: open the connections (GET /healthz) before the burst
+          --visibility-timeout S  visibility_timeout on consume (default 60)
+          --wait-time S           consume/cycle wait_time (default 1; latency/idle-waiters always 20)
+          --fill-concurrency N    consume: concurrent producers for the pre-fill (default 64)
+          --queue NAME            use (or create) this queue instead of a fresh uniquely-named one, and keep it
+          --no-fill               consume: do not pre-fill; drain --messages from what the queue holds
+          --keep-queue            do not delete the queue at the end
+          --broker-pid PID        report the broker's VmRSS from /proc/PID/status
+          --json                  print a machine-readable result instead of the table
+          --quiet                 no progress on stderr
+
+        exit code: 0 all good; 1 a request errored, a message was lost or delivered twice; 2 bad usage or setup failure.
+        """;
+
+    public required string Scenario { get; init; }
+    public Uri Url { get; private set; } = new("http://127.0.0.1:3213");
+    public long Messages { get; private set; }
+    public double DurationSeconds { get; private set; } = 10;
+    public int Producers { get; private set; }
+    public int Consumers { get; private set; }
+    public int Batch { get; private set; }
+    public int BodyBytes { get; private set; }
+    public double Rate { get; private set; }
+    public int Waiters { get; private set; } = 10_000;
+    public int Concurrency { get; private set; } = 5_000;
+    public double Ramp { get; private set; } = 2_000;
+    public bool Warm { get; private set; }
+    public int VisibilityTimeout { get; private set; } = 60;
+    public int WaitTime { get; private set; } = 1;
+    public int FillConcurrency { get; private set; } = 64;
+    public string? Queue { get; private set; }
+    public bool NoFill { get; private set; }
+    public bool KeepQueue { get; private set; }
+    public int? BrokerPid { get; private set; }
+    public bool Json { get; private set; }
+    public bool Quiet { get; private set; }
+
+    public TimeSpan Duration => TimeSpan.FromSeconds(DurationSeconds);
+
+    public static readonly string[] Scenarios = ["produce", "consume", "cycle", "latency", "idle-waiters", "burst"];
+
+    /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
+    public static LoadOptions Parse(string[] args)
+    {
+        if (args.Length == 0 || !Scenarios.Contains(args[0]))
+        {
+            throw new ArgumentException(args.Length == 0 ? "Name a scenario." : $"Unknown scenario '{args[0]}'.");
+        }
+
+        var scenario = args[0];
+        var o = new LoadOptions
+        {
+            Scenario = scenario,
+            Messages = scenario switch { "consume" => 20_000, _ => 1_000_000 },
+            Producers = scenario == "cycle" ? 32 : 64,
+            Consumers = scenario == "latency" ? 8 : 16,
+            Batch = scenario is "latency" or "idle-waiters" ? 1 : 10,
+            BodyBytes = scenario is "latency" or "idle-waiters" ? 64 : 1024,
+            Rate = scenario == "idle-waiters" ? 10 : 50,
+        };
+        for (var i = 1; i < args.Length; i++)
+        {
+            var name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
+            int Int(int min, int max)
+            {
+                var text = Value();
+                return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
+                    ? v
+                    : throw new ArgumentException($"{name} must be a whole number from {min} to {max}; got '{text}'.");
+            }
+
+            double Num(double min, double max)
+            {
+                var text = Value();
+                return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
+                    ? v
+                    : throw new ArgumentException($"{name} must be a number from {min} to {max}; got '{text}'.");
+            }
+
+            switch (name)
+            {
+                case "--url":
+                    var url = Value();
+                    o.Url = Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
+                        ? u
+                        : throw new ArgumentException($"--url must be an absolute http(s) URL; got '{url}'.");
+                    break;
+                case "--messages": o.Messages = Int(1, int.MaxValue); break;
+                case "--duration": o.DurationSeconds = Num(0.1, 3600); break;
+                case "--producers": o.Producers = Int(1, 10_000); break;
+                case "--consumers": o.Consumers = Int(1, 10_000); break;
+                case "--batch": o.Batch = Int(1, 100); break;
+                case "--body-bytes": o.BodyBytes = Int(48, 256 * 1024); break;
+                case "--rate": o.Rate = Num(0.1, 100_000); break;
+                case "--waiters": o.Waiters = Int(1, 60_000); break;
+                case "--concurrency": o.Concurrency = Int(1, 60_000); break;
+                case "--ramp": o.Ramp = Num(100, 1_000_000); break;
+                case "--warm": o.Warm = true; break;
+                case "--visibility-timeout": o.VisibilityTimeout = Int(0, 43_200); break;
+                case "--wait-time": o.WaitTime = Int(0, 20); break;
+                case "--fill-concurrency": o.FillConcurrency = Int(1, 10_000); break;
+                case "--queue": o.Queue = Value(); break;
+                case "--no-fill": o.NoFill = true; break;
+                case "--keep-queue": o.KeepQueue = true; break;
+                case "--broker-pid": o.BrokerPid = Int(1, int.MaxValue); break;
+                case "--json": o.Json = true; break;
+                case "--quiet": o.Quiet = true; break;
+                default: throw new ArgumentException($"Unknown option '{name}'.");
+            }
+        }
+
+        return o;
+    }
+
+    /// <summary>How many connections the client may open to the broker at once.</summary>
+    public int ConnectionLimit => Scenario switch
+    {
+        "produce" => Producers + 4,
+        "consume" => Math.Max(FillConcurrency, Consumers * (Batch + 1)) + 4,
+        "cycle" => Producers + (Consumers * (Batch + 1)) + 4,
+        "latency" => Consumers + 64,
+        "idle-waiters" => Waiters + 64,
+        "burst" => Concurrency + 4,
+        _ => 64,
+    };
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.LoadTest;
+
+/// <summary>What one run shares: the client, its queue, its budget of messages and time, and its bookkeeping.</summary>
+internal sealed class Run : IDisposable
+{
+    private long _taken;
+    private long _delivered;
+    private long _stamp;
+
+    public Run(LoadOptions options)
+    {
+        Options = options;
+        Client = new BrokerClient(options.Url, options.ConnectionLimit);
+        Ledger = new Ledger(TimeSpan.FromSeconds(options.VisibilityTimeout));
+        Tag = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..8];
+        // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does.
+        Hard = new CancellationTokenSource(options.Duration + TimeSpan.FromSeconds(60));
+    }
+
+    public LoadOptions Options { get; }
+
+    public BrokerClient Client { get; }
+
+    public Ledger Ledger { get; }
+
+    /// <summary>Marks this run's message bodies.</summary>
+    public string Tag { get; }
+
+    public CancellationTokenSource Hard { get; }
+
+    public QueueDto Queue { get; private set; } = null!;
+
+    public bool OwnsQueue { get; private set; }
+
+    public List<string> Notes { get; } = [];
+
+    public Dictionary<string, object?> Extra { get; } = [];
+
+    /// <summary>When the measured phase started; its deadline is <see cref="LoadOptions.Duration"/> later.</summary>
+    public long Started => Interlocked.Read(ref _stamp);
+
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(Started);
+
+    public bool PastDeadline => Elapsed >= Options.Duration;
+
+    public long Taken => Math.Min(Interlocked.Read(ref _taken), Options.Messages);
+
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    public void StartClock() => Interlocked.Exchange(ref _stamp, Stopwatch.GetTimestamp());
+
+    /// <summary>Takes one message from the budget: false once <c>--messages</c> are taken or the time is up.</summary>
+    public bool TryTake() => !PastDeadline && Interlocked.Increment(ref _taken) <= Options.Messages;
+
+    /// <summary>How many deliveries end the measured phase (0: none do); see <see cref="FinishedAt"/>.</summary>
+    public long Target { get; set; }
+
+    /// <summary>When deliveries reached <see cref="Target"/>, measured from <see cref="Started"/>.</summary>
+    public TimeSpan? FinishedAt { get; private set; }
+
+    public void AddDelivered(long count)
+    {
+        var total = Interlocked.Add(ref _delivered, count);
+        if (Target > 0 && total >= Target && FinishedAt is null)
+        {
+            FinishedAt = Elapsed;
+        }
+    }
+
+    public async Task OpenQueueAsync(CancellationToken ct)
+    {
+        if (Options.Queue is { } name)
+        {
+            Queue = await Client.CreateQueueAsync(name, ct);
+            OwnsQueue = false;
+        }
+        else
+        {
+            var unique = $"load-{Options.Scenario}-{DateTime.UtcNow:yyyyMMddHHmmss}-{Tag}";
+            Queue = await Client.CreateQueueAsync(unique, ct);
+            OwnsQueue = !Options.KeepQueue;
+        }
+    }
+
+    public async Task CloseQueueAsync()
+    {
+        if (OwnsQueue)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await Client.DeleteQueueAsync(Queue.Id, cts.Token);
+        }
+    }
+
+    /// <summary>POSTs one message of the run's body size carrying sequence <paramref name="seq"/>.</summary>
+    public async Task<bool> SendOneAsync(long seq, Recorder latency, CancellationToken ct)
+    {
+        var body = Body.Create(Tag, seq, Options.BodyBytes);
+        if (await Client.SendAsync(Queue.Id, body, latency, ct) is { } id)
+        {
+            Ledger.Acknowledged(seq, id);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="workers"/> copies of a loop that sends while the budget lasts.
+    /// </summary>
+    public Task ProduceAsync(int workers, Recorder latency, CancellationToken ct) =>
+        Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(
+            async () =>
+            {
+                while (!ct.IsCancellationRequested && TryTake())
+                {
+                    await SendOneAsync(Ledger.NextSeq(), latency, ct);
+                }
+            },
+            CancellationToken.None)));
+
+    /// <summary>
+    /// One consumer: consume a batch, check each message in the ledger, delete them all with their tokens (concurrently,
+    /// as a consumer acknowledging a processed batch would), until <paramref name="done"/> says stop.
+    /// </summary>
+    public async Task ConsumeLoopAsync(
+        int size, int waitTime, Recorder consume, Recorder delete, Recorder? endToEnd, Func<bool> done, CancellationToken ct,
+        bool pollBeforeDeletesAnswer = false)
+    {
+        var deletes = new List<Task<bool>>(size);
+        var background = new List<Task>();
+        while (!ct.IsCancellationRequested && !done())
+        {
+            var messages = await Client.ConsumeAsync(Queue.Id, size, waitTime, Options.VisibilityTimeout, consume, ct);
+            if (messages is null)
+            {
+                if (!ct.IsCancellationRequested)
+                {
+                    await Task.Delay(10, CancellationToken.None);
+                }
+
+                continue;
+            }
+
+            foreach (var message in messages)
+            {
+                if (endToEnd is not null && Body.TryParse(message.Body, Tag, out _, out var sentAt))
+                {
+                    endToEnd.Add(sentAt);
+                }
+
+                Ledger.Receive(message.Body, Tag);
+                deletes.Add(Client.DeleteAsync(message, delete, Hard.Token));
+            }
+
+            if (pollBeforeDeletesAnswer)
+            {
+                // A latency probe: go straight back to waiting, so acknowledgements do not delay the next receive.
+                background.RemoveAll(t => t.IsCompleted);
+                background.Add(CountDeletedAsync([.. deletes]));
+            }
+            else
+            {
+                await CountDeletedAsync(deletes);
+            }
+
+            deletes.Clear();
+        }
+
+        await Task.WhenAll(background);
+    }
+
+    private async Task CountDeletedAsync(List<Task<bool>> deletes)
+    {
+        var ok = 0;
+        foreach (var task in deletes)
+        {
+            ok += await task ? 1 : 0;
+        }
+
+        AddDelivered(ok);
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        Hard.Dispose();
+    }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace WonderQ.LoadTest;
+
+/// <summary>One run's figures: printed as a table, or as JSON with <c>--json</c>.</summary>
+internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double throughput, string throughputOf, List<OperationStats> operations)
+{
+    private static readonly JsonSerializerOptions _outputJson = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string Scenario { get; } = options.Scenario;
+
+    public string Url { get; } = options.Url.ToString();
+
+    public string Queue { get; set; } = "";
+
+    public Dictionary<string, object?> Parameters { get; init; } = new()
+    {
+        ["messages"] = options.Messages,
+        ["duration_s"] = options.DurationSeconds,
+        ["visibility_timeout"] = options.VisibilityTimeout,
+    };
+
+    public double ElapsedSeconds { get; } = Math.Round(elapsed.TotalSeconds, 3);
+
+    public double ThroughputMsgsPerSecond { get; } = Math.Round(throughput, 1);
+
+    public string ThroughputOf { get; } = throughputOf;
+
+    public List<OperationStats> Operations { get; } = operations.Where(op => op.Count > 0).ToList();
+
+    public Dictionary<string, long> Errors { get; set; } = [];
+
+    public Dictionary<string, long> Verification { get; } = [];
+
+    public Dictionary<string, long?> RssKiB { get; } = [];
+
+    public Dictionary<string, object?> Extra { get; init; } = [];
+
+    public List<string> Notes { get; } = [];
+
+    [JsonIgnore]
+    public bool ChecksDelivery { get; init; }
+
+    [JsonIgnore]
+    public long Lost { get; set; }
+
+    [JsonIgnore]
+    public long Duplicates { get; set; }
+
+    public bool Passed => Lost == 0 && Duplicates == 0 && Errors.Count == 0 && Notes.Count == 0;
+
+    public string ToJson() => JsonSerializer.Serialize(this, _outputJson);
+
+    public string ToTable()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"scenario {Scenario}  url {Url}  queue {Queue}");
+        sb.AppendLine("parameters " + string.Join("  ", Parameters.Select(kv => $"{kv.Key}={Format(kv.Value)}")));
+        sb.AppendLine(c, $"elapsed {ElapsedSeconds:0.000} s   throughput {ThroughputMsgsPerSecond:N0} msgs/s ({ThroughputOf})");
+        sb.AppendLine();
+        sb.AppendLine(c, $"{"operation",-22}{"count",10}{"ops/s",11}{"p50 ms",10}{"p90 ms",10}{"p99 ms",10}{"max ms",10}");
+        foreach (var op in Operations)
+        {
+            sb.AppendLine(c, $"{op.Operation,-22}{op.Count,10}{op.PerSecond,11:N0}{op.P50Ms,10:0.00}{op.P90Ms,10:0.00}{op.P99Ms,10:0.00}{op.MaxMs,10:0.00}");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine(Errors.Count == 0 ? "errors none" : "errors " + string.Join("; ", Errors.Select(kv => $"{kv.Key}: {kv.Value}")));
+        sb.AppendLine("verification " + string.Join("  ", Verification.Select(kv => $"{kv.Key}={kv.Value}")));
+        if (RssKiB.Values.Any(v => v is not null) || Extra.Count > 0)
+        {
+            sb.AppendLine("other " + string.Join("  ", RssKiB.Where(kv => kv.Value is not null).Select(kv => $"rss_{kv.Key}={Format(kv.Value)} KiB")
+                .Concat(Extra.Select(kv => $"{kv.Key}={Format(kv.Value)}"))));
+        }
+
+        foreach (var note in Notes)
+        {
+            sb.AppendLine("note " + note);
+        }
+
+        sb.AppendLine(Passed ? "result PASS" : "result FAIL (errors, lost or duplicated messages)");
+        return sb.ToString();
+    }
+
+    private static string Format(object? value) => value switch
+    {
+        null => "-",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}

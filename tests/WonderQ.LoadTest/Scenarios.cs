@@ -1,0 +1,365 @@
+using System.Diagnostics;
+
+namespace WonderQ.LoadTest;
+
+/// <summary>The scenarios. Each measures, then fills in a <see cref="RunResult"/>.</summary>
+internal static class Scenarios
+{
+    public static async Task<RunResult> RunAsync(Run run)
+    {
+        var o = run.Options;
+        var ct = run.Hard.Token;
+        await run.OpenQueueAsync(ct);
+        var before = await run.Client.CountsAsync(run.Queue.Id, ct);
+        var rssBefore = Rss.ReadKiB(o.BrokerPid);
+        var brokerCpu = Cpu.Broker(o.BrokerPid);
+        var ownCpu = Cpu.LoadGenerator();
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : null;
+        var result = o.Scenario switch
+        {
+            "produce" => await ProduceAsync(run),
+            "consume" => await ConsumeAsync(run),
+            "cycle" => await CycleAsync(run),
+            "latency" => await LatencyAsync(run),
+            "idle-waiters" => await IdleWaitersAsync(run),
+            "burst" => await BurstAsync(run),
+            _ => throw new InvalidOperationException(o.Scenario),
+        };
+
+        var brokerCpuUsed = Cpu.Broker(o.BrokerPid) - brokerCpu;
+        var ownCpuUsed = Cpu.LoadGenerator() - ownCpu;
+        var perMessage = Math.Max(1, result.Operations.Count > 0 ? Math.Max(run.Delivered, run.Ledger.Sent) : 1);
+        result.Extra["loadavg_1m_at_start"] = load;
+        result.Extra["loadgen_cpu_s"] = Math.Round(ownCpuUsed.TotalSeconds, 2);
+        result.Extra["loadgen_cpu_us_per_msg"] = Math.Round(ownCpuUsed.TotalMicroseconds / perMessage, 1);
+        if (brokerCpuUsed is { } used)
+        {
+            result.Extra["broker_cpu_s"] = Math.Round(used.TotalSeconds, 2);
+            result.Extra["broker_cpu_us_per_msg"] = Math.Round(used.TotalMicroseconds / perMessage, 1);
+        }
+
+        // Verification: compare what was acknowledged and received with what the queue still holds.
+        var after = await run.Client.CountsAsync(run.Queue.Id, ct);
+        var ledger = run.Ledger;
+        var remaining = after?.QueueSize ?? 0;
+        long lost;
+        if (result.ChecksDelivery)
+        {
+            // Acknowledged but never received must still be in the queue (in flight or not).
+            var unreceived = ledger.Unreceived;
+            lost = Math.Max(0, unreceived - remaining);
+            result.Verification["unreceived_still_queued"] = Math.Min(unreceived, remaining);
+        }
+        else
+        {
+            // Produce-only: every 201 must have added a message.
+            lost = Math.Max(0, (before?.QueueSize ?? 0) + ledger.Sent - run.Delivered - remaining);
+        }
+
+        result.Verification["acknowledged"] = ledger.Sent;
+        result.Verification["distinct_ids"] = ledger.DistinctIds;
+        result.Verification["received"] = ledger.Received;
+        result.Verification["received_unacknowledged"] = ledger.ReceivedUnacknowledged;
+        result.Verification["duplicates"] = ledger.Duplicates;
+        result.Verification["tolerated_duplicates_after_expiry"] = ledger.ToleratedDuplicates;
+        result.Verification["foreign_received"] = ledger.Foreign;
+        result.Verification["queue_size_before"] = before?.QueueSize ?? 0;
+        result.Verification["queue_size_after"] = remaining;
+        result.Verification["lost"] = lost;
+        result.Lost = lost + (ledger.Sent - ledger.DistinctIds);
+        result.Duplicates = ledger.Duplicates;
+        result.RssKiB["before"] = rssBefore;
+        result.RssKiB["after"] = Rss.ReadKiB(o.BrokerPid);
+        result.Errors = run.Client.Errors.Snapshot();
+        result.Queue = run.Queue.Name;
+        result.Notes.AddRange(run.Notes);
+        foreach (var (k, v) in run.Extra)
+        {
+            result.Extra[k] = v;
+        }
+
+        await run.CloseQueueAsync();
+        return result;
+    }
+
+    private static async Task<RunResult> ProduceAsync(Run run)
+    {
+        var o = run.Options;
+        var send = new Recorder("send");
+        run.StartClock();
+        using var progress = Progress.Start(run, () => $"sent {send.Count}");
+        await run.ProduceAsync(o.Producers, send, run.Hard.Token);
+        var elapsed = run.Elapsed;
+        return new RunResult(o, elapsed, send.Count / elapsed.TotalSeconds, "acknowledged sends (201)", [send.Summarize(elapsed)])
+        {
+            ChecksDelivery = false,
+            Parameters = { ["producers"] = o.Producers, ["body_bytes"] = o.BodyBytes },
+        };
+    }
+
+    private static async Task<RunResult> ConsumeAsync(Run run)
+    {
+        var o = run.Options;
+        var ct = run.Hard.Token;
+        var fill = new Recorder("send (pre-fill)");
+        long target = o.Messages;
+        if (!o.NoFill)
+        {
+            // The pre-fill is bounded by its own count and by the hard limit, not by --duration.
+            var fillTimer = Stopwatch.StartNew();
+            var left = o.Messages;
+            await Task.WhenAll(Enumerable.Range(0, o.FillConcurrency).Select(_ => Task.Run(
+                async () =>
+                {
+                    while (!ct.IsCancellationRequested && Interlocked.Decrement(ref left) >= 0)
+                    {
+                        await run.SendOneAsync(run.Ledger.NextSeq(), fill, ct);
+                    }
+                },
+                CancellationToken.None)));
+            target = run.Ledger.Sent;
+            run.Extra["fill_seconds"] = Math.Round(fillTimer.Elapsed.TotalSeconds, 3);
+            run.Extra["fill_msgs_per_s"] = Math.Round(target / fillTimer.Elapsed.TotalSeconds, 1);
+        }
+
+        var consume = new Recorder("consume");
+        var delete = new Recorder("delete");
+        run.Target = target;
+        run.StartClock();
+        using (Progress.Start(run, () => $"deleted {run.Delivered}/{target}"))
+        {
+            await Task.WhenAll(Enumerable.Range(0, o.Consumers).Select(_ => Task.Run(
+                () => run.ConsumeLoopAsync(o.Batch, o.WaitTime, consume, delete, null, () => run.Delivered >= target || run.PastDeadline, ct),
+                CancellationToken.None)));
+        }
+
+        var elapsed = run.FinishedAt ?? run.Elapsed;
+        return new RunResult(o, elapsed, run.Delivered / elapsed.TotalSeconds, "messages received and deleted",
+            [fill.Summarize(TimeSpan.FromSeconds((double)(run.Extra.GetValueOrDefault("fill_seconds") ?? 1.0))), consume.Summarize(elapsed), delete.Summarize(elapsed)])
+        {
+            ChecksDelivery = !o.NoFill,
+            Parameters = { ["consumers"] = o.Consumers, ["batch"] = o.Batch, ["body_bytes"] = o.BodyBytes, ["wait_time"] = o.WaitTime },
+        };
+    }
+
+    private static async Task<RunResult> CycleAsync(Run run)
+    {
+        var o = run.Options;
+        var ct = run.Hard.Token;
+        var send = new Recorder("send");
+        var consume = new Recorder("consume");
+        var delete = new Recorder("delete");
+        var endToEnd = new Recorder("publish->receive");
+        var producing = true;
+        // After the producers stop, consumers drain what was acknowledged, for at most 10 s more.
+        var drainLimit = TimeSpan.FromSeconds(Math.Min(10, o.DurationSeconds));
+        var producersDone = TimeSpan.MaxValue;
+        bool Done() => !Volatile.Read(ref producing) && (run.Delivered >= run.Ledger.Sent || run.Elapsed - producersDone > drainLimit);
+        run.StartClock();
+        using (Progress.Start(run, () => $"sent {send.Count} deleted {run.Delivered}"))
+        {
+            var consumers = Enumerable.Range(0, o.Consumers).Select(_ => Task.Run(
+                () => run.ConsumeLoopAsync(o.Batch, o.WaitTime, consume, delete, endToEnd, Done, ct),
+                CancellationToken.None)).ToList();
+            await run.ProduceAsync(o.Producers, send, ct);
+            producersDone = run.Elapsed;
+            Volatile.Write(ref producing, false);
+            await Task.WhenAll(consumers);
+        }
+
+        var elapsed = run.Elapsed;
+        run.Extra["producing_seconds"] = Math.Round(producersDone.TotalSeconds, 3);
+        run.Extra["send_msgs_per_s"] = Math.Round(send.Count / producersDone.TotalSeconds, 1);
+        return new RunResult(o, elapsed, run.Delivered / elapsed.TotalSeconds, "messages sent, received and deleted",
+            [send.Summarize(producersDone), consume.Summarize(elapsed), delete.Summarize(elapsed), endToEnd.Summarize(elapsed)])
+        {
+            ChecksDelivery = true,
+            Parameters = { ["producers"] = o.Producers, ["consumers"] = o.Consumers, ["batch"] = o.Batch, ["body_bytes"] = o.BodyBytes, ["wait_time"] = o.WaitTime },
+        };
+    }
+
+    private static async Task<RunResult> LatencyAsync(Run run)
+    {
+        var o = run.Options;
+        var endToEnd = new Recorder("publish->receive");
+        var send = new Recorder("send");
+        var consume = new Recorder("consume (long poll)");
+        var delete = new Recorder("delete");
+        run.StartClock();
+        using var progress = Progress.Start(run, () => $"sent {send.Count} received {endToEnd.Count}");
+        var (elapsed, _) = await PacedWithWaitersAsync(run, o.Consumers, send, consume, delete, endToEnd, rampUp: false);
+        return new RunResult(o, elapsed, endToEnd.Count / elapsed.TotalSeconds, "messages delivered (at the paced rate)",
+            [endToEnd.Summarize(elapsed), send.Summarize(elapsed), consume.Summarize(elapsed), delete.Summarize(elapsed)])
+        {
+            ChecksDelivery = true,
+            Parameters = { ["rate"] = o.Rate, ["consumers"] = o.Consumers, ["batch"] = o.Batch, ["body_bytes"] = o.BodyBytes, ["wait_time"] = 20 },
+        };
+    }
+
+    private static async Task<RunResult> IdleWaitersAsync(Run run)
+    {
+        var o = run.Options;
+        var endToEnd = new Recorder("publish->receive");
+        var send = new Recorder("send");
+        var consume = new Recorder("consume (long poll)");
+        var delete = new Recorder("delete");
+        var (elapsed, peakRss) = await PacedWithWaitersAsync(run, o.Waiters, send, consume, delete, endToEnd, rampUp: true);
+        var result = new RunResult(o, elapsed, endToEnd.Count / elapsed.TotalSeconds, "messages delivered (at the paced rate)",
+            [endToEnd.Summarize(elapsed), send.Summarize(elapsed), consume.Summarize(elapsed), delete.Summarize(elapsed)])
+        {
+            ChecksDelivery = true,
+            Parameters = { ["waiters"] = o.Waiters, ["rate"] = o.Rate, ["batch"] = o.Batch, ["body_bytes"] = o.BodyBytes, ["wait_time"] = 20 },
+        };
+        result.RssKiB["peak_sampled"] = peakRss;
+        return result;
+    }
+
+    /// <summary>
+    /// <paramref name="waiters"/> consumers long-polling with wait_time 20 (re-issued as they return) while one producer
+    /// sends at <c>--rate</c>; then the consumers get up to 5 s to receive the last messages.
+    /// </summary>
+    private static async Task<(TimeSpan Elapsed, long? PeakRssKiB)> PacedWithWaitersAsync(
+        Run run, int waiters, Recorder send, Recorder consume, Recorder delete, Recorder endToEnd, bool rampUp)
+    {
+        var o = run.Options;
+        long? peak = null;
+        void SampleRss()
+        {
+            if (Rss.ReadKiB(o.BrokerPid) is { } kib && (peak is null || kib > peak))
+            {
+                peak = kib;
+            }
+        }
+
+        using var stopConsumers = CancellationTokenSource.CreateLinkedTokenSource(run.Hard.Token);
+        var open = 0;
+        var consumers = new List<Task>(waiters);
+        var connect = Stopwatch.StartNew();
+        for (var i = 0; i < waiters; i++)
+        {
+            consumers.Add(Task.Run(
+                async () =>
+                {
+                    Interlocked.Increment(ref open);
+                    try
+                    {
+                        await run.ConsumeLoopAsync(o.Batch, 20, consume, delete, endToEnd, () => false, stopConsumers.Token, pollBeforeDeletesAnswer: true);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref open);
+                    }
+                },
+                CancellationToken.None));
+            if (rampUp && i % 100 == 99)
+            {
+                // Connect at --ramp per second: thousands of SYNs at once overflow the broker's accept queue
+                // (Kestrel's listen backlog is 512), and a SYN-cookie handshake that then fails is a reset.
+                await Task.Delay(TimeSpan.FromSeconds(100 / o.Ramp), CancellationToken.None);
+            }
+        }
+
+        if (rampUp)
+        {
+            // Wait (at most 60 s) until every long poll is on an established connection and sent, then a moment more
+            // for the broker to park them all, and take its footprint.
+            var port = o.Url.Port;
+            while (connect.Elapsed < TimeSpan.FromSeconds(60)
+                && (run.Client.ConsumesInFlight < waiters || Connections.EstablishedTo(port) < waiters))
+            {
+                await Task.Delay(250, CancellationToken.None);
+            }
+
+            run.Extra["ramp_seconds"] = Math.Round(connect.Elapsed.TotalSeconds, 3);
+            await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);
+            run.Extra["waiters_started"] = Volatile.Read(ref open);
+            run.Extra["long_polls_in_flight"] = run.Client.ConsumesInFlight;
+            run.Extra["connections_established"] = Connections.EstablishedTo(port);
+            run.Extra["rss_kib_with_waiters_parked"] = Rss.ReadKiB(o.BrokerPid);
+            SampleRss();
+        }
+
+        run.StartClock();
+        using var progress = rampUp ? Progress.Start(run, () => { SampleRss(); return $"sent {send.Count} received {endToEnd.Count} rss {peak} KiB"; }) : null;
+        // Sends go out on schedule, not one after another's answer, so a slow 201 does not lower the rate.
+        var interval = TimeSpan.FromSeconds(1 / o.Rate);
+        var next = Stopwatch.GetTimestamp();
+        var sends = new List<Task>();
+        while (run.TryTake())
+        {
+            sends.Add(run.SendOneAsync(run.Ledger.NextSeq(), send, run.Hard.Token));
+            sends.RemoveAll(t => t.IsCompleted);
+            next += (long)(interval.TotalSeconds * Stopwatch.Frequency);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, CancellationToken.None);
+            }
+
+            SampleRss();
+        }
+
+        await Task.WhenAll(sends);
+        var elapsed = run.Elapsed;
+        var grace = Stopwatch.StartNew();
+        while (run.Ledger.Received < run.Ledger.Sent && grace.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(10, CancellationToken.None);
+        }
+
+        SampleRss();
+        await stopConsumers.CancelAsync();
+        await Task.WhenAll(consumers);
+        return (elapsed, peak);
+    }
+
+    private static async Task<RunResult> BurstAsync(Run run)
+    {
+        var o = run.Options;
+        var ct = run.Hard.Token;
+        if (o.Warm)
+        {
+            // One request per connection at once, so the pool opens them all before the burst.
+            await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(_ => Task.Run(
+                async () =>
+                {
+                    try
+                    {
+                        await run.Client.HealthyAsync(ct);
+                    }
+                    catch (HttpRequestException ex)
+                    {
+                        run.Client.Errors.Add("GET /healthz (warm-up)", ex);
+                    }
+                },
+                CancellationToken.None)));
+        }
+
+        var send = new Recorder("send");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, o.Concurrency).Select(_ => Task.Run(
+            async () =>
+            {
+                await gate.Task;
+                await run.SendOneAsync(run.Ledger.NextSeq(), send, ct);
+            },
+            CancellationToken.None)).ToList();
+        await Task.Delay(200, CancellationToken.None);
+        run.StartClock();
+        gate.SetResult();
+        await Task.WhenAll(tasks);
+        var elapsed = run.Elapsed;
+        var created = run.Ledger.Sent;
+        if (created != o.Concurrency)
+        {
+            run.Notes.Add($"only {created} of {o.Concurrency} requests answered 201");
+        }
+
+        return new RunResult(o, elapsed, created / elapsed.TotalSeconds, "201s over the burst's wall time", [send.Summarize(elapsed)])
+        {
+            ChecksDelivery = false,
+            Parameters = { ["concurrency"] = o.Concurrency, ["warm_connections"] = o.Warm, ["body_bytes"] = o.BodyBytes },
+            Extra = { ["burst_wall_ms"] = Math.Round(elapsed.TotalMilliseconds, 1), ["created_201"] = created },
+        };
+    }
+}

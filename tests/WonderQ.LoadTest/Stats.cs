@@ -1,0 +1,247 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+
+namespace WonderQ.LoadTest;
+
+/// <summary>Latencies of one kind of operation, in milliseconds.</summary>
+internal sealed class Recorder(string name)
+{
+    private readonly Lock _lock = new();
+    private readonly List<double> _millis = new(1 << 16);
+
+    public string Name { get; } = name;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _millis.Count;
+            }
+        }
+    }
+
+    /// <summary>Records the time since <paramref name="startedTimestamp"/> (a <see cref="Stopwatch"/> timestamp).</summary>
+    public void Add(long startedTimestamp) => AddMillis(Stopwatch.GetElapsedTime(startedTimestamp).TotalMilliseconds);
+
+    public void AddMillis(double millis)
+    {
+        lock (_lock)
+        {
+            _millis.Add(millis);
+        }
+    }
+
+    public OperationStats Summarize(TimeSpan elapsed)
+    {
+        double[] sorted;
+        lock (_lock)
+        {
+            sorted = [.. _millis];
+        }
+
+        Array.Sort(sorted);
+        double At(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        return new OperationStats(
+            Name,
+            sorted.Length,
+            elapsed.TotalSeconds > 0 ? sorted.Length / elapsed.TotalSeconds : 0,
+            Math.Round(At(0.50), 3),
+            Math.Round(At(0.90), 3),
+            Math.Round(At(0.99), 3),
+            Math.Round(sorted.Length == 0 ? 0 : sorted[^1], 3));
+    }
+}
+
+internal sealed record OperationStats(string Operation, long Count, double PerSecond, double P50Ms, double P90Ms, double P99Ms, double MaxMs);
+
+/// <summary>Failed requests by operation and HTTP status (or exception type when there was no answer).</summary>
+internal sealed class Errors
+{
+    private readonly ConcurrentDictionary<string, long> _counts = new();
+
+    public long Total => _counts.Values.Sum();
+
+    public void Add(string operation, HttpStatusCode status) =>
+        _counts.AddOrUpdate($"{operation} {(int)status}", 1, (_, n) => n + 1);
+
+    public void Add(string operation, Exception ex) =>
+        _counts.AddOrUpdate($"{operation} {ex.GetType().Name}: {Describe(ex)}", 1, (_, n) => n + 1);
+
+    public void Add(string what) => _counts.AddOrUpdate(what, 1, (_, n) => n + 1);
+
+    public Dictionary<string, long> Snapshot() => new(_counts.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+
+    private static string Describe(Exception ex) =>
+        (ex.InnerException ?? ex).Message is { Length: > 80 } m ? m[..80] : (ex.InnerException ?? ex).Message;
+}
+
+/// <summary>
+/// Which messages were acknowledged by a 201 and which were received, by the sequence number each body carries (a
+/// consumer can receive a message before its producer has read the 201, so ids cannot be the key).
+/// </summary>
+internal sealed class Ledger(TimeSpan visibilityTimeout)
+{
+    private readonly ConcurrentDictionary<long, long> _sent = new();
+    private readonly ConcurrentDictionary<long, long> _firstReceived = new();
+    private long _duplicates;
+    private long _tolerated;
+    private long _foreign;
+    private long _nextSeq;
+
+    public long NextSeq() => Interlocked.Increment(ref _nextSeq);
+
+    public long Sent => _sent.Count;
+
+    public long Received => _firstReceived.Count;
+
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    public long ToleratedDuplicates => Interlocked.Read(ref _tolerated);
+
+    public long Foreign => Interlocked.Read(ref _foreign);
+
+    public void Acknowledged(long seq, long id) => _sent[seq] = id;
+
+    /// <summary>Records a receipt; returns its sequence number, or null for a body this run did not send.</summary>
+    public long? Receive(string body, string runTag)
+    {
+        if (!Body.TryParse(body, runTag, out var seq, out _))
+        {
+            Interlocked.Increment(ref _foreign);
+            return null;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        if (!_firstReceived.TryAdd(seq, now))
+        {
+            // A second delivery is legitimate only once the first reservation could have expired.
+            if (Stopwatch.GetElapsedTime(_firstReceived[seq], now) >= visibilityTimeout)
+            {
+                Interlocked.Increment(ref _tolerated);
+            }
+            else
+            {
+                Interlocked.Increment(ref _duplicates);
+            }
+        }
+
+        return seq;
+    }
+
+    /// <summary>Acknowledged (201) but never received.</summary>
+    public long Unreceived => _sent.Keys.Count(seq => !_firstReceived.ContainsKey(seq));
+
+    /// <summary>Received though its send did not get a 201 (it failed on the client side after the commit).</summary>
+    public long ReceivedUnacknowledged => _firstReceived.Keys.Count(seq => !_sent.ContainsKey(seq));
+
+    public long DistinctIds => _sent.Values.Distinct().LongCount();
+}
+
+/// <summary>Message bodies: <c>wq:{run}:{seq}:{stopwatch timestamp}:</c> padded with 'x' to the requested size.</summary>
+internal static class Body
+{
+    public static string Create(string runTag, long seq, int bytes)
+    {
+        var head = string.Create(CultureInfo.InvariantCulture, $"wq:{runTag}:{seq}:{Stopwatch.GetTimestamp()}:");
+        return head.Length >= bytes ? head : head + new string('x', bytes - head.Length);
+    }
+
+    public static bool TryParse(string body, string runTag, out long seq, out long timestamp)
+    {
+        seq = 0;
+        timestamp = 0;
+        var parts = body.Split(':', 5);
+        return parts.Length >= 4 && parts[0] == "wq" && parts[1] == runTag
+            && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out seq)
+            && long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out timestamp);
+    }
+}
+
+/// <summary>The broker's resident set size from /proc.</summary>
+internal static class Rss
+{
+    public static long? ReadKiB(int? pid)
+    {
+        if (pid is not { } p)
+        {
+            return null;
+        }
+
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{p}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return null;
+    }
+}
+
+/// <summary>CPU time used, so figures from a shared, noisy machine can be read per message as well as per second.</summary>
+internal static class Cpu
+{
+    /// <summary>The broker's user+system CPU time from /proc/PID/stat, or null.</summary>
+    public static TimeSpan? Broker(int? pid)
+    {
+        if (pid is not { } p)
+        {
+            return null;
+        }
+
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{p}/stat");
+            // Fields after the command name (which may hold spaces) start after the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    public static TimeSpan LoadGenerator() => Process.GetCurrentProcess().TotalProcessorTime;
+}
+
+/// <summary>TCP connections this machine has established to a port, from /proc/net/tcp{,6}.</summary>
+internal static class Connections
+{
+    public static int EstablishedTo(int port)
+    {
+        var hexPort = ":" + port.ToString("X4", CultureInfo.InvariantCulture);
+        var count = 0;
+        foreach (var file in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(file))
+            {
+                continue;
+            }
+
+            foreach (var line in File.ReadLines(file).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                // local_address rem_address st: a client side has the broker's port as its remote end; 01 is ESTABLISHED.
+                if (fields.Length > 3 && fields[2].EndsWith(hexPort, StringComparison.Ordinal) && fields[3] == "01")
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+}
