@@ -20,7 +20,7 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
 
         if (claim.Messages.Count > 0 || waitTime <= TimeSpan.Zero || waiters.IsStopping)
         {
-            return Passed(claim, size);
+            return claim.Messages;
         }
 
         if (waiters.Count >= limits.Value.MaxWaitingConsumers)
@@ -30,13 +30,14 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
 
         var deadline = time.GetUtcNow() + waitTime;
         var byId = QueueRef.ById(claim.QueueId);
+        var wokenBy = WaitingConsumers.WakeReason.Signaled;
         while (true)
         {
             using var waiter = waiters.Register(claim.QueueId);
             claim = await store.ClaimAsync(byId, size, visibilityTimeout, cancellationToken);
             if (claim is null || claim.Messages.Count > 0)
             {
-                return claim is null ? [] : Passed(claim, size);
+                return claim is null ? [] : PassTurnOn(claim, size, wokenBy);
             }
 
             var remaining = deadline - time.GetUtcNow();
@@ -45,7 +46,8 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
                 return [];
             }
 
-            if (await waiter.WaitAsync(remaining, cancellationToken) != WaitingConsumers.WakeReason.Signaled)
+            wokenBy = await waiter.WaitAsync(remaining, cancellationToken);
+            if (wokenBy is not (WaitingConsumers.WakeReason.Signaled or WaitingConsumers.WakeReason.Expired))
             {
                 return [];
             }
@@ -53,14 +55,15 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
     }
 
     /// <summary>
-    /// A full batch means more may be waiting (an expiry wakes only one consumer): pass the turn on to the next
-    /// waiter rather than leave it asleep beside retrievable messages.
+    /// An expiry wakes one waiter however many reservations ran out. If that waiter filled its batch, more may be
+    /// retrievable: it passes the turn to the next waiter rather than leave it asleep beside them. (A publish wakes
+    /// one waiter per message, so it needs no such relay.)
     /// </summary>
-    private IReadOnlyList<MessageDto> Passed(ClaimResult claim, int size)
+    private IReadOnlyList<MessageDto> PassTurnOn(ClaimResult claim, int size, WaitingConsumers.WakeReason wokenBy)
     {
-        if (claim.Messages.Count == size && waiters.Count > 0)
+        if (wokenBy == WaitingConsumers.WakeReason.Expired && claim.Messages.Count == size)
         {
-            waiters.Wake(claim.QueueId, 1);
+            waiters.Wake(claim.QueueId, 1, WaitingConsumers.WakeReason.Expired);
         }
 
         return claim.Messages;

@@ -23,7 +23,7 @@ public sealed class WaitingConsumers : IDisposable
         _store = store;
         _time = time;
         _logger = logger;
-        store.Activity.Published += (queueId, count) => Wake(queueId, count);
+        store.Activity.Published += (queueId, count) => Wake(queueId, count, WakeReason.Signaled);
         store.Activity.Reserved += OnReserved;
         store.Activity.QueueDeleted += queueId => Release(queueId, WakeReason.QueueDeleted);
         _stopping = lifetime.ApplicationStopping.Register(ReleaseAll);
@@ -31,7 +31,11 @@ public sealed class WaitingConsumers : IDisposable
 
     public enum WakeReason
     {
+        /// <summary>A message was published for this waiter.</summary>
         Signaled,
+
+        /// <summary>A reservation ran out; one waiter is woken, and it passes the turn on if it finds more.</summary>
+        Expired,
         TimedOut,
         Cancelled,
         QueueDeleted,
@@ -50,6 +54,7 @@ public sealed class WaitingConsumers : IDisposable
     public Waiter Register(long queueId)
     {
         var waiter = new Waiter(this, queueId);
+        var registeredAt = _time.GetUtcNow();
         bool lookUpExpiry;
         lock (_lock)
         {
@@ -72,14 +77,16 @@ public sealed class WaitingConsumers : IDisposable
 
         if (lookUpExpiry)
         {
-            _ = ScheduleNextExpiryAsync(queueId);
+            // The caller claims after registering, so that claim sees every reservation that ran out by then;
+            // the look-up must find every one running out later, even one that runs out before the look-up itself.
+            _ = ScheduleNextExpiryAsync(queueId, registeredAt);
         }
 
         return waiter;
     }
 
     /// <summary>Wakes up to <paramref name="count"/> waiters of a queue, oldest first.</summary>
-    public void Wake(long queueId, int count)
+    public void Wake(long queueId, int count, WakeReason reason)
     {
         lock (_lock)
         {
@@ -91,7 +98,7 @@ public sealed class WaitingConsumers : IDisposable
             while (count > 0 && queue.Waiters.First is { } first)
             {
                 Remove(queue, first);
-                if (first.Value.TryWake(WakeReason.Signaled))
+                if (first.Value.TryWake(reason))
                 {
                     count--;
                 }
@@ -118,12 +125,12 @@ public sealed class WaitingConsumers : IDisposable
         }
     }
 
-    private async Task ScheduleNextExpiryAsync(long queueId)
+    private async Task ScheduleNextExpiryAsync(long queueId, DateTimeOffset after)
     {
         DateTimeOffset? next = null;
         try
         {
-            next = await _store.NextExpiryAsync(queueId, CancellationToken.None);
+            next = await _store.NextExpiryAsync(queueId, after, CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -162,8 +169,10 @@ public sealed class WaitingConsumers : IDisposable
     private void OnExpiry(QueueWaiters queue)
     {
         bool lookUpNext;
+        var firedFor = _time.GetUtcNow();
         lock (_lock)
         {
+            firedFor = queue.ExpiryAt ?? firedFor;
             queue.ExpiryAt = null;
             queue.ExpiryTimer?.Dispose();
             queue.ExpiryTimer = null;
@@ -172,7 +181,7 @@ public sealed class WaitingConsumers : IDisposable
             while (queue.Waiters.First is { } first)
             {
                 Remove(queue, first);
-                if (first.Value.TryWake(WakeReason.Signaled))
+                if (first.Value.TryWake(WakeReason.Expired))
                 {
                     break;
                 }
@@ -185,7 +194,8 @@ public sealed class WaitingConsumers : IDisposable
 
         if (lookUpNext)
         {
-            _ = ScheduleNextExpiryAsync(queue.QueueId);
+            // The woken waiter claims what ran out up to now; the look-up finds what runs out after this expiry.
+            _ = ScheduleNextExpiryAsync(queue.QueueId, firedFor);
         }
     }
 
@@ -231,9 +241,9 @@ public sealed class WaitingConsumers : IDisposable
             }
         }
 
-        if (waiter.Reason == WakeReason.Signaled && !actsOnWake)
+        if (waiter.Reason is WakeReason.Signaled or WakeReason.Expired && !actsOnWake)
         {
-            Wake(waiter.QueueId, 1);
+            Wake(waiter.QueueId, 1, waiter.Reason.Value);
         }
     }
 
@@ -288,7 +298,7 @@ public sealed class WaitingConsumers : IDisposable
             await using var registration = cancellationToken.Register(
                 static state => ((Waiter)state!).TryWake(WakeReason.Cancelled), this);
             var reason = await _woken.Task;
-            _actsOnWake = reason == WakeReason.Signaled;
+            _actsOnWake = reason is WakeReason.Signaled or WakeReason.Expired;
             return reason;
         }
 

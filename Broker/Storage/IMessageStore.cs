@@ -34,8 +34,8 @@ public interface IMessageStore
 
     Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken);
 
-    /// <summary>When the next reservation in the queue runs out, if any is pending.</summary>
-    Task<DateTimeOffset?> NextExpiryAsync(long queueId, CancellationToken cancellationToken);
+    /// <summary>When the first reservation in the queue that runs out after <paramref name="after"/> does, if any.</summary>
+    Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken);
 
     /// <summary>True when the store answers a trivial query.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);

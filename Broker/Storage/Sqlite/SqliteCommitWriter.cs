@@ -16,7 +16,9 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private readonly ILogger<SqliteCommitWriter> _logger;
     private readonly Channel<WriteOperation> _pending;
     private readonly int _maxBatch;
+    private readonly string _synchronous;
     private WriterCommands? _commands;
+    private bool? _syncing;
 
     public SqliteCommitWriter(
         SqliteDatabase database,
@@ -30,6 +32,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _time = time;
         _logger = logger;
         _maxBatch = options.Value.Sqlite.MaxBatchOperations;
+        _synchronous = options.Value.Sqlite.Synchronous;
         _pending = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(options.Value.Sqlite.MaxPendingOperations)
         {
             SingleReader = true,
@@ -54,7 +57,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Open before the server takes requests: a broker that cannot own its file must not start at all.
-        _commands = new WriterCommands(_database.OpenWriter());
+        _commands = new WriterCommands(_database.OpenWriter(), _synchronous);
         return base.StartAsync(cancellationToken);
     }
 
@@ -66,11 +69,18 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _commands?.Dispose();
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs on a thread of its own: each commit blocks on a sync to disk, which would otherwise hold a thread-pool
+    /// thread that request handling needs.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void WriteLoop()
     {
         var batch = new List<WriteOperation>(_maxBatch);
         var reader = _pending.Reader;
-        while (await reader.WaitToReadAsync(CancellationToken.None))
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             while (batch.Count < _maxBatch && reader.TryRead(out var operation))
             {
@@ -97,6 +107,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         var commands = _commands!;
         try
         {
+            SetSync(commands, batch.Exists(o => o.NeedsSync));
             commands.Begin.ExecuteNonQuery();
             var now = _time.GetUtcNow();
             foreach (var operation in batch)
@@ -122,6 +133,16 @@ internal sealed class SqliteCommitWriter : BackgroundService
         foreach (var operation in batch)
         {
             operation.Complete(_activity);
+        }
+    }
+
+    /// <summary>Switches between syncing and not only when the kind of batch changes; outside a transaction, as SQLite requires.</summary>
+    private void SetSync(WriterCommands commands, bool sync)
+    {
+        if (_syncing != sync)
+        {
+            (sync ? commands.SyncOnCommit : commands.NoSyncOnCommit).ExecuteNonQuery();
+            _syncing = sync;
         }
     }
 

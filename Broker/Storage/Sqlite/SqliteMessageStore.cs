@@ -72,11 +72,11 @@ internal sealed class SqliteMessageStore(
     public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
         writer.RunAsync(new DeleteMessageOperation(id, reservationToken, cancellationToken));
 
-    public async Task<DateTimeOffset?> NextExpiryAsync(long queueId, CancellationToken cancellationToken)
+    public async Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReaderAsync(cancellationToken);
         var next = await connection.ExecuteScalarAsync<long?>(
-            new CommandDefinition(SqliteSql.NextExpiry, new { queue_id = queueId, now = Now() }, cancellationToken: cancellationToken));
+            new CommandDefinition(SqliteSql.NextExpiry, new { queue_id = queueId, after = SqliteRows.Millis(after) }, cancellationToken: cancellationToken));
         return next is { } ms ? SqliteRows.Time(ms) : null;
     }
 

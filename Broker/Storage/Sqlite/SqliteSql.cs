@@ -78,6 +78,6 @@ internal static class SqliteSql
 
     public const string NextExpiry = """
         SELECT MIN(visible_at) FROM messages INDEXED BY ix_messages_claim
-        WHERE queue_id = $queue_id AND visible_at > $now
+        WHERE queue_id = $queue_id AND visible_at > $after
         """;
 }

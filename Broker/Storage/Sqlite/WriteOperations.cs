@@ -12,6 +12,13 @@ internal abstract class WriteOperation
 
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>
+    /// Whether the commit must reach the disk before the answer: true for what a client was promised would last
+    /// (a sent message, a created or deleted queue). A claim or a delete undone by a power loss only makes a message
+    /// deliverable again, which at-least-once delivery already allows, so those commit without a sync of their own.
+    /// </summary>
+    public virtual bool NeedsSync => false;
+
     /// <summary>Runs inside the open transaction. <paramref name="now"/> is the batch's clock reading.</summary>
     public abstract void Execute(WriterCommands commands, DateTimeOffset now);
 
@@ -49,6 +56,8 @@ internal abstract class WriteOperation<T>(CancellationToken cancellationToken) :
 
 internal sealed class CreateQueueOperation(string name, CancellationToken ct) : WriteOperation<CreateQueueResult>(ct)
 {
+    public override bool NeedsSync => true;
+
     public override void Execute(WriterCommands commands, DateTimeOffset now)
     {
         using var reader = WriterCommands.With(commands.InsertQueue, name, SqliteRows.Millis(now)).ExecuteReader();
@@ -58,6 +67,8 @@ internal sealed class CreateQueueOperation(string name, CancellationToken ct) : 
 
 internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct) : WriteOperation<bool>(ct)
 {
+    public override bool NeedsSync => true;
+
     private long _deletedId;
 
     public override void Execute(WriterCommands commands, DateTimeOffset now)
@@ -85,6 +96,8 @@ internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct)
 
 internal sealed class SendOperation(QueueRef queue, string body, CancellationToken ct) : WriteOperation<SentMessage?>(ct)
 {
+    public override bool NeedsSync => true;
+
     public override void Execute(WriterCommands commands, DateTimeOffset now)
     {
         var queueId = commands.FindQueue(queue)?.Id;

@@ -12,9 +12,11 @@ internal sealed class WriterCommands : IDisposable
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _all = [];
 
-    public WriterCommands(SqliteConnection connection)
+    public WriterCommands(SqliteConnection connection, string synchronous)
     {
         _connection = connection;
+        SyncOnCommit = Prepare($"PRAGMA synchronous = {synchronous}");
+        NoSyncOnCommit = Prepare("PRAGMA synchronous = NORMAL");
         Begin = Prepare("BEGIN IMMEDIATE");
         Commit = Prepare("COMMIT");
         Rollback = Prepare("ROLLBACK");
@@ -31,6 +33,12 @@ internal sealed class WriterCommands : IDisposable
         DeleteReservedMessage = Prepare(SqliteSql.DeleteReservedMessage, "$id", "$token");
         MessageExists = Prepare(SqliteSql.MessageExists, "$id");
     }
+
+    /// <summary>The configured durability: in WAL mode FULL syncs the log on every commit.</summary>
+    public SqliteCommand SyncOnCommit { get; }
+
+    /// <summary>WAL with NORMAL: survives a process crash; the log is synced at checkpoints, not at each commit.</summary>
+    public SqliteCommand NoSyncOnCommit { get; }
 
     public SqliteCommand Begin { get; }
     public SqliteCommand Commit { get; }
