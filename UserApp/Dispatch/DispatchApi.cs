@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
@@ -19,7 +18,7 @@ public static class DispatchApi
         return group;
     }
 
-    public static async Task<Results<Ok<DispatchResponse>, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>> Dispatch(
+    public static async Task<Results<Ok<DispatchResponse>, ValidationProblem, ProblemHttpResult>> Dispatch(
         DispatchRequest request, Dispatcher dispatcher, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
         var max = limits.Value.MaxMessageBytes;

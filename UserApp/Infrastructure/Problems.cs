@@ -1,18 +1,16 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 
 namespace WonderQ.UserApp.Infrastructure;
 
 /// <summary>The problem+json answers the endpoints give besides validation failures.</summary>
 public static class Problems
 {
-    public static NotFound<ProblemDetails> NotFound(string detail) => TypedResults.NotFound(new ProblemDetails
-    {
-        Status = StatusCodes.Status404NotFound,
-        Title = "Not found.",
-        Detail = detail,
-        Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
-    });
+    /// <summary>A 404 served as <c>application/problem+json</c> (<c>TypedResults.NotFound(problem)</c> would say <c>application/json</c>).</summary>
+    public static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(
+        detail,
+        statusCode: StatusCodes.Status404NotFound,
+        title: "Not found.",
+        type: "https://tools.ietf.org/html/rfc9110#section-15.5.5");
 
     public static ProblemHttpResult TooLarge(string detail) => TypedResults.Problem(
         detail,

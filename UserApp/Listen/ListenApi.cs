@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
@@ -24,7 +23,7 @@ public static class ListenApi
         return routes;
     }
 
-    public static async Task<Results<Accepted<ListenerView>, Ok<ListenerView>, ValidationProblem, NotFound<ProblemDetails>>> Listen(
+    public static async Task<Results<Accepted<ListenerView>, Ok<ListenerView>, ValidationProblem, ProblemHttpResult>> Listen(
         [AsParameters] ConsumeQuery query,
         ListenerRegistry registry,
         BrokerClient broker,
@@ -56,7 +55,7 @@ public static class ListenApi
     public static Ok<ListenerView[]> ListListeners(ListenerRegistry registry) =>
         TypedResults.Ok(registry.List().Select(l => l.View(listening: true)).ToArray());
 
-    public static async Task<Results<Ok<ListenerView>, ValidationProblem, NotFound<ProblemDetails>>> StopListening(
+    public static async Task<Results<Ok<ListenerView>, ValidationProblem, ProblemHttpResult>> StopListening(
         [AsParameters] ListenerQuery query, ListenerRegistry registry)
     {
         var queue = new QueueRef(Rules.ParseId(query.QueueId), query.QueueName);

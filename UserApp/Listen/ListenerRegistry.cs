@@ -14,10 +14,11 @@ public sealed class ListenerRegistry(
     TimeProvider time,
     IOptions<UserAppOptions> options,
     IHostApplicationLifetime lifetime,
-    ILogger<QueueListener> logger) : IHostedService, IDisposable
+    ILogger<QueueListener> logger) : IHostedService
 {
     private readonly Dictionary<long, QueueListener> _listeners = [];
     private readonly Lock _lock = new();
+    // Never disposed: it has no timer to release, and the host may call StopAsync after disposing its services.
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Starts a loop for the queue, or returns the one already running (then Started is false).</summary>
@@ -92,8 +93,6 @@ public sealed class ListenerRegistry(
             // The host's shutdown timeout ran out; the loops are cancelled and will end on their own.
         }
     }
-
-    public void Dispose() => _stopping.Dispose();
 
     private void Remove(QueueListener listener)
     {
