@@ -32,6 +32,14 @@ public abstract class UserAppTestBase : IAsyncLifetime
         await App.DisposeAsync();
         BrokerClient.Dispose();
         await Broker.DisposeAsync();
+        try
+        {
+            Directory.Delete(Path.GetDirectoryName(Broker.DatabasePath)!, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean up with the rest of the temp folder.
+        }
     }
 
     protected async Task<DispatchResponse> DispatchAsync(object request)
