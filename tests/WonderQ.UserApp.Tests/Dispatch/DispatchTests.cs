@@ -99,6 +99,15 @@ public partial class DispatchTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Dispatch_with_a_body_over_the_limit_is_a_413_naming_it()
+    {
+        using var response = await Http.PostAsJsonAsync("/dispatch", new { queue_name = "orders", body = new string('x', 300 * 1024) }, WonderQJson.Options);
+
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().Should().Contain("Limits:MaxMessageBytes");
+    }
+
+    [Fact]
     public async Task Dispatch_to_an_unknown_id_is_a_404()
     {
         using var response = await Http.PostAsJsonAsync("/dispatch", new { queue_id = 999, body = "x" }, WonderQJson.Options);

@@ -125,6 +125,19 @@ public partial class ListenTests : UserAppTestBase
         (await Eventually.TrueAsync(async () => (await client.Client.ListQueuesAsync()).Single().QueueSize == 0)).Should().BeTrue();
     }
 
+    [Fact]
+    public async Task The_loop_ends_promptly_when_the_app_stops_even_mid_long_poll()
+    {
+        await DispatchAsync(new { queue_name = "idle", body = "only" });
+        using var started = await Http.GetAsync("/listen?queue_name=idle&wait_time=20");
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        await App.DisposeAsync();
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "stopping cancels the 20 s long poll instead of waiting it out");
+    }
+
     private async Task<ListenerView[]> ListenersAsync() =>
         (await Http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options))!;
 
