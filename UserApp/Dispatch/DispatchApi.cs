@@ -1,0 +1,41 @@
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
+using WonderQ.UserApp.Infrastructure;
+
+namespace WonderQ.UserApp.Dispatch;
+
+public static class DispatchApi
+{
+    public static RouteGroupBuilder MapDispatch(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/dispatch").WithTags("Dispatch");
+
+        group.MapPost("/", Dispatch).WithValidation<DispatchRequest>()
+            .WithSummary("Send one message, or stub messages, to a queue, creating a queue named for the first time");
+        return group;
+    }
+
+    public static async Task<Results<Ok<DispatchResponse>, ValidationProblem, ProblemHttpResult>> Dispatch(
+        DispatchRequest request, Dispatcher dispatcher, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    {
+        var max = limits.Value.MaxMessageBytes;
+        if (request.Body is { } body && Encoding.UTF8.GetByteCount(body) is var bytes && bytes > max)
+        {
+            return Problems.TooLarge($"'body' is {bytes} bytes in UTF-8; the limit is {max} bytes (Limits:MaxMessageBytes).");
+        }
+
+        var queue = new QueueRef(request.QueueId, request.QueueName);
+        if (await dispatcher.FindOrCreateAsync(queue, cancellationToken) is not { } resolved)
+        {
+            return Problems.NotFound($"There is no queue with {queue}. Give a 'queue_name' alone to create one.");
+        }
+
+        var (found, created) = resolved;
+
+        var (sent, failed) = await dispatcher.SendAsync(found, request.Body, request.Stub ?? 1, cancellationToken);
+        return TypedResults.Ok(new DispatchResponse(found, created, sent, failed));
+    }
+}

@@ -1,0 +1,24 @@
+using FluentValidation;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Validation;
+
+namespace WonderQ.UserApp.Dispatch;
+
+public sealed class DispatchRequestValidator : AbstractValidator<DispatchRequest>
+{
+    public DispatchRequestValidator(IOptions<LimitsOptions> limits, IOptions<UserAppOptions> options)
+    {
+        var maxStub = options.Value.MaxStub;
+        RuleFor(r => r.QueueId).ValidId();
+        RuleFor(r => r.QueueName).ValidQueueName(limits.Value);
+        RuleFor(r => r)
+            .Must(r => r.QueueId is not null || r.QueueName is not null)
+            .WithName("queue_id")
+            .OverridePropertyName("queue_id")
+            .WithMessage("'queue_id' or 'queue_name' is required.");
+        RuleFor(r => r.Body)
+            .NotEmpty().When(r => r.Body is not null).WithMessage("'body' must not be empty; leave it out to send stub messages.");
+        RuleFor(r => r.Stub)
+            .InclusiveBetween(1, maxStub).WithMessage($"'stub' must be a whole number from 1 to {maxStub} (UserApp:MaxStub).");
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Client;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.UserApp.Dispatch;
+
+/// <summary>Finds or creates the queue, then sends the messages through the typed client with bounded parallelism.</summary>
+public sealed class Dispatcher(BrokerClient broker, IOptions<UserAppOptions> options, TimeProvider time, ILogger<Dispatcher> logger)
+{
+    /// <summary>The queue and whether this call created it; null for an id that names no queue.</summary>
+    public async Task<(QueueDto Queue, bool Created)?> FindOrCreateAsync(QueueRef queue, CancellationToken cancellationToken)
+    {
+        if (await broker.FindQueueAsync(queue, cancellationToken) is { } found)
+        {
+            return (found, false);
+        }
+
+        if (queue.Id is not null || queue.Name is not { } name)
+        {
+            // Only a name can be created; an id (alone or beside a name) must already exist.
+            return null;
+        }
+
+        try
+        {
+            var created = await broker.CreateQueueAsync(name, cancellationToken);
+            logger.LogInformation("Created queue {Name} ({Id})", created.Name, created.Id);
+            return (created, true);
+        }
+        catch (BrokerException ex) when (ex.Status == HttpStatusCode.Conflict)
+        {
+            // Another dispatch created it between our find and our create: use theirs.
+            return await broker.FindQueueAsync(queue, cancellationToken) is { } raced
+                ? (raced, false)
+                : throw new BrokerException(HttpStatusCode.Conflict, ex.Title, $"The queue '{name}' was created and deleted again while this dispatch ran; try again.");
+        }
+    }
+
+    /// <summary>Sends one message, or <paramref name="stub"/> generated ones, and reports which made it.</summary>
+    public async Task<(IReadOnlyList<DispatchedMessage> Sent, IReadOnlyList<FailedMessage> Failed)> SendAsync(
+        QueueDto queue, string? body, int stub, CancellationToken cancellationToken)
+    {
+        var count = body is null ? stub : 1;
+        var bodies = new string[count];
+        var ids = new long?[count];
+        var errors = new string?[count];
+        var target = QueueRef.ById(queue.Id);
+
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, count),
+            new ParallelOptions { MaxDegreeOfParallelism = options.Value.DispatchParallelism, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                // The timestamp is taken as each stub goes out, so it tells when it was sent.
+                bodies[i] = body ?? string.Create(CultureInfo.InvariantCulture, $"message #{i + 1} at {time.GetUtcNow().ToUnixTimeMilliseconds()}");
+                try
+                {
+                    ids[i] = (await broker.SendAsync(target, bodies[i], ct)).Id;
+                }
+                catch (BrokerException ex)
+                {
+                    errors[i] = ex.Detail ?? ex.Title;
+                }
+            });
+
+        var sent = new List<DispatchedMessage>(count);
+        var failed = new List<FailedMessage>();
+        for (var i = 0; i < count; i++)
+        {
+            if (ids[i] is { } id)
+            {
+                sent.Add(new DispatchedMessage(id));
+            }
+            else
+            {
+                failed.Add(new FailedMessage(bodies[i], errors[i] ?? "Not sent."));
+            }
+        }
+
+        if (failed.Count > 0)
+        {
+            logger.LogWarning("{Failed} of {Count} messages to queue {Name} failed after retries: {Error}", failed.Count, count, queue.Name, failed[0].Error);
+        }
+
+        return (sent, failed);
+    }
+}

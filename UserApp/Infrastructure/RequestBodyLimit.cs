@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Validation;
+
+namespace WonderQ.UserApp.Infrastructure;
+
+public static class RequestBodyLimit
+{
+    /// <summary>
+    /// Refuses a body whose declared length is over the limit before reading a byte of it. A body without a declared
+    /// length is cut off by the server's own limit (Kestrel's MaxRequestBodySize) once it passes the same size.
+    /// </summary>
+    public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app) =>
+        app.Use(async (context, next) =>
+        {
+            var max = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes;
+            if (context.Request.ContentLength > max)
+            {
+                throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
+            }
+
+            await next(context);
+        });
+}

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Client;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
+using WonderQ.UserApp.Infrastructure;
+
+namespace WonderQ.UserApp.Listen;
+
+public static class ListenApi
+{
+    public static IEndpointRouteBuilder MapListen(this IEndpointRouteBuilder routes)
+    {
+        var listen = routes.MapGroup("/listen").WithTags("Listen");
+        listen.MapGet("/", Listen).WithValidation<ConsumeQuery>()
+            .WithSummary("Start a background loop that consumes a queue and logs each message to stdout");
+        listen.MapDelete("/", StopListening).WithValidation<ListenerQuery>()
+            .WithSummary("Stop a queue's listener loop");
+
+        routes.MapGroup("/listeners").WithTags("Listen")
+            .MapGet("/", ListListeners)
+            .WithSummary("Every running listener loop with its processed count");
+        return routes;
+    }
+
+    public static async Task<Results<Accepted<ListenerView>, Ok<ListenerView>, ValidationProblem, ProblemHttpResult>> Listen(
+        [AsParameters] ConsumeQuery query,
+        ListenerRegistry registry,
+        BrokerClient broker,
+        IOptions<UserAppOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var queue = query.Queue();
+        if (registry.Find(queue) is { } running)
+        {
+            return TypedResults.Ok(running.View(listening: true));
+        }
+
+        if (await broker.FindQueueAsync(queue, cancellationToken) is not { } found)
+        {
+            return Problems.NotFound($"There is no queue with {queue}. Dispatch to a 'queue_name' first to create it.");
+        }
+
+        var defaults = options.Value;
+        var settings = new ListenSettings(
+            Rules.ParseOr(query.Size, defaults.ListenerSize),
+            Rules.ParseOr(query.WaitTime, defaults.ListenerWaitTimeSeconds),
+            Rules.ParseOr(query.VisibilityTimeout, defaults.ListenerVisibilityTimeoutSeconds));
+        var (listener, started) = registry.Start(new QueueSummary(found.Id, found.Name), settings);
+        return started
+            ? TypedResults.Accepted("/listeners", listener.View(listening: true))
+            : TypedResults.Ok(listener.View(listening: true));
+    }
+
+    public static Ok<ListenerView[]> ListListeners(ListenerRegistry registry) =>
+        TypedResults.Ok(registry.List().Select(l => l.View(listening: true)).ToArray());
+
+    public static async Task<Results<Ok<ListenerView>, ValidationProblem, ProblemHttpResult>> StopListening(
+        [AsParameters] ListenerQuery query, ListenerRegistry registry)
+    {
+        var queue = new QueueRef(Rules.ParseId(query.QueueId), query.QueueName);
+        return await registry.StopAsync(queue) is { } stopped
+            ? TypedResults.Ok(stopped.View(listening: false))
+            : Problems.NotFound($"No listener runs for the queue with {queue}. GET /listeners shows those that do.");
+    }
+}

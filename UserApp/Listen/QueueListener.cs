@@ -1,0 +1,156 @@
+using System.Net;
+using WonderQ.Shared.Client;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.UserApp.Listen;
+
+/// <summary>
+/// One queue's consume loop: long-poll, report each message, acknowledge it with its reservation token. A broker
+/// that cannot be reached is waited out with a capped exponential backoff; the loop ends only when it is stopped, the
+/// app stops, or the queue is gone.
+/// </summary>
+public sealed class QueueListener
+{
+    private readonly IServiceProvider _services;
+    private readonly MessageOutput _output;
+    private readonly TimeProvider _time;
+    private readonly UserAppOptions _options;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop;
+    private long _processed;
+
+    public QueueListener(
+        QueueSummary queue,
+        ListenSettings settings,
+        IServiceProvider services,
+        MessageOutput output,
+        TimeProvider time,
+        UserAppOptions options,
+        ILogger logger,
+        CancellationToken appStopping)
+    {
+        Queue = queue;
+        Settings = settings;
+        StartedAt = time.GetUtcNow();
+        _services = services;
+        _output = output;
+        _time = time;
+        _options = options;
+        _logger = logger;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(appStopping);
+    }
+
+    public QueueSummary Queue { get; }
+
+    public ListenSettings Settings { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    public long Processed => Interlocked.Read(ref _processed);
+
+    /// <summary>Completes when the loop has ended; it never faults.</summary>
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    public ListenerView View(bool listening) => new(
+        listening, Queue, Processed, StartedAt, Settings.Size, Settings.WaitTimeSeconds, Settings.VisibilityTimeoutSeconds);
+
+    public void Start(Action<QueueListener> ended) =>
+        Completion = Task.Run(async () =>
+        {
+            try
+            {
+                await RunAsync(_stop.Token);
+            }
+            finally
+            {
+                ended(this);
+            }
+        });
+
+    /// <summary>Stops the loop and waits for it to end.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await Completion;
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        _logger.LogInformation("Listening on queue {Name} ({Id})", Queue.Name, Queue.Id);
+        var failures = 0;
+        var queue = QueueRef.ById(Queue.Id);
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                // The typed client is transient: taking a fresh one each round lets the factory rotate its handlers.
+                var broker = _services.GetRequiredService<BrokerClient>();
+                IReadOnlyList<MessageDto> messages;
+                try
+                {
+                    messages = await broker.ConsumeAsync(
+                        queue, Settings.Size, Settings.WaitTimeSeconds, Settings.VisibilityTimeoutSeconds, stopping);
+                }
+                catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
+                {
+                    _logger.LogWarning("Queue {Name} ({Id}) no longer exists; its listener stops", Queue.Name, Queue.Id);
+                    return;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    failures++;
+                    var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff);
+                    _logger.LogWarning(
+                        "Listener on queue {Name} could not consume ({Failures} in a row): {Reason} Retrying in {Delay}",
+                        Queue.Name,
+                        failures,
+                        ex is BrokerException broken ? broken.Detail ?? broken.Title : ex.Message,
+                        delay);
+                    await Task.Delay(delay, _time, stopping);
+                    continue;
+                }
+
+                if (failures > 0)
+                {
+                    _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed attempts", Queue.Name, failures);
+                    failures = 0;
+                }
+
+                foreach (var message in messages)
+                {
+                    _output.Processing(message.Body);
+                    Interlocked.Increment(ref _processed);
+                    await DeleteAsync(broker, message, stopping);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped: by DELETE /listen or the app shutting down.
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Listener on queue {Name} failed and stopped", Queue.Name);
+        }
+        finally
+        {
+            _logger.LogInformation("Stopped listening on queue {Name} ({Id}) after {Processed} messages", Queue.Name, Queue.Id, Processed);
+        }
+    }
+
+    /// <summary>A failed acknowledgement is logged, not fatal: the message comes back after its visibility timeout.</summary>
+    private async Task DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken stopping)
+    {
+        try
+        {
+            if (!await broker.DeleteMessageAsync(message.Id, message.ReservationToken, stopping))
+            {
+                _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, Queue.Name);
+            }
+        }
+        catch (BrokerException ex)
+        {
+            _logger.LogWarning("Could not delete message {Id} on queue {Name}: {Reason}", message.Id, Queue.Name, ex.Detail ?? ex.Title);
+        }
+    }
+}

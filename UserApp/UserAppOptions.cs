@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WonderQ.UserApp;
+
+/// <summary>Section <c>UserApp</c>: how hard the sample producer pushes and how its listener loops behave.</summary>
+public sealed class UserAppOptions : IValidatableObject
+{
+    public const string Section = "UserApp";
+
+    /// <summary>How many messages one <c>/dispatch</c> sends to the broker at once.</summary>
+    [Range(1, 256, ErrorMessage = "UserApp:DispatchParallelism must be from 1 to 256.")]
+    public int DispatchParallelism { get; set; } = 16;
+
+    /// <summary>The most stub messages one <c>/dispatch</c> may ask for.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "UserApp:MaxStub must be from 1 to 1000000.")]
+    public int MaxStub { get; set; } = 10_000;
+
+    /// <summary>The loop's <c>size</c> when <c>/listen</c> gives none.</summary>
+    [Range(1, 10_000, ErrorMessage = "UserApp:ListenerSize must be from 1 to 10000.")]
+    public int ListenerSize { get; set; } = 10;
+
+    /// <summary>The loop's long-poll <c>wait_time</c> when <c>/listen</c> gives none.</summary>
+    [Range(0, 3600, ErrorMessage = "UserApp:ListenerWaitTimeSeconds must be from 0 to 3600.")]
+    public int ListenerWaitTimeSeconds { get; set; } = 20;
+
+    /// <summary>The loop's <c>visibility_timeout</c> when <c>/listen</c> gives none.</summary>
+    [Range(0, 7 * 24 * 3600, ErrorMessage = "UserApp:ListenerVisibilityTimeoutSeconds must be from 0 to 604800.")]
+    public int ListenerVisibilityTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>The loop's first pause after the broker could not be reached; each later one doubles, up to the max.</summary>
+    public TimeSpan ListenerInitialBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ListenerMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ListenerInitialBackoff <= TimeSpan.Zero || ListenerInitialBackoff > TimeSpan.FromMinutes(10))
+        {
+            yield return new ValidationResult(
+                "UserApp:ListenerInitialBackoff must be more than 00:00:00 and at most 00:10:00.", [nameof(ListenerInitialBackoff)]);
+        }
+
+        if (ListenerMaxBackoff < ListenerInitialBackoff || ListenerMaxBackoff > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult(
+                "UserApp:ListenerMaxBackoff must be at least UserApp:ListenerInitialBackoff and at most 01:00:00.", [nameof(ListenerMaxBackoff)]);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env pwsh
+# Builds WonderQ once, then runs the broker (3213), the dev tool (3210) and the user app (3000) from the build
+# output. Every log line is prefixed with its app's name; Ctrl-C stops all three and waits until they are gone.
+# Works in PowerShell 7 (pwsh, any OS) and Windows PowerShell 5.1.
+$ErrorActionPreference = 'Stop'
+Set-Location $PSScriptRoot
+$root = $PSScriptRoot
+$config = 'Release'
+$framework = 'net10.0'
+
+Write-Host "Building WonderQ ($config)..."
+dotnet build WonderQ.sln -c $config --nologo -v quiet
+if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+
+# One log line per event reads best behind a prefix.
+$env:Logging__Console__FormatterName = 'simple'
+$env:Logging__Console__FormatterOptions__SingleLine = 'true'
+
+$apps = New-Object System.Collections.ArrayList
+
+# Runs the app's dll with its build output as the content root (so its appsettings.json applies) and the
+# repository root as the working directory; its output comes back line by line with the app's name in front.
+function Start-App {
+    param([string]$Name, [string]$Folder, [string]$Assembly, [string[]]$Arguments = @())
+
+    $out = Join-Path $root (Join-Path $Folder (Join-Path 'bin' (Join-Path $config $framework)))
+    $all = @((Join-Path $out "$Assembly.dll"), '--contentRoot', $out) + $Arguments
+    $psi = New-Object System.Diagnostics.ProcessStartInfo
+    $psi.FileName = 'dotnet'
+    # A plain argument string: ProcessStartInfo.ArgumentList does not exist in Windows PowerShell 5.1.
+    $psi.Arguments = ($all | ForEach-Object { '"' + $_ + '"' }) -join ' '
+    $psi.WorkingDirectory = $root
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+
+    $process = New-Object System.Diagnostics.Process
+    $process.StartInfo = $psi
+    $print = { if ($null -ne $EventArgs.Data) { [Console]::Out.WriteLine('[' + $Event.MessageData + '] ' + $EventArgs.Data) } }
+    $null = Register-ObjectEvent -InputObject $process -EventName OutputDataReceived -Action $print -MessageData $Name
+    $null = Register-ObjectEvent -InputObject $process -EventName ErrorDataReceived -Action $print -MessageData $Name
+    $null = $process.Start()
+    $process.BeginOutputReadLine()
+    $process.BeginErrorReadLine()
+    $null = $apps.Add([pscustomobject]@{ Name = $Name; Process = $process })
+}
+
+function Stop-All {
+    Write-Host 'Stopping WonderQ...'
+    # Ctrl-C has already reached the apps in this console and they are shutting down gracefully; whatever is
+    # still running after 10 s is killed, so nothing is left listening.
+    foreach ($app in $apps) {
+        if (-not $app.Process.HasExited -and -not $app.Process.WaitForExit(10000)) {
+            try { $app.Process.Kill($true) } catch { $app.Process.Kill() }
+            $null = $app.Process.WaitForExit(5000)
+        }
+    }
+    Get-EventSubscriber | Unregister-Event
+    Write-Host 'WonderQ stopped.'
+}
+
+$storage = if ($env:Storage__Sqlite__Path) { $env:Storage__Sqlite__Path } else { Join-Path $root (Join-Path 'data' 'wonderq.db') }
+try {
+    Start-App -Name 'broker' -Folder 'Broker' -Assembly 'WonderQ.Broker' -Arguments @("--Storage:Sqlite:Path=$storage")
+    if (Test-Path (Join-Path $root 'DevTool')) {
+        Start-App -Name 'devtool' -Folder 'DevTool' -Assembly 'WonderQ.DevTool'
+    }
+    Start-App -Name 'userapp' -Folder 'UserApp' -Assembly 'WonderQ.UserApp'
+    Write-Host 'WonderQ is starting: broker http://localhost:3213, dev tool http://localhost:3210, user app http://localhost:3000. Ctrl-C stops all.'
+
+    # Runs until Ctrl-C, or until one app exits on its own (a port already in use, say): then the others stop too.
+    while ($true) {
+        $exited = $apps | Where-Object { $_.Process.HasExited } | Select-Object -First 1
+        if ($exited) {
+            Write-Host "[$($exited.Name)] exited with status $($exited.Process.ExitCode); stopping the others."
+            foreach ($app in $apps) {
+                if (-not $app.Process.HasExited) {
+                    try { $app.Process.Kill($true) } catch { $app.Process.Kill() }
+                }
+            }
+            break
+        }
+        # Sleeping lets PowerShell run the output events in between.
+        Start-Sleep -Milliseconds 200
+    }
+}
+finally {
+    Stop-All
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds WonderQ once, then runs the broker (3213), the dev tool (3210) and the user app (3000) from the build
+# output. Every log line is prefixed with its app's name; Ctrl-C stops all three and waits until they are gone.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+root="$PWD"
+config=Release
+framework=net10.0
+
+echo "Building WonderQ ($config)..."
+dotnet build WonderQ.sln -c "$config" --nologo -v quiet
+
+# One log line per event reads best behind a prefix.
+export Logging__Console__FormatterName=simple
+export Logging__Console__FormatterOptions__SingleLine=true
+
+names=()
+pids=()
+
+# Writes each line it reads with the app's name in front, as soon as it is read.
+prefix() {
+    local name=$1 line
+    # Ctrl-C reaches the whole process group: keep forwarding until the app's last line (its shutdown log).
+    trap '' INT
+    while IFS= read -r line || [[ -n $line ]]; do
+        printf '[%s] %s\n' "$name" "$line"
+    done
+}
+
+# start NAME FOLDER ASSEMBLY [ARGS...]: runs the app's dll with its build output as the content root (so its
+# appsettings.json applies) and the repository root as the working directory.
+start() {
+    local name=$1 folder=$2 assembly=$3
+    shift 3
+    local out="$root/$folder/bin/$config/$framework"
+    # The app's own pid goes into $!, not the prefixer's, so it can be stopped directly.
+    dotnet "$out/$assembly.dll" --contentRoot "$out" "$@" > >(prefix "$name") 2>&1 &
+    names+=("$name")
+    pids+=("$!")
+}
+
+stopping=0
+stop_all() {
+    [[ $stopping == 1 ]] && return
+    stopping=1
+    echo "Stopping WonderQ..."
+    # Background jobs of a script ignore SIGINT, so each app is asked to stop with SIGTERM (a graceful shutdown).
+    local pid
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    local waited=0
+    while (( waited < 100 )); do
+        local alive=0
+        for pid in "${pids[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        (( alive == 0 )) && break
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    for pid in "${pids[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    # Let the prefixers print the apps' last lines before saying so.
+    sleep 0.2
+    echo "WonderQ stopped."
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
+
+start broker Broker WonderQ.Broker --Storage:Sqlite:Path="${Storage__Sqlite__Path:-$root/data/wonderq.db}"
+if [[ -d DevTool ]]; then
+    start devtool DevTool WonderQ.DevTool
+fi
+start userapp UserApp WonderQ.UserApp
+
+echo "WonderQ is starting: broker http://localhost:3213, dev tool http://localhost:3210, user app http://localhost:3000. Ctrl-C stops all."
+
+# Runs until Ctrl-C, or until one app exits on its own (a port already in use, say): then the others stop too.
+while true; do
+    for i in "${!pids[@]}"; do
+        if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+            status=0
+            wait "${pids[$i]}" || status=$?
+            echo "[${names[$i]}] exited with status $status; stopping the others."
+            stop_all
+            exit 1
+        fi
+    done
+    sleep 1
+done

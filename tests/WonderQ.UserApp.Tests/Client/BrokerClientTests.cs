@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Net;
+using WonderQ.Shared.Client;
+using WonderQ.Shared.Contracts;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Client;
+
+public class BrokerClientTests
+{
+    [Theory]
+    [InlineData(503)]
+    [InlineData(500)]
+    [InlineData(429)]
+    [InlineData(408)]
+    public async Task A_transient_failure_is_retried_until_the_call_succeeds(int status)
+    {
+        await using var broker = await FlakyBroker.FailingThenOkAsync(status, failures: 2, json: "[]");
+        using var client = new TestBrokerClient(broker.Url);
+
+        var queues = await client.Client.ListQueuesAsync();
+
+        queues.Should().BeEmpty();
+        broker.Attempts.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task A_400_is_not_retried_and_surfaces_the_problem_detail()
+    {
+        await using var broker = await FlakyBroker.AlwaysAsync(400, "Name it properly.", errorsJson: """{"name": ["'name' is required."]}""");
+        using var client = new TestBrokerClient(broker.Url);
+
+        var act = () => client.Client.CreateQueueAsync("orders");
+
+        var thrown = (await act.Should().ThrowAsync<BrokerException>()).Which;
+        thrown.Should().NotBeOfType<BrokerUnavailableException>();
+        thrown.Status.Should().Be(HttpStatusCode.BadRequest);
+        thrown.Title.Should().Be("Failed on purpose.");
+        thrown.Detail.Should().Be("Name it properly.");
+        thrown.Errors.Should().ContainKey("name").WhoseValue.Should().Equal("'name' is required.");
+        broker.Attempts.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_404_is_not_retried_and_find_answers_null()
+    {
+        await using var broker = await FlakyBroker.AlwaysAsync(404, "No such queue.");
+        using var client = new TestBrokerClient(broker.Url);
+
+        var queue = await client.Client.FindQueueAsync(QueueRef.ByName("missing"));
+
+        queue.Should().BeNull();
+        broker.Attempts.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_5xx_that_persists_is_a_BrokerUnavailableException_after_the_retries()
+    {
+        await using var broker = await FlakyBroker.AlwaysAsync(503, "Down for maintenance.");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "2" });
+
+        var act = () => client.Client.ListQueuesAsync();
+
+        (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which.Detail.Should().Be("Down for maintenance.");
+        broker.Attempts.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task A_refused_connection_is_a_BrokerUnavailableException_after_the_retries()
+    {
+        using var client = new TestBrokerClient(TestBrokerClient.ClosedUrl(), new Dictionary<string, string?> { ["Broker:MaxRetries"] = "2" });
+
+        var act = () => client.Client.ListQueuesAsync();
+
+        var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.Status.Should().Be(HttpStatusCode.ServiceUnavailable);
+        thrown.Detail.Should().Contain("refused");
+        thrown.InnerException.Should().BeOfType<HttpRequestException>();
+    }
+
+    [Fact]
+    public async Task A_slow_attempt_is_cut_off_by_the_attempt_timeout_and_retried()
+    {
+        await using var broker = await FlakyBroker.SlowAsync(TimeSpan.FromSeconds(30), "[]");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
+        {
+            ["Broker:AttemptTimeout"] = "00:00:00.300",
+            ["Broker:TotalTimeout"] = "00:00:20",
+            ["Broker:MaxRetries"] = "1",
+        });
+        var clock = Stopwatch.StartNew();
+
+        var act = () => client.Client.ListQueuesAsync();
+
+        (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which.Detail.Should().Contain("timed out");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "two 0.3 s attempts end long before the endpoint would answer");
+        (await Eventually.TrueAsync(() => broker.Attempts == 2, TimeSpan.FromSeconds(10))).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_long_poll_waiting_longer_than_the_attempt_timeout_is_not_cut_off()
+    {
+        // The endpoint answers after 2 s, four times the attempt timeout but within the poll's 3 s wait_time.
+        await using var broker = await FlakyBroker.SlowAsync(TimeSpan.FromSeconds(2), "[]");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
+        {
+            ["Broker:AttemptTimeout"] = "00:00:00.500",
+            ["Broker:TotalTimeout"] = "00:00:01",
+        });
+
+        var messages = await client.Client.ConsumeAsync(QueueRef.ByName("orders"), size: 1, waitTimeSeconds: 3);
+
+        messages.Should().BeEmpty();
+        broker.Attempts.Should().Be(1);
+    }
+}

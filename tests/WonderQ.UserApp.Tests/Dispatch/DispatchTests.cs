@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Json;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Dispatch;
+
+public partial class DispatchTests : UserAppTestBase
+{
+    [Fact]
+    public async Task Dispatch_with_body_creates_the_queue_and_sends_one_message()
+    {
+        var result = await DispatchAsync(new { queue_name = "orders", body = "hello" });
+
+        result.Created.Should().BeTrue();
+        result.Queue.Name.Should().Be("orders");
+        result.Messages.Should().ContainSingle();
+        result.Failed.Should().BeEmpty();
+        var stored = await BrokerClient.Client.PeekAsync(QueueRef.ByName("orders"));
+        stored.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == result.Messages[0].Id && m.Body == "hello");
+    }
+
+    [Fact]
+    public async Task Dispatch_to_an_existing_queue_does_not_create_it_again()
+    {
+        var first = await DispatchAsync(new { queue_name = "orders", body = "one" });
+
+        var second = await DispatchAsync(new { queue_id = first.Queue.Id, body = "two" });
+
+        second.Created.Should().BeFalse();
+        second.Queue.Id.Should().Be(first.Queue.Id);
+        (await QueueSizeAsync("orders")).Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Dispatch_with_stub_sends_that_many_numbered_messages()
+    {
+        var result = await DispatchAsync(new { queue_name = "stubs", stub = 250 });
+
+        result.Created.Should().BeTrue();
+        result.Messages.Should().HaveCount(250);
+        result.Messages.Select(m => m.Id).Should().OnlyHaveUniqueItems();
+        result.Failed.Should().BeEmpty();
+        (await QueueSizeAsync("stubs")).Should().Be(250);
+        var oldest = await BrokerClient.Client.PeekAsync(QueueRef.ByName("stubs"), size: 100);
+        oldest.Should().AllSatisfy(m => StubBody().IsMatch(m.Body).Should().BeTrue(m.Body));
+    }
+
+    [Fact]
+    public async Task Dispatch_without_body_or_stub_sends_one_stub()
+    {
+        var result = await DispatchAsync(new { queue_name = "single" });
+
+        result.Messages.Should().ContainSingle();
+        var message = (await BrokerClient.Client.PeekAsync(QueueRef.ByName("single"))).Single();
+        message.Body.Should().StartWith("message #1 at ");
+    }
+
+    [Fact]
+    public async Task Concurrent_dispatches_to_a_new_name_all_succeed_on_one_queue()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => DispatchAsync(new { queue_name = "raced", body = $"m{i}" })));
+
+        results.Select(r => r.Queue.Id).Distinct().Should().ContainSingle();
+        results.Count(r => r.Created).Should().Be(1);
+        results.Should().AllSatisfy(r => r.Failed.Should().BeEmpty());
+        (await QueueSizeAsync("raced")).Should().Be(8);
+    }
+
+    [Theory]
+    [InlineData("""{"body": "x"}""", "queue_id")]
+    [InlineData("""{"queue_name": "bad name!", "body": "x"}""", "queue_name")]
+    [InlineData("""{"queue_name": "12345", "body": "x"}""", "queue_name")]
+    [InlineData("""{"queue_name": "orders", "stub": 10001}""", "stub")]
+    [InlineData("""{"queue_name": "orders", "stub": 0}""", "stub")]
+    [InlineData("""{"queue_name": "orders", "body": ""}""", "body")]
+    public async Task Dispatch_with_bad_input_is_a_400_naming_the_field(string json, string field)
+    {
+        using var response = await Http.PostAsync("/dispatch", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("errors").TryGetProperty(field, out _).Should().BeTrue(problem.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{"queue_name": "orders", "stub": "many"}""")]
+    [InlineData("""{"queue_name": "orders",""")]
+    public async Task Dispatch_with_unreadable_json_is_a_400(string json)
+    {
+        using var response = await Http.PostAsync("/dispatch", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+    }
+
+    [Fact]
+    public async Task Dispatch_with_a_body_over_the_limit_is_a_413_naming_it()
+    {
+        using var response = await Http.PostAsJsonAsync("/dispatch", new { queue_name = "orders", body = new string('x', 300 * 1024) }, WonderQJson.Options);
+
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().Should().Contain("Limits:MaxMessageBytes");
+    }
+
+    [Fact]
+    public async Task Dispatch_to_an_unknown_id_is_a_404()
+    {
+        using var response = await Http.PostAsJsonAsync("/dispatch", new { queue_id = 999, body = "x" }, WonderQJson.Options);
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+    }
+
+    [GeneratedRegex(@"^message #\d+ at \d{13}$")]
+    private static partial Regex StubBody();
+}
+
+public class DispatchWithoutBrokerTests
+{
+    [Fact]
+    public async Task Dispatch_when_the_broker_is_unreachable_is_a_503_problem()
+    {
+        await using var app = new UserAppFactory(TestBrokerClient.ClosedUrl(), new Dictionary<string, string> { ["Broker:MaxRetries"] = "1" });
+        using var http = app.CreateClient();
+
+        using var response = await http.PostAsJsonAsync("/dispatch", new { queue_name = "orders", body = "x" }, WonderQJson.Options);
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("detail").GetString().Should().Contain("did not answer");
+    }
+
+    [Fact]
+    public async Task Listen_when_the_broker_is_unreachable_is_a_503_problem()
+    {
+        await using var app = new UserAppFactory(TestBrokerClient.ClosedUrl(), new Dictionary<string, string> { ["Broker:MaxRetries"] = "1" });
+        using var http = app.CreateClient();
+
+        using var response = await http.GetAsync("/listen?queue_name=orders");
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+    }
+}

@@ -1,0 +1,45 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using WonderQ.Shared.Client;
+
+namespace WonderQ.UserApp.Tests.Infrastructure;
+
+/// <summary>The typed client as an app gets it from <c>AddBrokerClient</c>, configured from in-memory settings.</summary>
+public sealed class TestBrokerClient : IDisposable
+{
+    private readonly ServiceProvider _services;
+
+    public TestBrokerClient(Uri url, IDictionary<string, string?>? settings = null)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Broker:Url"] = url.ToString(),
+            ["Broker:RetryBaseDelay"] = "00:00:00.050",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        services.AddLogging();
+        services.AddBrokerClient();
+        _services = services.BuildServiceProvider();
+    }
+
+    public BrokerClient Client => _services.GetRequiredService<BrokerClient>();
+
+    /// <summary>A loopback port nothing listens on: a connection to it is refused.</summary>
+    public static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static Uri ClosedUrl() => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{ClosedPort()}"));
+
+    public void Dispose() => _services.Dispose();
+}

@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using WonderQ.UserApp.Listen;
+
+namespace WonderQ.UserApp.Tests.Infrastructure;
+
+/// <summary>
+/// The UserApp in process, pointed at a real broker. Its stdout reports go to <see cref="Output"/>; the retry and
+/// backoff delays are shortened so that a broker restart is waited out in a second or two, not half a minute.
+/// </summary>
+public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? settings = null) : WebApplicationFactory<WonderQ.UserApp.Program>
+{
+    public LineCollector Output { get; } = new();
+
+    /// <summary>The bodies reported as <c>Processing message: &lt;body&gt;</c>, in the order they were processed.</summary>
+    public IReadOnlyList<string> ProcessedBodies =>
+        [.. Output.Lines.Where(l => l.StartsWith(Prefix, StringComparison.Ordinal)).Select(l => l[Prefix.Length..])];
+
+    private const string Prefix = "Processing message: ";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Broker:Url", brokerUrl.ToString());
+        builder.UseSetting("Broker:RetryBaseDelay", "00:00:00.050");
+        builder.UseSetting("UserApp:ListenerInitialBackoff", "00:00:00.200");
+        builder.UseSetting("UserApp:ListenerMaxBackoff", "00:00:01");
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton(new MessageOutput(Output))));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Output.Dispose();
+        }
+    }
+}

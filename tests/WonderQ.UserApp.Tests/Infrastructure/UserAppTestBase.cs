@@ -1,0 +1,54 @@
+using System.Net.Http.Json;
+using WonderQ.Shared.Json;
+using WonderQ.UserApp.Dispatch;
+
+namespace WonderQ.UserApp.Tests.Infrastructure;
+
+/// <summary>A fresh broker (own temp database) and a UserApp pointed at it, for each test.</summary>
+public abstract class UserAppTestBase : IAsyncLifetime
+{
+    protected BrokerHost Broker { get; private set; } = null!;
+
+    protected UserAppFactory App { get; private set; } = null!;
+
+    protected HttpClient Http { get; private set; } = null!;
+
+    protected TestBrokerClient BrokerClient { get; private set; } = null!;
+
+    /// <summary>Settings for the UserApp on top of the test defaults.</summary>
+    protected virtual IDictionary<string, string> Settings => new Dictionary<string, string>();
+
+    public virtual async Task InitializeAsync()
+    {
+        Broker = await BrokerHost.StartAsync(BrokerHost.NewDatabasePath());
+        App = new UserAppFactory(Broker.Url, Settings);
+        Http = App.CreateClient();
+        BrokerClient = new TestBrokerClient(Broker.Url);
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await App.DisposeAsync();
+        BrokerClient.Dispose();
+        await Broker.DisposeAsync();
+        try
+        {
+            Directory.Delete(Path.GetDirectoryName(Broker.DatabasePath)!, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean up with the rest of the temp folder.
+        }
+    }
+
+    protected async Task<DispatchResponse> DispatchAsync(object request)
+    {
+        using var response = await Http.PostAsJsonAsync("/dispatch", request, WonderQJson.Options);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
+    }
+
+    protected async Task<long> QueueSizeAsync(string name) =>
+        (await BrokerClient.Client.ListQueuesAsync()).Single(q => q.Name == name).QueueSize;
+}

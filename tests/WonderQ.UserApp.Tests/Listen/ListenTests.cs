@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Json;
+using WonderQ.UserApp.Listen;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Listen;
+
+public partial class ListenTests : UserAppTestBase
+{
+    [Fact]
+    public async Task Listen_drains_a_queue_of_1000_messages_logging_each_body_exactly_once()
+    {
+        var dispatched = await DispatchAsync(new { queue_name = "bulk", stub = 1000 });
+        dispatched.Failed.Should().BeEmpty();
+
+        using var response = await Http.GetAsync("/listen?queue_name=bulk&size=100&wait_time=1");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count >= 1000)).Should().BeTrue($"{App.ProcessedBodies.Count} of 1000 were processed");
+        (await Eventually.TrueAsync(async () => await QueueSizeAsync("bulk") == 0)).Should().BeTrue("every processed message is deleted");
+        var numbers = App.ProcessedBodies.Select(b => int.Parse(StubNumber().Match(b).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        numbers.Should().BeEquivalentTo(Enumerable.Range(1, 1000), "each body is logged exactly once");
+        (await ListenersAsync()).Should().ContainSingle().Which.Processed.Should().Be(1000);
+    }
+
+    [Fact]
+    public async Task Listen_answers_202_with_the_queue_at_once()
+    {
+        var queue = (await DispatchAsync(new { queue_name = "orders", body = "hi" })).Queue;
+
+        using var response = await Http.GetAsync("/listen?queue_name=orders&wait_time=1");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var view = (await response.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!;
+        view.Listening.Should().BeTrue();
+        view.Queue.Should().Be(new QueueSummary(queue.Id, "orders"));
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Contains("hi"))).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_second_listen_for_the_same_queue_starts_no_second_loop()
+    {
+        var queue = (await DispatchAsync(new { queue_name = "orders", body = "hi" })).Queue;
+        using var first = await Http.GetAsync("/listen?queue_name=orders&wait_time=1");
+
+        var again = await Task.WhenAll(
+            Http.GetAsync("/listen?queue_name=orders&wait_time=1"),
+            Http.GetAsync($"/listen?queue_id={queue.Id}&wait_time=1"));
+
+        first.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        again.Should().AllSatisfy(r => r.StatusCode.Should().Be(HttpStatusCode.OK));
+        (await ListenersAsync()).Should().ContainSingle().Which.Queue.Id.Should().Be(queue.Id);
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        foreach (var response in again)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Delete_listen_stops_the_loop_and_a_second_delete_is_a_404()
+    {
+        await DispatchAsync(new { queue_name = "orders", body = "hi" });
+        using var started = await Http.GetAsync("/listen?queue_name=orders&wait_time=5");
+
+        using var stopped = await Http.DeleteAsync("/listen?queue_name=orders");
+        using var again = await Http.DeleteAsync("/listen?queue_name=orders");
+
+        stopped.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await stopped.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!.Listening.Should().BeFalse();
+        (await ListenersAsync()).Should().BeEmpty();
+        again.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        again.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+    }
+
+    [Fact]
+    public async Task Listen_to_an_unknown_queue_is_a_404()
+    {
+        using var response = await Http.GetAsync("/listen?queue_name=nowhere");
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await ListenersAsync()).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("/listen")]
+    [InlineData("/listen?queue_name=orders&size=0")]
+    [InlineData("/listen?queue_name=orders&wait_time=21")]
+    [InlineData("/listen?queue_name=orders&visibility_timeout=abc")]
+    public async Task Listen_with_bad_input_is_a_400(string url)
+    {
+        using var response = await Http.GetAsync(url);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+    }
+
+    [Fact]
+    public async Task The_loop_survives_a_broker_restart_and_resumes()
+    {
+        await DispatchAsync(new { queue_name = "durable", stub = 5 });
+        using var started = await Http.GetAsync("/listen?queue_name=durable&wait_time=1");
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 5)).Should().BeTrue();
+        (await Eventually.TrueAsync(async () => await QueueSizeAsync("durable") == 0)).Should().BeTrue();
+
+        // Stop the broker, let the loop fail against the closed port for a while, then start a new one on the same
+        // port and file: the loop must pick up what is sent after the restart.
+        var url = Broker.Url;
+        await Broker.DisposeAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await using var restarted = await BrokerHost.StartAsync(Broker.DatabasePath, url.Port);
+        using var client = new TestBrokerClient(restarted.Url);
+        for (var i = 1; i <= 5; i++)
+        {
+            await client.Client.SendAsync(QueueRef.ByName("durable"), $"after restart {i}");
+        }
+
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 10)).Should().BeTrue($"{App.ProcessedBodies.Count} of 10 were processed");
+        App.ProcessedBodies.Skip(5).Should().BeEquivalentTo(Enumerable.Range(1, 5).Select(i => $"after restart {i}"));
+        (await ListenersAsync()).Should().ContainSingle().Which.Processed.Should().Be(10);
+        (await Eventually.TrueAsync(async () => (await client.Client.ListQueuesAsync()).Single().QueueSize == 0)).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task The_loop_ends_promptly_when_the_app_stops_even_mid_long_poll()
+    {
+        await DispatchAsync(new { queue_name = "idle", body = "only" });
+        using var started = await Http.GetAsync("/listen?queue_name=idle&wait_time=20");
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        await App.DisposeAsync();
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "stopping cancels the 20 s long poll instead of waiting it out");
+    }
+
+    private async Task<ListenerView[]> ListenersAsync() =>
+        (await Http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options))!;
+
+    [GeneratedRegex(@"^message #(\d+) at \d+$")]
+    private static partial Regex StubNumber();
+}
