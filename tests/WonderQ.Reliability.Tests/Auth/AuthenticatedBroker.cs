@@ -1,0 +1,9 @@
+using WonderQ.Reliability.Tests.Support;
+
+namespace WonderQ.Reliability.Tests.Auth;
+
+/// <summary>The broker with one API key configured.</summary>
+public sealed class AuthenticatedBroker() : BrokerFactory([new("Auth:ApiKeys:0", Key)])
+{
+    public const string Key = "secret";
+}
