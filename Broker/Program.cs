@@ -60,6 +60,7 @@ public class Program
         app.UseStatusCodePages();
         app.UseApiKeys();
         app.UseRequestBodyLimit();
+        app.UseKnownRequestCharset();
 
         app.MapOpenApi();
         app.MapHealth();
