@@ -39,7 +39,7 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "create: no content type", "POST", "/queues", """{"name":"no-type"}""", null, 415 },
             { "create: form", "POST", "/queues", "name=form-queue", "application/x-www-form-urlencoded", 415 },
             { "create: xml", "POST", "/queues", "<name>xml</name>", "application/xml", 415 },
-            { "create: unknown charset", "POST", "/queues", """{"name":"bogus-charset"}""", "application/json; charset=bogus-42", 0 },
+            { "create: unknown charset", "POST", "/queues", """{"name":"bogus-charset"}""", "application/json; charset=bogus-42", 415 },
 
             // POST /queues: fields
             { "create: name is a number", "POST", "/queues", """{"name":123}""", "application/json", 400 },

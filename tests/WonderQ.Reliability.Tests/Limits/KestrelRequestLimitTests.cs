@@ -66,9 +66,12 @@ public sealed class KestrelRequestLimitTests(KestrelBroker broker) : IClassFixtu
         // Act
         var response = await RawHttp.SendAsync(broker.BaseAddress, raw);
 
-        // Assert
+        // Assert: Kestrel refuses most of these itself, with no body; what reaches the broker is answered as a problem.
         response.Status.Should().BeInRange(400, 499, response.Head);
-        Problems.ShouldNotLeak(response.Body, response.Body);
+        if (response.Body.Length > 0)
+        {
+            response.ShouldBeProblem(response.Status);
+        }
     }
 
     [Fact]

@@ -42,6 +42,24 @@ public static class Problems
         return root;
     }
 
+    /// <summary>The same checks on an answer read off a bare socket.</summary>
+    public static JsonElement ShouldBeProblem(this RawHttp.Response response, int status)
+    {
+        var what = response.Head + "\n\n" + Shorten(response.Body);
+        response.Status.Should().Be(status, what);
+        response.Header("Content-Type").Should().StartWith("application/problem+json", what);
+        ShouldNotLeak(response.Body, what);
+
+        using var document = JsonDocument.Parse(response.Body);
+        var root = document.RootElement.Clone();
+        root.GetProperty("status").GetInt32().Should().Be(status, what);
+        root.TryGetProperty("title", out var title).Should().BeTrue(what);
+        title.GetString().Should().NotBeNullOrWhiteSpace(what);
+        root.TryGetProperty("detail", out var detail).Should().BeTrue(what);
+        detail.GetString().Should().NotBeNullOrWhiteSpace(what);
+        return root;
+    }
+
     public static void ShouldNotLeak(string body, string what)
     {
         foreach (var marker in LeakMarkers)
