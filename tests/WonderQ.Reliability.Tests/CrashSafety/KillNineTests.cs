@@ -18,8 +18,8 @@ namespace WonderQ.Reliability.Tests.CrashSafety;
 public sealed class KillNineTests(ITestOutputHelper output)
 {
     private const int Kills = 5;
-    private const int Producers = 4;
-    private const int Consumers = 2;
+    private const int Producers = 8;
+    private const int Consumers = 3;
     private const int VisibilityTimeoutSeconds = 3;
     private static TimeSpan StartDeadline => TimeSpan.FromSeconds(60);
     private static TimeSpan DrainDeadline => TimeSpan.FromSeconds(60);
