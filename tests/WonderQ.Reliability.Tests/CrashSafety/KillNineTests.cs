@@ -98,6 +98,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         var resurrected = _receipts.Where(r => _deletedAt.TryGetValue(r.Id, out var at) && r.RequestedAt > at).ToList();
         var deletedUnreceived = _deletedAt.Keys.Where(id => !_receipts.Any(r => r.Id == id)).ToList();
         var duplicates = _receipts.GroupBy(r => r.Body).Sum(g => g.Count() - 1);
+        var overlapping = OverlappingClaims(_receipts).ToList();
 
         output.WriteLine($"messages acknowledged (201): {_acknowledged.Count} of {_attempted.Count} sent");
         output.WriteLine($"kills (SIGKILL mid-load):    {Kills}");
@@ -106,6 +107,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         output.WriteLine($"duplicates after crashes:    {duplicates}");
         output.WriteLine($"losses:                      {lost.Count}");
         output.WriteLine($"5xx answers:                 {_serverErrors.Count}");
+        output.WriteLine($"overlapping claims:          {overlapping.Count}");
 
         _acknowledged.Should().NotBeEmpty("the producers must have got messages through between the kills");
         lost.Should().BeEmpty("every message answered 201 was committed and must be delivered after the crashes");
@@ -113,6 +115,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         idsWithTwoBodies.Should().BeEmpty("an id always carries the body it was sent with");
         deletedUnreceived.Should().BeEmpty("a message is only deleted by the consumer that received it");
         resurrected.Should().BeEmpty("a message whose delete was answered 200 is gone for good, crash or not");
+        overlapping.Should().BeEmpty("a redelivery, crash or not, comes only after the previous reservation ran out");
         _serverErrors.Should().BeEmpty("a broker under load answers 2xx/4xx, not 5xx");
 
         var integrity = IntegrityCheck(database.Path, out var remaining);
@@ -177,7 +180,8 @@ public sealed class KillNineTests(ITestOutputHelper output)
         var messages = (await response.Content.ReadFromJsonAsync<List<MessageDto>>(WonderQJson.Options, cancellationToken))!;
         foreach (var message in messages)
         {
-            _receipts.Enqueue(new Receipt(message.Id, message.Body, requestedAt));
+            _receipts.Enqueue(new Receipt(
+                message.Id, message.Body, requestedAt, message.ReceiveCount, message.RetrievableAt!.Value - TimeSpan.FromSeconds(visibilityTimeout), message.RetrievableAt.Value));
         }
 
         foreach (var message in messages)
@@ -270,5 +274,17 @@ public sealed class KillNineTests(ITestOutputHelper output)
         return result;
     }
 
-    private sealed record Receipt(long Id, string Body, long RequestedAt);
+    /// <summary>One message as a consume returned it; the claim and expiry times are the broker's own clock.</summary>
+    private sealed record Receipt(long Id, string Body, long RequestedAt, int ReceiveCount, DateTimeOffset ClaimedAt, DateTimeOffset RetrievableAt);
+
+    /// <summary>Claims of one message that overlap: the later one made before the earlier reservation ran out.</summary>
+    private static IEnumerable<string> OverlappingClaims(IEnumerable<Receipt> receipts) =>
+        receipts.GroupBy(r => r.Id).SelectMany(g =>
+        {
+            var ordered = g.OrderBy(r => r.ReceiveCount).ToList();
+            return ordered.Zip(ordered.Skip(1))
+                .Where(pair => pair.Second.ReceiveCount <= pair.First.ReceiveCount || pair.Second.ClaimedAt < pair.First.RetrievableAt)
+                .Select(pair => $"message {g.Key}: claim #{pair.Second.ReceiveCount} at {pair.Second.ClaimedAt:O} " +
+                                $"inside claim #{pair.First.ReceiveCount}'s window until {pair.First.RetrievableAt:O}");
+        });
 }
