@@ -7,3 +7,6 @@ public sealed class AuthenticatedBroker() : BrokerFactory([new("Auth:ApiKeys:0",
 {
     public const string Key = "secret";
 }
+
+/// <summary>The same, behind a real Kestrel socket, for requests HttpClient would tidy up before sending.</summary>
+public sealed class AuthenticatedKestrelBroker() : KestrelBroker([$"--Auth:ApiKeys:0={AuthenticatedBroker.Key}"]);

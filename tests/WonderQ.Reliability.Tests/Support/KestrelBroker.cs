@@ -10,10 +10,19 @@ namespace WonderQ.Reliability.Tests.Support;
 /// The broker in process behind a real Kestrel socket on a loopback port: what TestServer does not do (request line,
 /// header and body size limits enforced by the server itself) is tested here.
 /// </summary>
-public sealed class KestrelBroker : IAsyncLifetime
+public class KestrelBroker : IAsyncLifetime
 {
     private readonly TempDatabase _database = new();
+    private readonly string[] _extraArgs;
     private WebApplication? _app;
+
+    public KestrelBroker()
+        : this([])
+    {
+    }
+
+    /// <summary>With extra command-line settings (<c>--Auth:ApiKeys:0=...</c>) for a fixture that needs them.</summary>
+    protected KestrelBroker(string[] extraArgs) => _extraArgs = extraArgs;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -25,6 +34,7 @@ public sealed class KestrelBroker : IAsyncLifetime
             $"--Storage:Sqlite:Path={_database.Path}",
             "--Logging:LogLevel:Default=Warning",
             "--environment", "Production",
+            .. _extraArgs,
         ]);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
