@@ -43,6 +43,7 @@ public class Program
         services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblemDetails(options => options.CustomizeProblemDetails = StatusDetails.Fill);
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonFallbackWriter>();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddOpenApi();
 
@@ -59,6 +60,7 @@ public class Program
         app.UseStatusCodePages();
         app.UseApiKeys();
         app.UseRequestBodyLimit();
+        app.UseKnownRequestCharset();
 
         app.MapOpenApi();
         app.MapHealth();

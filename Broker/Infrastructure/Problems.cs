@@ -6,7 +6,9 @@ namespace WonderQ.Broker.Infrastructure;
 /// <summary>The problem+json answers the endpoints give besides validation failures.</summary>
 public static class Problems
 {
-    public static NotFound<ProblemDetails> NotFound(string detail, bool withSuccessFlag = false)
+    // ProblemHttpResult, not NotFound<ProblemDetails>/Conflict<ProblemDetails>: those serialize the problem as plain
+    // application/json, and every error must be application/problem+json.
+    public static ProblemHttpResult NotFound(string detail, bool withSuccessFlag = false)
     {
         var problem = new ProblemDetails
         {
@@ -20,10 +22,10 @@ public static class Problems
             problem.Extensions["success"] = false;
         }
 
-        return TypedResults.NotFound(problem);
+        return TypedResults.Problem(problem);
     }
 
-    public static Conflict<ProblemDetails> Conflict(string detail) => TypedResults.Conflict(new ProblemDetails
+    public static ProblemHttpResult Conflict(string detail) => TypedResults.Problem(new ProblemDetails
     {
         Status = StatusCodes.Status409Conflict,
         Title = "Conflict.",

@@ -1,10 +1,13 @@
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Validation;
+
 namespace WonderQ.Broker.Infrastructure;
 
 public static class StatusDetails
 {
     /// <summary>
-    /// Gives the bare status answers the framework makes itself (no such route, wrong method, wrong content type)
-    /// a detail a person can act on.
+    /// Gives the bare status answers the framework makes itself (no such route, wrong method, wrong content type, a
+    /// body Kestrel cut off at its size limit or could not read) a detail a person can act on.
     /// </summary>
     public static void Fill(ProblemDetailsContext context)
     {
@@ -15,7 +18,17 @@ public static class StatusDetails
             StatusCodes.Status404NotFound => $"There is no endpoint at {request.Method} {request.Path}. The API is described at /openapi/v1.json.",
             StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}. The API is described at /openapi/v1.json.",
             StatusCodes.Status415UnsupportedMediaType => "Send the request body as JSON with 'Content-Type: application/json'.",
+            StatusCodes.Status413PayloadTooLarge => TooLarge(context.HttpContext),
+            StatusCodes.Status400BadRequest => "The request is malformed; check its body, content type and parameters.",
+            >= 400 and < 500 => "The request was not accepted as sent; check its method, path, headers and body.",
+            >= 500 => "The broker could not complete the request. Try again; if it keeps failing, see the broker's log.",
             _ => null,
         };
+    }
+
+    private static string TooLarge(HttpContext context)
+    {
+        var max = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes;
+        return $"The request body is over the limit of {max} bytes (Limits:MaxRequestBodyBytes).";
     }
 }

@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+
+namespace WonderQ.Broker.Infrastructure;
+
+/// <summary>
+/// The writer of last resort, registered after the default one. The default writer declines when the request's
+/// Accept header leaves out JSON (<c>Accept: text/html</c>); an error would then go out with an empty or plain-text
+/// body, and where a writer is required (the API key check) as a 500. Every error is problem+json, whatever was asked.
+/// </summary>
+public sealed class ProblemJsonFallbackWriter(IOptions<ProblemDetailsOptions> problemOptions, IOptions<JsonOptions> jsonOptions)
+    : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        var response = context.HttpContext.Response;
+        var problem = context.ProblemDetails;
+        problem.Status ??= response.StatusCode;
+        problem.Title ??= ReasonPhrases.GetReasonPhrase(problem.Status.Value);
+        problemOptions.Value.CustomizeProblemDetails?.Invoke(context);
+
+        var typeInfo = jsonOptions.Value.SerializerOptions.GetTypeInfo(problem.GetType());
+        return new ValueTask(response.WriteAsJsonAsync(problem, typeInfo, "application/problem+json", context.HttpContext.RequestAborted));
+    }
+}

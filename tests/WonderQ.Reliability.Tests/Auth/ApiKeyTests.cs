@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using FluentAssertions;
+using WonderQ.Reliability.Tests.Support;
+using WonderQ.Shared.Json;
+
+namespace WonderQ.Reliability.Tests.Auth;
+
+/// <summary>With <c>Auth:ApiKeys</c> set, every endpoint but /healthz needs <c>Authorization: Bearer &lt;key&gt;</c>.</summary>
+public sealed class ApiKeyTests(AuthenticatedBroker broker) : IClassFixture<AuthenticatedBroker>
+{
+    public static TheoryData<string, string> Endpoints() => new()
+    {
+        { "GET", "/queues" },
+        { "POST", "/queues" },
+        { "GET", "/queues/find?name=anything" },
+        { "GET", "/queues/anything/messages" },
+        { "DELETE", "/queues/anything" },
+        { "POST", "/messages" },
+        { "GET", "/messages/consume?queue_name=anything&wait_time=0" },
+        { "DELETE", "/messages/1" },
+        { "GET", "/no-such-endpoint" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task Request_without_a_key_is_a_401_problem_with_a_bearer_challenge(string method, string path)
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method == "POST")
+        {
+            request.Content = JsonContent.Create(new { name = "unauthorized", queue_name = "unauthorized", body = "x" });
+        }
+
+        // Act
+        using var response = await client.SendAsync(request);
+
+        // Assert
+        await response.ShouldBeClientProblemAsync(HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Bearer");
+    }
+
+    [Theory]
+    [InlineData("Bearer wrong")]
+    [InlineData("Bearer secret2")]
+    [InlineData("Bearer secre")]
+    [InlineData("Bearer ")]
+    [InlineData("Basic c2VjcmV0OnNlY3JldA==")]
+    [InlineData("secret")]
+    [InlineData("Bearer\tsecret-but-tabbed")]
+    public async Task Request_with_a_wrong_key_is_a_401(string authorization)
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert
+        await response.ShouldBeClientProblemAsync(HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Bearer");
+    }
+
+    [Fact]
+    public async Task Request_with_the_right_key_is_served()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AuthenticatedBroker.Key);
+        var queue = Json.UniqueQueueName("authorized");
+
+        // Act
+        using var created = await client.PostAsJsonAsync("/queues", new { name = queue }, WonderQJson.Options);
+        using var listed = await client.GetAsync("/queues");
+
+        // Assert
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        listed.StatusCode.Should().Be(HttpStatusCode.OK);
+        await client.ShouldStillServeAsync();
+    }
+
+    [Fact]
+    public async Task Health_check_answers_without_a_key()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+
+        // Act
+        using var response = await client.GetAsync("/healthz");
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Unauthorized_answer_is_problem_json_even_when_the_client_accepts_only_html()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        client.DefaultRequestHeaders.Accept.ParseAdd("text/html");
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert
+        await response.ShouldBeClientProblemAsync(HttpStatusCode.Unauthorized);
+    }
+}
+
+/// <summary>Without keys (the default) the broker is open.</summary>
+public sealed class OpenBrokerTests(BrokerFactory broker) : IClassFixture<BrokerFactory>
+{
+    [Fact]
+    public async Task Broker_without_keys_serves_requests_that_carry_none()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        await client.ShouldStillServeAsync();
+    }
+
+    [Fact]
+    public async Task Broker_without_keys_ignores_a_key_it_was_not_told_about()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "anything");
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+}

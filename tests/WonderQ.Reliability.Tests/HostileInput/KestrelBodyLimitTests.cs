@@ -1,0 +1,65 @@
+using FluentAssertions;
+using WonderQ.Reliability.Tests.Support;
+
+namespace WonderQ.Reliability.Tests.HostileInput;
+
+/// <summary>
+/// Body limits as a real client meets them, through Kestrel's socket: TestServer does not enforce Kestrel's
+/// MaxRequestBodySize, which is what stops a chunked body that never declares its length.
+/// </summary>
+public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<KestrelBroker>
+{
+    private const int OverLimit = 3 * 1024 * 1024;
+
+    [Theory]
+    [InlineData("/messages")]
+    [InlineData("/queues")]
+    public async Task Chunked_body_without_content_length_over_the_limit_is_a_413_problem(string path)
+    {
+        // Arrange
+        var head = $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+                   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+
+        // Act
+        var response = await RawHttp.SendAsync(broker.BaseAddress, head, RawHttp.Chunked("{\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"));
+
+        // Assert
+        var problem = response.ShouldBeProblem(413);
+        problem.GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
+
+        using var client = broker.CreateClient();
+        await client.ShouldStillServeAsync();
+    }
+
+    [Fact]
+    public async Task Declared_content_length_over_the_limit_is_a_413_before_the_body_is_sent()
+    {
+        // Arrange: the head alone, promising 3 MiB that never comes: the answer must not wait for it.
+        var head = $"POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+                   $"Content-Length: {OverLimit}\r\nConnection: close\r\n\r\n";
+
+        // Act
+        var response = await RawHttp.SendAsync(broker.BaseAddress, head);
+
+        // Assert
+        var problem = response.ShouldBeProblem(413);
+        problem.GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
+    }
+
+    [Fact]
+    public async Task Chunked_body_under_the_limit_is_accepted()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        var queue = Json.UniqueQueueName("chunked");
+        await client.CreateQueueAsync(queue);
+        var head = $"POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+                   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+
+        // Act
+        var response = await RawHttp.SendAsync(broker.BaseAddress, head, RawHttp.Chunked($"{{\"queue_name\":\"{queue}\",\"body\":\"", 64 * 1024, "\"}"));
+
+        // Assert
+        response.Status.Should().Be(201, response.Body);
+    }
+}

@@ -1,0 +1,30 @@
+using System.Reflection;
+
+namespace WonderQ.Reliability.Tests.Support;
+
+/// <summary>Where the built broker is, found from the test assembly so the tests run from any working directory.</summary>
+public static class RepoPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    /// <summary>The configuration this test assembly was built in; the broker was built beside it by the ProjectReference.</summary>
+    public static string Configuration { get; } =
+        typeof(RepoPaths).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+
+    public static string BrokerDirectory => Path.Combine(Root, "Broker", "bin", Configuration, "net10.0");
+
+    public static string BrokerDll => Path.Combine(BrokerDirectory, "WonderQ.Broker.dll");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "WonderQ.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No WonderQ.sln above {AppContext.BaseDirectory}.");
+    }
+}
