@@ -3,10 +3,13 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace WonderQ.Broker.Infrastructure;
 
-/// <summary>The problem+json answers the endpoints give besides validation failures.</summary>
+/// <summary>
+/// The problem+json answers the endpoints give besides validation failures. Each is a <see cref="ProblemHttpResult"/>:
+/// <c>TypedResults.NotFound(problem)</c> and its kin would serialise the same body as plain <c>application/json</c>.
+/// </summary>
 public static class Problems
 {
-    public static NotFound<ProblemDetails> NotFound(string detail, bool withSuccessFlag = false)
+    public static ProblemHttpResult NotFound(string detail, bool withSuccessFlag = false)
     {
         var problem = new ProblemDetails
         {
@@ -20,10 +23,10 @@ public static class Problems
             problem.Extensions["success"] = false;
         }
 
-        return TypedResults.NotFound(problem);
+        return TypedResults.Problem(problem);
     }
 
-    public static Conflict<ProblemDetails> Conflict(string detail) => TypedResults.Conflict(new ProblemDetails
+    public static ProblemHttpResult Conflict(string detail) => TypedResults.Problem(new ProblemDetails
     {
         Status = StatusCodes.Status409Conflict,
         Title = "Conflict.",

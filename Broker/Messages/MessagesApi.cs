@@ -16,15 +16,17 @@ public static class MessagesApi
         var group = routes.MapGroup("/messages").WithTags("Messages");
 
         group.MapPost("/", SendMessage).WithValidation<SendMessageRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Send a message; answered once it is durably committed");
-        group.MapGet("/consume", Consume).WithValidation<ConsumeQuery>()
+        group.MapGet("/consume", Consume).WithValidation<ConsumeQuery>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Long-poll for messages and claim them for the visibility timeout");
         group.MapDelete("/{id}", DeleteMessage)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Delete (acknowledge) a message, checked against its reservation token when one is given");
         return group;
     }
 
-    public static async Task<Results<Created<SendMessageResponse>, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>> SendMessage(
+    public static async Task<Results<Created<SendMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessage(
         SendMessageRequest request, IMessageStore store, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
         var max = limits.Value.MaxMessageBytes;
@@ -40,7 +42,7 @@ public static class MessagesApi
             : Problems.NotFound($"There is no queue with {queue}.");
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, NotFound<ProblemDetails>>> Consume(
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, ProblemHttpResult>> Consume(
         [AsParameters] ConsumeQuery query, LongPoll longPoll, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
         var defaults = limits.Value;
@@ -54,7 +56,7 @@ public static class MessagesApi
         return messages is null ? Problems.NotFound($"There is no queue with {queue}.") : TypedResults.Ok(messages);
     }
 
-    public static async Task<Results<Ok<SuccessResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> DeleteMessage(
+    public static async Task<Results<Ok<SuccessResponse>, ValidationProblem, ProblemHttpResult>> DeleteMessage(
         string id,
         [FromQuery(Name = "reservation_token")] string? reservationToken,
         IMessageStore store,

@@ -14,20 +14,20 @@ public static class QueuesApi
     {
         var group = routes.MapGroup("/queues").WithTags("Queues");
 
-        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>()
+        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Create a queue");
-        group.MapGet("/find", FindQueue)
+        group.MapGet("/find", FindQueue).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Find a queue by id or name");
         group.MapGet("/", ListQueues)
             .WithSummary("Every queue with its message counts");
-        group.MapGet("/{queue}/messages", PeekMessages)
+        group.MapGet("/{queue}/messages", PeekMessages).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
-        group.MapDelete("/{queue}", DeleteQueue)
+        group.MapDelete("/{queue}", DeleteQueue).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a queue and all its messages");
         return group;
     }
 
-    public static async Task<Results<Created<QueueDto>, ValidationProblem, Conflict<ProblemDetails>>> CreateQueue(
+    public static async Task<Results<Created<QueueDto>, ValidationProblem, ProblemHttpResult>> CreateQueue(
         CreateQueueRequest request, IMessageStore store, CancellationToken cancellationToken)
     {
         var result = await store.CreateQueueAsync(request.Name!, cancellationToken);
@@ -36,7 +36,7 @@ public static class QueuesApi
             : Problems.Conflict($"A queue named '{request.Name}' already exists.");
     }
 
-    public static async Task<Results<Ok<QueueDto>, NotFound<ProblemDetails>, ValidationProblem, ProblemHttpResult>> FindQueue(
+    public static async Task<Results<Ok<QueueDto>, ValidationProblem, ProblemHttpResult>> FindQueue(
         [FromQuery(Name = "id")] string? id, [FromQuery(Name = "name")] string? name, IMessageStore store, CancellationToken cancellationToken)
     {
         if (id is null && name is null)
@@ -58,7 +58,7 @@ public static class QueuesApi
     public static async Task<Ok<IReadOnlyList<QueueCounts>>> ListQueues(IMessageStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(await store.ListQueuesAsync(cancellationToken));
 
-    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, NotFound<ProblemDetails>, ValidationProblem>> PeekMessages(
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, ProblemHttpResult>> PeekMessages(
         string queue,
         [FromQuery(Name = "size")] string? size,
         IMessageStore store,
@@ -75,7 +75,7 @@ public static class QueuesApi
         return messages is null ? Problems.NotFound($"There is no queue with {queueRef}.") : TypedResults.Ok(messages);
     }
 
-    public static async Task<Results<Ok<SuccessResponse>, NotFound<ProblemDetails>>> DeleteQueue(
+    public static async Task<Results<Ok<SuccessResponse>, ProblemHttpResult>> DeleteQueue(
         string queue, IMessageStore store, CancellationToken cancellationToken)
     {
         var queueRef = QueueRef.FromRouteSegment(queue);
