@@ -54,6 +54,9 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
         builder.UseSetting("Storage:Sqlite:Path", DatabasePath);
         builder.ConfigureTestServices(services =>
         {
+            services.AddSingleton<InFlightRequests>();
+            services.AddHostedService(sp => sp.GetRequiredService<InFlightRequests>());
+            services.AddTransient<IStartupFilter, InFlightRequests.StartupFilter>();
             if (Clock is not null)
             {
                 services.RemoveAll<TimeProvider>();
