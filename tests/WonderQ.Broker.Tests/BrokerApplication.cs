@@ -52,6 +52,8 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Storage:Sqlite:Path", DatabasePath);
+        // The broker's request logging would bury a failing test's output.
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<InFlightRequests>();

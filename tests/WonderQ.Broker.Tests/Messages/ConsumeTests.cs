@@ -1,11 +1,16 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Messages;
 
 /// <summary>Consume without waiting: the claim, its parameters and their limits, and the order messages come in.</summary>
-public sealed class ConsumeTests : FreshBroker
+public sealed class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
+    private HttpClient Client => broker.Client;
+
+    private FakeTimeProvider Clock => broker.App.FakeClock;
+
     [Fact]
     public async Task Consume_claims_a_message_with_a_token_and_a_visibility_deadline()
     {

@@ -1,9 +1,14 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 
 namespace WonderQ.Broker.Tests.Messages;
 
-public sealed class DeleteMessageTests : FreshBroker
+public sealed class DeleteMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
+    private HttpClient Client => broker.Client;
+
+    private FakeTimeProvider Clock => broker.App.FakeClock;
+
     [Fact]
     public async Task Delete_with_the_current_token_returns_200_and_removes_the_message()
     {

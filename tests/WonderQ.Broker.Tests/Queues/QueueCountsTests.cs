@@ -1,10 +1,15 @@
+using Microsoft.Extensions.Time.Testing;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Queues;
 
 /// <summary>GET /queues counts through a message's life: sent, claimed, expired, claimed again, deleted.</summary>
-public sealed class QueueCountsTests : FreshBroker
+public sealed class QueueCountsTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
+    private HttpClient Client => broker.Client;
+
+    private FakeTimeProvider Clock => broker.App.FakeClock;
+
     [Fact]
     public async Task Counts_follow_send_consume_expiry_and_delete()
     {
