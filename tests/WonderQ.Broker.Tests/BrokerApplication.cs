@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+using WonderQ.Broker.Messages;
+
+namespace WonderQ.Broker.Tests;
+
+/// <summary>
+/// The real broker over an in-memory HTTP server, on a SQLite file of its own. The clock is a
+/// <see cref="FakeTimeProvider"/> unless the test asks for the system clock, so visibility timeouts and long-poll
+/// deadlines run out when a test advances time rather than after a sleep.
+/// </summary>
+public sealed class BrokerApplication : WebApplicationFactory<Program>
+{
+    private readonly bool _deleteDatabaseOnDispose;
+
+    /// <param name="databasePath">The database file; a fresh temp file when null.</param>
+    /// <param name="systemClock">Keep the real clock (for tests that measure throughput under real time).</param>
+    /// <param name="deleteDatabaseOnDispose">False to leave the file for a second broker (the restart test).</param>
+    public BrokerApplication(string? databasePath = null, bool systemClock = false, bool deleteDatabaseOnDispose = true)
+    {
+        DatabasePath = databasePath ?? NewDatabasePath();
+        Clock = systemClock ? null : new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 14, 8, 0, TimeSpan.Zero));
+        _deleteDatabaseOnDispose = deleteDatabaseOnDispose;
+    }
+
+    public string DatabasePath { get; }
+
+    /// <summary>The broker's clock; null when it runs on the system clock.</summary>
+    public FakeTimeProvider? Clock { get; }
+
+    /// <summary>The fake clock; fails the test if this broker runs on the system clock.</summary>
+    public FakeTimeProvider FakeClock => Clock ?? throw new InvalidOperationException("This broker runs on the system clock.");
+
+    /// <summary>The consumers parked in a long poll right now.</summary>
+    public int WaitingConsumerCount => Services.GetRequiredService<WaitingConsumers>().Count;
+
+    public static string NewDatabasePath() =>
+        Path.Combine(Path.GetTempPath(), "wonderq-tests", $"{Guid.NewGuid():N}.db");
+
+    public static void DeleteDatabase(string path)
+    {
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal", path + ".lock" })
+        {
+            File.Delete(file);
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Storage:Sqlite:Path", DatabasePath);
+        // The broker's request logging would bury a failing test's output.
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<InFlightRequests>();
+            services.AddHostedService(sp => sp.GetRequiredService<InFlightRequests>());
+            services.AddTransient<IStartupFilter, InFlightRequests.StartupFilter>();
+            if (Clock is not null)
+            {
+                services.RemoveAll<TimeProvider>();
+                services.AddSingleton<TimeProvider>(Clock);
+            }
+        });
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && _deleteDatabaseOnDispose)
+        {
+            DeleteDatabase(DatabasePath);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace WonderQ.Broker.Tests;
+
+/// <summary>
+/// A broker of its own for every test (xunit makes a new instance per test): for tests that move the clock or
+/// count waiting consumers, which must not see another test's.
+/// </summary>
+public abstract class FreshBroker : IAsyncLifetime
+{
+    protected BrokerApplication App { get; } = new();
+
+    protected HttpClient Client { get; private set; } = null!;
+
+    protected FakeTimeProvider Clock => App.FakeClock;
+
+    public Task InitializeAsync()
+    {
+        Client = App.CreateClient();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        await App.DisposeAsync();
+    }
+
+    /// <summary>Waits (real time, briefly) until <paramref name="count"/> consumers are parked in a long poll.</summary>
+    protected Task WaitingConsumersAsync(int count) =>
+        Wire.EventuallyAsync(() => App.WaitingConsumerCount >= count, $"{count} consumer(s) wait");
+
+    /// <summary>
+    /// Advances the fake clock by <paramref name="by"/> and returns the pending answer. Should the answer not come
+    /// (the consumer armed its timer a moment after the jump), nudges the clock a second at a time, briefly.
+    /// </summary>
+    protected async Task<T> AdvanceUntilAnsweredAsync<T>(Task<T> pending, TimeSpan by)
+    {
+        Clock.Advance(by);
+        for (var nudge = 0; nudge < 5 && await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(1))) != pending; nudge++)
+        {
+            Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        (await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(5)))).Should().BeSameAs(pending, "the consumer should have been answered");
+        return await pending;
+    }
+}

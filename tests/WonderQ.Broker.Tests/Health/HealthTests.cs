@@ -1,0 +1,35 @@
+using System.Net;
+
+namespace WonderQ.Broker.Tests.Health;
+
+public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroker>
+{
+    private readonly HttpClient _client = broker.Client;
+
+    [Fact]
+    public async Task Healthz_returns_200_when_the_store_answers()
+    {
+        using var response = await _client.GetAsync("/healthz");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.ReadJsonAsync()).GetProperty("status").GetString().Should().Be("ok");
+    }
+
+    [Fact]
+    public async Task OpenApi_document_lists_every_path()
+    {
+        using var response = await _client.GetAsync("/openapi/v1.json");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var paths = (await response.ReadJsonAsync()).GetProperty("paths").PropertyNames();
+        paths.Select(p => p.TrimEnd('/')).Should().Contain(
+            "/queues",
+            "/queues/find",
+            "/queues/{queue}/messages",
+            "/queues/{queue}",
+            "/messages",
+            "/messages/consume",
+            "/messages/{id}",
+            "/healthz");
+    }
+}

@@ -1,0 +1,152 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+
+namespace WonderQ.Broker.Tests.Messages;
+
+public sealed class DeleteMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
+{
+    private HttpClient Client => broker.Client;
+
+    private FakeTimeProvider Clock => broker.App.FakeClock;
+
+    [Fact]
+    public async Task Delete_with_the_current_token_returns_200_and_removes_the_message()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "done");
+        var claimed = (await Client.ConsumeAsync(queue.Id)).Single();
+
+        using var response = await Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.ReadJsonAsync()).GetRawText().Should().Be("""{"success":true}""");
+        (await Client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Delete_without_a_token_removes_the_message()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "never consumed");
+
+        using var response = await Client.DeleteMessageAsync(id);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await Client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Delete_with_a_stale_token_after_someone_reclaimed_returns_409()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "handed on");
+        var first = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+        Clock.Advance(TimeSpan.FromSeconds(31));
+        var second = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+
+        using var response = await Client.DeleteMessageAsync(first.Id, first.ReservationToken);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        problem.GetProperty("detail").GetString().Should().Contain("reservation_token");
+        (await Client.PeekAsync(queue.Id)).Should().ContainSingle().Which.ReservationToken.Should().Be(second.ReservationToken);
+    }
+
+    [Fact]
+    public async Task Delete_with_the_latest_token_after_the_timeout_ran_out_but_no_reclaim_returns_200()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "slow worker");
+        var claimed = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+        Clock.Advance(TimeSpan.FromSeconds(60));
+
+        using var response = await Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await Client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Delete_with_a_token_on_a_never_consumed_message_returns_409()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "untouched");
+
+        using var response = await Client.DeleteMessageAsync(id, Guid.NewGuid().ToString("N"));
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        (await Client.PeekAsync(queue.Id)).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Delete_with_a_wrong_token_returns_409()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "mine");
+        var claimed = (await Client.ConsumeAsync(queue.Id)).Single();
+
+        using var response = await Client.DeleteMessageAsync(claimed.Id, "not-the-token");
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        (await Client.PeekAsync(queue.Id)).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Delete_of_an_unknown_message_returns_404_with_success_false()
+    {
+        using var response = await Client.DeleteMessageAsync(999_999_999);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("success").GetBoolean().Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Delete_with_a_token_of_an_unknown_message_returns_404_with_success_false()
+    {
+        using var response = await Client.DeleteMessageAsync(999_999_999, "some-token");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("success").GetBoolean().Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Delete_twice_returns_404_the_second_time()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "once");
+        var claimed = (await Client.ConsumeAsync(queue.Id)).Single();
+        using var first = await Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        using var second = await Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        first.StatusCode.Should().Be(HttpStatusCode.OK);
+        var problem = await second.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("success").GetBoolean().Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("1.5")]
+    public async Task Delete_with_an_id_that_is_not_a_positive_integer_returns_400(string id)
+    {
+        using var response = await Client.DeleteAsync($"/messages/{id}");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("id").Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_deleted_message_is_not_consumed_again_after_its_timeout()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "acknowledged");
+        var claimed = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 5)).Single();
+        using var delete = await Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        var messages = await Client.ConsumeAsync(queue.Id);
+
+        messages.Should().BeEmpty();
+    }
+}

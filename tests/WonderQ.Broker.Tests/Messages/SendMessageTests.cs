@@ -1,0 +1,185 @@
+using System.Net;
+using System.Text;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Tests.Messages;
+
+public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
+{
+    private const int MaxMessageBytes = 256 * 1024;
+    private readonly HttpClient _client = broker.Client;
+
+    [Fact]
+    public async Task Send_by_queue_id_returns_201_with_the_message_id()
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        using var response = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "hello")));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        var json = await response.ReadJsonAsync();
+        json.PropertyNames().Should().Equal("id");
+        var peeked = await _client.PeekAsync(queue.Id);
+        peeked.Should().ContainSingle().Which.Should().Match<MessageDto>(m =>
+            m.Id == json.GetProperty("id").GetInt64() && m.Body == "hello" && m.QueueId == queue.Id);
+    }
+
+    [Fact]
+    public async Task Send_by_queue_name_stores_the_message_in_that_queue()
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        using var response = await _client.PostAsync("/messages", Wire.Json($$"""{"queue_name":"{{queue.Name}}","body":"by name"}"""));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await _client.PeekAsync(queue.Id)).Should().ContainSingle().Which.Body.Should().Be("by name");
+    }
+
+    [Fact]
+    public async Task Send_gives_increasing_ids()
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        var first = await _client.SendAsync(queue.Id, "first");
+        var second = await _client.SendAsync(queue.Id, "second");
+
+        second.Should().BeGreaterThan(first);
+    }
+
+    [Fact]
+    public async Task Send_keeps_the_body_exactly()
+    {
+        var queue = await _client.CreateQueueAsync();
+        const string Body = "<b>not html</b> \"quoted\" \\ émoji 🎉 \n tab\t";
+
+        await _client.SendAsync(queue.Id, Body);
+
+        (await _client.PeekAsync(queue.Id)).Single().Body.Should().Be(Body);
+    }
+
+    [Theory]
+    [InlineData("""{"queue_id":999999999,"body":"x"}""")]
+    [InlineData("""{"queue_name":"no-such-queue-for-send","body":"x"}""")]
+    public async Task Send_to_an_unknown_queue_returns_404(string json)
+    {
+        using var content = Wire.Json(json);
+
+        using var response = await _client.PostAsync("/messages", content);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Send_with_an_id_and_a_name_of_different_queues_returns_404()
+    {
+        var one = await _client.CreateQueueAsync();
+        var other = await _client.CreateQueueAsync();
+
+        using var response = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(one.Id, other.Name, "x")));
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("""{"body":"x"}""", "queue_id")]
+    [InlineData("""{"queue_id":0,"body":"x"}""", "queue_id")]
+    [InlineData("""{"queue_name":"12","body":"x"}""", "queue_name")]
+    [InlineData("""{"queue_name":"bad name","body":"x"}""", "queue_name")]
+    [InlineData("""{"queue_id":1}""", "body")]
+    [InlineData("""{"queue_id":1,"body":null}""", "body")]
+    [InlineData("""{"queue_id":1,"body":""}""", "body")]
+    public async Task Send_with_invalid_fields_returns_400_keyed_by_wire_name(string json, string field)
+    {
+        using var content = Wire.Json(json);
+
+        using var response = await _client.PostAsync("/messages", content);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor(field).Should().NotBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("""{"queue_id":1,"body":42}""")]
+    [InlineData("""{"queue_id":"1","body":"x"}""")]
+    [InlineData("{\"queue_id\":1,\"body\":\"unterminated")]
+    public async Task Send_with_malformed_json_returns_400(string json)
+    {
+        using var content = Wire.Json(json);
+
+        using var response = await _client.PostAsync("/messages", content);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Send_with_a_wrong_content_type_returns_415()
+    {
+        using var content = new StringContent("""{"queue_id":1,"body":"x"}""", Encoding.UTF8, "application/x-www-form-urlencoded");
+
+        using var response = await _client.PostAsync("/messages", content);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
+    public async Task Send_accepts_a_body_of_exactly_256_KiB()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var body = new string('a', MaxMessageBytes);
+
+        var id = await _client.SendAsync(queue.Id, body);
+
+        (await _client.PeekAsync(queue.Id)).Single().Should().Match<MessageDto>(m => m.Id == id && m.Body.Length == MaxMessageBytes);
+    }
+
+    [Fact]
+    public async Task Send_with_a_body_one_byte_over_256_KiB_returns_413_naming_the_limit()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var body = new string('a', MaxMessageBytes + 1);
+
+        using var response = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, body)));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        problem.GetProperty("detail").GetString().Should().Contain("262144");
+        (await _client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Send_counts_the_body_in_UTF8_bytes_not_characters()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var body = new string('é', (MaxMessageBytes / 2) + 1);
+
+        using var response = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, body)));
+
+        body.Length.Should().BeLessThan(MaxMessageBytes);
+        Encoding.UTF8.GetByteCount(body).Should().BeGreaterThan(MaxMessageBytes);
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        problem.GetProperty("detail").GetString().Should().Contain("262144");
+    }
+
+    [Fact]
+    public async Task Send_measures_the_decoded_body_not_its_json_escaping()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var escaped = string.Concat(Enumerable.Repeat("\\u0041", MaxMessageBytes));
+
+        using var content = Wire.Json($$"""{"queue_id":{{queue.Id}},"body":"{{escaped}}"}""");
+        using var response = await _client.PostAsync("/messages", content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created, "256 Ki 'A's are within the limit however long their escaping");
+    }
+
+    [Fact]
+    public async Task Send_with_a_request_body_over_the_request_limit_returns_413_naming_it()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var body = new string('a', (2 * 1024 * 1024) + 1);
+
+        using var response = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, body)));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        problem.GetProperty("detail").GetString().Should().Contain("2097152").And.Contain("MaxRequestBodyBytes");
+    }
+}

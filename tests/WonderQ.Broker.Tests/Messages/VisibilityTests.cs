@@ -1,0 +1,92 @@
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Tests.Messages;
+
+public sealed class VisibilityTests : FreshBroker
+{
+    [Fact]
+    public async Task A_claimed_message_is_not_returned_before_its_visibility_timeout_runs_out()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "busy");
+        await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30);
+
+        Clock.Advance(TimeSpan.FromSeconds(29));
+        var messages = await Client.ConsumeAsync(queue.Id, size: 10);
+
+        messages.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_message_not_deleted_in_time_comes_back_with_a_new_token_and_receive_count_2()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "retry me");
+        var first = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+
+        Clock.Advance(TimeSpan.FromSeconds(31));
+        var second = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+
+        second.Id.Should().Be(id);
+        second.ReceiveCount.Should().Be(2);
+        second.ReservationToken.Should().NotBeNullOrEmpty().And.NotBe(first.ReservationToken);
+        second.RetrievableAt.Should().Be(Clock.GetUtcNow().AddSeconds(30));
+    }
+
+    [Fact]
+    public async Task A_message_comes_back_exactly_when_its_timeout_ends()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "on the dot");
+        await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30);
+
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        var messages = await Client.ConsumeAsync(queue.Id);
+
+        messages.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task A_visibility_timeout_of_zero_leaves_the_message_retrievable_at_once()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "peek-like");
+        await Client.ConsumeAsync(queue.Id, visibilityTimeout: 0);
+
+        var again = await Client.ConsumeAsync(queue.Id);
+
+        again.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+
+    [Fact]
+    public async Task A_waiting_consumer_is_woken_when_a_reservation_expires()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "comes back");
+        await Client.ConsumeAsync(queue.Id, visibilityTimeout: 10);
+        var waiting = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await WaitingConsumersAsync(1);
+        waiting.IsCompleted.Should().BeFalse();
+
+        var messages = await AdvanceUntilAnsweredAsync(waiting, TimeSpan.FromSeconds(11));
+
+        messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+
+    [Fact]
+    public async Task A_claim_made_while_another_consumer_waits_wakes_that_consumer_when_it_expires()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var first = Client.ConsumeAsync(queue.Id, waitTime: 20, visibilityTimeout: 10);
+        var second = Client.ConsumeAsync(queue.Id, waitTime: 20, visibilityTimeout: 10);
+        await WaitingConsumersAsync(2);
+        var id = await Client.SendAsync(queue.Id, "claimed by one waiter, then the other");
+        var winner = await Task.WhenAny(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+        var other = winner == first ? second : first;
+
+        var messages = await AdvanceUntilAnsweredAsync(other, TimeSpan.FromSeconds(11));
+
+        (await winner).Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 1);
+        messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+}

@@ -1,0 +1,381 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Tests.Queues;
+
+public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedBroker>
+{
+    private readonly HttpClient _client = broker.Client;
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")]
+    private static partial Regex UtcMilliseconds();
+
+    [Fact]
+    public async Task Create_returns_201_with_the_queue_in_snake_case()
+    {
+        var name = Wire.UniqueQueueName("create");
+
+        using var response = await _client.PostAsync("/queues", Wire.Json("""{"name":"NAME"}""".Replace("NAME", name, StringComparison.Ordinal)));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        var queue = await response.ReadJsonAsync();
+        queue.PropertyNames().Should().BeEquivalentTo("id", "name", "created_at");
+        queue.GetProperty("id").GetInt64().Should().BePositive();
+        queue.GetProperty("name").GetString().Should().Be(name);
+        queue.GetProperty("created_at").GetString().Should().MatchRegex(UtcMilliseconds());
+        response.Headers.Location!.ToString().Should().Be($"/queues/find?id={queue.GetProperty("id").GetInt64()}");
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("Orders_2026-eu")]
+    [InlineData("1a")]
+    [InlineData("_")]
+    public async Task Create_accepts_names_of_letters_digits_underscore_and_hyphen(string prefix)
+    {
+        var name = prefix + Guid.NewGuid().ToString("N")[..8];
+
+        var queue = await _client.CreateQueueAsync(name);
+
+        queue.Name.Should().Be(name);
+    }
+
+    [Fact]
+    public async Task Create_accepts_a_name_of_exactly_80_characters()
+    {
+        var name = Guid.NewGuid().ToString("N") + new string('x', 48);
+
+        var queue = await _client.CreateQueueAsync(name);
+
+        queue.Name.Should().HaveLength(80);
+    }
+
+    [Theory]
+    [InlineData("81 characters", 81)]
+    [InlineData("empty", 0)]
+    public async Task Create_rejects_a_name_outside_1_to_80_characters_naming_the_limit(string _, int length)
+    {
+        var name = new string('n', length);
+
+        using var response = await _client.PostAsync("/queues", Wire.Json(new CreateQueueRequest(name)));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("name").Should().ContainSingle().Which.Should().Contain("1 to 80");
+    }
+
+    [Theory]
+    [InlineData("12345", "all digits")]
+    [InlineData("has space", "only the letters")]
+    [InlineData("dot.ted", "only the letters")]
+    [InlineData("slash/ed", "only the letters")]
+    [InlineData("é-accent", "only the letters")]
+    public async Task Create_rejects_a_badly_formed_name(string name, string reason)
+    {
+        var request = new CreateQueueRequest(name);
+
+        using var response = await _client.PostAsync("/queues", Wire.Json(request));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("name").Should().Contain(m => m.Contains(reason, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Create_without_a_name_returns_400()
+    {
+        using var response = await _client.PostAsync("/queues", Wire.Json("{}"));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("name").Should().Contain("'name' is required.");
+    }
+
+    [Fact]
+    public async Task Create_with_a_duplicate_name_returns_409()
+    {
+        var existing = await _client.CreateQueueAsync();
+
+        using var response = await _client.PostAsync("/queues", Wire.Json(new CreateQueueRequest(existing.Name)));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        problem.GetProperty("detail").GetString().Should().Contain(existing.Name);
+    }
+
+    [Theory]
+    [InlineData("{\"name\": ")]
+    [InlineData("not json")]
+    [InlineData("{\"name\": \"a\", \"name\": \"b\"}")]
+    [InlineData("{\"name\": 42}")]
+    public async Task Create_with_malformed_json_returns_400(string body)
+    {
+        using var content = Wire.Json(body);
+
+        using var response = await _client.PostAsync("/queues", content);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().NotContain("System.", "the detail is not an internal exception message");
+    }
+
+    [Fact]
+    public async Task Create_with_an_empty_body_returns_400()
+    {
+        using var content = new ByteArrayContent([]);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await _client.PostAsync("/queues", content);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Create_with_a_wrong_content_type_returns_415()
+    {
+        using var content = new StringContent("""{"name":"plain"}""", System.Text.Encoding.UTF8, "text/plain");
+
+        using var response = await _client.PostAsync("/queues", content);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
+    public async Task Find_by_id_returns_the_queue()
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        using var response = await _client.GetAsync($"/queues/find?id={queue.Id}");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.ReadAsync<QueueDto>()).Should().Be(queue);
+    }
+
+    [Fact]
+    public async Task Find_by_name_returns_the_queue()
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        using var response = await _client.GetAsync($"/queues/find?name={queue.Name}");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var json = await response.ReadJsonAsync();
+        json.PropertyNames().Should().BeEquivalentTo("id", "name", "created_at");
+        (await response.ReadAsync<QueueDto>()).Should().Be(queue);
+    }
+
+    [Fact]
+    public async Task Find_with_neither_id_nor_name_returns_400()
+    {
+        using var response = await _client.GetAsync("/queues/find");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Contain("'id' or 'name'");
+    }
+
+    [Theory]
+    [InlineData("id=999999999")]
+    [InlineData("name=no-such-queue-anywhere")]
+    public async Task Find_an_unknown_queue_returns_404(string query)
+    {
+        using var response = await _client.GetAsync($"/queues/find?{query}");
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-3")]
+    public async Task Find_with_an_id_that_is_not_a_positive_integer_returns_400(string id)
+    {
+        using var response = await _client.GetAsync($"/queues/find?id={id}");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("id").Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public async Task List_returns_every_queue_with_its_counts_in_snake_case()
+    {
+        var empty = await _client.CreateQueueAsync();
+        var busy = await _client.CreateQueueAsync();
+        await _client.SendAsync(busy.Id, "one");
+        await _client.SendAsync(busy.Id, "two");
+
+        using var response = await _client.GetAsync("/queues");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var queues = (await response.ReadJsonAsync()).EnumerateArray().ToList();
+        queues.Should().OnlyContain(q => q.PropertyNames().Length == 5);
+        queues[0].PropertyNames().Should().BeEquivalentTo("id", "name", "queue_size", "retrievable_size", "in_flight_size");
+        var counts = await response.ReadAsync<QueueCounts[]>();
+        counts.Should().Contain(new QueueCounts(empty.Id, empty.Name, 0, 0, 0));
+        counts.Should().Contain(new QueueCounts(busy.Id, busy.Name, 2, 2, 0));
+    }
+
+    [Fact]
+    public async Task Peek_returns_the_oldest_messages_first_up_to_size()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var ids = new List<long>();
+        for (var i = 1; i <= 4; i++)
+        {
+            ids.Add(await _client.SendAsync(queue.Id, $"message {i}"));
+        }
+
+        var peeked = await _client.PeekAsync(queue.Id, size: 3);
+
+        peeked.Select(m => m.Id).Should().Equal(ids.Take(3));
+        peeked.Select(m => m.Body).Should().Equal("message 1", "message 2", "message 3");
+    }
+
+    [Fact]
+    public async Task Peek_returns_messages_in_snake_case_with_null_reservation_for_never_consumed()
+    {
+        var queue = await _client.CreateQueueAsync();
+        await _client.SendAsync(queue.Id, "hello");
+
+        using var response = await _client.GetAsync($"/queues/{queue.Id}/messages");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var message = (await response.ReadJsonAsync()).EnumerateArray().Should().ContainSingle().Subject;
+        message.PropertyNames().Should().BeEquivalentTo(
+            "id", "queue_id", "body", "created_at", "retrievable_at", "reservation_token", "receive_count");
+        message.GetProperty("queue_id").GetInt64().Should().Be(queue.Id);
+        message.GetProperty("body").GetString().Should().Be("hello");
+        message.GetProperty("created_at").GetString().Should().MatchRegex(UtcMilliseconds());
+        message.GetProperty("retrievable_at").ValueKind.Should().Be(System.Text.Json.JsonValueKind.Null);
+        message.GetProperty("reservation_token").ValueKind.Should().Be(System.Text.Json.JsonValueKind.Null);
+        message.GetProperty("receive_count").GetInt32().Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Peek_defaults_to_10_messages()
+    {
+        var queue = await _client.CreateQueueAsync();
+        for (var i = 0; i < 12; i++)
+        {
+            await _client.SendAsync(queue.Id, $"m{i}");
+        }
+
+        using var response = await _client.GetAsync($"/queues/{queue.Name}/messages");
+
+        (await response.ReadAsync<MessageDto[]>()).Should().HaveCount(10);
+    }
+
+    [Fact]
+    public async Task Peek_does_not_claim_messages()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var id = await _client.SendAsync(queue.Id, "still here");
+
+        await _client.PeekAsync(queue.Id);
+        var consumed = await _client.ConsumeAsync(queue.Id);
+
+        consumed.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 1);
+    }
+
+    [Fact]
+    public async Task Peek_shows_in_flight_messages_with_their_reservation()
+    {
+        var queue = await _client.CreateQueueAsync();
+        await _client.SendAsync(queue.Id, "taken");
+        var claimed = (await _client.ConsumeAsync(queue.Id)).Single();
+
+        var peeked = await _client.PeekAsync(queue.Id);
+
+        peeked.Should().ContainSingle().Which.Should().BeEquivalentTo(claimed);
+    }
+
+    [Fact]
+    public async Task Peek_by_name_and_by_id_agree()
+    {
+        var queue = await _client.CreateQueueAsync();
+        await _client.SendAsync(queue.Id, "same");
+
+        using var byName = await _client.GetAsync($"/queues/{queue.Name}/messages");
+        using var byId = await _client.GetAsync($"/queues/{queue.Id}/messages");
+
+        (await byName.ReadAsync<MessageDto[]>()).Should().BeEquivalentTo(await byId.ReadAsync<MessageDto[]>());
+    }
+
+    [Theory]
+    [InlineData("0", "from 1 to 100")]
+    [InlineData("101", "from 1 to 100")]
+    [InlineData("ten", "from 1 to 100")]
+    public async Task Peek_with_size_out_of_range_returns_400_naming_the_limit(string size, string limit)
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        using var response = await _client.GetAsync($"/queues/{queue.Id}/messages?size={size}");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("size").Should().ContainSingle().Which.Should().Contain(limit);
+    }
+
+    [Theory]
+    [InlineData("999999999")]
+    [InlineData("no-such-queue-here")]
+    public async Task Peek_an_unknown_queue_returns_404(string segment)
+    {
+        using var response = await _client.GetAsync($"/queues/{segment}/messages");
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Delete_removes_the_queue_and_its_messages_by_id_or_name(bool byId)
+    {
+        var queue = await _client.CreateQueueAsync();
+        var messageId = await _client.SendAsync(queue.Id, "gone with it");
+
+        using var response = await _client.DeleteAsync($"/queues/{(byId ? queue.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : queue.Name)}");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.ReadJsonAsync()).GetRawText().Should().Be("""{"success":true}""");
+        using var find = await _client.GetAsync($"/queues/find?id={queue.Id}");
+        find.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        using var deleteMessage = await _client.DeleteMessageAsync(messageId);
+        deleteMessage.StatusCode.Should().Be(HttpStatusCode.NotFound, "the queue's messages went with it");
+        using var list = await _client.GetAsync("/queues");
+        (await list.ReadAsync<QueueCounts[]>()).Should().NotContain(q => q.Id == queue.Id);
+    }
+
+    [Theory]
+    [InlineData("999999999")]
+    [InlineData("no-such-queue-to-delete")]
+    public async Task Delete_an_unknown_queue_returns_404_with_success_false(string segment)
+    {
+        using var response = await _client.DeleteAsync($"/queues/{segment}");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("success").GetBoolean().Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_deleted_queue_name_can_be_created_again_with_a_new_id()
+    {
+        var first = await _client.CreateQueueAsync();
+        using var delete = await _client.DeleteAsync($"/queues/{first.Id}");
+
+        var second = await _client.CreateQueueAsync(first.Name);
+
+        second.Id.Should().NotBe(first.Id);
+        (await _client.PeekAsync(second.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task An_unknown_route_returns_404_problem_json()
+    {
+        using var response = await _client.GetAsync("/nowhere");
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task A_wrong_method_returns_405_problem_json()
+    {
+        using var response = await _client.PutAsync("/queues", Wire.Json("{}"));
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed);
+    }
+}

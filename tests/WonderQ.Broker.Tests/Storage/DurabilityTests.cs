@@ -1,0 +1,89 @@
+using System.Net;
+using WonderQ.Broker.Storage;
+
+namespace WonderQ.Broker.Tests.Storage;
+
+public sealed class DurabilityTests : IDisposable
+{
+    private readonly string _path = BrokerApplication.NewDatabasePath();
+
+    public void Dispose() => BrokerApplication.DeleteDatabase(_path);
+
+    [Fact]
+    public async Task Messages_and_queues_survive_a_restart_on_the_same_file()
+    {
+        long queueId;
+        long messageId;
+        string token;
+        await using (var before = new BrokerApplication(_path, deleteDatabaseOnDispose: false))
+        {
+            using var client = before.CreateClient();
+            var queue = await client.CreateQueueAsync();
+            queueId = queue.Id;
+            messageId = await client.SendAsync(queue.Id, "kept on disk");
+            await client.SendAsync(queue.Id, "claimed before the restart");
+            token = (await client.ConsumeAsync(queue.Id, size: 2, visibilityTimeout: 30)).Last().ReservationToken!;
+        }
+
+        await using var after = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        using var restarted = after.CreateClient();
+        var messages = await restarted.PeekAsync(queueId);
+
+        messages.Should().HaveCount(2);
+        messages[0].Id.Should().Be(messageId);
+        messages[0].Body.Should().Be("kept on disk");
+        messages[1].ReservationToken.Should().Be(token, "reservations survive too");
+        using var ack = await restarted.DeleteMessageAsync(messages[1].Id, token);
+        ack.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Ids_are_not_reused_after_a_restart()
+    {
+        long lastId;
+        await using (var before = new BrokerApplication(_path, deleteDatabaseOnDispose: false))
+        {
+            using var client = before.CreateClient();
+            var queue = await client.CreateQueueAsync("reused");
+            lastId = await client.SendAsync(queue.Id, "deleted");
+            using var delete = await client.DeleteMessageAsync(lastId);
+        }
+
+        await using var after = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        using var restarted = after.CreateClient();
+        var queue2 = await restarted.CreateQueueAsync("reused-again");
+        var nextId = await restarted.SendAsync(queue2.Id, "new");
+
+        nextId.Should().BeGreaterThan(lastId, "a late delete by an old id must never hit a newer message");
+    }
+
+    [Fact]
+    public async Task A_second_broker_on_the_same_file_refuses_to_start_with_a_clear_message()
+    {
+        await using var owner = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        using var ownerClient = owner.CreateClient();
+        await using var second = Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_path}"]);
+
+        var start = () => second.StartAsync();
+
+        await start.Should().ThrowAsync<StoreOwnershipException>()
+            .WithMessage("*in use by another WonderQ broker*--Storage:Sqlite:Path*");
+        using var stillServing = await ownerClient.GetAsync("/healthz");
+        stillServing.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task The_file_is_free_again_once_its_broker_stops()
+    {
+        await using (var first = new BrokerApplication(_path, deleteDatabaseOnDispose: false))
+        {
+            using var client = first.CreateClient();
+        }
+
+        await using var second = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        using var secondClient = second.CreateClient();
+        using var health = await secondClient.GetAsync("/healthz");
+
+        health.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+}
