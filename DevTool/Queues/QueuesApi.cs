@@ -46,7 +46,7 @@ public static class QueuesApi
         return TypedResults.Created($"/queues/{queue.Id}", queue);
     }
 
-    public static async Task<Results<Ok<SuccessResponse>, NotFound<ProblemDetails>, ValidationProblem>> DeleteQueue(
+    public static async Task<Results<Ok<SuccessResponse>, ProblemHttpResult, ValidationProblem>> DeleteQueue(
         [AsParameters] QueueRoute route, BrokerClient broker, CancellationToken cancellationToken)
     {
         var queue = QueueRef.FromRouteSegment(route.Queue);
@@ -62,6 +62,7 @@ public static class QueuesApi
             Detail = $"There is no queue with {queue}.",
         };
         problem.Extensions["success"] = false;
-        return TypedResults.NotFound(problem);
+        // TypedResults.Problem, not NotFound(problem): only a ProblemHttpResult is sent as application/problem+json.
+        return TypedResults.Problem(problem);
     }
 }
