@@ -202,8 +202,20 @@
 
   // ---- messages -----------------------------------------------------------------------------------------------
 
-  function timestamp(iso) {
-    return iso ? iso.replace("T", " ").replace("Z", " UTC") : "—";
+  /** Local wall-clock time with milliseconds, the date only when it is not today; the exact UTC value is the tooltip. */
+  function timeCell(iso, label) {
+    if (!iso) {
+      const td = cell("—", "time");
+      td.title = "never consumed";
+      return labelled(td, label);
+    }
+    const d = new Date(iso);
+    const today = new Date();
+    const sameDay = d.toDateString() === today.toDateString();
+    const date = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} `;
+    const td = cell(`${sameDay ? "" : date}${clock(d)}.${String(d.getMilliseconds()).padStart(3, "0")}`, "time");
+    td.title = iso;
+    return labelled(td, label);
   }
 
   function renderMessages(messages) {
@@ -220,8 +232,8 @@
       pre.textContent = m.body; // text, never HTML
       body.appendChild(pre);
       tr.appendChild(labelled(body, "Body"));
-      tr.appendChild(labelled(cell(timestamp(m.created_at), "time"), "Created"));
-      tr.appendChild(labelled(cell(m.retrievable_at === null ? "— never consumed" : timestamp(m.retrievable_at), "time"), "Retrievable at"));
+      tr.appendChild(timeCell(m.created_at, "Created"));
+      tr.appendChild(timeCell(m.retrievable_at, "Retrievable at"));
       tr.appendChild(labelled(cell(String(m.receive_count), "num"), "Received"));
       const stateCell = document.createElement("td");
       const badge = document.createElement("span");
