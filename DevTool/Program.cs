@@ -47,7 +47,9 @@ public class Program
         services.AddValidatorsFromAssemblyContaining<CreateQueueRequestValidator>(ServiceLifetime.Singleton);
         services.AddValidatorsFromAssemblyContaining<PeekQueryValidator>(ServiceLifetime.Singleton);
 
-        services.AddBrokerClient();
+        services.AddSingleton<BrokerReachability>();
+        services.AddTransient<BrokerReachabilityLog>();
+        services.AddBrokerClient().AddHttpMessageHandler<BrokerReachabilityLog>();
 
         var app = builder.Build();
 

@@ -371,6 +371,7 @@
 
   el.size.addEventListener("change", () => refreshMessages().catch(() => {}));
 
+  renderQueueChoices();
   setInterval(renderFreshness, 1000);
   poll();
 })();
