@@ -57,6 +57,11 @@ public sealed class ProblemExceptionHandler(
             StatusCodes.Status503ServiceUnavailable,
             "The broker is unreachable.",
             $"The broker at {BrokerUrl} is unreachable: it refused the connection or did not answer in time. Start it, or point Broker:Url at it."),
+        // The caller did nothing wrong: the DevTool's own key is missing or wrong, which only its operator can fix.
+        BrokerException { Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } denied => Problem(
+            StatusCodes.Status502BadGateway,
+            "The broker refused the DevTool.",
+            $"The broker at {BrokerUrl} answered {(int)denied.Status} {denied.Title}: set Broker:ApiKey to one of the broker's API keys."),
         BrokerException refused => FromBroker(refused),
         // A success answer the client could not read: the broker (or whatever listens at Broker:Url) spoke another language.
         JsonException or NotSupportedException => Problem(

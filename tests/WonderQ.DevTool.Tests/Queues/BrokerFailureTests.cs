@@ -46,6 +46,18 @@ public sealed class BrokerFailureTests
         await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
     }
 
+    [Fact]
+    public async Task A_broker_that_refuses_the_devtools_api_key_is_a_502_that_says_which_setting_to_fix()
+    {
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.Unauthorized,
+            """{"status":401,"title":"Unauthorized","detail":"Send 'Authorization: Bearer <key>'."}""", "application/problem+json"));
+        using var client = devTool.CreateClient();
+
+        using var response = await client.GetAsync("/queues");
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "Broker:ApiKey");
+    }
+
     private static int UnusedPort()
     {
         // Bind, note the port, let it go: nothing listens there for the moment the test needs.
