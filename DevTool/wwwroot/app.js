@@ -126,45 +126,83 @@
     return td;
   }
 
-  function renderQueues() {
-    const rows = state.queues.map((q) => {
-      const tr = document.createElement("tr");
-      tr.dataset.queue = q.name;
-      tr.className = q.name === state.selected ? "selected" : "";
+  /** Sets text only when it changed, so a selection or focus inside the table survives the refresh. */
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
 
-      const nameCell = document.createElement("td");
-      const open = document.createElement("button");
-      open.type = "button";
-      open.className = "link queue-name";
-      open.textContent = q.name;
-      open.title = `Show the oldest messages of ${q.name}`;
-      open.addEventListener("click", () => select(q.name));
-      nameCell.appendChild(open);
-      tr.appendChild(nameCell);
-
-      tr.appendChild(cell(String(q.id), "num col-id"));
-      tr.appendChild(cell(String(q.queue_size), "num queue-size"));
-      tr.appendChild(cell(String(q.retrievable_size), "num retrievable-size"));
-      tr.appendChild(cell(String(q.in_flight_size), "num in-flight-size"));
-
-      const actions = document.createElement("td");
-      actions.className = "actions";
-      const del = document.createElement("button");
-      del.type = "button";
-      del.className = "danger small delete-queue";
-      del.textContent = "Delete";
-      del.setAttribute("aria-label", `Delete queue ${q.name}`);
-      del.addEventListener("click", () => askDelete(q));
-      actions.appendChild(del);
-      tr.appendChild(actions);
-
-      // A click anywhere on the row opens the queue, except on the delete button.
-      tr.addEventListener("click", (event) => {
-        if (!event.target.closest("button")) select(q.name);
-      });
+  /**
+   * Updates a table body in place, one row per item by key: rows are created once, then only their changing cells are
+   * touched. Rebuilding every second would drop the reader's text selection and the keyboard focus.
+   */
+  function syncRows(tbody, items, key, create, update) {
+    const existing = new Map([...tbody.children].map((tr) => [tr.dataset.key, tr]));
+    const rows = items.map((item) => {
+      const k = key(item);
+      let tr = existing.get(k);
+      if (tr) {
+        existing.delete(k);
+      } else {
+        tr = create(item);
+        tr.dataset.key = k;
+      }
+      update(tr, item);
       return tr;
     });
-    el.queueRows.replaceChildren(...rows);
+    for (const stale of existing.values()) stale.remove();
+    rows.forEach((tr, i) => {
+      if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+    });
+  }
+
+  function createQueueRow(q) {
+    const tr = document.createElement("tr");
+    tr.dataset.queue = q.name;
+
+    const nameCell = document.createElement("td");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link queue-name";
+    open.textContent = q.name;
+    open.title = `Show the oldest messages of ${q.name}`;
+    open.addEventListener("click", () => select(q.name));
+    nameCell.appendChild(open);
+    tr.appendChild(nameCell);
+
+    tr.appendChild(cell("", "num col-id"));
+    tr.appendChild(cell("", "num queue-size"));
+    tr.appendChild(cell("", "num retrievable-size"));
+    tr.appendChild(cell("", "num in-flight-size"));
+
+    const actions = document.createElement("td");
+    actions.className = "actions";
+    const del = document.createElement("button");
+    del.type = "button";
+    del.className = "danger small delete-queue";
+    del.textContent = "Delete";
+    del.setAttribute("aria-label", `Delete queue ${q.name}`);
+    del.addEventListener("click", () => askDelete(q.name));
+    actions.appendChild(del);
+    tr.appendChild(actions);
+
+    // A click anywhere on the row opens the queue, except on a button.
+    tr.addEventListener("click", (event) => {
+      if (!event.target.closest("button")) select(q.name);
+    });
+    return tr;
+  }
+
+  function updateQueueRow(tr, q) {
+    tr.classList.toggle("selected", q.name === state.selected);
+    setText(tr.querySelector(".col-id"), String(q.id));
+    setText(tr.querySelector(".queue-size"), String(q.queue_size));
+    setText(tr.querySelector(".retrievable-size"), String(q.retrievable_size));
+    setText(tr.querySelector(".in-flight-size"), String(q.in_flight_size));
+  }
+
+  function renderQueues() {
+    // Keyed by id as well as name: a queue deleted and created again under its name is a new row.
+    syncRows(el.queueRows, state.queues, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow);
     el.noQueues.hidden = state.queues.length > 0;
     renderQueueChoices();
   }
@@ -197,61 +235,67 @@
     if (state.queues.some((q) => q.name === name)) el.sendQueue.value = name;
     for (const tr of el.queueRows.children) tr.classList.toggle("selected", tr.dataset.queue === name);
     el.messagesHeading.textContent = `Messages in ${name}`;
-    refreshMessages();
+    el.messageRows.replaceChildren(); // not another queue's messages under this heading while they load
+    refreshMessages().catch(() => {});
   }
 
   // ---- messages -----------------------------------------------------------------------------------------------
 
   /** Local wall-clock time with milliseconds, the date only when it is not today; the exact UTC value is the tooltip. */
-  function timeCell(iso, label) {
+  function setTime(td, iso) {
     if (!iso) {
-      const td = cell("—", "time");
+      setText(td, "—");
       td.title = "never consumed";
-      return labelled(td, label);
+      return;
     }
     const d = new Date(iso);
-    const today = new Date();
-    const sameDay = d.toDateString() === today.toDateString();
+    const sameDay = d.toDateString() === new Date().toDateString();
     const date = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} `;
-    const td = cell(`${sameDay ? "" : date}${clock(d)}.${String(d.getMilliseconds()).padStart(3, "0")}`, "time");
+    setText(td, `${sameDay ? "" : date}${clock(d)}.${String(d.getMilliseconds()).padStart(3, "0")}`);
     td.title = iso;
-    return labelled(td, label);
-  }
-
-  function renderMessages(messages) {
-    const now = Date.now();
-    const rows = messages.map((m) => {
-      const tr = document.createElement("tr");
-      tr.dataset.id = String(m.id);
-      const inFlight = m.retrievable_at !== null && Date.parse(m.retrievable_at) > now;
-
-      tr.appendChild(labelled(cell(String(m.id), "num"), "Id"));
-      const body = document.createElement("td");
-      body.className = "body";
-      const pre = document.createElement("pre");
-      pre.textContent = m.body; // text, never HTML
-      body.appendChild(pre);
-      tr.appendChild(labelled(body, "Body"));
-      tr.appendChild(timeCell(m.created_at, "Created"));
-      tr.appendChild(timeCell(m.retrievable_at, "Retrievable at"));
-      tr.appendChild(labelled(cell(String(m.receive_count), "num"), "Received"));
-      const stateCell = document.createElement("td");
-      const badge = document.createElement("span");
-      badge.className = inFlight ? "badge in-flight" : "badge ready";
-      badge.textContent = inFlight ? "in flight" : "ready";
-      stateCell.appendChild(badge);
-      tr.appendChild(labelled(stateCell, "State"));
-      return tr;
-    });
-    el.messageRows.replaceChildren(...rows);
-    el.messages.hidden = messages.length === 0;
-    el.messagesHint.hidden = messages.length > 0;
-    if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;
   }
 
   function labelled(td, label) {
     td.dataset.label = label; // shown as a caption when the table folds into cards on a narrow screen
     return td;
+  }
+
+  function createMessageRow(m) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = String(m.id);
+    tr.appendChild(labelled(cell(String(m.id), "num"), "Id"));
+    const body = document.createElement("td");
+    body.className = "body";
+    const pre = document.createElement("pre");
+    pre.textContent = m.body; // text, never HTML
+    body.appendChild(pre);
+    tr.appendChild(labelled(body, "Body"));
+    tr.appendChild(labelled(cell("", "time created"), "Created"));
+    tr.appendChild(labelled(cell("", "time retrievable"), "Retrievable at"));
+    tr.appendChild(labelled(cell("", "num receive-count"), "Received"));
+    const stateCell = document.createElement("td");
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    stateCell.appendChild(badge);
+    tr.appendChild(labelled(stateCell, "State"));
+    return tr;
+  }
+
+  function updateMessageRow(tr, m) {
+    const inFlight = m.retrievable_at !== null && Date.parse(m.retrievable_at) > Date.now();
+    setTime(tr.querySelector(".created"), m.created_at);
+    setTime(tr.querySelector(".retrievable"), m.retrievable_at);
+    setText(tr.querySelector(".receive-count"), String(m.receive_count));
+    const badge = tr.querySelector(".badge");
+    badge.className = inFlight ? "badge in-flight" : "badge ready";
+    setText(badge, inFlight ? "in flight" : "ready");
+  }
+
+  function renderMessages(messages) {
+    syncRows(el.messageRows, messages, (m) => String(m.id), createMessageRow, updateMessageRow);
+    el.messages.hidden = messages.length === 0;
+    el.messagesHint.hidden = messages.length > 0;
+    if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;
   }
 
   async function refreshMessages() {
@@ -340,10 +384,11 @@
     }
   });
 
-  function askDelete(queue) {
-    state.pendingDelete = queue.name;
-    el.confirmName.textContent = queue.name;
-    el.confirmCount.textContent = String(queue.queue_size);
+  function askDelete(name) {
+    const queue = state.queues.find((q) => q.name === name);
+    state.pendingDelete = name;
+    el.confirmName.textContent = name;
+    el.confirmCount.textContent = queue ? String(queue.queue_size) : "";
     el.confirm.returnValue = "";
     el.confirm.showModal();
   }

@@ -36,6 +36,22 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task Refreshing_updates_rows_in_place_so_keyboard_focus_survives()
+    {
+        var name = NewQueueName();
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var row = dashboard.QueueRow(name);
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("0");
+        await row.Locator(".delete-queue").FocusAsync();
+
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "changes the counts");
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("1");
+
+        await Expect(row.Locator(".delete-queue")).ToBeFocusedAsync();
+    }
+
+    [Fact]
     public async Task Clicking_a_queue_lists_its_oldest_messages()
     {
         var name = NewQueueName();
