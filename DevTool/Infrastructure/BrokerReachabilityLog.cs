@@ -1,0 +1,44 @@
+namespace WonderQ.DevTool.Infrastructure;
+
+/// <summary>
+/// Logs once when the broker stops answering and once when it is back. The dashboard polls every second, so logging
+/// every failed call (as the resilience pipeline would) buries everything else in the log while the broker is down.
+/// </summary>
+public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogger<BrokerReachabilityLog> logger) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (reachability.MarkReachable())
+            {
+                logger.LogInformation("The broker at {Url} answers again.", request.RequestUri?.GetLeftPart(UriPartial.Authority));
+            }
+
+            return response;
+        }
+        catch (HttpRequestException ex)
+        {
+            if (reachability.MarkUnreachable())
+            {
+                logger.LogWarning("The broker at {Url} is unreachable ({Reason}); the dashboard shows a banner until it answers.",
+                    request.RequestUri?.GetLeftPart(UriPartial.Authority), ex.Message);
+            }
+
+            throw;
+        }
+    }
+}
+
+/// <summary>Whether the last call reached the broker; one per app, shared by the handlers the client factory rotates.</summary>
+public sealed class BrokerReachability
+{
+    private int _unreachable;
+
+    /// <summary>True when this changes the state (the broker was unreachable until now).</summary>
+    public bool MarkReachable() => Interlocked.Exchange(ref _unreachable, 0) == 1;
+
+    /// <summary>True when this changes the state (the broker was reachable until now).</summary>
+    public bool MarkUnreachable() => Interlocked.Exchange(ref _unreachable, 1) == 0;
+}

@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using WonderQ.DevTool.Infrastructure;
+using WonderQ.Shared.Client;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
+
+namespace WonderQ.DevTool.Queues;
+
+/// <summary>
+/// The inspection endpoints, and the create and delete the dashboard offers. Each is one call to the broker through
+/// <see cref="BrokerClient"/>; the broker's refusals and absences become problem+json in <see cref="ProblemExceptionHandler"/>.
+/// </summary>
+public static class QueuesApi
+{
+    public static RouteGroupBuilder MapQueues(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/queues").WithTags("Queues");
+
+        group.MapGet("/", ListQueues)
+            .WithSummary("Every queue with its message counts");
+        group.MapGet("/{queue}", PeekMessages).WithValidation<PeekQuery>()
+            .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
+        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>()
+            .WithSummary("Create a queue");
+        group.MapDelete("/{queue}", DeleteQueue).WithValidation<QueueRoute>()
+            .WithSummary("Delete a queue and all its messages");
+        return group;
+    }
+
+    public static async Task<Ok<IReadOnlyList<QueueCounts>>> ListQueues(BrokerClient broker, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await broker.ListQueuesAsync(cancellationToken));
+
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem>> PeekMessages(
+        [AsParameters] PeekQuery query, BrokerClient broker, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    {
+        var size = Rules.ParseOr(query.Size, limits.Value.DefaultPeekSize);
+        return TypedResults.Ok(await broker.PeekAsync(QueueRef.FromRouteSegment(query.Queue), size, cancellationToken));
+    }
+
+    public static async Task<Results<Created<QueueDto>, ValidationProblem>> CreateQueue(
+        CreateQueueRequest request, BrokerClient broker, CancellationToken cancellationToken)
+    {
+        var queue = await broker.CreateQueueAsync(request.Name!, cancellationToken);
+        return TypedResults.Created($"/queues/{queue.Id}", queue);
+    }
+
+    public static async Task<Results<Ok<SuccessResponse>, ProblemHttpResult, ValidationProblem>> DeleteQueue(
+        [AsParameters] QueueRoute route, BrokerClient broker, CancellationToken cancellationToken)
+    {
+        var queue = QueueRef.FromRouteSegment(route.Queue);
+        if (await broker.DeleteQueueAsync(queue, cancellationToken))
+        {
+            return TypedResults.Ok(new SuccessResponse(true));
+        }
+
+        var problem = new ProblemDetails
+        {
+            Status = StatusCodes.Status404NotFound,
+            Title = "Not found.",
+            Detail = $"There is no queue with {queue}.",
+        };
+        problem.Extensions["success"] = false;
+        // TypedResults.Problem, not NotFound(problem): only a ProblemHttpResult is sent as application/problem+json.
+        return TypedResults.Problem(problem);
+    }
+}

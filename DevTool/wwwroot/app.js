@@ -1,0 +1,422 @@
+// WonderQ DevTool dashboard. Talks only to the DevTool's own origin. Every piece of data from the broker is put on
+// the page with textContent, never as HTML: message bodies are whatever anyone sent.
+"use strict";
+
+(() => {
+  const POLL_MS = 1000;
+  const REQUEST_TIMEOUT_MS = 8000;
+  const STALE_AFTER_MS = 3000;
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    banner: $("banner"),
+    bannerTitle: $("banner-title"),
+    bannerDetail: $("banner-detail"),
+    updated: $("updated"),
+    freshness: $("freshness"),
+    queueRows: $("queue-rows"),
+    noQueues: $("no-queues"),
+    createForm: $("create-queue"),
+    createName: $("new-queue-name"),
+    createStatus: $("create-status"),
+    sendForm: $("send-message"),
+    sendQueue: $("send-queue"),
+    sendBody: $("send-body"),
+    sendStatus: $("send-status"),
+    messagesHeading: $("messages-heading"),
+    messagesHint: $("messages-hint"),
+    messages: $("messages"),
+    messageRows: $("message-rows"),
+    size: $("size"),
+    confirm: $("confirm-delete"),
+    confirmName: $("confirm-name"),
+    confirmCount: $("confirm-count"),
+  };
+
+  const state = {
+    queues: [],
+    selected: null, // queue name
+    lastSuccess: null, // Date of the last good answer
+    pendingDelete: null,
+  };
+
+  // ---- talking to the DevTool ---------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || `The DevTool answered ${status}.`);
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  async function api(method, path, body) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: controller.signal,
+        cache: "no-store",
+      });
+    } catch {
+      throw new ApiError(0, { title: "The DevTool is not answering.", detail: "Is the DevTool still running?" });
+    } finally {
+      clearTimeout(timer);
+    }
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch {
+      payload = null;
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, payload);
+    }
+    return payload;
+  }
+
+  /** True for the failures that mean "cannot reach the broker" rather than "the broker said no". */
+  function isOutage(error) {
+    return error instanceof ApiError && (error.status === 0 || error.status === 502 || error.status === 503 || error.status === 504);
+  }
+
+  // ---- banner and freshness -----------------------------------------------------------------------------------
+
+  function showOutage(error) {
+    const problem = error.problem || {};
+    el.bannerTitle.textContent = problem.title || "The broker is unreachable.";
+    el.bannerDetail.textContent = problem.detail || "";
+    el.banner.hidden = false;
+    document.body.classList.add("offline");
+  }
+
+  function clearOutage() {
+    el.banner.hidden = true;
+    document.body.classList.remove("offline");
+  }
+
+  const two = (n) => String(n).padStart(2, "0");
+  const clock = (d) => `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+
+  function renderFreshness() {
+    if (!state.lastSuccess) {
+      el.updated.textContent = el.banner.hidden ? "connecting…" : "no data yet";
+      el.freshness.classList.add("stale");
+      return;
+    }
+    const age = Date.now() - state.lastSuccess.getTime();
+    const stale = age > STALE_AFTER_MS;
+    el.updated.textContent = stale
+      ? `updated ${clock(state.lastSuccess)} · ${Math.round(age / 1000)} s ago`
+      : `updated ${clock(state.lastSuccess)}`;
+    el.freshness.classList.toggle("stale", stale);
+    el.freshness.title = `Last fetched ${state.lastSuccess.toISOString()}`;
+  }
+
+  // ---- queues -------------------------------------------------------------------------------------------------
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  /** Sets text only when it changed, so a selection or focus inside the table survives the refresh. */
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  /**
+   * Updates a table body in place, one row per item by key: rows are created once, then only their changing cells are
+   * touched. Rebuilding every second would drop the reader's text selection and the keyboard focus.
+   */
+  function syncRows(tbody, items, key, create, update) {
+    const existing = new Map([...tbody.children].map((tr) => [tr.dataset.key, tr]));
+    const rows = items.map((item) => {
+      const k = key(item);
+      let tr = existing.get(k);
+      if (tr) {
+        existing.delete(k);
+      } else {
+        tr = create(item);
+        tr.dataset.key = k;
+      }
+      update(tr, item);
+      return tr;
+    });
+    for (const stale of existing.values()) stale.remove();
+    rows.forEach((tr, i) => {
+      if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+    });
+  }
+
+  function createQueueRow(q) {
+    const tr = document.createElement("tr");
+    tr.dataset.queue = q.name;
+
+    const nameCell = document.createElement("td");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link queue-name";
+    open.textContent = q.name;
+    open.title = `Show the oldest messages of ${q.name}`;
+    open.addEventListener("click", () => select(q.name));
+    nameCell.appendChild(open);
+    tr.appendChild(nameCell);
+
+    tr.appendChild(cell("", "num col-id"));
+    tr.appendChild(cell("", "num queue-size"));
+    tr.appendChild(cell("", "num retrievable-size"));
+    tr.appendChild(cell("", "num in-flight-size"));
+
+    const actions = document.createElement("td");
+    actions.className = "actions";
+    const del = document.createElement("button");
+    del.type = "button";
+    del.className = "danger small delete-queue";
+    del.textContent = "Delete";
+    del.setAttribute("aria-label", `Delete queue ${q.name}`);
+    del.addEventListener("click", () => askDelete(q.name));
+    actions.appendChild(del);
+    tr.appendChild(actions);
+
+    // A click anywhere on the row opens the queue, except on a button.
+    tr.addEventListener("click", (event) => {
+      if (!event.target.closest("button")) select(q.name);
+    });
+    return tr;
+  }
+
+  function updateQueueRow(tr, q) {
+    tr.classList.toggle("selected", q.name === state.selected);
+    setText(tr.querySelector(".col-id"), String(q.id));
+    setText(tr.querySelector(".queue-size"), String(q.queue_size));
+    setText(tr.querySelector(".retrievable-size"), String(q.retrievable_size));
+    setText(tr.querySelector(".in-flight-size"), String(q.in_flight_size));
+  }
+
+  function renderQueues() {
+    // Keyed by id as well as name: a queue deleted and created again under its name is a new row.
+    syncRows(el.queueRows, state.queues, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow);
+    el.noQueues.hidden = state.queues.length > 0;
+    renderQueueChoices();
+  }
+
+  function renderQueueChoices() {
+    const previous = el.sendQueue.value || state.selected;
+    const options = state.queues.map((q) => {
+      const option = document.createElement("option");
+      option.value = q.name;
+      option.textContent = q.name;
+      return option;
+    });
+    if (options.length === 0) {
+      const none = document.createElement("option");
+      none.value = "";
+      none.textContent = "create a queue first";
+      options.push(none);
+    }
+    // Rebuild only when the names change, so an open drop-down is not reset every second.
+    const names = options.map((o) => o.value).join("\n");
+    if (el.sendQueue.dataset.names !== names) {
+      el.sendQueue.replaceChildren(...options);
+      el.sendQueue.dataset.names = names;
+      if (previous && state.queues.some((q) => q.name === previous)) el.sendQueue.value = previous;
+    }
+  }
+
+  function select(name) {
+    state.selected = name;
+    if (state.queues.some((q) => q.name === name)) el.sendQueue.value = name;
+    for (const tr of el.queueRows.children) tr.classList.toggle("selected", tr.dataset.queue === name);
+    el.messagesHeading.textContent = `Messages in ${name}`;
+    el.messageRows.replaceChildren(); // not another queue's messages under this heading while they load
+    refreshMessages().catch(() => {});
+  }
+
+  // ---- messages -----------------------------------------------------------------------------------------------
+
+  /** Local wall-clock time with milliseconds, the date only when it is not today; the exact UTC value is the tooltip. */
+  function setTime(td, iso) {
+    if (!iso) {
+      setText(td, "—");
+      td.title = "never consumed";
+      return;
+    }
+    const d = new Date(iso);
+    const sameDay = d.toDateString() === new Date().toDateString();
+    const date = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} `;
+    setText(td, `${sameDay ? "" : date}${clock(d)}.${String(d.getMilliseconds()).padStart(3, "0")}`);
+    td.title = iso;
+  }
+
+  function labelled(td, label) {
+    td.dataset.label = label; // shown as a caption when the table folds into cards on a narrow screen
+    return td;
+  }
+
+  function createMessageRow(m) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = String(m.id);
+    tr.appendChild(labelled(cell(String(m.id), "num"), "Id"));
+    const body = document.createElement("td");
+    body.className = "body";
+    const pre = document.createElement("pre");
+    pre.textContent = m.body; // text, never HTML
+    body.appendChild(pre);
+    tr.appendChild(labelled(body, "Body"));
+    tr.appendChild(labelled(cell("", "time created"), "Created"));
+    tr.appendChild(labelled(cell("", "time retrievable"), "Retrievable at"));
+    tr.appendChild(labelled(cell("", "num receive-count"), "Received"));
+    const stateCell = document.createElement("td");
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    stateCell.appendChild(badge);
+    tr.appendChild(labelled(stateCell, "State"));
+    return tr;
+  }
+
+  function updateMessageRow(tr, m) {
+    const inFlight = m.retrievable_at !== null && Date.parse(m.retrievable_at) > Date.now();
+    setTime(tr.querySelector(".created"), m.created_at);
+    setTime(tr.querySelector(".retrievable"), m.retrievable_at);
+    setText(tr.querySelector(".receive-count"), String(m.receive_count));
+    const badge = tr.querySelector(".badge");
+    badge.className = inFlight ? "badge in-flight" : "badge ready";
+    setText(badge, inFlight ? "in flight" : "ready");
+  }
+
+  function renderMessages(messages) {
+    syncRows(el.messageRows, messages, (m) => String(m.id), createMessageRow, updateMessageRow);
+    el.messages.hidden = messages.length === 0;
+    el.messagesHint.hidden = messages.length > 0;
+    if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;
+  }
+
+  async function refreshMessages() {
+    const name = state.selected;
+    if (!name) return;
+    try {
+      const messages = await api("GET", `/queues/${encodeURIComponent(name)}?size=${encodeURIComponent(el.size.value)}`);
+      if (state.selected === name) renderMessages(messages);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404 && state.selected === name) {
+        state.selected = null;
+        el.messagesHeading.textContent = "Messages";
+        el.messages.hidden = true;
+        el.messagesHint.hidden = false;
+        el.messagesHint.textContent = `Queue ${name} no longer exists.`;
+      } else if (isOutage(error)) {
+        throw error;
+      }
+    }
+  }
+
+  // ---- polling ------------------------------------------------------------------------------------------------
+
+  /** Fetches the queues (and the open queue's messages) once; shows the banner while the broker is out of reach. */
+  async function refresh() {
+    try {
+      state.queues = await api("GET", "/queues");
+      state.lastSuccess = new Date();
+      clearOutage();
+      renderQueues();
+      await refreshMessages();
+    } catch (error) {
+      if (isOutage(error)) showOutage(error);
+    }
+    renderFreshness();
+  }
+
+  // One request at a time: the next poll is scheduled when this one is answered, so a slow broker is not piled on.
+  async function poll() {
+    await refresh();
+    setTimeout(poll, POLL_MS);
+  }
+
+  // ---- actions ------------------------------------------------------------------------------------------------
+
+  function say(target, text, ok) {
+    target.textContent = text;
+    target.className = ok ? "form-status ok" : "form-status error";
+  }
+
+  function problemText(error) {
+    const problem = error.problem || {};
+    const fields = problem.errors ? Object.values(problem.errors).flat() : [];
+    return fields.length > 0 ? fields.join(" ") : error.message;
+  }
+
+  el.createForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = el.createName.value.trim();
+    try {
+      const queue = await api("POST", "/queues", { name });
+      say(el.createStatus, `Created ${queue.name} (id ${queue.id}).`, true);
+      el.createName.value = "";
+      await refresh();
+      select(queue.name);
+    } catch (error) {
+      if (isOutage(error)) showOutage(error);
+      say(el.createStatus, problemText(error), false);
+    }
+  });
+
+  el.sendForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const queue = el.sendQueue.value;
+    if (!queue) {
+      say(el.sendStatus, "Create a queue first.", false);
+      return;
+    }
+    try {
+      const sent = await api("POST", "/messages", { queue_name: queue, body: el.sendBody.value });
+      say(el.sendStatus, `Sent message ${sent.id} to ${queue}.`, true);
+      await refresh();
+    } catch (error) {
+      if (isOutage(error)) showOutage(error);
+      say(el.sendStatus, problemText(error), false);
+    }
+  });
+
+  function askDelete(name) {
+    const queue = state.queues.find((q) => q.name === name);
+    state.pendingDelete = name;
+    el.confirmName.textContent = name;
+    el.confirmCount.textContent = queue ? String(queue.queue_size) : "";
+    el.confirm.returnValue = "";
+    el.confirm.showModal();
+  }
+
+  el.confirm.addEventListener("close", async () => {
+    const name = state.pendingDelete;
+    state.pendingDelete = null;
+    if (el.confirm.returnValue !== "delete" || !name) return;
+    try {
+      await api("DELETE", `/queues/${encodeURIComponent(name)}`);
+      say(el.createStatus, `Deleted ${name}.`, true);
+      if (state.selected === name) {
+        state.selected = null;
+        el.messagesHeading.textContent = "Messages";
+        el.messages.hidden = true;
+        el.messagesHint.hidden = false;
+        el.messagesHint.textContent = `Deleted ${name}. Click a queue to see its oldest messages.`;
+      }
+      await refresh();
+    } catch (error) {
+      if (isOutage(error)) showOutage(error);
+      say(el.createStatus, problemText(error), false);
+    }
+  });
+
+  el.size.addEventListener("change", () => refreshMessages().catch(() => {}));
+
+  renderQueueChoices();
+  setInterval(renderFreshness, 1000);
+  poll();
+})();

@@ -1,0 +1,149 @@
+using FluentAssertions;
+using WonderQ.Shared.Contracts;
+using static Microsoft.Playwright.Assertions;
+
+namespace WonderQ.DevTool.Tests.Browser;
+
+[Collection(BrowserCollection.Name)]
+public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IClassFixture<LiveApps>
+{
+    private const string HostileBody = "<img src=x onerror=alert(1)>";
+
+    private static string NewQueueName(string prefix = "q") => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    [Fact]
+    public async Task Table_shows_a_queue_and_its_counts_change_after_a_message_is_sent()
+    {
+        var name = NewQueueName();
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var row = dashboard.QueueRow(name);
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("0");
+
+        // Sent behind the page's back: the page must pick it up by itself, without a reload.
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "from a producer");
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("1");
+        await Expect(row.Locator(".retrievable-size")).ToHaveTextAsync("1");
+
+        await apps.BrokerClient.ConsumeAsync(QueueRef.ByName(name), size: 1, waitTimeSeconds: 0, visibilityTimeoutSeconds: 300);
+        await Expect(row.Locator(".in-flight-size")).ToHaveTextAsync("1");
+        await Expect(row.Locator(".retrievable-size")).ToHaveTextAsync("0");
+
+        await dashboard.SendFromFormAsync(name, "from the page");
+        await Expect(dashboard.Page.Locator("#send-status")).ToContainTextAsync("Sent message");
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("2");
+        await Expect(dashboard.Page.Locator("#updated")).ToContainTextAsync("updated");
+    }
+
+    [Fact]
+    public async Task Refreshing_updates_rows_in_place_so_keyboard_focus_survives()
+    {
+        var name = NewQueueName();
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var row = dashboard.QueueRow(name);
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("0");
+        await row.Locator(".delete-queue").FocusAsync();
+
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "changes the counts");
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("1");
+
+        await Expect(row.Locator(".delete-queue")).ToBeFocusedAsync();
+    }
+
+    [Fact]
+    public async Task Clicking_a_queue_lists_its_oldest_messages()
+    {
+        var name = NewQueueName();
+        await apps.BrokerClient.CreateQueueAsync(name);
+        foreach (var body in new[] { "first", "second", "third" })
+        {
+            await apps.BrokerClient.SendAsync(QueueRef.ByName(name), body);
+        }
+
+        await apps.BrokerClient.ConsumeAsync(QueueRef.ByName(name), size: 1, waitTimeSeconds: 0, visibilityTimeoutSeconds: 300);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+
+        await dashboard.OpenQueueAsync(name);
+
+        await Expect(dashboard.Page.Locator("#messages-heading")).ToHaveTextAsync($"Messages in {name}");
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(3);
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["first", "second", "third"]);
+        await Expect(dashboard.MessageRows.Nth(0).Locator(".badge")).ToHaveTextAsync("in flight");
+        await Expect(dashboard.MessageRows.Nth(1).Locator(".badge")).ToHaveTextAsync("ready");
+    }
+
+    [Fact]
+    public async Task Size_selector_sets_how_many_messages_are_listed()
+    {
+        var name = NewQueueName();
+        await apps.BrokerClient.CreateQueueAsync(name);
+        for (var i = 1; i <= 12; i++)
+        {
+            await apps.BrokerClient.SendAsync(QueueRef.ByName(name), $"message {i}");
+        }
+
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await dashboard.OpenQueueAsync(name);
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(10);
+
+        await dashboard.Page.Locator("#size").SelectOptionAsync("25");
+
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(12);
+    }
+
+    [Fact]
+    public async Task A_hostile_body_is_shown_literally_and_runs_nothing()
+    {
+        var name = NewQueueName("hostile");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), HostileBody);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+
+        await dashboard.OpenQueueAsync(name);
+
+        await Expect(dashboard.MessageRows.Locator("td.body pre")).ToHaveTextAsync(HostileBody);
+        await Expect(dashboard.Page.Locator("#message-rows img")).ToHaveCountAsync(0);
+        // Give an injected onerror every chance to fire: another full poll cycle re-renders the row.
+        await Expect(dashboard.Page.Locator("#updated")).Not.ToHaveTextAsync(await dashboard.Page.Locator("#updated").TextContentAsync() ?? "");
+        dashboard.Dialogs.Should().BeEmpty();
+        dashboard.ConsoleErrors.Should().BeEmpty("the page breaks no Content-Security-Policy rule and loads nothing that fails");
+    }
+
+    [Fact]
+    public async Task A_queue_can_be_created_and_deleted_from_the_page_with_a_confirmation()
+    {
+        var name = NewQueueName("made-here");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var page = dashboard.Page;
+
+        await page.Locator("#new-queue-name").FillAsync(name);
+        await page.Locator("#create-queue button[type=submit]").ClickAsync();
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        await Expect(page.Locator("#create-status")).ToContainTextAsync($"Created {name}");
+
+        await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+        await Expect(page.Locator("#confirm-delete")).ToBeVisibleAsync();
+        await Expect(page.Locator("#confirm-name")).ToHaveTextAsync(name);
+        await page.Locator("#confirm-delete button[value=cancel]").ClickAsync();
+        await Expect(page.Locator("#confirm-delete")).ToBeHiddenAsync();
+        (await apps.BrokerClient.FindQueueAsync(QueueRef.ByName(name))).Should().NotBeNull("cancel keeps the queue");
+
+        await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+        await page.Locator("#confirm-button").ClickAsync();
+
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(0);
+        (await apps.BrokerClient.FindQueueAsync(QueueRef.ByName(name))).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Creating_an_invalid_queue_name_shows_why()
+    {
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+
+        await dashboard.Page.Locator("#new-queue-name").FillAsync("no spaces allowed");
+        await dashboard.Page.Locator("#create-queue button[type=submit]").ClickAsync();
+
+        await Expect(dashboard.Page.Locator("#create-status")).ToContainTextAsync("may contain only");
+    }
+}
