@@ -1,5 +1,3 @@
-using FluentValidation;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using WonderQ.Broker.Auth;
 using WonderQ.Broker.Health;
@@ -7,8 +5,7 @@ using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Queues;
 using WonderQ.Broker.Storage;
-using WonderQ.Shared.Json;
-using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker;
 
@@ -34,21 +31,10 @@ public class Program
         var builder = WebApplication.CreateBuilder(args);
         var services = builder.Services;
 
-        services.AddSingleton(TimeProvider.System);
-        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
-            (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
-
+        services.AddWonderQConventions();
+        services.AddSingleton<IProblemMapper, StoreProblemMapper>();
         services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.Section);
-        services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
-        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = StatusDetails.Fill);
-        services.AddSingleton<IProblemDetailsWriter, ProblemJsonFallbackWriter>();
-        services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddOpenApi();
-
-        ValidationConventions.UseWireNames();
-        services.AddValidatorsFromAssemblyContaining<CreateQueueRequestValidator>(ServiceLifetime.Singleton);
 
         services.AddMessageStore();
         services.AddSingleton<WaitingConsumers>();
@@ -56,11 +42,9 @@ public class Program
 
         var app = builder.Build();
 
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseWonderQProblems();
         app.UseApiKeys();
-        app.UseRequestBodyLimit();
-        app.UseKnownRequestCharset();
+        app.UseWonderQRequestChecks();
 
         app.MapOpenApi();
         app.MapHealth();

@@ -1,13 +1,11 @@
 using FluentValidation;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using WonderQ.DevTool.Dashboard;
 using WonderQ.DevTool.Infrastructure;
 using WonderQ.DevTool.Messages;
 using WonderQ.DevTool.Queues;
 using WonderQ.Shared.Client;
-using WonderQ.Shared.Json;
-using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.DevTool;
 
@@ -33,18 +31,9 @@ public class Program
         var builder = WebApplication.CreateBuilder(args);
         var services = builder.Services;
 
-        services.AddSingleton(TimeProvider.System);
-        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
-            (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
+        services.AddWonderQConventions();
+        services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
 
-        services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
-        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = StatusDetails.Fill);
-        services.AddExceptionHandler<ProblemExceptionHandler>();
-
-        ValidationConventions.UseWireNames();
-        services.AddValidatorsFromAssemblyContaining<CreateQueueRequestValidator>(ServiceLifetime.Singleton);
         services.AddValidatorsFromAssemblyContaining<PeekQueryValidator>(ServiceLifetime.Singleton);
 
         services.AddSingleton<BrokerReachability>();
@@ -53,8 +42,8 @@ public class Program
 
         var app = builder.Build();
 
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseWonderQProblems();
+        app.UseWonderQRequestChecks();
         app.UseSecurityHeaders();
 
         app.UseDashboard();

@@ -1,12 +1,9 @@
 using FluentValidation;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
-using WonderQ.Shared.Json;
-using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 using WonderQ.UserApp.Dispatch;
-using WonderQ.UserApp.Infrastructure;
 using WonderQ.UserApp.Listen;
 
 namespace WonderQ.UserApp;
@@ -33,20 +30,12 @@ public class Program
         var builder = WebApplication.CreateBuilder(args);
         var services = builder.Services;
 
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddWonderQConventions();
+        services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
         services.AddOptions<UserAppOptions>().BindConfiguration(UserAppOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
-            (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
 
-        services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
-        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = StatusDetails.Fill);
-        services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddOpenApi();
 
-        ValidationConventions.UseWireNames();
-        services.AddValidatorsFromAssemblyContaining<CreateQueueRequestValidator>(ServiceLifetime.Singleton);
         services.AddValidatorsFromAssemblyContaining<DispatchRequestValidator>(ServiceLifetime.Singleton);
 
         services.AddBrokerClient();
@@ -58,9 +47,8 @@ public class Program
 
         var app = builder.Build();
 
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseRequestBodyLimit();
+        app.UseWonderQProblems();
+        app.UseWonderQRequestChecks();
 
         app.MapOpenApi();
         app.MapDispatch();

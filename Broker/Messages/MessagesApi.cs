@@ -6,6 +6,7 @@ using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Messages;
 

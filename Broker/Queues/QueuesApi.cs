@@ -5,6 +5,7 @@ using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Queues;
 

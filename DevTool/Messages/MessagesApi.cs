@@ -1,10 +1,10 @@
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using WonderQ.DevTool.Infrastructure;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.DevTool.Messages;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.Http;
 using Polly.Timeout;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;

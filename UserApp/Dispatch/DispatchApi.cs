@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
-using WonderQ.UserApp.Infrastructure;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.UserApp.Dispatch;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
-using WonderQ.UserApp.Infrastructure;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.UserApp.Listen;
 

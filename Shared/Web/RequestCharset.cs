@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Net.Http.Headers;
 
-namespace WonderQ.Broker.Infrastructure;
+namespace WonderQ.Shared.Web;
 
 public static class RequestCharset
 {

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Validation;
 
-namespace WonderQ.Broker.Infrastructure;
+namespace WonderQ.Shared.Web;
 
 public static class StatusDetails
 {
@@ -15,13 +15,13 @@ public static class StatusDetails
         var request = context.HttpContext.Request;
         problem.Detail ??= problem.Status switch
         {
-            StatusCodes.Status404NotFound => $"There is no endpoint at {request.Method} {request.Path}. The API is described at /openapi/v1.json.",
-            StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}. The API is described at /openapi/v1.json.",
+            StatusCodes.Status404NotFound => $"There is no endpoint at {request.Method} {request.Path}; the README lists the API.",
+            StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}; the README lists the API.",
             StatusCodes.Status415UnsupportedMediaType => "Send the request body as JSON with 'Content-Type: application/json'.",
             StatusCodes.Status413PayloadTooLarge => TooLarge(context.HttpContext),
             StatusCodes.Status400BadRequest => "The request is malformed; check its body, content type and parameters.",
             >= 400 and < 500 => "The request was not accepted as sent; check its method, path, headers and body.",
-            >= 500 => "The broker could not complete the request. Try again; if it keeps failing, see the broker's log.",
+            >= 500 => "The request could not be completed. Try again; if it keeps failing, see the app's log.",
             _ => null,
         };
     }

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
-namespace WonderQ.Broker.Infrastructure;
+namespace WonderQ.Shared.Web;
 
 /// <summary>
 /// The writer of last resort, registered after the default one. The default writer declines when the request's

@@ -1,20 +1,27 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WonderQ.Broker.Messages;
-using WonderQ.Broker.Storage;
 using WonderQ.Shared.Validation;
 
-namespace WonderQ.Broker.Infrastructure;
+namespace WonderQ.Shared.Web;
+
+/// <summary>An app's own exceptions and the problem each is answered with; null for one it does not know.</summary>
+public interface IProblemMapper
+{
+    ProblemDetails? Describe(Exception exception);
+}
 
 /// <summary>
 /// Turns every exception into a problem+json answer a person can act on. Bad input (unreadable JSON, wrong content
-/// type, an oversized body) is a 4xx that says what was wrong; anything else is a 5xx that says nothing of the
-/// broker's insides.
+/// type, an oversized body) is a 4xx that says what was wrong, from the parser's position data and never from its
+/// exception text; an app's own exceptions go through its <see cref="IProblemMapper"/>s; anything else is a 500 that
+/// says nothing of the app's insides.
 /// </summary>
 public sealed class ProblemExceptionHandler(
     IProblemDetailsService problems,
+    IEnumerable<IProblemMapper> mappers,
     IOptions<LimitsOptions> limits,
     ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
@@ -26,10 +33,16 @@ public sealed class ProblemExceptionHandler(
             return true;
         }
 
-        var (status, title, detail) = Describe(exception);
-        if (status >= 500)
+        var problem = mappers.Select(m => m.Describe(exception)).FirstOrDefault(p => p is not null) ?? Describe(exception);
+        var status = problem.Status ?? StatusCodes.Status500InternalServerError;
+        if (status == StatusCodes.Status500InternalServerError)
         {
             logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
+        }
+        else if (status >= 500)
+        {
+            // Expected outages (a broker down, a full long-poll cap): one line, no stack trace.
+            logger.LogWarning("Request {Method} {Path}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
         }
 
         httpContext.Response.StatusCode = status;
@@ -42,33 +55,36 @@ public sealed class ProblemExceptionHandler(
         {
             HttpContext = httpContext,
             Exception = exception,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+            ProblemDetails = problem,
         });
     }
 
-    private (int Status, string Title, string Detail) Describe(Exception exception) => exception switch
+    public static ProblemDetails Problem(int status, string title, string detail) =>
+        new() { Status = status, Title = title, Detail = detail };
+
+    private ProblemDetails Describe(Exception exception) => exception switch
     {
-        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => Problem(
             413,
             "The request is too large.",
             $"The request body is over the limit of {limits.Value.MaxRequestBodyBytes} bytes (Limits:MaxRequestBodyBytes)."),
-        BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => (
+        BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => Problem(
             415,
             "Unsupported media type.",
             "Send the request body as JSON with 'Content-Type: application/json'."),
-        BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid JSON.", DescribeJson(json)),
-        BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad when bad.Message.Contains("was not provided", StringComparison.Ordinal) => (
+        BadHttpRequestException { InnerException: JsonException json } => Problem(400, "The request body is not valid JSON.", DescribeJson(json)),
+        BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad when bad.Message.Contains("was not provided", StringComparison.Ordinal) => Problem(
             400,
             "The request body is missing.",
             "This endpoint needs a JSON object as its request body."),
-        BadHttpRequestException bad when bad.StatusCode is >= 400 and < 500 => (
+        BadHttpRequestException bad when bad.StatusCode is >= 400 and < 500 => Problem(
             bad.StatusCode,
             "The request could not be read.",
             "The request is malformed; check its body, content type and parameters."),
-        JsonException json => (400, "The request body is not valid JSON.", DescribeJson(json)),
-        TooManyWaitersException tooMany => (503, "Too many waiting consumers.", tooMany.Message),
-        StoreUnavailableException => (503, "The message store is unavailable.", "The broker could not reach its storage. Try again shortly."),
-        _ => (500, "An unexpected error occurred.", "The broker could not complete the request. Try again; if it keeps failing, see the broker's log."),
+        _ => Problem(
+            500,
+            "An unexpected error occurred.",
+            "The request could not be completed. Try again; if it keeps failing, see the app's log."),
     };
 
     /// <summary>Where the JSON went wrong, from the parser's position data, never from its exception text.</summary>
@@ -77,7 +93,7 @@ public sealed class ProblemExceptionHandler(
         var where = json.Path is { Length: > 1 } path ? $" at '{path}'" : "";
         var position = json.LineNumber is { } line ? $" (line {line + 1}, byte {json.BytePositionInLine + 1})" : "";
         return json.InnerException is InvalidOperationException or FormatException || json.Message.Contains("could not be converted", StringComparison.Ordinal)
-            ? $"A value{where} has the wrong JSON type{position}: 'name', 'queue_name', 'body' and 'reservation_token' are strings; 'queue_id' is an integer."
+            ? $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers."
             : json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
                 ? $"A property appears twice{where}{position}."
                 : $"The request body is not well-formed JSON{where}{position}.";

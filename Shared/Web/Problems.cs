@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
-namespace WonderQ.Broker.Infrastructure;
+namespace WonderQ.Shared.Web;
 
 /// <summary>The problem+json answers the endpoints give besides validation failures.</summary>
 public static class Problems

@@ -1,6 +1,6 @@
 using FluentValidation;
 
-namespace WonderQ.UserApp.Infrastructure;
+namespace WonderQ.Shared.Web;
 
 /// <summary>Runs the FluentValidation validator of an endpoint's <typeparamref name="T"/> argument; a failure is a 400 ValidationProblem keyed by wire names.</summary>
 public sealed class ValidationFilter<T> : IEndpointFilter where T : class

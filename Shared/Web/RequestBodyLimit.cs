@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Validation;
 
-namespace WonderQ.Broker.Infrastructure;
+namespace WonderQ.Shared.Web;
 
 public static class RequestBodyLimit
 {

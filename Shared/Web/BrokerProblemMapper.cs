@@ -1,0 +1,57 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Client;
+
+namespace WonderQ.Shared.Web;
+
+/// <summary>
+/// For the apps in front of the broker: its refusals (4xx) pass through with their status and detail; a broker that
+/// does not answer is a 503 and one that answers badly a 502, each naming the broker's URL — never a 500.
+/// </summary>
+public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : IProblemMapper
+{
+    private Uri BrokerUrl => broker.Value.Url;
+
+    public ProblemDetails? Describe(Exception exception) => exception switch
+    {
+        // The client throws this for a broker that answered 5xx (no inner exception) or did not answer at all.
+        BrokerUnavailableException { InnerException: null } answered => ProblemExceptionHandler.Problem(
+            StatusCodes.Status502BadGateway,
+            "The broker answered with an error.",
+            $"The broker at {BrokerUrl} answered with a server error: {answered.Detail} Try again shortly; if it persists, check the broker's log."),
+        BrokerUnavailableException => ProblemExceptionHandler.Problem(
+            StatusCodes.Status503ServiceUnavailable,
+            "The broker is unreachable.",
+            $"The broker at {BrokerUrl} is unreachable: it refused the connection or did not answer in time. Start it (./run.sh), or point Broker:Url at it."),
+        // The caller did nothing wrong: this app's own key is missing or wrong, which only its operator can fix.
+        BrokerException { Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } denied => ProblemExceptionHandler.Problem(
+            StatusCodes.Status502BadGateway,
+            "The broker refused this app.",
+            $"The broker at {BrokerUrl} answered {(int)denied.Status} {denied.Title}: set Broker:ApiKey to one of the broker's API keys."),
+        BrokerException refused => FromBroker(refused),
+        // A success answer the client could not read: whatever listens at Broker:Url is not a WonderQ broker.
+        JsonException or NotSupportedException => ProblemExceptionHandler.Problem(
+            StatusCodes.Status502BadGateway,
+            "The broker's answer could not be read.",
+            $"The server at {BrokerUrl} did not answer like a WonderQ broker. Check Broker:Url."),
+        _ => null,
+    };
+
+    /// <summary>The broker said no (404, 409, 400...): pass its answer on, so the caller sees why.</summary>
+    private static ProblemDetails FromBroker(BrokerException refused)
+    {
+        var status = (int)refused.Status;
+        ProblemDetails problem = refused.Errors.Count > 0 ? new HttpValidationProblemDetails(refused.Errors) : new ProblemDetails();
+        problem.Status = status;
+        problem.Title = refused.Title;
+        problem.Detail = refused.Detail ?? $"The broker answered {status} {refused.Title}.";
+        if (refused.Status == HttpStatusCode.NotFound)
+        {
+            problem.Extensions["success"] = false;
+        }
+
+        return problem;
+    }
+}

@@ -1,0 +1,40 @@
+using FluentValidation;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Json;
+using WonderQ.Shared.Validation;
+
+namespace WonderQ.Shared.Web;
+
+/// <summary>What every WonderQ app does alike: JSON on the wire, the input limits, and problem+json for every error.</summary>
+public static class WebConventions
+{
+    public static IServiceCollection AddWonderQConventions(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
+            (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
+
+        services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
+        // Unreadable input throws, so the exception handler can say what was wrong instead of a bare 400.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = StatusDetails.Fill);
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonFallbackWriter>();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+
+        ValidationConventions.UseWireNames();
+        services.AddValidatorsFromAssemblyContaining<CreateQueueRequestValidator>(ServiceLifetime.Singleton);
+        return services;
+    }
+
+    /// <summary>Problem+json for exceptions and for the bare status answers (no route, wrong method).</summary>
+    public static IApplicationBuilder UseWonderQProblems(this IApplicationBuilder app) =>
+        app.UseExceptionHandler().UseStatusCodePages();
+
+    /// <summary>Refuses oversized bodies and unknown charsets before anything reads them.</summary>
+    public static IApplicationBuilder UseWonderQRequestChecks(this IApplicationBuilder app) =>
+        app.UseRequestBodyLimit().UseKnownRequestCharset();
+}
