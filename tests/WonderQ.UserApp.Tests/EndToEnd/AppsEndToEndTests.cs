@@ -10,12 +10,13 @@ public sealed class AppsEndToEndTests : IDisposable
     private readonly string _workingDirectory = Directory.CreateTempSubdirectory("wonderq-e2e-").FullName;
 
     [Fact]
-    public async Task Dispatch_then_listen_drains_the_queue_across_real_processes()
+    public async Task Dispatch_then_listen_drains_the_queue_seen_through_the_devtool_across_real_processes()
     {
         await using var broker = await AppProcess.StartAsync(
             "broker", "Broker", "WonderQ.Broker", "/healthz", _workingDirectory, $"--Storage:Sqlite:Path={Path.Combine(_workingDirectory, "q.db")}");
         var brokerUrl = $"--Broker:Url={broker.Url}";
         await using var userApp = await AppProcess.StartAsync("userapp", "UserApp", "WonderQ.UserApp", "/listeners", _workingDirectory, brokerUrl);
+        await using var devTool = await AppProcess.StartAsync("devtool", "DevTool", "WonderQ.DevTool", "/queues", _workingDirectory, brokerUrl);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
 
         using var dispatched = await http.PostAsJsonAsync(new Uri(userApp.Url, "/dispatch"), new { queue_name = "e2e", stub = 200 });
@@ -28,7 +29,8 @@ public sealed class AppsEndToEndTests : IDisposable
         listening.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var drained = await Infrastructure.Eventually.TrueAsync(async () =>
         {
-            var queues = await http.GetFromJsonAsync<JsonElement>(new Uri(broker.Url, "/queues"));
+            // Watched as a developer would: through the DevTool.
+            var queues = await http.GetFromJsonAsync<JsonElement>(new Uri(devTool.Url, "/queues"));
             return queues.EnumerateArray().Single(q => q.GetProperty("name").GetString() == "e2e").GetProperty("queue_size").GetInt64() == 0;
         });
         drained.Should().BeTrue("the listener deletes every message it processes");
