@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using WonderQ.Broker.Auth;
 using WonderQ.Broker.Health;
 using WonderQ.Broker.Infrastructure;
@@ -11,20 +10,7 @@ namespace WonderQ.Broker;
 
 public class Program
 {
-    public static int Main(string[] args)
-    {
-        try
-        {
-            CreateApp(args).Run();
-            return 0;
-        }
-        catch (Exception ex) when (ex is StoreOwnershipException or OptionsValidationException)
-        {
-            // A refusal to start is the operator's to fix: say what and how, without a stack trace.
-            Console.Error.WriteLine($"WonderQ broker did not start: {ex.Message}");
-            return 1;
-        }
-    }
+    public static int Main(string[] args) => WebConventions.Run("broker", () => CreateApp(args), ex => ex is StoreOwnershipException);
 
     public static WebApplication CreateApp(string[] args)
     {

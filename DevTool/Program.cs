@@ -1,5 +1,4 @@
 using FluentValidation;
-using Microsoft.Extensions.Options;
 using WonderQ.DevTool.Dashboard;
 using WonderQ.DevTool.Infrastructure;
 using WonderQ.DevTool.Messages;
@@ -11,20 +10,7 @@ namespace WonderQ.DevTool;
 
 public class Program
 {
-    public static int Main(string[] args)
-    {
-        try
-        {
-            CreateApp(args).Run();
-            return 0;
-        }
-        catch (OptionsValidationException ex)
-        {
-            // A refusal to start is the operator's to fix: say what and how, without a stack trace.
-            Console.Error.WriteLine($"WonderQ DevTool did not start: {ex.Message}");
-            return 1;
-        }
-    }
+    public static int Main(string[] args) => WebConventions.Run("DevTool", () => CreateApp(args));
 
     public static WebApplication CreateApp(string[] args)
     {

@@ -1,6 +1,5 @@
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Web;
 using WonderQ.UserApp.Dispatch;
@@ -10,20 +9,7 @@ namespace WonderQ.UserApp;
 
 public class Program
 {
-    public static int Main(string[] args)
-    {
-        try
-        {
-            CreateApp(args).Run();
-            return 0;
-        }
-        catch (OptionsValidationException ex)
-        {
-            // A refusal to start is the operator's to fix: say what and how, without a stack trace.
-            Console.Error.WriteLine($"WonderQ UserApp did not start: {ex.Message}");
-            return 1;
-        }
-    }
+    public static int Main(string[] args) => WebConventions.Run("UserApp", () => CreateApp(args));
 
     public static WebApplication CreateApp(string[] args)
     {

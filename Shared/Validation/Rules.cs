@@ -16,6 +16,14 @@ public static class Rules
             .Must(name => name is null || !QueueNames.IsAllDigits(name))
             .WithMessage("'{PropertyName}' may not be all digits: an all-digit segment is read as a queue id.");
 
+    /// <summary>A request names its queue by <c>queue_id</c>, <c>queue_name</c> or both; neither is a 400 keyed <c>queue_id</c>.</summary>
+    public static void RequireQueue<T>(this AbstractValidator<T> validator, Func<T, bool> namesQueue) =>
+        validator.RuleFor(r => r)
+            .Must(namesQueue)
+            .WithName("queue_id")
+            .OverridePropertyName("queue_id")
+            .WithMessage("'queue_id' or 'queue_name' is required.");
+
     public static IRuleBuilderOptions<T, long?> ValidId<T>(this IRuleBuilder<T, long?> rule) =>
         rule.GreaterThan(0).WithMessage("'{PropertyName}' must be a positive integer.");
 

@@ -20,11 +20,7 @@ public sealed class SendMessageRequestValidator : AbstractValidator<SendMessageR
     {
         RuleFor(r => r.QueueId).ValidId();
         RuleFor(r => r.QueueName).ValidQueueName(options.Value);
-        RuleFor(r => r)
-            .Must(r => r.QueueId is not null || r.QueueName is not null)
-            .WithName("queue_id")
-            .OverridePropertyName("queue_id")
-            .WithMessage("'queue_id' or 'queue_name' is required.");
+        this.RequireQueue(r => r.QueueId is not null || r.QueueName is not null);
         RuleFor(r => r.Body)
             .NotNull().WithMessage("'body' is required and must be a string.")
             .NotEmpty().WithMessage("'body' must not be empty.");
@@ -38,11 +34,7 @@ public sealed class ConsumeQueryValidator : AbstractValidator<ConsumeQuery>
         var limits = options.Value;
         RuleFor(q => q.QueueId).WholeNumber(1, long.MaxValue);
         RuleFor(q => q.QueueName).ValidQueueName(limits);
-        RuleFor(q => q)
-            .Must(q => q.QueueId is not null || q.QueueName is not null)
-            .WithName("queue_id")
-            .OverridePropertyName("queue_id")
-            .WithMessage("'queue_id' or 'queue_name' is required.");
+        this.RequireQueue(r => r.QueueId is not null || r.QueueName is not null);
         RuleFor(q => q.Size).WholeNumber(1, limits.MaxBatchSize);
         RuleFor(q => q.WaitTime).WholeNumber(0, limits.MaxWaitTimeSeconds);
         RuleFor(q => q.VisibilityTimeout).WholeNumber(0, limits.MaxVisibilityTimeoutSeconds);

@@ -30,6 +30,24 @@ public static class WebConventions
         return services;
     }
 
+    /// <summary>
+    /// Runs an app; a refusal to start (an invalid option, or one <paramref name="isRefusal"/> names) is the operator's
+    /// to fix, so it is said in one line on stderr with exit code 1, not as a stack trace.
+    /// </summary>
+    public static int Run(string appName, Func<WebApplication> createApp, Func<Exception, bool>? isRefusal = null)
+    {
+        try
+        {
+            createApp().Run();
+            return 0;
+        }
+        catch (Exception ex) when (ex is OptionsValidationException || isRefusal?.Invoke(ex) == true)
+        {
+            Console.Error.WriteLine($"WonderQ {appName} did not start: {ex.Message}");
+            return 1;
+        }
+    }
+
     /// <summary>Problem+json for exceptions and for the bare status answers (no route, wrong method).</summary>
     public static IApplicationBuilder UseWonderQProblems(this IApplicationBuilder app) =>
         app.UseExceptionHandler().UseStatusCodePages();

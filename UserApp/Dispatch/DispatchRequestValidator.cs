@@ -11,11 +11,7 @@ public sealed class DispatchRequestValidator : AbstractValidator<DispatchRequest
         var maxStub = options.Value.MaxStub;
         RuleFor(r => r.QueueId).ValidId();
         RuleFor(r => r.QueueName).ValidQueueName(limits.Value);
-        RuleFor(r => r)
-            .Must(r => r.QueueId is not null || r.QueueName is not null)
-            .WithName("queue_id")
-            .OverridePropertyName("queue_id")
-            .WithMessage("'queue_id' or 'queue_name' is required.");
+        this.RequireQueue(r => r.QueueId is not null || r.QueueName is not null);
         RuleFor(r => r.Body)
             .NotEmpty().When(r => r.Body is not null).WithMessage("'body' must not be empty; leave it out to send stub messages.");
         RuleFor(r => r.Stub)

@@ -10,10 +10,6 @@ public sealed class ListenerQueryValidator : AbstractValidator<ListenerQuery>
     {
         RuleFor(q => q.QueueId).WholeNumber(1, long.MaxValue);
         RuleFor(q => q.QueueName).ValidQueueName(limits.Value);
-        RuleFor(q => q)
-            .Must(q => q.QueueId is not null || q.QueueName is not null)
-            .WithName("queue_id")
-            .OverridePropertyName("queue_id")
-            .WithMessage("'queue_id' or 'queue_name' is required.");
+        this.RequireQueue(r => r.QueueId is not null || r.QueueName is not null);
     }
 }
