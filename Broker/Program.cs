@@ -26,7 +26,7 @@ public class Program
         services.AddSingleton<WaitingConsumers>();
         services.AddSingleton<LongPoll>();
 
-        var app = builder.Build();
+        var app = builder.Build().ClaimStore();
 
         app.UseWonderQProblems();
         app.UseApiKeys();

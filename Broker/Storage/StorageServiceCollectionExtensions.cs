@@ -18,4 +18,14 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IMessageStore, SqliteMessageStore>();
         return services;
     }
+
+    /// <summary>
+    /// Takes ownership of the database file before the host starts, so a broker pointed at a file another broker
+    /// owns stops with one clear line rather than a host start-up failure and its stack trace.
+    /// </summary>
+    public static WebApplication ClaimStore(this WebApplication app)
+    {
+        app.Services.GetRequiredService<SqliteDatabase>().TakeOwnership();
+        return app;
+    }
 }

@@ -42,7 +42,6 @@ internal sealed class SqliteDatabase : IDisposable
     /// </summary>
     public SqliteConnection OpenWriter()
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
         TakeOwnership();
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
@@ -76,8 +75,14 @@ internal sealed class SqliteDatabase : IDisposable
     /// is what makes the in-process wake-ups and group commit correct. An exclusive lock on a file beside the
     /// database says so, and the OS releases it when this process dies, even by kill -9.
     /// </summary>
-    private void TakeOwnership()
+    public void TakeOwnership()
     {
+        if (_ownership is not null)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
         var lockPath = FilePath + ".lock";
         try
         {

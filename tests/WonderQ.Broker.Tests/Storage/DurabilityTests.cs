@@ -62,11 +62,11 @@ public sealed class DurabilityTests : IDisposable
     {
         await using var owner = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
         using var ownerClient = owner.CreateClient();
-        await using var second = Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_path}"]);
 
-        var start = () => second.StartAsync();
+        // The file is claimed as the app is built, before its host starts.
+        var create = () => Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_path}"]);
 
-        await start.Should().ThrowAsync<StoreOwnershipException>()
+        create.Should().Throw<StoreOwnershipException>()
             .WithMessage("*in use by another WonderQ broker*--Storage:Sqlite:Path*");
         using var stillServing = await ownerClient.GetAsync("/healthz");
         stillServing.StatusCode.Should().Be(HttpStatusCode.OK);
