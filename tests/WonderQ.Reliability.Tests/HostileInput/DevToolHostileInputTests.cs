@@ -1,7 +1,12 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
+using WonderQ.Shared.Json;
+using Xunit.Abstractions;
 using static WonderQ.Reliability.Tests.Support.HostileRequests;
 
 namespace WonderQ.Reliability.Tests.HostileInput;
@@ -11,8 +16,10 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// might send. Its own checks and the broker's refusals passed through must both come out as a 4xx problem+json
 /// without internals, and the DevTool goes on serving.
 /// </summary>
-public sealed class DevToolHostileInputTests(DevToolInFront apps) : IClassFixture<DevToolInFront>
+public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHelper output) : IClassFixture<DevToolInFront>
 {
+    private const int Seed = 20261129;
+    private const int RandomRequestCount = 1_000;
     private const string Sql = "'; DROP TABLE messages; --";
     private const string Huge = "99999999999999999999";
     private const string JsonType = "application/json";
@@ -237,5 +244,74 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps) : IClassFixtur
         // Assert
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         response.Content.Headers.ContentType?.MediaType.Should().Be("text/html");
+    }
+
+    [Fact]
+    public async Task A_thousand_random_requests_get_no_5xx_and_every_4xx_is_problem_json()
+    {
+        // Arrange
+        using var client = apps.CreateClient();
+        var name = Json.UniqueQueueName("fuzz");
+        using var created = await client.PostAsJsonAsync("/queues", new { name }, WonderQJson.Options);
+        created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64()
+            .ToString(CultureInfo.InvariantCulture);
+        var shape = new AppFuzzer.Shape(
+            Routes:
+            [
+                ("GET", "/queues"), ("GET", "/queues/{seg}"), ("GET", "/queues/{seg}"), ("POST", "/queues"),
+                ("POST", "/messages"), ("POST", "/messages"), ("DELETE", "/queues/{seg}"), ("GET", "/"),
+                ("GET", "/index.html"), ("GET", "/app.js"), ("GET", "/%2e%2e/%2e%2e/etc/passwd"), ("GET", "/queues/{seg}/messages"),
+            ],
+            ParameterNames: ["size", "queue_id", "queue_name", "name", "body", "x", ""],
+            FieldNames: ["name", "queue_id", "queue_name", "body"],
+            FieldValue: (random, field) => field switch
+            {
+                "queue_id" => random.Next(2) == 0 ? id : "1",
+                "queue_name" => JsonSerializer.Serialize(random.Next(2) == 0 ? name : $"fz-{random.Next(100)}"),
+                "body" => JsonSerializer.Serialize($"fuzz {random.Next()}"),
+                _ => null,
+            },
+            KnownValues: [name, id]);
+        var fuzzer = new AppFuzzer(new Random(Seed), shape);
+
+        // Act
+        var (failures, statuses) = await fuzzer.RunAsync(client, RandomRequestCount, parallelism: 4);
+
+        // Assert
+        output.WriteLine($"seed {Seed}, {RandomRequestCount} requests; statuses: {statuses}");
+        failures.Should().BeEmpty();
+        await client.DevToolShouldStillServeAsync();
+    }
+
+    [Fact]
+    public async Task With_the_broker_down_the_DevTool_answers_503_problem_json_naming_the_broker()
+    {
+        // Arrange
+        await using var impatient = new ImpatientDevTool();
+        await impatient.InitializeAsync();
+        var broker = impatient.BrokerAddress.Authority;
+        using var client = impatient.CreateClient();
+        await impatient.StopBrokerAsync();
+
+        // Act
+        using var list = await client.GetAsync("/queues");
+        using var create = await client.PostAsJsonAsync("/queues", new { name = "while-down" }, WonderQJson.Options);
+
+        // Assert
+        foreach (var response in new[] { list, create })
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            response.StatusCode.Should().BeOneOf([HttpStatusCode.ServiceUnavailable, HttpStatusCode.BadGateway], body);
+            var problem = Problems.ShouldBeProblemBody(response, body, body);
+            problem.GetProperty("detail").GetString().Should().Contain(broker);
+        }
+    }
+
+    /// <summary>One attempt with a short timeout, so a broker that is gone is reported at once.</summary>
+    private sealed class ImpatientDevTool() : DevToolInFront(
+        [], ["--Broker:MaxRetries=0", "--Broker:AttemptTimeout=00:00:05", "--Broker:TotalTimeout=00:00:05"]), IAsyncDisposable
+    {
+        async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -5,6 +6,7 @@ using System.Text.Json;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
 using WonderQ.Shared.Json;
+using Xunit.Abstractions;
 using static WonderQ.Reliability.Tests.Support.HostileRequests;
 
 namespace WonderQ.Reliability.Tests.HostileInput;
@@ -14,8 +16,10 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// might send. Listen requests name queues that do not exist (or stop the loop they start), so no background loop
 /// outlives its test.
 /// </summary>
-public sealed class UserAppHostileInputTests(UserAppInFront apps) : IClassFixture<UserAppInFront>
+public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHelper output) : IClassFixture<UserAppInFront>
 {
+    private const int Seed = 20261129;
+    private const int RandomRequestCount = 1_000;
     private const string Sql = "'; DROP TABLE messages; --";
     private const string Huge = "99999999999999999999";
     private const string JsonType = "application/json";
@@ -269,5 +273,97 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps) : IClassFixtur
         using var listeners = await client.GetAsync("/listeners");
         var list = JsonDocument.Parse(await listeners.Content.ReadAsStringAsync()).RootElement;
         list.EnumerateArray().Should().NotContain(l => l.GetProperty("queue").GetProperty("name").GetString() == name);
+    }
+
+    [Fact]
+    public async Task A_thousand_random_requests_get_no_5xx_and_every_4xx_is_problem_json()
+    {
+        // Arrange
+        using var client = apps.CreateClient();
+        var name = Json.UniqueQueueName("fuzz");
+        using var dispatched = await client.PostAsJsonAsync("/dispatch", new { queue_name = name, body = "seed" }, WonderQJson.Options);
+        var text = await dispatched.Content.ReadAsStringAsync();
+        dispatched.StatusCode.Should().Be(HttpStatusCode.OK, text);
+        var id = JsonDocument.Parse(text).RootElement.GetProperty("queue").GetProperty("id").GetInt64().ToString(CultureInfo.InvariantCulture);
+        var shape = new AppFuzzer.Shape(
+            Routes:
+            [
+                ("POST", "/dispatch"), ("POST", "/dispatch"), ("POST", "/dispatch"), ("GET", "/listen"), ("GET", "/listen"),
+                ("DELETE", "/listen"), ("GET", "/listeners"), ("GET", "/openapi/v1.json"), ("GET", "/"),
+                ("POST", "/dispatch/{seg}"), ("GET", "/listen/{seg}"), ("GET", "/%2e%2e/%2e%2e/etc/passwd"),
+            ],
+            ParameterNames: ["queue_id", "queue_name", "size", "wait_time", "visibility_timeout", "stub", "body", "x", ""],
+            FieldNames: ["queue_id", "queue_name", "body", "stub"],
+            FieldValue: (random, field) => field switch
+            {
+                "queue_id" => random.Next(2) == 0 ? id : "1",
+                "queue_name" => JsonSerializer.Serialize(random.Next(2) == 0 ? name : $"fz-{random.Next(100)}"),
+                "body" => JsonSerializer.Serialize($"fuzz {random.Next()}"),
+                // Small valid stubs only: a generated stub of 10,000 would turn one request into a load test.
+                "stub" => random.Next(1, 4).ToString(CultureInfo.InvariantCulture),
+                _ => null,
+            },
+            KnownValues: [name, id]);
+        var fuzzer = new AppFuzzer(new Random(Seed), shape);
+
+        try
+        {
+            // Act
+            var (failures, statuses) = await fuzzer.RunAsync(client, RandomRequestCount, parallelism: 4);
+
+            // Assert
+            output.WriteLine($"seed {Seed}, {RandomRequestCount} requests; statuses: {statuses}");
+            failures.Should().BeEmpty();
+            await client.UserAppShouldStillServeAsync();
+        }
+        finally
+        {
+            // The generated listens on real queues started loops: stop them, so the next test starts clean.
+            await StopAllListenersAsync(client);
+        }
+    }
+
+    [Fact]
+    public async Task With_the_broker_down_the_UserApp_answers_503_problem_json_naming_the_broker()
+    {
+        // Arrange
+        await using var impatient = new ImpatientUserApp();
+        await impatient.InitializeAsync();
+        var broker = impatient.BrokerAddress.Authority;
+        using var client = impatient.CreateClient();
+        await impatient.StopBrokerAsync();
+
+        // Act
+        using var dispatch = await client.PostAsJsonAsync("/dispatch", new { queue_name = "while-down", body = "x" }, WonderQJson.Options);
+        using var listen = await client.GetAsync("/listen?queue_name=while-down");
+
+        // Assert
+        foreach (var response in new[] { dispatch, listen })
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            response.StatusCode.Should().BeOneOf([HttpStatusCode.ServiceUnavailable, HttpStatusCode.BadGateway], body);
+            var problem = Problems.ShouldBeProblemBody(response, body, body);
+            problem.GetProperty("detail").GetString().Should().Contain(broker);
+        }
+    }
+
+    private static async Task StopAllListenersAsync(HttpClient client)
+    {
+        using var listeners = await client.GetAsync("/listeners");
+        foreach (var listener in JsonDocument.Parse(await listeners.Content.ReadAsStringAsync()).RootElement.EnumerateArray())
+        {
+            var queueId = listener.GetProperty("queue").GetProperty("id").GetInt64();
+            using var stopped = await client.DeleteAsync($"/listen?queue_id={queueId}");
+        }
+
+        using var after = await client.GetAsync("/listeners");
+        JsonDocument.Parse(await after.Content.ReadAsStringAsync()).RootElement.GetArrayLength().Should().Be(0);
+    }
+
+    /// <summary>One attempt with a short timeout, so a broker that is gone is reported at once.</summary>
+    private sealed class ImpatientUserApp() : UserAppInFront(
+        [], ["--Broker:MaxRetries=0", "--Broker:AttemptTimeout=00:00:05", "--Broker:TotalTimeout=00:00:05"]), IAsyncDisposable
+    {
+        async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
     }
 }
