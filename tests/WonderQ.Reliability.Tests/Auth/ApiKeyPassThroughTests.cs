@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Reliability.Tests.Support;
+using WonderQ.Shared.Client;
 using WonderQ.Shared.Json;
 
 namespace WonderQ.Reliability.Tests.Auth;
@@ -22,6 +25,35 @@ public sealed class ApiKeyPassThroughTests
         new[] { $"--Broker:ApiKey={WrongKey}" },
         Array.Empty<string>(),
     };
+
+    [Fact]
+    public async Task Typed_client_registered_with_the_key_sends_it_and_without_it_gets_the_brokers_401()
+    {
+        // Arrange
+        var broker = new AuthenticatedKestrelBroker();
+        await broker.InitializeAsync();
+        try
+        {
+            await using var keyed = TypedClient(broker.BaseAddress, AuthenticatedBroker.Key);
+            await using var keyless = TypedClient(broker.BaseAddress, apiKey: null);
+            var name = Json.UniqueQueueName("typed");
+
+            // Act
+            var created = await keyed.GetRequiredService<BrokerClient>().CreateQueueAsync(name);
+            var listed = await keyed.GetRequiredService<BrokerClient>().ListQueuesAsync();
+            var denied = await FluentActions.Awaiting(() => keyless.GetRequiredService<BrokerClient>().ListQueuesAsync())
+                .Should().ThrowAsync<BrokerException>();
+
+            // Assert
+            created.Name.Should().Be(name);
+            listed.Should().Contain(q => q.Name == name);
+            denied.Which.Status.Should().Be(HttpStatusCode.Unauthorized);
+        }
+        finally
+        {
+            await broker.DisposeAsync();
+        }
+    }
 
     [Fact]
     public async Task DevTool_with_the_key_lists_and_creates_queues()
@@ -131,5 +163,20 @@ public sealed class ApiKeyPassThroughTests
         : UserAppInFront([$"--Auth:ApiKeys:0={AuthenticatedBroker.Key}"], ["--Broker:MaxRetries=0", .. appArgs]), IAsyncDisposable
     {
         async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+    }
+
+    private static ServiceProvider TypedClient(Uri broker, string? apiKey)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Broker:Url"] = broker.ToString(),
+            ["Broker:ApiKey"] = apiKey,
+            ["Broker:MaxRetries"] = "0",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging();
+        services.AddBrokerClient();
+        return services.BuildServiceProvider();
     }
 }
