@@ -36,6 +36,6 @@ public static class DispatchApi
         var (found, created) = resolved;
 
         var (sent, failed) = await dispatcher.SendAsync(found, request.Body, request.Stub ?? 1, cancellationToken);
-        return TypedResults.Ok(new DispatchResponse(found, created, sent, failed));
+        return TypedResults.Ok(new DispatchResponse(sent.Count, sent, failed, found, created));
     }
 }

@@ -5,10 +5,16 @@ namespace WonderQ.UserApp.Dispatch;
 /// <summary>The body of <c>POST /dispatch</c>: which queue, and either one <c>body</c> or a number of stub messages.</summary>
 public sealed record DispatchRequest(long? QueueId, string? QueueName, string? Body, int? Stub);
 
-/// <param name="Created">True when this dispatch created the queue.</param>
+/// <param name="Created">How many messages the broker accepted (the length of <paramref name="Messages"/>).</param>
 /// <param name="Messages">The messages the broker accepted, in the order they were asked for.</param>
 /// <param name="Failed">The messages that still failed after the client's retries.</param>
-public sealed record DispatchResponse(QueueDto Queue, bool Created, IReadOnlyList<DispatchedMessage> Messages, IReadOnlyList<FailedMessage> Failed);
+/// <param name="QueueCreated">True when this dispatch created the queue.</param>
+public sealed record DispatchResponse(
+    int Created,
+    IReadOnlyList<DispatchedMessage> Messages,
+    IReadOnlyList<FailedMessage> Failed,
+    QueueDto Queue,
+    bool QueueCreated);
 
 public sealed record DispatchedMessage(long Id);
 

@@ -111,7 +111,8 @@ public sealed class ApiKeyPassThroughTests
         var text = await dispatched.Content.ReadAsStringAsync();
         dispatched.StatusCode.Should().Be(HttpStatusCode.OK, text);
         var json = JsonDocument.Parse(text).RootElement;
-        json.GetProperty("created").GetBoolean().Should().BeTrue(text);
+        json.GetProperty("created").GetInt32().Should().Be(3, text);
+        json.GetProperty("queue_created").GetBoolean().Should().BeTrue(text);
         json.GetProperty("messages").GetArrayLength().Should().Be(3, text);
         json.GetProperty("failed").GetArrayLength().Should().Be(0, text);
         using var broker = apps.CreateBrokerClient();

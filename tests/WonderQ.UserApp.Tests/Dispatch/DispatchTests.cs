@@ -15,8 +15,9 @@ public partial class DispatchTests : UserAppTestBase
     {
         var result = await DispatchAsync(new { queue_name = "orders", body = "hello" });
 
-        result.Created.Should().BeTrue();
+        result.QueueCreated.Should().BeTrue();
         result.Queue.Name.Should().Be("orders");
+        result.Created.Should().Be(1);
         result.Messages.Should().ContainSingle();
         result.Failed.Should().BeEmpty();
         var stored = await BrokerClient.Client.PeekAsync(QueueRef.ByName("orders"));
@@ -30,7 +31,8 @@ public partial class DispatchTests : UserAppTestBase
 
         var second = await DispatchAsync(new { queue_id = first.Queue.Id, body = "two" });
 
-        second.Created.Should().BeFalse();
+        second.QueueCreated.Should().BeFalse();
+        second.Created.Should().Be(1);
         second.Queue.Id.Should().Be(first.Queue.Id);
         (await QueueSizeAsync("orders")).Should().Be(2);
     }
@@ -40,7 +42,8 @@ public partial class DispatchTests : UserAppTestBase
     {
         var result = await DispatchAsync(new { queue_name = "stubs", stub = 250 });
 
-        result.Created.Should().BeTrue();
+        result.QueueCreated.Should().BeTrue();
+        result.Created.Should().Be(250);
         result.Messages.Should().HaveCount(250);
         result.Messages.Select(m => m.Id).Should().OnlyHaveUniqueItems();
         result.Failed.Should().BeEmpty();
@@ -65,7 +68,7 @@ public partial class DispatchTests : UserAppTestBase
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => DispatchAsync(new { queue_name = "raced", body = $"m{i}" })));
 
         results.Select(r => r.Queue.Id).Distinct().Should().ContainSingle();
-        results.Count(r => r.Created).Should().Be(1);
+        results.Count(r => r.QueueCreated).Should().Be(1);
         results.Should().AllSatisfy(r => r.Failed.Should().BeEmpty());
         (await QueueSizeAsync("raced")).Should().Be(8);
     }
