@@ -34,7 +34,16 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
         while (true)
         {
             using var waiter = waiters.Register(claim.QueueId);
-            claim = await store.ClaimAsync(byId, size, visibilityTimeout, cancellationToken);
+            try
+            {
+                claim = await store.ClaimAsync(byId, size, visibilityTimeout, cancellationToken);
+            }
+            catch (StoreUnavailableException) when (waiters.IsStopping)
+            {
+                // Woken by shutdown after the writer stopped taking work: the answer for a shutdown is [], not a 503.
+                return [];
+            }
+
             if (claim is null || claim.Messages.Count > 0)
             {
                 return claim is null ? [] : PassTurnOn(claim, size, wokenBy);
