@@ -37,13 +37,17 @@ public sealed class AppFuzzer(Random random, AppFuzzer.Shape shape)
         .. shape.KnownValues,
     ];
 
-    /// <summary>What is particular to one app: its routes (<c>{seg}</c> marks a route segment), parameters and fields.</summary>
+    /// <summary>
+    /// What is particular to one app: its routes (<c>{seg}</c> marks a route segment), parameters and fields, and
+    /// optionally a parameter a path must always carry (given the path, "name=value" or null).
+    /// </summary>
     public sealed record Shape(
         (string Method, string Path)[] Routes,
         string[] ParameterNames,
         string[] FieldNames,
         Func<Random, string, string?> FieldValue,
-        string[] KnownValues);
+        string[] KnownValues,
+        Func<Random, string, string?>? ExtraQuery = null);
 
     public sealed record Spec(int Index, string Method, string Url, byte[]? Body, string ContentType, string Accept)
     {
@@ -145,6 +149,11 @@ public sealed class AppFuzzer(Random random, AppFuzzer.Shape shape)
         for (var i = random.Next(5); i > 0; i--)
         {
             query.Add($"{Pick(shape.ParameterNames)}={Pick(_values)}");
+        }
+
+        if (shape.ExtraQuery?.Invoke(random, path) is { } extra)
+        {
+            query.Add(extra);
         }
 
         var url = query.Count == 0 ? path : $"{path}?{string.Join('&', query)}";
