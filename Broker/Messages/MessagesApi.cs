@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -31,11 +30,9 @@ public static class MessagesApi
     public static async Task<Results<Created<SendMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessage(
         SendMessageRequest request, IMessageStore store, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
-        var max = limits.Value.MaxMessageBytes;
-        var bytes = Encoding.UTF8.GetByteCount(request.Body!);
-        if (bytes > max)
+        if (Problems.MessageTooLarge(request.Body, limits.Value) is { } tooLarge)
         {
-            return Problems.TooLarge($"'body' is {bytes} bytes in UTF-8; the limit is {max} bytes (Limits:MaxMessageBytes).");
+            return tooLarge;
         }
 
         var queue = new QueueRef(request.QueueId, request.QueueName);

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
@@ -22,14 +21,9 @@ public static class MessagesApi
     public static async Task<Results<Created<SendMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessage(
         SendMessageRequest request, BrokerClient broker, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
-        var max = limits.Value.MaxMessageBytes;
-        var bytes = Encoding.UTF8.GetByteCount(request.Body!);
-        if (bytes > max)
+        if (Problems.MessageTooLarge(request.Body, limits.Value) is { } tooLarge)
         {
-            return TypedResults.Problem(
-                $"'body' is {bytes} bytes in UTF-8; the limit is {max} bytes (Limits:MaxMessageBytes).",
-                statusCode: StatusCodes.Status413PayloadTooLarge,
-                title: "The request is too large.");
+            return tooLarge;
         }
 
         var sent = await broker.SendAsync(new QueueRef(request.QueueId, request.QueueName), request.Body!, cancellationToken);

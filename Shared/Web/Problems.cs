@@ -1,5 +1,7 @@
+using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Shared.Web;
 
@@ -33,10 +35,20 @@ public static class Problems
         Type = "https://tools.ietf.org/html/rfc9110#section-15.5.10",
     });
 
-    public static ProblemHttpResult TooLarge(string detail) => TypedResults.Problem(
-        detail,
-        statusCode: StatusCodes.Status413PayloadTooLarge,
-        title: "The request is too large.");
+    /// <summary>
+    /// The 413 for a message body over <c>Limits:MaxMessageBytes</c>, counted in UTF-8 bytes of the decoded string;
+    /// null when the body fits (or there is none).
+    /// </summary>
+    public static ProblemHttpResult? MessageTooLarge(string? body, LimitsOptions limits)
+    {
+        var max = limits.MaxMessageBytes;
+        return body is not null && Encoding.UTF8.GetByteCount(body) is var bytes && bytes > max
+            ? TypedResults.Problem(
+                $"'body' is {bytes} bytes in UTF-8; the limit is {max} bytes (Limits:MaxMessageBytes).",
+                statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "The request is too large.")
+            : null;
+    }
 
     public static ProblemHttpResult MissingQueue() => TypedResults.Problem(
         "Give 'id' or 'name' to say which queue to find.",

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
@@ -21,10 +20,9 @@ public static class DispatchApi
     public static async Task<Results<Ok<DispatchResponse>, ValidationProblem, ProblemHttpResult>> Dispatch(
         DispatchRequest request, Dispatcher dispatcher, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
-        var max = limits.Value.MaxMessageBytes;
-        if (request.Body is { } body && Encoding.UTF8.GetByteCount(body) is var bytes && bytes > max)
+        if (Problems.MessageTooLarge(request.Body, limits.Value) is { } tooLarge)
         {
-            return Problems.TooLarge($"'body' is {bytes} bytes in UTF-8; the limit is {max} bytes (Limits:MaxMessageBytes).");
+            return tooLarge;
         }
 
         var queue = new QueueRef(request.QueueId, request.QueueName);
