@@ -66,7 +66,6 @@ internal sealed class SqliteCommitWriter : BackgroundService
         // Take no new work, but commit what requests already handed over: those producers are waiting for a 201.
         _pending.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
-        _commands?.Dispose();
     }
 
     /// <summary>
@@ -78,6 +77,9 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
     private void WriteLoop()
     {
+        // The connection is closed here, on the thread that uses it, once the channel is drained: StopAsync may
+        // return earlier (its token can run out), and closing it from there would race a commit in progress.
+        using var commands = _commands!;
         var batch = new List<WriteOperation>(_maxBatch);
         var reader = _pending.Reader;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
