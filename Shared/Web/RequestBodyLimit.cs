@@ -10,14 +10,12 @@ public static class RequestBodyLimit
     /// length is cut off by the server's own limit (Kestrel's MaxRequestBodySize) once it passes the same size.
     /// </summary>
     public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app) =>
-        app.Use(async (context, next) =>
+        app.Use(next =>
         {
-            var max = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes;
-            if (context.Request.ContentLength > max)
-            {
-                throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
-            }
-
-            await next(context);
+            // Read when the pipeline is built, at start, after the options were validated.
+            var max = app.ApplicationServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes;
+            return context => context.Request.ContentLength > max
+                ? throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge)
+                : next(context);
         });
 }

@@ -10,16 +10,20 @@ public static class RequestCharset
     /// Left to the JSON reader, it surfaces as an InvalidOperationException, which would be a 500.
     /// </summary>
     public static IApplicationBuilder UseKnownRequestCharset(this IApplicationBuilder app) =>
-        app.Use(async (context, next) =>
+        app.Use(next => context =>
         {
-            if (MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var mediaType)
+            // Most requests name no charset; only those that do pay for parsing the header.
+            var contentType = context.Request.ContentType;
+            if (contentType is not null
+                && contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)
+                && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
                 && mediaType.Charset is { Length: > 0 } charset
                 && !IsKnown(charset.Value!.Trim('"')))
             {
                 throw new BadHttpRequestException("Unsupported charset.", StatusCodes.Status415UnsupportedMediaType);
             }
 
-            await next(context);
+            return next(context);
         });
 
     private static bool IsKnown(string charset)

@@ -123,6 +123,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         {
             _logger.LogError(ex, "A write batch of {Count} operations failed and was rolled back", batch.Count);
             TryRollback(commands);
+            commands.ForgetQueues();
             var failure = new StoreUnavailableException("The message store could not commit the change.", ex);
             foreach (var operation in batch)
             {

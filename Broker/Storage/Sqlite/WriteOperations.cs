@@ -61,7 +61,15 @@ internal sealed class CreateQueueOperation(string name, CancellationToken ct) : 
     public override void Execute(WriterCommands commands, DateTimeOffset now)
     {
         using var reader = WriterCommands.With(commands.InsertQueue, name, SqliteRows.Millis(now)).ExecuteReader();
-        Result = reader.Read() ? new CreateQueueResult(SqliteRows.Queue(reader), false) : new CreateQueueResult(null, true);
+        if (!reader.Read())
+        {
+            Result = new CreateQueueResult(null, true);
+            return;
+        }
+
+        var queue = SqliteRows.Queue(reader);
+        commands.RememberQueue(queue);
+        Result = new CreateQueueResult(queue, false);
     }
 }
 
@@ -81,6 +89,7 @@ internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct)
 
         WriterCommands.With(commands.DeleteQueueMessages, found.Id).ExecuteNonQuery();
         WriterCommands.With(commands.DeleteQueue, found.Id).ExecuteNonQuery();
+        commands.ForgetQueue(found);
         _deletedId = found.Id;
         Result = true;
     }

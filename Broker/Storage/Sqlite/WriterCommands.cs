@@ -11,6 +11,8 @@ internal sealed class WriterCommands : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _all = [];
+    private readonly Dictionary<long, QueueDto> _queuesById = [];
+    private readonly Dictionary<string, QueueDto> _queuesByName = new(StringComparer.Ordinal);
 
     public WriterCommands(SqliteConnection connection, string synchronous)
     {
@@ -23,7 +25,6 @@ internal sealed class WriterCommands : IDisposable
         InsertQueue = Prepare(SqliteSql.InsertQueue, "$name", "$now");
         QueueById = Prepare(SqliteSql.QueueById, "$id");
         QueueByName = Prepare(SqliteSql.QueueByName, "$name");
-        QueueByIdAndName = Prepare(SqliteSql.QueueByIdAndName, "$id", "$name");
         DeleteQueueMessages = Prepare(SqliteSql.DeleteQueueMessages, "$queue_id");
         DeleteQueue = Prepare(SqliteSql.DeleteQueue, "$queue_id");
         InsertMessage = Prepare(SqliteSql.InsertMessage, "$queue_id", "$body", "$now");
@@ -46,7 +47,6 @@ internal sealed class WriterCommands : IDisposable
     public SqliteCommand InsertQueue { get; }
     public SqliteCommand QueueById { get; }
     public SqliteCommand QueueByName { get; }
-    public SqliteCommand QueueByIdAndName { get; }
     public SqliteCommand DeleteQueueMessages { get; }
     public SqliteCommand DeleteQueue { get; }
     public SqliteCommand InsertMessage { get; }
@@ -56,23 +56,51 @@ internal sealed class WriterCommands : IDisposable
     public SqliteCommand DeleteReservedMessage { get; }
     public SqliteCommand MessageExists { get; }
 
-    /// <summary>The queue a reference names, read inside the writer's transaction so it cannot change underneath.</summary>
+    /// <summary>
+    /// The queue a reference names. Only this connection creates and deletes queues, so it remembers the ones it has
+    /// seen and a send or a claim skips the lookup statement; <see cref="ForgetQueues"/> after a batch rolls back.
+    /// </summary>
     public QueueDto? FindQueue(QueueRef queue)
     {
-        var command = (queue.Id, queue.Name) switch
-        {
-            ({ } id, { } name) => With(QueueByIdAndName, id, name),
-            ({ } id, null) => With(QueueById, id),
-            (null, { } name) => With(QueueByName, name),
-            _ => null,
-        };
-        if (command is null)
+        var found = queue.Id is { } id ? QueueWithId(id) : queue.Name is { } name ? QueueNamed(name) : null;
+        return found is not null && (queue.Name is null || queue.Name == found.Name) ? found : null;
+    }
+
+    public void RememberQueue(QueueDto queue)
+    {
+        _queuesById[queue.Id] = queue;
+        _queuesByName[queue.Name] = queue;
+    }
+
+    public void ForgetQueue(QueueDto queue)
+    {
+        _queuesById.Remove(queue.Id);
+        _queuesByName.Remove(queue.Name);
+    }
+
+    public void ForgetQueues()
+    {
+        _queuesById.Clear();
+        _queuesByName.Clear();
+    }
+
+    private QueueDto? QueueWithId(long id) =>
+        _queuesById.TryGetValue(id, out var queue) ? queue : ReadQueue(With(QueueById, id));
+
+    private QueueDto? QueueNamed(string name) =>
+        _queuesByName.TryGetValue(name, out var queue) ? queue : ReadQueue(With(QueueByName, name));
+
+    private QueueDto? ReadQueue(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
         {
             return null;
         }
 
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.Queue(reader) : null;
+        var queue = SqliteRows.Queue(reader);
+        RememberQueue(queue);
+        return queue;
     }
 
     public static SqliteCommand With(SqliteCommand command, params object?[] values)

@@ -364,6 +364,24 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     }
 
     [Fact]
+    public async Task Sends_after_a_queue_is_deleted_and_recreated_go_to_the_new_queue_only()
+    {
+        var first = await _client.CreateQueueAsync();
+        await _client.SendAsync(first.Id, "to the first");
+        using var delete = await _client.DeleteAsync($"/queues/{first.Id}");
+        var second = await _client.CreateQueueAsync(first.Name);
+
+        using var byOldId = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(first.Id, null, "lost?")));
+        using var byOldIdAndName = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(first.Id, first.Name, "lost?")));
+        using var byName = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(null, first.Name, "to the second")));
+
+        await byOldId.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await byOldIdAndName.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        byName.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await _client.PeekAsync(second.Id)).Select(m => m.Body).Should().Equal("to the second");
+    }
+
+    [Fact]
     public async Task An_unknown_route_returns_404_problem_json()
     {
         using var response = await _client.GetAsync("/nowhere");
