@@ -1,19 +1,36 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
+using WonderQ.LoadTest.Wire;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
 
 namespace WonderQ.LoadTest;
 
-/// <summary>The few broker calls a load test makes, on one pooled <see cref="HttpClient"/>, timed and counted.</summary>
+/// <summary>
+/// The few broker calls a load test makes, timed and counted. The hot ones (send, consume, delete) go over
+/// <see cref="WirePool"/>, a minimal HTTP/1.1 client that takes far less CPU per request than HttpClient (the tool
+/// shares the broker's cores; README, "Transport"); the setup calls (queues, counts, health) over an
+/// <see cref="HttpClient"/>.
+/// </summary>
 internal sealed class BrokerClient : IDisposable
 {
-    private static readonly MediaTypeHeaderValue _jsonType = new("application/json");
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _json;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _jsonWriter;
+
     private readonly HttpClient _http;
+    private readonly WirePool _wire;
+    private readonly byte[] _sendHead;
+    private readonly byte[] _consumeHead;
+    private readonly byte[] _deleteHead;
+    private readonly byte[] _requestEnd;
 
     public BrokerClient(Uri baseUrl, int maxConnections)
     {
@@ -29,6 +46,15 @@ internal sealed class BrokerClient : IDisposable
         };
         // Long polls run up to 20 s; every call carries its own cancellation instead of a client-wide timeout.
         _http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan };
+
+        _wire = new WirePool(baseUrl, maxConnections);
+        var host = Encoding.ASCII.GetString(_wire.HostHeader);
+        var path = Encoding.ASCII.GetString(_wire.BasePath);
+        _sendHead = Encoding.ASCII.GetBytes(
+            $"POST {path}messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: ");
+        _consumeHead = Encoding.ASCII.GetBytes($"GET {path}messages/consume?queue_id=");
+        _deleteHead = Encoding.ASCII.GetBytes($"DELETE {path}messages/");
+        _requestEnd = Encoding.ASCII.GetBytes($" HTTP/1.1\r\nHost: {host}\r\n\r\n");
     }
 
     private int _consumesInFlight;
@@ -77,23 +103,42 @@ internal sealed class BrokerClient : IDisposable
         return response.IsSuccessStatusCode;
     }
 
+    /// <summary>
+    /// GET /healthz on the hot path's own connections (opens one when none is idle): what <c>burst --warm</c> uses so
+    /// that the burst finds its connections open. Throws <see cref="HttpRequestException"/> when it fails.
+    /// </summary>
+    public async Task<bool> WarmUpAsync(CancellationToken ct)
+    {
+        var connection = await _wire.RentAsync(ct);
+        try
+        {
+            connection.Request.Append("GET "u8).Append(_wire.BasePath).Append("healthz"u8).Append(_requestEnd);
+            await connection.ExchangeAsync(ct);
+            return connection.Status is >= 200 and < 300;
+        }
+        finally
+        {
+            _wire.Return(connection);
+        }
+    }
+
     /// <summary>POST /messages; the new id, or null when it did not answer 201 (the error is counted).</summary>
     public async Task<long?> SendAsync(long queueId, string body, Recorder latency, CancellationToken ct)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new SendMessageRequest(queueId, null, body), WonderQJson.Options);
-        using var content = new ByteArrayContent(payload);
-        content.Headers.ContentType = _jsonType;
         var started = Stopwatch.GetTimestamp();
+        WireConnection? connection = null;
         try
         {
-            using var response = await _http.PostAsync("messages", content, ct);
-            if (response.StatusCode != HttpStatusCode.Created)
+            connection = await _wire.RentAsync(ct);
+            WriteSend(connection.Request, queueId, body);
+            await connection.ExchangeAsync(ct);
+            if (connection.Status != (int)HttpStatusCode.Created)
             {
-                Errors.Add("POST /messages", response.StatusCode);
+                Errors.Add("POST /messages", (HttpStatusCode)connection.Status);
                 return null;
             }
 
-            var sent = await response.Content.ReadFromJsonAsync<SendMessageResponse>(WonderQJson.Options, ct);
+            var sent = JsonSerializer.Deserialize<SendMessageResponse>(connection.Body, WonderQJson.Options);
             latency.Add(started);
             return sent!.Id;
         }
@@ -102,27 +147,38 @@ internal sealed class BrokerClient : IDisposable
             Errors.Add("POST /messages", ex);
             return null;
         }
+        finally
+        {
+            if (connection is not null)
+            {
+                _wire.Return(connection);
+            }
+        }
     }
 
     /// <summary>GET /messages/consume; null when it failed (counted) or was cancelled by the end of the run.</summary>
     public async Task<MessageDto[]?> ConsumeAsync(
         long queueId, int size, int waitTime, int visibilityTimeout, Recorder? latency, CancellationToken ct)
     {
-        var uri = string.Create(
-            CultureInfo.InvariantCulture,
-            $"messages/consume?queue_id={queueId}&size={size}&wait_time={waitTime}&visibility_timeout={visibilityTimeout}");
         var started = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _consumesInFlight);
+        WireConnection? connection = null;
         try
         {
-            using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseContentRead, ct);
-            if (response.StatusCode != HttpStatusCode.OK)
+            connection = await _wire.RentAsync(ct);
+            connection.Request.Append(_consumeHead).Append(queueId)
+                .Append("&size="u8).Append(size)
+                .Append("&wait_time="u8).Append(waitTime)
+                .Append("&visibility_timeout="u8).Append(visibilityTimeout)
+                .Append(_requestEnd);
+            await connection.ExchangeAsync(ct);
+            if (connection.Status != (int)HttpStatusCode.OK)
             {
-                Errors.Add("GET /messages/consume", response.StatusCode);
+                Errors.Add("GET /messages/consume", (HttpStatusCode)connection.Status);
                 return null;
             }
 
-            var messages = await response.Content.ReadFromJsonAsync<MessageDto[]>(WonderQJson.Options, ct);
+            var messages = JsonSerializer.Deserialize<MessageDto[]>(connection.Body, WonderQJson.Options);
             latency?.Add(started);
             return messages;
         }
@@ -137,6 +193,11 @@ internal sealed class BrokerClient : IDisposable
         }
         finally
         {
+            if (connection is not null)
+            {
+                _wire.Return(connection);
+            }
+
             Interlocked.Decrement(ref _consumesInFlight);
         }
     }
@@ -144,16 +205,18 @@ internal sealed class BrokerClient : IDisposable
     /// <summary>DELETE /messages/{id} with the reservation token; true on 200.</summary>
     public async Task<bool> DeleteAsync(MessageDto message, Recorder latency, CancellationToken ct)
     {
-        var uri = string.Create(
-            CultureInfo.InvariantCulture,
-            $"messages/{message.Id}?reservation_token={Uri.EscapeDataString(message.ReservationToken ?? "")}");
         var started = Stopwatch.GetTimestamp();
+        WireConnection? connection = null;
         try
         {
-            using var response = await _http.DeleteAsync(uri, ct);
-            if (response.StatusCode != HttpStatusCode.OK)
+            connection = await _wire.RentAsync(ct);
+            connection.Request.Append(_deleteHead).Append(message.Id)
+                .Append("?reservation_token="u8).AppendAscii(Uri.EscapeDataString(message.ReservationToken ?? ""))
+                .Append(_requestEnd);
+            await connection.ExchangeAsync(ct);
+            if (connection.Status != (int)HttpStatusCode.OK)
             {
-                Errors.Add("DELETE /messages", response.StatusCode);
+                Errors.Add("DELETE /messages", (HttpStatusCode)connection.Status);
                 return false;
             }
 
@@ -165,9 +228,39 @@ internal sealed class BrokerClient : IDisposable
             Errors.Add("DELETE /messages", ex);
             return false;
         }
+        finally
+        {
+            if (connection is not null)
+            {
+                _wire.Return(connection);
+            }
+        }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _wire.Dispose();
+        _http.Dispose();
+    }
+
+    /// <summary>
+    /// POST /messages with <c>{"queue_id":N,"body":"..."}</c>: the JSON goes to a per-thread scratch buffer first (no
+    /// await in between, so no other request can share it), then after its Content-Length into the request.
+    /// </summary>
+    private void WriteSend(ArrayBufferWriter<byte> request, long queueId, string body)
+    {
+        var json = _json ??= new ArrayBufferWriter<byte>(2048);
+        json.ResetWrittenCount();
+        var writer = _jsonWriter ??= new Utf8JsonWriter(json);
+        writer.Reset(json);
+        writer.WriteStartObject();
+        writer.WriteNumber("queue_id"u8, queueId);
+        writer.WriteString("body"u8, body);
+        writer.WriteEndObject();
+        writer.Flush();
+        request.Append(_sendHead).Append(json.WrittenCount).Append("\r\n\r\n"u8).Append(json.WrittenSpan);
+    }
+
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what, CancellationToken ct)
     {

@@ -19,7 +19,7 @@ internal sealed class LoadOptions
           burst         --concurrency N simultaneous POST /messages in one burst; all must be 201
 
         options:
-          --url U                 broker base URL (default http://127.0.0.1:3213)
+          --url U                 broker base URL, plain http (default http://127.0.0.1:3213)
           --messages N            stop after N messages (default per scenario: produce/cycle 1000000,
                                   consume 20000, latency 1000000, idle-waiters 1000000)
           --duration S            stop after S seconds (default 10), whichever comes first
@@ -117,7 +117,13 @@ internal sealed class LoadOptions
                     var url = Value();
                     o.Url = Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
                         ? u
-                        : throw new ArgumentException($"--url must be an absolute http(s) URL; got '{url}'.");
+                        : throw new ArgumentException($"--url must be an absolute http URL; got '{url}'.");
+                    if (o.Url.Scheme == Uri.UriSchemeHttps)
+                    {
+                        // The hot path is a minimal plain-HTTP/1.1 client (README, "Transport").
+                        throw new ArgumentException($"--url must be a plain http URL: the load test does not speak TLS; got '{url}'.");
+                    }
+
                     break;
                 case "--messages": o.Messages = Int(1, int.MaxValue); break;
                 case "--duration": o.DurationSeconds = Num(0.1, 3600); break;

@@ -1,5 +1,14 @@
 using WonderQ.LoadTest;
 
+// The hot path's sockets (Wire/) complete their awaits on the socket engine's epoll threads (one per core) instead of
+// handing every completion to the thread pool: the continuations are short and never block, and the hand-off (a
+// queue, a thread wake-up) cost as much CPU as the request itself on two cores the broker also needs. The runtime
+// reads this once, when the first socket is registered, so it must be set before any; an explicit setting wins.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 LoadOptions options;
 try
 {

@@ -319,13 +319,13 @@ internal static class Scenarios
         var ct = run.Hard.Token;
         if (o.Warm)
         {
-            // One request per connection at once, so the pool opens them all before the burst.
+            // One request per connection at once, so the pool the burst sends on opens them all before the burst.
             await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(_ => Task.Run(
                 async () =>
                 {
                     try
                     {
-                        await run.Client.HealthyAsync(ct);
+                        await run.Client.WarmUpAsync(ct);
                     }
                     catch (HttpRequestException ex)
                     {
