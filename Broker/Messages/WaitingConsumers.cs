@@ -150,6 +150,9 @@ public sealed class WaitingConsumers : IDisposable
             {
                 ArmExpiry(queue, at);
             }
+
+            // Every waiter may have left while the look-up ran; the next to come looks up again.
+            DropIfIdle(queue);
         }
     }
 
@@ -172,6 +175,13 @@ public sealed class WaitingConsumers : IDisposable
         var firedFor = _time.GetUtcNow();
         lock (_lock)
         {
+            if (!IsCurrent(queue))
+            {
+                // A timer's callback can already be running when the timer is disposed: this queue's waiters have
+                // all gone (and a new list may have taken its place), so there is nobody here to wake.
+                return;
+            }
+
             firedFor = queue.ExpiryAt ?? firedFor;
             queue.ExpiryAt = null;
             queue.ExpiryTimer?.Dispose();
@@ -233,10 +243,15 @@ public sealed class WaitingConsumers : IDisposable
     {
         lock (_lock)
         {
-            if (waiter.Node is { List: not null } node && _queues.TryGetValue(waiter.QueueId, out var queue))
+            if (waiter.Node is { List: not null } node)
             {
-                Remove(queue, node);
-                DropIfIdle(queue);
+                node.List.Remove(node);
+                _count--;
+                if (_queues.TryGetValue(waiter.QueueId, out var queue))
+                {
+                    DropIfIdle(queue);
+                }
+
                 return;
             }
         }
@@ -258,9 +273,17 @@ public sealed class WaitingConsumers : IDisposable
         if (queue.Waiters.Count == 0 && !queue.LookingUpExpiry)
         {
             queue.ExpiryTimer?.Dispose();
-            _queues.Remove(queue.QueueId);
+            queue.ExpiryTimer = null;
+            if (IsCurrent(queue))
+            {
+                _queues.Remove(queue.QueueId);
+            }
         }
     }
+
+    /// <summary>Whether <paramref name="queue"/> is still the list its queue's waiters join (not one dropped earlier).</summary>
+    private bool IsCurrent(QueueWaiters queue) =>
+        _queues.TryGetValue(queue.QueueId, out var current) && ReferenceEquals(current, queue);
 
     private sealed class QueueWaiters(long queueId)
     {

@@ -20,12 +20,17 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
     /// <param name="databasePath">The database file; a fresh temp file when null.</param>
     /// <param name="systemClock">Keep the real clock (for tests that measure throughput under real time).</param>
     /// <param name="deleteDatabaseOnDispose">False to leave the file for a second broker (the restart test).</param>
-    public BrokerApplication(string? databasePath = null, bool systemClock = false, bool deleteDatabaseOnDispose = true)
+    /// <param name="clock">A fake clock of the test's own; a fresh one when null.</param>
+    public BrokerApplication(
+        string? databasePath = null, bool systemClock = false, bool deleteDatabaseOnDispose = true, FakeTimeProvider? clock = null)
     {
         DatabasePath = databasePath ?? NewDatabasePath();
-        Clock = systemClock ? null : new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 14, 8, 0, TimeSpan.Zero));
+        Clock = systemClock ? null : clock ?? new FakeTimeProvider(StartTime);
         _deleteDatabaseOnDispose = deleteDatabaseOnDispose;
     }
+
+    /// <summary>Where a broker's fake clock starts.</summary>
+    public static DateTimeOffset StartTime { get; } = new(2026, 11, 22, 14, 8, 0, TimeSpan.Zero);
 
     public string DatabasePath { get; }
 
