@@ -36,10 +36,9 @@ internal static class SqliteRows
         public long Id { get; init; }
         public string Name { get; init; } = "";
         public long QueueSize { get; init; }
-        public long RetrievableSize { get; init; }
         public long InFlightSize { get; init; }
 
-        public QueueCounts ToDto() => new(Id, Name, QueueSize, RetrievableSize, InFlightSize);
+        public QueueCounts ToDto() => new(Id, Name, QueueSize, QueueSize - InFlightSize, InFlightSize);
     }
 
     public sealed class MessageRow

@@ -18,17 +18,15 @@ internal static class SqliteSql
     public const string QueueByIdAndName = "SELECT id, name, created_at FROM queues WHERE id = $id AND name = $name";
 
     /// <summary>
-    /// One pass over the covering claim index per queue. A message is in flight while its visibility timeout runs;
-    /// a new message's visible_at is its creation time, so it counts as retrievable.
+    /// Each queue's size is the count its triggers keep (schema 0002); only the in-flight messages are counted, by a
+    /// seek on the claim index to those whose visibility timeout still runs, and the rest are retrievable. A new
+    /// message's visible_at is its creation time, so it counts as retrievable.
     /// </summary>
     public const string ListQueues = """
-        SELECT q.id, q.name,
-               COUNT(m.id) AS queue_size,
-               COALESCE(SUM(m.visible_at <= $now), 0) AS retrievable_size,
-               COALESCE(SUM(m.visible_at > $now), 0) AS in_flight_size
+        SELECT q.id, q.name, q.message_count AS queue_size,
+               (SELECT COUNT(*) FROM messages m INDEXED BY ix_messages_claim
+                WHERE m.queue_id = q.id AND m.visible_at > $now) AS in_flight_size
         FROM queues q
-        LEFT JOIN messages m ON m.queue_id = q.id
-        GROUP BY q.id
         ORDER BY q.id
         """;
 

@@ -87,8 +87,9 @@ internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct)
             return;
         }
 
-        WriterCommands.With(commands.DeleteQueueMessages, found.Id).ExecuteNonQuery();
+        // The queue first: the count trigger on each deleted message then has no row left to update.
         WriterCommands.With(commands.DeleteQueue, found.Id).ExecuteNonQuery();
+        WriterCommands.With(commands.DeleteQueueMessages, found.Id).ExecuteNonQuery();
         commands.ForgetQueue(found);
         _deletedId = found.Id;
         Result = true;

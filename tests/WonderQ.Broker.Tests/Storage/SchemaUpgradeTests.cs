@@ -1,0 +1,60 @@
+using Microsoft.Data.Sqlite;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Tests.Storage;
+
+/// <summary>A file written by an older broker opens in this one with nothing lost and its counts right.</summary>
+public sealed class SchemaUpgradeTests : IDisposable
+{
+    private readonly string _path = BrokerApplication.NewDatabasePath();
+
+    public void Dispose() => BrokerApplication.DeleteDatabase(_path);
+
+    [Fact]
+    public async Task A_schema_1_file_is_upgraded_with_its_queue_counts_intact_and_kept_up_to_date()
+    {
+        var now = BrokerApplication.StartTime.ToUnixTimeMilliseconds();
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        using (var connection = new SqliteConnection($"Data Source={_path};Pooling=False"))
+        {
+            connection.Open();
+            Execute(connection, SchemaScript("0001_initial.sql"));
+            Execute(connection, "PRAGMA user_version = 1;");
+            Execute(connection, $"INSERT INTO queues (name, created_at) VALUES ('old-a', {now}), ('old-b', {now}), ('old-empty', {now});");
+            Execute(connection, $"""
+                INSERT INTO messages (queue_id, body, created_at, visible_at) VALUES
+                    (1, 'a1', {now}, {now}), (1, 'a2, in flight', {now}, {now + 60_000}), (1, 'a3', {now}, {now}),
+                    (2, 'b1', {now}, {now});
+                """);
+        }
+
+        await using var app = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        using var client = app.CreateClient();
+        var upgraded = new[] { await client.CountsAsync(1), await client.CountsAsync(2), await client.CountsAsync(3) };
+        var sent = await client.SendAsync(1, "a4");
+        var afterSend = await client.CountsAsync(1);
+        using var deleted = await client.DeleteMessageAsync(sent);
+        var afterDelete = await client.CountsAsync(1);
+
+        upgraded.Should().Equal(
+            new QueueCounts(1, "old-a", 3, 2, 1),
+            new QueueCounts(2, "old-b", 1, 1, 0),
+            new QueueCounts(3, "old-empty", 0, 0, 0));
+        afterSend.Should().Be(new QueueCounts(1, "old-a", 4, 3, 1));
+        afterDelete.Should().Be(new QueueCounts(1, "old-a", 3, 2, 1));
+    }
+
+    private static string SchemaScript(string file)
+    {
+        using var stream = typeof(Program).Assembly.GetManifestResourceStream($"WonderQ.Broker.Schema.{file}")!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
