@@ -8,7 +8,15 @@ namespace WonderQ.Broker.Tests;
 /// </summary>
 public abstract class FreshBroker : IAsyncLifetime
 {
-    protected BrokerApplication App { get; } = new();
+    protected FreshBroker()
+        : this(new BrokerApplication())
+    {
+    }
+
+    /// <param name="app">A broker set up otherwise (the real clock, a clock of the test's own).</param>
+    protected FreshBroker(BrokerApplication app) => App = app;
+
+    protected BrokerApplication App { get; }
 
     protected HttpClient Client { get; private set; } = null!;
 

@@ -5,31 +5,16 @@ using WonderQ.Shared.Contracts;
 namespace WonderQ.Broker.Tests.Messages;
 
 /// <summary>Many producers and consumers at once, on the real clock: every message is delivered exactly once.</summary>
-public sealed class ConcurrentConsumeTests : IAsyncLifetime
+public sealed class ConcurrentConsumeTests() : FreshBroker(new BrokerApplication(systemClock: true))
 {
     private const int MessageCount = 2_000;
     private const int Consumers = 16;
     private const int Producers = 16;
 
-    private readonly BrokerApplication _app = new(systemClock: true);
-    private HttpClient _client = null!;
-
-    public Task InitializeAsync()
-    {
-        _client = _app.CreateClient();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-    }
-
     [Fact]
     public async Task Sixteen_consumers_drain_2000_messages_each_delivered_exactly_once()
     {
-        var queue = await _client.CreateQueueAsync();
+        var queue = await Client.CreateQueueAsync();
         var sent = new ConcurrentBag<long>();
         var delivered = new ConcurrentBag<MessageDto>();
         var failures = new ConcurrentBag<string>();
@@ -37,7 +22,7 @@ public sealed class ConcurrentConsumeTests : IAsyncLifetime
         {
             for (var i = p; i < MessageCount; i += Producers)
             {
-                sent.Add(await _client.SendAsync(queue.Id, $"message {i}"));
+                sent.Add(await Client.SendAsync(queue.Id, $"message {i}"));
             }
         })));
 
@@ -46,7 +31,7 @@ public sealed class ConcurrentConsumeTests : IAsyncLifetime
             while (true)
             {
                 var producersDone = producing.IsCompleted;
-                var batch = await _client.ConsumeAsync(queue.Id, size: Random.Shared.Next(1, 11), waitTime: 1, visibilityTimeout: 60);
+                var batch = await Client.ConsumeAsync(queue.Id, size: Random.Shared.Next(1, 11), waitTime: 1, visibilityTimeout: 60);
                 if (batch.Length == 0 && producersDone)
                 {
                     return;
@@ -55,7 +40,7 @@ public sealed class ConcurrentConsumeTests : IAsyncLifetime
                 foreach (var message in batch)
                 {
                     delivered.Add(message);
-                    using var ack = await _client.DeleteMessageAsync(message.Id, message.ReservationToken);
+                    using var ack = await Client.DeleteMessageAsync(message.Id, message.ReservationToken);
                     if (ack.StatusCode != HttpStatusCode.OK)
                     {
                         failures.Add($"delete of {message.Id} answered {(int)ack.StatusCode}");
@@ -71,6 +56,6 @@ public sealed class ConcurrentConsumeTests : IAsyncLifetime
         delivered.Select(m => m.Id).Should().OnlyHaveUniqueItems("no message is handed to two consumers");
         delivered.Select(m => m.Id).Order().Should().Equal(sent.Order(), "no message is missing");
         delivered.Should().OnlyContain(m => m.ReceiveCount == 1);
-        (await _client.CountsAsync(queue.Id)).Should().Be(new QueueCounts(queue.Id, queue.Name, 0, 0, 0));
+        (await Client.CountsAsync(queue.Id)).Should().Be(new QueueCounts(queue.Id, queue.Name, 0, 0, 0));
     }
 }

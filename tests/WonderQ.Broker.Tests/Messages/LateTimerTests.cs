@@ -7,41 +7,33 @@ namespace WonderQ.Broker.Tests.Messages;
 /// timer must survive that: a late callback for a queue whose waiters have all left must not unhook the waiters
 /// that came after them (they would then sleep through publishes, and leaving would answer 500).
 /// </summary>
-public sealed class LateTimerTests : IAsyncLifetime
+public sealed class LateTimerTests : FreshBroker
 {
-    private readonly LateFiringClock _clock = new();
-    private readonly BrokerApplication _app;
-    private HttpClient _client = null!;
+    private readonly LateFiringClock _clock;
 
-    public LateTimerTests() => _app = new BrokerApplication(clock: _clock);
-
-    public Task InitializeAsync()
+    public LateTimerTests()
+        : this(new LateFiringClock())
     {
-        _client = _app.CreateClient();
-        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-    }
+    private LateTimerTests(LateFiringClock clock)
+        : base(new BrokerApplication(clock: clock)) => _clock = clock;
 
     [Fact]
     public async Task A_late_expiry_callback_does_not_stop_later_waiters_from_being_woken()
     {
-        var queue = await _client.CreateQueueAsync();
-        await _client.SendAsync(queue.Id, "reserved, so the waiters arm an expiry timer");
-        (await _client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Should().ContainSingle();
-        var first = _client.ConsumeAsync(queue.Id, waitTime: 20);
-        await Wire.EventuallyAsync(() => _app.WaitingConsumerCount == 1 && _clock.ExpiryArmed, "the first consumer waits with an expiry timer armed");
-        await _client.SendAsync(queue.Id, "for the first");
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "reserved, so the waiters arm an expiry timer");
+        (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Should().ContainSingle();
+        var first = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await Wire.EventuallyAsync(() => App.WaitingConsumerCount == 1 && _clock.ExpiryArmed, "the first consumer waits with an expiry timer armed");
+        await Client.SendAsync(queue.Id, "for the first");
         (await first.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle();
 
-        var second = _client.ConsumeAsync(queue.Id, waitTime: 20);
-        await Wire.EventuallyAsync(() => _app.WaitingConsumerCount == 1, "the second consumer waits");
+        var second = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await Wire.EventuallyAsync(() => App.WaitingConsumerCount == 1, "the second consumer waits");
         _clock.FireDisposedTimers().Should().BePositive("the first consumer's queue list and its timer were dropped");
-        var id = await _client.SendAsync(queue.Id, "for the second");
+        var id = await Client.SendAsync(queue.Id, "for the second");
 
         (await second.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
     }
