@@ -175,13 +175,6 @@ public sealed class WaitingConsumers : IDisposable
         var firedFor = _time.GetUtcNow();
         lock (_lock)
         {
-            if (!IsCurrent(queue))
-            {
-                // A timer's callback can already be running when the timer is disposed: this queue's waiters have
-                // all gone (and a new list may have taken its place), so there is nobody here to wake.
-                return;
-            }
-
             firedFor = queue.ExpiryAt ?? firedFor;
             queue.ExpiryAt = null;
             queue.ExpiryTimer?.Dispose();
@@ -243,15 +236,10 @@ public sealed class WaitingConsumers : IDisposable
     {
         lock (_lock)
         {
-            if (waiter.Node is { List: not null } node)
+            if (waiter.Node is { List: not null } node && _queues.TryGetValue(waiter.QueueId, out var queue))
             {
-                node.List.Remove(node);
-                _count--;
-                if (_queues.TryGetValue(waiter.QueueId, out var queue))
-                {
-                    DropIfIdle(queue);
-                }
-
+                Remove(queue, node);
+                DropIfIdle(queue);
                 return;
             }
         }
@@ -273,17 +261,15 @@ public sealed class WaitingConsumers : IDisposable
         if (queue.Waiters.Count == 0 && !queue.LookingUpExpiry)
         {
             queue.ExpiryTimer?.Dispose();
-            queue.ExpiryTimer = null;
-            if (IsCurrent(queue))
+
+            // A timer's callback can already be running when its timer is disposed, and then drop a list that was
+            // dropped before: by then another may stand for the queue, holding waiters that must stay reachable.
+            if (_queues.TryGetValue(queue.QueueId, out var current) && ReferenceEquals(current, queue))
             {
                 _queues.Remove(queue.QueueId);
             }
         }
     }
-
-    /// <summary>Whether <paramref name="queue"/> is still the list its queue's waiters join (not one dropped earlier).</summary>
-    private bool IsCurrent(QueueWaiters queue) =>
-        _queues.TryGetValue(queue.QueueId, out var current) && ReferenceEquals(current, queue);
 
     private sealed class QueueWaiters(long queueId)
     {
