@@ -177,7 +177,7 @@ public sealed class WireClientTests : IAsyncLifetime
         (await GetAsync(pool, "length")).Status.Should().Be(200);
 
         // Kestrel closes an idle keep-alive connection on its next heartbeat (once a second) after the timeout.
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await Wire.EventuallyAsync(() => server.ConnectionsEnded == 1, "the server closes the idle connection");
         var next = await GetAsync(pool, "length");
 
         next.Status.Should().Be(200);

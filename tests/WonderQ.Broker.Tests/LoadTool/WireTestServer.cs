@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -20,6 +21,7 @@ public sealed class WireTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _inFlight;
+    private int _connectionsEnded;
     private int _peakInFlight;
 
     private WireTestServer(WebApplication app) => _app = app;
@@ -32,23 +34,36 @@ public sealed class WireTestServer : IAsyncDisposable
     /// <summary>The most <c>GET /hold</c> requests the server held at once.</summary>
     public int PeakInFlight => Volatile.Read(ref _peakInFlight);
 
+    /// <summary>Connections the server has finished with (closed by it or by the client).</summary>
+    public int ConnectionsEnded => Volatile.Read(ref _connectionsEnded);
+
     /// <summary>Set when a request's <c>RequestAborted</c> fired (the client closed its connection mid-request).</summary>
     public TaskCompletionSource ClientLeft { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static async Task<WireTestServer> StartAsync(TimeSpan? keepAliveTimeout = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        WireTestServer? server = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (keepAliveTimeout is { } timeout)
             {
                 kestrel.Limits.KeepAliveTimeout = timeout;
             }
+
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+            {
+                await next(connection);
+
+                // Close the socket before counting (Kestrel would a moment later), so a test that sees the count
+                // knows the client can see the close.
+                await connection.DisposeAsync();
+                Interlocked.Increment(ref server!._connectionsEnded);
+            }));
         });
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var server = new WireTestServer(app);
+        server = new WireTestServer(app);
         app.Run(server.HandleAsync);
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
