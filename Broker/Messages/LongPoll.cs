@@ -33,17 +33,8 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
         var wokenBy = WaitingConsumers.WakeReason.Signaled;
         while (true)
         {
-            using var waiter = waiters.Register(claim.QueueId);
-            try
-            {
-                claim = await store.ClaimAsync(byId, size, visibilityTimeout, cancellationToken);
-            }
-            catch (StoreUnavailableException) when (waiters.IsStopping)
-            {
-                // Woken by shutdown after the writer stopped taking work: the answer for a shutdown is [], not a 503.
-                return [];
-            }
-
+            using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout);
+            claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, cancellationToken));
             if (claim is null || claim.Messages.Count > 0)
             {
                 return claim is null ? [] : PassTurnOn(claim, size, wokenBy);
@@ -56,10 +47,37 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
             }
 
             wokenBy = await waiter.WaitAsync(remaining, cancellationToken);
+            if (wokenBy == WaitingConsumers.WakeReason.HandedOff)
+            {
+                // Not cancelled even if the client has gone: the claim is already in a commit, and is answered within it.
+                claim = await NullOnShutdownAsync(waiter.HandedOver);
+                if (claim is null || claim.Messages.Count > 0)
+                {
+                    return claim?.Messages ?? [];
+                }
+
+                // A claim earlier in the same commit took the message: look again, like any woken waiter.
+                wokenBy = WaitingConsumers.WakeReason.Signaled;
+            }
+
             if (wokenBy is not (WaitingConsumers.WakeReason.Signaled or WaitingConsumers.WakeReason.Expired))
             {
                 return [];
             }
+        }
+    }
+
+    private async Task<ClaimResult?> NullOnShutdownAsync(Task<ClaimResult?> claim)
+    {
+        try
+        {
+            return await claim;
+        }
+        catch (StoreUnavailableException) when (waiters.IsStopping)
+        {
+            // Woken by shutdown after the writer stopped taking work: the answer for a shutdown is [], not a 503,
+            // which the caller gives for null as for a queue deleted under it.
+            return null;
         }
     }
 

@@ -4,10 +4,11 @@ namespace WonderQ.Broker.Messages;
 
 /// <summary>
 /// The consumers parked in a long poll, per queue, in arrival order. A publish hands each new message to one
-/// waiter (not all of them); a reservation running out wakes one waiter at its expiry time. Nothing polls the
-/// database: a waiter sleeps until one of those events, its own deadline, or shutdown.
+/// waiter (not all of them): the store claims it for the waiter in the commit that publishes it, or wakes the waiter
+/// to claim it. A reservation running out wakes one waiter at its expiry time. Nothing polls the database: a waiter
+/// sleeps until one of those events, its own deadline, or shutdown.
 /// </summary>
-public sealed class WaitingConsumers : IDisposable
+public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 {
     private readonly Dictionary<long, QueueWaiters> _queues = [];
     private readonly Lock _lock = new();
@@ -26,6 +27,7 @@ public sealed class WaitingConsumers : IDisposable
         store.Activity.Published += (queueId, count) => Wake(queueId, count, WakeReason.Signaled);
         store.Activity.Reserved += OnReserved;
         store.Activity.QueueDeleted += queueId => Release(queueId, WakeReason.QueueDeleted);
+        store.Activity.Parked = this;
         _stopping = lifetime.ApplicationStopping.Register(ReleaseAll);
     }
 
@@ -33,6 +35,9 @@ public sealed class WaitingConsumers : IDisposable
     {
         /// <summary>A message was published for this waiter.</summary>
         Signaled,
+
+        /// <summary>The store claimed for this waiter in the commit that published; the claim is in <see cref="Waiter.HandedOver"/>.</summary>
+        HandedOff,
 
         /// <summary>A reservation ran out; one waiter is woken, and it passes the turn on if it finds more.</summary>
         Expired,
@@ -51,9 +56,9 @@ public sealed class WaitingConsumers : IDisposable
     /// Parks a consumer on a queue. Register before looking at the queue, so that a publish landing between the look
     /// and the wait still wakes it.
     /// </summary>
-    public Waiter Register(long queueId)
+    public Waiter Register(long queueId, int size, TimeSpan visibilityTimeout)
     {
-        var waiter = new Waiter(this, queueId);
+        var waiter = new Waiter(this, queueId, size, visibilityTimeout);
         var registeredAt = _time.GetUtcNow();
         bool lookUpExpiry;
         lock (_lock)
@@ -105,6 +110,47 @@ public sealed class WaitingConsumers : IDisposable
             }
 
             DropIfIdle(queue);
+        }
+    }
+
+    /// <summary>How many of a queue's waiters are asleep, past their own claim: those a publish can claim for.</summary>
+    internal int AsleepOn(long queueId)
+    {
+        lock (_lock)
+        {
+            return _queues.TryGetValue(queueId, out var queue) ? queue.Waiters.Count(w => w.IsAsleep) : 0;
+        }
+    }
+
+    /// <summary>
+    /// Only waiters already asleep are taken: one still running its own claim would get a second batch besides.
+    /// The others stay in line, for the wake-up that follows the commit.
+    /// </summary>
+    public IReadOnlyList<IParkedConsumer> Take(long queueId, int messages)
+    {
+        lock (_lock)
+        {
+            if (!_queues.TryGetValue(queueId, out var queue))
+            {
+                return [];
+            }
+
+            List<IParkedConsumer>? taken = null;
+            for (var node = queue.Waiters.First; node is not null && messages > 0;)
+            {
+                var next = node.Next;
+                if (node.Value.TryTake())
+                {
+                    Remove(queue, node);
+                    (taken ??= []).Add(node.Value);
+                    messages -= node.Value.Size;
+                }
+
+                node = next;
+            }
+
+            DropIfIdle(queue);
+            return taken ?? [];
         }
     }
 
@@ -281,19 +327,32 @@ public sealed class WaitingConsumers : IDisposable
     }
 
     /// <summary>One parked consumer. Dispose it when done; say whether it is going to act on a wake-up it got.</summary>
-    public sealed class Waiter : IDisposable
+    public sealed class Waiter : IParkedConsumer, IDisposable
     {
+        private const int Registered = 0, Parked = 1, Taken = 2, Woken = 3;
+
         private readonly WaitingConsumers _owner;
         private readonly TaskCompletionSource<WakeReason> _woken = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _state;
+        private Task<ClaimResult?>? _handedOver;
         private bool _actsOnWake;
 
-        internal Waiter(WaitingConsumers owner, long queueId)
+        internal Waiter(WaitingConsumers owner, long queueId, int size, TimeSpan visibilityTimeout)
         {
             _owner = owner;
             QueueId = queueId;
+            Size = size;
+            VisibilityTimeout = visibilityTimeout;
         }
 
         public long QueueId { get; }
+
+        public int Size { get; }
+
+        public TimeSpan VisibilityTimeout { get; }
+
+        /// <summary>After a <see cref="WakeReason.HandedOff"/> wake-up: the claim made for this waiter, done when it commits.</summary>
+        public Task<ClaimResult?> HandedOver => _handedOver ?? throw new InvalidOperationException("Nothing was handed over to this waiter.");
 
         internal LinkedListNode<Waiter>? Node { get; set; }
 
@@ -302,6 +361,9 @@ public sealed class WaitingConsumers : IDisposable
         /// <summary>Waits for a wake-up, the timeout or cancellation, whichever comes first.</summary>
         public async Task<WakeReason> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
         {
+            // Asleep from here on, so a publish may claim for it. Taken first, the deadline and cancellation below
+            // can no longer wake it: the claim is already running and will be answered.
+            Interlocked.CompareExchange(ref _state, Parked, Registered);
             using var timer = _owner._time.CreateTimer(
                 static state => ((Waiter)state!).TryWake(WakeReason.TimedOut), this, timeout, Timeout.InfiniteTimeSpan);
             await using var registration = cancellationToken.Register(
@@ -313,6 +375,27 @@ public sealed class WaitingConsumers : IDisposable
 
         public void Dispose() => _owner.Leave(this, _actsOnWake);
 
-        internal bool TryWake(WakeReason reason) => _woken.TrySetResult(reason);
+        void IParkedConsumer.HandOver(Task<ClaimResult?> claim)
+        {
+            _handedOver = claim;
+            _woken.TrySetResult(WakeReason.HandedOff);
+        }
+
+        internal bool IsAsleep => Volatile.Read(ref _state) == Parked;
+
+        internal bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Parked) == Parked;
+
+        internal bool TryWake(WakeReason reason)
+        {
+            while (Volatile.Read(ref _state) is var state and < Taken)
+            {
+                if (Interlocked.CompareExchange(ref _state, Woken, state) == state)
+                {
+                    return _woken.TrySetResult(reason);
+                }
+            }
+
+            return false;
+        }
     }
 }

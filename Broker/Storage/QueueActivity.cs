@@ -12,6 +12,9 @@ public sealed class QueueActivity
 
     public event Action<long>? QueueDeleted;
 
+    /// <summary>The long-polling consumers a store may serve as it publishes; set by whatever parks them.</summary>
+    public IParkedConsumers? Parked { get; set; }
+
     public void OnPublished(long queueId, int count) => Published?.Invoke(queueId, count);
 
     public void OnReserved(long queueId, DateTimeOffset until) => Reserved?.Invoke(queueId, until);

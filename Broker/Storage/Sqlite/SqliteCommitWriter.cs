@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Storage.Sqlite;
 
@@ -17,6 +19,8 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private readonly Channel<WriteOperation> _pending;
     private readonly int _maxBatch;
     private readonly string _synchronous;
+    private readonly Dictionary<long, int> _published = [];
+    private readonly List<(long QueueId, int Count)> _unclaimed = [];
     private WriterCommands? _commands;
     private bool? _syncing;
 
@@ -117,6 +121,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
                 operation.Execute(commands, now);
             }
 
+            HandOverToParked(batch, commands, now);
             commands.Commit.ExecuteNonQuery();
         }
         catch (Exception ex)
@@ -136,6 +141,47 @@ internal sealed class SqliteCommitWriter : BackgroundService
         foreach (var operation in batch)
         {
             operation.Complete(_activity);
+        }
+
+        foreach (var (queueId, count) in _unclaimed)
+        {
+            _activity.OnPublished(queueId, count);
+        }
+    }
+
+    /// <summary>
+    /// Claims what this batch published for consumers parked on those queues, in the same transaction: each is
+    /// answered by this commit instead of waking to send a claim of its own through the writer. What is left
+    /// unclaimed is announced after the commit, to wake the rest.
+    /// </summary>
+    private void HandOverToParked(List<WriteOperation> batch, WriterCommands commands, DateTimeOffset now)
+    {
+        _published.Clear();
+        _unclaimed.Clear();
+        foreach (var operation in batch)
+        {
+            if (operation is SendOperation { Sent: { } sent })
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(_published, sent.QueueId, out _)++;
+            }
+        }
+
+        foreach (var (queueId, count) in _published)
+        {
+            var claimed = 0;
+            foreach (var consumer in _activity.Parked?.Take(queueId, count) ?? [])
+            {
+                var claim = new ClaimOperation(QueueRef.ById(queueId), consumer.Size, consumer.VisibilityTimeout, CancellationToken.None);
+                consumer.HandOver(claim.Task);
+                batch.Add(claim);
+                claim.Execute(commands, now);
+                claimed += claim.Claimed;
+            }
+
+            if (claimed < count)
+            {
+                _unclaimed.Add((queueId, count - claimed));
+            }
         }
     }
 

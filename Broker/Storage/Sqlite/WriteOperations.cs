@@ -121,19 +121,17 @@ internal sealed class SendOperation(QueueRef queue, string body, CancellationTok
         Result = new SentMessage(messageId, queueId.Value);
     }
 
-    protected override void Announce(QueueActivity activity)
-    {
-        if (Result is { } sent)
-        {
-            activity.OnPublished(sent.QueueId, 1);
-        }
-    }
+    /// <summary>The message stored, once executed; the writer announces publishes per batch, not per send.</summary>
+    public SentMessage? Sent => Result;
 }
 
 internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken ct)
     : WriteOperation<ClaimResult?>(ct)
 {
     private DateTimeOffset _until;
+
+    /// <summary>How many messages it reserved, once executed.</summary>
+    public int Claimed => Result?.Messages.Count ?? 0;
 
     public override void Execute(WriterCommands commands, DateTimeOffset now)
     {

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.DependencyInjection;
+using WonderQ.Broker.Messages;
+using WonderQ.Broker.Storage;
+
+namespace WonderQ.Broker.Tests.Messages;
+
+/// <summary>
+/// A publish claims for consumers already parked on its queue inside its own commit, so they are answered by that
+/// commit. Taken for such a claim, a consumer must be answered with it: not by its deadline, not by cancellation.
+/// </summary>
+public sealed class HandOffTests : FreshBroker
+{
+    private static readonly TimeSpan Visibility = TimeSpan.FromSeconds(30);
+
+    private WaitingConsumers Waiters => App.Services.GetRequiredService<WaitingConsumers>();
+
+    [Fact]
+    public async Task A_message_sent_to_a_waiting_consumer_is_already_claimed_when_the_send_is_answered()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var consume = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id);
+
+        var id = await Client.SendAsync(queue.Id, "claimed in the same commit");
+        var counts = await Client.CountsAsync(queue.Id);
+
+        counts.InFlightSize.Should().Be(1, "the waiting consumer's claim committed with the send");
+        counts.RetrievableSize.Should().Be(0);
+        (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public async Task Only_consumers_already_asleep_are_taken_and_only_as_many_as_the_messages_need()
+    {
+        var queue = await Client.CreateQueueAsync();
+        using var first = Waiters.Register(queue.Id, 2, Visibility);
+        using var stillClaiming = Waiters.Register(queue.Id, 5, Visibility);
+        using var third = Waiters.Register(queue.Id, 3, Visibility);
+        using var fourth = Waiters.Register(queue.Id, 1, Visibility);
+        _ = first.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        _ = third.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        _ = fourth.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+
+        var taken = Waiters.Take(queue.Id, 4);
+
+        taken.Should().Equal([first, third], "the oldest asleep, until their sizes (2 + 3) cover the 4 messages");
+        Waiters.Count.Should().Be(2, "the one still claiming and the fourth stay in line");
+    }
+
+    [Fact]
+    public async Task A_consumer_taken_for_a_claim_is_answered_with_it_even_once_its_wait_has_run_out_or_it_was_cancelled()
+    {
+        var queue = await Client.CreateQueueAsync();
+        using var cancel = new CancellationTokenSource();
+        using var waiter = Waiters.Register(queue.Id, 1, Visibility);
+        var wait = waiter.WaitAsync(TimeSpan.FromSeconds(5), cancel.Token);
+        var taken = Waiters.Take(queue.Id, 1).Should().ContainSingle().Subject;
+
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        await cancel.CancelAsync();
+        wait.IsCompleted.Should().BeFalse("its claim is running and must reach it");
+        var claim = new ClaimResult(queue.Id, []);
+        taken.HandOver(Task.FromResult<ClaimResult?>(claim));
+
+        (await wait.WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(WaitingConsumers.WakeReason.HandedOff);
+        (await waiter.HandedOver).Should().BeSameAs(claim);
+    }
+
+    [Fact]
+    public async Task A_consumer_whose_claim_came_back_empty_keeps_waiting_for_the_next_message()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var consume = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id);
+
+        // As when a claim earlier in the same commit took the message first.
+        Waiters.Take(queue.Id, 1).Should().ContainSingle().Subject.HandOver(Task.FromResult<ClaimResult?>(new ClaimResult(queue.Id, [])));
+        await AsleepAsync(queue.Id);
+        consume.IsCompleted.Should().BeFalse("nothing reached it and its wait has not run out");
+        var id = await Client.SendAsync(queue.Id, "the next message");
+
+        (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    /// <summary>Waits until a consumer is asleep on the queue, past its own claim: only then can a publish claim for it.</summary>
+    private Task AsleepAsync(long queueId) =>
+        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the queue");
+}
