@@ -10,7 +10,7 @@ namespace WonderQ.Broker.Tests.Messages;
 /// </summary>
 public sealed class HandOffTests : FreshBroker
 {
-    private static readonly TimeSpan Visibility = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(30);
 
     private WaitingConsumers Waiters => App.Services.GetRequiredService<WaitingConsumers>();
 
@@ -33,10 +33,10 @@ public sealed class HandOffTests : FreshBroker
     public async Task Only_consumers_already_asleep_are_taken_and_only_as_many_as_the_messages_need()
     {
         var queue = await Client.CreateQueueAsync();
-        using var first = Waiters.Register(queue.Id, 2, Visibility);
-        using var stillClaiming = Waiters.Register(queue.Id, 5, Visibility);
-        using var third = Waiters.Register(queue.Id, 3, Visibility);
-        using var fourth = Waiters.Register(queue.Id, 1, Visibility);
+        using var first = Waiters.Register(queue.Id, 2, _visibility);
+        using var stillClaiming = Waiters.Register(queue.Id, 5, _visibility);
+        using var third = Waiters.Register(queue.Id, 3, _visibility);
+        using var fourth = Waiters.Register(queue.Id, 1, _visibility);
         _ = first.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
         _ = third.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
         _ = fourth.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
@@ -52,7 +52,7 @@ public sealed class HandOffTests : FreshBroker
     {
         var queue = await Client.CreateQueueAsync();
         using var cancel = new CancellationTokenSource();
-        using var waiter = Waiters.Register(queue.Id, 1, Visibility);
+        using var waiter = Waiters.Register(queue.Id, 1, _visibility);
         var wait = waiter.WaitAsync(TimeSpan.FromSeconds(5), cancel.Token);
         var taken = Waiters.Take(queue.Id, 1).Should().ContainSingle().Subject;
 
