@@ -23,6 +23,8 @@ internal sealed class LoadOptions
           --messages N            stop after N messages (default per scenario: produce/cycle 1000000,
                                   consume 20000, latency 1000000, idle-waiters 1000000)
           --duration S            stop after S seconds (default 10), whichever comes first
+          --warmup S              first run the same scenario for S seconds on a throwaway queue, unmeasured, so the
+                                  broker's and this tool's code is compiled to its steady state (default 0)
           --producers P           concurrent producers (default 64; cycle 32)
           --consumers C           concurrent consumers (default 16; latency 8)
           --batch k               consume size 1-100 (default 10; latency/idle-waiters 1)
@@ -49,6 +51,7 @@ internal sealed class LoadOptions
     public Uri Url { get; private set; } = new("http://127.0.0.1:3213");
     public long Messages { get; private set; }
     public double DurationSeconds { get; private set; } = 10;
+    public double WarmupSeconds { get; private set; }
     public int Producers { get; private set; }
     public int Consumers { get; private set; }
     public int Batch { get; private set; }
@@ -127,6 +130,7 @@ internal sealed class LoadOptions
                     break;
                 case "--messages": o.Messages = Int(1, int.MaxValue); break;
                 case "--duration": o.DurationSeconds = Num(0.1, 3600); break;
+                case "--warmup": o.WarmupSeconds = Num(0, 600); break;
                 case "--producers": o.Producers = Int(1, 10_000); break;
                 case "--consumers": o.Consumers = Int(1, 10_000); break;
                 case "--batch": o.Batch = Int(1, 100); break;
@@ -149,7 +153,25 @@ internal sealed class LoadOptions
             }
         }
 
+        if (o.WarmupSeconds > 0 && scenario == "burst")
+        {
+            throw new ArgumentException("--warmup does not apply to burst, which measures one burst: use --warm to open its connections first.");
+        }
+
         return o;
+    }
+
+    /// <summary>The same scenario for the warm-up's seconds, quietly, on a fresh queue of its own that it deletes.</summary>
+    public LoadOptions ForWarmUp()
+    {
+        var warmUp = (LoadOptions)MemberwiseClone();
+        warmUp.DurationSeconds = WarmupSeconds;
+        warmUp.WarmupSeconds = 0;
+        warmUp.Queue = null;
+        warmUp.NoFill = false;
+        warmUp.KeepQueue = false;
+        warmUp.Quiet = true;
+        return warmUp;
     }
 
     /// <summary>How many connections the client may open to the broker at once.</summary>

@@ -1,0 +1,24 @@
+using WonderQ.LoadTest;
+
+namespace WonderQ.Broker.Tests.LoadTool;
+
+public sealed class LoadOptionsTests
+{
+    [Fact]
+    public void A_warm_up_runs_the_same_scenario_quietly_for_its_own_seconds_on_a_queue_it_does_not_keep()
+    {
+        var options = LoadOptions.Parse(["consume", "--warmup", "30", "--duration", "10", "--queue", "backlog", "--no-fill", "--keep-queue", "--batch", "5"]);
+
+        var warmUp = options.ForWarmUp();
+
+        warmUp.Should().BeEquivalentTo(
+            new { Scenario = "consume", DurationSeconds = 30.0, WarmupSeconds = 0.0, Queue = (string?)null, NoFill = false, KeepQueue = false, Quiet = true, Batch = 5 },
+            "the warm-up must not drain or keep the measured queue, and must not warm up again");
+        options.Should().BeEquivalentTo(new { DurationSeconds = 10.0, WarmupSeconds = 30.0, Queue = "backlog", NoFill = true, KeepQueue = true, Quiet = false });
+    }
+
+    [Fact]
+    public void A_warm_up_is_refused_for_a_burst() =>
+        FluentActions.Invoking(() => LoadOptions.Parse(["burst", "--warmup", "5"]))
+            .Should().Throw<ArgumentException>().WithMessage("*--warm*");
+}
