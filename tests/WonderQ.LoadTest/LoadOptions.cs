@@ -87,7 +87,7 @@ internal sealed class LoadOptions
         var o = new LoadOptions
         {
             Scenario = scenario,
-            Messages = scenario switch { "consume" => 20_000, _ => 1_000_000 },
+            Messages = DefaultMessages(scenario),
             Producers = scenario == "cycle" ? 32 : 64,
             Consumers = scenario == "latency" ? 8 : 16,
             Batch = scenario is "latency" or "idle-waiters" ? 1 : 10,
@@ -161,11 +161,16 @@ internal sealed class LoadOptions
         return o;
     }
 
-    /// <summary>The same scenario for the warm-up's seconds, quietly, on a fresh queue of its own that it deletes.</summary>
+    /// <summary>
+    /// The same scenario for the warm-up's seconds, quietly, on a fresh queue of its own that it deletes. Its message
+    /// budget is at most the scenario's default: <c>consume</c>'s pre-fill is not bounded by time, and a drain of a
+    /// 1M-message backlog (<c>--no-fill --messages 1000000</c>) must not warm up by first filling a million.
+    /// </summary>
     public LoadOptions ForWarmUp()
     {
         var warmUp = (LoadOptions)MemberwiseClone();
         warmUp.DurationSeconds = WarmupSeconds;
+        warmUp.Messages = Math.Min(Messages, DefaultMessages(Scenario));
         warmUp.WarmupSeconds = 0;
         warmUp.Queue = null;
         warmUp.NoFill = false;
@@ -173,6 +178,8 @@ internal sealed class LoadOptions
         warmUp.Quiet = true;
         return warmUp;
     }
+
+    private static long DefaultMessages(string scenario) => scenario == "consume" ? 20_000 : 1_000_000;
 
     /// <summary>How many connections the client may open to the broker at once.</summary>
     public int ConnectionLimit => Scenario switch

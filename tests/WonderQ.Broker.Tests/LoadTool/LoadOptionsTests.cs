@@ -18,6 +18,14 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void A_warm_up_of_a_backlog_drain_fills_only_the_default_number_of_messages()
+    {
+        var options = LoadOptions.Parse(["consume", "--warmup", "15", "--queue", "backlog", "--no-fill", "--messages", "1000000"]);
+
+        options.ForWarmUp().Messages.Should().Be(20_000, "the pre-fill is not bounded by time, so a million would outlast the warm-up");
+    }
+
+    [Fact]
     public void A_warm_up_is_refused_for_a_burst() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["burst", "--warmup", "5"]))
             .Should().Throw<ArgumentException>().WithMessage("*--warm*");
