@@ -18,12 +18,7 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// </summary>
 public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHelper output) : IClassFixture<DevToolInFront>
 {
-    private const int Seed = 20261129;
     private const int RandomRequestCount = 1_000;
-    private const string Sql = "'; DROP TABLE messages; --";
-    private const string Huge = "99999999999999999999";
-    private const string JsonType = "application/json";
-    private const int OverLimit = 3 * 1024 * 1024;
 
     public static TheoryData<string, string, string, string?, string?, int> Requests()
     {
@@ -133,7 +128,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     {
         // Arrange: the bad bytes sit in the field the endpoint reads.
         using var client = apps.CreateClient();
-        byte[] body = [.. Encoding.UTF8.GetBytes(prefix), 0xFF, 0xFE, 0xC3, 0x28, .. Encoding.UTF8.GetBytes(suffix)];
+        var body = WithInvalidUtf8(prefix, suffix);
 
         // Act
         using var response = await client.PostAsync(path, Json.Raw(body));
@@ -152,8 +147,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     {
         // Arrange: over a bare socket, since the DevTool answers before the body is read and closes the connection,
         // which HttpClient, still writing, reports as a reset rather than the answer.
-        var head = $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-            (chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {OverLimit}") + "\r\nConnection: close\r\n\r\n";
+        var head = RawHttp.PostJson(path, chunked, OverLimit);
 
         // Act: a declared length is refused from the head alone; a chunked body once it passes the limit.
         var response = chunked
@@ -174,7 +168,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     {
         // Arrange: 1,500 parameters, within the server's request-line limit so they reach the app.
         using var client = apps.CreateClient();
-        var junk = string.Join('&', Enumerable.Range(0, 1_500).Select(i => $"{i}"));
+        var junk = ThousandsOfParameters();
         var separator = path.Contains('?') ? '&' : '?';
 
         // Act
@@ -209,8 +203,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     public async Task Request_line_past_the_server_limit_is_a_4xx_without_a_leak()
     {
         // Arrange
-        var query = string.Join('&', Enumerable.Range(0, 3_000).Select(i => $"p{i}=v{i % 10}"));
-        var head = $"GET /queues?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        var head = RawHttp.Get($"/queues?{QueryPastTheRequestLineLimit()}");
 
         // Act
         var response = await RawHttp.SendAsync(apps.BaseAddress, head);
@@ -306,18 +299,12 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
         using var create = await client.PostAsJsonAsync("/queues", new { name = "while-down" }, WonderQJson.Options);
 
         // Assert
-        foreach (var response in new[] { list, create })
-        {
-            var body = await response.Content.ReadAsStringAsync();
-            response.StatusCode.Should().BeOneOf([HttpStatusCode.ServiceUnavailable, HttpStatusCode.BadGateway], body);
-            var problem = Problems.ShouldBeProblemBody(response, body, body);
-            problem.GetProperty("detail").GetString().Should().Contain(broker);
-        }
+        await list.ShouldReportBrokerDownAsync(broker);
+        await create.ShouldReportBrokerDownAsync(broker);
     }
 
     /// <summary>One attempt with a short timeout, so a broker that is gone is reported at once.</summary>
-    private sealed class ImpatientDevTool() : DevToolInFront(
-        [], ["--Broker:MaxRetries=0", "--Broker:AttemptTimeout=00:00:05", "--Broker:TotalTimeout=00:00:05"]), IAsyncDisposable
+    private sealed class ImpatientDevTool() : DevToolInFront([], FailFastBrokerClient), IAsyncDisposable
     {
         async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
     }

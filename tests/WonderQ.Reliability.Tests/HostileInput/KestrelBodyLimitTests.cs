@@ -1,5 +1,6 @@
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
+using static WonderQ.Reliability.Tests.Support.HostileRequests;
 
 namespace WonderQ.Reliability.Tests.HostileInput;
 
@@ -9,16 +10,13 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// </summary>
 public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<KestrelBroker>
 {
-    private const int OverLimit = 3 * 1024 * 1024;
-
     [Theory]
     [InlineData("/messages")]
     [InlineData("/queues")]
     public async Task Chunked_body_without_content_length_over_the_limit_is_a_413_problem(string path)
     {
         // Arrange
-        var head = $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-                   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        var head = RawHttp.PostJson(path, chunked: true);
 
         // Act
         var response = await RawHttp.SendAsync(broker.BaseAddress, head, RawHttp.Chunked("{\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"));
@@ -35,8 +33,7 @@ public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<
     public async Task Declared_content_length_over_the_limit_is_a_413_before_the_body_is_sent()
     {
         // Arrange: the head alone, promising 3 MiB that never comes: the answer must not wait for it.
-        var head = $"POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-                   $"Content-Length: {OverLimit}\r\nConnection: close\r\n\r\n";
+        var head = RawHttp.PostJson("/messages", chunked: false, OverLimit);
 
         // Act
         var response = await RawHttp.SendAsync(broker.BaseAddress, head);
@@ -53,8 +50,7 @@ public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<
         using var client = broker.CreateClient();
         var queue = Json.UniqueQueueName("chunked");
         await client.CreateQueueAsync(queue);
-        var head = $"POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-                   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        var head = RawHttp.PostJson("/messages", chunked: true);
 
         // Act
         var response = await RawHttp.SendAsync(broker.BaseAddress, head, RawHttp.Chunked($"{{\"queue_name\":\"{queue}\",\"body\":\"", 64 * 1024, "\"}"));

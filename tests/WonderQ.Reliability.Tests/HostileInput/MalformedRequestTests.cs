@@ -1,6 +1,7 @@
 using System.Net;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
+using static WonderQ.Reliability.Tests.Support.HostileRequests;
 
 namespace WonderQ.Reliability.Tests.HostileInput;
 
@@ -10,9 +11,6 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// </summary>
 public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture<BrokerFactory>
 {
-    private const string Sql = "'; DROP TABLE messages; --";
-    private const string Huge = "99999999999999999999";
-
     public static TheoryData<string, string, string, string?, string?, int> Requests()
     {
         var longName = new string('q', 100_000);

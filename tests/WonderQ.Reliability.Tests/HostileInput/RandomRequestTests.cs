@@ -3,6 +3,7 @@ using System.Text.Json;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
 using Xunit.Abstractions;
+using static WonderQ.Reliability.Tests.Support.HostileRequests;
 
 namespace WonderQ.Reliability.Tests.HostileInput;
 
@@ -12,7 +13,6 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// </summary>
 public sealed class RandomRequestTests(BrokerFactory factory, ITestOutputHelper output) : IClassFixture<BrokerFactory>
 {
-    private const int Seed = 20261129;
     private const int RequestCount = 3_000;
 
     // wait_time only ever gets values that do not wait, so no generated consume parks for seconds.

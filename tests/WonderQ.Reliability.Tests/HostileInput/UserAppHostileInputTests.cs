@@ -18,12 +18,7 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// </summary>
 public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHelper output) : IClassFixture<UserAppInFront>
 {
-    private const int Seed = 20261129;
     private const int RandomRequestCount = 1_000;
-    private const string Sql = "'; DROP TABLE messages; --";
-    private const string Huge = "99999999999999999999";
-    private const string JsonType = "application/json";
-    private const int OverLimit = 3 * 1024 * 1024;
 
     public static TheoryData<string, string, string, string?, string?, int> Requests()
     {
@@ -149,7 +144,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     {
         // Arrange
         using var client = apps.CreateClient();
-        byte[] body = [.. Encoding.UTF8.GetBytes(prefix), 0xFF, 0xFE, 0xC3, 0x28, .. Encoding.UTF8.GetBytes(suffix)];
+        var body = WithInvalidUtf8(prefix, suffix);
 
         // Act
         using var response = await client.PostAsync("/dispatch", Json.Raw(body));
@@ -166,8 +161,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     {
         // Arrange: over a bare socket, since the UserApp answers before the body is read and closes the connection,
         // which HttpClient, still writing, reports as a reset rather than the answer.
-        var head = "POST /dispatch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-            (chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {OverLimit}") + "\r\nConnection: close\r\n\r\n";
+        var head = RawHttp.PostJson("/dispatch", chunked, OverLimit);
 
         // Act: a declared length is refused from the head alone; a chunked body once it passes the limit.
         var response = chunked
@@ -188,7 +182,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     {
         // Arrange: 1,500 parameters, within the server's request-line limit so they reach the app.
         using var client = apps.CreateClient();
-        var junk = string.Join('&', Enumerable.Range(0, 1_500).Select(i => $"{i}"));
+        var junk = ThousandsOfParameters();
         var separator = path.Contains('?') ? '&' : '?';
 
         // Act
@@ -242,8 +236,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     public async Task Request_line_past_the_server_limit_is_a_4xx_without_a_leak()
     {
         // Arrange
-        var query = string.Join('&', Enumerable.Range(0, 3_000).Select(i => $"p{i}=v{i % 10}"));
-        var head = $"GET /listeners?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        var head = RawHttp.Get($"/listeners?{QueryPastTheRequestLineLimit()}");
 
         // Act
         var response = await RawHttp.SendAsync(apps.BaseAddress, head);
@@ -345,13 +338,8 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
         using var listen = await client.GetAsync("/listen?queue_name=while-down");
 
         // Assert
-        foreach (var response in new[] { dispatch, listen })
-        {
-            var body = await response.Content.ReadAsStringAsync();
-            response.StatusCode.Should().BeOneOf([HttpStatusCode.ServiceUnavailable, HttpStatusCode.BadGateway], body);
-            var problem = Problems.ShouldBeProblemBody(response, body, body);
-            problem.GetProperty("detail").GetString().Should().Contain(broker);
-        }
+        await dispatch.ShouldReportBrokerDownAsync(broker);
+        await listen.ShouldReportBrokerDownAsync(broker);
     }
 
     private static async Task StopAllListenersAsync(HttpClient client)
@@ -368,8 +356,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     }
 
     /// <summary>One attempt with a short timeout, so a broker that is gone is reported at once.</summary>
-    private sealed class ImpatientUserApp() : UserAppInFront(
-        [], ["--Broker:MaxRetries=0", "--Broker:AttemptTimeout=00:00:05", "--Broker:TotalTimeout=00:00:05"]), IAsyncDisposable
+    private sealed class ImpatientUserApp() : UserAppInFront([], FailFastBrokerClient), IAsyncDisposable
     {
         async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
     }

@@ -17,6 +17,14 @@ public static class RawHttp
             .FirstOrDefault();
     }
 
+    /// <summary>The head of a GET that closes its connection; <paramref name="target"/> goes on the request line as is.</summary>
+    public static string Get(string target) => $"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
+    /// <summary>The head of a JSON POST whose body is chunked, or declared at <paramref name="contentLength"/> bytes.</summary>
+    public static string PostJson(string path, bool chunked, int contentLength = 0) =>
+        $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+        (chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {contentLength}") + "\r\nConnection: close\r\n\r\n";
+
     public static async Task<Response> SendAsync(Uri baseAddress, string head, Func<Stream, CancellationToken, Task>? writeBody = null)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
