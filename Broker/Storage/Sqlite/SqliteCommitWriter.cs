@@ -40,6 +40,11 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _pending = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(options.Value.Sqlite.MaxPendingOperations)
         {
             SingleReader = true,
+
+            // A request's write then wakes the blocked writer thread itself, instead of through a thread-pool work
+            // item first: 45 µs less per idle send on the two-core VM (README, "Latency"). What runs inline on the
+            // writer thread in turn is only a producer's resumption after waiting for room, which awaits its result.
+            AllowSynchronousContinuations = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
     }
@@ -118,7 +123,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
             var now = _time.GetUtcNow();
             foreach (var operation in batch)
             {
-                operation.Execute(commands, now);
+                operation.Execute(commands, _activity, now);
             }
 
             HandOverToParked(batch, commands, now);
@@ -174,7 +179,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
                 var claim = new ClaimOperation(QueueRef.ById(queueId), consumer.Size, consumer.VisibilityTimeout, CancellationToken.None);
                 consumer.HandOver(claim.Task);
                 batch.Add(claim);
-                claim.Execute(commands, now);
+                claim.Execute(commands, _activity, now);
                 claimed += claim.Claimed;
             }
 
