@@ -82,8 +82,9 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 
         if (lookUpExpiry)
         {
-            // The caller claims after registering, so that claim sees every reservation that ran out by then;
-            // the look-up must find every one running out later, even one that runs out before the look-up itself.
+            // The caller claims after registering, so that claim sees every reservation that ran out by then (or
+            // knows that none has since its claim before); the look-up must find every one running out later, even
+            // one that runs out before the look-up itself.
             _ = ScheduleNextExpiryAsync(queueId, registeredAt);
         }
 

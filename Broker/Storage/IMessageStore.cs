@@ -45,7 +45,14 @@ public sealed record CreateQueueResult(QueueDto? Created, bool NameTaken);
 
 public sealed record SentMessage(long Id, long QueueId);
 
-public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Messages);
+public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Messages)
+{
+    /// <summary>For a claim that found nothing: <see cref="QueueActivity.ChangesTo"/> as it ran.</summary>
+    public long ChangesSeen { get; init; }
+
+    /// <summary>For a claim that found nothing: when the queue's first reservation runs out, if it has any.</summary>
+    public DateTimeOffset? NextExpiry { get; init; }
+}
 
 public enum DeleteMessageResult
 {

@@ -6,6 +6,10 @@ namespace WonderQ.Broker.Storage;
 /// </summary>
 public sealed class QueueActivity
 {
+    // Striped by queue id: queues that share a counter only cost each other's consumers a needless second look,
+    // never a missed message, and the array does not grow with the number of queues ever created.
+    private readonly long[] _changes = new long[256];
+
     public event Action<long, int>? Published;
 
     public event Action<long, DateTimeOffset>? Reserved;
@@ -14,6 +18,16 @@ public sealed class QueueActivity
 
     /// <summary>The long-polling consumers a store may serve as it publishes; set by whatever parks them.</summary>
     public IParkedConsumers? Parked { get; set; }
+
+    /// <summary>
+    /// Counts, in the writer's order, every change that can make a queue's messages claimable now or later: a publish,
+    /// a reservation (it runs out), the queue's deletion. Bumped as the change runs, before the events above, which
+    /// are raised under the waiting consumers' lock: a consumer that reads it after parking (under that lock) either
+    /// sees a change or is parked in time to be woken by it.
+    /// </summary>
+    public long ChangesTo(long queueId) => Volatile.Read(ref _changes[queueId & 255]);
+
+    public void Changed(long queueId) => Interlocked.Increment(ref _changes[queueId & 255]);
 
     public void OnPublished(long queueId, int count) => Published?.Invoke(queueId, count);
 

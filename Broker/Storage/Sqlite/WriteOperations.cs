@@ -19,8 +19,11 @@ internal abstract class WriteOperation
     /// </summary>
     public virtual bool NeedsSync => false;
 
-    /// <summary>Runs inside the open transaction. <paramref name="now"/> is the batch's clock reading.</summary>
-    public abstract void Execute(WriterCommands commands, DateTimeOffset now);
+    /// <summary>
+    /// Runs inside the open transaction. <paramref name="now"/> is the batch's clock reading; a change that can make
+    /// messages claimable is counted on <paramref name="activity"/> as it runs (see <see cref="QueueActivity.ChangesTo"/>).
+    /// </summary>
+    public abstract void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now);
 
     /// <summary>After the commit: hand back the result.</summary>
     public abstract void Complete(QueueActivity activity);
@@ -58,7 +61,7 @@ internal sealed class CreateQueueOperation(string name, CancellationToken ct) : 
 {
     public override bool NeedsSync => true;
 
-    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
         using var reader = WriterCommands.With(commands.InsertQueue, name, SqliteRows.Millis(now)).ExecuteReader();
         if (!reader.Read())
@@ -79,7 +82,7 @@ internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct)
 
     private long _deletedId;
 
-    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
         if (commands.FindQueue(queue) is not { } found)
         {
@@ -91,6 +94,7 @@ internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct)
         WriterCommands.With(commands.DeleteQueue, found.Id).ExecuteNonQuery();
         WriterCommands.With(commands.DeleteQueueMessages, found.Id).ExecuteNonQuery();
         commands.ForgetQueue(found);
+        activity.Changed(found.Id);
         _deletedId = found.Id;
         Result = true;
     }
@@ -108,7 +112,7 @@ internal sealed class SendOperation(QueueRef queue, string body, CancellationTok
 {
     public override bool NeedsSync => true;
 
-    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
         var queueId = commands.FindQueue(queue)?.Id;
         if (queueId is null)
@@ -118,6 +122,7 @@ internal sealed class SendOperation(QueueRef queue, string body, CancellationTok
         }
 
         var messageId = (long)WriterCommands.With(commands.InsertMessage, queueId.Value, body, SqliteRows.Millis(now)).ExecuteScalar()!;
+        activity.Changed(queueId.Value);
         Result = new SentMessage(messageId, queueId.Value);
     }
 
@@ -133,7 +138,7 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
     /// <summary>How many messages it reserved, once executed.</summary>
     public int Claimed => Result?.Messages.Count ?? 0;
 
-    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
         if (commands.FindQueue(queue) is not { } found)
         {
@@ -150,21 +155,33 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
             }
         }
 
+        if (ids.Count == 0)
+        {
+            // What a long poll needs to know, parking after this, whether a second look could find anything.
+            var nextExpiry = WriterCommands.With(commands.NextExpiry, found.Id, SqliteRows.Millis(now)).ExecuteScalar();
+            Result = new ClaimResult(found.Id, [])
+            {
+                ChangesSeen = activity.ChangesTo(found.Id),
+                NextExpiry = nextExpiry is long ms ? SqliteRows.Time(ms) : null,
+            };
+            return;
+        }
+
         _until = now + visibilityTimeout;
         var messages = new List<MessageDto>(ids.Count);
-        if (ids.Count > 0)
+        var token = Guid.NewGuid().ToString("N");
+        var idList = "[" + string.Join(',', ids) + "]";
+        using (var reader = WriterCommands.With(commands.Reserve, SqliteRows.Millis(_until), token, idList).ExecuteReader())
         {
-            var token = Guid.NewGuid().ToString("N");
-            var idList = "[" + string.Join(',', ids) + "]";
-            using var reader = WriterCommands.With(commands.Reserve, SqliteRows.Millis(_until), token, idList).ExecuteReader();
             while (reader.Read())
             {
                 messages.Add(SqliteRows.Message(reader));
             }
-
-            // RETURNING's order is unspecified: put the batch back in queue order.
-            messages.Sort((a, b) => ids.IndexOf(a.Id).CompareTo(ids.IndexOf(b.Id)));
         }
+
+        // RETURNING's order is unspecified: put the batch back in queue order.
+        messages.Sort((a, b) => ids.IndexOf(a.Id).CompareTo(ids.IndexOf(b.Id)));
+        activity.Changed(found.Id);
 
         Result = new ClaimResult(found.Id, messages);
     }
@@ -180,7 +197,7 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
 
 internal sealed class DeleteMessageOperation(long id, string? token, CancellationToken ct) : WriteOperation<DeleteMessageResult>(ct)
 {
-    public override void Execute(WriterCommands commands, DateTimeOffset now)
+    public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
         var deleted = token is null
             ? WriterCommands.With(commands.DeleteMessage, id).ExecuteNonQuery()

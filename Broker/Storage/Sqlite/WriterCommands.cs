@@ -33,6 +33,7 @@ internal sealed class WriterCommands : IDisposable
         DeleteMessage = Prepare(SqliteSql.DeleteMessage, "$id");
         DeleteReservedMessage = Prepare(SqliteSql.DeleteReservedMessage, "$id", "$token");
         MessageExists = Prepare(SqliteSql.MessageExists, "$id");
+        NextExpiry = Prepare(SqliteSql.NextExpiry, "$queue_id", "$after");
     }
 
     /// <summary>The configured durability: in WAL mode FULL syncs the log on every commit.</summary>
@@ -55,6 +56,7 @@ internal sealed class WriterCommands : IDisposable
     public SqliteCommand DeleteMessage { get; }
     public SqliteCommand DeleteReservedMessage { get; }
     public SqliteCommand MessageExists { get; }
+    public SqliteCommand NextExpiry { get; }
 
     /// <summary>
     /// The queue a reference names. Only this connection creates and deletes queues, so it remembers the ones it has

@@ -1,0 +1,174 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using WonderQ.Broker.Messages;
+using WonderQ.Broker.Storage;
+using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
+
+namespace WonderQ.Broker.Tests.Messages;
+
+/// <summary>
+/// A long poll that finds nothing parks, and looks again only if something may have changed since its claim: a
+/// publish, a reservation running out, the queue's deletion landing between the claim and the parking must still
+/// reach it. The store is the real one, with a hook that makes those land in exactly that gap.
+/// </summary>
+public sealed class ParkingTests : FreshBroker
+{
+    private static readonly TimeSpan _wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(30);
+
+    private WaitingConsumers Waiters => App.Services.GetRequiredService<WaitingConsumers>();
+
+    [Fact]
+    public async Task A_consumer_parking_on_an_idle_queue_claims_once_and_still_gets_the_next_message()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var store = new HookedStore(App.Services.GetRequiredService<IMessageStore>());
+
+        var consume = LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
+        await AsleepAsync(queue.Id);
+
+        store.Claims.Should().Be(1, "nothing changed on the queue between its claim and its parking");
+        var id = await Client.SendAsync(queue.Id, "for the parked consumer");
+        (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public async Task A_message_published_between_the_claim_and_the_parking_is_received()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var inner = App.Services.GetRequiredService<IMessageStore>();
+        long id = 0;
+        var store = new HookedStore(inner)
+        {
+            // Its announcement finds no one parked yet: only the change count tells the consumer to look again.
+            AfterFirstClaim = async () =>
+            {
+                var announced = Announced(h => inner.Activity.Published += (queueId, _) => h(queueId), queue.Id);
+                id = (await inner.SendAsync(QueueRef.ById(queue.Id), "in the gap", CancellationToken.None))!.Id;
+                await announced;
+            },
+        };
+
+        var messages = await LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+
+        messages.Should().ContainSingle().Which.Id.Should().Be(id);
+        store.Claims.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_reservation_running_out_between_the_claim_and_the_parking_is_received()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "reserved by another");
+        (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 5)).Should().ContainSingle();
+        var store = new HookedStore(App.Services.GetRequiredService<IMessageStore>())
+        {
+            AfterFirstClaim = () =>
+            {
+                Clock.Advance(TimeSpan.FromSeconds(10));
+                return Task.CompletedTask;
+            },
+        };
+
+        var messages = await LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+
+        messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+
+    [Fact]
+    public async Task A_queue_deleted_between_the_claim_and_the_parking_ends_the_wait_at_once()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var inner = App.Services.GetRequiredService<IMessageStore>();
+        var store = new HookedStore(inner)
+        {
+            AfterFirstClaim = async () =>
+            {
+                var announced = Announced(h => inner.Activity.QueueDeleted += h, queue.Id);
+                await inner.DeleteQueueAsync(QueueRef.ById(queue.Id), CancellationToken.None);
+                await announced;
+            },
+        };
+
+        var messages = await LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+
+        messages.Should().BeEmpty();
+        Waiters.Count.Should().Be(0);
+    }
+
+    private LongPoll LongPoll(IMessageStore store) =>
+        new(store, Waiters, Clock, App.Services.GetRequiredService<IOptions<LimitsOptions>>());
+
+    /// <summary>
+    /// Completes once the store has announced a change to the queue: a request is answered just before its
+    /// announcement, and the consumer must not park before it, or the announcement would simply wake it.
+    /// </summary>
+    private static Task Announced(Action<Action<long>> subscribe, long queueId)
+    {
+        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        subscribe(id =>
+        {
+            if (id == queueId)
+            {
+                announced.TrySetResult();
+            }
+        });
+        return announced.Task;
+    }
+
+    private Task AsleepAsync(long queueId) =>
+        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the queue");
+
+    /// <summary>The broker's own store, counting claims, with a hook run after the first one returns.</summary>
+    private sealed class HookedStore(IMessageStore inner) : IMessageStore
+    {
+        private int _claims;
+
+        public Func<Task>? AfterFirstClaim { get; init; }
+
+        public int Claims => Volatile.Read(ref _claims);
+
+        public QueueActivity Activity => inner.Activity;
+
+        public async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
+        {
+            var claim = await inner.ClaimAsync(queue, size, visibilityTimeout, cancellationToken);
+            if (Interlocked.Increment(ref _claims) == 1 && AfterFirstClaim is { } hook)
+            {
+                await hook();
+            }
+
+            return claim;
+        }
+
+        public Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
+            inner.CreateQueueAsync(name, cancellationToken);
+
+        public Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
+            inner.FindQueueAsync(queue, cancellationToken);
+
+        public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) =>
+            inner.ListQueuesAsync(cancellationToken);
+
+        public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
+            inner.DeleteQueueAsync(queue, cancellationToken);
+
+        public Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
+            inner.PeekAsync(queue, size, cancellationToken);
+
+        public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
+            inner.SendAsync(queue, body, cancellationToken);
+
+        public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
+            inner.DeleteMessageAsync(id, reservationToken, cancellationToken);
+
+        public Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) =>
+            inner.NextExpiryAsync(queueId, after, cancellationToken);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    }
+}
