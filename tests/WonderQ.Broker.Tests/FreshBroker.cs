@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using WonderQ.Broker.Messages;
 
 namespace WonderQ.Broker.Tests;
 
@@ -22,6 +24,8 @@ public abstract class FreshBroker : IAsyncLifetime
 
     protected FakeTimeProvider Clock => App.FakeClock;
 
+    protected WaitingConsumers Waiters => App.Services.GetRequiredService<WaitingConsumers>();
+
     public Task InitializeAsync()
     {
         Client = App.CreateClient();
@@ -37,6 +41,10 @@ public abstract class FreshBroker : IAsyncLifetime
     /// <summary>Waits (real time, briefly) until <paramref name="count"/> consumers are parked in a long poll.</summary>
     protected Task WaitingConsumersAsync(int count) =>
         Wire.EventuallyAsync(() => App.WaitingConsumerCount >= count, $"{count} consumer(s) wait");
+
+    /// <summary>Waits until a consumer is asleep on the queue, past its own claim: only then can a publish claim for it.</summary>
+    protected Task AsleepAsync(long queueId) =>
+        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the queue");
 
     /// <summary>
     /// Advances the fake clock by <paramref name="by"/> and returns the pending answer. Should the answer not come

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
 
@@ -11,8 +10,6 @@ namespace WonderQ.Broker.Tests.Messages;
 public sealed class HandOffTests : FreshBroker
 {
     private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(30);
-
-    private WaitingConsumers Waiters => App.Services.GetRequiredService<WaitingConsumers>();
 
     [Fact]
     public async Task A_message_sent_to_a_waiting_consumer_is_already_claimed_when_the_send_is_answered()
@@ -81,8 +78,4 @@ public sealed class HandOffTests : FreshBroker
 
         (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
     }
-
-    /// <summary>Waits until a consumer is asleep on the queue, past its own claim: only then can a publish claim for it.</summary>
-    private Task AsleepAsync(long queueId) =>
-        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the queue");
 }

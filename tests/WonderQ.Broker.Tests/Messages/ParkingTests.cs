@@ -17,8 +17,6 @@ public sealed class ParkingTests : FreshBroker
     private static readonly TimeSpan _wait = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(30);
 
-    private WaitingConsumers Waiters => App.Services.GetRequiredService<WaitingConsumers>();
-
     [Fact]
     public async Task A_consumer_parking_on_an_idle_queue_claims_once_and_still_gets_the_next_message()
     {
@@ -119,9 +117,6 @@ public sealed class ParkingTests : FreshBroker
         });
         return announced.Task;
     }
-
-    private Task AsleepAsync(long queueId) =>
-        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the queue");
 
     /// <summary>The broker's own store, counting claims, with a hook run after the first one returns.</summary>
     private sealed class HookedStore(IMessageStore inner) : IMessageStore
