@@ -22,8 +22,8 @@ public sealed class QueueActivity
     /// <summary>
     /// Counts, in the writer's order, every change that can make a queue's messages claimable now or later: a publish,
     /// a reservation (it runs out), the queue's deletion. Bumped as the change runs, before the events above, which
-    /// are raised under the waiting consumers' lock: a consumer that reads it after parking (under that lock) either
-    /// sees a change or is parked in time to be woken by it.
+    /// the waiting consumers handle under the lock they park under: a consumer that reads it after parking either
+    /// sees the change or was parked in time to be woken by it.
     /// </summary>
     public long ChangesTo(long queueId) => Volatile.Read(ref _changes[queueId & 255]);
 
