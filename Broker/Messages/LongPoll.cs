@@ -12,7 +12,7 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
     public async Task<IReadOnlyList<MessageDto>?> ConsumeAsync(
         QueueRef queue, int size, TimeSpan waitTime, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
     {
-        var claim = await store.ClaimAsync(queue, size, visibilityTimeout, cancellationToken);
+        var claim = await store.ClaimAsync(queue, size, visibilityTimeout, mayPark: waitTime > TimeSpan.Zero, cancellationToken);
         if (claim is null)
         {
             return null;
@@ -40,7 +40,7 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
             using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout);
             if (emptyLook is null || !NothingNewSince(emptyLook))
             {
-                claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, cancellationToken));
+                claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, mayPark: false, cancellationToken));
                 if (claim is null || claim.Messages.Count > 0)
                 {
                     return claim is null ? [] : PassTurnOn(claim, size, wokenBy);

@@ -28,9 +28,11 @@ public interface IMessageStore
 
     /// <summary>
     /// Reserves up to <paramref name="size"/> retrievable messages under one fresh token in one atomic step;
-    /// null when there is no such queue.
+    /// null when there is no such queue. With <paramref name="mayPark"/> (the caller waits if it finds nothing), an
+    /// empty result also says what a second look would have to see (<see cref="ClaimResult.ChangesSeen"/>,
+    /// <see cref="ClaimResult.NextExpiry"/>).
     /// </summary>
-    Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken cancellationToken);
+    Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken);
 
     Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken);
 
@@ -50,7 +52,7 @@ public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Message
     /// <summary>For a claim that found nothing: <see cref="QueueActivity.ChangesTo"/> as it ran.</summary>
     public long ChangesSeen { get; init; }
 
-    /// <summary>For a claim that found nothing: when the queue's first reservation runs out, if it has any.</summary>
+    /// <summary>For a claim that may park and found nothing: when the queue's first reservation runs out, if it has any.</summary>
     public DateTimeOffset? NextExpiry { get; init; }
 }
 

@@ -66,8 +66,8 @@ internal sealed class SqliteMessageStore(
     public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
         writer.RunAsync(new SendOperation(queue, body, cancellationToken));
 
-    public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken cancellationToken) =>
-        writer.RunAsync(new ClaimOperation(queue, size, visibilityTimeout, cancellationToken));
+    public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken) =>
+        writer.RunAsync(new ClaimOperation(queue, size, visibilityTimeout, cancellationToken) { MayPark = mayPark });
 
     public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
         writer.RunAsync(new DeleteMessageOperation(id, reservationToken, cancellationToken));

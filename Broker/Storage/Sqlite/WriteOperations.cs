@@ -138,6 +138,9 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
     /// <summary>How many messages it reserved, once executed.</summary>
     public int Claimed => Result?.Messages.Count ?? 0;
 
+    /// <summary>See <see cref="IMessageStore.ClaimAsync"/>: only then does an empty claim look up the next expiry.</summary>
+    public bool MayPark { get; init; }
+
     public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
         if (commands.FindQueue(queue) is not { } found)
@@ -157,8 +160,8 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
 
         if (ids.Count == 0)
         {
-            // What a long poll needs to know, parking after this, whether a second look could find anything.
-            var nextExpiry = WriterCommands.With(commands.NextExpiry, found.Id, SqliteRows.Millis(now)).ExecuteScalar();
+            // What a long poll parking after this needs, to know whether a second look could find anything.
+            var nextExpiry = MayPark ? WriterCommands.With(commands.NextExpiry, found.Id, SqliteRows.Millis(now)).ExecuteScalar() : null;
             Result = new ClaimResult(found.Id, [])
             {
                 ChangesSeen = activity.ChangesTo(found.Id),

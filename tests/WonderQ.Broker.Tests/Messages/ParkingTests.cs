@@ -129,9 +129,9 @@ public sealed class ParkingTests : FreshBroker
 
         public QueueActivity Activity => inner.Activity;
 
-        public async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
+        public async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken)
         {
-            var claim = await inner.ClaimAsync(queue, size, visibilityTimeout, cancellationToken);
+            var claim = await inner.ClaimAsync(queue, size, visibilityTimeout, mayPark, cancellationToken);
             if (Interlocked.Increment(ref _claims) == 1 && AfterFirstClaim is { } hook)
             {
                 await hook();
