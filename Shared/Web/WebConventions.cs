@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Json;
 using WonderQ.Shared.Validation;
@@ -38,13 +39,29 @@ public static class WebConventions
     {
         try
         {
-            createApp().Run();
+            var app = createApp();
+            WarnIfUnconfigured(app);
+            app.Run();
             return 0;
         }
         catch (Exception ex) when (ex is OptionsValidationException || isRefusal?.Invoke(ex) == true)
         {
             Console.Error.WriteLine($"WonderQ {appName} did not start: {ex.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// An app's dll started from another folder without <c>--contentRoot</c> finds no appsettings.json and runs on the
+    /// framework's bare defaults (port 5000, every request logged): said at start, since nothing else would show why.
+    /// </summary>
+    private static void WarnIfUnconfigured(WebApplication app)
+    {
+        if (!app.Environment.ContentRootFileProvider.GetFileInfo("appsettings.json").Exists)
+        {
+            app.Logger.LogWarning(
+                "No appsettings.json in the content root {ContentRoot}: running on the built-in defaults. Start the app from its own folder or pass --contentRoot with that folder.",
+                app.Environment.ContentRootPath);
         }
     }
 

@@ -51,7 +51,11 @@ public sealed class BrokerProcess : IDisposable
         }
     }
 
-    public static BrokerProcess Start(string databasePath, int port, params string[] extraArgs)
+    public static BrokerProcess Start(string databasePath, int port, params string[] extraArgs) =>
+        StartIn(RepoPaths.BrokerDirectory, databasePath, port, extraArgs);
+
+    /// <summary>Starts the broker with <paramref name="workingDirectory"/> as its working directory (and so its content root).</summary>
+    public static BrokerProcess StartIn(string workingDirectory, string databasePath, int port, params string[] extraArgs)
     {
         if (!File.Exists(RepoPaths.BrokerDll))
         {
@@ -61,7 +65,7 @@ public sealed class BrokerProcess : IDisposable
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
         var info = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = RepoPaths.BrokerDirectory,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
