@@ -16,46 +16,39 @@ public sealed class MissingSettingsTests(ITestOutputHelper output)
     [Fact]
     public async Task Broker_started_outside_its_folder_warns_that_it_runs_without_its_settings()
     {
-        // Arrange
         using var database = new TempDatabase();
 
-        // Act
-        using var broker = BrokerProcess.StartIn(database.Directory, database.Path, FreePort.Next());
-        using var client = new HttpClient { BaseAddress = broker.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        await broker.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
-        var said = await OutputWithinAsync(broker, Warning, TimeSpan.FromSeconds(10));
+        var said = await OutputOfBrokerStartedInAsync(database.Directory, database, TimeSpan.FromSeconds(10));
 
-        // Assert
-        output.WriteLine(broker.StandardOutput);
         said.Should().Contain(Warning).And.Contain(database.Directory, "the warning names the folder it looked in");
     }
 
     [Fact]
     public async Task Broker_started_in_its_folder_does_not_warn()
     {
-        // Arrange
         using var database = new TempDatabase();
 
-        // Act
-        using var broker = BrokerProcess.Start(database.Path, FreePort.Next());
-        using var client = new HttpClient { BaseAddress = broker.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        await broker.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
-        var said = await OutputWithinAsync(broker, Warning, TimeSpan.FromSeconds(2));
+        var said = await OutputOfBrokerStartedInAsync(RepoPaths.BrokerDirectory, database, TimeSpan.FromSeconds(2));
 
-        // Assert
-        output.WriteLine(broker.StandardOutput);
         said.Should().NotContain(Warning);
     }
 
-    /// <summary>The console logger writes from a queue of its own: give a line logged at start a moment to arrive.</summary>
-    private static async Task<string> OutputWithinAsync(BrokerProcess broker, string expected, TimeSpan deadline)
+    /// <summary>
+    /// What a broker started in <paramref name="folder"/> wrote once healthy. The console logger writes from a queue of
+    /// its own, so a line logged at start is given up to <paramref name="wait"/> to arrive.
+    /// </summary>
+    private async Task<string> OutputOfBrokerStartedInAsync(string folder, TempDatabase database, TimeSpan wait)
     {
+        using var broker = BrokerProcess.StartIn(folder, database.Path, FreePort.Next());
+        using var client = new HttpClient { BaseAddress = broker.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        await broker.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
         var stopwatch = Stopwatch.StartNew();
-        while (!broker.StandardOutput.Contains(expected, StringComparison.Ordinal) && stopwatch.Elapsed < deadline)
+        while (!broker.StandardOutput.Contains(Warning, StringComparison.Ordinal) && stopwatch.Elapsed < wait)
         {
             await Task.Delay(50);
         }
 
+        output.WriteLine(broker.StandardOutput);
         return broker.StandardOutput;
     }
 }
