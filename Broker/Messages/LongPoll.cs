@@ -8,11 +8,18 @@ namespace WonderQ.Broker.Messages;
 /// <summary>A consume: claim at once, or park until a message can be claimed or the wait runs out.</summary>
 public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, TimeProvider time, IOptions<LimitsOptions> limits)
 {
+    // The last empty look at each queue, in slots by queue so that it does not grow with the queues asked for. A
+    // consumer that arrives while it still stands parks without a trip through the writer: 10,000 consumers re-polling
+    // an idle queue otherwise put that many claims ahead of the sends that arrive among them.
+    private readonly EmptyLook?[] _emptyLooks = new EmptyLook?[256];
+
     /// <summary>The claimed messages (possibly none); null when there is no such queue.</summary>
     public async Task<IReadOnlyList<MessageDto>?> ConsumeAsync(
         QueueRef queue, int size, TimeSpan waitTime, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
     {
-        var claim = await store.ClaimAsync(queue, size, visibilityTimeout, mayPark: waitTime > TimeSpan.Zero, cancellationToken);
+        var claim = waitTime > TimeSpan.Zero
+            ? await FirstLookAsync(queue, size, visibilityTimeout, cancellationToken)
+            : await store.ClaimAsync(queue, size, visibilityTimeout, mayPark: false, cancellationToken);
         if (claim is null)
         {
             return null;
@@ -35,8 +42,7 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
         while (true)
         {
             // Parked before it looks (again), so that a publish landing in between wakes it. The look is skipped when
-            // the empty claim that went before parking still stands: with 10,000 consumers re-polling an idle queue,
-            // that is half of the writer's transactions.
+            // the empty claim that went before parking still stands, as it does after FirstLookAsync found one standing.
             using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout);
             if (emptyLook is null || !NothingNewSince(emptyLook))
             {
@@ -76,14 +82,33 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
         }
     }
 
+    private async Task<ClaimResult?> FirstLookAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
+    {
+        var slot = queue.GetHashCode() & 255;
+        if (Volatile.Read(ref _emptyLooks[slot]) is { } last && last.Queue == queue && NothingNewSince(last.Claim))
+        {
+            return last.Claim;
+        }
+
+        var claim = await store.ClaimAsync(queue, size, visibilityTimeout, mayPark: true, cancellationToken);
+        if (claim is { Messages.Count: 0 })
+        {
+            Volatile.Write(ref _emptyLooks[slot], new EmptyLook(queue, claim));
+        }
+
+        return claim;
+    }
+
     /// <summary>
     /// Whether a claim now could find nothing that <paramref name="empty"/> did not: no publish, reservation or deletion
-    /// on its queue since, and none of its reservations run out yet. (Called once parked, so that any later change or
-    /// expiry wakes the consumer.)
+    /// on its queue since, and none of its reservations run out yet. (Checked again once parked, so that any later
+    /// change or expiry wakes the consumer.)
     /// </summary>
     private bool NothingNewSince(ClaimResult empty) =>
         store.Activity.ChangesTo(empty.QueueId) == empty.ChangesSeen
         && (empty.NextExpiry is not { } expiry || expiry > time.GetUtcNow());
+
+    private sealed record EmptyLook(QueueRef Queue, ClaimResult Claim);
 
     private async Task<ClaimResult?> NullOnShutdownAsync(Task<ClaimResult?> claim)
     {

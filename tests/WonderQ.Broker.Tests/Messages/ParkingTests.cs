@@ -98,6 +98,77 @@ public sealed class ParkingTests : FreshBroker
         Waiters.Count.Should().Be(0);
     }
 
+    [Fact]
+    public async Task Consumers_arriving_at_an_idle_queue_park_on_its_last_empty_look_and_each_gets_a_message()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var store = new HookedStore(App.Services.GetRequiredService<IMessageStore>());
+        var longPoll = LongPoll(store);
+
+        var first = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
+        await AsleepAsync(queue.Id);
+        var second = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
+        await Wire.EventuallyAsync(() => Waiters.AsleepOn(queue.Id) == 2, "both consumers are asleep on the queue");
+
+        store.Claims.Should().Be(1, "nothing changed on the queue since the first consumer found it empty");
+        var sent = new[] { await Client.SendAsync(queue.Id, "one"), await Client.SendAsync(queue.Id, "two") };
+        var received = (await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10))).SelectMany(m => m!).Select(m => m.Id);
+        received.Should().BeEquivalentTo(sent);
+    }
+
+    [Fact]
+    public async Task A_message_sent_after_the_last_empty_look_is_received_by_the_next_consumer_at_once()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var longPoll = LongPoll(App.Services.GetRequiredService<IMessageStore>());
+        await EmptyLookAsync(longPoll, queue.Id);
+
+        var id = await Client.SendAsync(queue.Id, "sent while no one waited");
+
+        var messages = await longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        messages.Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public async Task A_reservation_that_ran_out_after_the_last_empty_look_is_received_by_the_next_consumer_at_once()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "reserved by another");
+        (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle();
+        var longPoll = LongPoll(App.Services.GetRequiredService<IMessageStore>());
+        await EmptyLookAsync(longPoll, queue.Id);
+
+        Clock.Advance(TimeSpan.FromSeconds(10));
+
+        var messages = await longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+
+    [Fact]
+    public async Task A_queue_deleted_after_the_last_empty_look_is_not_found_by_the_next_consumer()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var store = App.Services.GetRequiredService<IMessageStore>();
+        var longPoll = LongPoll(store);
+        await EmptyLookAsync(longPoll, queue.Id);
+
+        (await store.DeleteQueueAsync(QueueRef.ById(queue.Id), CancellationToken.None)).Should().BeTrue();
+
+        var messages = await longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        messages.Should().BeNull("there is no such queue any more");
+    }
+
+    /// <summary>A one-second long poll that parks on the empty queue and runs out: its look is the last one taken.</summary>
+    private async Task EmptyLookAsync(LongPoll longPoll, long queueId)
+    {
+        var consume = longPoll.ConsumeAsync(QueueRef.ById(queueId), 1, TimeSpan.FromSeconds(1), _visibility, CancellationToken.None);
+        await AsleepAsync(queueId);
+        (await AdvanceUntilAnsweredAsync(consume, TimeSpan.FromSeconds(1))).Should().BeEmpty();
+    }
+
     private LongPoll LongPoll(IMessageStore store) =>
         new(store, Waiters, Clock, App.Services.GetRequiredService<IOptions<LimitsOptions>>());
 
