@@ -41,7 +41,7 @@ public static class MessagesApi
             : Problems.NotFound($"There is no queue with {queue}.");
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, ProblemHttpResult>> Consume(
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, ProblemHttpResult, EmptyHttpResult>> Consume(
         [AsParameters] ConsumeQuery query, LongPoll longPoll, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
         var defaults = limits.Value;
@@ -52,6 +52,13 @@ public static class MessagesApi
             TimeSpan.FromSeconds(Rules.ParseOr(query.WaitTime, defaults.DefaultWaitTimeSeconds)),
             TimeSpan.FromSeconds(Rules.ParseOr(query.VisibilityTimeout, defaults.DefaultVisibilityTimeoutSeconds)),
             cancellationToken);
+        if (messages is [] && cancellationToken.IsCancellationRequested)
+        {
+            // The client has gone: writing [] to it would only end in the JSON writer's OperationCanceledException,
+            // thrown and rethrown five times over, for every long poll abandoned (thousands when consumers stop at once).
+            return TypedResults.Empty;
+        }
+
         return messages is null ? Problems.NotFound($"There is no queue with {queue}.") : TypedResults.Ok(messages);
     }
 
