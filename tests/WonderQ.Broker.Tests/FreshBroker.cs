@@ -42,9 +42,9 @@ public abstract class FreshBroker : IAsyncLifetime
     protected Task WaitingConsumersAsync(int count) =>
         Wire.EventuallyAsync(() => App.WaitingConsumerCount >= count, $"{count} consumer(s) wait");
 
-    /// <summary>Waits until a consumer is asleep on the queue, past its own claim: only then can a publish claim for it.</summary>
-    protected Task AsleepAsync(long queueId) =>
-        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the queue");
+    /// <summary>Waits until <paramref name="count"/> consumers are asleep on the queue, past their own claims: only then can a publish claim for them.</summary>
+    protected Task AsleepAsync(long queueId, int count = 1) =>
+        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == count, $"{count} consumer(s) asleep on the queue");
 
     /// <summary>
     /// Advances the fake clock by <paramref name="by"/> and returns the pending answer. Should the answer not come

@@ -23,7 +23,7 @@ public sealed class ParkingTests : FreshBroker
         var queue = await Client.CreateQueueAsync();
         var store = new HookedStore(App.Services.GetRequiredService<IMessageStore>());
 
-        var consume = LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
+        var consume = ConsumeAsync(LongPoll(store), queue.Id);
         await AsleepAsync(queue.Id);
 
         store.Claims.Should().Be(1, "nothing changed on the queue between its claim and its parking");
@@ -48,7 +48,7 @@ public sealed class ParkingTests : FreshBroker
             },
         };
 
-        var messages = await LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+        var messages = await ConsumeAsync(LongPoll(store), queue.Id)
             .WaitAsync(TimeSpan.FromSeconds(10));
 
         messages.Should().ContainSingle().Which.Id.Should().Be(id);
@@ -70,7 +70,7 @@ public sealed class ParkingTests : FreshBroker
             },
         };
 
-        var messages = await LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+        var messages = await ConsumeAsync(LongPoll(store), queue.Id)
             .WaitAsync(TimeSpan.FromSeconds(10));
 
         messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
@@ -91,7 +91,7 @@ public sealed class ParkingTests : FreshBroker
             },
         };
 
-        var messages = await LongPoll(store).ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+        var messages = await ConsumeAsync(LongPoll(store), queue.Id)
             .WaitAsync(TimeSpan.FromSeconds(10));
 
         messages.Should().BeEmpty();
@@ -105,10 +105,10 @@ public sealed class ParkingTests : FreshBroker
         var store = new HookedStore(App.Services.GetRequiredService<IMessageStore>());
         var longPoll = LongPoll(store);
 
-        var first = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
+        var first = ConsumeAsync(longPoll, queue.Id);
         await AsleepAsync(queue.Id);
-        var second = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
-        await Wire.EventuallyAsync(() => Waiters.AsleepOn(queue.Id) == 2, "both consumers are asleep on the queue");
+        var second = ConsumeAsync(longPoll, queue.Id);
+        await AsleepAsync(queue.Id, count: 2);
 
         store.Claims.Should().Be(1, "nothing changed on the queue since the first consumer found it empty");
         var sent = new[] { await Client.SendAsync(queue.Id, "one"), await Client.SendAsync(queue.Id, "two") };
@@ -125,7 +125,7 @@ public sealed class ParkingTests : FreshBroker
 
         var id = await Client.SendAsync(queue.Id, "sent while no one waited");
 
-        var messages = await longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+        var messages = await ConsumeAsync(longPoll, queue.Id)
             .WaitAsync(TimeSpan.FromSeconds(10));
         messages.Should().ContainSingle().Which.Id.Should().Be(id);
     }
@@ -141,7 +141,7 @@ public sealed class ParkingTests : FreshBroker
 
         Clock.Advance(TimeSpan.FromSeconds(10));
 
-        var messages = await longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+        var messages = await ConsumeAsync(longPoll, queue.Id)
             .WaitAsync(TimeSpan.FromSeconds(10));
         messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
     }
@@ -156,10 +156,14 @@ public sealed class ParkingTests : FreshBroker
 
         (await store.DeleteQueueAsync(QueueRef.ById(queue.Id), CancellationToken.None)).Should().BeTrue();
 
-        var messages = await longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None)
+        var messages = await ConsumeAsync(longPoll, queue.Id)
             .WaitAsync(TimeSpan.FromSeconds(10));
         messages.Should().BeNull("there is no such queue any more");
     }
+
+    /// <summary>A long poll for one message that waits up to 20 s.</summary>
+    private static Task<IReadOnlyList<MessageDto>?> ConsumeAsync(LongPoll longPoll, long queueId) =>
+        longPoll.ConsumeAsync(QueueRef.ById(queueId), 1, _wait, _visibility, CancellationToken.None);
 
     /// <summary>A one-second long poll that parks on the empty queue and runs out: its look is the last one taken.</summary>
     private async Task EmptyLookAsync(LongPoll longPoll, long queueId)
