@@ -26,6 +26,11 @@ public class KestrelBroker : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Every address the broker listens on; <see cref="BaseAddress"/> is the first.</summary>
+    public IReadOnlyList<Uri> Addresses { get; private set; } = [];
+
+    public IServiceProvider Services => _app!.Services;
+
     public async Task InitializeAsync()
     {
         _app = WonderQ.Broker.Program.CreateApp(
@@ -37,8 +42,8 @@ public class KestrelBroker : IAsyncLifetime
             .. _extraArgs,
         ]);
         await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        BaseAddress = new Uri(address);
+        Addresses = [.. _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Select(a => new Uri(a))];
+        BaseAddress = Addresses[0];
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
