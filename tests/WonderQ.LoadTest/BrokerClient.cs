@@ -1,9 +1,7 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using WonderQ.LoadTest.Wire;
 using WonderQ.Shared.Contracts;
@@ -14,25 +12,21 @@ namespace WonderQ.LoadTest;
 /// <summary>
 /// The few broker calls a load test makes, timed and counted. The hot ones (send, consume, delete) go over
 /// <see cref="WirePool"/>, a minimal HTTP/1.1 client that takes far less CPU per request than HttpClient (the tool
-/// shares the broker's cores; README, "Transport"); the setup calls (queues, counts, health) over an
-/// <see cref="HttpClient"/>.
+/// shares the broker's cores; README, "Transport"), or with <c>--http2</c> over <see cref="H2Pool"/>, as lean an
+/// HTTP/2 client for an h2c port; the setup calls (queues, counts, health) over an <see cref="HttpClient"/>.
 /// </summary>
 internal sealed class BrokerClient : IDisposable
 {
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? _json;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? _jsonWriter;
+    private static RequestParts? _parts;
 
     private readonly HttpClient _http;
     private readonly WirePool _wire;
-    private readonly byte[] _sendHead;
-    private readonly byte[] _consumeHead;
-    private readonly byte[] _deleteHead;
-    private readonly byte[] _requestEnd;
+    private readonly H2Pool? _h2;
+    private readonly byte[] _host;
 
-    public BrokerClient(Uri baseUrl, int maxConnections)
+    /// <param name="http2Connections">0: HTTP/1.1; else this many h2c connections, 100 requests at once on each.</param>
+    public BrokerClient(Uri baseUrl, int maxConnections, int http2Connections = 0)
     {
         var handler = new SocketsHttpHandler
         {
@@ -46,20 +40,28 @@ internal sealed class BrokerClient : IDisposable
         };
         // Long polls run up to 20 s; every call carries its own cancellation instead of a client-wide timeout.
         _http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan };
+        if (http2Connections > 0)
+        {
+            _http.DefaultRequestVersion = HttpVersion.Version20;
+            _http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
 
         _wire = new WirePool(baseUrl, maxConnections);
-        var host = Encoding.ASCII.GetString(_wire.HostHeader);
-        var path = Encoding.ASCII.GetString(_wire.BasePath);
-        _sendHead = Encoding.ASCII.GetBytes(
-            $"POST {path}messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: ");
-        _consumeHead = Encoding.ASCII.GetBytes($"GET {path}messages/consume?queue_id=");
-        _deleteHead = Encoding.ASCII.GetBytes($"DELETE {path}messages/");
-        _requestEnd = Encoding.ASCII.GetBytes($" HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        _h2 = http2Connections > 0 ? new H2Pool(_wire, http2Connections, StreamsPerConnection) : null;
+        _host = _wire.HostHeader;
     }
+
+    /// <summary>Requests at once on one HTTP/2 connection: Kestrel's default limit, which the broker keeps.</summary>
+    public const int StreamsPerConnection = 100;
+
+    private delegate T ReadBody<out T>(ReadOnlySpan<byte> body);
 
     private int _consumesInFlight;
 
     public Errors Errors { get; } = new();
+
+    /// <summary>Hot-path connections opened so far.</summary>
+    public int ConnectionsOpened => _h2?.Opened ?? _wire.Opened;
 
     /// <summary>Consume requests sent (or being sent) and not yet answered.</summary>
     public int ConsumesInFlight => Volatile.Read(ref _consumesInFlight);
@@ -109,51 +111,32 @@ internal sealed class BrokerClient : IDisposable
     /// </summary>
     public async Task<bool> WarmUpAsync(CancellationToken ct)
     {
-        var connection = await _wire.RentAsync(ct);
-        try
-        {
-            connection.Request.Append("GET "u8).Append(_wire.BasePath).Append("healthz"u8).Append(_requestEnd);
-            await connection.ExchangeAsync(ct);
-            return connection.Status is >= 200 and < 300;
-        }
-        finally
-        {
-            _wire.Return(connection);
-        }
+        var status = await ExchangeAsync(WireMethod.Get, static parts => parts.Target.Append("healthz"u8), static (status, _) => status, ct);
+        return status is >= 200 and < 300;
     }
 
     /// <summary>POST /messages; the new id, or null when it did not answer 201 (the error is counted).</summary>
     public async Task<long?> SendAsync(long queueId, string body, Recorder latency, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        WireConnection? connection = null;
-        try
-        {
-            connection = await _wire.RentAsync(ct);
-            WriteSend(connection.Request, queueId, body);
-            await connection.ExchangeAsync(ct);
-            if (connection.Status != (int)HttpStatusCode.Created)
+        var (ok, id) = await CallAsync(
+            "POST /messages",
+            HttpStatusCode.Created,
+            WireMethod.Post,
+            parts =>
             {
-                Errors.Add("POST /messages", (HttpStatusCode)connection.Status);
-                return null;
-            }
-
-            var sent = JsonSerializer.Deserialize<SendMessageResponse>(connection.Body, WonderQJson.Options);
-            latency.Add(started);
-            return sent!.Id;
-        }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
+                parts.Target.Append("messages"u8);
+                WriteSendJson(parts, queueId, body);
+            },
+            static json => JsonSerializer.Deserialize<SendMessageResponse>(json, WonderQJson.Options)!.Id,
+            ct);
+        if (!ok)
         {
-            Errors.Add("POST /messages", ex);
             return null;
         }
-        finally
-        {
-            if (connection is not null)
-            {
-                _wire.Return(connection);
-            }
-        }
+
+        latency.Add(started);
+        return id;
     }
 
     /// <summary>GET /messages/consume; null when it failed (counted) or was cancelled by the end of the run.</summary>
@@ -162,30 +145,24 @@ internal sealed class BrokerClient : IDisposable
     {
         var started = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _consumesInFlight);
-        WireConnection? connection = null;
         try
         {
-            connection = await _wire.RentAsync(ct);
-            connection.Request.Append(_consumeHead).Append(queueId)
-                .Append("&size="u8).Append(size)
-                .Append("&wait_time="u8).Append(waitTime)
-                .Append("&visibility_timeout="u8).Append(visibilityTimeout)
-                .Append(_requestEnd);
-            await connection.ExchangeAsync(ct);
-            if (connection.Status != (int)HttpStatusCode.OK)
+            var (ok, messages) = await CallAsync(
+                "GET /messages/consume",
+                HttpStatusCode.OK,
+                WireMethod.Get,
+                parts => parts.Target.Append("messages/consume?queue_id="u8).Append(queueId)
+                    .Append("&size="u8).Append(size)
+                    .Append("&wait_time="u8).Append(waitTime)
+                    .Append("&visibility_timeout="u8).Append(visibilityTimeout),
+                static json => JsonSerializer.Deserialize<MessageDto[]>(json, WonderQJson.Options),
+                ct);
+            if (ok)
             {
-                Errors.Add("GET /messages/consume", (HttpStatusCode)connection.Status);
-                return null;
+                latency?.Add(started);
             }
 
-            var messages = JsonSerializer.Deserialize<MessageDto[]>(connection.Body, WonderQJson.Options);
-            latency?.Add(started);
             return messages;
-        }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
-        {
-            Errors.Add("GET /messages/consume", ex);
-            return null;
         }
         catch (OperationCanceledException)
         {
@@ -193,11 +170,6 @@ internal sealed class BrokerClient : IDisposable
         }
         finally
         {
-            if (connection is not null)
-            {
-                _wire.Return(connection);
-            }
-
             Interlocked.Decrement(ref _consumesInFlight);
         }
     }
@@ -206,61 +178,132 @@ internal sealed class BrokerClient : IDisposable
     public async Task<bool> DeleteAsync(MessageDto message, Recorder latency, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        WireConnection? connection = null;
-        try
+        var (ok, _) = await CallAsync(
+            "DELETE /messages",
+            HttpStatusCode.OK,
+            WireMethod.Delete,
+            parts => parts.Target.Append("messages/"u8).Append(message.Id)
+                .Append("?reservation_token="u8).AppendAscii(Uri.EscapeDataString(message.ReservationToken ?? "")),
+            static _ => true,
+            ct);
+        if (ok)
         {
-            connection = await _wire.RentAsync(ct);
-            connection.Request.Append(_deleteHead).Append(message.Id)
-                .Append("?reservation_token="u8).AppendAscii(Uri.EscapeDataString(message.ReservationToken ?? ""))
-                .Append(_requestEnd);
-            await connection.ExchangeAsync(ct);
-            if (connection.Status != (int)HttpStatusCode.OK)
-            {
-                Errors.Add("DELETE /messages", (HttpStatusCode)connection.Status);
-                return false;
-            }
-
             latency.Add(started);
-            return true;
         }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
-        {
-            Errors.Add("DELETE /messages", ex);
-            return false;
-        }
-        finally
-        {
-            if (connection is not null)
-            {
-                _wire.Return(connection);
-            }
-        }
+
+        return ok;
     }
 
     public void Dispose()
     {
+        _h2?.Dispose();
         _wire.Dispose();
         _http.Dispose();
     }
 
     /// <summary>
-    /// POST /messages with <c>{"queue_id":N,"body":"..."}</c>: the JSON goes to a per-thread scratch buffer first (no
-    /// await in between, so no other request can share it), then after its Content-Length into the request.
+    /// One hot-path call: the answer read by <paramref name="read"/> when its status is <paramref name="expected"/>;
+    /// otherwise not ok, and the status or the exception is counted (an exception after <paramref name="ct"/> is
+    /// cancelled is the caller's).
     /// </summary>
-    private void WriteSend(ArrayBufferWriter<byte> request, long queueId, string body)
+    private async Task<(bool Ok, T? Value)> CallAsync<T>(
+        string what, HttpStatusCode expected, WireMethod method, Action<RequestParts> write, ReadBody<T> read, CancellationToken ct)
     {
-        var json = _json ??= new ArrayBufferWriter<byte>(2048);
-        json.ResetWrittenCount();
-        var writer = _jsonWriter ??= new Utf8JsonWriter(json);
-        writer.Reset(json);
+        try
+        {
+            return await ExchangeAsync(
+                method,
+                write,
+                (status, body) =>
+                {
+                    if (status == (int)expected)
+                    {
+                        return (true, read(body));
+                    }
+
+                    Errors.Add(what, (HttpStatusCode)status);
+                    return (false, default(T));
+                },
+                ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            Errors.Add(what, ex);
+            return (false, default);
+        }
+    }
+
+    /// <summary>
+    /// Sends the request <paramref name="write"/> describes over the run's transport and hands the answer's status and
+    /// body to <paramref name="answer"/> while they are valid. The request is written on this thread, once its
+    /// connection is ready, into this thread's <see cref="RequestParts"/>, so it needs no buffer of its own.
+    /// </summary>
+    private async Task<T> ExchangeAsync<T>(
+        WireMethod method, Action<RequestParts> write, Func<int, ReadOnlySpan<byte>, T> answer, CancellationToken ct)
+    {
+        if (_h2 is { } h2)
+        {
+            var connection = await h2.ReserveAsync(ct);
+            H2Stream stream;
+            try
+            {
+                var parts = Parts();
+                write(parts);
+                H2Headers.WriteRequest(parts.HeaderBlock, method, parts.Target.WrittenSpan, _host, json: parts.Body.WrittenCount > 0);
+                stream = connection.Start(parts.HeaderBlock.WrittenSpan, parts.Body.WrittenSpan);
+            }
+            catch (Exception) when (ReleaseUnstarted(connection))
+            {
+                throw;
+            }
+
+            await stream.WaitAsync(ct);
+            return answer(stream.Status, stream.Body.WrittenSpan);
+        }
+
+        WireConnection? wire = null;
+        try
+        {
+            wire = await _wire.RentAsync(ct);
+            var parts = Parts();
+            write(parts);
+            parts.WriteHttp1(wire.Request, method, _host);
+            await wire.ExchangeAsync(ct);
+            return answer(wire.Status, wire.Body);
+        }
+        finally
+        {
+            if (wire is not null)
+            {
+                _wire.Return(wire);
+            }
+        }
+    }
+
+    /// <summary>A slot reserved for a request that failed before it started goes back; never catches.</summary>
+    private static bool ReleaseUnstarted(H2Connection connection)
+    {
+        connection.Unreserve();
+        return false;
+    }
+
+    private RequestParts Parts()
+    {
+        var parts = _parts ??= new RequestParts();
+        parts.Reset(_wire.BasePath);
+        return parts;
+    }
+
+    /// <summary>POST /messages' body, <c>{"queue_id":N,"body":"..."}</c>.</summary>
+    private static void WriteSendJson(RequestParts parts, long queueId, string body)
+    {
+        var writer = parts.Json;
         writer.WriteStartObject();
         writer.WriteNumber("queue_id"u8, queueId);
         writer.WriteString("body"u8, body);
         writer.WriteEndObject();
         writer.Flush();
-        request.Append(_sendHead).Append(json.WrittenCount).Append("\r\n\r\n"u8).Append(json.WrittenSpan);
     }
-
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what, CancellationToken ct)
     {

@@ -40,6 +40,9 @@ internal sealed class LoadOptions
           --queue NAME            use (or create) this queue instead of a fresh uniquely-named one, and keep it
           --no-fill               consume: do not pre-fill; drain --messages from what the queue holds
           --keep-queue            do not delete the queue at the end
+          --http2 N               speak HTTP/2 without TLS (h2c, for the broker's h2c port) over N connections that
+                                  every producer and consumer shares, 100 requests at once on each (default: HTTP/1.1,
+                                  a connection per request in flight)
           --broker-pid PID        report the broker's VmRSS from /proc/PID/status
           --json                  print a machine-readable result instead of the table
           --quiet                 no progress on stderr
@@ -68,6 +71,7 @@ internal sealed class LoadOptions
     public bool NoFill { get; private set; }
     public bool KeepQueue { get; private set; }
     public int? BrokerPid { get; private set; }
+    public int Http2Connections { get; private set; }
     public bool Json { get; private set; }
     public bool Quiet { get; private set; }
 
@@ -147,6 +151,7 @@ internal sealed class LoadOptions
                 case "--no-fill": o.NoFill = true; break;
                 case "--keep-queue": o.KeepQueue = true; break;
                 case "--broker-pid": o.BrokerPid = Int(1, int.MaxValue); break;
+                case "--http2": o.Http2Connections = Int(1, 1_000); break;
                 case "--json": o.Json = true; break;
                 case "--quiet": o.Quiet = true; break;
                 default: throw new ArgumentException($"Unknown option '{name}'.");
@@ -156,6 +161,14 @@ internal sealed class LoadOptions
         if (o.WarmupSeconds > 0 && scenario == "burst")
         {
             throw new ArgumentException("--warmup does not apply to burst, which measures one burst: use --warm to open its connections first.");
+        }
+
+        if (o.Http2Connections > 0 && o.ConnectionLimit > o.Http2Connections * BrokerClient.StreamsPerConnection)
+        {
+            var needed = (o.ConnectionLimit + BrokerClient.StreamsPerConnection - 1) / BrokerClient.StreamsPerConnection;
+            throw new ArgumentException(
+                $"{scenario} may have {o.ConnectionLimit} requests in flight: over HTTP/2 that takes --http2 {needed} or more " +
+                $"({BrokerClient.StreamsPerConnection} on each connection).");
         }
 
         return o;

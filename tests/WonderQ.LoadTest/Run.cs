@@ -13,7 +13,7 @@ internal sealed class Run : IDisposable
     public Run(LoadOptions options)
     {
         Options = options;
-        Client = new BrokerClient(options.Url, options.ConnectionLimit);
+        Client = new BrokerClient(options.Url, options.ConnectionLimit, options.Http2Connections);
         Ledger = new Ledger(TimeSpan.FromSeconds(options.VisibilityTimeout));
         Tag = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..8];
         // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does.

@@ -19,6 +19,11 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
 
     public string Url { get; } = options.Url.ToString();
 
+    /// <summary>How the hot path spoke to the server: <c>http/1.1</c>, or <c>h2c</c> over <see cref="Http2Connections"/>.</summary>
+    public string Transport { get; } = options.Http2Connections > 0 ? "h2c" : "http/1.1";
+
+    public int Http2Connections { get; } = options.Http2Connections;
+
     public string Queue { get; set; } = "";
 
     public Dictionary<string, object?> Parameters { get; init; } = new()
@@ -63,7 +68,7 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(c, $"scenario {Scenario}  url {Url}  queue {Queue}");
+        sb.AppendLine(c, $"scenario {Scenario}  url {Url}  queue {Queue}  transport {(Http2Connections > 0 ? $"h2c over {Http2Connections} connections" : Transport)}");
         sb.AppendLine("parameters " + string.Join("  ", Parameters.Select(kv => $"{kv.Key}={Format(kv.Value)}")));
         sb.AppendLine(c, $"elapsed {ElapsedSeconds:0.000} s   throughput {ThroughputMsgsPerSecond:N0} msgs/s ({ThroughputOf})");
         sb.AppendLine();

@@ -264,8 +264,9 @@ internal static class Scenarios
             // Wait (at most 60 s) until every long poll is on an established connection and sent, then a moment more
             // for the broker to park them all, and take its footprint.
             var port = o.Url.Port;
+            var connections = o.Http2Connections > 0 ? Math.Min(o.Http2Connections, waiters) : waiters;
             while (connect.Elapsed < TimeSpan.FromSeconds(60)
-                && (run.Client.ConsumesInFlight < waiters || Connections.EstablishedTo(port) < waiters))
+                && (run.Client.ConsumesInFlight < waiters || Connections.EstablishedTo(port) < connections))
             {
                 await Task.Delay(250, CancellationToken.None);
             }

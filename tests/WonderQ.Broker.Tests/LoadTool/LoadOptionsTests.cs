@@ -29,4 +29,13 @@ public sealed class LoadOptionsTests
     public void A_warm_up_is_refused_for_a_burst() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["burst", "--warmup", "5"]))
             .Should().Throw<ArgumentException>().WithMessage("*--warm*");
+
+    [Fact]
+    public void Http2_connections_too_few_for_the_requests_in_flight_are_refused_with_the_number_needed()
+    {
+        LoadOptions.Parse(["produce", "--producers", "512", "--http2", "8"]).Http2Connections.Should().Be(8);
+
+        FluentActions.Invoking(() => LoadOptions.Parse(["idle-waiters", "--waiters", "10000", "--http2", "64"]))
+            .Should().Throw<ArgumentException>().WithMessage("*--http2 101 or more*");
+    }
 }

@@ -137,7 +137,8 @@ internal sealed class WirePool : IDisposable
         }
     }
 
-    private async Task<Socket> ConnectAsync(CancellationToken ct)
+    /// <summary>A socket connected to the server (also what <see cref="H2Pool"/> opens its connections with).</summary>
+    internal async Task<Socket> ConnectAsync(CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_connectTimeout);

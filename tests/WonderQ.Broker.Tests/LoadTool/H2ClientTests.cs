@@ -1,0 +1,125 @@
+using Microsoft.AspNetCore.Builder;
+using WonderQ.LoadTest;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Tests.LoadTool;
+
+/// <summary>
+/// The load tool's HTTP/2 client (<c>--http2</c>; tests/WonderQ.LoadTest/Wire/H2Connection.cs) against the broker
+/// serving h2c: many requests on few connections, bodies over several frames and past the first flow-control window,
+/// a long poll given up on, and errors counted as over HTTP/1.1.
+/// </summary>
+public sealed class H2ClientTests : IAsyncLifetime
+{
+    private readonly string _database = BrokerApplication.NewDatabasePath();
+    private WebApplication _app = null!;
+    private Uri _url = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = Program.CreateApp(
+        [
+            "--urls", "http://127.0.0.1:0", "--Kestrel:EndpointDefaults:Protocols=Http2",
+            $"--Storage:Sqlite:Path={_database}", "--Logging:LogLevel:Default=Warning",
+        ]);
+        await _app.StartAsync();
+        _url = new Uri(_app.Urls.First() + "/");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        BrokerApplication.DeleteDatabase(_database);
+    }
+
+    [Fact]
+    public async Task Three_hundred_sends_at_once_share_two_connections_and_come_back_whole()
+    {
+        // Arrange: more requests at once than the two connections' 200 slots.
+        using var client = new BrokerClient(_url, 300, http2Connections: 2);
+        var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("h2"), CancellationToken.None);
+        var send = new Recorder("send");
+        var consume = new Recorder("consume");
+        var bodies = Enumerable.Range(0, 300).Select(i => $"message {i} \"quoted\" \u00e9").ToList();
+
+        // Act
+        var ids = await Task.WhenAll(bodies.Select(body => client.SendAsync(queue.Id, body, send, CancellationToken.None)));
+        var batches = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.ConsumeAsync(queue.Id, 10, 0, 60, consume, CancellationToken.None)));
+
+        // Assert
+        ids.Should().OnlyContain(id => id > 0).And.OnlyHaveUniqueItems();
+        var received = batches.SelectMany(batch => batch!).ToList();
+        received.Select(m => m.Id).Should().BeEquivalentTo(ids.Select(id => id!.Value));
+        received.Select(m => m.Body).Should().BeEquivalentTo(bodies);
+        client.ConnectionsOpened.Should().Be(2);
+        client.Errors.Snapshot().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Bodies_over_several_frames_and_past_the_connection_window_go_out_and_come_back_whole()
+    {
+        // Arrange: eight 200 KB messages sent at once, in 16 KiB frames and 1.6 MB in all, past the 1 MiB the broker
+        // lets a connection send before it has read some and said so (WINDOW_UPDATE); then read back in one answer.
+        using var client = new BrokerClient(_url, 8, http2Connections: 1);
+        var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("h2-big"), CancellationToken.None);
+        var bodies = Enumerable.Range(0, 8).Select(i => new string((char)('a' + i), 200_000)).ToList();
+        var recorder = new Recorder("any");
+
+        // Act
+        var ids = await Task.WhenAll(bodies.Select(body => client.SendAsync(queue.Id, body, recorder, CancellationToken.None)));
+        var messages = await client.ConsumeAsync(queue.Id, 10, 0, 60, recorder, CancellationToken.None);
+
+        // Assert
+        ids.Should().OnlyContain(id => id > 0);
+        messages!.Select(m => m.Body).Should().BeEquivalentTo(bodies);
+        client.Errors.Snapshot().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_long_poll_given_up_on_ends_at_once_and_its_connection_carries_on()
+    {
+        // Arrange
+        using var client = new BrokerClient(_url, 8, http2Connections: 1);
+        var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("h2-cancel"), CancellationToken.None);
+        var recorder = new Recorder("any");
+        using var giveUp = new CancellationTokenSource();
+        var poll = client.ConsumeAsync(queue.Id, 1, 20, 60, recorder, giveUp.Token);
+        await Task.Delay(200);
+
+        // Act
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await giveUp.CancelAsync();
+        var given = await poll;
+        var id = await client.SendAsync(queue.Id, "after", recorder, CancellationToken.None);
+        var messages = await client.ConsumeAsync(queue.Id, 10, 0, 60, recorder, CancellationToken.None);
+
+        // Assert: the reset stream took no message with it.
+        given.Should().BeNull();
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        messages.Should().ContainSingle().Which.Id.Should().Be(id);
+        client.ConnectionsOpened.Should().Be(1);
+        client.Errors.Snapshot().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Error_answers_are_counted_by_status_and_a_server_that_is_gone_by_exception()
+    {
+        // Arrange
+        using var client = new BrokerClient(_url, 8, http2Connections: 1);
+        var recorder = new Recorder("any");
+        var missing = new MessageDto(987_654, 1, "", DateTimeOffset.UnixEpoch, null, "nope", 0);
+
+        // Act
+        var deleted = await client.DeleteAsync(missing, recorder, CancellationToken.None);
+        var sent = await client.SendAsync(987_654, "to no queue", recorder, CancellationToken.None);
+        await _app.StopAsync();
+        var afterStop = await client.SendAsync(987_654, "to no server", recorder, CancellationToken.None);
+
+        // Assert
+        (deleted, sent, afterStop).Should().Be((false, null, null));
+        var errors = client.Errors.Snapshot();
+        errors.Keys.Should().Contain(["DELETE /messages 404", "POST /messages 404"]);
+        errors.Keys.Should().Contain(key => key.StartsWith("POST /messages ", StringComparison.Ordinal) && !key.EndsWith("404", StringComparison.Ordinal));
+    }
+}
