@@ -570,7 +570,10 @@ internal sealed class H2Connection : IDisposable
 /// <summary>One request on an <see cref="H2Connection"/> and, once it has ended, its answer.</summary>
 internal sealed class H2Stream(H2Connection connection, int id)
 {
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The caller goes on on the connection's reading thread, which then reads on only after its next await: handing
+    // each answer to the thread pool instead cost the tool 27-41 us of CPU a produced message against 20-25 (four
+    // A/B pairs, 512 producers on 64 connections), and got 1-35% fewer sends through.
+    private readonly TaskCompletionSource _ended = new();
 
     public int Id { get; } = id;
 
