@@ -34,6 +34,7 @@ internal sealed class H2Connection : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<int, H2Stream> _streams = [];
     private readonly Queue<H2Stream> _waitingForWindow = new();
+    private readonly TaskCompletionSource _settingsReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ArrayBufferWriter<byte> _queued = new(64 * 1024);
     private ArrayBufferWriter<byte> _writing = new(64 * 1024);
     private bool _flushing;
@@ -45,7 +46,6 @@ internal sealed class H2Connection : IDisposable
     private Exception? _failure;
     private int _continuedStreamId;
     private H2Stream? _continuing;
-    private readonly TaskCompletionSource _settingsReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private H2Connection(Socket socket, int maxStreams)
     {
