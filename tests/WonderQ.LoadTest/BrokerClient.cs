@@ -252,8 +252,9 @@ internal sealed class BrokerClient : IDisposable
                 H2Headers.WriteRequest(parts.HeaderBlock, method, parts.Target.WrittenSpan, _host, json: parts.Body.WrittenCount > 0);
                 stream = connection.Start(parts.HeaderBlock.WrittenSpan, parts.Body.WrittenSpan);
             }
-            catch (Exception) when (ReleaseUnstarted(connection))
+            catch
             {
+                connection.Unreserve();
                 throw;
             }
 
@@ -278,13 +279,6 @@ internal sealed class BrokerClient : IDisposable
                 _wire.Return(wire);
             }
         }
-    }
-
-    /// <summary>A slot reserved for a request that failed before it started goes back; never catches.</summary>
-    private static bool ReleaseUnstarted(H2Connection connection)
-    {
-        connection.Unreserve();
-        return false;
     }
 
     private RequestParts Parts()

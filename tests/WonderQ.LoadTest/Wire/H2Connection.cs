@@ -77,10 +77,9 @@ internal sealed class H2Connection : IDisposable
             WriteSetting(settings[12..], 0x4, int.MaxValue); // SETTINGS_INITIAL_WINDOW_SIZE
             WriteFrame(output, Settings, 0, 0, settings);
             connection.WriteWindowUpdate(int.MaxValue - DefaultWindow);
-            connection._flushing = true;
         }
 
-        _ = connection.FlushAsync();
+        connection.FlushQueued();
         _ = connection.ReadAsync();
         try
         {
@@ -107,7 +106,6 @@ internal sealed class H2Connection : IDisposable
     /// </summary>
     public H2Stream Start(ReadOnlySpan<byte> headerBlock, ReadOnlySpan<byte> body)
     {
-        bool flush;
         H2Stream stream;
         lock (_lock)
         {
@@ -137,23 +135,15 @@ internal sealed class H2Connection : IDisposable
                     _waitingForWindow.Enqueue(stream);
                 }
             }
-
-            flush = !_flushing;
-            _flushing = true;
         }
 
-        if (flush)
-        {
-            _ = FlushAsync();
-        }
-
+        FlushQueued();
         return stream;
     }
 
     /// <summary>Resets a stream whose caller gave up (RST_STREAM CANCEL); its slot comes back.</summary>
     internal void Cancel(H2Stream stream)
     {
-        bool flush;
         lock (_lock)
         {
             if (!_streams.Remove(stream.Id))
@@ -164,16 +154,11 @@ internal sealed class H2Connection : IDisposable
             Span<byte> code = stackalloc byte[4];
             BinaryPrimitives.WriteUInt32BigEndian(code, 0x8);
             WriteFrame(_queued, RstStream, 0, stream.Id, code);
-            flush = !_flushing;
-            _flushing = true;
         }
 
         _slots.Release();
         stream.Fail(new OperationCanceledException());
-        if (flush)
-        {
-            _ = FlushAsync();
-        }
+        FlushQueued();
     }
 
     public void Dispose() => Fail(new ObjectDisposedException(nameof(H2Connection)));
