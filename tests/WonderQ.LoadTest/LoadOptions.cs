@@ -9,6 +9,7 @@ internal sealed class LoadOptions
         WonderQ load test: drives any server speaking the WonderQ broker API.
 
         usage: dotnet run -c Release --project tests/WonderQ.LoadTest -- <scenario> [options]
+               ... <scenario> --url A --url B [--rounds N] [options]   (side by side: the same scenario on each in turn)
 
         scenarios:
           produce       --producers P concurrent producers POST messages of --body-bytes B
@@ -19,7 +20,10 @@ internal sealed class LoadOptions
           burst         --concurrency N simultaneous POST /messages in one burst; all must be 201
 
         options:
-          --url U                 broker base URL, plain http (default http://127.0.0.1:3213)
+          --url U                 broker base URL, plain http (default http://127.0.0.1:3213); give it again for
+                                  each further server to measure side by side
+          --rounds N              run the scenario N times on each server, in turns (default 1); a summary compares
+                                  each server's median throughput with the first's
           --messages N            stop after N messages (default per scenario: produce/cycle 1000000,
                                   consume 20000, latency 1000000, idle-waiters 1000000)
           --duration S            stop after S seconds (default 10), whichever comes first
@@ -43,7 +47,8 @@ internal sealed class LoadOptions
           --http2 N               speak HTTP/2 without TLS (h2c, for the broker's h2c port) over N connections that
                                   every producer and consumer shares, 100 requests at once on each (default: HTTP/1.1,
                                   a connection per request in flight)
-          --broker-pid PID        report the broker's VmRSS from /proc/PID/status
+          --broker-pid PID        report the broker's VmRSS and CPU from /proc/PID; with several --url, once for each,
+                                  in the same order
           --json                  print a machine-readable result instead of the table
           --quiet                 no progress on stderr
 
@@ -51,7 +56,17 @@ internal sealed class LoadOptions
         """;
 
     public required string Scenario { get; init; }
+
+    /// <summary>The server this run measures: the first of <see cref="Urls"/> until <see cref="ForServer"/>.</summary>
     public Uri Url { get; private set; } = new("http://127.0.0.1:3213");
+
+    /// <summary>Every server to measure, in the order given.</summary>
+    public IReadOnlyList<Uri> Urls { get; private set; } = [];
+
+    public IReadOnlyList<int> BrokerPids { get; private set; } = [];
+
+    public int Rounds { get; private set; } = 1;
+
     public long Messages { get; private set; }
     public double DurationSeconds { get; private set; } = 10;
     public double WarmupSeconds { get; private set; }
@@ -98,6 +113,8 @@ internal sealed class LoadOptions
             BodyBytes = scenario is "latency" or "idle-waiters" ? 64 : 1024,
             Rate = scenario == "idle-waiters" ? 10 : 50,
         };
+        List<Uri> urls = [];
+        List<int> pids = [];
         for (var i = 1; i < args.Length; i++)
         {
             var name = args[i];
@@ -122,15 +139,16 @@ internal sealed class LoadOptions
             {
                 case "--url":
                     var url = Value();
-                    o.Url = Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
+                    var parsed = Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
                         ? u
                         : throw new ArgumentException($"--url must be an absolute http URL; got '{url}'.");
-                    if (o.Url.Scheme == Uri.UriSchemeHttps)
+                    if (parsed.Scheme == Uri.UriSchemeHttps)
                     {
                         // The hot path is a minimal plain-HTTP/1.1 client (README, "Transport").
                         throw new ArgumentException($"--url must be a plain http URL: the load test does not speak TLS; got '{url}'.");
                     }
 
+                    urls.Add(parsed);
                     break;
                 case "--messages": o.Messages = Int(1, int.MaxValue); break;
                 case "--duration": o.DurationSeconds = Num(0.1, 3600); break;
@@ -150,13 +168,25 @@ internal sealed class LoadOptions
                 case "--queue": o.Queue = Value(); break;
                 case "--no-fill": o.NoFill = true; break;
                 case "--keep-queue": o.KeepQueue = true; break;
-                case "--broker-pid": o.BrokerPid = Int(1, int.MaxValue); break;
+                case "--broker-pid": pids.Add(Int(1, int.MaxValue)); break;
+                case "--rounds": o.Rounds = Int(1, 100); break;
                 case "--http2": o.Http2Connections = Int(1, 1_000); break;
                 case "--json": o.Json = true; break;
                 case "--quiet": o.Quiet = true; break;
                 default: throw new ArgumentException($"Unknown option '{name}'.");
             }
         }
+
+        if (pids.Count > 0 && pids.Count != Math.Max(1, urls.Count))
+        {
+            throw new ArgumentException(
+                $"Give --broker-pid once for each --url, in the same order, or not at all; got {pids.Count} for {Math.Max(1, urls.Count)}.");
+        }
+
+        o.Urls = urls.Count > 0 ? urls : [o.Url];
+        o.Url = o.Urls[0];
+        o.BrokerPids = pids;
+        o.BrokerPid = pids.Count > 0 ? pids[0] : null;
 
         if (o.WarmupSeconds > 0 && scenario == "burst")
         {
@@ -190,6 +220,15 @@ internal sealed class LoadOptions
         warmUp.KeepQueue = false;
         warmUp.Quiet = true;
         return warmUp;
+    }
+
+    /// <summary>The same options aimed at the <paramref name="index"/>th server of <see cref="Urls"/>, and its broker's pid.</summary>
+    public LoadOptions ForServer(int index)
+    {
+        var server = (LoadOptions)MemberwiseClone();
+        server.Url = Urls[index];
+        server.BrokerPid = BrokerPids.Count > 0 ? BrokerPids[index] : null;
+        return server;
     }
 
     private static long DefaultMessages(string scenario) => scenario == "consume" ? 20_000 : 1_000_000;

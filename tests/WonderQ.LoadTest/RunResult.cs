@@ -8,7 +8,7 @@ namespace WonderQ.LoadTest;
 /// <summary>One run's figures: printed as a table, or as JSON with <c>--json</c>.</summary>
 internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double throughput, string throughputOf, List<OperationStats> operations)
 {
-    private static readonly JsonSerializerOptions _outputJson = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions OutputJson = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
@@ -62,7 +62,7 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
 
     public bool Passed => Lost == 0 && Duplicates == 0 && Errors.Count == 0 && Notes.Count == 0;
 
-    public string ToJson() => JsonSerializer.Serialize(this, _outputJson);
+    public string ToJson() => JsonSerializer.Serialize(this, OutputJson);
 
     public string ToTable()
     {

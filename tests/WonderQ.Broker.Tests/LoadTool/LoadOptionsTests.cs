@@ -38,4 +38,21 @@ public sealed class LoadOptionsTests
         FluentActions.Invoking(() => LoadOptions.Parse(["idle-waiters", "--waiters", "10000", "--http2", "64"]))
             .Should().Throw<ArgumentException>().WithMessage("*--http2 101 or more*");
     }
+
+    [Fact]
+    public void Each_url_is_a_server_of_its_own_with_the_broker_pid_given_in_the_same_place()
+    {
+        var options = LoadOptions.Parse(["produce", "--url", "http://127.0.0.1:4200", "--broker-pid", "11", "--url", "http://127.0.0.1:4300/", "--broker-pid", "22", "--rounds", "3"]);
+
+        options.Urls.Select(u => u.ToString()).Should().Equal("http://127.0.0.1:4200/", "http://127.0.0.1:4300/");
+        options.Rounds.Should().Be(3);
+        options.ForServer(1).Should().BeEquivalentTo(new { Url = new Uri("http://127.0.0.1:4300/"), BrokerPid = 22 });
+        options.ForServer(0).Should().BeEquivalentTo(new { Url = new Uri("http://127.0.0.1:4200/"), BrokerPid = 11 });
+        LoadOptions.Parse(["produce"]).Urls.Should().Equal(new Uri("http://127.0.0.1:3213/"));
+    }
+
+    [Fact]
+    public void Broker_pids_that_do_not_pair_with_the_urls_are_refused() =>
+        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--broker-pid", "11"]))
+            .Should().Throw<ArgumentException>().WithMessage("*once for each --url*got 1 for 2*");
 }

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using WonderQ.LoadTest;
+
+namespace WonderQ.Broker.Tests.LoadTool;
+
+/// <summary>
+/// The load tool measuring several servers in one invocation (<c>--url A --url B --rounds N</c>): each server in turn,
+/// every other round reversed, and a summary that compares median throughputs.
+/// </summary>
+public sealed class SideBySideTests : IAsyncLifetime
+{
+    private readonly List<(WebApplication App, string Database)> _brokers = [];
+
+    public async Task InitializeAsync()
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            var database = BrokerApplication.NewDatabasePath();
+            var app = Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={database}", "--Logging:LogLevel:Default=Warning"]);
+            await app.StartAsync();
+            _brokers.Add((app, database));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var (app, database) in _brokers)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            BrokerApplication.DeleteDatabase(database);
+        }
+    }
+
+    [Fact]
+    public async Task Two_servers_are_measured_in_turns_and_summarised_side_by_side()
+    {
+        // Arrange
+        var (first, second) = (Url(0), Url(1));
+        var options = LoadOptions.Parse(["produce", "--duration", "0.5", "--producers", "4", "--rounds", "2", "--url", first, "--url", second, "--quiet"]);
+        var output = new StringWriter();
+
+        // Act
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        // Assert: A B, then B A; then one summary row for each server, in the order given, with a figure a round.
+        exitCode.Should().Be(0, output.ToString());
+        var lines = output.ToString().Split('\n');
+        lines.Where(l => l.StartsWith("scenario produce", StringComparison.Ordinal)).Select(l => l.Split("  ")[1])
+            .Should().Equal($"url {first}/", $"url {second}/", $"url {second}/", $"url {first}/");
+        var summary = lines.SkipWhile(l => !l.StartsWith("side by side: produce, 2 rounds", StringComparison.Ordinal)).ToList();
+        summary.Should().HaveCountGreaterThan(3);
+        summary[2].Should().StartWith(first + "/").And.Contain("1.00").And.Contain("PASS");
+        summary[3].Should().StartWith(second + "/").And.Contain("PASS");
+        summary[3].Split("PASS")[1].Split("  ", StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2, "one throughput a round");
+    }
+
+    [Fact]
+    public async Task A_server_that_cannot_be_reached_ends_the_session_with_the_setup_exit_code_naming_it()
+    {
+        var closed = $"http://127.0.0.1:{ClosedPort()}";
+        var options = LoadOptions.Parse(["produce", "--duration", "0.5", "--producers", "2", "--url", Url(0), "--url", closed, "--quiet"]);
+        var log = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, TextWriter.Null, log);
+
+        exitCode.Should().Be(2);
+        log.ToString().Should().Contain($"could not run against {closed}/");
+    }
+
+    [Fact]
+    public void The_summary_compares_medians_with_the_first_server_and_fails_a_server_with_any_failed_run()
+    {
+        var options = LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--rounds", "3"]);
+        var runs = new List<(int, RunResult)>
+        {
+            (0, Result(options, 1000, brokerCpu: 80)), (1, Result(options, 3000, brokerCpu: 20)),
+            (1, Result(options, 2000, brokerCpu: 30)), (0, Result(options, 1200, brokerCpu: 70)),
+            (0, Result(options, 900, brokerCpu: 90)), (1, Result(options, 2600, brokerCpu: 25, lost: 1)),
+        };
+
+        var rows = SideBySide.Summarise(options, runs);
+
+        rows.Should().BeEquivalentTo(
+            [
+                new { Url = "http://a/", MsgsPerSecond = new[] { 1000.0, 1200, 900 }, MedianMsgsPerSecond = 1000.0, RatioToFirst = 1.0, BrokerCpuUsPerMsg = 80.0, Passed = true },
+                new { Url = "http://b/", MsgsPerSecond = new[] { 3000.0, 2000, 2600 }, MedianMsgsPerSecond = 2600.0, RatioToFirst = 2.6, BrokerCpuUsPerMsg = 25.0, Passed = false },
+            ],
+            o => o.WithStrictOrdering());
+    }
+
+    private string Url(int broker) => _brokers[broker].App.Urls.First();
+
+    private static RunResult Result(LoadOptions options, double throughput, double brokerCpu, long lost = 0)
+    {
+        var result = new RunResult(options, TimeSpan.FromSeconds(1), throughput, "sends", []) { Lost = lost };
+        result.Extra["broker_cpu_us_per_msg"] = brokerCpu;
+        return result;
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,91 @@
+namespace WonderQ.LoadTest;
+
+/// <summary>
+/// The runs of one invocation: the scenario on each server of <see cref="LoadOptions.Urls"/> in turn,
+/// <see cref="LoadOptions.Rounds"/> times, each server warmed up before its first run. Taking turns, rather than all of
+/// one server's runs and then the next's, lays a noisy machine's drift on every server alike; every other round goes
+/// in reverse order so that no server always runs first.
+/// </summary>
+internal static class Session
+{
+    /// <summary>Prints each run and, for more than one, the side-by-side summary; returns the process's exit code.</summary>
+    public static async Task<int> RunAsync(LoadOptions options, TextWriter output, TextWriter log)
+    {
+        var servers = options.Urls.Count;
+        var runs = new List<(int Server, RunResult Result)>();
+        for (var round = 0; round < options.Rounds; round++)
+        {
+            for (var turn = 0; turn < servers; turn++)
+            {
+                var index = round % 2 == 0 ? turn : servers - 1 - turn;
+                var server = options.ForServer(index);
+                if (!options.Quiet && servers * options.Rounds > 1)
+                {
+                    log.WriteLine($"round {round + 1} of {options.Rounds}: {server.Url}");
+                }
+
+                RunResult result;
+                try
+                {
+                    result = await MeasureAsync(server, warmUp: round == 0, log);
+                }
+                catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
+                {
+                    log.WriteLine($"The load test could not run against {server.Url}: {ex.Message}");
+                    return 2;
+                }
+
+                runs.Add((index, result));
+                if (!options.Json)
+                {
+                    output.WriteLine(result.ToTable());
+                }
+            }
+        }
+
+        if (runs.Count == 1)
+        {
+            if (options.Json)
+            {
+                output.WriteLine(runs[0].Result.ToJson());
+            }
+        }
+        else
+        {
+            var summary = SideBySide.Summarise(options, runs);
+            output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary) : SideBySide.ToTable(options, summary));
+        }
+
+        return runs.All(r => r.Result.Passed) ? 0 : 1;
+    }
+
+    private static async Task<RunResult> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log)
+    {
+        RunResult? warm = null;
+        if (warmUp && options.WarmupSeconds > 0)
+        {
+            // A .NET broker (and this tool) runs tier-0 code and recompiles its hot paths for the first 20-30 s of
+            // load; measured from a cold start, that JIT work is counted as the cost of the requests.
+            if (!options.Quiet)
+            {
+                log.WriteLine($"warming up for {options.WarmupSeconds:0.#} s (unmeasured)");
+            }
+
+            using var warmUpRun = new Run(options.ForWarmUp());
+            warm = await Scenarios.RunAsync(warmUpRun);
+        }
+
+        // Made after the warm-up: a run's hard deadline counts from its creation.
+        using var run = new Run(options);
+        if (warm is not null)
+        {
+            run.Extra["warmup_s"] = options.WarmupSeconds;
+            if (!warm.Passed)
+            {
+                run.Notes.Add("the warm-up run itself had errors, losses or duplicates (its figures are not shown)");
+            }
+        }
+
+        return await Scenarios.RunAsync(run);
+    }
+}

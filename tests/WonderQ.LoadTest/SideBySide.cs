@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace WonderQ.LoadTest;
+
+/// <summary>
+/// Several servers measured with the same scenario, compared by their median throughput: on a noisy machine the
+/// ratio to a reference measured in the same minutes (bare Kestrel, another implementation of the API) says more than
+/// either figure alone.
+/// </summary>
+internal static class SideBySide
+{
+    public sealed record Row(
+        string Url,
+        IReadOnlyList<double> MsgsPerSecond,
+        double MedianMsgsPerSecond,
+        double RatioToFirst,
+        double? BrokerCpuUsPerMsg,
+        double? LoadgenCpuUsPerMsg,
+        bool Passed);
+
+    /// <summary>One row a server, in the order of <see cref="LoadOptions.Urls"/>; CPU figures are medians too.</summary>
+    public static IReadOnlyList<Row> Summarise(LoadOptions options, IReadOnlyList<(int Server, RunResult Result)> runs)
+    {
+        var rows = options.Urls.Select((url, index) =>
+        {
+            var own = runs.Where(r => r.Server == index).Select(r => r.Result).ToList();
+            return new Row(
+                url.ToString(),
+                own.Select(r => r.ThroughputMsgsPerSecond).ToList(),
+                Median(own.Select(r => r.ThroughputMsgsPerSecond)) ?? 0,
+                double.NaN,
+                Median(own.Select(r => Figure(r, "broker_cpu_us_per_msg")).OfType<double>()),
+                Median(own.Select(r => Figure(r, "loadgen_cpu_us_per_msg")).OfType<double>()),
+                own.All(r => r.Passed));
+        }).ToList();
+        var first = rows[0].MedianMsgsPerSecond;
+        return [.. rows.Select(row => row with { RatioToFirst = first > 0 ? Math.Round(row.MedianMsgsPerSecond / first, 3) : double.NaN })];
+    }
+
+    public static string ToTable(LoadOptions options, IReadOnlyList<Row> rows)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"side by side: {options.Scenario}, {options.Rounds} round{(options.Rounds == 1 ? "" : "s")} on each server, in turns");
+        var width = Math.Max(6, rows.Max(r => r.Url.Length)) + 2;
+        sb.AppendLine(c, $"{"server".PadRight(width)}{"median msgs/s",14}{"vs first",10}{"broker us/msg",15}{"tool us/msg",13}  result  msgs/s by round");
+        foreach (var row in rows)
+        {
+            sb.AppendLine(c,
+                $"{row.Url.PadRight(width)}{row.MedianMsgsPerSecond,14:N0}{row.RatioToFirst,10:0.00}{Cell(row.BrokerCpuUsPerMsg),15}{Cell(row.LoadgenCpuUsPerMsg),13}  " +
+                $"{(row.Passed ? "PASS" : "FAIL"),-6}  {string.Join("  ", row.MsgsPerSecond.Select(v => v.ToString("N0", c)))}");
+        }
+
+        return sb.ToString();
+    }
+
+    public static string ToJson(IEnumerable<RunResult> runs, IReadOnlyList<Row> rows) =>
+        JsonSerializer.Serialize(new { runs, sideBySide = rows }, RunResult.OutputJson);
+
+    private static double? Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? null
+            : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2]
+            : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static double? Figure(RunResult result, string name) =>
+        result.Extra.TryGetValue(name, out var value) && value is double d ? d : null;
+
+    private static string Cell(double? value) => value is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) : "-";
+}
