@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using WonderQ.LoadTest.Wire;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
@@ -85,12 +86,21 @@ internal sealed class BrokerClient : IDisposable
         return (await response.Content.ReadFromJsonAsync<QueueDto>(WonderQJson.Options, ct))!;
     }
 
-    public async Task<QueueCounts?> CountsAsync(long queueId, CancellationToken ct)
+    /// <summary>
+    /// The queue's <c>queue_size</c> from GET /queues (0 when it is not listed), or null when the server has no such
+    /// endpoint: the original WonderQ serves the counts from its dev tool, not from its broker.
+    /// </summary>
+    public async Task<long?> QueueSizeAsync(long queueId, CancellationToken ct)
     {
         using var response = await _http.GetAsync("queues", ct);
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
+        {
+            return null;
+        }
+
         await EnsureAsync(response, "GET /queues", ct);
         var all = await response.Content.ReadFromJsonAsync<QueueCounts[]>(WonderQJson.Options, ct);
-        return all?.FirstOrDefault(q => q.Id == queueId);
+        return all?.FirstOrDefault(q => q.Id == queueId)?.QueueSize ?? 0;
     }
 
     public async Task DeleteQueueAsync(long queueId, CancellationToken ct)
@@ -115,13 +125,16 @@ internal sealed class BrokerClient : IDisposable
         return status is >= 200 and < 300;
     }
 
-    /// <summary>POST /messages; the new id, or null when it did not answer 201 (the error is counted).</summary>
+    /// <summary>
+    /// POST /messages; the new id, or null when it failed (the error is counted). WonderQ answers 201; a 200 with the id
+    /// counts too, as the original WonderQ answers.
+    /// </summary>
     public async Task<long?> SendAsync(long queueId, string body, Recorder latency, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var (ok, id) = await CallAsync(
             "POST /messages",
-            HttpStatusCode.Created,
+            static status => status is 200 or 201,
             WireMethod.Post,
             parts =>
             {
@@ -140,7 +153,7 @@ internal sealed class BrokerClient : IDisposable
     }
 
     /// <summary>GET /messages/consume; null when it failed (counted) or was cancelled by the end of the run.</summary>
-    public async Task<MessageDto[]?> ConsumeAsync(
+    public async Task<Received[]?> ConsumeAsync(
         long queueId, int size, int waitTime, int visibilityTimeout, Recorder? latency, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
@@ -149,13 +162,13 @@ internal sealed class BrokerClient : IDisposable
         {
             var (ok, messages) = await CallAsync(
                 "GET /messages/consume",
-                HttpStatusCode.OK,
+                static status => status == 200,
                 WireMethod.Get,
                 parts => parts.Target.Append("messages/consume?queue_id="u8).Append(queueId)
                     .Append("&size="u8).Append(size)
                     .Append("&wait_time="u8).Append(waitTime)
                     .Append("&visibility_timeout="u8).Append(visibilityTimeout),
-                static json => JsonSerializer.Deserialize<MessageDto[]>(json, WonderQJson.Options),
+                static json => JsonSerializer.Deserialize(json, LoadJsonContext.Default.ReceivedArray),
                 ct);
             if (ok)
             {
@@ -175,12 +188,12 @@ internal sealed class BrokerClient : IDisposable
     }
 
     /// <summary>DELETE /messages/{id} with the reservation token; true on 200.</summary>
-    public async Task<bool> DeleteAsync(MessageDto message, Recorder latency, CancellationToken ct)
+    public async Task<bool> DeleteAsync(Received message, Recorder latency, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var (ok, _) = await CallAsync(
             "DELETE /messages",
-            HttpStatusCode.OK,
+            static status => status == 200,
             WireMethod.Delete,
             parts => parts.Target.Append("messages/"u8).Append(message.Id)
                 .Append("?reservation_token="u8).AppendAscii(Uri.EscapeDataString(message.ReservationToken ?? "")),
@@ -202,12 +215,12 @@ internal sealed class BrokerClient : IDisposable
     }
 
     /// <summary>
-    /// One hot-path call: the answer read by <paramref name="read"/> when its status is <paramref name="expected"/>;
+    /// One hot-path call: the answer read by <paramref name="read"/> when its status is one <paramref name="expected"/> takes;
     /// otherwise not ok, and the status or the exception is counted (an exception after <paramref name="ct"/> is
     /// cancelled is the caller's).
     /// </summary>
     private async Task<(bool Ok, T? Value)> CallAsync<T>(
-        string what, HttpStatusCode expected, WireMethod method, Action<RequestParts> write, ReadBody<T> read, CancellationToken ct)
+        string what, Func<int, bool> expected, WireMethod method, Action<RequestParts> write, ReadBody<T> read, CancellationToken ct)
     {
         try
         {
@@ -216,7 +229,7 @@ internal sealed class BrokerClient : IDisposable
                 write,
                 (status, body) =>
                 {
-                    if (status == (int)expected)
+                    if (expected(status))
                     {
                         return (true, read(body));
                     }
@@ -311,3 +324,13 @@ internal sealed class BrokerClient : IDisposable
 
 /// <summary>A failure to set the run up (the queue, the broker): reported, exit code 2.</summary>
 internal sealed class SetupException(string message) : Exception(message);
+
+/// <summary>
+/// What the tool reads of a consumed message. The rest of it (times, counts) it does not need, and other
+/// implementations of the API differ there: the original WonderQ's times are Unix milliseconds, not ISO strings.
+/// </summary>
+internal sealed record Received(long Id, string Body, string? ReservationToken);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(Received[]))]
+internal sealed partial class LoadJsonContext : JsonSerializerContext;

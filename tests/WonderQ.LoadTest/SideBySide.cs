@@ -16,21 +16,31 @@ internal static class SideBySide
         IReadOnlyList<double> MsgsPerSecond,
         double MedianMsgsPerSecond,
         double RatioToFirst,
+        string? Latency,
+        double? P50Ms,
+        double? P99Ms,
         double? BrokerCpuUsPerMsg,
         double? LoadgenCpuUsPerMsg,
         bool Passed);
 
-    /// <summary>One row a server, in the order of <see cref="LoadOptions.Urls"/>; CPU figures are medians too.</summary>
+    /// <summary>
+    /// One row a server, in the order of <see cref="LoadOptions.Urls"/>. Latency and CPU figures are medians over the
+    /// rounds too; the latency is publish-to-receive where the scenario measures it, else the send's or the consume's.
+    /// </summary>
     public static IReadOnlyList<Row> Summarise(LoadOptions options, IReadOnlyList<(int Server, RunResult Result)> runs)
     {
         var rows = options.Urls.Select((url, index) =>
         {
             var own = runs.Where(r => r.Server == index).Select(r => r.Result).ToList();
+            var latency = own.Select(Headline).OfType<OperationStats>().ToList();
             return new Row(
                 url.ToString(),
                 own.Select(r => r.ThroughputMsgsPerSecond).ToList(),
                 Median(own.Select(r => r.ThroughputMsgsPerSecond)) ?? 0,
                 double.NaN,
+                latency.FirstOrDefault()?.Operation,
+                Median(latency.Select(op => op.P50Ms)),
+                Median(latency.Select(op => op.P99Ms)),
                 Median(own.Select(r => Figure(r, "broker_cpu_us_per_msg")).OfType<double>()),
                 Median(own.Select(r => Figure(r, "loadgen_cpu_us_per_msg")).OfType<double>()),
                 own.All(r => r.Passed));
@@ -45,12 +55,18 @@ internal static class SideBySide
         var sb = new StringBuilder();
         sb.AppendLine(c, $"side by side: {options.Scenario}, {options.Rounds} round{(options.Rounds == 1 ? "" : "s")} on each server, in turns");
         var width = Math.Max(6, rows.Max(r => r.Url.Length)) + 2;
-        sb.AppendLine(c, $"{"server".PadRight(width)}{"median msgs/s",14}{"vs first",10}{"broker us/msg",15}{"tool us/msg",13}  result  msgs/s by round");
+        sb.AppendLine(c, $"{"server".PadRight(width)}{"median msgs/s",14}{"vs first",10}{"p50 ms",9}{"p99 ms",9}{"broker us/msg",15}{"tool us/msg",13}  result  msgs/s by round");
         foreach (var row in rows)
         {
             sb.AppendLine(c,
-                $"{row.Url.PadRight(width)}{row.MedianMsgsPerSecond,14:N0}{row.RatioToFirst,10:0.00}{Cell(row.BrokerCpuUsPerMsg),15}{Cell(row.LoadgenCpuUsPerMsg),13}  " +
+                $"{row.Url.PadRight(width)}{row.MedianMsgsPerSecond,14:N0}{row.RatioToFirst,10:0.00}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
+                $"{Cell(row.BrokerCpuUsPerMsg, "0.0"),15}{Cell(row.LoadgenCpuUsPerMsg, "0.0"),13}  " +
                 $"{(row.Passed ? "PASS" : "FAIL"),-6}  {string.Join("  ", row.MsgsPerSecond.Select(v => v.ToString("N0", c)))}");
+        }
+
+        if (rows.FirstOrDefault(r => r.Latency is not null)?.Latency is { } operation)
+        {
+            sb.AppendLine(c, $"(p50 and p99: {operation})");
         }
 
         return sb.ToString();
@@ -70,5 +86,9 @@ internal static class SideBySide
     private static double? Figure(RunResult result, string name) =>
         result.Extra.TryGetValue(name, out var value) && value is double d ? d : null;
 
-    private static string Cell(double? value) => value is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) : "-";
+    private static OperationStats? Headline(RunResult result) =>
+        result.Operations.FirstOrDefault(op => op.Operation == "publish->receive")
+        ?? result.Operations.FirstOrDefault(op => op.Operation is "send" or "consume");
+
+    private static string Cell(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
 }

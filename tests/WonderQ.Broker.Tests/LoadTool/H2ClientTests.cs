@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using WonderQ.LoadTest;
-using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.LoadTool;
 
@@ -108,7 +107,7 @@ public sealed class H2ClientTests : IAsyncLifetime
         // Arrange
         using var client = new BrokerClient(_url, 8, http2Connections: 1);
         var recorder = new Recorder("any");
-        var missing = new MessageDto(987_654, 1, "", DateTimeOffset.UnixEpoch, null, "nope", 0);
+        var missing = new Received(987_654, "", "nope");
 
         // Act
         var deleted = await client.DeleteAsync(missing, recorder, CancellationToken.None);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using WonderQ.LoadTest;
 
@@ -76,26 +77,54 @@ public sealed class SideBySideTests : IAsyncLifetime
         var options = LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--rounds", "3"]);
         var runs = new List<(int, RunResult)>
         {
-            (0, Result(options, 1000, brokerCpu: 80)), (1, Result(options, 3000, brokerCpu: 20)),
-            (1, Result(options, 2000, brokerCpu: 30)), (0, Result(options, 1200, brokerCpu: 70)),
-            (0, Result(options, 900, brokerCpu: 90)), (1, Result(options, 2600, brokerCpu: 25, lost: 1)),
+            (0, Result(options, 1000, brokerCpu: 80, p50: 4)), (1, Result(options, 3000, brokerCpu: 20, p50: 1)),
+            (1, Result(options, 2000, brokerCpu: 30, p50: 3)), (0, Result(options, 1200, brokerCpu: 70, p50: 5)),
+            (0, Result(options, 900, brokerCpu: 90, p50: 9)), (1, Result(options, 2600, brokerCpu: 25, p50: 2, lost: 1)),
         };
 
         var rows = SideBySide.Summarise(options, runs);
 
         rows.Should().BeEquivalentTo(
             [
-                new { Url = "http://a/", MsgsPerSecond = new[] { 1000.0, 1200, 900 }, MedianMsgsPerSecond = 1000.0, RatioToFirst = 1.0, BrokerCpuUsPerMsg = 80.0, Passed = true },
-                new { Url = "http://b/", MsgsPerSecond = new[] { 3000.0, 2000, 2600 }, MedianMsgsPerSecond = 2600.0, RatioToFirst = 2.6, BrokerCpuUsPerMsg = 25.0, Passed = false },
+                new { Url = "http://a/", MsgsPerSecond = new[] { 1000.0, 1200, 900 }, MedianMsgsPerSecond = 1000.0, RatioToFirst = 1.0, Latency = "publish->receive", P50Ms = 5.0, BrokerCpuUsPerMsg = 80.0, Passed = true },
+                new { Url = "http://b/", MsgsPerSecond = new[] { 3000.0, 2000, 2600 }, MedianMsgsPerSecond = 2600.0, RatioToFirst = 2.6, Latency = "publish->receive", P50Ms = 2.0, BrokerCpuUsPerMsg = 25.0, Passed = false },
             ],
             o => o.WithStrictOrdering());
     }
 
+    [Fact]
+    public async Task A_server_answering_as_the_original_wonderq_does_is_measured_beside_wonderq_and_what_it_cannot_count_is_said()
+    {
+        // Arrange: the original answers 200, sends times as numbers and has no GET /queues.
+        await using var original = await OriginalDialectServer.StartAsync();
+        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", Url(0), "--url", original.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        // Act
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        // Assert
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var runs = json.RootElement.GetProperty("runs").EnumerateArray().ToList();
+        var (wonderq, theOriginal) = (runs[0].GetProperty("verification"), runs[1].GetProperty("verification"));
+        wonderq.TryGetProperty("queue_size_after", out _).Should().BeTrue();
+        wonderq.TryGetProperty("unreceived_unverifiable", out _).Should().BeFalse();
+        theOriginal.TryGetProperty("queue_size_after", out _).Should().BeFalse("the original has no GET /queues to count with");
+        theOriginal.GetProperty("unreceived_unverifiable").GetInt64().Should().Be(0, "its consumers drained the queue");
+        theOriginal.GetProperty("acknowledged").GetInt64().Should().BePositive()
+            .And.Be(theOriginal.GetProperty("received").GetInt64());
+        runs[1].GetProperty("errors").EnumerateObject().Should().BeEmpty();
+        json.RootElement.GetProperty("side_by_side")[1].GetProperty("passed").GetBoolean().Should().BeTrue();
+    }
+
     private string Url(int broker) => _brokers[broker].App.Urls.First();
 
-    private static RunResult Result(LoadOptions options, double throughput, double brokerCpu, long lost = 0)
+    private static RunResult Result(LoadOptions options, double throughput, double brokerCpu, double p50, long lost = 0)
     {
-        var result = new RunResult(options, TimeSpan.FromSeconds(1), throughput, "sends", []) { Lost = lost };
+        // A send before the publish->receive: the summary's latency is the publish->receive one where there is one.
+        List<OperationStats> operations = [new("send", 10, 10, 100, 100, 100, 100), new("publish->receive", 10, 10, p50, p50, p50 * 2, p50 * 3)];
+        var result = new RunResult(options, TimeSpan.FromSeconds(1), throughput, "sends", operations) { Lost = lost };
         result.Extra["broker_cpu_us_per_msg"] = brokerCpu;
         return result;
     }

@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Text;
 using WonderQ.LoadTest;
 using WonderQ.LoadTest.Wire;
-using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.LoadTool;
 
@@ -270,7 +269,7 @@ public sealed class WireClientTests : IAsyncLifetime
             var missing = await client.DeleteAsync(messages[0], delete, CancellationToken.None);
 
             id.Should().BePositive();
-            messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.Body == body);
+            messages.Should().ContainSingle().Which.Should().Match<Received>(m => m.Id == id && m.Body == body);
             deleted.Should().BeTrue();
             empty.Should().BeEmpty();
             missing.Should().BeFalse();

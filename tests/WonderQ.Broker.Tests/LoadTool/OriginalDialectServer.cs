@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace WonderQ.Broker.Tests.LoadTool;
+
+/// <summary>
+/// An in-memory server that answers the broker API the way the original Node.js WonderQ (the seed) does, where that
+/// differs from WonderQ's: 200 rather than 201, a queue without <c>created_at</c>, times as Unix milliseconds, and no
+/// <c>GET /queues</c> (the original serves the counts from its dev tool). What the load tool must cope with to measure
+/// the original side by side.
+/// </summary>
+public sealed class OriginalDialectServer : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, string> _queues = [];
+    private readonly SortedDictionary<long, Stored> _messages = [];
+    private readonly WebApplication _app;
+    private long _nextId;
+
+    private OriginalDialectServer(WebApplication app) => _app = app;
+
+    public Uri Url { get; private set; } = null!;
+
+    public static async Task<OriginalDialectServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new OriginalDialectServer(app);
+        app.MapPost("/queues", async (HttpContext context) =>
+        {
+            var name = (string)(await ReadAsync(context))["name"]!;
+            lock (server._lock)
+            {
+                var id = ++server._nextId;
+                server._queues[id] = name;
+                return Results.Json(new JsonObject { ["name"] = name, ["id"] = id });
+            }
+        });
+        app.MapDelete("/queues/{id:long}", () => Results.Json(new JsonObject { ["success"] = true }));
+        app.MapPost("/messages", async (HttpContext context) =>
+        {
+            var request = await ReadAsync(context);
+            lock (server._lock)
+            {
+                var id = ++server._nextId;
+                server._messages[id] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
+                return Results.Json(new JsonObject { ["id"] = id });
+            }
+        });
+        app.MapGet("/messages/consume", (long queue_id, int size, int visibility_timeout) =>
+        {
+            var now = Now();
+            var answer = new JsonArray();
+            lock (server._lock)
+            {
+                foreach (var (id, message) in server._messages.Where(m => m.Value.QueueId == queue_id && m.Value.RetrievableAt < now).Take(size).ToList())
+                {
+                    var token = Guid.NewGuid().ToString("N")[..12];
+                    server._messages[id] = message with { Token = token, RetrievableAt = now + (visibility_timeout * 1000L) };
+                    answer.Add(new JsonObject
+                    {
+                        ["id"] = id,
+                        ["queue_id"] = queue_id,
+                        ["body"] = message.Body,
+                        ["retrievable_at"] = now + (visibility_timeout * 1000L),
+                        ["reservation_token"] = token,
+                        ["created_at"] = message.CreatedAt,
+                    });
+                }
+            }
+
+            return Results.Json(answer);
+        });
+        app.MapDelete("/messages/{id:long}", (long id) =>
+        {
+            lock (server._lock)
+            {
+                return Results.Json(new JsonObject { ["success"] = server._messages.Remove(id) });
+            }
+        });
+        await app.StartAsync();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
+        server.Url = new Uri(addresses.Addresses.First() + "/");
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private static async Task<JsonObject> ReadAsync(HttpContext context) =>
+        (JsonObject)(await JsonNode.ParseAsync(context.Request.Body))!;
+
+    private sealed record Stored(long QueueId, string Body, long CreatedAt, long RetrievableAt = 0, string? Token = null);
+}
