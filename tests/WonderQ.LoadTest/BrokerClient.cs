@@ -109,12 +109,6 @@ internal sealed class BrokerClient : IDisposable
         await EnsureAsync(response, "DELETE /queues", ct);
     }
 
-    public async Task<bool> HealthyAsync(CancellationToken ct)
-    {
-        using var response = await _http.GetAsync("healthz", ct);
-        return response.IsSuccessStatusCode;
-    }
-
     /// <summary>
     /// GET /healthz on the hot path's own connections (opens one when none is idle): what <c>burst --warm</c> uses so
     /// that the burst finds its connections open. Throws <see cref="HttpRequestException"/> when it fails.

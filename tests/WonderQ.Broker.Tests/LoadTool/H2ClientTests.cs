@@ -1,5 +1,7 @@
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using WonderQ.LoadTest;
+using WonderQ.LoadTest.Wire;
 
 namespace WonderQ.Broker.Tests.LoadTool;
 
@@ -120,5 +122,50 @@ public sealed class H2ClientTests : IAsyncLifetime
         var errors = client.Errors.Snapshot();
         errors.Keys.Should().Contain(["DELETE /messages 404", "POST /messages 404"]);
         errors.Keys.Should().Contain(key => key.StartsWith("POST /messages ", StringComparison.Ordinal) && !key.EndsWith("404", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Requests_the_server_took_before_its_goaway_are_answered_even_when_the_pool_replaces_the_connection()
+    {
+        // Arrange: a request held on the pool's only connection, then a graceful stop: no new connections, a GOAWAY,
+        // and the request it took still to be answered.
+        await using var server = await WireTestServer.StartAsync(http2: true);
+        using var connector = new WirePool(server.Url, 4);
+        using var pool = new H2Pool(connector, connections: 1, streamsPerConnection: 100);
+        var connection = await pool.ReserveAsync(CancellationToken.None);
+        var held = Start(connection, connector, "hold"u8);
+        await Until(() => server.PeakInFlight == 1);
+        var stopping = server.StopAsync();
+        await Until(() => !connection.IsUsable);
+
+        // Act: the next request finds the connection going away and tries a new one, which the stopping server refuses.
+        var next = async () => await pool.ReserveAsync(CancellationToken.None);
+        await next.Should().ThrowAsync<HttpRequestException>();
+        server.Release.SetResult();
+        await held.WaitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Assert
+        held.Status.Should().Be(200);
+        Encoding.UTF8.GetString(held.Body.WrittenSpan).Should().StartWith("held on");
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private static H2Stream Start(H2Connection connection, WirePool connector, ReadOnlySpan<byte> path)
+    {
+        var parts = new RequestParts();
+        parts.Reset(connector.BasePath);
+        parts.Target.Append(path);
+        H2Headers.WriteRequest(parts.HeaderBlock, WireMethod.Get, parts.Target.WrittenSpan, connector.HostHeader, json: false);
+        return connection.Start(parts.HeaderBlock.WrittenSpan, parts.Body.WrittenSpan);
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the condition should hold within 10 s");
+            await Task.Delay(10);
+        }
     }
 }

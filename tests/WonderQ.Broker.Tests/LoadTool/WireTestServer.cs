@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -40,7 +41,8 @@ public sealed class WireTestServer : IAsyncDisposable
     /// <summary>Set when a request's <c>RequestAborted</c> fired (the client closed its connection mid-request).</summary>
     public TaskCompletionSource ClientLeft { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public static async Task<WireTestServer> StartAsync(TimeSpan? keepAliveTimeout = null)
+    /// <param name="http2">Serve HTTP/2 without TLS (h2c) instead of HTTP/1.1.</param>
+    public static async Task<WireTestServer> StartAsync(TimeSpan? keepAliveTimeout = null, bool http2 = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         WireTestServer? server = null;
@@ -51,15 +53,19 @@ public sealed class WireTestServer : IAsyncDisposable
                 kestrel.Limits.KeepAliveTimeout = timeout;
             }
 
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
             {
-                await next(connection);
+                listen.Protocols = http2 ? HttpProtocols.Http2 : HttpProtocols.Http1;
+                listen.Use(next => async connection =>
+                {
+                    await next(connection);
 
-                // Close the socket before counting (Kestrel would a moment later), so a test that sees the count
-                // knows the client can see the close.
-                await connection.DisposeAsync();
-                Interlocked.Increment(ref server!._connectionsEnded);
-            }));
+                    // Close the socket before counting (Kestrel would a moment later), so a test that sees the count
+                    // knows the client can see the close.
+                    await connection.DisposeAsync();
+                    Interlocked.Increment(ref server!._connectionsEnded);
+                });
+            });
         });
         builder.Logging.ClearProviders();
         var app = builder.Build();
@@ -70,6 +76,12 @@ public sealed class WireTestServer : IAsyncDisposable
         server.Url = new Uri(addresses.Addresses.First() + "/");
         return server;
     }
+
+    /// <summary>
+    /// A graceful stop, as a server's shutdown: no new connections, a GOAWAY on HTTP/2, and the requests already taken
+    /// answered once they finish (a held one, once <see cref="Release"/> is set).
+    /// </summary>
+    public Task StopAsync() => _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {

@@ -504,15 +504,24 @@ internal sealed class H2Connection : IDisposable
     private H2Stream? Remove(int streamId)
     {
         H2Stream? stream;
+        bool drained;
         lock (_lock)
         {
             if (!_streams.Remove(streamId, out stream))
             {
                 return null;
             }
+
+            drained = _failure is not null && _streams.Count == 0;
         }
 
         _slots.Release();
+        if (drained)
+        {
+            // After a GOAWAY the last stream the server took has ended: nothing more can come on this connection.
+            _socket.Dispose();
+        }
+
         return stream;
     }
 

@@ -7,6 +7,7 @@ namespace WonderQ.LoadTest.Wire;
 internal sealed class H2Pool(WirePool connector, int connections, int streamsPerConnection) : IDisposable
 {
     private readonly H2Connection?[] _connections = new H2Connection?[connections];
+    private readonly List<H2Connection> _retired = [];
     private readonly SemaphoreSlim _opening = new(1, 1);
     private int _next;
     private int _opened;
@@ -42,9 +43,15 @@ internal sealed class H2Pool(WirePool connector, int connections, int streamsPer
 
     public void Dispose()
     {
-        foreach (var connection in _connections)
+        List<H2Connection> all;
+        lock (_retired)
         {
-            connection?.Dispose();
+            all = [.. _connections.OfType<H2Connection>(), .. _retired];
+        }
+
+        foreach (var connection in all)
+        {
+            connection.Dispose();
         }
     }
 
@@ -63,7 +70,16 @@ internal sealed class H2Pool(WirePool connector, int connections, int streamsPer
                 return opened;
             }
 
-            _connections[index]?.Dispose();
+            // Set aside, not disposed: after a GOAWAY the server still answers the requests it took, and the
+            // connection closes itself once they are in (disposing it would fail them). The pool's end disposes it.
+            if (_connections[index] is { } replaced)
+            {
+                lock (_retired)
+                {
+                    _retired.Add(replaced);
+                }
+            }
+
             var fresh = await H2Connection.OpenAsync(await connector.ConnectAsync(ct), streamsPerConnection, ct);
             Volatile.Write(ref _connections[index], fresh);
             Interlocked.Increment(ref _opened);
