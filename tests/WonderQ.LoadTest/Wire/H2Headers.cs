@@ -60,8 +60,7 @@ internal static class H2Headers
                 throw WireConnection.Malformed($"a response whose first header is not :status (HPACK name {nameIndex})");
             }
 
-            var value = ReadString(block, ref i);
-            return int.TryParse(value, out var status) ? status : throw WireConnection.Malformed("a :status that is not a number");
+            return ReadStatusValue(block, ref i);
         }
 
         throw WireConnection.Malformed("a response without :status");
@@ -122,23 +121,65 @@ internal static class H2Headers
         throw WireConnection.Malformed("an HPACK integer too large");
     }
 
-    private static string ReadString(ReadOnlySpan<byte> block, ref int i)
+    /// <summary>A literal <c>:status</c>: three digits, as they are or Huffman-coded (Kestrel sends them plain; nghttp2 codes them).</summary>
+    private static int ReadStatusValue(ReadOnlySpan<byte> block, ref int i)
     {
         if (i >= block.Length)
         {
             throw WireConnection.Malformed("an HPACK string cut short");
         }
 
-        // Kestrel does not Huffman-code what it sends; a server that did would need a decoder here.
         var huffman = (block[i] & 0x80) != 0;
         var length = ReadInteger(block, ref i, 7);
-        if (huffman || length > block.Length - i)
+        if (length > block.Length - i)
         {
-            throw WireConnection.Malformed(huffman ? "a Huffman-coded :status, which this client does not decode" : "an HPACK string cut short");
+            throw WireConnection.Malformed("an HPACK string cut short");
         }
 
-        var text = Encoding.ASCII.GetString(block.Slice(i, length));
+        var value = block.Slice(i, length);
         i += length;
-        return text;
+        var status = huffman ? HuffmanDigits(value) : int.TryParse(Encoding.ASCII.GetString(value), out var plain) ? plain : -1;
+        return status is >= 100 and <= 999 ? status : throw WireConnection.Malformed("a :status that is not three digits");
+    }
+
+    /// <summary>
+    /// The number a Huffman-coded string of digits spells (RFC 7541, Appendix B: '0'-'2' are the 5-bit codes 0-2,
+    /// '3'-'9' the 6-bit codes 0x19-0x1f), or -1 for any other character. Every digit's code starts with a 0 bit, so a
+    /// 1 bit starts the padding: fewer than 8 bits, all ones.
+    /// </summary>
+    private static int HuffmanDigits(ReadOnlySpan<byte> coded)
+    {
+        int total = coded.Length * 8, at = 0, number = 0, digits = 0;
+        while (at < total && Bits(coded, at, 1) == 0 && digits < 9)
+        {
+            if (total - at >= 5 && Bits(coded, at, 5) is var five && five <= 2)
+            {
+                (number, at) = ((number * 10) + five, at + 5);
+            }
+            else if (total - at >= 6 && Bits(coded, at, 6) is var six && six is >= 0x19 and <= 0x1f)
+            {
+                (number, at) = ((number * 10) + 3 + six - 0x19, at + 6);
+            }
+            else
+            {
+                return -1;
+            }
+
+            digits++;
+        }
+
+        var padding = total - at;
+        return digits > 0 && padding < 8 && Bits(coded, at, padding) == (1 << padding) - 1 ? number : -1;
+    }
+
+    private static int Bits(ReadOnlySpan<byte> bytes, int at, int count)
+    {
+        var value = 0;
+        for (var b = at; b < at + count; b++)
+        {
+            value = (value << 1) | ((bytes[b >> 3] >> (7 - (b & 7))) & 1);
+        }
+
+        return value;
     }
 }
