@@ -2,11 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace WonderQ.Broker.Tests.LoadTool;
@@ -89,8 +85,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
             }
         });
         await app.StartAsync();
-        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
-        server.Url = new Uri(addresses.Addresses.First() + "/");
+        server.Url = new Uri(app.Urls.First() + "/");
         return server;
     }
 
