@@ -14,7 +14,7 @@ namespace WonderQ.LoadTest;
 /// The few broker calls a load test makes, timed and counted. The hot ones (send, consume, delete) go over
 /// <see cref="WirePool"/>, a minimal HTTP/1.1 client that takes far less CPU per request than HttpClient (the tool
 /// shares the broker's cores; README, "Transport"), or with <c>--http2</c> over <see cref="H2Pool"/>, as lean an
-/// HTTP/2 client for an h2c port; the setup calls (queues, counts, health) over an <see cref="HttpClient"/>.
+/// HTTP/2 client for an h2c port; the setup calls (the queue, its counts) over an <see cref="HttpClient"/>.
 /// </summary>
 internal sealed class BrokerClient : IDisposable
 {

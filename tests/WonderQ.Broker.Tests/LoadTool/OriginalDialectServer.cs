@@ -53,26 +53,33 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                 return Results.Json(new JsonObject { ["id"] = id });
             }
         });
-        app.MapGet("/messages/consume", (long queue_id, int size, int visibility_timeout) =>
+        app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout) =>
         {
             var now = Now();
+            var until = now + (visibility_timeout * 1000L);
             var answer = new JsonArray();
             lock (server._lock)
             {
                 foreach (var (id, message) in server._messages.Where(m => m.Value.QueueId == queue_id && m.Value.RetrievableAt < now).Take(size).ToList())
                 {
                     var token = Guid.NewGuid().ToString("N")[..12];
-                    server._messages[id] = message with { Token = token, RetrievableAt = now + (visibility_timeout * 1000L) };
+                    server._messages[id] = message with { Token = token, RetrievableAt = until };
                     answer.Add(new JsonObject
                     {
                         ["id"] = id,
                         ["queue_id"] = queue_id,
                         ["body"] = message.Body,
-                        ["retrievable_at"] = now + (visibility_timeout * 1000L),
+                        ["retrievable_at"] = until,
                         ["reservation_token"] = token,
                         ["created_at"] = message.CreatedAt,
                     });
                 }
+            }
+
+            if (answer.Count == 0 && wait_time > 0)
+            {
+                // The original polls again every 1-2 s; a short pause keeps idle consumers from spinning on the test machine.
+                await Task.Delay(20);
             }
 
             return Results.Json(answer);

@@ -144,6 +144,7 @@ internal sealed class H2Connection : IDisposable
     /// <summary>Resets a stream whose caller gave up (RST_STREAM CANCEL); its slot comes back.</summary>
     internal void Cancel(H2Stream stream)
     {
+        bool drained;
         lock (_lock)
         {
             if (!_streams.Remove(stream.Id))
@@ -154,9 +155,10 @@ internal sealed class H2Connection : IDisposable
             Span<byte> code = stackalloc byte[4];
             BinaryPrimitives.WriteUInt32BigEndian(code, 0x8);
             WriteFrame(_queued, RstStream, 0, stream.Id, code);
+            drained = Drained;
         }
 
-        _slots.Release();
+        Released(drained);
         stream.Fail(new OperationCanceledException());
         FlushQueued();
     }
@@ -512,17 +514,24 @@ internal sealed class H2Connection : IDisposable
                 return null;
             }
 
-            drained = _failure is not null && _streams.Count == 0;
+            drained = Drained;
         }
 
+        Released(drained);
+        return stream;
+    }
+
+    /// <summary>Under the lock: after a failure or a GOAWAY, the streams the server still owed answers to have all ended.</summary>
+    private bool Drained => _failure is not null && _streams.Count == 0;
+
+    /// <summary>A stream's slot back; and once the connection is drained, nothing more can come on it: the socket closes.</summary>
+    private void Released(bool drained)
+    {
         _slots.Release();
         if (drained)
         {
-            // After a GOAWAY the last stream the server took has ended: nothing more can come on this connection.
             _socket.Dispose();
         }
-
-        return stream;
     }
 
     private void Complete(H2Stream stream)
@@ -537,6 +546,7 @@ internal sealed class H2Connection : IDisposable
     private void Fail(Exception error, int afterStream = -1)
     {
         List<H2Stream> failed;
+        bool drained;
         _settingsReceived.TrySetException(error);
         lock (_lock)
         {
@@ -546,6 +556,8 @@ internal sealed class H2Connection : IDisposable
             {
                 _streams.Remove(stream.Id);
             }
+
+            drained = Drained;
         }
 
         foreach (var stream in failed)
@@ -554,7 +566,7 @@ internal sealed class H2Connection : IDisposable
             stream.Fail(error);
         }
 
-        if (afterStream < 0)
+        if (afterStream < 0 || drained)
         {
             _socket.Dispose();
         }
