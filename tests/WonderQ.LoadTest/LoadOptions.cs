@@ -17,7 +17,7 @@ internal sealed class LoadOptions
           cycle         producers and consumers at once: sustained send -> receive -> delete
           latency       one producer at --rate R/s, --consumers C long-polling (wait_time 20): publish-to-receive latency
           idle-waiters  --waiters N long-polls held open (wait_time 20) while a producer sends at --rate R/s
-          burst         --concurrency N simultaneous POST /messages in one burst; all must be 201
+          burst         --concurrency N simultaneous POST /messages in one burst; all must be acknowledged
 
         options:
           --url U                 broker base URL, plain http (default http://127.0.0.1:3213); give it again for
