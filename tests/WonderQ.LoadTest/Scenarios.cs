@@ -56,7 +56,7 @@ internal static class Scenarios
         }
         else
         {
-            // Produce-only: every 201 must have added a message.
+            // Produce-only: every acknowledged send must have added a message.
             lost = Math.Max(0, before.Value + unaccounted - after.Value);
         }
 

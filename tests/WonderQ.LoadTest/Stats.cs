@@ -80,8 +80,8 @@ internal sealed class Errors
 }
 
 /// <summary>
-/// Which messages were acknowledged by a 201 and which were received, by the sequence number each body carries (a
-/// consumer can receive a message before its producer has read the 201, so ids cannot be the key).
+/// Which messages were acknowledged (a 201, or a 200 from the original WonderQ) and which were received, by the sequence number each body carries (a
+/// consumer can receive a message before its producer has read the answer, so ids cannot be the key).
 /// </summary>
 internal sealed class Ledger(TimeSpan visibilityTimeout)
 {
@@ -132,10 +132,10 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
         return seq;
     }
 
-    /// <summary>Acknowledged (201) but never received.</summary>
+    /// <summary>Acknowledged but never received.</summary>
     public long Unreceived => _sent.Keys.Count(seq => !_firstReceived.ContainsKey(seq));
 
-    /// <summary>Received though its send did not get a 201 (it failed on the client side after the commit).</summary>
+    /// <summary>Received though its send was not acknowledged (it failed on the client side after the commit).</summary>
     public long ReceivedUnacknowledged => _firstReceived.Keys.Count(seq => !_sent.ContainsKey(seq));
 
     public long DistinctIds => _sent.Values.Distinct().LongCount();
