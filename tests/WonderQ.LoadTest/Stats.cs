@@ -80,8 +80,9 @@ internal sealed class Errors
 }
 
 /// <summary>
-/// Which messages were acknowledged (a 201, or a 200 from the original WonderQ) and which were received, by the sequence number each body carries (a
-/// consumer can receive a message before its producer has read the answer, so ids cannot be the key).
+/// Which messages were acknowledged (a 201, or a 200 from the original WonderQ) and which were received, by the
+/// sequence number each body carries (a consumer can receive a message before its producer has read the answer, so ids
+/// cannot be the key).
 /// </summary>
 internal sealed class Ledger(TimeSpan visibilityTimeout)
 {
