@@ -19,8 +19,8 @@ var inFlight = new ConcurrentDictionary<long, MemoryQueue>();
 
 app.MapPost("/queues", (QueueRequest request) =>
 {
-    var id = Interlocked.Increment(ref nextQueueId);
-    var queue = queues.GetOrAdd(id, _ => new MemoryQueue(id, request.Name, inFlight));
+    var queue = new MemoryQueue(Interlocked.Increment(ref nextQueueId), request.Name, inFlight);
+    queues[queue.Id] = queue;
     return Results.Created((string?)null, new Queue(queue.Id, queue.Name, DateTimeOffset.UtcNow));
 });
 app.MapGet("/queues", () => queues.Values.Select(q => q.Counts()).ToArray());
