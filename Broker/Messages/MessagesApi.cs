@@ -1,3 +1,4 @@
+using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -18,7 +19,18 @@ public static class MessagesApi
         group.MapPost("/", SendMessage).WithValidation<SendMessageRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Send a message; answered once it is durably committed");
-        group.MapGet("/consume", Consume).WithValidation<ConsumeQuery>()
+
+        // A consume may wait 20 s, and whatever its request allocated waits with it, thousands of times over with many
+        // consumers parked. So it takes its services once, here, rather than from a DI scope made for each request;
+        // it validates its query itself, since an endpoint filter puts one more frame in front of the handler; and it
+        // bypasses the status-code middleware (see UseWonderQProblems), since it always writes a body.
+        var services = routes.ServiceProvider;
+        var longPoll = services.GetRequiredService<LongPoll>();
+        var validator = services.GetRequiredService<IValidator<ConsumeQuery>>();
+        var limits = services.GetRequiredService<IOptions<LimitsOptions>>();
+        group.MapGet("/consume", ([AsParameters] ConsumeQuery query, CancellationToken cancellationToken) =>
+                Consume(query, longPoll, validator, limits, cancellationToken))
+            .WithMetadata(new SkipStatusCodePagesAttribute())
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Long-poll for messages and claim them for the visibility timeout");
         group.MapDelete("/{id}", DeleteMessage).ProducesValidationProblem()
@@ -42,8 +54,13 @@ public static class MessagesApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, ProblemHttpResult, EmptyHttpResult>> Consume(
-        [AsParameters] ConsumeQuery query, LongPoll longPoll, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+        ConsumeQuery query, LongPoll longPoll, IValidator<ConsumeQuery> validator, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
+        if (ValidationFilterExtensions.Invalid(validator, query) is { } invalid)
+        {
+            return invalid;
+        }
+
         var defaults = limits.Value;
         var queue = query.Queue();
         var messages = await longPoll.ConsumeAsync(

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace WonderQ.Shared.Web;
 
@@ -26,11 +27,20 @@ public static class ValidationFilterExtensions
         }
 
         var validator = endpoint.ApplicationServices.GetRequiredService<IValidator<T>>();
-        return context => context.GetArgument<T>(index) is { } value && validator.Validate(value) is { IsValid: false } result
-            ? ValueTask.FromResult<object?>(TypedResults.ValidationProblem(
-                result.ToDictionary(),
-                detail: string.Join(" ", result.Errors.Select(e => e.ErrorMessage).Distinct()),
-                title: "The request is not valid."))
+        return context => context.GetArgument<T>(index) is { } value && Invalid(validator, value) is { } problem
+            ? ValueTask.FromResult<object?>(problem)
             : next(context);
     }
+
+    /// <summary>
+    /// What the filter answers for an invalid <paramref name="value"/>, for a handler that validates its own
+    /// argument; null when it is valid.
+    /// </summary>
+    public static ValidationProblem? Invalid<T>(IValidator<T> validator, T value) =>
+        validator.Validate(value) is { IsValid: false } result
+            ? TypedResults.ValidationProblem(
+                result.ToDictionary(),
+                detail: string.Join(" ", result.Errors.Select(e => e.ErrorMessage).Distinct()),
+                title: "The request is not valid.")
+            : null;
 }

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -65,9 +66,18 @@ public static class WebConventions
         }
     }
 
-    /// <summary>Problem+json for exceptions and for the bare status answers (no route, wrong method).</summary>
+    /// <summary>
+    /// Problem+json for exceptions and for the bare status answers (no route, wrong method). An endpoint marked
+    /// <c>SkipStatusCodePagesAttribute</c> always writes its own body, and bypasses the status-code middleware
+    /// altogether rather than passing through it: that middleware awaits every request it sees, so a long poll would
+    /// hold its frame for the whole wait (routing runs first so that the endpoint is known).
+    /// </summary>
     public static IApplicationBuilder UseWonderQProblems(this IApplicationBuilder app) =>
-        app.UseExceptionHandler().UseStatusCodePages();
+        app.UseExceptionHandler()
+            .UseRouting()
+            .UseWhen(
+                static context => context.GetEndpoint()?.Metadata.GetMetadata<ISkipStatusCodePagesMetadata>() is null,
+                static branch => branch.UseStatusCodePages());
 
     /// <summary>Refuses oversized bodies and unknown charsets before anything reads them.</summary>
     public static IApplicationBuilder UseWonderQRequestChecks(this IApplicationBuilder app) =>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -156,6 +157,7 @@ public sealed class LongPollTests : FreshBroker
         var consume = MessagesApi.Consume(
             new ConsumeQuery(queue.Id.ToString(CultureInfo.InvariantCulture), null, null, "20", null),
             App.Services.GetRequiredService<LongPoll>(),
+            App.Services.GetRequiredService<IValidator<ConsumeQuery>>(),
             App.Services.GetRequiredService<IOptions<LimitsOptions>>(),
             gone.Token);
         await WaitingConsumersAsync(1);
