@@ -46,7 +46,8 @@ internal sealed class LoadOptions
           --keep-queue            do not delete the queue at the end
           --http2 N               speak HTTP/2 without TLS (h2c, for the broker's h2c port) over N connections that
                                   every producer and consumer shares, 100 requests at once on each (default: HTTP/1.1,
-                                  a connection per request in flight)
+                                  a connection per request in flight); with several --url, once for all or once for
+                                  each in the same order, 0 for one that speaks HTTP/1.1
           --broker-pid PID        report the broker's VmRSS and CPU from /proc/PID; with several --url, once for each,
                                   in the same order
           --json                  print a machine-readable result instead of the table
@@ -86,7 +87,13 @@ internal sealed class LoadOptions
     public bool NoFill { get; private set; }
     public bool KeepQueue { get; private set; }
     public int? BrokerPid { get; private set; }
+
+    /// <summary>The HTTP/2 connections of the server this run measures; 0 speaks HTTP/1.1.</summary>
     public int Http2Connections { get; private set; }
+
+    /// <summary>Each server's <see cref="Http2Connections"/>, in the order of <see cref="Urls"/> (empty: all HTTP/1.1).</summary>
+    public IReadOnlyList<int> Http2ByServer { get; private set; } = [];
+
     public bool Json { get; private set; }
     public bool Quiet { get; private set; }
 
@@ -115,6 +122,7 @@ internal sealed class LoadOptions
         };
         List<Uri> urls = [];
         List<int> pids = [];
+        List<int> http2 = [];
         for (var i = 1; i < args.Length; i++)
         {
             var name = args[i];
@@ -170,7 +178,7 @@ internal sealed class LoadOptions
                 case "--keep-queue": o.KeepQueue = true; break;
                 case "--broker-pid": pids.Add(Int(1, int.MaxValue)); break;
                 case "--rounds": o.Rounds = Int(1, 100); break;
-                case "--http2": o.Http2Connections = Int(1, 1_000); break;
+                case "--http2": http2.Add(Int(0, 1_000)); break;
                 case "--json": o.Json = true; break;
                 case "--quiet": o.Quiet = true; break;
                 default: throw new ArgumentException($"Unknown option '{name}'.");
@@ -183,25 +191,41 @@ internal sealed class LoadOptions
                 $"Give --broker-pid once for each --url, in the same order, or not at all; got {pids.Count} for {Math.Max(1, urls.Count)}.");
         }
 
+        var servers = Math.Max(1, urls.Count);
+        if (http2.Count > 1 && http2.Count != servers)
+        {
+            throw new ArgumentException(
+                $"Give --http2 once for every --url, or once for each in the same order (0 for HTTP/1.1); got {http2.Count} for {servers}.");
+        }
+
         o.Urls = urls.Count > 0 ? urls : [o.Url];
-        o.Url = o.Urls[0];
         o.BrokerPids = pids;
-        o.BrokerPid = pids.Count > 0 ? pids[0] : null;
+        o.Http2ByServer = http2.Count == 1 ? [.. Enumerable.Repeat(http2[0], servers)] : http2;
+        foreach (var connections in o.Http2ByServer)
+        {
+            o.Http2Connections = connections;
+            o.CheckHttp2Connections();
+        }
+
+        o = o.ForServer(0);
 
         if (o.WarmupSeconds > 0 && scenario == "burst")
         {
             throw new ArgumentException("--warmup does not apply to burst, which measures one burst: use --warm to open its connections first.");
         }
 
-        if (o.Http2Connections > 0 && o.ConnectionLimit > o.Http2Connections * BrokerClient.StreamsPerConnection)
+        return o;
+    }
+
+    private void CheckHttp2Connections()
+    {
+        if (Http2Connections > 0 && ConnectionLimit > Http2Connections * BrokerClient.StreamsPerConnection)
         {
-            var needed = (o.ConnectionLimit + BrokerClient.StreamsPerConnection - 1) / BrokerClient.StreamsPerConnection;
+            var needed = (ConnectionLimit + BrokerClient.StreamsPerConnection - 1) / BrokerClient.StreamsPerConnection;
             throw new ArgumentException(
-                $"{scenario} may have {o.ConnectionLimit} requests in flight: over HTTP/2 that takes --http2 {needed} or more " +
+                $"{Scenario} may have {ConnectionLimit} requests in flight: over HTTP/2 that takes --http2 {needed} or more " +
                 $"({BrokerClient.StreamsPerConnection} on each connection).");
         }
-
-        return o;
     }
 
     /// <summary>
@@ -228,6 +252,7 @@ internal sealed class LoadOptions
         var server = (LoadOptions)MemberwiseClone();
         server.Url = Urls[index];
         server.BrokerPid = BrokerPids.Count > 0 ? BrokerPids[index] : null;
+        server.Http2Connections = Http2ByServer.Count > 0 ? Http2ByServer[index] : 0;
         return server;
     }
 

@@ -13,6 +13,7 @@ internal static class SideBySide
 {
     public sealed record Row(
         string Url,
+        string Transport,
         IReadOnlyList<double> MsgsPerSecond,
         double MedianMsgsPerSecond,
         double RatioToFirst,
@@ -35,6 +36,7 @@ internal static class SideBySide
             var latency = own.Select(Headline).OfType<OperationStats>().ToList();
             return new Row(
                 url.ToString(),
+                own.FirstOrDefault()?.Transport ?? "",
                 own.Select(r => r.ThroughputMsgsPerSecond).ToList(),
                 Median(own.Select(r => r.ThroughputMsgsPerSecond)) ?? 0,
                 double.NaN,
@@ -55,11 +57,11 @@ internal static class SideBySide
         var sb = new StringBuilder();
         sb.AppendLine(c, $"side by side: {options.Scenario}, {options.Rounds} round{(options.Rounds == 1 ? "" : "s")} on each server, in turns");
         var width = Math.Max(6, rows.Max(r => r.Url.Length)) + 2;
-        sb.AppendLine(c, $"{"server".PadRight(width)}{"median msgs/s",14}{"vs first",10}{"p50 ms",9}{"p99 ms",9}{"broker us/msg",15}{"tool us/msg",13}  result  msgs/s by round");
+        sb.AppendLine(c, $"{"server".PadRight(width)}{"transport",-10}{"median msgs/s",14}{"vs first",10}{"p50 ms",9}{"p99 ms",9}{"broker us/msg",15}{"tool us/msg",13}  result  msgs/s by round");
         foreach (var row in rows)
         {
             sb.AppendLine(c,
-                $"{row.Url.PadRight(width)}{row.MedianMsgsPerSecond,14:N0}{row.RatioToFirst,10:0.00}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
+                $"{row.Url.PadRight(width)}{row.Transport,-10}{row.MedianMsgsPerSecond,14:N0}{row.RatioToFirst,10:0.00}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
                 $"{Cell(row.BrokerCpuUsPerMsg, "0.0"),15}{Cell(row.LoadgenCpuUsPerMsg, "0.0"),13}  " +
                 $"{(row.Passed ? "PASS" : "FAIL"),-6}  {string.Join("  ", row.MsgsPerSecond.Select(v => v.ToString("N0", c)))}");
         }

@@ -52,6 +52,31 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void Http2_given_once_for_each_url_sets_each_servers_transport_and_once_sets_them_all()
+    {
+        // The broker over h2c beside a server that speaks only HTTP/1.1, such as the original WonderQ.
+        var mixed = LoadOptions.Parse(["produce", "--url", "http://127.0.0.1:4201", "--http2", "64", "--url", "http://127.0.0.1:4300", "--http2", "0"]);
+
+        mixed.Http2Connections.Should().Be(64, "the first server's transport is the options' own until another server is chosen");
+        mixed.ForServer(0).Http2Connections.Should().Be(64);
+        mixed.ForServer(1).Http2Connections.Should().Be(0, "0 speaks HTTP/1.1");
+        mixed.ForServer(1).ForWarmUp().Http2Connections.Should().Be(0, "the warm-up speaks to its server as the run does");
+
+        var all = LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--http2", "8"]);
+        all.ForServer(1).Http2Connections.Should().Be(8);
+        LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b"]).ForServer(1).Http2Connections.Should().Be(0);
+    }
+
+    [Fact]
+    public void Http2_that_does_not_pair_with_the_urls_or_is_too_few_for_any_server_is_refused()
+    {
+        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--url", "http://c", "--http2", "8", "--http2", "0"]))
+            .Should().Throw<ArgumentException>().WithMessage("*once for each in the same order*got 2 for 3*");
+        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--producers", "512", "--url", "http://a", "--http2", "0", "--url", "http://b", "--http2", "2"]))
+            .Should().Throw<ArgumentException>().WithMessage("*--http2 6 or more*");
+    }
+
+    [Fact]
     public void Broker_pids_that_do_not_pair_with_the_urls_are_refused() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--broker-pid", "11"]))
             .Should().Throw<ArgumentException>().WithMessage("*once for each --url*got 1 for 2*");
