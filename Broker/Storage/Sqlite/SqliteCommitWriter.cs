@@ -173,12 +173,20 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
         foreach (var (queueId, count) in _published)
         {
-            var claimed = 0;
+            // Every consumer taken gets its claim before any claim runs: one that throws fails the whole batch, and
+            // a consumer taken but not yet handed its claim could then never be answered (taken, it no longer times out).
+            var first = batch.Count;
             foreach (var consumer in _activity.Parked?.Take(queueId, count) ?? [])
             {
                 var claim = new ClaimOperation(QueueRef.ById(queueId), consumer.Size, consumer.VisibilityTimeout, CancellationToken.None);
                 consumer.HandOver(claim.Task);
                 batch.Add(claim);
+            }
+
+            var claimed = 0;
+            for (var i = first; i < batch.Count; i++)
+            {
+                var claim = (ClaimOperation)batch[i];
                 claim.Execute(commands, _activity, now);
                 claimed += claim.Claimed;
             }

@@ -1,5 +1,9 @@
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
+using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Messages;
 
@@ -77,5 +81,43 @@ public sealed class HandOffTests : FreshBroker
         var id = await Client.SendAsync(queue.Id, "the next message");
 
         (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+    [Fact]
+    public async Task Every_consumer_taken_for_a_commit_that_fails_is_answered_with_a_503()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var first = Client.ConsumeResponseAsync(queue.Id, waitTime: 20);
+        var second = Client.ConsumeResponseAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id, 2);
+
+        // As when one commit publishes two messages: the send below takes both sleepers, and the first claim fails.
+        App.Services.GetRequiredService<IMessageStore>().Activity.Parked = new TakingEveryone(Waiters);
+        FailEveryClaim();
+        using var send = await Client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "its commit fails")));
+        using var firstAnswer = await first.WaitAsync(TimeSpan.FromSeconds(10));
+        using var secondAnswer = await second.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await send.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        await firstAnswer.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        await secondAnswer.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        (await Client.CountsAsync(queue.Id)).QueueSize.Should().Be(0, "the send was rolled back with the claims");
+    }
+
+    /// <summary>A real SQLite failure in the broker's file: a trigger that aborts every reservation.</summary>
+    private void FailEveryClaim()
+    {
+        using var connection = new SqliteConnection($"Data Source={App.DatabasePath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TRIGGER test_claims_fail BEFORE UPDATE OF reservation_token ON messages
+            BEGIN SELECT RAISE(ABORT, 'a claim fails'); END;
+            """;
+        command.ExecuteNonQuery();
+    }
+
+    private sealed class TakingEveryone(WaitingConsumers inner) : IParkedConsumers
+    {
+        public IReadOnlyList<IParkedConsumer> Take(long queueId, int messages) => inner.Take(queueId, int.MaxValue);
     }
 }
