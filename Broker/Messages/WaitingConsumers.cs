@@ -205,11 +205,8 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 
     private void ArmExpiry(QueueWaiters queue, DateTimeOffset at)
     {
-        var due = at - _time.GetUtcNow();
-        if (due < TimeSpan.Zero)
-        {
-            due = TimeSpan.Zero;
-        }
+        // Whole milliseconds, rounded up: a timer would drop the fraction and fire that much early.
+        var due = TimeSpan.FromMilliseconds(Math.Max(0, Math.Ceiling((at - _time.GetUtcNow()).TotalMilliseconds)));
 
         queue.ExpiryAt = at;
         queue.ExpiryTimer ??= _time.CreateTimer(_ => OnExpiry(queue), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -222,6 +219,19 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
         var firedFor = _time.GetUtcNow();
         lock (_lock)
         {
+            if (queue.ExpiryAt is { } at && firedFor < at)
+            {
+                // Fired early, as a timer may by up to a few milliseconds (it counts whole milliseconds). A waiter
+                // woken now would find nothing yet, and the look-up below, which starts after this expiry, would skip
+                // the message: every waiter would then sleep through it. Wait for the rest, unless the list is gone.
+                if (_queues.TryGetValue(queue.QueueId, out var current) && ReferenceEquals(current, queue))
+                {
+                    ArmExpiry(queue, at);
+                }
+
+                return;
+            }
+
             firedFor = queue.ExpiryAt ?? firedFor;
             queue.ExpiryAt = null;
             queue.ExpiryTimer?.Dispose();
