@@ -1,3 +1,4 @@
+using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -38,19 +39,24 @@ public static class QueuesApi
     }
 
     public static async Task<Results<Ok<QueueDto>, ValidationProblem, ProblemHttpResult>> FindQueue(
-        [FromQuery(Name = "id")] string? id, [FromQuery(Name = "name")] string? name, IMessageStore store, CancellationToken cancellationToken)
+        [AsParameters] FindQueueQuery query, IValidator<FindQueueQuery> validator, IMessageStore store, CancellationToken cancellationToken)
     {
-        if (id is null && name is null)
+        if (query.Id is null && query.Name is null)
         {
             return Problems.MissingQueue();
         }
 
-        if (QueryParameters.WholeNumber(id, "id", 1, long.MaxValue, 0, out var queueId) is { } invalid)
+        if (QueryParameters.WholeNumber(query.Id, "id", 1, long.MaxValue, 0, out var queueId) is { } invalid)
         {
             return invalid;
         }
 
-        var queue = new QueueRef(id is null ? null : queueId, name);
+        if (ValidationFilterExtensions.Invalid(validator, query) is { } invalidName)
+        {
+            return invalidName;
+        }
+
+        var queue = new QueueRef(query.Id is null ? null : queueId, query.Name);
         return await store.FindQueueAsync(queue, cancellationToken) is { } found
             ? TypedResults.Ok(found)
             : Problems.NotFound($"There is no queue with {queue}.");

@@ -21,10 +21,21 @@ public sealed class SendMessageRequestValidator : AbstractValidator<SendMessageR
         RuleFor(r => r.QueueId).ValidId();
         RuleFor(r => r.QueueName).ValidQueueName(options.Value);
         this.RequireQueue(r => r.QueueId is not null || r.QueueName is not null);
+        // Empty is refused, but whitespace is a body like any other (FluentValidation's NotEmpty would refuse it too).
         RuleFor(r => r.Body)
             .NotNull().WithMessage("'body' is required and must be a string.")
-            .NotEmpty().WithMessage("'body' must not be empty.");
+            .Must(body => body is null || body.Length > 0).WithMessage("'body' must not be empty.");
     }
+}
+
+/// <summary>
+/// The name only: a missing queue and a bad id keep the answers the endpoint gives them, and a name that breaks the
+/// rules is a 400 rather than a search that cannot find it.
+/// </summary>
+public sealed class FindQueueQueryValidator : AbstractValidator<FindQueueQuery>
+{
+    public FindQueueQueryValidator(IOptions<LimitsOptions> options) =>
+        RuleFor(q => q.Name).ValidQueueName(options.Value);
 }
 
 public sealed class ConsumeQueryValidator : AbstractValidator<ConsumeQuery>

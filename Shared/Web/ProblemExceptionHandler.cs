@@ -73,7 +73,9 @@ public sealed class ProblemExceptionHandler(
             "Unsupported media type.",
             "Send the request body as JSON with 'Content-Type: application/json'."),
         BadHttpRequestException { InnerException: JsonException json } => Problem(400, "The request body is not valid JSON.", DescribeJson(json)),
-        BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad when bad.Message.Contains("was not provided", StringComparison.Ordinal) => Problem(
+        // "Required parameter ... was not provided from body" for an explicit body, "... but no body was provided" for an inferred one.
+        BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad when bad.Message.Contains("was not provided", StringComparison.Ordinal)
+            || bad.Message.Contains("no body was provided", StringComparison.Ordinal) => Problem(
             400,
             "The request body is missing.",
             "This endpoint needs a JSON object as its request body."),
@@ -92,6 +94,11 @@ public sealed class ProblemExceptionHandler(
     {
         var where = json.Path is { Length: > 1 } path ? $" at '{path}'" : "";
         var position = json.LineNumber is { } line ? $" (line {line + 1}, byte {json.BytePositionInLine + 1})" : "";
+        if (json.InnerException is InvalidOperationException { Message: var text } && text.Contains(" UTF-", StringComparison.Ordinal))
+        {
+            return $"The string{where} is not valid Unicode{position}: send UTF-8, and no lone surrogate escape (\\ud800 to \\udfff).";
+        }
+
         return json.InnerException is InvalidOperationException or FormatException || json.Message.Contains("could not be converted", StringComparison.Ordinal)
             ? $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers."
             : json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)

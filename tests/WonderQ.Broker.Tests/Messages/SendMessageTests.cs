@@ -58,6 +58,55 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
     }
 
     [Theory]
+    [InlineData(" ")]
+    [InlineData("\n")]
+    [InlineData("\t \r\n")]
+    [InlineData("\u3000")]
+    public async Task Send_keeps_a_body_of_only_whitespace(string body)
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        await _client.SendAsync(queue.Id, body);
+
+        (await _client.PeekAsync(queue.Id)).Single().Body.Should().Be(body);
+    }
+
+    [Theory]
+    [InlineData("""{"queue_id":1,"body":"a\ud800b"}""")]
+    [InlineData("""{"queue_id":1,"body":"\udc00"}""")]
+    public async Task Send_with_a_lone_surrogate_in_the_body_returns_400_saying_so(string json)
+    {
+        using var response = await _client.PostAsync("/messages", Wire.Json(json));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Contain("not valid Unicode").And.Contain("$.body");
+    }
+
+    [Fact]
+    public async Task Send_with_invalid_UTF8_in_the_body_returns_400_saying_so()
+    {
+        using var content = new ByteArrayContent([.. "{\"queue_id\":1,\"body\":\""u8, 0xC3, 0x28, .. "\"}"u8]);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await _client.PostAsync("/messages", content);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Contain("not valid Unicode");
+    }
+
+    [Fact]
+    public async Task Send_without_a_request_body_returns_400_saying_the_body_is_missing()
+    {
+        using var content = new ByteArrayContent([]);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await _client.PostAsync("/messages", content);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("title").GetString().Should().Be("The request body is missing.");
+    }
+
+    [Theory]
     [InlineData("""{"queue_id":999999999,"body":"x"}""")]
     [InlineData("""{"queue_name":"no-such-queue-for-send","body":"x"}""")]
     public async Task Send_to_an_unknown_queue_returns_404(string json)

@@ -170,6 +170,19 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     }
 
     [Theory]
+    [InlineData("name=")]
+    [InlineData("name=a%20b")]
+    [InlineData("name=12345")]
+    [InlineData("id=1&name=")]
+    public async Task Find_with_a_name_no_queue_can_have_returns_400_keyed_name(string query)
+    {
+        using var response = await _client.GetAsync($"/queues/find?{query}");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("name").Should().NotBeEmpty();
+    }
+
+    [Theory]
     [InlineData("id=999999999")]
     [InlineData("name=no-such-queue-anywhere")]
     public async Task Find_an_unknown_queue_returns_404(string query)

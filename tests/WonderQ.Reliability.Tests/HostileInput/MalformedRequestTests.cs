@@ -91,8 +91,9 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "find: id fractional", "GET", "/queues/find?id=1.5", null, null, 400 },
             { "find: id empty", "GET", "/queues/find?id=", null, null, 0 },
             { "find: id twice", "GET", "/queues/find?id=1&id=2", null, null, 0 },
-            { "find: name is SQL", "GET", $"/queues/find?name={Uri.EscapeDataString(Sql)}", null, null, 404 },
-            { "find: name 10000 characters", "GET", $"/queues/find?name={new string('n', 10_000)}", null, null, 404 },
+            { "find: name is SQL", "GET", $"/queues/find?name={Uri.EscapeDataString(Sql)}", null, null, 400 },
+            { "find: name 10000 characters", "GET", $"/queues/find?name={new string('n', 10_000)}", null, null, 400 },
+            { "find: name empty", "GET", "/queues/find?name=", null, null, 400 },
 
             // GET /queues/{queue}/messages
             { "peek: size zero", "GET", "/queues/some-queue/messages?size=0", null, null, 400 },

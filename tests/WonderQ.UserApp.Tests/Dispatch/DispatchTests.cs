@@ -25,6 +25,15 @@ public partial class DispatchTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Dispatch_of_a_body_of_only_whitespace_sends_it_as_it_is()
+    {
+        var result = await DispatchAsync(new { queue_name = "spaces", body = " \n" });
+
+        result.Created.Should().Be(1);
+        (await BrokerClient.Client.PeekAsync(QueueRef.ByName("spaces"))).Should().ContainSingle().Which.Body.Should().Be(" \n");
+    }
+
+    [Fact]
     public async Task Dispatch_to_an_existing_queue_does_not_create_it_again()
     {
         var first = await DispatchAsync(new { queue_name = "orders", body = "one" });
