@@ -32,6 +32,12 @@ public sealed class UserAppOptions : IValidatableObject
 
     public TimeSpan ListenerMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The loop's pause after an empty answer when its <c>wait_time</c> is 0, so that it does not spin.</summary>
+    public TimeSpan ListenerIdleDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a stopping loop still tries to acknowledge a message it has already reported.</summary>
+    public TimeSpan ListenerStopGrace { get; set; } = TimeSpan.FromSeconds(5);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ListenerInitialBackoff <= TimeSpan.Zero || ListenerInitialBackoff > TimeSpan.FromMinutes(10))
@@ -44,6 +50,18 @@ public sealed class UserAppOptions : IValidatableObject
         {
             yield return new ValidationResult(
                 "UserApp:ListenerMaxBackoff must be at least UserApp:ListenerInitialBackoff and at most 01:00:00.", [nameof(ListenerMaxBackoff)]);
+        }
+
+        if (ListenerIdleDelay <= TimeSpan.Zero || ListenerIdleDelay > TimeSpan.FromMinutes(10))
+        {
+            yield return new ValidationResult(
+                "UserApp:ListenerIdleDelay must be more than 00:00:00 and at most 00:10:00.", [nameof(ListenerIdleDelay)]);
+        }
+
+        if (ListenerStopGrace < TimeSpan.Zero || ListenerStopGrace > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult(
+                "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.", [nameof(ListenerStopGrace)]);
         }
     }
 }

@@ -7,7 +7,8 @@ using WonderQ.Shared.Contracts;
 namespace WonderQ.UserApp.Dispatch;
 
 /// <summary>Finds or creates the queue, then sends the messages through the typed client with bounded parallelism.</summary>
-public sealed class Dispatcher(BrokerClient broker, IOptions<UserAppOptions> options, TimeProvider time, ILogger<Dispatcher> logger)
+public sealed class Dispatcher(
+    BrokerClient broker, IOptions<UserAppOptions> options, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<Dispatcher> logger)
 {
     /// <summary>The queue and whether this call created it; null for an id that names no queue.</summary>
     public async Task<(QueueDto Queue, bool Created)?> FindOrCreateAsync(QueueRef queue, CancellationToken cancellationToken)
@@ -47,6 +48,7 @@ public sealed class Dispatcher(BrokerClient broker, IOptions<UserAppOptions> opt
         var ids = new long?[count];
         var errors = new string?[count];
         var target = QueueRef.ById(queue.Id);
+        string? stopped = null;
 
         await Parallel.ForEachAsync(
             Enumerable.Range(0, count),
@@ -55,6 +57,21 @@ public sealed class Dispatcher(BrokerClient broker, IOptions<UserAppOptions> opt
             {
                 // The timestamp is taken as each stub goes out, so it tells when it was sent.
                 bodies[i] = body ?? string.Create(CultureInfo.InvariantCulture, $"message #{i + 1} at {time.GetUtcNow().ToUnixTimeMilliseconds()}");
+
+                // No new sends once the app stops (the sends under way finish, and the caller gets the partial
+                // answer) or once one has failed after all its retries: the rest would each wait out theirs too.
+                if (lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    errors[i] = "Not sent: the UserApp is shutting down.";
+                    return;
+                }
+
+                if (Volatile.Read(ref stopped) is { } reason)
+                {
+                    errors[i] = $"Not sent: an earlier message failed ({reason}).";
+                    return;
+                }
+
                 try
                 {
                     ids[i] = (await broker.SendAsync(target, bodies[i], ct)).Id;
@@ -62,6 +79,7 @@ public sealed class Dispatcher(BrokerClient broker, IOptions<UserAppOptions> opt
                 catch (BrokerException ex)
                 {
                     errors[i] = ex.Detail ?? ex.Title;
+                    Interlocked.CompareExchange(ref stopped, errors[i], null);
                 }
             });
 
@@ -81,7 +99,7 @@ public sealed class Dispatcher(BrokerClient broker, IOptions<UserAppOptions> opt
 
         if (failed.Count > 0)
         {
-            logger.LogWarning("{Failed} of {Count} messages to queue {Name} failed after retries: {Error}", failed.Count, count, queue.Name, failed[0].Error);
+            logger.LogWarning("{Failed} of {Count} messages to queue {Name} were not sent; the first: {Error}", failed.Count, count, queue.Name, failed[0].Error);
         }
 
         return (sent, failed);

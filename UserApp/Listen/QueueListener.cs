@@ -116,12 +116,14 @@ public sealed class QueueListener
                     failures = 0;
                 }
 
-                foreach (var message in messages)
+                if (messages.Count == 0 && Settings.WaitTimeSeconds == 0)
                 {
-                    _output.Processing(message.Body);
-                    Interlocked.Increment(ref _processed);
-                    await DeleteAsync(broker, message, stopping);
+                    // Without a long poll an empty queue answers at once: pause, or this loop and the broker spin.
+                    await Task.Delay(_options.ListenerIdleDelay, _time, stopping);
+                    continue;
                 }
+
+                await ProcessAsync(broker, messages, stopping);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -138,12 +140,38 @@ public sealed class QueueListener
         }
     }
 
+    /// <summary>
+    /// Reports each message, then acknowledges it. Once stopping, a message not yet reported is left to come back
+    /// after its visibility timeout, and one already reported still gets its acknowledgement, for up to
+    /// <see cref="UserAppOptions.ListenerStopGrace"/>: cut short, it would be reported twice.
+    /// </summary>
+    private async Task ProcessAsync(BrokerClient broker, IReadOnlyList<MessageDto> messages, CancellationToken stopping)
+    {
+        using var acknowledging = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        using var grace = stopping.Register(static state =>
+        {
+            var (source, period) = ((CancellationTokenSource, TimeSpan))state!;
+            source.CancelAfter(period);
+        }, (acknowledging, _options.ListenerStopGrace));
+        foreach (var message in messages)
+        {
+            if (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _output.Processing(message.Body);
+            Interlocked.Increment(ref _processed);
+            await DeleteAsync(broker, message, acknowledging.Token);
+        }
+    }
+
     /// <summary>A failed acknowledgement is logged, not fatal: the message comes back after its visibility timeout.</summary>
-    private async Task DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken stopping)
+    private async Task DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken cancellationToken)
     {
         try
         {
-            if (!await broker.DeleteMessageAsync(message.Id, message.ReservationToken, stopping))
+            if (!await broker.DeleteMessageAsync(message.Id, message.ReservationToken, cancellationToken))
             {
                 _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, Queue.Name);
             }

@@ -2,8 +2,14 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
+using WonderQ.UserApp.Dispatch;
 using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Dispatch;
@@ -31,6 +37,57 @@ public partial class DispatchTests : UserAppTestBase
 
         result.Created.Should().Be(1);
         (await BrokerClient.Client.PeekAsync(QueueRef.ByName("spaces"))).Should().ContainSingle().Which.Body.Should().Be(" \n");
+    }
+
+    [Fact]
+    public async Task Dispatch_stops_sending_once_a_message_fails_for_good_and_reports_the_rest_unsent()
+    {
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:DispatchParallelism"] = "1" });
+        using var http = app.CreateClient();
+        var sends = 0;
+        app.BrokerRequest = request => request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/messages", StringComparison.Ordinal)
+            && Interlocked.Increment(ref sends) == 50
+                ? Problem(HttpStatusCode.NotFound, "There is no queue with id 1.")
+                : null;
+
+        var result = await DispatchToAsync(http, new { queue_name = "cut-short", stub = 300 });
+
+        result.Created.Should().Be(49);
+        result.Failed.Should().HaveCount(251);
+        result.Failed[0].Error.Should().Be("There is no queue with id 1.");
+        result.Failed.Skip(1).Should().AllSatisfy(f => f.Error.Should().StartWith("Not sent: an earlier message failed"));
+        sends.Should().Be(50, "none was sent after the failure");
+        (await QueueSizeAsync("cut-short")).Should().Be(49);
+    }
+
+    [Fact]
+    public async Task Dispatch_under_way_when_the_app_stops_sends_no_more_and_reports_the_rest_unsent()
+    {
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:DispatchParallelism"] = "1" });
+        using var stopping = new StoppingLifetime();
+        var dispatcher = new Dispatcher(
+            app.Services.GetRequiredService<BrokerClient>(),
+            app.Services.GetRequiredService<IOptions<UserAppOptions>>(),
+            TimeProvider.System,
+            stopping,
+            NullLogger<Dispatcher>.Instance);
+        var queue = (await dispatcher.FindOrCreateAsync(QueueRef.ByName("stopping"), CancellationToken.None))!.Value.Queue;
+        var sends = 0;
+        app.BrokerRequest = request =>
+        {
+            if (request.Method == HttpMethod.Post && Interlocked.Increment(ref sends) == 100)
+            {
+                stopping.Stop();
+            }
+
+            return null;
+        };
+
+        var (sent, failed) = await dispatcher.SendAsync(queue, body: null, stub: 10_000, CancellationToken.None);
+
+        sent.Should().HaveCount(100, "the send under way when the app began to stop still went out");
+        failed.Should().HaveCount(9_900).And.AllSatisfy(f => f.Error.Should().Be("Not sent: the UserApp is shutting down."));
+        (await QueueSizeAsync("stopping")).Should().Be(100);
     }
 
     [Fact]
@@ -130,6 +187,34 @@ public partial class DispatchTests : UserAppTestBase
 
     [GeneratedRegex(@"^message #\d+ at \d{13}$")]
     private static partial Regex StubBody();
+    private static async Task<DispatchResponse> DispatchToAsync(HttpClient http, object request)
+    {
+        using var response = await http.PostAsJsonAsync("/dispatch", request, WonderQJson.Options);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
+    }
+
+    private static HttpResponseMessage Problem(HttpStatusCode status, string detail) => new(status)
+    {
+        Content = new StringContent($$"""{"status":{{(int)status}},"title":"Not found.","detail":"{{detail}}"}""", System.Text.Encoding.UTF8, "application/problem+json"),
+    };
+
+    private sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new();
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => _stopping.Token;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void Stop() => _stopping.Cancel();
+
+        public void StopApplication() => Stop();
+
+        public void Dispose() => _stopping.Dispose();
+    }
 }
 
 public class DispatchWithoutBrokerTests

@@ -13,7 +13,14 @@ public sealed class LineCollector : TextWriter
 
     public IReadOnlyList<string> Lines => [.. _lines];
 
-    public override void WriteLine(string? value) => _lines.Enqueue(value ?? "");
+    /// <summary>Runs on the writer's thread after each whole line is kept: a test can act at an exact point of the output.</summary>
+    public Action<string>? LineWritten { get; set; }
+
+    public override void WriteLine(string? value)
+    {
+        _lines.Enqueue(value ?? "");
+        LineWritten?.Invoke(value ?? "");
+    }
 
     public override void Write(char value)
     {

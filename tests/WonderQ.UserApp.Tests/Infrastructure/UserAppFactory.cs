@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 using WonderQ.UserApp.Listen;
 
 namespace WonderQ.UserApp.Tests.Infrastructure;
@@ -19,7 +20,15 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
     public IReadOnlyList<string> ProcessedBodies =>
         [.. Output.Lines.Where(l => l.StartsWith(Prefix, StringComparison.Ordinal)).Select(l => l[Prefix.Length..])];
 
+    /// <summary>Sees each request the app sends the broker first; a response it returns is answered instead.</summary>
+    public Func<HttpRequestMessage, HttpResponseMessage?>? BrokerRequest { get; set; }
+
+    /// <summary>How many consumes the app has sent the broker (attempts, retries included).</summary>
+    public int ConsumeRequests => Volatile.Read(ref _consumeRequests);
+
     private const string Prefix = "Processing message: ";
+
+    private int _consumeRequests;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -33,7 +42,12 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton(new MessageOutput(Output))));
+        builder.ConfigureTestServices(services =>
+        {
+            services.Replace(ServiceDescriptor.Singleton(new MessageOutput(Output)));
+            services.ConfigureAll<HttpClientFactoryOptions>(options =>
+                options.HttpMessageHandlerBuilderActions.Add(handlers => handlers.AdditionalHandlers.Add(new CountingHandler(this))));
+        });
     }
 
     protected override void Dispose(bool disposing)
@@ -42,6 +56,19 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
         if (disposing)
         {
             Output.Dispose();
+        }
+    }
+
+    private sealed class CountingHandler(UserAppFactory factory) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri?.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Increment(ref factory._consumeRequests);
+            }
+
+            return factory.BrokerRequest?.Invoke(request) is { } answer ? Task.FromResult(answer) : base.SendAsync(request, cancellationToken);
         }
     }
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
 using WonderQ.UserApp.Listen;
@@ -136,6 +138,49 @@ public partial class ListenTests : UserAppTestBase
         await App.DisposeAsync();
 
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "stopping cancels the 20 s long poll instead of waiting it out");
+    }
+
+    [Fact]
+    public async Task Stopping_the_app_mid_batch_leaves_no_printed_message_unacknowledged()
+    {
+        (await DispatchAsync(new { queue_name = "drain", stub = 2000 })).Failed.Should().BeEmpty();
+        var lifetime = App.Services.GetRequiredService<IHostApplicationLifetime>();
+        var printed = 0;
+        // The app starts stopping just as the 250th message is printed, halfway through a batch of 100.
+        App.Output.LineWritten = _ =>
+        {
+            if (Interlocked.Increment(ref printed) == 250)
+            {
+                lifetime.StopApplication();
+            }
+        };
+        using var started = await Http.GetAsync("/listen?queue_name=drain&size=100&wait_time=1&visibility_timeout=600");
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count >= 250)).Should().BeTrue();
+
+        await App.DisposeAsync();
+
+        // Every message is either printed and deleted, or not printed and still in the queue (in flight, perhaps).
+        var bodies = App.ProcessedBodies;
+        bodies.Should().HaveCount(250, "nothing more is printed once the app stops").And.OnlyHaveUniqueItems();
+        (await QueueSizeAsync("drain") + bodies.Count).Should().Be(2000, "a printed message had its acknowledgement sent before the loop stopped");
+    }
+
+    [Fact]
+    public async Task A_loop_without_a_long_poll_pauses_after_each_empty_answer()
+    {
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" });
+        using var http = app.CreateClient();
+        using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "quiet", body = "first" }, WonderQJson.Options);
+        using var started = await http.GetAsync("/listen?queue_name=quiet&wait_time=0");
+        (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 1)).Should().BeTrue();
+
+        var before = app.ConsumeRequests;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var idle = app.ConsumeRequests - before;
+        await BrokerClient.Client.SendAsync(QueueRef.ByName("quiet"), "second");
+
+        idle.Should().BeInRange(2, 6, "about one consume every 0.5 s over 2 s, not as many as the machine can send");
+        (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 2)).Should().BeTrue("the loop still picks up what comes");
     }
 
     private async Task<ListenerView[]> ListenersAsync() =>
