@@ -85,47 +85,19 @@ public sealed class EarlyTimerTests : FreshBroker
     }
 
     /// <summary>The broker's store, whose look-ups for the next expiry wait while held.</summary>
-    private sealed class HeldExpiryLookUps(IMessageStore inner) : IMessageStore
+    private sealed class HeldExpiryLookUps(IMessageStore inner) : DelegatingStore(inner)
     {
         private volatile TaskCompletionSource _released = Released();
-
-        public QueueActivity Activity => inner.Activity;
 
         public void Hold() => _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Release() => _released.TrySetResult();
 
-        public async Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken)
+        public override async Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken)
         {
             await _released.Task;
-            return await inner.NextExpiryAsync(queueId, after, cancellationToken);
+            return await base.NextExpiryAsync(queueId, after, cancellationToken);
         }
-
-        public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken) =>
-            inner.ClaimAsync(queue, size, visibilityTimeout, mayPark, cancellationToken);
-
-        public Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
-            inner.CreateQueueAsync(name, cancellationToken);
-
-        public Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
-            inner.FindQueueAsync(queue, cancellationToken);
-
-        public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) =>
-            inner.ListQueuesAsync(cancellationToken);
-
-        public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
-            inner.DeleteQueueAsync(queue, cancellationToken);
-
-        public Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
-            inner.PeekAsync(queue, size, cancellationToken);
-
-        public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
-            inner.SendAsync(queue, body, cancellationToken);
-
-        public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
-            inner.DeleteMessageAsync(id, reservationToken, cancellationToken);
-
-        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 
         private static TaskCompletionSource Released()
         {

@@ -194,7 +194,7 @@ public sealed class ParkingTests : FreshBroker
     }
 
     /// <summary>The broker's own store, counting claims, with a hook run after the first one returns.</summary>
-    private sealed class HookedStore(IMessageStore inner) : IMessageStore
+    private sealed class HookedStore(IMessageStore inner) : DelegatingStore(inner)
     {
         private int _claims;
 
@@ -202,11 +202,9 @@ public sealed class ParkingTests : FreshBroker
 
         public int Claims => Volatile.Read(ref _claims);
 
-        public QueueActivity Activity => inner.Activity;
-
-        public async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken)
+        public override async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken)
         {
-            var claim = await inner.ClaimAsync(queue, size, visibilityTimeout, mayPark, cancellationToken);
+            var claim = await base.ClaimAsync(queue, size, visibilityTimeout, mayPark, cancellationToken);
             if (Interlocked.Increment(ref _claims) == 1 && AfterFirstClaim is { } hook)
             {
                 await hook();
@@ -214,31 +212,5 @@ public sealed class ParkingTests : FreshBroker
 
             return claim;
         }
-
-        public Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
-            inner.CreateQueueAsync(name, cancellationToken);
-
-        public Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
-            inner.FindQueueAsync(queue, cancellationToken);
-
-        public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) =>
-            inner.ListQueuesAsync(cancellationToken);
-
-        public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
-            inner.DeleteQueueAsync(queue, cancellationToken);
-
-        public Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
-            inner.PeekAsync(queue, size, cancellationToken);
-
-        public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
-            inner.SendAsync(queue, body, cancellationToken);
-
-        public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
-            inner.DeleteMessageAsync(id, reservationToken, cancellationToken);
-
-        public Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) =>
-            inner.NextExpiryAsync(queueId, after, cancellationToken);
-
-        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     }
 }
