@@ -14,6 +14,7 @@
     bannerDetail: $("banner-detail"),
     updated: $("updated"),
     freshness: $("freshness"),
+    messagesPanel: $("messages-panel"),
     queueRows: $("queue-rows"),
     noQueues: $("no-queues"),
     createForm: $("create-queue"),
@@ -88,8 +89,9 @@
 
   function showOutage(error) {
     const problem = error.problem || {};
-    el.bannerTitle.textContent = problem.title || "The broker is unreachable.";
-    el.bannerDetail.textContent = problem.detail || "";
+    // Only what changed: the banner is an alert, and rewriting it on every poll would announce it every second.
+    setText(el.bannerTitle, problem.title || "The broker is unreachable.");
+    setText(el.bannerDetail, problem.detail || "");
     el.banner.hidden = false;
     document.body.classList.add("offline");
   }
@@ -237,6 +239,9 @@
     el.messagesHeading.textContent = `Messages in ${name}`;
     el.messageRows.replaceChildren(); // not another queue's messages under this heading while they load
     refreshMessages().catch(() => {});
+    // Clicked far down a long list, the messages would otherwise appear out of sight, above or below.
+    const top = el.messagesPanel.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 80) el.messagesPanel.scrollIntoView({ block: "start" });
   }
 
   // ---- messages -----------------------------------------------------------------------------------------------

@@ -23,8 +23,14 @@ public sealed class ProblemExceptionHandler(
     IProblemDetailsService problems,
     IEnumerable<IProblemMapper> mappers,
     IOptions<LimitsOptions> limits,
+    TimeProvider time,
     ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
+    private static readonly TimeSpan _outageLogInterval = TimeSpan.FromSeconds(10);
+    private readonly Lock _outageLog = new();
+    private DateTimeOffset _nextOutageLine;
+    private int _outagesUnlogged;
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
@@ -39,9 +45,12 @@ public sealed class ProblemExceptionHandler(
         {
             logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
         }
+        else if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            LogOutage(httpContext, problem);
+        }
         else if (status >= 500)
         {
-            // Expected outages (a broker down, a full long-poll cap): one line, no stack trace.
             logger.LogWarning("Request {Method} {Path}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
         }
 
@@ -57,6 +66,36 @@ public sealed class ProblemExceptionHandler(
             Exception = exception,
             ProblemDetails = problem,
         });
+    }
+
+    /// <summary>
+    /// Expected outages (a broker down, a full long-poll cap): one line, no stack trace, and at most one every
+    /// <see cref="_outageLogInterval"/>, counting the rest. A dashboard polling each second would otherwise write a
+    /// line a second for as long as the broker is down.
+    /// </summary>
+    private void LogOutage(HttpContext httpContext, ProblemDetails problem)
+    {
+        int unlogged;
+        lock (_outageLog)
+        {
+            var now = time.GetUtcNow();
+            if (now < _nextOutageLine)
+            {
+                _outagesUnlogged++;
+                return;
+            }
+
+            _nextOutageLine = now + _outageLogInterval;
+            unlogged = _outagesUnlogged;
+            _outagesUnlogged = 0;
+        }
+
+        logger.LogWarning(
+            "Request {Method} {Path}: {Detail} ({Unlogged} more such answers since the last of these lines)",
+            httpContext.Request.Method,
+            httpContext.Request.Path,
+            problem.Detail,
+            unlogged);
     }
 
     public static ProblemDetails Problem(int status, string title, string detail) =>

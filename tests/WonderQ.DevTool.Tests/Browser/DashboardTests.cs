@@ -35,6 +35,44 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await Expect(dashboard.Page.Locator("#updated")).ToContainTextAsync("updated");
     }
 
+    [Theory]
+    [InlineData(1280, 800)]
+    [InlineData(390, 844)]
+    public async Task A_long_queue_name_wraps_so_every_row_keeps_its_counts_in_view(int width, int height)
+    {
+        var name = NewQueueName("payments-settlement-retry-queue-eu-west");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl, width, height);
+        await Expect(dashboard.QueueRow(name).Locator(".queue-size")).ToHaveTextAsync("0");
+
+        var tableOverflow = await dashboard.Page.EvaluateAsync<int>(
+            "() => { const wrap = document.querySelector('table.queues').closest('.table-wrap'); return wrap.scrollWidth - wrap.clientWidth; }");
+        var pageOverflow = await dashboard.Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+
+        tableOverflow.Should().BeLessThanOrEqualTo(0, "the queue table must not need scrolling sideways to reach its counts");
+        pageOverflow.Should().BeLessThanOrEqualTo(0, "nor the page");
+    }
+
+    [Fact]
+    public async Task Opening_a_queue_far_down_a_long_list_brings_its_messages_into_view()
+    {
+        var names = Enumerable.Range(1, 60).Select(i => NewQueueName($"many-{i:D2}")).ToList();
+        foreach (var name in names)
+        {
+            await apps.BrokerClient.CreateQueueAsync(name);
+        }
+
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(names[^1]), "at the bottom of the list");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl, 1280, 800);
+        var last = dashboard.QueueRow(names[^1]);
+        await last.ScrollIntoViewIfNeededAsync();
+
+        await dashboard.OpenQueueAsync(names[^1]);
+
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["at the bottom of the list"]);
+        await Expect(dashboard.Page.Locator("#messages-heading")).ToBeInViewportAsync();
+    }
+
     [Fact]
     public async Task Refreshing_updates_rows_in_place_so_keyboard_focus_survives()
     {

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using WonderQ.Broker.Infrastructure;
+using WonderQ.Broker.Storage;
+using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
+
+namespace WonderQ.Broker.Tests.Problems;
+
+/// <summary>
+/// Every 503 is answered, but logged at most once every 10 s with a count of the rest: a dashboard polling a broker
+/// that is down would otherwise write a warning a second for as long as the outage lasts.
+/// </summary>
+public sealed class OutageLogTests : IDisposable
+{
+    private readonly FakeTimeProvider _clock = new(BrokerApplication.StartTime);
+    private readonly CollectingLogger _log = new();
+    private readonly ServiceProvider _services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
+
+    public void Dispose() => _services.Dispose();
+
+    [Fact]
+    public async Task Outages_are_answered_each_time_and_logged_once_per_interval_with_a_count_of_the_rest()
+    {
+        var handler = new ProblemExceptionHandler(
+            _services.GetRequiredService<IProblemDetailsService>(), [new StoreProblemMapper()], Options.Create(new LimitsOptions()), _clock, _log);
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            statuses.Add(await AnswerAsync(handler));
+            _clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        statuses.Add(await AnswerAsync(handler));
+
+        statuses.Should().AllBeEquivalentTo(StatusCodes.Status503ServiceUnavailable);
+        _log.Warnings.Should().HaveCount(2);
+        _log.Warnings[0].Should().Contain("(0 more such answers");
+        _log.Warnings[1].Should().Contain("(4 more such answers");
+    }
+
+    private async Task<int> AnswerAsync(ProblemExceptionHandler handler)
+    {
+        var context = new DefaultHttpContext { RequestServices = _services };
+        context.Response.Body = new MemoryStream();
+        (await handler.TryHandleAsync(context, new StoreUnavailableException("The store is down."), CancellationToken.None)).Should().BeTrue();
+        return context.Response.StatusCode;
+    }
+
+    private sealed class CollectingLogger : ILogger<ProblemExceptionHandler>
+    {
+        private readonly List<string> _warnings = [];
+
+        public IReadOnlyList<string> Warnings => _warnings;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning)
+            {
+                _warnings.Add(formatter(state, exception));
+            }
+        }
+    }
+}
