@@ -47,7 +47,7 @@ public partial class DispatchTests : UserAppTestBase
         var sends = 0;
         app.BrokerRequest = request => request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/messages", StringComparison.Ordinal)
             && Interlocked.Increment(ref sends) == 50
-                ? Problem(HttpStatusCode.NotFound, "There is no queue with id 1.")
+                ? NotFound("There is no queue with id 1.")
                 : null;
 
         var result = await DispatchToAsync(http, new { queue_name = "cut-short", stub = 300 });
@@ -194,9 +194,9 @@ public partial class DispatchTests : UserAppTestBase
         return (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
     }
 
-    private static HttpResponseMessage Problem(HttpStatusCode status, string detail) => new(status)
+    private static HttpResponseMessage NotFound(string detail) => new(HttpStatusCode.NotFound)
     {
-        Content = new StringContent($$"""{"status":{{(int)status}},"title":"Not found.","detail":"{{detail}}"}""", System.Text.Encoding.UTF8, "application/problem+json"),
+        Content = new StringContent($$"""{"status":404,"title":"Not found.","detail":"{{detail}}"}""", System.Text.Encoding.UTF8, "application/problem+json"),
     };
 
     private sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable

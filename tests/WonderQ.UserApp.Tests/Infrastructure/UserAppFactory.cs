@@ -23,12 +23,7 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
     /// <summary>Sees each request the app sends the broker first; a response it returns is answered instead.</summary>
     public Func<HttpRequestMessage, HttpResponseMessage?>? BrokerRequest { get; set; }
 
-    /// <summary>How many consumes the app has sent the broker (attempts, retries included).</summary>
-    public int ConsumeRequests => Volatile.Read(ref _consumeRequests);
-
     private const string Prefix = "Processing message: ";
-
-    private int _consumeRequests;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -46,7 +41,7 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
         {
             services.Replace(ServiceDescriptor.Singleton(new MessageOutput(Output)));
             services.ConfigureAll<HttpClientFactoryOptions>(options =>
-                options.HttpMessageHandlerBuilderActions.Add(handlers => handlers.AdditionalHandlers.Add(new CountingHandler(this))));
+                options.HttpMessageHandlerBuilderActions.Add(handlers => handlers.AdditionalHandlers.Add(new BrokerRequestHook(this))));
         });
     }
 
@@ -59,16 +54,10 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
         }
     }
 
-    private sealed class CountingHandler(UserAppFactory factory) : DelegatingHandler
+    /// <summary>Innermost in the client's pipeline, so it sees every attempt, retries included.</summary>
+    private sealed class BrokerRequestHook(UserAppFactory factory) : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            if (request.RequestUri?.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal) == true)
-            {
-                Interlocked.Increment(ref factory._consumeRequests);
-            }
-
-            return factory.BrokerRequest?.Invoke(request) is { } answer ? Task.FromResult(answer) : base.SendAsync(request, cancellationToken);
-        }
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            factory.BrokerRequest?.Invoke(request) is { } answer ? Task.FromResult(answer) : base.SendAsync(request, cancellationToken);
     }
 }
