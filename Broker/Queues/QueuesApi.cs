@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
@@ -23,6 +24,7 @@ public static class QueuesApi
         group.MapGet("/", ListQueues)
             .WithSummary("Every queue with its message counts");
         group.MapGet("/{queue}/messages", PeekMessages).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status304NotModified)
             .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
         group.MapDelete("/{queue}", DeleteQueue).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a queue and all its messages");
@@ -65,9 +67,11 @@ public static class QueuesApi
     public static async Task<Ok<IReadOnlyList<QueueCounts>>> ListQueues(IMessageStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(await store.ListQueuesAsync(cancellationToken));
 
-    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, ProblemHttpResult>> PeekMessages(
+    /// <summary>Answers 304 to an If-None-Match that still holds (see <see cref="PeekETag"/>).</summary>
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult>> PeekMessages(
         string queue,
         [FromQuery(Name = "size")] string? size,
+        HttpContext context,
         IMessageStore store,
         IOptions<LimitsOptions> limits,
         CancellationToken cancellationToken)
@@ -78,8 +82,39 @@ public static class QueuesApi
         }
 
         var queueRef = QueueRef.FromRouteSegment(queue);
-        var messages = await store.PeekAsync(queueRef, (int)count, cancellationToken);
-        return messages is null ? Problems.NotFound($"There is no queue with {queueRef}.") : TypedResults.Ok(messages);
+        var headers = context.Response.GetTypedHeaders();
+        var ifNoneMatch = context.Request.GetTypedHeaders().IfNoneMatch;
+        if (ifNoneMatch.Count > 0)
+        {
+            if (await store.PeekVersionsAsync(queueRef, (int)count, cancellationToken) is not { } versions)
+            {
+                return NotFound();
+            }
+
+            var current = PeekETag.Of(versions);
+            if (PeekETag.Matches(ifNoneMatch, current))
+            {
+                Validated(current);
+                return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+            }
+        }
+
+        if (await store.PeekAsync(queueRef, (int)count, cancellationToken) is not { } messages)
+        {
+            return NotFound();
+        }
+
+        Validated(PeekETag.Of(messages));
+        return TypedResults.Ok(messages);
+
+        ProblemHttpResult NotFound() => Problems.NotFound($"There is no queue with {queueRef}.");
+
+        void Validated(EntityTagHeaderValue tag)
+        {
+            headers.ETag = tag;
+            // Revalidated on every use: the next send or claim changes the answer.
+            headers.CacheControl = new() { NoCache = true };
+        }
     }
 
     public static async Task<Results<Ok<SuccessResponse>, ProblemHttpResult>> DeleteQueue(

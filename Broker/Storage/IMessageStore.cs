@@ -23,6 +23,12 @@ public interface IMessageStore
     /// <summary>The oldest messages (lowest id first), in flight or not, without claiming them; null when there is no such queue.</summary>
     Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// What <see cref="PeekAsync"/> would answer, without the bodies: enough to tell whether it changed since a caller
+    /// last looked. Null when there is no such queue.
+    /// </summary>
+    Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken);
+
     /// <summary>Stores a message and returns once it is durably committed; null when there is no such queue.</summary>
     Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken);
 
@@ -46,6 +52,12 @@ public interface IMessageStore
 public sealed record CreateQueueResult(QueueDto? Created, bool NameTaken);
 
 public sealed record SentMessage(long Id, long QueueId);
+
+/// <summary>
+/// A message as far as a peek can see it change: a body never changes, and every claim gives a fresh token and one
+/// receive more.
+/// </summary>
+public sealed record MessageVersion(long Id, string? ReservationToken, int ReceiveCount);
 
 public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Messages)
 {

@@ -32,11 +32,26 @@ public static class QueuesApi
     public static async Task<Ok<IReadOnlyList<QueueCounts>>> ListQueues(BrokerClient broker, CancellationToken cancellationToken) =>
         TypedResults.Ok(await broker.ListQueuesAsync(cancellationToken));
 
-    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem>> PeekMessages(
-        [AsParameters] PeekQuery query, BrokerClient broker, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    /// <summary>
+    /// The dashboard polls this every second, so it passes the page's If-None-Match on to the broker: a queue that has
+    /// not changed is answered 304 all the way, rather than with every body again.
+    /// </summary>
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, StatusCodeHttpResult, ValidationProblem>> PeekMessages(
+        [AsParameters] PeekQuery query, HttpContext context, BrokerClient broker, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
         var size = Rules.ParseOr(query.Size, limits.Value.DefaultPeekSize);
-        return TypedResults.Ok(await broker.PeekAsync(QueueRef.FromRouteSegment(query.Queue), size, cancellationToken));
+        var ifNoneMatch = context.Request.Headers.IfNoneMatch;
+        var peek = await broker.PeekIfChangedAsync(
+            QueueRef.FromRouteSegment(query.Queue), size, ifNoneMatch.Count == 0 ? null : ifNoneMatch.ToString(), cancellationToken);
+        if (peek.ETag is { } tag)
+        {
+            context.Response.Headers.ETag = tag;
+            context.Response.Headers.CacheControl = "no-cache";
+        }
+
+        return peek.Messages is { } messages
+            ? TypedResults.Ok(messages)
+            : TypedResults.StatusCode(StatusCodes.Status304NotModified);
     }
 
     public static async Task<Results<Created<QueueDto>, ValidationProblem>> CreateQueue(

@@ -6,6 +6,9 @@
   const POLL_MS = 1000;
   const REQUEST_TIMEOUT_MS = 8000;
   const STALE_AFTER_MS = 3000;
+  // A body is shown up to this many characters until asked for in full: laying out a hundred bodies of 256 KiB took
+  // the page tens of seconds.
+  const PREVIEW_CHARS = 2000;
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -39,6 +42,7 @@
     selected: null, // queue name
     lastSuccess: null, // Date of the last good answer
     pendingDelete: null,
+    peek: null, // the last messages shown: { path, tag, messages }
   };
 
   // ---- talking to the DevTool ---------------------------------------------------------------------------------
@@ -51,14 +55,15 @@
     }
   }
 
-  async function api(method, path, body) {
+  /** The DevTool's answer, or an ApiError for none or a failure; a 304 to a conditional request is an answer. */
+  async function send(method, path, body, headers = {}) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     let response;
     try {
       response = await fetch(path, {
         method,
-        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        headers: body === undefined ? { Accept: "application/json", ...headers } : { Accept: "application/json", "Content-Type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: controller.signal,
         cache: "no-store",
@@ -68,16 +73,25 @@
     } finally {
       clearTimeout(timer);
     }
-    let payload = null;
+    if (!response.ok && response.status !== 304) {
+      let problem = null;
+      try {
+        problem = await response.json();
+      } catch {
+        problem = null;
+      }
+      throw new ApiError(response.status, problem);
+    }
+    return response;
+  }
+
+  async function api(method, path, body) {
+    const response = await send(method, path, body);
     try {
-      payload = await response.json();
+      return await response.json();
     } catch {
-      payload = null;
+      return null;
     }
-    if (!response.ok) {
-      throw new ApiError(response.status, payload);
-    }
-    return payload;
   }
 
   /** True for the failures that mean "cannot reach the broker" rather than "the broker said no". */
@@ -271,9 +285,34 @@
     tr.appendChild(labelled(cell(String(m.id), "num"), "Id"));
     const body = document.createElement("td");
     body.className = "body";
+    const text = document.createElement("div");
+    text.className = "body-text";
     const pre = document.createElement("pre");
-    pre.textContent = m.body; // text, never HTML
-    body.appendChild(pre);
+    text.appendChild(pre);
+    body.appendChild(text);
+    if (m.body.length <= PREVIEW_CHARS) {
+      pre.textContent = m.body; // text, never HTML
+    } else {
+      // Not through the middle of a surrogate pair, which would show as a broken character.
+      const cut = /[\uD800-\uDBFF]/.test(m.body[PREVIEW_CHARS - 1]) ? PREVIEW_CHARS - 1 : PREVIEW_CHARS;
+      pre.textContent = `${m.body.slice(0, cut)}…`;
+      const characters = m.body.length - (m.body.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g) || []).length;
+      const more = document.createElement("button");
+      more.type = "button";
+      more.className = "link show-all";
+      const preview = pre.textContent;
+      const showAll = `Show all ${characters.toLocaleString("en")} characters`;
+      more.textContent = showAll;
+      more.setAttribute("aria-expanded", "false");
+      more.addEventListener("click", () => {
+        const expand = more.getAttribute("aria-expanded") === "false";
+        pre.textContent = expand ? m.body : preview;
+        pre.classList.toggle("expanded", expand);
+        more.textContent = expand ? "Show less" : showAll;
+        more.setAttribute("aria-expanded", String(expand));
+      });
+      text.appendChild(more);
+    }
     tr.appendChild(labelled(body, "Body"));
     tr.appendChild(labelled(cell("", "time created"), "Created"));
     tr.appendChild(labelled(cell("", "time retrievable"), "Retrievable at"));
@@ -303,11 +342,21 @@
     if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;
   }
 
+  /**
+   * Asks with the tag of the last answer for the same queue and size, so that while nothing changes the DevTool answers
+   * 304 and no body is fetched or parsed again: with large messages that was most of every second.
+   */
   async function refreshMessages() {
     const name = state.selected;
     if (!name) return;
+    const path = `/queues/${encodeURIComponent(name)}?size=${encodeURIComponent(el.size.value)}`;
+    const last = state.peek && state.peek.path === path ? state.peek : null;
     try {
-      const messages = await api("GET", `/queues/${encodeURIComponent(name)}?size=${encodeURIComponent(el.size.value)}`);
+      const response = await send("GET", path, undefined, last && last.tag ? { "If-None-Match": last.tag } : {});
+      const messages = response.status === 304 ? last.messages : await response.json();
+      const tag = response.headers.get("ETag");
+      state.peek = tag ? { path, tag, messages } : null;
+      // Rendered again even when unchanged: a reservation running out turns "in flight" into "ready".
       if (state.selected === name) renderMessages(messages);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404 && state.selected === name) {

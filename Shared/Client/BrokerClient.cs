@@ -52,11 +52,27 @@ public sealed class BrokerClient(HttpClient http)
 
     /// <summary>The oldest messages of a queue without claiming them; throws a 404 <see cref="BrokerException"/> for an unknown queue.</summary>
     public async Task<IReadOnlyList<MessageDto>> PeekAsync(QueueRef queue, int? size = null, CancellationToken cancellationToken = default) =>
-        await SendAsync<MessageDto[]>(
-            HttpMethod.Get,
-            $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}/messages{Query(("size", size))}",
-            null,
-            cancellationToken) ?? [];
+        (await PeekIfChangedAsync(queue, size, ifNoneMatch: null, cancellationToken)).Messages ?? [];
+
+    /// <summary>
+    /// A peek that sends <paramref name="ifNoneMatch"/> (an entity tag of an earlier <see cref="PeekResult"/>) and gets
+    /// no messages back when they are what that answer held.
+    /// </summary>
+    public async Task<PeekResult> PeekIfChangedAsync(QueueRef queue, int? size, string? ifNoneMatch, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}/messages{Query(("size", size))}");
+        if (ifNoneMatch is not null)
+        {
+            // Passed on as it came: a tag the broker cannot parse only means a full answer.
+            request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
+        }
+
+        using var response = await SendAsync(request, cancellationToken);
+        var tag = response.Headers.ETag?.ToString();
+        return response.StatusCode == HttpStatusCode.NotModified
+            ? new PeekResult(null, tag)
+            : new PeekResult(await response.Content.ReadFromJsonAsync<MessageDto[]>(WonderQJson.Options, cancellationToken) ?? [], tag);
+    }
 
     /// <summary>True when deleted, false when there was no such queue.</summary>
     public async Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
@@ -146,6 +162,13 @@ public sealed class BrokerClient(HttpClient http)
             request.Options.Set(WaitTimeKey, wait);
         }
 
+        using var response = await SendAsync(request, cancellationToken);
+        return await response.Content.ReadFromJsonAsync<T>(WonderQJson.Options, cancellationToken);
+    }
+
+    /// <summary>The broker's answer when it is a success or a 304; anything else as an exception.</summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
         HttpResponseMessage response;
         try
         {
@@ -156,13 +179,13 @@ public sealed class BrokerClient(HttpClient http)
             throw new BrokerUnavailableException($"The broker at {http.BaseAddress} did not answer: {Describe(ex)}.", ex);
         }
 
+        if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotModified)
+        {
+            return response;
+        }
+
         using (response)
         {
-            if (response.IsSuccessStatusCode)
-            {
-                return await response.Content.ReadFromJsonAsync<T>(WonderQJson.Options, cancellationToken);
-            }
-
             throw await ToExceptionAsync(response, cancellationToken);
         }
     }

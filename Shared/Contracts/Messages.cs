@@ -15,3 +15,7 @@ public sealed record MessageDto(
 public sealed record SendMessageRequest(long? QueueId, string? QueueName, string? Body);
 
 public sealed record SendMessageResponse(long Id);
+
+/// <summary>A peek's answer: null <paramref name="Messages"/> when they had not changed since the tag sent with it.</summary>
+/// <param name="ETag">The entity tag of these messages, to send with the next peek.</param>
+public sealed record PeekResult(IReadOnlyList<MessageDto>? Messages, string? ETag);

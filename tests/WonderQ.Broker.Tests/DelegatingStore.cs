@@ -29,6 +29,9 @@ public abstract class DelegatingStore(IMessageStore inner) : IMessageStore
     public Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
         inner.PeekAsync(queue, size, cancellationToken);
 
+    public Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
+        inner.PeekVersionsAsync(queue, size, cancellationToken);
+
     public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
         inner.SendAsync(queue, body, cancellationToken);
 

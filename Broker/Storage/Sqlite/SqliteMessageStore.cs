@@ -63,6 +63,19 @@ internal sealed class SqliteMessageStore(
         return rows.Select(r => r.ToDto()).ToList();
     }
 
+    public async Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken)
+    {
+        if (await FindQueueAsync(queue, cancellationToken) is not { } found)
+        {
+            return null;
+        }
+
+        await using var connection = await database.OpenReaderAsync(cancellationToken);
+        var rows = await connection.QueryAsync<SqliteRows.MessageVersionRow>(
+            new CommandDefinition(SqliteSql.PeekVersions, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
+        return rows.Select(r => new MessageVersion(r.Id, r.ReservationToken, r.ReceiveCount)).ToList();
+    }
+
     public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
         writer.RunAsync(new SendOperation(queue, body, cancellationToken));
 

@@ -41,6 +41,13 @@ internal static class SqliteRows
         public QueueCounts ToDto() => new(Id, Name, QueueSize, QueueSize - InFlightSize, InFlightSize);
     }
 
+    public sealed class MessageVersionRow
+    {
+        public long Id { get; init; }
+        public string? ReservationToken { get; init; }
+        public int ReceiveCount { get; init; }
+    }
+
     public sealed class MessageRow
     {
         public long Id { get; init; }

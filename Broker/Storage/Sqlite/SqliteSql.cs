@@ -41,6 +41,14 @@ internal static class SqliteSql
         LIMIT $size
         """;
 
+    /// <summary>The peek's rows without their bodies, which in a large message SQLite reads from a chain of pages.</summary>
+    public const string PeekVersions = """
+        SELECT id, reservation_token, receive_count FROM messages INDEXED BY ix_messages_queue
+        WHERE queue_id = $queue_id
+        ORDER BY id
+        LIMIT $size
+        """;
+
     public const string InsertMessage = """
         INSERT INTO messages (queue_id, body, created_at, visible_at) VALUES ($queue_id, $body, $now, $now)
         RETURNING id

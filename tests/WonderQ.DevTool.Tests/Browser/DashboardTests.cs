@@ -149,6 +149,67 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_long_body_is_shown_cut_short_until_asked_for_in_full()
+    {
+        var name = NewQueueName("long");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        // 4,999 characters in 5,000 UTF-16 units: one of them is outside the Basic Multilingual Plane.
+        var longBody = "🙂" + new string('x', 4_998);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), longBody);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "short");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await dashboard.OpenQueueAsync(name);
+        var first = dashboard.MessageRows.Nth(0);
+        var showAll = first.Locator("button.show-all");
+
+        await Expect(showAll).ToHaveTextAsync("Show all 4,999 characters");
+        (await first.Locator("pre").TextContentAsync()).Should().Be(longBody[..2_000] + "…");
+        await Expect(dashboard.MessageRows.Nth(1).Locator("button.show-all")).ToHaveCountAsync(0);
+
+        var previewHeight = await first.Locator("pre").EvaluateAsync<int>("pre => pre.clientHeight");
+        await showAll.ClickAsync();
+        await Expect(first.Locator("pre")).ToHaveTextAsync(longBody);
+        await Expect(showAll).ToHaveTextAsync("Show less");
+        await Expect(showAll).ToBeFocusedAsync();
+        (await first.Locator("pre").EvaluateAsync<int>("pre => pre.clientHeight")).Should().BeGreaterThan(previewHeight, "the whole body gets more room");
+
+        await showAll.ClickAsync();
+        await Expect(showAll).ToHaveTextAsync("Show all 4,999 characters");
+        (await first.Locator("pre").TextContentAsync()).Should().HaveLength(2_001);
+    }
+
+    [Fact]
+    public async Task An_open_queue_is_fetched_again_only_when_its_messages_change()
+    {
+        var name = NewQueueName("watched");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "watched");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var answers = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        dashboard.Page.Response += (_, response) =>
+        {
+            if (response.Url.Contains($"/queues/{name}?", StringComparison.Ordinal))
+            {
+                answers.Enqueue(response.Status);
+            }
+        };
+        await dashboard.OpenQueueAsync(name);
+        var badge = dashboard.MessageRows.Nth(0).Locator(".badge");
+        await Expect(badge).ToHaveTextAsync("ready");
+        await UntilAsync(() => answers.TakeLast(2).Count(status => status == 304) == 2, "polls of a queue that did not change are answered 304");
+
+        var beforeClaim = answers.Count;
+        await apps.BrokerClient.ConsumeAsync(QueueRef.ByName(name), size: 1, waitTimeSeconds: 0, visibilityTimeoutSeconds: 2);
+        await Expect(badge).ToHaveTextAsync("in flight");
+        var afterClaim = answers.Count;
+
+        // The reservation running out changes nothing the broker stores, so nothing is fetched: the page's clock turns it.
+        await Expect(badge).ToHaveTextAsync("ready");
+        answers.Skip(beforeClaim).Take(afterClaim - beforeClaim).Should().Contain(200, "the claim changed the message");
+        answers.Skip(afterClaim).Should().OnlyContain(status => status == 304);
+    }
+
+    [Fact]
     public async Task A_queue_can_be_created_and_deleted_from_the_page_with_a_confirmation()
     {
         var name = NewQueueName("made-here");
@@ -183,5 +244,15 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await dashboard.Page.Locator("#create-queue button[type=submit]").ClickAsync();
 
         await Expect(dashboard.Page.Locator("#create-status")).ToContainTextAsync("may contain only");
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, what);
+            await Task.Delay(100);
+        }
     }
 }

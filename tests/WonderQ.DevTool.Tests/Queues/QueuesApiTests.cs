@@ -141,6 +141,35 @@ public sealed class QueuesApiTests(BrokerAndDevTool apps) : IClassFixture<Broker
     }
 
     [Fact]
+    public async Task Peek_is_answered_304_while_the_messages_are_unchanged_and_in_full_once_they_change()
+    {
+        var name = NewQueueName();
+        await Broker.CreateQueueAsync(name);
+        await Broker.SendAsync(QueueRef.ByName(name), "one");
+        using var first = await _devTool.GetAsync($"/queues/{name}");
+        var tag = first.Headers.ETag!.ToString();
+
+        using var unchanged = await PeekAsync(name, tag);
+        await Broker.SendAsync(QueueRef.ByName(name), "two");
+        using var changed = await PeekAsync(name, tag);
+
+        unchanged.StatusCode.Should().Be(HttpStatusCode.NotModified);
+        (await unchanged.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+        changed.StatusCode.Should().Be(HttpStatusCode.OK);
+        changed.Headers.ETag!.ToString().Should().NotBe(tag);
+        changed.Headers.CacheControl!.NoCache.Should().BeTrue();
+        var messages = await changed.Content.ReadFromJsonAsync<JsonElement>();
+        messages.EnumerateArray().Select(m => m.GetProperty("body").GetString()).Should().Equal("one", "two");
+    }
+
+    private async Task<HttpResponseMessage> PeekAsync(string queue, string ifNoneMatch)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/queues/{queue}");
+        request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
+        return await _devTool.SendAsync(request);
+    }
+
+    [Fact]
     public async Task Send_message_reaches_the_queue()
     {
         var name = NewQueueName();
