@@ -24,7 +24,7 @@ public class Program
 
         services.AddSingleton<BrokerReachability>();
         services.AddTransient<BrokerReachabilityLog>();
-        services.AddBrokerClient().AddHttpMessageHandler<BrokerReachabilityLog>();
+        services.AddBrokerClient(client => client.AddHttpMessageHandler<BrokerReachabilityLog>());
 
         var app = builder.Build();
 

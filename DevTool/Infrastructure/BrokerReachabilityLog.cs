@@ -1,8 +1,13 @@
+using System.Globalization;
+using Polly.Timeout;
+
 namespace WonderQ.DevTool.Infrastructure;
 
 /// <summary>
 /// Logs once when the broker stops answering and once when it is back. The dashboard polls every second, so logging
 /// every failed call (as the resilience pipeline would) buries everything else in the log while the broker is down.
+/// It sits outside the retries and timeouts, so it sees a call as it finally went: refused, timed out (a broker that
+/// hangs), or answered, and never a request its caller gave up on.
 /// </summary>
 public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogger<BrokerReachabilityLog> logger) : DelegatingHandler
 {
@@ -18,12 +23,15 @@ public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogg
 
             return response;
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException)
         {
             if (reachability.MarkUnreachable())
             {
                 logger.LogWarning("The broker at {Url} is unreachable ({Reason}); the dashboard shows a banner until it answers.",
-                    request.RequestUri?.GetLeftPart(UriPartial.Authority), ex.Message);
+                    request.RequestUri?.GetLeftPart(UriPartial.Authority),
+                    ex is TimeoutRejectedException timeout
+                        ? $"no answer within {timeout.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s"
+                        : ex.Message);
             }
 
             throw;

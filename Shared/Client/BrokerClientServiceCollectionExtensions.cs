@@ -13,8 +13,9 @@ public static class BrokerClientServiceCollectionExtensions
     /// Registers <see cref="BrokerClient"/> over <see cref="IHttpClientFactory"/>, configured from section
     /// <c>Broker</c>, with a resilience pipeline: a total timeout, retries with exponential backoff and jitter for
     /// transient failures only, and a per-attempt timeout. Both timeouts stretch by a long poll's wait time.
+    /// <paramref name="outside"/> adds handlers around that pipeline, which see each call once, as it finally went.
     /// </summary>
-    public static IHttpClientBuilder AddBrokerClient(this IServiceCollection services)
+    public static IHttpClientBuilder AddBrokerClient(this IServiceCollection services, Action<IHttpClientBuilder>? outside = null)
     {
         services.AddOptions<BrokerClientOptions>()
             .BindConfiguration(BrokerClientOptions.Section)
@@ -33,6 +34,8 @@ public static class BrokerClientServiceCollectionExtensions
             }
         });
 
+        // Handlers run in the order added, the first outermost.
+        outside?.Invoke(builder);
         builder.AddResilienceHandler("broker", (pipeline, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;

@@ -24,8 +24,10 @@ public sealed class BrokerApplication : WebApplicationFactory<WonderQ.Broker.Pro
 /// <summary>
 /// The DevTool in-process, its typed broker client sending through <paramref name="brokerHandler"/> (the broker's
 /// test server, or a stand-in that misbehaves) or, when that is null, over real sockets to <paramref name="brokerUrl"/>.
+/// <paramref name="configure"/> adds settings or services of a test's own.
 /// </summary>
-public sealed class DevToolApplication(Func<HttpMessageHandler>? brokerHandler, string brokerUrl = "http://localhost/")
+public sealed class DevToolApplication(
+    Func<HttpMessageHandler>? brokerHandler, string brokerUrl = "http://localhost/", Action<IWebHostBuilder>? configure = null)
     : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -39,6 +41,8 @@ public sealed class DevToolApplication(Func<HttpMessageHandler>? brokerHandler, 
         {
             builder.ConfigureServices(services => services.AddHttpClient<BrokerClient>().ConfigurePrimaryHttpMessageHandler(brokerHandler));
         }
+
+        configure?.Invoke(builder);
     }
 }
 

@@ -1,7 +1,12 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using FluentAssertions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using WonderQ.DevTool.Infrastructure;
 
 namespace WonderQ.DevTool.Tests.Queues;
 
@@ -58,12 +63,80 @@ public sealed class BrokerFailureTests
         await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "Broker:ApiKey");
     }
 
+    [Fact]
+    public async Task A_broker_that_hangs_is_logged_once_as_unreachable_and_once_when_it_answers_again()
+    {
+        var broker = new HangingHandler();
+        var logs = new ReachabilityLines();
+        await using var devTool = new DevToolApplication(() => broker, configure: builder =>
+        {
+            builder.UseSetting("Broker:AttemptTimeout", "00:00:00.200");
+            builder.UseSetting("Broker:TotalTimeout", "00:00:00.200");
+            builder.ConfigureLogging(logging => logging.AddProvider(logs));
+        });
+        using var client = devTool.CreateClient();
+
+        for (var poll = 0; poll < 3; poll++)
+        {
+            using var hung = await client.GetAsync("/queues");
+            hung.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        broker.Hanging = false;
+        using var answered = await client.GetAsync("/queues");
+
+        answered.StatusCode.Should().Be(HttpStatusCode.OK);
+        logs.Lines.Should().SatisfyRespectively(
+            unreachable => unreachable.Should().StartWith("Warning: The broker at http://localhost is unreachable (no answer within 0.2 s)"),
+            back => back.Should().Be("Information: The broker at http://localhost answers again."));
+    }
+
     private static int UnusedPort()
     {
         // Bind, note the port, let it go: nothing listens there for the moment the test needs.
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A broker that accepts calls and, while hanging, never answers them.</summary>
+    private sealed class HangingHandler : HttpMessageHandler
+    {
+        public volatile bool Hanging = true;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Hanging)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("[]", Encoding.UTF8, "application/json") };
+        }
+    }
+
+    /// <summary>What <see cref="BrokerReachabilityLog"/> writes, as "Level: message".</summary>
+    private sealed class ReachabilityLines : ILoggerProvider
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName == typeof(BrokerReachabilityLog).FullName ? new Collector(Lines) : NullLogger.Instance;
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Collector(ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+        }
     }
 
     private sealed class StubHandler(HttpStatusCode status, string body, string contentType) : HttpMessageHandler
