@@ -53,7 +53,11 @@ internal sealed class LoadOptions
           --json                  print a machine-readable result instead of the table
           --quiet                 no progress on stderr
 
-        exit code: 0 all good; 1 a request errored, a message was lost or delivered twice; 2 bad usage or setup failure.
+        Ctrl-C ends the run early and still reports it; a second Ctrl-C quits at once.
+
+        exit code: 0 all good; 1 a request errored, a message was lost or delivered twice; 2 bad usage or setup failure;
+        3 no failure, but some acknowledged messages were never received and the server cannot count its queue
+        (no GET /queues), so they may be queued or lost; 130 stopped by Ctrl-C, nothing failed.
         """;
 
     public required string Scenario { get; init; }
@@ -176,7 +180,11 @@ internal sealed class LoadOptions
                 case "--queue": o.Queue = Value(); break;
                 case "--no-fill": o.NoFill = true; break;
                 case "--keep-queue": o.KeepQueue = true; break;
-                case "--broker-pid": pids.Add(Int(1, int.MaxValue)); break;
+                case "--broker-pid":
+                    var pid = Int(1, int.MaxValue);
+                    // Its VmRSS and CPU would otherwise be silently left out of the result.
+                    pids.Add(Directory.Exists($"/proc/{pid}") ? pid : throw new ArgumentException($"--broker-pid {pid}: there is no such process (in /proc)."));
+                    break;
                 case "--rounds": o.Rounds = Int(1, 100); break;
                 case "--http2": http2.Add(Int(0, 1_000)); break;
                 case "--json": o.Json = true; break;

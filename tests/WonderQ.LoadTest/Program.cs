@@ -12,7 +12,7 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
 LoadOptions options;
 try
 {
-    if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
+    if (args.Any(a => a is "-h" or "--help") || (args.Length > 0 && args[0] == "help"))
     {
         Console.WriteLine(LoadOptions.Usage);
         return 0;
@@ -23,8 +23,7 @@ try
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine(ex.Message);
-    Console.Error.WriteLine();
-    Console.Error.WriteLine(LoadOptions.Usage);
+    Console.Error.WriteLine("Run with --help for the scenarios and options.");
     return 2;
 }
 
@@ -32,4 +31,16 @@ catch (ArgumentException ex)
 ThreadPool.GetMinThreads(out var workers, out var io);
 ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(io, 64));
 
-return await Session.RunAsync(options, Console.Out, Console.Error);
+// The first Ctrl-C ends the run early and still reports it and deletes its queue; a second one quits at once.
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (!interrupt.IsCancellationRequested)
+    {
+        e.Cancel = true;
+        Console.Error.WriteLine("stopping: finishing the run, reporting it and deleting its queue (Ctrl-C again quits at once)");
+        interrupt.Cancel();
+    }
+};
+
+return await Session.RunAsync(options, Console.Out, Console.Error, interrupt.Token);

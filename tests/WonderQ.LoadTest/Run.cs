@@ -9,10 +9,13 @@ internal sealed class Run : IDisposable
     private long _taken;
     private long _delivered;
     private long _stamp;
+    private long _lastDelivery;
 
-    public Run(LoadOptions options)
+    /// <param name="interrupt">Ctrl-C: ends the measured phase early, as its deadline would.</param>
+    public Run(LoadOptions options, CancellationToken interrupt = default)
     {
         Options = options;
+        Interrupt = interrupt;
         Client = new BrokerClient(options.Url, options.ConnectionLimit, options.Http2Connections);
         Ledger = new Ledger(TimeSpan.FromSeconds(options.VisibilityTimeout));
         Tag = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..8];
@@ -31,6 +34,10 @@ internal sealed class Run : IDisposable
 
     public CancellationTokenSource Hard { get; }
 
+    public CancellationToken Interrupt { get; }
+
+    public bool Interrupted => Interrupt.IsCancellationRequested;
+
     public QueueDto Queue { get; private set; } = null!;
 
     public bool OwnsQueue { get; private set; }
@@ -44,7 +51,7 @@ internal sealed class Run : IDisposable
 
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(Started);
 
-    public bool PastDeadline => Elapsed >= Options.Duration;
+    public bool PastDeadline => Elapsed >= Options.Duration || Interrupted;
 
     public long Taken => Math.Min(Interlocked.Read(ref _taken), Options.Messages);
 
@@ -61,8 +68,18 @@ internal sealed class Run : IDisposable
     /// <summary>When deliveries reached <see cref="Target"/>, measured from <see cref="Started"/>.</summary>
     public TimeSpan? FinishedAt { get; private set; }
 
+    /// <summary>When the last delete that was acknowledged went through, measured from <see cref="Started"/>.</summary>
+    public TimeSpan? LastDeliveryAt => Interlocked.Read(ref _lastDelivery) is var at and > 0
+        ? Stopwatch.GetElapsedTime(Started, at)
+        : null;
+
     public void AddDelivered(long count)
     {
+        if (count > 0)
+        {
+            Interlocked.Exchange(ref _lastDelivery, Stopwatch.GetTimestamp());
+        }
+
         var total = Interlocked.Add(ref _delivered, count);
         if (Target > 0 && total >= Target && FinishedAt is null)
         {
@@ -116,7 +133,11 @@ internal sealed class Run : IDisposable
             {
                 while (!ct.IsCancellationRequested && TryTake())
                 {
-                    await SendOneAsync(Ledger.NextSeq(), latency, ct);
+                    if (!await SendOneAsync(Ledger.NextSeq(), latency, ct))
+                    {
+                        // Counted; a server that is gone answers at once, and retrying in a tight loop only burns the CPU.
+                        await Task.Delay(10, CancellationToken.None);
+                    }
                 }
             },
             CancellationToken.None)));

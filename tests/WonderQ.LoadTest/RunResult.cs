@@ -45,6 +45,7 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
 
     public Dictionary<string, long> Verification { get; } = [];
 
+    [JsonPropertyName("rss_kib")]
     public Dictionary<string, long?> RssKiB { get; } = [];
 
     public Dictionary<string, object?> Extra { get; init; } = [];
@@ -60,7 +61,17 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
     [JsonIgnore]
     public long Duplicates { get; set; }
 
+    /// <summary>Acknowledged, never received, and not countable on a server without <c>GET /queues</c>.</summary>
+    [JsonIgnore]
+    public long Unverified { get; set; }
+
+    /// <summary>Ended early by Ctrl-C: the figures are of the time before it.</summary>
+    public bool Interrupted { get; set; }
+
     public bool Passed => Lost == 0 && Duplicates == 0 && Errors.Count == 0 && Notes.Count == 0;
+
+    /// <summary>PASS only when every acknowledged message is accounted for; a run that cannot tell is not a pass.</summary>
+    public string Result => !Passed ? "FAIL" : Unverified > 0 ? "UNVERIFIED" : "PASS";
 
     public string ToJson() => JsonSerializer.Serialize(this, OutputJson);
 
@@ -92,7 +103,17 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
             sb.AppendLine("note " + note);
         }
 
-        sb.AppendLine(Passed ? "result PASS" : "result FAIL (errors, lost or duplicated messages)");
+        if (Interrupted)
+        {
+            sb.AppendLine("stopped early by Ctrl-C: the figures are of the time before it");
+        }
+
+        sb.AppendLine(Result switch
+        {
+            "PASS" => "result PASS",
+            "UNVERIFIED" => $"result UNVERIFIED ({Unverified} acknowledged messages were never received, and the server has no GET /queues to count what it still holds: they may be queued or lost)",
+            _ => "result FAIL (errors, lost or duplicated messages)",
+        });
         return sb.ToString();
     }
 

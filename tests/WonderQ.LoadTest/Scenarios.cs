@@ -14,7 +14,9 @@ internal static class Scenarios
         var rssBefore = Rss.ReadKiB(o.BrokerPid);
         var brokerCpu = Cpu.Broker(o.BrokerPid);
         var ownCpu = Cpu.LoadGenerator();
-        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : null;
+        double? load = File.Exists("/proc/loadavg")
+            ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)
+            : null;
         var result = o.Scenario switch
         {
             "produce" => await ProduceAsync(run),
@@ -39,7 +41,18 @@ internal static class Scenarios
         }
 
         // Verification: compare what was acknowledged and received with what the queue still holds.
-        var after = await run.Client.QueueSizeAsync(run.Queue.Id, ct);
+        long? after;
+        try
+        {
+            after = await run.Client.QueueSizeAsync(run.Queue.Id, ct);
+        }
+        catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
+        {
+            // A server that died during the run: its figures still stand, but what it held cannot be counted.
+            after = null;
+            run.Notes.Add($"the queue could not be counted after the run: {ex.Message.Split('\n')[0].Trim()}");
+        }
+
         var ledger = run.Ledger;
         var unaccounted = result.ChecksDelivery ? ledger.Unreceived : ledger.Sent - run.Delivered;
         long lost = 0;
@@ -47,6 +60,7 @@ internal static class Scenarios
         {
             // No GET /queues: what was acknowledged and never received may be queued or lost, and the run cannot tell.
             result.Verification["unreceived_unverifiable"] = unaccounted;
+            result.Unverified = unaccounted;
         }
         else if (result.ChecksDelivery)
         {
@@ -80,6 +94,7 @@ internal static class Scenarios
         result.RssKiB["after"] = Rss.ReadKiB(o.BrokerPid);
         result.Errors = run.Client.Errors.Snapshot();
         result.Queue = run.Queue.Name;
+        result.Interrupted = run.Interrupted;
         result.Notes.AddRange(run.Notes);
         foreach (var (k, v) in run.Extra)
         {
@@ -128,7 +143,7 @@ internal static class Scenarios
             await Task.WhenAll(Enumerable.Range(0, o.FillConcurrency).Select(_ => Task.Run(
                 async () =>
                 {
-                    while (!ct.IsCancellationRequested && Interlocked.Decrement(ref left) >= 0)
+                    while (!ct.IsCancellationRequested && !run.Interrupted && Interlocked.Decrement(ref left) >= 0)
                     {
                         await run.SendOneAsync(run.Ledger.NextSeq(), fill, ct);
                     }
@@ -171,7 +186,8 @@ internal static class Scenarios
         // After the producers stop, consumers drain what was acknowledged, for at most 10 s more.
         var drainLimit = TimeSpan.FromSeconds(Math.Min(10, o.DurationSeconds));
         var producersDone = TimeSpan.MaxValue;
-        bool Done() => !Volatile.Read(ref producing) && (run.Delivered >= run.Ledger.Sent || run.Elapsed - producersDone > drainLimit);
+        bool Done() => !Volatile.Read(ref producing)
+            && (run.Delivered >= run.Ledger.Sent || run.Elapsed - producersDone > drainLimit || run.Interrupted);
         run.StartClock();
         using (Progress.Start(run, () => $"sent {send.Count} deleted {run.Delivered}"))
         {
@@ -184,7 +200,8 @@ internal static class Scenarios
             await Task.WhenAll(consumers);
         }
 
-        var elapsed = run.Elapsed;
+        // Until the last delete, not the consumers' last empty long poll: that wait would count as a second of no work.
+        var elapsed = run.LastDeliveryAt is { } last && last > producersDone ? last : producersDone;
         run.Extra["producing_seconds"] = Math.Round(producersDone.TotalSeconds, 3);
         run.Extra["send_msgs_per_s"] = Math.Round(send.Count / producersDone.TotalSeconds, 1);
         return new RunResult(o, elapsed, run.Delivered / elapsed.TotalSeconds, "messages sent, received and deleted",
@@ -252,7 +269,7 @@ internal static class Scenarios
         var open = 0;
         var consumers = new List<Task>(waiters);
         var connect = Stopwatch.StartNew();
-        for (var i = 0; i < waiters; i++)
+        for (var i = 0; i < waiters && !run.Interrupted; i++)
         {
             consumers.Add(Task.Run(
                 async () =>
@@ -282,7 +299,7 @@ internal static class Scenarios
             // for the broker to park them all, and take its footprint.
             var port = o.Url.Port;
             var connections = o.Http2Connections > 0 ? Math.Min(o.Http2Connections, waiters) : waiters;
-            while (connect.Elapsed < TimeSpan.FromSeconds(60)
+            while (connect.Elapsed < TimeSpan.FromSeconds(60) && !run.Interrupted
                 && (run.Client.ConsumesInFlight < waiters || Connections.EstablishedTo(port) < connections))
             {
                 await Task.Delay(250, CancellationToken.None);
@@ -298,7 +315,13 @@ internal static class Scenarios
         }
 
         run.StartClock();
-        using var progress = rampUp ? Progress.Start(run, () => { SampleRss(); return $"sent {send.Count} received {endToEnd.Count} rss {peak} KiB"; }) : null;
+        using var progress = rampUp
+            ? Progress.Start(run, () =>
+            {
+                SampleRss();
+                return $"sent {send.Count} received {endToEnd.Count}{(peak is { } kib ? $" rss {kib} KiB" : "")}";
+            })
+            : null;
         // Sends go out on schedule, not one after another's answer, so a slow 201 does not lower the rate.
         var interval = TimeSpan.FromSeconds(1 / o.Rate);
         var next = Stopwatch.GetTimestamp();
@@ -320,7 +343,7 @@ internal static class Scenarios
         await Task.WhenAll(sends);
         var elapsed = run.Elapsed;
         var grace = Stopwatch.StartNew();
-        while (run.Ledger.Received < run.Ledger.Sent && grace.Elapsed < TimeSpan.FromSeconds(5))
+        while (run.Ledger.Received < run.Ledger.Sent && grace.Elapsed < TimeSpan.FromSeconds(5) && !run.Interrupted)
         {
             await Task.Delay(10, CancellationToken.None);
         }

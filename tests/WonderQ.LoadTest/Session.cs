@@ -8,14 +8,18 @@ namespace WonderQ.LoadTest;
 /// </summary>
 internal static class Session
 {
-    /// <summary>Prints each run and, for more than one, the side-by-side summary; returns the process's exit code.</summary>
-    public static async Task<int> RunAsync(LoadOptions options, TextWriter output, TextWriter log)
+    /// <summary>
+    /// Prints each run and, for more than one, the side-by-side summary; returns the process's exit code. After a
+    /// server could not be reached, or Ctrl-C (<paramref name="interrupt"/>), the runs done so far are still printed.
+    /// </summary>
+    public static async Task<int> RunAsync(LoadOptions options, TextWriter output, TextWriter log, CancellationToken interrupt = default)
     {
         var servers = options.Urls.Count;
         var runs = new List<(int Server, RunResult Result)>();
-        for (var round = 0; round < options.Rounds; round++)
+        var setupFailed = false;
+        for (var round = 0; round < options.Rounds && !setupFailed && !interrupt.IsCancellationRequested; round++)
         {
-            for (var turn = 0; turn < servers; turn++)
+            for (var turn = 0; turn < servers && !interrupt.IsCancellationRequested; turn++)
             {
                 var index = round % 2 == 0 ? turn : servers - 1 - turn;
                 var server = options.ForServer(index);
@@ -27,12 +31,13 @@ internal static class Session
                 RunResult result;
                 try
                 {
-                    result = await MeasureAsync(server, warmUp: round == 0, log);
+                    result = await MeasureAsync(server, warmUp: round == 0, log, interrupt);
                 }
                 catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
                 {
                     log.WriteLine($"The load test could not run against {server.Url}: {ex.Message}");
-                    return 2;
+                    setupFailed = true;
+                    break;
                 }
 
                 runs.Add((index, result));
@@ -41,6 +46,11 @@ internal static class Session
                     output.WriteLine(result.ToTable());
                 }
             }
+        }
+
+        if (runs.Count == 0)
+        {
+            return 2;
         }
 
         if (runs.Count == 1)
@@ -56,10 +66,14 @@ internal static class Session
             output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary) : SideBySide.ToTable(options, summary));
         }
 
-        return runs.All(r => r.Result.Passed) ? 0 : 1;
+        return setupFailed ? 2
+            : runs.Any(r => !r.Result.Passed) ? 1
+            : runs.Any(r => r.Result.Result == "UNVERIFIED") ? 3
+            : interrupt.IsCancellationRequested ? 130
+            : 0;
     }
 
-    private static async Task<RunResult> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log)
+    private static async Task<RunResult> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log, CancellationToken interrupt)
     {
         RunResult? warm = null;
         if (warmUp && options.WarmupSeconds > 0)
@@ -71,12 +85,12 @@ internal static class Session
                 log.WriteLine($"warming up for {options.WarmupSeconds:0.#} s (unmeasured)");
             }
 
-            using var warmUpRun = new Run(options.ForWarmUp());
+            using var warmUpRun = new Run(options.ForWarmUp(), interrupt);
             warm = await Scenarios.RunAsync(warmUpRun);
         }
 
         // Made after the warm-up: a run's hard deadline counts from its creation.
-        using var run = new Run(options);
+        using var run = new Run(options, interrupt);
         if (warm is not null)
         {
             run.Extra["warmup_s"] = options.WarmupSeconds;

@@ -22,7 +22,8 @@ internal static class SideBySide
         double? P99Ms,
         double? BrokerCpuUsPerMsg,
         double? LoadgenCpuUsPerMsg,
-        bool Passed);
+        bool Passed,
+        string Result);
 
     /// <summary>
     /// One row a server, in the order of <see cref="LoadOptions.Urls"/>. Latency and CPU figures are medians over the
@@ -45,7 +46,8 @@ internal static class SideBySide
                 Median(latency.Select(op => op.P99Ms)),
                 Median(own.Select(r => Figure(r, "broker_cpu_us_per_msg")).OfType<double>()),
                 Median(own.Select(r => Figure(r, "loadgen_cpu_us_per_msg")).OfType<double>()),
-                own.All(r => r.Passed));
+                own.All(r => r.Passed),
+                own.Any(r => !r.Passed) ? "FAIL" : own.Any(r => r.Result == "UNVERIFIED") ? "UNVERIFIED" : "PASS");
         }).ToList();
         var first = rows[0].MedianMsgsPerSecond;
         return [.. rows.Select(row => row with { RatioToFirst = first > 0 ? Math.Round(row.MedianMsgsPerSecond / first, 3) : double.NaN })];
@@ -57,13 +59,13 @@ internal static class SideBySide
         var sb = new StringBuilder();
         sb.AppendLine(c, $"side by side: {options.Scenario}, {options.Rounds} round{(options.Rounds == 1 ? "" : "s")} on each server, in turns");
         var width = Math.Max(6, rows.Max(r => r.Url.Length)) + 2;
-        sb.AppendLine(c, $"{"server".PadRight(width)}{"transport",-10}{"median msgs/s",14}{"vs first",10}{"p50 ms",9}{"p99 ms",9}{"broker us/msg",15}{"tool us/msg",13}  result  msgs/s by round");
+        sb.AppendLine(c, $"{"server".PadRight(width)}{"transport",-10}{"median msgs/s",14}{"vs first",10}{"p50 ms",9}{"p99 ms",9}{"broker us/msg",15}{"tool us/msg",13}  {"result",-10}  msgs/s by round");
         foreach (var row in rows)
         {
             sb.AppendLine(c,
                 $"{row.Url.PadRight(width)}{row.Transport,-10}{row.MedianMsgsPerSecond,14:N0}{row.RatioToFirst,10:0.00}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
                 $"{Cell(row.BrokerCpuUsPerMsg, "0.0"),15}{Cell(row.LoadgenCpuUsPerMsg, "0.0"),13}  " +
-                $"{(row.Passed ? "PASS" : "FAIL"),-6}  {string.Join("  ", row.MsgsPerSecond.Select(v => v.ToString("N0", c)))}");
+                $"{row.Result,-10}  {string.Join("  ", row.MsgsPerSecond.Select(v => v.ToString("N0", c)))}");
         }
 
         if (rows.FirstOrDefault(r => r.Latency is not null)?.Latency is { } operation)

@@ -42,12 +42,14 @@ public sealed class LoadOptionsTests
     [Fact]
     public void Each_url_is_a_server_of_its_own_with_the_broker_pid_given_in_the_same_place()
     {
-        var options = LoadOptions.Parse(["produce", "--url", "http://127.0.0.1:4200", "--broker-pid", "11", "--url", "http://127.0.0.1:4300/", "--broker-pid", "22", "--rounds", "3"]);
+        // Processes that exist: a pid of none is refused.
+        var (own, init) = (Environment.ProcessId, 1);
+        var options = LoadOptions.Parse(["produce", "--url", "http://127.0.0.1:4200", "--broker-pid", $"{own}", "--url", "http://127.0.0.1:4300/", "--broker-pid", $"{init}", "--rounds", "3"]);
 
         options.Urls.Select(u => u.ToString()).Should().Equal("http://127.0.0.1:4200/", "http://127.0.0.1:4300/");
         options.Rounds.Should().Be(3);
-        options.ForServer(1).Should().BeEquivalentTo(new { Url = new Uri("http://127.0.0.1:4300/"), BrokerPid = 22 });
-        options.ForServer(0).Should().BeEquivalentTo(new { Url = new Uri("http://127.0.0.1:4200/"), BrokerPid = 11 });
+        options.ForServer(1).Should().BeEquivalentTo(new { Url = new Uri("http://127.0.0.1:4300/"), BrokerPid = init });
+        options.ForServer(0).Should().BeEquivalentTo(new { Url = new Uri("http://127.0.0.1:4200/"), BrokerPid = own });
         LoadOptions.Parse(["produce"]).Urls.Should().Equal(new Uri("http://127.0.0.1:3213/"));
     }
 
@@ -78,6 +80,11 @@ public sealed class LoadOptionsTests
 
     [Fact]
     public void Broker_pids_that_do_not_pair_with_the_urls_are_refused() =>
-        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--broker-pid", "11"]))
+        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--broker-pid", "1"]))
             .Should().Throw<ArgumentException>().WithMessage("*once for each --url*got 1 for 2*");
+
+    [Fact]
+    public void A_broker_pid_of_no_process_is_refused_rather_than_left_out_of_the_result() =>
+        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--broker-pid", "2147483646"]))
+            .Should().Throw<ArgumentException>().WithMessage("*--broker-pid 2147483646: there is no such process*");
 }

@@ -25,7 +25,8 @@ public sealed class OriginalDialectServer : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
-    public static async Task<OriginalDialectServer> StartAsync()
+    /// <param name="loseEvery">Acknowledge every message but store only the others: every n-th is lost (0: none).</param>
+    public static async Task<OriginalDialectServer> StartAsync(int loseEvery = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -49,7 +50,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
             lock (server._lock)
             {
                 var id = ++server._nextId;
-                server._messages[id] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
+                if (loseEvery == 0 || id % loseEvery != 0)
+                {
+                    server._messages[id] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
+                }
+
                 return Results.Json(new JsonObject { ["id"] = id });
             }
         });

@@ -59,16 +59,66 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_server_that_cannot_be_reached_ends_the_session_with_the_setup_exit_code_naming_it()
+    public async Task A_server_that_cannot_be_reached_ends_the_session_with_the_setup_exit_code_naming_it_and_the_runs_done_are_still_printed()
     {
         var closed = $"http://127.0.0.1:{ClosedPort()}";
-        var options = LoadOptions.Parse(["produce", "--duration", "0.5", "--producers", "2", "--url", Url(0), "--url", closed, "--quiet"]);
-        var log = new StringWriter();
+        var options = LoadOptions.Parse(["produce", "--duration", "0.5", "--producers", "2", "--url", Url(0), "--url", closed, "--json", "--quiet"]);
+        var (output, log) = (new StringWriter(), new StringWriter());
 
-        var exitCode = await Session.RunAsync(options, TextWriter.Null, log);
+        var exitCode = await Session.RunAsync(options, output, log);
 
         exitCode.Should().Be(2);
         log.ToString().Should().Contain($"could not run against {closed}/");
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("url").GetString().Should().Be(Url(0) + "/");
+        json.RootElement.GetProperty("result").GetString().Should().Be("PASS");
+    }
+
+    [Fact]
+    public async Task Ctrl_c_ends_the_run_early_and_it_is_still_reported_and_its_queue_deleted()
+    {
+        var options = LoadOptions.Parse(["produce", "--duration", "60", "--producers", "4", "--url", Url(0), "--quiet"]);
+        var output = new StringWriter();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "the run stops at Ctrl-C, not after its 60 s");
+        exitCode.Should().Be(130, output.ToString());
+        output.ToString().Should().Contain("stopped early by Ctrl-C").And.Contain("result PASS");
+        var queues = await new HttpClient { BaseAddress = new Uri(Url(0)) }.GetStringAsync("/queues");
+        queues.Should().NotContain("load-produce-", "the interrupted run deletes its queue as any run does");
+    }
+
+    [Fact]
+    public async Task Messages_lost_by_a_server_that_cannot_count_its_queue_make_the_run_unverified_not_a_pass()
+    {
+        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10);
+        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(3, output.ToString());
+        output.ToString().Should().Contain("result UNVERIFIED (").And.NotContain("result PASS");
+    }
+
+    [Fact]
+    public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
+    {
+        // Consumers wait up to 3 s on an empty queue: after the last message, the run must not count that wait.
+        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--wait-time", "3", "--url", Url(0), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var elapsed = json.RootElement.GetProperty("elapsed_seconds").GetDouble();
+        elapsed.Should().BeLessThan(2.0);
+        var perSecond = json.RootElement.GetProperty("verification").GetProperty("received").GetInt64() / elapsed;
+        json.RootElement.GetProperty("throughput_msgs_per_second").GetDouble().Should().BeApproximately(perSecond, perSecond / 100);
     }
 
     [Fact]
