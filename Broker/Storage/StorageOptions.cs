@@ -49,7 +49,7 @@ public sealed class StorageOptions : IValidatableObject
 /// <summary>Section <c>Storage:Sqlite</c>.</summary>
 public sealed class SqliteStorageOptions
 {
-    /// <summary>The database file; relative paths are under the working directory.</summary>
+    /// <summary>The database file; a relative path is resolved against the content root.</summary>
     public string Path { get; set; } = "data/wonderq.db";
 
     /// <summary>

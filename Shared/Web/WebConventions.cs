@@ -1,7 +1,9 @@
 using FluentValidation;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,8 +35,9 @@ public static class WebConventions
     }
 
     /// <summary>
-    /// Runs an app; a refusal to start (an invalid option, or one <paramref name="isRefusal"/> names) is the operator's
-    /// to fix, so it is said in one line on stderr with exit code 1, not as a stack trace.
+    /// Runs an app; a refusal to start (a setting that is invalid, does not convert to its type or is not a URL, or one
+    /// <paramref name="isRefusal"/> names) is the operator's to fix, so it is said in one line on stderr with exit code
+    /// 1, not as a stack trace.
     /// </summary>
     public static int Run(string appName, Func<WebApplication> createApp, Func<Exception, bool>? isRefusal = null)
     {
@@ -42,13 +45,46 @@ public static class WebConventions
         {
             var app = createApp();
             WarnIfUnconfigured(app);
+            // The host checks these only as it starts, and logs what fails there with its stack trace before it throws.
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            ParseUrls(app);
             app.Run();
             return 0;
         }
-        catch (Exception ex) when (ex is OptionsValidationException || isRefusal?.Invoke(ex) == true)
+        catch (Exception ex) when (IsRefusal(ex) || isRefusal?.Invoke(ex) == true)
         {
-            Console.Error.WriteLine($"WonderQ {appName} did not start: {ex.Message}");
+            var reason = ex is AggregateException all ? string.Join(" ", all.InnerExceptions.Select(e => e.Message)) : ex.Message;
+            Console.Error.WriteLine($"WonderQ {appName} did not start: {reason}");
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// A bad setting, known by who threw: the options' validation; the binder failing to convert a value (it wraps the
+    /// type converter's complaint, and its message names the key and the value; its other errors are the code's);
+    /// Kestrel's parser of listening addresses. Options validated on start fail together, as one aggregate.
+    /// </summary>
+    private static bool IsRefusal(Exception ex) => ex switch
+    {
+        OptionsValidationException => true,
+        InvalidOperationException { InnerException: FormatException or ArgumentException } => ThrownBy(ex, typeof(ConfigurationBinder)),
+        FormatException => ThrownBy(ex, typeof(BindingAddress)),
+        AggregateException all => all.InnerExceptions.All(IsRefusal),
+        _ => false,
+    };
+
+    private static bool ThrownBy(Exception ex, Type type) => ex.TargetSite?.DeclaringType == type;
+
+    /// <summary>
+    /// Parses the addresses to listen on as Kestrel will, so that one which is not a URL is refused before the host
+    /// starts and logs the failure with its stack trace.
+    /// </summary>
+    private static void ParseUrls(WebApplication app)
+    {
+        var urls = app.Configuration[WebHostDefaults.ServerUrlsKey] ?? "";
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            BindingAddress.Parse(url);
         }
     }
 

@@ -112,7 +112,15 @@ public sealed class QueueListener
 
                 if (failures > 0)
                 {
-                    _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed attempts", Queue.Name, failures);
+                    if (failures == 1)
+                    {
+                        _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed attempt", Queue.Name, failures);
+                    }
+                    else
+                    {
+                        _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed attempts", Queue.Name, failures);
+                    }
+
                     failures = 0;
                 }
 
@@ -136,7 +144,14 @@ public sealed class QueueListener
         }
         finally
         {
-            _logger.LogInformation("Stopped listening on queue {Name} ({Id}) after {Processed} messages", Queue.Name, Queue.Id, Processed);
+            if (Processed == 1)
+            {
+                _logger.LogInformation("Stopped listening on queue {Name} ({Id}) after {Processed} message", Queue.Name, Queue.Id, Processed);
+            }
+            else
+            {
+                _logger.LogInformation("Stopped listening on queue {Name} ({Id}) after {Processed} messages", Queue.Name, Queue.Id, Processed);
+            }
         }
     }
 

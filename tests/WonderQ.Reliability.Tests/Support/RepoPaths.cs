@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace WonderQ.Reliability.Tests.Support;
 
-/// <summary>Where the built broker is, found from the test assembly so the tests run from any working directory.</summary>
+/// <summary>Where the built apps are, found from the test assembly so the tests run from any working directory.</summary>
 public static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
@@ -11,9 +11,14 @@ public static class RepoPaths
     public static string Configuration { get; } =
         typeof(RepoPaths).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
 
-    public static string BrokerDirectory => Path.Combine(Root, "Broker", "bin", Configuration, "net10.0");
+    public static string BrokerDirectory => AppDirectory("Broker");
 
-    public static string BrokerDll => Path.Combine(BrokerDirectory, "WonderQ.Broker.dll");
+    public static string BrokerDll => AppDll("Broker");
+
+    /// <summary>The build output of <paramref name="app"/> (Broker, DevTool or UserApp), each referenced by this project.</summary>
+    public static string AppDirectory(string app) => Path.Combine(Root, app, "bin", Configuration, "net10.0");
+
+    public static string AppDll(string app) => Path.Combine(AppDirectory(app), $"WonderQ.{app}.dll");
 
     private static string FindRoot()
     {

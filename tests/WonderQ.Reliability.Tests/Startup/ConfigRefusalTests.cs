@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text;
+using FluentAssertions;
+using WonderQ.Reliability.Tests.Support;
+using Xunit.Abstractions;
+
+namespace WonderQ.Reliability.Tests.Startup;
+
+/// <summary>
+/// A setting the operator got wrong stops an app with one line naming it and exit code 1, whichever app it is and
+/// whenever the value is read: a stack trace would bury the one thing the operator has to change.
+/// </summary>
+public sealed class ConfigRefusalTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("Broker", "--Limits:MaxBatchSize=abc", "Limits:MaxBatchSize", "abc")]
+    [InlineData("Broker", "--Storage:Sqlite:BusyTimeout=xyz", "Storage:Sqlite:BusyTimeout", "xyz")]
+    [InlineData("DevTool", "--Broker:AttemptTimeout=abc", "Broker:AttemptTimeout", "abc")]
+    [InlineData("UserApp", "--UserApp:DispatchParallelism=many", "UserApp:DispatchParallelism", "many")]
+    public async Task A_value_that_is_not_of_its_type_is_refused_in_one_line(string app, string arg, string key, string value)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Contain(key).And.Contain(value, "the operator needs to know what was read");
+    }
+
+    [Theory]
+    [InlineData("DevTool", "--Broker:MaxRetries=99", "Broker:MaxRetries")]
+    [InlineData("UserApp", "--Broker:MaxRetries=99", "Broker:MaxRetries")]
+    [InlineData("UserApp", "--UserApp:DispatchParallelism=0", "UserApp:DispatchParallelism")]
+    [InlineData("Broker", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize")]
+    public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Contain(key);
+    }
+
+    [Fact]
+    public async Task Values_out_of_range_in_two_sections_are_refused_together_in_one_line()
+    {
+        var said = await RefusalOfAsync("UserApp", "--Broker:MaxRetries=99", "--UserApp:DispatchParallelism=0");
+
+        said.Should().Contain("Broker:MaxRetries").And.Contain("UserApp:DispatchParallelism");
+    }
+
+    [Fact]
+    public async Task An_address_that_is_not_a_url_is_refused_in_one_line()
+    {
+        var said = await RefusalOfAsync("Broker", "--Urls=notaurl");
+
+        said.Should().Contain("notaurl");
+    }
+
+    /// <summary>
+    /// Starts <paramref name="app"/> from its own folder with <paramref name="args"/> after its usual ones, and returns
+    /// the one line it wrote once it has stopped with exit code 1; anything else it wrote fails the test.
+    /// </summary>
+    private async Task<string> RefusalOfAsync(string app, params string[] args)
+    {
+        using var database = new TempDatabase();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepoPaths.AppDirectory(app),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        string[] usual =
+        [
+            RepoPaths.AppDll(app), "--urls", $"http://127.0.0.1:{FreePort.Next()}",
+            $"--Storage:Sqlite:Path={database.Path}", "--Logging:LogLevel:Default=Warning",
+        ];
+        foreach (var arg in usual.Concat(args))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment.Remove("ASPNETCORE_URLS");
+
+        var said = new StringBuilder();
+        using var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => Append(said, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(said, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        // Exited, the process has delivered the last of its output.
+        process.WaitForExit();
+        string text;
+        lock (said)
+        {
+            text = said.ToString();
+        }
+
+        output.WriteLine($"{app} {string.Join(' ', args)}: exit {process.ExitCode}\n{text}");
+        process.ExitCode.Should().Be(1, "a refusal to start is exit code 1");
+        text.Should().NotContain("   at ", "a refusal to start is a message, not a stack trace");
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        lines.Should().ContainSingle("the refusal is all the app says").Which.Should().StartWith("WonderQ ").And.Contain(" did not start: ");
+        return lines[0];
+    }
+
+    private static void Append(StringBuilder said, string? line)
+    {
+        if (line is not null)
+        {
+            lock (said)
+            {
+                said.AppendLine(line);
+            }
+        }
+    }
+}
