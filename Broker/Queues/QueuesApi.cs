@@ -112,8 +112,8 @@ public static class QueuesApi
         void Validated(EntityTagHeaderValue tag)
         {
             headers.ETag = tag;
-            // Revalidated on every use: the next send or claim changes the answer.
-            headers.CacheControl = new() { NoCache = true };
+            // Revalidated on every use, as the next send or claim changes the answer; private, as it holds the bodies.
+            headers.CacheControl = new() { NoCache = true, Private = true };
         }
     }
 

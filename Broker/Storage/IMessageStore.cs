@@ -55,9 +55,10 @@ public sealed record SentMessage(long Id, long QueueId);
 
 /// <summary>
 /// A message as far as a peek can see it change: a body never changes, and every claim gives a fresh token and one
-/// receive more.
+/// receive more. Ids are unique only within a database file: with its creation time, a message of a file deleted and
+/// started afresh is not taken for the one that had its id.
 /// </summary>
-public sealed record MessageVersion(long Id, string? ReservationToken, int ReceiveCount);
+public sealed record MessageVersion(long Id, DateTimeOffset CreatedAt, string? ReservationToken, int ReceiveCount);
 
 public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Messages)
 {

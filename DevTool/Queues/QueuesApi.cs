@@ -46,7 +46,7 @@ public static class QueuesApi
         if (peek.ETag is { } tag)
         {
             context.Response.Headers.ETag = tag;
-            context.Response.Headers.CacheControl = "no-cache";
+            context.Response.Headers.CacheControl = "private, no-cache";
         }
 
         return peek.Messages is { } messages

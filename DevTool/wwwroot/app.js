@@ -336,7 +336,8 @@
   }
 
   function renderMessages(messages) {
-    syncRows(el.messageRows, messages, (m) => String(m.id), createMessageRow, updateMessageRow);
+    // Keyed by creation time as well as id: a database deleted and started afresh gives its ids out again.
+    syncRows(el.messageRows, messages, (m) => `${m.id}:${m.created_at}`, createMessageRow, updateMessageRow);
     el.messages.hidden = messages.length === 0;
     el.messagesHint.hidden = messages.length > 0;
     if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;
@@ -349,15 +350,18 @@
   async function refreshMessages() {
     const name = state.selected;
     if (!name) return;
-    const path = `/queues/${encodeURIComponent(name)}?size=${encodeURIComponent(el.size.value)}`;
+    const pathNow = () => `/queues/${encodeURIComponent(state.selected)}?size=${encodeURIComponent(el.size.value)}`;
+    const path = pathNow();
     const last = state.peek && state.peek.path === path ? state.peek : null;
     try {
       const response = await send("GET", path, undefined, last && last.tag ? { "If-None-Match": last.tag } : {});
       const messages = response.status === 304 ? last.messages : await response.json();
+      // An answer overtaken by a change of queue or size (a poll was in flight) is not what the reader asked for now.
+      if (pathNow() !== path) return;
       const tag = response.headers.get("ETag");
       state.peek = tag ? { path, tag, messages } : null;
       // Rendered again even when unchanged: a reservation running out turns "in flight" into "ready".
-      if (state.selected === name) renderMessages(messages);
+      renderMessages(messages);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404 && state.selected === name) {
         state.selected = null;

@@ -60,14 +60,16 @@ public static class WebConventions
     }
 
     /// <summary>
-    /// A bad setting, known by who threw: the options' validation; the binder failing to convert a value (it wraps the
+    /// A bad setting, known by who threw (or, for the binder, by its message too, should it ever be generated code): the
+    /// options' validation; the binder failing to convert a value (it wraps the
     /// type converter's complaint, and its message names the key and the value; its other errors are the code's);
     /// Kestrel's parser of listening addresses. Options validated on start fail together, as one aggregate.
     /// </summary>
     private static bool IsRefusal(Exception ex) => ex switch
     {
         OptionsValidationException => true,
-        InvalidOperationException { InnerException: FormatException or ArgumentException } => ThrownBy(ex, typeof(ConfigurationBinder)),
+        InvalidOperationException { InnerException: FormatException or ArgumentException } =>
+            ThrownBy(ex, typeof(ConfigurationBinder)) || ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal),
         FormatException => ThrownBy(ex, typeof(BindingAddress)),
         AggregateException all => all.InnerExceptions.All(IsRefusal),
         _ => false,

@@ -28,7 +28,7 @@ internal static class Session
                     log.WriteLine($"round {round + 1} of {options.Rounds}: {server.Url}");
                 }
 
-                RunResult result;
+                RunResult? result;
                 try
                 {
                     result = await MeasureAsync(server, warmUp: round == 0, log, interrupt);
@@ -37,6 +37,11 @@ internal static class Session
                 {
                     log.WriteLine($"The load test could not run against {server.Url}: {ex.Message}");
                     setupFailed = true;
+                    break;
+                }
+
+                if (result is null)
+                {
                     break;
                 }
 
@@ -50,7 +55,7 @@ internal static class Session
 
         if (runs.Count == 0)
         {
-            return 2;
+            return setupFailed ? 2 : 130;
         }
 
         if (runs.Count == 1)
@@ -73,7 +78,8 @@ internal static class Session
             : 0;
     }
 
-    private static async Task<RunResult> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log, CancellationToken interrupt)
+    /// <summary>The measured run, or null when Ctrl-C came during the warm-up.</summary>
+    private static async Task<RunResult?> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log, CancellationToken interrupt)
     {
         RunResult? warm = null;
         if (warmUp && options.WarmupSeconds > 0)
@@ -87,6 +93,10 @@ internal static class Session
 
             using var warmUpRun = new Run(options.ForWarmUp(), interrupt);
             warm = await Scenarios.RunAsync(warmUpRun);
+            if (interrupt.IsCancellationRequested)
+            {
+                return null;
+            }
         }
 
         // Made after the warm-up: a run's hard deadline counts from its creation.

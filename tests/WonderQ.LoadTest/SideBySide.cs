@@ -46,8 +46,12 @@ internal static class SideBySide
                 Median(latency.Select(op => op.P99Ms)),
                 Median(own.Select(r => Figure(r, "broker_cpu_us_per_msg")).OfType<double>()),
                 Median(own.Select(r => Figure(r, "loadgen_cpu_us_per_msg")).OfType<double>()),
-                own.All(r => r.Passed),
-                own.Any(r => !r.Passed) ? "FAIL" : own.Any(r => r.Result == "UNVERIFIED") ? "UNVERIFIED" : "PASS");
+                own.Count > 0 && own.All(r => r.Passed),
+                // A server the session did not get to (it stopped at another that could not be reached, or at Ctrl-C).
+                own.Count == 0 ? "NOT RUN"
+                    : own.Any(r => !r.Passed) ? "FAIL"
+                    : own.Any(r => r.Result == "UNVERIFIED") ? "UNVERIFIED"
+                    : "PASS");
         }).ToList();
         var first = rows[0].MedianMsgsPerSecond;
         return [.. rows.Select(row => row with { RatioToFirst = first > 0 ? Math.Round(row.MedianMsgsPerSecond / first, 3) : double.NaN })];

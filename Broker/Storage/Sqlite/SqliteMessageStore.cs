@@ -73,7 +73,7 @@ internal sealed class SqliteMessageStore(
         await using var connection = await database.OpenReaderAsync(cancellationToken);
         var rows = await connection.QueryAsync<SqliteRows.MessageVersionRow>(
             new CommandDefinition(SqliteSql.PeekVersions, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
-        return rows.Select(r => new MessageVersion(r.Id, r.ReservationToken, r.ReceiveCount)).ToList();
+        return rows.Select(r => new MessageVersion(r.Id, SqliteRows.Time(r.CreatedAt), r.ReservationToken, r.ReceiveCount)).ToList();
     }
 
     public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>

@@ -44,6 +44,7 @@ internal static class SqliteRows
     public sealed class MessageVersionRow
     {
         public long Id { get; init; }
+        public long CreatedAt { get; init; }
         public string? ReservationToken { get; init; }
         public int ReceiveCount { get; init; }
     }

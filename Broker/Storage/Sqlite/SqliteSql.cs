@@ -43,7 +43,7 @@ internal static class SqliteSql
 
     /// <summary>The peek's rows without their bodies, which in a large message SQLite reads from a chain of pages.</summary>
     public const string PeekVersions = """
-        SELECT id, reservation_token, receive_count FROM messages INDEXED BY ix_messages_queue
+        SELECT id, created_at, reservation_token, receive_count FROM messages INDEXED BY ix_messages_queue
         WHERE queue_id = $queue_id
         ORDER BY id
         LIMIT $size

@@ -92,6 +92,31 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ctrl_c_during_the_warm_up_starts_no_measured_run()
+    {
+        var options = LoadOptions.Parse(["produce", "--warmup", "60", "--duration", "10", "--producers", "4", "--url", Url(0), "--quiet"]);
+        var output = new StringWriter();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20));
+        exitCode.Should().Be(130);
+        output.ToString().Should().BeEmpty("the warm-up is never shown, and no measured run started after it");
+    }
+
+    [Fact]
+    public void A_server_the_session_did_not_get_to_is_summarised_as_not_run_rather_than_passed()
+    {
+        var options = LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b"]);
+
+        var rows = SideBySide.Summarise(options, [(0, Result(options, 1000, brokerCpu: 80, p50: 4))]);
+
+        rows.Select(r => (r.Result, r.Passed)).Should().Equal(("PASS", true), ("NOT RUN", false));
+    }
+
+    [Fact]
     public async Task Messages_lost_by_a_server_that_cannot_count_its_queue_make_the_run_unverified_not_a_pass()
     {
         await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10);

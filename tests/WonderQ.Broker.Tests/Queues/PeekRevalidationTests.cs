@@ -1,4 +1,6 @@
 using System.Net;
+using WonderQ.Broker.Queues;
+using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Queues;
@@ -112,6 +114,16 @@ public sealed class PeekRevalidationTests(SharedBroker broker) : IClassFixture<S
         using var response = await PeekAsync(queue.Id, tag);
 
         await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public void A_message_of_a_database_started_afresh_is_not_taken_for_the_one_that_had_its_id()
+    {
+        var before = new MessageVersion(1, DateTimeOffset.FromUnixTimeMilliseconds(1_000), null, 0);
+        var afresh = before with { CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(2_000) };
+
+        PeekETag.Of([afresh]).Should().NotBe(PeekETag.Of([before]));
+        PeekETag.Of([before]).Should().Be(PeekETag.Of([before with { }]), "the tag is of the versions, not of the objects");
     }
 
     private async Task<HttpResponseMessage> PeekAsync(long queueId, string ifNoneMatch, int size = 10)
