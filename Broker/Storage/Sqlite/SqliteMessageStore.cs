@@ -50,31 +50,11 @@ internal sealed class SqliteMessageStore(
     public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
         writer.RunAsync(new DeleteQueueOperation(queue, cancellationToken));
 
-    public async Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken)
-    {
-        if (await FindQueueAsync(queue, cancellationToken) is not { } found)
-        {
-            return null;
-        }
+    public Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
+        PeekAsync<SqliteRows.MessageRow, MessageDto>(queue, SqliteSql.Peek, size, r => r.ToDto(), cancellationToken);
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken);
-        var rows = await connection.QueryAsync<SqliteRows.MessageRow>(
-            new CommandDefinition(SqliteSql.Peek, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToDto()).ToList();
-    }
-
-    public async Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken)
-    {
-        if (await FindQueueAsync(queue, cancellationToken) is not { } found)
-        {
-            return null;
-        }
-
-        await using var connection = await database.OpenReaderAsync(cancellationToken);
-        var rows = await connection.QueryAsync<SqliteRows.MessageVersionRow>(
-            new CommandDefinition(SqliteSql.PeekVersions, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
-        return rows.Select(r => new MessageVersion(r.Id, SqliteRows.Time(r.CreatedAt), r.ReservationToken, r.ReceiveCount)).ToList();
-    }
+    public Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
+        PeekAsync<SqliteRows.MessageVersionRow, MessageVersion>(queue, SqliteSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
 
     public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
         writer.RunAsync(new SendOperation(queue, body, cancellationToken));
@@ -108,4 +88,19 @@ internal sealed class SqliteMessageStore(
     }
 
     private long Now() => SqliteRows.Millis(time.GetUtcNow());
+
+    /// <summary>A queue's oldest messages as <paramref name="sql"/> reads them; null when there is no such queue.</summary>
+    private async Task<IReadOnlyList<T>?> PeekAsync<TRow, T>(
+        QueueRef queue, string sql, int size, Func<TRow, T> map, CancellationToken cancellationToken)
+    {
+        if (await FindQueueAsync(queue, cancellationToken) is not { } found)
+        {
+            return null;
+        }
+
+        await using var connection = await database.OpenReaderAsync(cancellationToken);
+        var rows = await connection.QueryAsync<TRow>(
+            new CommandDefinition(sql, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
+        return rows.Select(map).ToList();
+    }
 }

@@ -47,6 +47,8 @@ internal static class SqliteRows
         public long CreatedAt { get; init; }
         public string? ReservationToken { get; init; }
         public int ReceiveCount { get; init; }
+
+        public MessageVersion ToVersion() => new(Id, Time(CreatedAt), ReservationToken, ReceiveCount);
     }
 
     public sealed class MessageRow
