@@ -24,6 +24,13 @@ public static class Rules
             .OverridePropertyName("queue_id")
             .WithMessage("'queue_id' or 'queue_name' is required.");
 
+    /// <summary>
+    /// A string that, when present, is not empty. Whitespace is text like any other, which FluentValidation's
+    /// <c>NotEmpty</c> would refuse too.
+    /// </summary>
+    public static IRuleBuilderOptions<T, string?> NotEmptyWhenGiven<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(value => value is null || value.Length > 0);
+
     public static IRuleBuilderOptions<T, long?> ValidId<T>(this IRuleBuilder<T, long?> rule) =>
         rule.GreaterThan(0).WithMessage("'{PropertyName}' must be a positive integer.");
 

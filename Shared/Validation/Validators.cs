@@ -21,10 +21,9 @@ public sealed class SendMessageRequestValidator : AbstractValidator<SendMessageR
         RuleFor(r => r.QueueId).ValidId();
         RuleFor(r => r.QueueName).ValidQueueName(options.Value);
         this.RequireQueue(r => r.QueueId is not null || r.QueueName is not null);
-        // Empty is refused, but whitespace is a body like any other (FluentValidation's NotEmpty would refuse it too).
         RuleFor(r => r.Body)
             .NotNull().WithMessage("'body' is required and must be a string.")
-            .Must(body => body is null || body.Length > 0).WithMessage("'body' must not be empty.");
+            .NotEmptyWhenGiven().WithMessage("'body' must not be empty.");
     }
 }
 

@@ -61,9 +61,9 @@ public static class WebConventions
 
     /// <summary>
     /// A bad setting, known by who threw (or, for the binder, by its message too, should it ever be generated code): the
-    /// options' validation; the binder failing to convert a value (it wraps the
-    /// type converter's complaint, and its message names the key and the value; its other errors are the code's);
-    /// Kestrel's parser of listening addresses. Options validated on start fail together, as one aggregate.
+    /// options' validation; the binder failing to convert a value (it wraps the type converter's complaint, and its
+    /// message names the key and the value; its other errors are the code's); Kestrel's parser of listening addresses.
+    /// Options validated on start fail together, as one aggregate.
     /// </summary>
     private static bool IsRefusal(Exception ex) => ex switch
     {

@@ -13,7 +13,7 @@ public sealed class DispatchRequestValidator : AbstractValidator<DispatchRequest
         RuleFor(r => r.QueueName).ValidQueueName(limits.Value);
         this.RequireQueue(r => r.QueueId is not null || r.QueueName is not null);
         RuleFor(r => r.Body)
-            .Must(body => body is null || body.Length > 0).WithMessage("'body' must not be empty; leave it out to send stub messages.");
+            .NotEmptyWhenGiven().WithMessage("'body' must not be empty; leave it out to send stub messages.");
         RuleFor(r => r.Stub)
             .InclusiveBetween(1, maxStub).WithMessage($"'stub' must be a whole number from 1 to {maxStub} (UserApp:MaxStub).");
     }

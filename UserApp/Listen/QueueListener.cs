@@ -112,15 +112,7 @@ public sealed class QueueListener
 
                 if (failures > 0)
                 {
-                    if (failures == 1)
-                    {
-                        _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed attempt", Queue.Name, failures);
-                    }
-                    else
-                    {
-                        _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed attempts", Queue.Name, failures);
-                    }
-
+                    _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed {Attempts}", Queue.Name, failures, Plural(failures, "attempt"));
                     failures = 0;
                 }
 
@@ -144,16 +136,12 @@ public sealed class QueueListener
         }
         finally
         {
-            if (Processed == 1)
-            {
-                _logger.LogInformation("Stopped listening on queue {Name} ({Id}) after {Processed} message", Queue.Name, Queue.Id, Processed);
-            }
-            else
-            {
-                _logger.LogInformation("Stopped listening on queue {Name} ({Id}) after {Processed} messages", Queue.Name, Queue.Id, Processed);
-            }
+            _logger.LogInformation(
+                "Stopped listening on queue {Name} ({Id}) after {Processed} {Messages}", Queue.Name, Queue.Id, Processed, Plural(Processed, "message"));
         }
     }
+
+    private static string Plural(long count, string noun) => count == 1 ? noun : noun + "s";
 
     /// <summary>
     /// Reports each message, then acknowledges it. Once stopping, a message not yet reported is left to come back

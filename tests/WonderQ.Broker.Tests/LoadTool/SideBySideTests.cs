@@ -141,7 +141,8 @@ public sealed class SideBySideTests : IAsyncLifetime
         exitCode.Should().Be(0, output.ToString());
         using var json = JsonDocument.Parse(output.ToString());
         var elapsed = json.RootElement.GetProperty("elapsed_seconds").GetDouble();
-        elapsed.Should().BeLessThan(2.0);
+        // Counting the last wait would make it about 4 s; a loaded machine may take a while to drain the last sends.
+        elapsed.Should().BeLessThan(3.0);
         var perSecond = json.RootElement.GetProperty("verification").GetProperty("received").GetInt64() / elapsed;
         json.RootElement.GetProperty("throughput_msgs_per_second").GetDouble().Should().BeApproximately(perSecond, perSecond / 100);
     }
