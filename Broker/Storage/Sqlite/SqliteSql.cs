@@ -1,6 +1,11 @@
 namespace WonderQ.Broker.Storage.Sqlite;
 
-/// <summary>Every statement the SQLite store runs. Parameters only; times are Unix milliseconds from the broker's clock.</summary>
+/// <summary>
+/// Every statement the SQLite store runs. Parameters only; times are Unix milliseconds from the broker's clock.
+/// A bound <c>LIMIT</c> is written <c>+$size</c>: SQLite plans with a bare parameter's value there, so binding a new one
+/// throws the compiled statement away and parses and plans it again on the next step. The writer's changes are
+/// <c>OR FAIL</c> (and the count triggers', schema 0003): see <see cref="InsertMessage"/>.
+/// </summary>
 internal static class SqliteSql
 {
     private const string MessageColumns = "id, queue_id, body, created_at, retrievable_at, reservation_token, receive_count";
@@ -38,7 +43,7 @@ internal static class SqliteSql
         SELECT {MessageColumns} FROM messages INDEXED BY ix_messages_queue
         WHERE queue_id = $queue_id
         ORDER BY id
-        LIMIT $size
+        LIMIT +$size
         """;
 
     /// <summary>The peek's rows without their bodies, which in a large message SQLite reads from a chain of pages.</summary>
@@ -46,11 +51,15 @@ internal static class SqliteSql
         SELECT id, created_at, reservation_token, receive_count FROM messages INDEXED BY ix_messages_queue
         WHERE queue_id = $queue_id
         ORDER BY id
-        LIMIT $size
+        LIMIT +$size
         """;
 
+    /// <summary>
+    /// OR FAIL, so that SQLite keeps no statement journal (a copy of each page the statement first touches, to undo
+    /// it alone if a constraint aborts it): an error fails the writer's whole batch, which it rolls back.
+    /// </summary>
     public const string InsertMessage = """
-        INSERT INTO messages (queue_id, body, created_at, visible_at) VALUES ($queue_id, $body, $now, $now)
+        INSERT OR FAIL INTO messages (queue_id, body, created_at, visible_at) VALUES ($queue_id, $body, $now, $now)
         RETURNING id
         """;
 
@@ -62,7 +71,7 @@ internal static class SqliteSql
         SELECT id FROM messages INDEXED BY ix_messages_claim
         WHERE queue_id = $queue_id AND visible_at <= $now
         ORDER BY visible_at, id
-        LIMIT $size
+        LIMIT +$size
         """;
 
     /// <summary>
@@ -70,7 +79,7 @@ internal static class SqliteSql
     /// Both steps run in the writer's one transaction, so nothing can claim the rows in between.
     /// </summary>
     public const string Reserve = $"""
-        UPDATE messages
+        UPDATE OR FAIL messages
         SET visible_at = $until, retrievable_at = $until, reservation_token = $token, receive_count = receive_count + 1
         WHERE id IN (SELECT value FROM json_each($ids))
         RETURNING {MessageColumns}

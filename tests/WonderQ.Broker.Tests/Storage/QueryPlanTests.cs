@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SQLitePCL;
 using WonderQ.Broker.Storage;
 using WonderQ.Broker.Storage.Sqlite;
 
@@ -56,6 +57,55 @@ public sealed partial class QueryPlanTests : IDisposable
         FillAndAnalyze(connection);
 
         PlanOf(connection, sql).Should().Contain(expectedStep, name).And.OnlyContain(step => IsSeekOrAllowedScan(step), name);
+    }
+
+    public static TheoryData<string> StatementNames =>
+        new(typeof(SqliteSql).GetFields().Where(f => f.IsLiteral).Select(f => f.Name));
+
+    /// <summary>
+    /// The writer binds new values to the same compiled statements for every request. Where SQLite's planner has used
+    /// a bound value (a bare parameter as a <c>LIMIT</c>, for one), a new binding makes it parse and plan the statement
+    /// again on its next step, invisibly, at the cost of a fresh prepare on every claim.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(StatementNames))]
+    public void A_statement_is_not_compiled_again_when_new_values_are_bound(string name)
+    {
+        var sql = (string)typeof(SqliteSql).GetField(name)!.GetValue(null)!;
+        using var connection = OpenBrokerSchema();
+        FillAndAnalyze(connection);
+        var handle = connection.Handle!;
+
+        raw.sqlite3_prepare_v2(handle, sql, out var statement).Should().Be(raw.SQLITE_OK, raw.sqlite3_errmsg(handle).utf8_to_string());
+        using (statement)
+        {
+            foreach (var value in new[] { 1, 2, 3 })
+            {
+                BindAll(statement, value);
+                while (raw.sqlite3_step(statement) == raw.SQLITE_ROW)
+                {
+                }
+
+                raw.sqlite3_reset(statement);
+            }
+
+            raw.sqlite3_stmt_status(statement, SqliteStmtStatusReprepare, 0).Should().Be(0, name);
+        }
+    }
+
+    private const int SqliteStmtStatusReprepare = 5;
+
+    private static void BindAll(sqlite3_stmt statement, int value)
+    {
+        for (var i = 1; i <= raw.sqlite3_bind_parameter_count(statement); i++)
+        {
+            _ = raw.sqlite3_bind_parameter_name(statement, i).utf8_to_string() switch
+            {
+                "$ids" => raw.sqlite3_bind_text(statement, i, $"[{value},{value + 10}]"),
+                "$name" or "$token" or "$body" => raw.sqlite3_bind_text(statement, i, $"text-{value}"),
+                _ => raw.sqlite3_bind_int64(statement, i, value),
+            };
+        }
     }
 
     /// <summary>

@@ -10,16 +10,22 @@ public sealed class SchemaUpgradeTests : IDisposable
 
     public void Dispose() => BrokerApplication.DeleteDatabase(_path);
 
-    [Fact]
-    public async Task A_schema_1_file_is_upgraded_with_its_queue_counts_intact_and_kept_up_to_date()
+    [Theory]
+    [InlineData(1, "0001_initial.sql")]
+    [InlineData(2, "0001_initial.sql", "0002_queue_message_count.sql")]
+    public async Task An_older_file_is_upgraded_with_its_queue_counts_intact_and_kept_up_to_date(int version, params string[] scripts)
     {
         var now = BrokerApplication.StartTime.ToUnixTimeMilliseconds();
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         using (var connection = new SqliteConnection($"Data Source={_path};Pooling=False"))
         {
             connection.Open();
-            Execute(connection, SchemaScript("0001_initial.sql"));
-            Execute(connection, "PRAGMA user_version = 1;");
+            foreach (var script in scripts)
+            {
+                Execute(connection, SchemaScript(script));
+            }
+
+            Execute(connection, $"PRAGMA user_version = {version};");
             Execute(connection, $"INSERT INTO queues (name, created_at) VALUES ('old-a', {now}), ('old-b', {now}), ('old-empty', {now});");
             Execute(connection, $"""
                 INSERT INTO messages (queue_id, body, created_at, visible_at) VALUES
