@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Json;
@@ -53,8 +54,7 @@ public static class WebConventions
         }
         catch (Exception ex) when (IsRefusal(ex) || isRefusal?.Invoke(ex) == true)
         {
-            var reason = ex is AggregateException all ? string.Join(" ", all.InnerExceptions.Select(e => e.Message)) : ex.Message;
-            Console.Error.WriteLine($"WonderQ {appName} did not start: {reason}");
+            Console.Error.WriteLine($"WonderQ {appName} did not start: {ReasonFor(ex)}");
             return 1;
         }
     }
@@ -71,8 +71,21 @@ public static class WebConventions
         InvalidOperationException { InnerException: FormatException or ArgumentException } =>
             ThrownBy(ex, typeof(ConfigurationBinder)) || ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal),
         FormatException => ThrownBy(ex, typeof(BindingAddress)),
+        DirectoryNotFoundException => ThrownBy(ex, typeof(PhysicalFileProvider)),
         AggregateException all => all.InnerExceptions.All(IsRefusal),
         _ => false,
+    };
+
+    /// <summary>
+    /// The host resolves a relative <c>--contentRoot</c> against the app's own folder, not the working directory, and
+    /// names only the folder it did not find.
+    /// </summary>
+    private static string ReasonFor(Exception ex) => ex switch
+    {
+        AggregateException all => string.Join(" ", all.InnerExceptions.Select(ReasonFor)),
+        DirectoryNotFoundException => $"its content root {ex.Message} does not exist. A relative --contentRoot is taken from " +
+            "the folder of the app's dll, not the working directory: give the folder that holds its appsettings.json as an absolute path.",
+        _ => ex.Message,
     };
 
     private static bool ThrownBy(Exception ex, Type type) => ex.TargetSite?.DeclaringType == type;

@@ -52,6 +52,14 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Contain("notaurl");
     }
 
+    [Fact]
+    public async Task A_content_root_that_does_not_exist_is_refused_in_one_line()
+    {
+        var said = await RefusalOfAsync("DevTool", "--contentRoot", "DevTool/bin/Release/net10.0");
+
+        said.Should().Contain("content root").And.Contain("DevTool/bin/Release/net10.0").And.Contain("absolute path");
+    }
+
     /// <summary>
     /// Starts <paramref name="app"/> from its own folder with <paramref name="args"/> after its usual ones, and returns
     /// the one line it wrote once it has stopped with exit code 1; anything else it wrote fails the test.
