@@ -83,8 +83,8 @@ public static class WebConventions
     private static string ReasonFor(Exception ex) => ex switch
     {
         AggregateException all => string.Join(" ", all.InnerExceptions.Select(ReasonFor)),
-        DirectoryNotFoundException => $"its content root {ex.Message} does not exist. A relative --contentRoot is taken from " +
-            "the folder of the app's dll, not the working directory: give the folder that holds its appsettings.json as an absolute path.",
+        DirectoryNotFoundException => $"its content root {ex.Message} does not exist. Give the folder that holds its " +
+            "appsettings.json as an absolute path: a relative --contentRoot is taken from the folder of the app's dll, not the working directory.",
         _ => ex.Message,
     };
 

@@ -82,10 +82,12 @@ public sealed partial class QueryPlanTests : IDisposable
             foreach (var value in new[] { 1, 2, 3 })
             {
                 BindAll(statement, value);
-                while (raw.sqlite3_step(statement) == raw.SQLITE_ROW)
+                int step;
+                while ((step = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
                 {
                 }
 
+                step.Should().Be(raw.SQLITE_DONE, $"{name} runs to its end ({raw.sqlite3_errmsg(handle).utf8_to_string()})");
                 raw.sqlite3_reset(statement);
             }
 

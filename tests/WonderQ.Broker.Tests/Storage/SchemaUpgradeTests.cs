@@ -48,6 +48,41 @@ public sealed class SchemaUpgradeTests : IDisposable
             new QueueCounts(3, "old-empty", 0, 0, 0));
         afterSend.Should().Be(new QueueCounts(1, "old-a", 4, 3, 1));
         afterDelete.Should().Be(new QueueCounts(1, "old-a", 3, 2, 1));
+        await AssertSameSchemaAsNewFileAsync();
+    }
+
+    /// <summary>
+    /// The upgraded file ends with the schema a new one gets, whose count triggers update OR FAIL: a trigger that can
+    /// abort would make SQLite keep a statement journal for every delete of a message (docs/performance.md).
+    /// </summary>
+    private async Task AssertSameSchemaAsNewFileAsync()
+    {
+        var upgraded = SchemaOf(_path);
+        await using var fresh = new BrokerApplication();
+        using (var client = fresh.CreateClient())
+        {
+            (await client.GetAsync("/healthz")).EnsureSuccessStatusCode();
+        }
+
+        upgraded.Should().Equal(SchemaOf(fresh.DatabasePath));
+        upgraded.Where(entry => entry.StartsWith("trigger ", StringComparison.Ordinal)).Should().HaveCount(2)
+            .And.OnlyContain(entry => entry.Contains("UPDATE OR FAIL queues", StringComparison.Ordinal));
+    }
+
+    private static List<string> SchemaOf(string path)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master ORDER BY type, name";
+        using var reader = command.ExecuteReader();
+        var entries = new List<string>();
+        while (reader.Read())
+        {
+            entries.Add(reader.GetString(0));
+        }
+
+        return entries;
     }
 
     private static string SchemaScript(string file)
