@@ -21,9 +21,9 @@ internal sealed class SqliteDatabase : IDisposable
         DefaultTypeMap.MatchNamesWithUnderscores = true;
 
         // SQLite counts every allocation under one process-wide mutex, for sqlite3_memory_used() and a soft heap
-        // limit, neither of which the broker uses: taking and releasing it was about a twentieth of the commit
-        // writer's CPU (perf, 2026-11-30). SQLite takes this only before its first connection opens; after that (a
-        // second broker in one test process) it refuses, and nothing changes.
+        // limit, neither of which the broker uses: taking and releasing it was about 4% of the commit writer's CPU
+        // (perf, 2026-11-30). SQLite takes this only before its first connection opens; after that (a second broker
+        // in one test process) it refuses, and nothing changes.
         SQLitePCL.Batteries_V2.Init();
         _ = SQLitePCL.raw.sqlite3_config(SqliteConfigMemStatus, 0);
     }
