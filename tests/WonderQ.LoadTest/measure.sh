@@ -1,27 +1,22 @@
 #!/usr/bin/env bash
 # The README's "Performance" table, measured again: each scenario on freshly started processes, the broker beside the
 # bare Kestrel reference (tests/WonderQ.BareKestrel, under the broker's GC settings) in one invocation where the table
-# compares them. Release builds, traffic only to 127.0.0.1, about 30 minutes on two cores. Run nothing else meanwhile:
+# compares them. Release builds, traffic only to 127.0.0.1, about 20 minutes on two cores. Run nothing else meanwhile:
 # the load generator shares the machine with what it measures.
 #
 #   tests/WonderQ.LoadTest/measure.sh [output directory]
 #
-# Each scenario's table goes to its own file in the output directory (a new one under /tmp unless given). Ports
-# 4200/4201 (the broker, HTTP/1.1 and h2c) and 4300/4301 (the reference) must be free. The backlog rows need the
-# sqlite3 command-line shell (apt-get install -y sqlite3) and 1.5 GB of disk; without it they are skipped.
+# Each scenario's table goes to its own file in the output directory (a new one under /tmp unless given), with the
+# commit and the machine's description in host.txt. Ports 4200/4201 (the broker, HTTP/1.1 and h2c) and 4300/4301 (the
+# reference) must be free. The databases go in a scratch directory inside the repository, so that they are on a disk:
+# on a tmpfs /tmp a sync costs nothing and the durable figures would not be. The backlog rows need the sqlite3 shell
+# (apt-get install -y sqlite3) and 1.5 GB of disk; without it they are skipped. Exits 1 if any scenario failed.
 set -euo pipefail
+OUT=$(realpath -m "${1:-$(mktemp -d /tmp/wonderq-perf.XXXXXX)}")
 cd "$(dirname "$0")/../.."
-OUT=${1:-$(mktemp -d /tmp/wonderq-perf.XXXXXX)}
-WORK=$(mktemp -d /tmp/wonderq-perf-work.XXXXXX)
-mkdir -p "$OUT"
-trap 'stop; rm -rf "$WORK"' EXIT
-
-dotnet build -c Release Broker -o "$WORK/broker" > "$OUT/build.log"
-dotnet build -c Release tests/WonderQ.BareKestrel -o "$WORK/bare" >> "$OUT/build.log"
-dotnet build -c Release tests/WonderQ.LoadTest -o "$WORK/load" >> "$OUT/build.log"
-L="dotnet $WORK/load/WonderQ.LoadTest.dll"
 BROKER_PID=""
 BARE_PID=""
+FAILED=0
 
 stop() {
     for pid in $BROKER_PID $BARE_PID; do kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null || true; done
@@ -29,37 +24,74 @@ stop() {
     BARE_PID=""
 }
 
+mkdir -p "$OUT"
+WORK=$(mktemp -d "$PWD/.measure-work.XXXXXX")
+trap 'stop; rm -rf "$WORK"' EXIT
+if [ "$(findmnt -no FSTYPE -T "$WORK")" = tmpfs ]; then
+    echo "$WORK is on a tmpfs, where a sync costs nothing: run from a repository on a disk" >&2
+    exit 2
+fi
+for port in 4200 4201 4300 4301; do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        echo "port $port is in use: stop what listens there first" >&2
+        exit 2
+    fi
+done
+
+{ git log -1 --format='commit %H %cd'; date -u; uname -a; lscpu; dotnet --version; } > "$OUT/host.txt" 2>&1
+for project in Broker tests/WonderQ.BareKestrel tests/WonderQ.LoadTest; do
+    if ! dotnet build -c Release "$project" -o "$WORK/$(basename "$project")" >> "$OUT/build.log" 2>&1; then
+        tail -20 "$OUT/build.log" >&2
+        exit 1
+    fi
+done
+L="dotnet $WORK/WonderQ.LoadTest/WonderQ.LoadTest.dll"
+
+# load <output file> <load tool arguments>: a failed run is counted; Ctrl-C (the tool exits 130) ends the session
+load() {
+    local out=$1 status=0
+    shift
+    $L "$@" > "$out" 2>&1 || status=$?
+    if [ $status -eq 130 ]; then exit 130; fi
+    if [ $status -ne 0 ]; then
+        echo "  exit $status, see $out"
+        FAILED=1
+    fi
+}
+
+# wait_for <url> <pid>: until the process started answers (and has not died, say on a port taken after all)
 wait_for() {
     local attempt
-    for attempt in $(seq 300); do
+    for attempt in $(seq 1500); do
+        kill -0 "$2" 2> /dev/null || { echo "the process for $1 exited; see $OUT/*.log" >&2; exit 1; }
         curl -fs -o /dev/null "$1/healthz" && return 0
-        sleep 0.1
+        sleep 0.02
     done
     echo "nothing answered at $1" >&2
     exit 1
 }
 
-# start_broker <database file> [extra options]: HTTP/1.1 on 4200, h2c on 4201
+# start_broker <database file>: HTTP/1.1 on 4200, h2c on 4201
 start_broker() {
-    local db=$1
-    shift
-    dotnet "$WORK/broker/WonderQ.Broker.dll" --contentRoot "$WORK/broker" --Urls= \
+    dotnet "$WORK/Broker/WonderQ.Broker.dll" --contentRoot "$WORK/Broker" --Urls= \
         --Kestrel:Endpoints:Http:Url=http://127.0.0.1:4200 \
         --Kestrel:Endpoints:H2c:Url=http://127.0.0.1:4201 --Kestrel:Endpoints:H2c:Protocols=Http2 \
-        --Storage:Sqlite:Path="$db" "$@" >> "$OUT/broker.log" 2>&1 &
+        --Storage:Sqlite:Path="$1" >> "$OUT/broker.log" 2>&1 &
     BROKER_PID=$!
-    wait_for http://127.0.0.1:4200
+    wait_for http://127.0.0.1:4200 $BROKER_PID
 }
 
-# the reference under the broker's GC settings (runtimeconfig: workstation GC, ConserveMemory 9): 4300 and 4301
+# the reference under the broker's GC settings (its runtimeconfig: workstation GC, ConserveMemory 9): 4300 and 4301
 start_bare() {
-    DOTNET_gcServer=0 DOTNET_GCConserveMemory=9 dotnet "$WORK/bare/WonderQ.BareKestrel.dll" --contentRoot "$WORK/bare" --Urls= \
+    local bare="$WORK/WonderQ.BareKestrel"
+    DOTNET_gcServer=0 DOTNET_GCConserveMemory=9 dotnet "$bare/WonderQ.BareKestrel.dll" --contentRoot "$bare" --Urls= \
         --Kestrel:Endpoints:Http:Url=http://127.0.0.1:4300 \
         --Kestrel:Endpoints:H2c:Url=http://127.0.0.1:4301 --Kestrel:Endpoints:H2c:Protocols=Http2 >> "$OUT/bare.log" 2>&1 &
     BARE_PID=$!
-    wait_for http://127.0.0.1:4300
+    wait_for http://127.0.0.1:4300 $BARE_PID
 }
 
+# fresh [bare]: a new broker on an empty file, and the reference beside it if asked
 fresh() {
     stop
     rm -f "$WORK"/q.db*
@@ -67,46 +99,55 @@ fresh() {
     if [ "${1:-}" = bare ]; then start_bare; fi
 }
 
-# side_by_side <output name> <h1|h2> <scenario and options>
+# side_by_side <output name> <http1|h2c> <scenario and options>: the broker and the reference in one invocation
 side_by_side() {
-    local name=$1 port=$2
+    local name=$1 transport=$2
     shift 2
     fresh bare
     local broker=http://127.0.0.1:4200 bare=http://127.0.0.1:4300
-    if [ "$port" = h2 ]; then broker=http://127.0.0.1:4201 bare=http://127.0.0.1:4301; fi
+    if [ "$transport" = h2c ]; then broker=http://127.0.0.1:4201 bare=http://127.0.0.1:4301; fi
     echo "$name: $*"
-    $L "$@" --quiet --url $broker --broker-pid $BROKER_PID --url $bare --broker-pid $BARE_PID > "$OUT/$name.txt" 2>&1 || echo "  exit $?"
+    load "$OUT/$name.txt" "$@" --quiet --url $broker --broker-pid $BROKER_PID --url $bare --broker-pid $BARE_PID
+}
+
+on_broker() { # on_broker <output name> <scenario and options>
+    local name=$1
+    shift
+    load "$OUT/$name.txt" "$@" --quiet --url http://127.0.0.1:4200 --broker-pid $BROKER_PID
 }
 
 date -u > "$OUT/started.txt"
-side_by_side produce h1 produce --warmup 20 --duration 10 --rounds 3 --producers 64
-side_by_side produce-h2c h2 produce --warmup 20 --duration 10 --rounds 3 --producers 512 --http2 64
-side_by_side cycle h1 cycle --warmup 15 --duration 10 --rounds 3 --batch 10 --producers 128 --consumers 32
-side_by_side cycle-h2c h2 cycle --warmup 15 --duration 10 --rounds 3 --batch 10 --producers 128 --consumers 32 --http2 8
-side_by_side latency h1 latency --warmup 10 --duration 20 --rounds 3
-side_by_side consume h1 consume --warmup 15 --messages 20000 --batch 10 --rounds 3
+side_by_side produce http1 produce --warmup 20 --duration 10 --rounds 3 --producers 64
+side_by_side produce-h2c h2c produce --warmup 20 --duration 10 --rounds 3 --producers 512 --http2 64
+side_by_side cycle http1 cycle --warmup 15 --duration 10 --rounds 3 --batch 10 --producers 128 --consumers 32
+side_by_side cycle-h2c h2c cycle --warmup 15 --duration 10 --rounds 3 --batch 10 --producers 128 --consumers 32 --http2 8
+side_by_side latency http1 latency --warmup 10 --duration 20 --rounds 3
+# 100,000 messages, so that each measured drain lasts seconds; the warm-up drains the tool's default 20,000
+side_by_side consume http1 consume --warmup 15 --messages 100000 --batch 10 --rounds 3
 
 for run in 1 2 3; do
     echo "burst $run"
     fresh
-    $L burst --concurrency 5000 --warm --quiet --url http://127.0.0.1:4200 --broker-pid $BROKER_PID > "$OUT/burst-$run.txt" 2>&1 || echo "  exit $?"
+    on_broker "burst-$run" burst --concurrency 5000 --warm
 done
 
 # idle waiters on cold processes, one at a time: the broker three times, then the reference twice
 for run in 1 2 3; do
     echo "idle-waiters $run"
     fresh
-    $L idle-waiters --waiters 10000 --duration 45 --rate 50 --quiet --url http://127.0.0.1:4200 --broker-pid $BROKER_PID > "$OUT/idle-waiters-$run.txt" 2>&1 || echo "  exit $?"
+    on_broker "idle-waiters-$run" idle-waiters --waiters 10000 --duration 45 --rate 50
 done
 for run in 1 2; do
     echo "idle-waiters, the reference, $run"
     stop
     start_bare
-    $L idle-waiters --waiters 10000 --duration 45 --rate 50 --quiet --url http://127.0.0.1:4300 --broker-pid $BARE_PID > "$OUT/idle-waiters-bare-$run.txt" 2>&1 || echo "  exit $?"
+    load "$OUT/idle-waiters-bare-$run.txt" idle-waiters --waiters 10000 --duration 45 --rate 50 --quiet \
+        --url http://127.0.0.1:4300 --broker-pid $BARE_PID
 done
 
 if command -v sqlite3 > /dev/null; then
-    # 1,000,000 messages of 1 KiB, written straight into a stopped broker's file; then its start time and rates
+    # 1,000,000 messages of 1 KiB written straight into a stopped broker's file; then its start time, and produce and
+    # consume on that queue against an empty one
     echo "backlog"
     fresh
     curl -fs -XPOST http://127.0.0.1:4200/queues -H 'Content-Type: application/json' -d '{"name":"backlog"}' > /dev/null
@@ -123,11 +164,11 @@ if command -v sqlite3 > /dev/null; then
     done
     curl -fs -o /dev/null http://127.0.0.1:4200/queues
     curl -fs -o /dev/null -w 'GET /queues (second call) %{time_total} s\n' http://127.0.0.1:4200/queues >> "$OUT/backlog-start.txt"
-    $L produce --warmup 15 --duration 10 --queue backlog --quiet --url http://127.0.0.1:4200 --broker-pid $BROKER_PID > "$OUT/backlog-produce.txt" 2>&1 || echo "  exit $?"
-    $L consume --warmup 15 --queue backlog --no-fill --messages 50000 --quiet --url http://127.0.0.1:4200 --broker-pid $BROKER_PID > "$OUT/backlog-consume.txt" 2>&1 || echo "  exit $?"
+    on_broker backlog-produce produce --warmup 15 --duration 10 --queue backlog
+    on_broker backlog-consume consume --warmup 15 --queue backlog --no-fill --messages 50000
     fresh
-    $L produce --warmup 15 --duration 10 --quiet --url http://127.0.0.1:4200 --broker-pid $BROKER_PID > "$OUT/empty-produce.txt" 2>&1 || echo "  exit $?"
-    $L consume --warmup 15 --messages 50000 --quiet --url http://127.0.0.1:4200 --broker-pid $BROKER_PID > "$OUT/empty-consume.txt" 2>&1 || echo "  exit $?"
+    on_broker empty-produce produce --warmup 15 --duration 10
+    on_broker empty-consume consume --warmup 15 --messages 50000
 else
     echo "backlog: skipped (no sqlite3 shell)"
 fi
@@ -135,3 +176,7 @@ fi
 stop
 date -u > "$OUT/finished.txt"
 echo "results in $OUT"
+if [ $FAILED -ne 0 ]; then
+    echo "some runs failed: see the files named above" >&2
+    exit 1
+fi

@@ -42,7 +42,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
             SingleReader = true,
 
             // A request's write then wakes the blocked writer thread itself, instead of through a thread-pool work
-            // item first: 45 µs less per idle send on the two-core VM (README, "Latency"). What runs inline on the
+            // item first: 45 µs less per idle send on the two-core VM (docs/performance.md). What runs inline on the
             // writer thread in turn is only a producer's resumption after waiting for room, which awaits its result.
             AllowSynchronousContinuations = true,
             FullMode = BoundedChannelFullMode.Wait,
