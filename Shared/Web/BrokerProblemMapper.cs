@@ -47,11 +47,6 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
         problem.Status = status;
         problem.Title = refused.Title;
         problem.Detail = refused.Detail ?? $"The broker answered {status} {refused.Title}.";
-        if (refused.Status == HttpStatusCode.NotFound)
-        {
-            problem.Extensions["success"] = false;
-        }
-
         return problem;
     }
 }

@@ -23,10 +23,10 @@ public sealed class ProblemExceptionHandler(
     IProblemDetailsService problems,
     IEnumerable<IProblemMapper> mappers,
     IOptions<LimitsOptions> limits,
+    IOptions<ProblemLogOptions> log,
     TimeProvider time,
     ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
-    private static readonly TimeSpan _outageLogInterval = TimeSpan.FromSeconds(10);
     private readonly Lock _outageLog = new();
     private DateTimeOffset _nextOutageLine;
     private int _outagesUnlogged;
@@ -70,7 +70,7 @@ public sealed class ProblemExceptionHandler(
 
     /// <summary>
     /// Expected outages (a broker down, a full long-poll cap): one line, no stack trace, and at most one every
-    /// <see cref="_outageLogInterval"/>, counting the rest. A dashboard polling each second would otherwise write a
+    /// <see cref="ProblemLogOptions.OutageInterval"/>, counting the rest. A dashboard polling each second would otherwise write a
     /// line a second for as long as the broker is down.
     /// </summary>
     private void LogOutage(HttpContext httpContext, ProblemDetails problem)
@@ -85,7 +85,7 @@ public sealed class ProblemExceptionHandler(
                 return;
             }
 
-            _nextOutageLine = now + _outageLogInterval;
+            _nextOutageLine = now + log.Value.OutageInterval;
             unlogged = _outagesUnlogged;
             _outagesUnlogged = 0;
         }

@@ -11,8 +11,9 @@ using WonderQ.Shared.Web;
 namespace WonderQ.Broker.Tests.Problems;
 
 /// <summary>
-/// Every 503 is answered, but logged at most once every 10 s with a count of the rest: a dashboard polling a broker
-/// that is down would otherwise write a warning a second for as long as the outage lasts.
+/// Every 503 is answered, but logged at most once per <c>ProblemLog:OutageInterval</c> (10 s by default) with a count
+/// of the rest: a dashboard polling a broker that is down would otherwise write a warning a second for as long as the
+/// outage lasts.
 /// </summary>
 public sealed class OutageLogTests : IDisposable
 {
@@ -25,8 +26,7 @@ public sealed class OutageLogTests : IDisposable
     [Fact]
     public async Task Outages_are_answered_each_time_and_logged_once_per_interval_with_a_count_of_the_rest()
     {
-        var handler = new ProblemExceptionHandler(
-            _services.GetRequiredService<IProblemDetailsService>(), [new StoreProblemMapper()], Options.Create(new LimitsOptions()), _clock, _log);
+        var handler = Handler(new ProblemLogOptions());
 
         var statuses = new List<int>();
         for (var i = 0; i < 5; i++)
@@ -43,6 +43,31 @@ public sealed class OutageLogTests : IDisposable
         _log.Warnings[0].Should().Contain("(0 more such answers");
         _log.Warnings[1].Should().Contain("(4 more such answers");
     }
+
+    [Theory]
+    [InlineData(0, 6)]
+    [InlineData(3, 2)]
+    [InlineData(60, 1)]
+    public async Task The_interval_is_the_configured_one(int seconds, int lines)
+    {
+        var handler = Handler(new ProblemLogOptions { OutageInterval = TimeSpan.FromSeconds(seconds) });
+
+        for (var i = 0; i < 6; i++)
+        {
+            await AnswerAsync(handler);
+            _clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        _log.Warnings.Should().HaveCount(lines);
+    }
+
+    private ProblemExceptionHandler Handler(ProblemLogOptions log) => new(
+        _services.GetRequiredService<IProblemDetailsService>(),
+        [new StoreProblemMapper()],
+        Options.Create(new LimitsOptions()),
+        Options.Create(log),
+        _clock,
+        _log);
 
     private async Task<int> AnswerAsync(ProblemExceptionHandler handler)
     {

@@ -29,6 +29,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--Broker:MaxRetries=99", "Broker:MaxRetries")]
     [InlineData("UserApp", "--UserApp:DispatchParallelism=0", "UserApp:DispatchParallelism")]
     [InlineData("Broker", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize")]
+    [InlineData("DevTool", "--ProblemLog:OutageInterval=-00:00:01", "ProblemLog:OutageInterval")]
     public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
     {
         var said = await RefusalOfAsync(app, arg);
