@@ -70,8 +70,8 @@ public sealed class ProblemExceptionHandler(
 
     /// <summary>
     /// Expected outages (a broker down, a full long-poll cap): one line, no stack trace, and at most one every
-    /// <see cref="ProblemLogOptions.OutageInterval"/>, counting the rest. A dashboard polling each second would otherwise write a
-    /// line a second for as long as the broker is down.
+    /// <see cref="ProblemLogOptions.OutageInterval"/>, counting the rest. A dashboard polling each second would
+    /// otherwise write a line a second for as long as the broker is down.
     /// </summary>
     private void LogOutage(HttpContext httpContext, ProblemDetails problem)
     {
