@@ -4,6 +4,7 @@ using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Queues;
 using WonderQ.Broker.Storage;
+using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker;
@@ -18,8 +19,9 @@ public class Program
         var services = builder.Services;
 
         services.AddWonderQConventions();
+        services.AddOptions<LimitsOptions>().ValidateConsumeDefaults().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, StoreProblemMapper>();
-        services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.Section);
+        services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOpenApi();
 
         services.AddMessageStore();

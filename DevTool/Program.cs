@@ -4,6 +4,7 @@ using WonderQ.DevTool.Infrastructure;
 using WonderQ.DevTool.Messages;
 using WonderQ.DevTool.Queues;
 using WonderQ.Shared.Client;
+using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.DevTool;
@@ -18,6 +19,7 @@ public class Program
         var services = builder.Services;
 
         services.AddWonderQConventions();
+        services.AddOptions<LimitsOptions>().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
 
         services.AddValidatorsFromAssemblyContaining<PeekQueryValidator>(ServiceLifetime.Singleton);

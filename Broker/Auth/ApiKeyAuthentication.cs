@@ -15,7 +15,6 @@ public static class ApiKeyAuthentication
     {
         // Keys are compared as SHA-256 digests: equal lengths for a fixed-time comparison, whatever was sent.
         var digests = app.ApplicationServices.GetRequiredService<IOptions<ApiKeyOptions>>().Value.ApiKeys
-            .Where(k => !string.IsNullOrEmpty(k))
             .Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))
             .ToArray();
         if (digests.Length == 0)

@@ -1,10 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace WonderQ.Broker.Auth;
 
 /// <summary>Section <c>Auth</c>. With no keys (the default) the broker is open, as suits a localhost-only process.</summary>
-public sealed class ApiKeyOptions
+public sealed class ApiKeyOptions : IValidatableObject
 {
     public const string Section = "Auth";
 
     /// <summary>Accepted bearer keys. When any is set, every endpoint but <c>/healthz</c> requires one.</summary>
     public string[] ApiKeys { get; set; } = [];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // An empty key (say, from an unset environment variable) would otherwise be skipped and leave the broker
+        // open when the operator meant to close it; a key with spaces around it could never match, since the
+        // header's value is trimmed.
+        for (var i = 0; i < ApiKeys.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(ApiKeys[i]))
+            {
+                yield return new ValidationResult(
+                    $"Auth:ApiKeys:{i} is empty: give it a key, or set no Auth:ApiKeys at all to run without keys.", [nameof(ApiKeys)]);
+            }
+            else if (ApiKeys[i].Trim().Length != ApiKeys[i].Length)
+            {
+                yield return new ValidationResult($"Auth:ApiKeys:{i} must not start or end with spaces.", [nameof(ApiKeys)]);
+            }
+        }
+    }
 }

@@ -39,9 +39,10 @@ public sealed class StorageOptions : IValidatableObject
             yield return new ValidationResult("Storage:Sqlite:MaxPendingOperations must be at least Storage:Sqlite:MaxBatchOperations.", ["Sqlite.MaxPendingOperations"]);
         }
 
-        if (Sqlite.BusyTimeout < TimeSpan.Zero || Sqlite.BusyTimeout > TimeSpan.FromMinutes(5))
+        // Microsoft.Data.Sqlite counts command timeouts in whole seconds, and 0 there means waiting forever.
+        if (Sqlite.BusyTimeout < TimeSpan.FromSeconds(1) || Sqlite.BusyTimeout > TimeSpan.FromMinutes(5))
         {
-            yield return new ValidationResult("Storage:Sqlite:BusyTimeout must be from 00:00:00 to 00:05:00.", ["Sqlite.BusyTimeout"]);
+            yield return new ValidationResult("Storage:Sqlite:BusyTimeout must be from 00:00:01 to 00:05:00.", ["Sqlite.BusyTimeout"]);
         }
     }
 }
@@ -64,6 +65,9 @@ public sealed class SqliteStorageOptions
     /// <summary>How many operations may wait for the writer before new requests wait for room.</summary>
     public int MaxPendingOperations { get; set; } = 16_384;
 
-    /// <summary>How long a reader waits on a lock (only a checkpoint or recovery can hold one) before failing.</summary>
+    /// <summary>
+    /// How long a connection waits on a lock (only a checkpoint or recovery can hold one) before failing; whole
+    /// seconds, rounded up.
+    /// </summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace WonderQ.Shared.Validation;
 
 /// <summary>The input limits, section <c>Limits</c>. Every app that takes these parameters checks them the same way.</summary>
-public sealed class LimitsOptions
+public sealed class LimitsOptions : IValidatableObject
 {
     public const string Section = "Limits";
 
@@ -49,4 +50,33 @@ public sealed class LimitsOptions
 
     [Range(1, 10_000, ErrorMessage = "Limits:DefaultPeekSize must be from 1 to 10000.")]
     public int DefaultPeekSize { get; set; } = 10;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxRequestBodyBytes < MaxMessageBytes)
+        {
+            yield return new ValidationResult(
+                "Limits:MaxRequestBodyBytes must be at least Limits:MaxMessageBytes, or no message of the largest size could be sent.",
+                [nameof(MaxRequestBodyBytes)]);
+        }
+    }
+}
+
+/// <summary>
+/// Each app checks the defaults it applies against their limits: a default past its limit would turn every request
+/// that leaves the parameter out into a 400, or let it past the limit unchecked. The UserApp applies none of them,
+/// so it is not refused over a default it never reads.
+/// </summary>
+public static class LimitsDefaultsValidation
+{
+    public static OptionsBuilder<LimitsOptions> ValidatePeekDefault(this OptionsBuilder<LimitsOptions> builder) =>
+        builder.Validate(l => l.DefaultPeekSize <= l.MaxBatchSize, "Limits:DefaultPeekSize must be at most Limits:MaxBatchSize.");
+
+    public static OptionsBuilder<LimitsOptions> ValidateConsumeDefaults(this OptionsBuilder<LimitsOptions> builder) =>
+        builder
+            .Validate(l => l.DefaultConsumeSize <= l.MaxBatchSize, "Limits:DefaultConsumeSize must be at most Limits:MaxBatchSize.")
+            .Validate(l => l.DefaultWaitTimeSeconds <= l.MaxWaitTimeSeconds, "Limits:DefaultWaitTimeSeconds must be at most Limits:MaxWaitTimeSeconds.")
+            .Validate(
+                l => l.DefaultVisibilityTimeoutSeconds <= l.MaxVisibilityTimeoutSeconds,
+                "Limits:DefaultVisibilityTimeoutSeconds must be at most Limits:MaxVisibilityTimeoutSeconds.");
 }

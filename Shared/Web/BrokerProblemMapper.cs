@@ -29,7 +29,7 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
         BrokerException { Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } denied => ProblemExceptionHandler.Problem(
             StatusCodes.Status502BadGateway,
             "The broker refused this app.",
-            $"The broker at {BrokerUrl} answered {(int)denied.Status} {denied.Title}: set Broker:ApiKey to one of the broker's API keys."),
+            $"The broker at {BrokerUrl} answered {(int)denied.Status} ({denied.Title?.TrimEnd('.')}): set Broker:ApiKey to one of the broker's API keys."),
         BrokerException refused => FromBroker(refused),
         // A success answer the client could not read: whatever listens at Broker:Url is not a WonderQ broker.
         JsonException or NotSupportedException => ProblemExceptionHandler.Problem(

@@ -138,7 +138,13 @@ public sealed class ProblemExceptionHandler(
             return $"The string{where} is not valid Unicode{position}: send UTF-8, and no lone surrogate escape (\\ud800 to \\udfff).";
         }
 
-        return json.InnerException is InvalidOperationException or FormatException || json.Message.Contains("could not be converted", StringComparison.Ordinal)
+        // The reader's FormatException is a number token that does not fit the field: a fraction, or past its type.
+        if (json.InnerException is FormatException)
+        {
+            return $"The number{where} is out of range or not a whole number{position}: ids and counts are whole numbers, within the limits this API documents.";
+        }
+
+        return json.InnerException is InvalidOperationException || json.Message.Contains("could not be converted", StringComparison.Ordinal)
             ? $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers."
             : json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
                 ? $"A property appears twice{where}{position}."

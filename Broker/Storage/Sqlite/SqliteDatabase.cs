@@ -40,11 +40,13 @@ internal sealed class SqliteDatabase : IDisposable
             DataSource = FilePath,
             Mode = SqliteOpenMode.ReadWrite,
             Pooling = true,
-            DefaultTimeout = (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds),
+            DefaultTimeout = BusyTimeoutSeconds,
         }.ToString();
     }
 
     public string FilePath { get; }
+
+    private int BusyTimeoutSeconds => (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds);
 
     public string ReaderConnectionString { get; }
 
@@ -61,12 +63,13 @@ internal sealed class SqliteDatabase : IDisposable
             DataSource = FilePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
+            DefaultTimeout = BusyTimeoutSeconds,
         }.ToString());
         connection.Open();
         Execute(connection, "PRAGMA journal_mode = WAL;");
         Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
-        // The writer is the only one ever to take the write lock, so it never waits on another connection.
-        Execute(connection, "PRAGMA busy_timeout = 5000;");
+        // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
+        Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
         // Truncate the WAL back to 64 MiB after a checkpoint so a burst does not leave a huge file behind.
         Execute(connection, "PRAGMA journal_size_limit = 67108864;");
         ApplySchema(connection);
@@ -95,7 +98,9 @@ internal sealed class SqliteDatabase : IDisposable
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
-        var lockPath = FilePath + ".lock";
+        // The lock sits beside the file itself, so that a second broker reaching it through a symbolic link (to it or
+        // to a folder on its path) finds the same lock.
+        var lockPath = WithoutLinks(FilePath) + ".lock";
         try
         {
             _ownership = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
@@ -106,6 +111,24 @@ internal sealed class SqliteDatabase : IDisposable
                 $"The database '{FilePath}' is in use by another WonderQ broker (it holds '{lockPath}'). " +
                 "Stop that broker, or point this one at another file with --Storage:Sqlite:Path=...", ex);
         }
+    }
+
+    /// <summary>The absolute path with every symbolic link along it followed, as far as the path exists.</summary>
+    private static string WithoutLinks(string path)
+    {
+        var root = Path.GetPathRoot(path)!;
+        var resolved = root;
+        foreach (var part in path[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            resolved = Path.Combine(resolved, part);
+            var entry = new FileInfo(resolved);
+            if (entry.LinkTarget is not null && entry.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+            {
+                resolved = WithoutLinks(target.FullName);
+            }
+        }
+
+        return resolved;
     }
 
     private void ApplySchema(SqliteConnection connection)

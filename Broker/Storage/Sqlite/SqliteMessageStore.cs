@@ -42,8 +42,12 @@ internal sealed class SqliteMessageStore(
     public async Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenReaderAsync(cancellationToken);
+        // The clock is read once the snapshot is taken: read before it, a send committed in between would carry a
+        // later time than "now" and be counted as in flight.
+        await using var snapshot = connection.BeginTransaction(deferred: true);
+        await connection.ExecuteAsync(new CommandDefinition(SqliteSql.TakeSnapshot, transaction: snapshot, cancellationToken: cancellationToken));
         var rows = await connection.QueryAsync<SqliteRows.QueueCountsRow>(
-            new CommandDefinition(SqliteSql.ListQueues, new { now = Now() }, cancellationToken: cancellationToken));
+            new CommandDefinition(SqliteSql.ListQueues, new { now = Now() }, snapshot, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToDto()).ToList();
     }
 

@@ -27,6 +27,9 @@ internal static class SqliteSql
     /// seek on the claim index to those whose visibility timeout still runs, and the rest are retrievable. A new
     /// message's visible_at is its creation time, so it counts as retrievable.
     /// </summary>
+    /// <summary>A read that starts a reader's snapshot of the file (WAL mode takes it at the first read, not at BEGIN).</summary>
+    public const string TakeSnapshot = "SELECT id FROM queues WHERE id = 0";
+
     public const string ListQueues = """
         SELECT q.id, q.name, q.message_count AS queue_size,
                (SELECT COUNT(*) FROM messages m INDEXED BY ix_messages_claim

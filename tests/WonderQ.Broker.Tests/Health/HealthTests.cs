@@ -1,4 +1,9 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using WonderQ.Broker.Health;
+using WonderQ.Broker.Storage;
 
 namespace WonderQ.Broker.Tests.Health;
 
@@ -13,6 +18,18 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         (await response.ReadJsonAsync()).GetProperty("status").GetString().Should().Be("ok");
+    }
+
+    [Fact]
+    public async Task Healthz_is_a_503_problem_when_the_store_does_not_answer()
+    {
+        var store = new SilentStore(broker.App.Services.GetRequiredService<IMessageStore>());
+
+        var answer = await HealthApi.Check(store, CancellationToken.None);
+
+        var problem = answer.Result.Should().BeOfType<ProblemHttpResult>().Subject;
+        problem.StatusCode.Should().Be(StatusCodes.Status503ServiceUnavailable, "a load balancer takes the broker out of rotation");
+        problem.ProblemDetails.Detail.Should().Contain("store");
     }
 
     [Fact]
@@ -41,5 +58,10 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
             "/messages/consume",
             "/messages/{id}",
             "/healthz");
+    }
+
+    private sealed class SilentStore(IMessageStore inner) : DelegatingStore(inner)
+    {
+        public override Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(false);
     }
 }

@@ -82,6 +82,19 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
         problem.GetProperty("detail").GetString().Should().Contain("not valid Unicode").And.Contain("$.body");
     }
 
+    [Theory]
+    [InlineData("""{"queue_id":9223372036854775808,"body":"x"}""", "out of range")]
+    [InlineData("""{"queue_id":1.5,"body":"x"}""", "out of range")]
+    [InlineData("""{"queue_id":"1","body":"x"}""", "wrong JSON type")]
+    [InlineData("""{"queue_id":1,"body":7}""", "wrong JSON type")]
+    public async Task Send_with_a_field_that_does_not_fit_says_whether_its_type_or_its_range_is_wrong(string json, string said)
+    {
+        using var response = await _client.PostAsync("/messages", Wire.Json(json));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Contain(said);
+    }
+
     [Fact]
     public async Task Send_with_invalid_UTF8_in_the_body_returns_400_saying_so()
     {

@@ -34,6 +34,7 @@ public sealed partial class QueryPlanTests : IDisposable
         { nameof(SqliteSql.PeekVersions), SqliteSql.PeekVersions, "SEARCH messages USING INDEX ix_messages_queue (queue_id=?)" },
         { nameof(SqliteSql.QueueById), SqliteSql.QueueById, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.DeleteQueue), SqliteSql.DeleteQueue, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },
+        { nameof(SqliteSql.TakeSnapshot), SqliteSql.TakeSnapshot, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.ListQueues), SqliteSql.ListQueues, "SEARCH m USING COVERING INDEX ix_messages_claim (queue_id=? AND visible_at>?)" },
         { nameof(SqliteSql.DeleteQueueMessages), SqliteSql.DeleteQueueMessages, "SEARCH messages USING COVERING INDEX ix_messages_queue (queue_id=?)" },
         { nameof(SqliteSql.QueueByName), SqliteSql.QueueByName, "SEARCH queues USING INDEX sqlite_autoindex_queues_1 (name=?)" },

@@ -38,6 +38,9 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "create: form", "POST", "/queues", "name=form-queue", "application/x-www-form-urlencoded", 415 },
             { "create: xml", "POST", "/queues", "<name>xml</name>", "application/xml", 415 },
             { "create: unknown charset", "POST", "/queues", """{"name":"bogus-charset"}""", "application/json; charset=bogus-42", 415 },
+            { "create: UTF-7, named but not decoded", "POST", "/queues", """{"name":"utf7-charset"}""", "application/json; charset=utf-7", 415 },
+            { "create: empty charset", "POST", "/queues", """{"name":"empty-charset"}""", "application/json;charset=", 415 },
+            { "create: quoted unknown charset", "POST", "/queues", """{"name":"quoted-charset"}""", "application/json; charset=\"bogus\"", 415 },
 
             // POST /queues: fields
             { "create: name is a number", "POST", "/queues", """{"name":123}""", "application/json", 400 },

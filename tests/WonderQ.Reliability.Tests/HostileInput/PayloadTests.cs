@@ -192,6 +192,22 @@ public sealed class PayloadTests(BrokerFactory factory) : IClassFixture<BrokerFa
     }
 
     [Fact]
+    public async Task Body_whose_charset_is_quoted_is_read()
+    {
+        // Arrange
+        using var client = factory.CreateClient();
+        var name = Json.UniqueQueueName("quoted");
+
+        // Act: RFC 9110 allows a parameter's value quoted or not
+        using var response = await client.PostAsync(
+            "/queues", Json.Raw(Encoding.UTF8.GetBytes($$"""{"name":"{{name}}"}"""), "application/json; charset=\"UTF-8\""));
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await response.Content.ReadAsStringAsync()).Should().Contain(name);
+    }
+
+    [Fact]
     public async Task Body_sent_as_UTF16_with_its_charset_is_read_or_refused_but_never_a_5xx()
     {
         // Arrange

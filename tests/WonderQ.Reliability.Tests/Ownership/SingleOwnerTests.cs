@@ -33,6 +33,36 @@ public sealed class SingleOwnerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Second_broker_reaching_the_file_through_a_symbolic_link_is_refused_too()
+    {
+        // Arrange
+        using var database = new TempDatabase();
+        var link = database.Path + "-link.db";
+        File.CreateSymbolicLink(link, database.Path);
+        try
+        {
+            using var first = BrokerProcess.Start(database.Path, FreePort.Next());
+            using var client = new HttpClient { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            await first.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
+
+            // Act
+            using var second = BrokerProcess.Start(link, FreePort.Next());
+            var exited = await second.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+            // Assert: two writers on one file would each trust their own cache of its queues
+            output.WriteLine($"second broker: exit {(exited ? second.ExitCode : "none")}\nstderr:\n{second.StandardError}");
+            exited.Should().BeTrue("the link leads to a file another broker owns");
+            second.ExitCode.Should().NotBe(0);
+            second.StandardError.Should().Contain(link);
+            await client.ShouldStillServeAsync();
+        }
+        finally
+        {
+            File.Delete(link);
+        }
+    }
+
+    [Fact]
     public async Task Broker_restarted_after_its_owner_was_killed_takes_the_file_over()
     {
         // Arrange

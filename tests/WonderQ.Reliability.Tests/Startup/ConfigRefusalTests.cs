@@ -30,6 +30,10 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--UserApp:DispatchParallelism=0", "UserApp:DispatchParallelism")]
     [InlineData("Broker", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize")]
     [InlineData("DevTool", "--ProblemLog:OutageInterval=-00:00:01", "ProblemLog:OutageInterval")]
+    [InlineData("Broker", "--Limits:DefaultConsumeSize=101", "Limits:DefaultConsumeSize")]
+    [InlineData("Broker", "--Storage:Sqlite:BusyTimeout=00:00:00", "Storage:Sqlite:BusyTimeout")]
+    [InlineData("Broker", "--Auth:ApiKeys:0= ", "Auth:ApiKeys:0")]
+    [InlineData("UserApp", "--UserApp:ListenerSize=101", "UserApp:ListenerSize")]
     public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
     {
         var said = await RefusalOfAsync(app, arg);

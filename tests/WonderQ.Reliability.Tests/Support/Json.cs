@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 
 namespace WonderQ.Reliability.Tests.Support;
@@ -11,7 +10,8 @@ public static class Json
         var content = new ByteArrayContent(bytes);
         if (mediaType is not null)
         {
-            content.Headers.ContentType = MediaTypeHeaderValue.Parse(mediaType);
+            // Unvalidated: some tests send a header HttpClient would refuse to build (an empty charset, say).
+            content.Headers.TryAddWithoutValidation("Content-Type", mediaType);
         }
 
         return content;

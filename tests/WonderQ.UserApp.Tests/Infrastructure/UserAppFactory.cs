@@ -12,7 +12,8 @@ namespace WonderQ.UserApp.Tests.Infrastructure;
 /// The UserApp in process, pointed at a real broker. Its stdout reports go to <see cref="Output"/>; the retry and
 /// backoff delays are shortened so that a broker restart is waited out in a second or two, not half a minute.
 /// </summary>
-public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? settings = null) : WebApplicationFactory<WonderQ.UserApp.Program>
+public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? settings = null, TimeProvider? clock = null)
+    : WebApplicationFactory<WonderQ.UserApp.Program>
 {
     public LineCollector Output { get; } = new();
 
@@ -40,6 +41,11 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
         builder.ConfigureTestServices(services =>
         {
             services.Replace(ServiceDescriptor.Singleton(new MessageOutput(Output)));
+            if (clock is not null)
+            {
+                services.Replace(ServiceDescriptor.Singleton(clock));
+            }
+
             services.ConfigureAll<HttpClientFactoryOptions>(options =>
                 options.HttpMessageHandlerBuilderActions.Add(handlers => handlers.AdditionalHandlers.Add(new BrokerRequestHook(this))));
         });

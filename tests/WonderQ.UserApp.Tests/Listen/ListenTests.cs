@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
 using WonderQ.UserApp.Listen;
@@ -109,11 +110,22 @@ public partial class ListenTests : UserAppTestBase
         (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 5)).Should().BeTrue();
         (await Eventually.TrueAsync(async () => await QueueSizeAsync("durable") == 0)).Should().BeTrue();
 
-        // Stop the broker, let the loop fail against the closed port for a while, then start a new one on the same
+        // Stop the broker, let the loop fail against the closed port a few times, then start a new one on the same
         // port and file: the loop must pick up what is sent after the restart.
+        var attempts = 0;
+        App.BrokerRequest = request =>
+        {
+            if (request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref attempts);
+            }
+
+            return null;
+        };
         var url = Broker.Url;
         await Broker.DisposeAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var before = Volatile.Read(ref attempts);
+        (await Eventually.TrueAsync(() => Volatile.Read(ref attempts) >= before + 3)).Should().BeTrue("the loop keeps trying while the broker is down");
         await using var restarted = await BrokerHost.StartAsync(Broker.DatabasePath, url.Port);
         using var client = new TestBrokerClient(restarted.Url);
         for (var i = 1; i <= 5; i++)
@@ -168,12 +180,10 @@ public partial class ListenTests : UserAppTestBase
     [Fact]
     public async Task A_loop_without_a_long_poll_pauses_after_each_empty_answer()
     {
-        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" });
+        var idleDelay = TimeSpan.FromMilliseconds(500);
+        var clock = new PauseCountingClock(idleDelay);
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" }, clock);
         using var http = app.CreateClient();
-        using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "quiet", body = "first" }, WonderQJson.Options);
-        using var started = await http.GetAsync("/listen?queue_name=quiet&wait_time=0");
-        (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 1)).Should().BeTrue();
-
         var consumes = 0;
         app.BrokerRequest = request =>
         {
@@ -184,12 +194,41 @@ public partial class ListenTests : UserAppTestBase
 
             return null;
         };
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        var idle = Volatile.Read(ref consumes);
-        await BrokerClient.Client.SendAsync(QueueRef.ByName("quiet"), "second");
+        using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "quiet", body = "first" }, WonderQJson.Options);
+        using var started = await http.GetAsync("/listen?queue_name=quiet&wait_time=0");
+        (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 1 && clock.Pauses == 1)).Should().BeTrue("the queue is empty now, and the loop pauses");
+        var sent = Volatile.Read(ref consumes);
 
-        idle.Should().BeInRange(2, 6, "about one consume every 0.5 s over 2 s, not as many as the machine can send");
+        // While the clock stands still, or short of the pause, the loop sends nothing; at the pause's end, one consume.
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        clock.Advance(idleDelay - TimeSpan.FromMilliseconds(1));
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Volatile.Read(ref consumes).Should().Be(sent, "the loop waits out its pause instead of spinning");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        (await Eventually.TrueAsync(() => clock.Pauses == 2)).Should().BeTrue("one more empty answer, one more pause");
+        Volatile.Read(ref consumes).Should().Be(sent + 1);
+
+        await BrokerClient.Client.SendAsync(QueueRef.ByName("quiet"), "second");
+        clock.Advance(idleDelay);
         (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 2)).Should().BeTrue("the loop still picks up what comes");
+    }
+
+    /// <summary>A fake clock that counts the pauses of one length started on it: the loop's idle pauses.</summary>
+    private sealed class PauseCountingClock(TimeSpan pause) : FakeTimeProvider(DateTimeOffset.UtcNow)
+    {
+        private int _pauses;
+
+        public int Pauses => Volatile.Read(ref _pauses);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime == pause)
+            {
+                Interlocked.Increment(ref _pauses);
+            }
+
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
     }
 
     private async Task<ListenerView[]> ListenersAsync() =>
