@@ -1,8 +1,6 @@
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
-using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
 using WonderQ.UserApp.Dispatch;
 using WonderQ.UserApp.Listen;
@@ -21,13 +19,7 @@ public class Program
         services.AddWonderQConventions();
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
         services.AddOptions<UserAppOptions>().BindConfiguration(UserAppOptions.Section).ValidateDataAnnotations()
-            // The listener's defaults go to the broker as they are: past these limits every poll would be a 400.
-            .Validate<IOptions<LimitsOptions>>((o, l) => o.ListenerSize <= l.Value.MaxBatchSize, "UserApp:ListenerSize must be at most Limits:MaxBatchSize.")
-            .Validate<IOptions<LimitsOptions>>((o, l) => o.ListenerWaitTimeSeconds <= l.Value.MaxWaitTimeSeconds, "UserApp:ListenerWaitTimeSeconds must be at most Limits:MaxWaitTimeSeconds.")
-            .Validate<IOptions<LimitsOptions>>(
-                (o, l) => o.ListenerVisibilityTimeoutSeconds <= l.Value.MaxVisibilityTimeoutSeconds,
-                "UserApp:ListenerVisibilityTimeoutSeconds must be at most Limits:MaxVisibilityTimeoutSeconds.")
-            .ValidateOnStart();
+            .ValidateListenerDefaultsWithinLimits().ValidateOnStart();
 
         services.AddOpenApi();
 

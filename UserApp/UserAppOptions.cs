@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.UserApp;
 
@@ -64,4 +66,18 @@ public sealed class UserAppOptions : IValidatableObject
                 "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.", [nameof(ListenerStopGrace)]);
         }
     }
+}
+
+public static class UserAppOptionsValidation
+{
+    /// <summary>The listener's defaults go to the broker as they are: past these limits every poll would be a 400.</summary>
+    public static OptionsBuilder<UserAppOptions> ValidateListenerDefaultsWithinLimits(this OptionsBuilder<UserAppOptions> builder) =>
+        builder
+            .Validate<IOptions<LimitsOptions>>((o, l) => o.ListenerSize <= l.Value.MaxBatchSize, "UserApp:ListenerSize must be at most Limits:MaxBatchSize.")
+            .Validate<IOptions<LimitsOptions>>(
+                (o, l) => o.ListenerWaitTimeSeconds <= l.Value.MaxWaitTimeSeconds,
+                "UserApp:ListenerWaitTimeSeconds must be at most Limits:MaxWaitTimeSeconds.")
+            .Validate<IOptions<LimitsOptions>>(
+                (o, l) => o.ListenerVisibilityTimeoutSeconds <= l.Value.MaxVisibilityTimeoutSeconds,
+                "UserApp:ListenerVisibilityTimeoutSeconds must be at most Limits:MaxVisibilityTimeoutSeconds.");
 }

@@ -38,6 +38,7 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
         var deadline = time.GetUtcNow() + waitTime;
         var byId = QueueRef.ById(claim.QueueId);
         var wokenBy = WaitingConsumers.WakeReason.Signaled;
+        var woken = false;
         ClaimResult? emptyLook = claim;
         while (true)
         {
@@ -46,7 +47,18 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
             using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout);
             if (emptyLook is null || !NothingNewSince(emptyLook))
             {
-                claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, mayPark: false, cancellationToken));
+                try
+                {
+                    claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, mayPark: false, cancellationToken));
+                }
+                catch (OperationCanceledException) when (woken)
+                {
+                    // Woken to look, but its client left before it could: the next waiter looks instead, or what woke
+                    // this one would wait for the next change on the queue.
+                    waiters.Wake(byId.Id!.Value, 1, wokenBy);
+                    throw;
+                }
+
                 if (claim is null || claim.Messages.Count > 0)
                 {
                     return claim is null ? [] : PassTurnOn(claim, size, wokenBy);
@@ -79,6 +91,8 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
             {
                 return [];
             }
+
+            woken = true;
         }
     }
 

@@ -237,7 +237,7 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
             queue.ExpiryTimer?.Dispose();
             queue.ExpiryTimer = null;
 
-            // One waiter goes to look; if it finds a full batch it wakes the next (see ConsumeService).
+            // One waiter goes to look; if it finds a full batch it wakes the next (see LongPoll.PassTurnOn).
             while (queue.Waiters.First is { } first)
             {
                 Remove(queue, first);

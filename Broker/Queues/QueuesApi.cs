@@ -26,7 +26,7 @@ public static class QueuesApi
         group.MapGet("/{queue}/messages", PeekMessages).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .Produces(StatusCodes.Status304NotModified)
             .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
-        group.MapDelete("/{queue}", DeleteQueue).ProducesProblem(StatusCodes.Status404NotFound)
+        group.MapDelete("/{queue}", DeleteQueue).WithValidation<QueueRoute>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Delete a queue and all its messages");
         return group;
     }
@@ -34,8 +34,7 @@ public static class QueuesApi
     public static async Task<Results<Created<QueueDto>, ValidationProblem, ProblemHttpResult>> CreateQueue(
         CreateQueueRequest request, IMessageStore store, CancellationToken cancellationToken)
     {
-        var result = await store.CreateQueueAsync(request.Name!, cancellationToken);
-        return result.Created is { } queue
+        return await store.CreateQueueAsync(request.Name!, cancellationToken) is { } queue
             ? TypedResults.Created($"/queues/find?id={queue.Id}", queue)
             : Problems.Conflict($"A queue named '{request.Name}' already exists.");
     }
@@ -73,12 +72,18 @@ public static class QueuesApi
         [FromQuery(Name = "size")] string? size,
         HttpContext context,
         IMessageStore store,
+        IValidator<QueueRoute> routeValidator,
         IOptions<LimitsOptions> limits,
         CancellationToken cancellationToken)
     {
         if (QueryParameters.WholeNumber(size, "size", 1, limits.Value.MaxBatchSize, limits.Value.DefaultPeekSize, out var count) is { } invalid)
         {
             return invalid;
+        }
+
+        if (ValidationFilterExtensions.Invalid(routeValidator, new QueueRoute(queue)) is { } invalidQueue)
+        {
+            return invalidQueue;
         }
 
         var queueRef = QueueRef.FromRouteSegment(queue);
@@ -117,10 +122,10 @@ public static class QueuesApi
         }
     }
 
-    public static async Task<Results<Ok<SuccessResponse>, ProblemHttpResult>> DeleteQueue(
-        string queue, IMessageStore store, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<SuccessResponse>, ValidationProblem, ProblemHttpResult>> DeleteQueue(
+        [AsParameters] QueueRoute route, IMessageStore store, CancellationToken cancellationToken)
     {
-        var queueRef = QueueRef.FromRouteSegment(queue);
+        var queueRef = QueueRef.FromRouteSegment(route.Queue);
         return await store.DeleteQueueAsync(queueRef, cancellationToken)
             ? TypedResults.Ok(new SuccessResponse(true))
             : Problems.NotFound($"There is no queue with {queueRef}.", withSuccessFlag: true);

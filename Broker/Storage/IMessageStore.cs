@@ -8,10 +8,14 @@ namespace WonderQ.Broker.Storage;
 /// </summary>
 public interface IMessageStore
 {
-    /// <summary>Raised after a commit, never before, so a woken consumer always finds what it was woken for.</summary>
+    /// <summary>
+    /// Its events are raised after a commit, never before, so a woken consumer always finds what it was woken for; its
+    /// change counts run ahead of them (see <see cref="QueueActivity.ChangesTo"/>).
+    /// </summary>
     QueueActivity Activity { get; }
 
-    Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken);
+    /// <summary>The new queue, or null when one of that name exists.</summary>
+    Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken);
 
     Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken);
 
@@ -48,8 +52,6 @@ public interface IMessageStore
     /// <summary>True when the store answers a trivial query.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }
-
-public sealed record CreateQueueResult(QueueDto? Created, bool NameTaken);
 
 public sealed record SentMessage(long Id, long QueueId);
 

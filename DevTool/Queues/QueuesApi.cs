@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
@@ -65,19 +64,8 @@ public static class QueuesApi
         [AsParameters] QueueRoute route, BrokerClient broker, CancellationToken cancellationToken)
     {
         var queue = QueueRef.FromRouteSegment(route.Queue);
-        if (await broker.DeleteQueueAsync(queue, cancellationToken))
-        {
-            return TypedResults.Ok(new SuccessResponse(true));
-        }
-
-        var problem = new ProblemDetails
-        {
-            Status = StatusCodes.Status404NotFound,
-            Title = "Not found.",
-            Detail = $"There is no queue with {queue}.",
-        };
-        problem.Extensions["success"] = false;
-        // TypedResults.Problem, not NotFound(problem): only a ProblemHttpResult is sent as application/problem+json.
-        return TypedResults.Problem(problem);
+        return await broker.DeleteQueueAsync(queue, cancellationToken)
+            ? TypedResults.Ok(new SuccessResponse(true))
+            : Problems.NotFound($"There is no queue with {queue}.", withSuccessFlag: true);
     }
 }

@@ -18,8 +18,6 @@ public sealed class BrokerClient(HttpClient http)
     /// <summary>Set on a request so the timeouts stretch by the long poll's own wait.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> WaitTimeKey = new("WonderQ.WaitTime");
 
-    public Uri? BaseAddress => http.BaseAddress;
-
     public Task<QueueDto> CreateQueueAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync<QueueDto>(HttpMethod.Post, "queues", JsonContent.Create(new CreateQueueRequest(name), options: WonderQJson.Options), cancellationToken)!;
 
@@ -126,20 +124,6 @@ public sealed class BrokerClient(HttpClient http)
             return true;
         }
         catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>True when the broker answers its health check.</summary>
-    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            using var response = await http.GetAsync("healthz", cancellationToken);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return false;
         }

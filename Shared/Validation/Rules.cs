@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq.Expressions;
 using FluentValidation;
 using WonderQ.Shared.Contracts;
 
@@ -15,6 +16,21 @@ public static class Rules
             .WithMessage("'{PropertyName}' may contain only the letters A-Z and a-z, digits, '_' and '-'.")
             .Must(name => name is null || !QueueNames.IsAllDigits(name))
             .WithMessage("'{PropertyName}' may not be all digits: an all-digit segment is read as a queue id.");
+
+    /// <summary>
+    /// A <c>{queue}</c> route segment: all digits is an id, which must be a positive integer (queue names may not be
+    /// all digits); anything else a name, which must be one a queue could have. A segment that could name no queue is a
+    /// 400, not a search that cannot find it.
+    /// </summary>
+    public static void ValidQueueSegment<T>(this AbstractValidator<T> validator, Expression<Func<T, string?>> segment, LimitsOptions limits)
+    {
+        var read = segment.Compile();
+        validator.RuleFor(segment).ValidQueueName(limits).When(x => read(x) is not { } value || !QueueNames.IsAllDigits(value));
+        validator.RuleFor(segment)
+            .Must(value => long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
+            .When(x => read(x) is { } value && QueueNames.IsAllDigits(value))
+            .WithMessage("'{PropertyName}' must be a queue id (a positive integer) or a queue name.");
+    }
 
     /// <summary>A request names its queue by <c>queue_id</c>, <c>queue_name</c> or both; neither is a 400 keyed <c>queue_id</c>.</summary>
     public static void RequireQueue<T>(this AbstractValidator<T> validator, Func<T, bool> namesQueue) =>

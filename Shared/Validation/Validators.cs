@@ -1,4 +1,5 @@
 using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
 
@@ -35,6 +36,14 @@ public sealed class FindQueueQueryValidator : AbstractValidator<FindQueueQuery>
 {
     public FindQueueQueryValidator(IOptions<LimitsOptions> options) =>
         RuleFor(q => q.Name).ValidQueueName(options.Value);
+}
+
+/// <summary>A <c>{queue}</c> route segment: an id when all digits, else a name.</summary>
+public sealed record QueueRoute([property: FromRoute(Name = "queue")] string Queue);
+
+public sealed class QueueRouteValidator : AbstractValidator<QueueRoute>
+{
+    public QueueRouteValidator(IOptions<LimitsOptions> options) => this.ValidQueueSegment(r => r.Queue, options.Value);
 }
 
 public sealed class ConsumeQueryValidator : AbstractValidator<ConsumeQuery>

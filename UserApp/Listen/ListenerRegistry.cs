@@ -26,7 +26,8 @@ public sealed class ListenerRegistry(
     {
         lock (_lock)
         {
-            if (_listeners.TryGetValue(queue.Id, out var running))
+            // A loop winding down after DELETE /listen is not the queue's listener any more: a new one takes its place.
+            if (_listeners.TryGetValue(queue.Id, out var running) && !running.IsStopping)
             {
                 return (running, false);
             }
@@ -57,7 +58,7 @@ public sealed class ListenerRegistry(
         lock (_lock)
         {
             return _listeners.Values.FirstOrDefault(l =>
-                (queue.Id is null || l.Queue.Id == queue.Id) && (queue.Name is null || l.Queue.Name == queue.Name));
+                !l.IsStopping && (queue.Id is null || l.Queue.Id == queue.Id) && (queue.Name is null || l.Queue.Name == queue.Name));
         }
     }
 

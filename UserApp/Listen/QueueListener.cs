@@ -48,6 +48,9 @@ public sealed class QueueListener
 
     public long Processed => Interlocked.Read(ref _processed);
 
+    /// <summary>Asked to stop (or the app is stopping): it may still be acknowledging, but it takes no more messages.</summary>
+    public bool IsStopping => _stop.IsCancellationRequested;
+
     /// <summary>Completes when the loop has ended; it never faults.</summary>
     public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -64,13 +67,23 @@ public sealed class QueueListener
             finally
             {
                 ended(this);
+                // Linked to the app's stopping token, it would otherwise stay registered there until the app stops.
+                _stop.Dispose();
             }
         });
 
     /// <summary>Stops the loop and waits for it to end.</summary>
     public async Task StopAsync()
     {
-        await _stop.CancelAsync();
+        try
+        {
+            await _stop.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop has ended already.
+        }
+
         await Completion;
     }
 

@@ -14,7 +14,7 @@ public abstract class DelegatingStore(IMessageStore inner) : IMessageStore
     public virtual Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) =>
         inner.NextExpiryAsync(queueId, after, cancellationToken);
 
-    public Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
+    public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
         inner.CreateQueueAsync(name, cancellationToken);
 
     public Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>

@@ -16,7 +16,7 @@ internal sealed class SqliteMessageStore(
 {
     public QueueActivity Activity => activity;
 
-    public Task<CreateQueueResult> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
+    public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
         writer.RunAsync(new CreateQueueOperation(name, cancellationToken));
 
     public async Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken)

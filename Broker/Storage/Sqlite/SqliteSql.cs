@@ -22,14 +22,14 @@ internal static class SqliteSql
 
     public const string QueueByIdAndName = "SELECT id, name, created_at FROM queues WHERE id = $id AND name = $name";
 
+    /// <summary>A read that starts a reader's snapshot of the file (WAL mode takes it at the first read, not at BEGIN).</summary>
+    public const string TakeSnapshot = "SELECT id FROM queues WHERE id = 0";
+
     /// <summary>
     /// Each queue's size is the count its triggers keep (schema 0002); only the in-flight messages are counted, by a
     /// seek on the claim index to those whose visibility timeout still runs, and the rest are retrievable. A new
     /// message's visible_at is its creation time, so it counts as retrievable.
     /// </summary>
-    /// <summary>A read that starts a reader's snapshot of the file (WAL mode takes it at the first read, not at BEGIN).</summary>
-    public const string TakeSnapshot = "SELECT id FROM queues WHERE id = 0";
-
     public const string ListQueues = """
         SELECT q.id, q.name, q.message_count AS queue_size,
                (SELECT COUNT(*) FROM messages m INDEXED BY ix_messages_claim

@@ -57,7 +57,7 @@ internal abstract class WriteOperation<T>(CancellationToken cancellationToken) :
     }
 }
 
-internal sealed class CreateQueueOperation(string name, CancellationToken ct) : WriteOperation<CreateQueueResult>(ct)
+internal sealed class CreateQueueOperation(string name, CancellationToken ct) : WriteOperation<QueueDto?>(ct)
 {
     public override bool NeedsSync => true;
 
@@ -66,13 +66,13 @@ internal sealed class CreateQueueOperation(string name, CancellationToken ct) : 
         using var reader = WriterCommands.With(commands.InsertQueue, name, SqliteRows.Millis(now)).ExecuteReader();
         if (!reader.Read())
         {
-            Result = new CreateQueueResult(null, true);
+            Result = null;
             return;
         }
 
         var queue = SqliteRows.Queue(reader);
         commands.RememberQueue(queue);
-        Result = new CreateQueueResult(queue, false);
+        Result = queue;
     }
 }
 

@@ -173,6 +173,27 @@ public sealed class ParkingTests : FreshBroker
         (await AdvanceUntilAnsweredAsync(consume, TimeSpan.FromSeconds(1))).Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task A_consumer_woken_by_an_expiry_whose_client_leaves_before_it_looks_passes_the_wake_up_on()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "back after 10 s");
+        (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle();
+        var store = new HookedStore(App.Services.GetRequiredService<IMessageStore>());
+        var longPoll = LongPoll(store);
+        var first = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
+        await AsleepAsync(queue.Id, 1);
+        var second = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
+        await AsleepAsync(queue.Id, 2);
+        store.CancelNextClaim = true;
+
+        // The expiry wakes the first, whose look is cancelled as if its client had gone.
+        Clock.Advance(TimeSpan.FromSeconds(10));
+
+        await FluentActions.Awaiting(() => first.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<OperationCanceledException>();
+        (await second.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
     private LongPoll LongPoll(IMessageStore store) =>
         new(store, Waiters, Clock, App.Services.GetRequiredService<IOptions<LimitsOptions>>());
 
@@ -202,8 +223,17 @@ public sealed class ParkingTests : FreshBroker
 
         public int Claims => Volatile.Read(ref _claims);
 
+        /// <summary>The next claim throws as a cancelled request's would, without reaching the store.</summary>
+        public bool CancelNextClaim { get; set; }
+
         public override async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken)
         {
+            if (CancelNextClaim)
+            {
+                CancelNextClaim = false;
+                throw new OperationCanceledException();
+            }
+
             var claim = await base.ClaimAsync(queue, size, visibilityTimeout, mayPark, cancellationToken);
             if (Interlocked.Increment(ref _claims) == 1 && AfterFirstClaim is { } hook)
             {

@@ -334,6 +334,20 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     }
 
     [Theory]
+    [InlineData("GET", "/queues/0/messages", "a queue id")]
+    [InlineData("GET", "/queues/99999999999999999999/messages", "a queue id")]
+    [InlineData("GET", "/queues/has%20space/messages", "only the letters")]
+    [InlineData("DELETE", "/queues/0", "a queue id")]
+    [InlineData("DELETE", "/queues/dot.ted", "only the letters")]
+    public async Task A_queue_segment_that_could_name_no_queue_returns_400_keyed_queue(string method, string path, string reason)
+    {
+        using var response = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("queue").Should().ContainSingle().Which.Should().Contain(reason);
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task Delete_removes_the_queue_and_its_messages_by_id_or_name(bool byId)

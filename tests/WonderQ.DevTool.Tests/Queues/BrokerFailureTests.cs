@@ -40,13 +40,16 @@ public sealed class BrokerFailureTests
         await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "answered with a server error");
     }
 
-    [Fact]
-    public async Task Something_else_listening_at_the_broker_url_is_a_502()
+    [Theory]
+    [InlineData("<html>not a broker</html>", "text/html")]
+    [InlineData("""[{"id":1,"queue_id":1,"body":"b","created_at":"yesterday","retrievable_at":null,"reservation_token":null,"receive_count":0}]""", "application/json")]
+    [InlineData("""[{"id":1,"queue_id":1,"body":"b","created_at":12,"retrievable_at":null,"reservation_token":null,"receive_count":0}]""", "application/json")]
+    public async Task Something_else_listening_at_the_broker_url_is_a_502(string answer, string contentType)
     {
-        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.OK, "<html>not a broker</html>", "text/html"));
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.OK, answer, contentType));
         using var client = devTool.CreateClient();
 
-        using var response = await client.GetAsync("/queues");
+        using var response = await client.GetAsync("/queues/orders");
 
         await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
     }

@@ -105,16 +105,16 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "peek: size not a number", "GET", "/queues/some-queue/messages?size=abc", null, null, 400 },
             { "peek: size past Int64", "GET", $"/queues/some-queue/messages?size={Huge}", null, null, 400 },
             { "peek: size exponent", "GET", "/queues/some-queue/messages?size=1e2", null, null, 400 },
-            { "peek: path traversal", "GET", "/queues/..%2F..%2Fetc/messages", null, null, 404 },
-            { "peek: SQL segment", "GET", $"/queues/{Uri.EscapeDataString(Sql)}/messages", null, null, 404 },
-            { "peek: id past Int64", "GET", $"/queues/{Huge}/messages", null, null, 404 },
-            { "peek: 5000 character segment", "GET", $"/queues/{new string('s', 5_000)}/messages", null, null, 404 },
+            { "peek: path traversal", "GET", "/queues/..%2F..%2Fetc/messages", null, null, 400 },
+            { "peek: SQL segment", "GET", $"/queues/{Uri.EscapeDataString(Sql)}/messages", null, null, 400 },
+            { "peek: id past Int64", "GET", $"/queues/{Huge}/messages", null, null, 400 },
+            { "peek: 5000 character segment", "GET", $"/queues/{new string('s', 5_000)}/messages", null, null, 400 },
 
             // DELETE /queues/{queue}
-            { "delete queue: path traversal", "DELETE", "/queues/..%2F..%2Fetc", null, null, 404 },
-            { "delete queue: SQL segment", "DELETE", $"/queues/{Uri.EscapeDataString(Sql)}", null, null, 404 },
-            { "delete queue: id past Int64", "DELETE", $"/queues/{Huge}", null, null, 404 },
-            { "delete queue: id zero", "DELETE", "/queues/0", null, null, 404 },
+            { "delete queue: path traversal", "DELETE", "/queues/..%2F..%2Fetc", null, null, 400 },
+            { "delete queue: SQL segment", "DELETE", $"/queues/{Uri.EscapeDataString(Sql)}", null, null, 400 },
+            { "delete queue: id past Int64", "DELETE", $"/queues/{Huge}", null, null, 400 },
+            { "delete queue: id zero", "DELETE", "/queues/0", null, null, 400 },
 
             // GET /messages/consume
             { "consume: no queue", "GET", "/messages/consume?wait_time=0", null, null, 400 },

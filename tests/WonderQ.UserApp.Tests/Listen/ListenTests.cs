@@ -80,6 +80,38 @@ public partial class ListenTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Listen_while_the_queue_s_loop_is_still_winding_down_starts_a_new_one()
+    {
+        await DispatchAsync(new { queue_name = "handover", body = "first" });
+        using var acknowledging = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        App.BrokerRequest = request =>
+        {
+            // The first loop's acknowledgement hangs, so that once stopped it stays winding down.
+            if (request.Method == HttpMethod.Delete && request.RequestUri!.AbsolutePath.StartsWith("/messages/", StringComparison.Ordinal))
+            {
+                acknowledging.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            return null;
+        };
+        using var started = await Http.GetAsync("/listen?queue_name=handover&wait_time=1");
+        acknowledging.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the loop acknowledges the message it printed");
+        var registry = App.Services.GetRequiredService<ListenerRegistry>();
+        var stopping = Http.DeleteAsync("/listen?queue_name=handover");
+        (await Eventually.TrueAsync(() => registry.List().Single().IsStopping)).Should().BeTrue();
+
+        using var again = await Http.GetAsync("/listen?queue_name=handover&wait_time=1");
+        release.Set();
+        using var stopped = await stopping;
+
+        again.StatusCode.Should().Be(HttpStatusCode.Accepted, "a loop that is stopping is not the queue's listener; a new loop starts");
+        stopped.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await ListenersAsync()).Should().ContainSingle().Which.Listening.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Listen_to_an_unknown_queue_is_a_404()
     {
         using var response = await Http.GetAsync("/listen?queue_name=nowhere");
