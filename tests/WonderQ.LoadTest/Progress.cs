@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace WonderQ.LoadTest;
@@ -8,7 +9,7 @@ internal sealed class Progress : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    private Progress(Run run, Func<string> describe)
+    private Progress(Run run, Func<string> describe, Func<TimeSpan> elapsedNow)
     {
         _loop = Task.Run(async () =>
         {
@@ -17,7 +18,7 @@ internal sealed class Progress : IDisposable
             {
                 while (await timer.WaitForNextTickAsync(_stop.Token))
                 {
-                    var elapsed = run.Elapsed;
+                    var elapsed = elapsedNow();
                     if (elapsed >= TimeSpan.FromSeconds(3))
                     {
                         Console.Error.WriteLine(string.Create(
@@ -32,7 +33,9 @@ internal sealed class Progress : IDisposable
         });
     }
 
-    public static Progress? Start(Run run, Func<string> describe) => run.Options.Quiet ? null : new Progress(run, describe);
+    /// <summary>Reports on the measured run, or on a phase before it (a pre-fill, a ramp) timed by <paramref name="phase"/>.</summary>
+    public static Progress? Start(Run run, Func<string> describe, Stopwatch? phase = null) =>
+        run.Options.Quiet ? null : new Progress(run, describe, phase is null ? () => run.Elapsed : () => phase.Elapsed);
 
     public void Dispose()
     {

@@ -17,16 +17,41 @@ internal static class Scenarios
         double? load = File.Exists("/proc/loadavg")
             ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)
             : null;
-        var result = o.Scenario switch
+        RunResult result;
+        try
         {
-            "produce" => await ProduceAsync(run),
-            "consume" => await ConsumeAsync(run),
-            "cycle" => await CycleAsync(run),
-            "latency" => await LatencyAsync(run),
-            "idle-waiters" => await IdleWaitersAsync(run),
-            "burst" => await BurstAsync(run),
-            _ => throw new InvalidOperationException(o.Scenario),
-        };
+            result = o.Scenario switch
+            {
+                "produce" => await ProduceAsync(run),
+                "consume" => await ConsumeAsync(run),
+                "cycle" => await CycleAsync(run),
+                "latency" => await LatencyAsync(run),
+                "idle-waiters" => await IdleWaitersAsync(run),
+                "burst" => await BurstAsync(run),
+                _ => throw new InvalidOperationException(o.Scenario),
+            };
+        }
+        catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
+        {
+            // No figures to report, but the queue is not left behind (a server that stopped answering will not
+            // delete it either, and that is said too).
+            try
+            {
+                await run.CloseQueueAsync();
+            }
+            catch (Exception closing) when (closing is SetupException or HttpRequestException or OperationCanceledException)
+            {
+                throw new SetupException($"{ex.Message} The queue '{run.Queue.Name}' could not be deleted: {closing.Message.Split('\n')[0].Trim()}");
+            }
+
+            if (ex is OperationCanceledException && run.Hard.IsCancellationRequested)
+            {
+                throw new SetupException(
+                    $"requests were still unanswered {o.Duration.TotalSeconds + 60:0} s into the run (--duration and a minute more); the server stopped answering.");
+            }
+
+            throw;
+        }
 
         var brokerCpuUsed = Cpu.Broker(o.BrokerPid) - brokerCpu;
         var ownCpuUsed = Cpu.LoadGenerator() - ownCpu;
@@ -56,6 +81,7 @@ internal static class Scenarios
         var ledger = run.Ledger;
         var unaccounted = result.ChecksDelivery ? ledger.Unreceived : ledger.Sent - run.Delivered;
         long lost = 0;
+        long extra = 0;
         if (before is null || after is null)
         {
             // No GET /queues: what was acknowledged and never received may be queued or lost, and the run cannot tell.
@@ -70,8 +96,14 @@ internal static class Scenarios
         }
         else
         {
-            // Produce-only: every acknowledged send must have added a message.
+            // Produce-only: every acknowledged send must have added a message, and only one. A failed send may have
+            // added one too, and such a run fails on its errors anyway.
             lost = Math.Max(0, before.Value + unaccounted - after.Value);
+            if (run.Client.Errors.Total == 0)
+            {
+                extra = Math.Max(0, after.Value - before.Value - unaccounted);
+                result.Verification["extra_in_queue"] = extra;
+            }
         }
 
         result.Verification["acknowledged"] = ledger.Sent;
@@ -89,7 +121,7 @@ internal static class Scenarios
 
         result.Verification["lost"] = lost;
         result.Lost = lost + (ledger.Sent - ledger.DistinctIds);
-        result.Duplicates = ledger.Duplicates;
+        result.Duplicates = ledger.Duplicates + extra;
         result.RssKiB["before"] = rssBefore;
         result.RssKiB["after"] = Rss.ReadKiB(o.BrokerPid);
         result.Errors = run.Client.Errors.Snapshot();
@@ -140,6 +172,7 @@ internal static class Scenarios
             // The pre-fill is bounded by its own count and by the hard limit, not by --duration.
             var fillTimer = Stopwatch.StartNew();
             var left = o.Messages;
+            using var fillProgress = Progress.Start(run, () => $"pre-fill: sent {fill.Count}/{o.Messages}", fillTimer);
             await Task.WhenAll(Enumerable.Range(0, o.FillConcurrency).Select(_ => Task.Run(
                 async () =>
                 {
@@ -269,6 +302,7 @@ internal static class Scenarios
         var open = 0;
         var consumers = new List<Task>(waiters);
         var connect = Stopwatch.StartNew();
+        var rampProgress = rampUp ? Progress.Start(run, () => $"ramp: {run.Client.ConsumesInFlight}/{waiters} long polls sent", connect) : null;
         for (var i = 0; i < waiters && !run.Interrupted; i++)
         {
             consumers.Add(Task.Run(
@@ -305,6 +339,7 @@ internal static class Scenarios
                 await Task.Delay(250, CancellationToken.None);
             }
 
+            rampProgress?.Dispose();
             run.Extra["ramp_seconds"] = Math.Round(connect.Elapsed.TotalSeconds, 3);
             await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);
             run.Extra["waiters_started"] = Volatile.Read(ref open);

@@ -26,7 +26,9 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     public Uri Url { get; private set; } = null!;
 
     /// <param name="loseEvery">Acknowledge every message but store only the others: every n-th is lost (0: none).</param>
-    public static async Task<OriginalDialectServer> StartAsync(int loseEvery = 0)
+    /// <param name="storeTwice">Store every message twice, under two ids, and answer with the first.</param>
+    /// <param name="countsQueues">Serve <c>GET /queues</c>'s counts as WonderQ does, which the original does not.</param>
+    public static async Task<OriginalDialectServer> StartAsync(int loseEvery = 0, bool storeTwice = false, bool countsQueues = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -43,6 +45,22 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                 return Results.Json(new JsonObject { ["name"] = name, ["id"] = id });
             }
         });
+        if (countsQueues)
+        {
+            app.MapGet("/queues", () =>
+            {
+                lock (server._lock)
+                {
+                    return Results.Json(new JsonArray([.. server._queues.Select(q => new JsonObject
+                    {
+                        ["id"] = q.Key,
+                        ["name"] = q.Value,
+                        ["queue_size"] = server._messages.Values.Count(m => m.QueueId == q.Key),
+                    })]));
+                }
+            });
+        }
+
         app.MapDelete("/queues/{id:long}", () => Results.Json(new JsonObject { ["success"] = true }));
         app.MapPost("/messages", async (HttpContext context) =>
         {
@@ -53,6 +71,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                 if (loseEvery == 0 || id % loseEvery != 0)
                 {
                     server._messages[id] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
+                }
+
+                if (storeTwice)
+                {
+                    server._messages[++server._nextId] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
                 }
 
                 return Results.Json(new JsonObject { ["id"] = id });

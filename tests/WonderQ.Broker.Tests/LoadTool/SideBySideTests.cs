@@ -130,6 +130,22 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_stores_each_acknowledged_send_twice_fails_the_produce_run()
+    {
+        await using var doubling = await OriginalDialectServer.StartAsync(storeTwice: true, countsQueues: true);
+        var options = LoadOptions.Parse(["produce", "--messages", "50", "--producers", "2", "--url", doubling.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var verification = json.RootElement.GetProperty("verification");
+        verification.GetProperty("extra_in_queue").GetInt64().Should().Be(50);
+        verification.GetProperty("lost").GetInt64().Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
     {
         // Consumers wait up to 3 s on an empty queue: after the last message, the run must not count that wait.
