@@ -53,8 +53,10 @@ public static class Rules
     /// <summary>A query-string value that, when present, must be a whole number from min to max.</summary>
     public static IRuleBuilderOptions<T, string?> WholeNumber<T>(this IRuleBuilder<T, string?> rule, long min, long max) =>
         rule
-            .Must(value => value is null || (long.TryParse(value, NumberStyles.None | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max))
-            .WithMessage($"'{{PropertyName}}' must be a whole number from {min} to {max}.");
+            .Must(value => value is null || (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max))
+            .WithMessage(max == long.MaxValue
+                ? $"'{{PropertyName}}' must be a whole number of at least {min}."
+                : $"'{{PropertyName}}' must be a whole number from {min} to {max}.");
 
     /// <summary>Parses a value that <see cref="WholeNumber{T}"/> has already accepted.</summary>
     public static int ParseOr(string? value, int fallback) =>

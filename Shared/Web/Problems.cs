@@ -50,8 +50,10 @@ public static class Problems
             : null;
     }
 
-    public static ProblemHttpResult MissingQueue() => TypedResults.Problem(
-        "Give 'id' or 'name' to say which queue to find.",
-        statusCode: StatusCodes.Status400BadRequest,
-        title: "The request is not valid.");
+    /// <summary>A find without <c>id</c> or <c>name</c>: a validation failure keyed <c>id</c>, like any missing field.</summary>
+    public static ValidationProblem MissingQueue()
+    {
+        const string Message = "Give 'id' or 'name' to say which queue to find.";
+        return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["id"] = [Message] }, detail: Message, title: "The request is not valid.");
+    }
 }

@@ -143,14 +143,29 @@ internal sealed class SqliteCommitWriter : BackgroundService
             return;
         }
 
+        // Committed: what the answers and wake-ups set off is no reason for this thread, which every write needs, to end.
         foreach (var operation in batch)
         {
-            operation.Complete(_activity);
+            try
+            {
+                operation.Complete(_activity);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Answering a committed {Operation} failed", operation.GetType().Name);
+            }
         }
 
         foreach (var (queueId, count) in _unclaimed)
         {
-            _activity.OnPublished(queueId, count);
+            try
+            {
+                _activity.OnPublished(queueId, count);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Waking the consumers of queue {QueueId} failed", queueId);
+            }
         }
     }
 

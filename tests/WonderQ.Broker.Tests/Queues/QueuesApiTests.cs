@@ -167,6 +167,7 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         problem.GetProperty("detail").GetString().Should().Contain("'id' or 'name'");
+        problem.ErrorsFor("id").Should().ContainSingle("a missing field is a validation failure like any other");
     }
 
     [Theory]
