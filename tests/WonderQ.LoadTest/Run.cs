@@ -154,6 +154,7 @@ internal sealed class Run : IDisposable
         var background = new List<Task>();
         while (!ct.IsCancellationRequested && !done())
         {
+            var askedAt = Stopwatch.GetTimestamp();
             var messages = await Client.ConsumeAsync(Queue.Id, size, waitTime, Options.VisibilityTimeout, consume, ct);
             if (messages is null)
             {
@@ -172,7 +173,7 @@ internal sealed class Run : IDisposable
                     endToEnd.Add(sentAt);
                 }
 
-                Ledger.Receive(message.Body, Tag);
+                Ledger.Receive(message.Body, Tag, askedAt);
                 deletes.Add(Client.DeleteAsync(message, delete, Hard.Token));
             }
 

@@ -87,7 +87,7 @@ internal sealed class Errors
 internal sealed class Ledger(TimeSpan visibilityTimeout)
 {
     private readonly ConcurrentDictionary<long, long> _sent = new();
-    private readonly ConcurrentDictionary<long, long> _firstReceived = new();
+    private readonly ConcurrentDictionary<long, Receipt> _firstReceived = new();
     private long _duplicates;
     private long _tolerated;
     private long _foreign;
@@ -107,8 +107,11 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
 
     public void Acknowledged(long seq, long id) => _sent[seq] = id;
 
-    /// <summary>Records a receipt; returns its sequence number, or null for a body this run did not send.</summary>
-    public long? Receive(string body, string runTag)
+    /// <summary>
+    /// Records a receipt from a consume sent at <paramref name="askedAt"/> (a <see cref="Stopwatch"/> timestamp);
+    /// returns its sequence number, or null for a body this run did not send.
+    /// </summary>
+    public long? Receive(string body, string runTag, long askedAt)
     {
         if (!Body.TryParse(body, runTag, out var seq, out _))
         {
@@ -116,11 +119,17 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
             return null;
         }
 
-        var now = Stopwatch.GetTimestamp();
-        if (!_firstReceived.TryAdd(seq, now))
+        var receipt = new Receipt(askedAt, Stopwatch.GetTimestamp());
+        if (!_firstReceived.TryAdd(seq, receipt))
         {
-            // A second delivery is legitimate only once the first reservation could have expired.
-            if (Stopwatch.GetElapsedTime(_firstReceived[seq], now) >= visibilityTimeout)
+            // Each claim happened between its consume's sending and its answer. A second delivery is a duplicate only
+            // when the two claims were certainly less than the visibility timeout apart; otherwise the first
+            // reservation may have run out, and a redelivery is what a queue does.
+            var first = _firstReceived[seq];
+            var mostApart = TimeSpan.FromTicks(Math.Max(
+                Stopwatch.GetElapsedTime(first.AskedAt, receipt.AnsweredAt).Ticks,
+                Stopwatch.GetElapsedTime(receipt.AskedAt, first.AnsweredAt).Ticks));
+            if (mostApart >= visibilityTimeout)
             {
                 Interlocked.Increment(ref _tolerated);
             }
@@ -132,6 +141,8 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
 
         return seq;
     }
+
+    private readonly record struct Receipt(long AskedAt, long AnsweredAt);
 
     /// <summary>Acknowledged but never received.</summary>
     public long Unreceived => _sent.Keys.Count(seq => !_firstReceived.ContainsKey(seq));

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using WonderQ.LoadTest;
+
+namespace WonderQ.Broker.Tests.LoadTool;
+
+/// <summary>
+/// A message received twice is a duplicate only when both claims certainly fell inside one visibility timeout; each
+/// claim is known only to lie between its consume's sending and its answer.
+/// </summary>
+public sealed class LedgerTests
+{
+    private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public void Two_receipts_from_consumes_sent_moments_apart_are_a_duplicate()
+    {
+        var ledger = new Ledger(_visibility);
+        var body = Body.Create("run", 1, 64);
+
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp());
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp());
+
+        ledger.Duplicates.Should().Be(1);
+        ledger.ToleratedDuplicates.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_redelivery_may_follow_a_first_claim_made_when_its_consume_was_sent_though_answered_late()
+    {
+        // The first consume was sent 2 s ago and answered only now: its claim may be 2 s old, past the 1 s timeout.
+        var ledger = new Ledger(_visibility);
+        var body = Body.Create("run", 1, 64);
+
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency));
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp());
+
+        ledger.Duplicates.Should().Be(0);
+        ledger.ToleratedDuplicates.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_body_of_another_run_is_counted_as_foreign_not_received()
+    {
+        var ledger = new Ledger(_visibility);
+
+        ledger.Receive(Body.Create("other", 1, 64), "run", Stopwatch.GetTimestamp()).Should().BeNull();
+
+        (ledger.Foreign, ledger.Received).Should().Be((1, 0));
+    }
+}
