@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.Options;
 using Polly.Timeout;
+using WonderQ.Shared.Validation;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
 
@@ -13,7 +15,7 @@ namespace WonderQ.Shared.Client;
 /// surfaces as <see cref="BrokerException"/> (the broker said no) or <see cref="BrokerUnavailableException"/> (it did
 /// not answer).
 /// </summary>
-public sealed class BrokerClient(HttpClient http)
+public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limits = null)
 {
     /// <summary>Set on a request so the timeouts stretch by the long poll's own wait.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> WaitTimeKey = new("WonderQ.WaitTime");
@@ -103,8 +105,9 @@ public sealed class BrokerClient(HttpClient http)
             ("size", size),
             ("wait_time", waitTimeSeconds),
             ("visibility_timeout", visibilityTimeoutSeconds));
-        // The broker's default wait is 20 s; a long poll must not be cut short by the client's own timeout.
-        var wait = TimeSpan.FromSeconds(waitTimeSeconds ?? 20);
+        // Left to the broker, the wait is its default, at most its Limits:MaxWaitTimeSeconds, which this app's Limits
+        // repeat: a long poll must not be cut short by the client's own timeout.
+        var wait = TimeSpan.FromSeconds(waitTimeSeconds ?? (limits?.Value ?? new LimitsOptions()).MaxWaitTimeSeconds);
         return await SendAsync<MessageDto[]>(HttpMethod.Get, path, null, cancellationToken, wait) ?? [];
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Shared.Client;
 
@@ -25,9 +26,11 @@ public static class BrokerClientServiceCollectionExtensions
         var builder = services.AddHttpClient<BrokerClient>((sp, http) =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
             http.BaseAddress = options.Url;
-            // The pipeline's timeouts govern; HttpClient's own 100 s default would cut a long poll's retries short.
-            http.Timeout = Timeout.InfiniteTimeSpan;
+            // The pipeline's timeouts govern a call; this one bounds what they cannot see, the reading of an answer's
+            // body after its headers, and lies past them even for the longest long poll.
+            http.Timeout = options.TotalTimeout + TimeSpan.FromSeconds(limits.MaxWaitTimeSeconds) + options.AttemptTimeout;
             if (!string.IsNullOrEmpty(options.ApiKey))
             {
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);

@@ -99,6 +99,64 @@ public sealed class BrokerFailureTests
             back => back.Should().Be("Information: The broker at http://localhost answers again."));
     }
 
+    [Fact]
+    public async Task A_broker_that_stalls_after_its_headers_is_a_503_once_the_client_gives_up()
+    {
+        // The body is read after the resilience pipeline has returned, out of its timeouts' reach.
+        await using var devTool = new DevToolApplication(() => new StallingBodyHandler(), configure: builder =>
+        {
+            builder.UseSetting("Broker:AttemptTimeout", "00:00:00.200");
+            builder.UseSetting("Broker:TotalTimeout", "00:00:00.200");
+            builder.UseSetting("Limits:MaxWaitTimeSeconds", "0");
+        });
+        using var client = devTool.CreateClient();
+
+        using var response = await client.GetAsync("/queues").WaitAsync(TimeSpan.FromSeconds(30));
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, "unreachable");
+    }
+
+    /// <summary>A broker that sends a 200's headers and then nothing of its body.</summary>
+    private sealed class StallingBodyHandler : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new StallingStream()) });
+
+        private sealed class StallingStream : Stream
+        {
+            public override bool CanRead => true;
+
+            public override bool CanSeek => false;
+
+            public override bool CanWrite => false;
+
+            public override long Length => throw new NotSupportedException();
+
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+            public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+                return 0;
+            }
+
+            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+                ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+            public override void Flush()
+            {
+            }
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        }
+    }
+
     private static int UnusedPort()
     {
         // Bind, note the port, let it go: nothing listens there for the moment the test needs.
