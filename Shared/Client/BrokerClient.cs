@@ -3,9 +3,9 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
-using WonderQ.Shared.Validation;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Shared.Client;
 
