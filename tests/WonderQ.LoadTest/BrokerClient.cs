@@ -181,25 +181,42 @@ internal sealed class BrokerClient : IDisposable
         }
     }
 
-    /// <summary>DELETE /messages/{id} with the reservation token; true on 200.</summary>
-    public async Task<bool> DeleteAsync(Received message, Recorder latency, CancellationToken ct)
+    /// <summary>
+    /// DELETE /messages/{id} with the reservation token; 200 when deleted. A 404 or 409 (the message redelivered, or
+    /// gone) comes back as it is, for the run to judge once it knows whether the message was redelivered; any other
+    /// failure is counted as an error and comes back as 0.
+    /// </summary>
+    public async Task<int> DeleteAsync(Received message, Recorder latency, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        var (ok, _) = await CallAsync(
-            "DELETE /messages",
-            static status => status == 200,
-            WireMethod.Delete,
-            parts => parts.Target.Append("messages/"u8).Append(message.Id)
-                .Append("?reservation_token="u8).AppendAscii(Uri.EscapeDataString(message.ReservationToken ?? "")),
-            static _ => true,
-            ct);
-        if (ok)
+        try
         {
-            latency.Add(started);
+            var status = await ExchangeAsync(
+                WireMethod.Delete,
+                parts => parts.Target.Append("messages/"u8).Append(message.Id)
+                    .Append("?reservation_token="u8).AppendAscii(Uri.EscapeDataString(message.ReservationToken ?? "")),
+                static (status, _) => status,
+                ct);
+            switch (status)
+            {
+                case 200:
+                    latency.Add(started);
+                    return status;
+                case 404 or 409:
+                    return status;
+                default:
+                    Errors.Add(DeleteMessage, (HttpStatusCode)status);
+                    return 0;
+            }
         }
-
-        return ok;
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            Errors.Add(DeleteMessage, ex);
+            return 0;
+        }
     }
+
+    public const string DeleteMessage = "DELETE /messages";
 
     public void Dispose()
     {

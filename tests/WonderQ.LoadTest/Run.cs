@@ -150,7 +150,7 @@ internal sealed class Run : IDisposable
         int size, int waitTime, Recorder consume, Recorder delete, Recorder? endToEnd, Func<bool> done, CancellationToken ct,
         bool pollBeforeDeletesAnswer = false)
     {
-        var deletes = new List<Task<bool>>(size);
+        var deletes = new List<(long? Seq, Task<int> Status)>(size);
         var background = new List<Task>();
         while (!ct.IsCancellationRequested && !done())
         {
@@ -168,13 +168,13 @@ internal sealed class Run : IDisposable
 
             foreach (var message in messages)
             {
-                if (endToEnd is not null && Body.TryParse(message.Body, Tag, out _, out var sentAt))
+                var seq = Ledger.Receive(message.Body, Tag, askedAt, out var first);
+                if (endToEnd is not null && first && Body.TryParse(message.Body, Tag, out _, out var sentAt))
                 {
                     endToEnd.Add(sentAt);
                 }
 
-                Ledger.Receive(message.Body, Tag, askedAt);
-                deletes.Add(Client.DeleteAsync(message, delete, Hard.Token));
+                deletes.Add((seq, Client.DeleteAsync(message, delete, Hard.Token)));
             }
 
             if (pollBeforeDeletesAnswer)
@@ -194,12 +194,20 @@ internal sealed class Run : IDisposable
         await Task.WhenAll(background);
     }
 
-    private async Task CountDeletedAsync(List<Task<bool>> deletes)
+    private async Task CountDeletedAsync(List<(long? Seq, Task<int> Status)> deletes)
     {
         var ok = 0;
-        foreach (var task in deletes)
+        foreach (var (seq, task) in deletes)
         {
-            ok += await task ? 1 : 0;
+            switch (await task)
+            {
+                case 200:
+                    ok++;
+                    break;
+                case var refused and (404 or 409):
+                    Ledger.AcknowledgementRefused(seq, refused);
+                    break;
+            }
         }
 
         AddDelivered(ok);

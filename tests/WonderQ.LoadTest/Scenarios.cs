@@ -79,6 +79,12 @@ internal static class Scenarios
         }
 
         var ledger = run.Ledger;
+        var superseded = ledger.SettleRefusedAcknowledgements(run.Client.Errors);
+        if (superseded > 0)
+        {
+            result.Verification["acknowledgements_refused_after_redelivery"] = superseded;
+        }
+
         var unaccounted = result.ChecksDelivery ? ledger.Unreceived : ledger.Sent - run.Delivered;
         long lost = 0;
         long extra = 0;

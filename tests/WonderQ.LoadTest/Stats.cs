@@ -88,6 +88,8 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
 {
     private readonly ConcurrentDictionary<long, long> _sent = new();
     private readonly ConcurrentDictionary<long, Receipt> _firstReceived = new();
+    private readonly ConcurrentDictionary<long, byte> _redelivered = new();
+    private readonly ConcurrentQueue<(long? Seq, int Status)> _refused = new();
     private long _duplicates;
     private long _tolerated;
     private long _foreign;
@@ -111,8 +113,9 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
     /// Records a receipt from a consume sent at <paramref name="askedAt"/> (a <see cref="Stopwatch"/> timestamp);
     /// returns its sequence number, or null for a body this run did not send.
     /// </summary>
-    public long? Receive(string body, string runTag, long askedAt)
+    public long? Receive(string body, string runTag, long askedAt, out bool first)
     {
+        first = false;
         if (!Body.TryParse(body, runTag, out var seq, out _))
         {
             Interlocked.Increment(ref _foreign);
@@ -120,15 +123,17 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
         }
 
         var receipt = new Receipt(askedAt, Stopwatch.GetTimestamp());
-        if (!_firstReceived.TryAdd(seq, receipt))
+        first = _firstReceived.TryAdd(seq, receipt);
+        if (!first)
         {
+            _redelivered.TryAdd(seq, 0);
             // Each claim happened between its consume's sending and its answer. A second delivery is a duplicate only
             // when the two claims were certainly less than the visibility timeout apart; otherwise the first
             // reservation may have run out, and a redelivery is what a queue does.
-            var first = _firstReceived[seq];
+            var earlier = _firstReceived[seq];
             var mostApart = TimeSpan.FromTicks(Math.Max(
-                Stopwatch.GetElapsedTime(first.AskedAt, receipt.AnsweredAt).Ticks,
-                Stopwatch.GetElapsedTime(receipt.AskedAt, first.AnsweredAt).Ticks));
+                Stopwatch.GetElapsedTime(earlier.AskedAt, receipt.AnsweredAt).Ticks,
+                Stopwatch.GetElapsedTime(receipt.AskedAt, earlier.AnsweredAt).Ticks));
             if (mostApart >= visibilityTimeout)
             {
                 Interlocked.Increment(ref _tolerated);
@@ -143,6 +148,31 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
     }
 
     private readonly record struct Receipt(long AskedAt, long AnsweredAt);
+
+    /// <summary>A delete answered 404 or 409; judged by <see cref="SettleRefusedAcknowledgements"/> once the run is over.</summary>
+    public void AcknowledgementRefused(long? seq, int status) => _refused.Enqueue((seq, status));
+
+    /// <summary>
+    /// A delete refused for a message that was redelivered is the queue at work: the first consumer's reservation ran
+    /// out and its token with it. Any other refusal is an error. Returns the former's count.
+    /// </summary>
+    public long SettleRefusedAcknowledgements(Errors errors)
+    {
+        long superseded = 0;
+        while (_refused.TryDequeue(out var refused))
+        {
+            if (refused.Seq is { } seq && _redelivered.ContainsKey(seq))
+            {
+                superseded++;
+            }
+            else
+            {
+                errors.Add(BrokerClient.DeleteMessage, (HttpStatusCode)refused.Status);
+            }
+        }
+
+        return superseded;
+    }
 
     /// <summary>Acknowledged but never received.</summary>
     public long Unreceived => _sent.Keys.Count(seq => !_firstReceived.ContainsKey(seq));

@@ -17,8 +17,8 @@ public sealed class LedgerTests
         var ledger = new Ledger(_visibility);
         var body = Body.Create("run", 1, 64);
 
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp());
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp());
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.Duplicates.Should().Be(1);
         ledger.ToleratedDuplicates.Should().Be(0);
@@ -31,11 +31,31 @@ public sealed class LedgerTests
         var ledger = new Ledger(_visibility);
         var body = Body.Create("run", 1, 64);
 
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency));
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp());
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
+        ledger.Receive(body, "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.Duplicates.Should().Be(0);
         ledger.ToleratedDuplicates.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_refused_delete_is_an_error_unless_its_message_was_redelivered()
+    {
+        var ledger = new Ledger(_visibility);
+        var errors = new Errors();
+        var redelivered = Body.Create("run", 1, 64);
+        var once = Body.Create("run", 2, 64);
+        ledger.Receive(redelivered, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
+        ledger.Receive(redelivered, "run", Stopwatch.GetTimestamp(), out var first);
+        ledger.Receive(once, "run", Stopwatch.GetTimestamp(), out _);
+
+        ledger.AcknowledgementRefused(1, 409);
+        ledger.AcknowledgementRefused(2, 404);
+        var superseded = ledger.SettleRefusedAcknowledgements(errors);
+
+        first.Should().BeFalse();
+        superseded.Should().Be(1, "the first consumer's token ran out with its reservation");
+        errors.Snapshot().Should().Equal(new Dictionary<string, long> { ["DELETE /messages 404"] = 1 });
     }
 
     [Fact]
@@ -43,7 +63,7 @@ public sealed class LedgerTests
     {
         var ledger = new Ledger(_visibility);
 
-        ledger.Receive(Body.Create("other", 1, 64), "run", Stopwatch.GetTimestamp()).Should().BeNull();
+        ledger.Receive(Body.Create("other", 1, 64), "run", Stopwatch.GetTimestamp(), out _).Should().BeNull();
 
         (ledger.Foreign, ledger.Received).Should().Be((1, 0));
     }
