@@ -96,9 +96,11 @@ internal static class Scenarios
         }
         else if (result.ChecksDelivery)
         {
-            // Acknowledged but never received must still be in the queue (in flight or not).
-            lost = Math.Max(0, unaccounted - after.Value);
-            result.Verification["unreceived_still_queued"] = Math.Min(unaccounted, after.Value);
+            // Acknowledged but never received must still be in the queue (in flight or not), beside what the queue held
+            // before the run and the consumers did not take: that is not this run's to count.
+            var ours = Math.Max(0, after.Value - Math.Max(0, before.Value - ledger.Foreign));
+            lost = Math.Max(0, unaccounted - ours);
+            result.Verification["unreceived_still_queued"] = Math.Min(unaccounted, ours);
         }
         else
         {
