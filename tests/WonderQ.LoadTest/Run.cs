@@ -19,9 +19,16 @@ internal sealed class Run : IDisposable
         Client = new BrokerClient(options.Url, options.ConnectionLimit, options.Http2Connections);
         Ledger = new Ledger(TimeSpan.FromSeconds(options.VisibilityTimeout));
         Tag = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..8];
-        // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does.
+        // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does; after
+        // Ctrl-C, nothing outlives it by more than the grace below.
         Hard = new CancellationTokenSource(options.Duration + TimeSpan.FromSeconds(60));
+        _afterInterrupt = interrupt.UnsafeRegister(static hard => ((CancellationTokenSource)hard!).CancelAfter(InterruptGrace), Hard);
     }
+
+    /// <summary>How long requests still open at Ctrl-C may take to finish before they are given up.</summary>
+    public static readonly TimeSpan InterruptGrace = TimeSpan.FromSeconds(10);
+
+    private readonly CancellationTokenRegistration _afterInterrupt;
 
     public LoadOptions Options { get; }
 
@@ -215,6 +222,7 @@ internal sealed class Run : IDisposable
 
     public void Dispose()
     {
+        _afterInterrupt.Dispose();
         Client.Dispose();
         Hard.Dispose();
     }

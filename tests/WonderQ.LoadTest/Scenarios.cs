@@ -46,8 +46,9 @@ internal static class Scenarios
 
             if (ex is OperationCanceledException && run.Hard.IsCancellationRequested)
             {
-                throw new SetupException(
-                    $"requests were still unanswered {o.Duration.TotalSeconds + 60:0} s into the run (--duration and a minute more); the server stopped answering.");
+                throw new SetupException(run.Interrupted
+                    ? $"stopped by Ctrl-C with requests still unanswered {Run.InterruptGrace.TotalSeconds:0} s later; the server may have stopped answering."
+                    : $"requests were still unanswered {o.Duration.TotalSeconds + 60:0} s into the run (--duration and a minute more); the server stopped answering.");
             }
 
             throw;
@@ -69,7 +70,9 @@ internal static class Scenarios
         long? after;
         try
         {
-            after = await run.Client.QueueSizeAsync(run.Queue.Id, ct);
+            // Bounded on its own: after a Ctrl-C the run's hard limit may already have run out.
+            using var counting = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            after = await run.Client.QueueSizeAsync(run.Queue.Id, counting.Token);
         }
         catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
         {

@@ -36,7 +36,8 @@ internal static class Session
                 catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
                 {
                     log.WriteLine($"The load test could not run against {server.Url}: {ex.Message}");
-                    setupFailed = true;
+                    // After Ctrl-C, a run cut short is the user's doing (130), not a failure to set up (2).
+                    setupFailed = !interrupt.IsCancellationRequested;
                     break;
                 }
 
