@@ -51,10 +51,10 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
                 {
                     claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, mayPark: false, cancellationToken));
                 }
-                catch (OperationCanceledException) when (woken)
+                catch (Exception) when (woken)
                 {
-                    // Woken to look, but its client left before it could: the next waiter looks instead, or what woke
-                    // this one would wait for the next change on the queue.
+                    // Woken to look, but its client left or its claim failed: the next waiter looks instead, or what
+                    // woke this one would wait for the next change on the queue.
                     waiters.Wake(byId.Id!.Value, 1, wokenBy);
                     throw;
                 }

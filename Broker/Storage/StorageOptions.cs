@@ -40,9 +40,9 @@ public sealed class StorageOptions : IValidatableObject
         }
 
         // Microsoft.Data.Sqlite counts command timeouts in whole seconds, and 0 there means waiting forever.
-        if (Sqlite.BusyTimeout < TimeSpan.FromSeconds(1) || Sqlite.BusyTimeout > TimeSpan.FromMinutes(5))
+        if (Sqlite.BusyTimeout <= TimeSpan.Zero || Sqlite.BusyTimeout > TimeSpan.FromMinutes(5))
         {
-            yield return new ValidationResult("Storage:Sqlite:BusyTimeout must be from 00:00:01 to 00:05:00.", ["Sqlite.BusyTimeout"]);
+            yield return new ValidationResult("Storage:Sqlite:BusyTimeout must be more than 00:00:00 and at most 00:05:00.", ["Sqlite.BusyTimeout"]);
         }
     }
 }

@@ -53,7 +53,7 @@ public static class ListenApi
     }
 
     public static Ok<ListenerView[]> ListListeners(ListenerRegistry registry) =>
-        TypedResults.Ok(registry.List().Select(l => l.View(listening: true)).ToArray());
+        TypedResults.Ok(registry.List().Select(l => l.View(listening: !l.IsStopping)).ToArray());
 
     public static async Task<Results<Ok<ListenerView>, ValidationProblem, ProblemHttpResult>> StopListening(
         [AsParameters] ListenerQuery query, ListenerRegistry registry)

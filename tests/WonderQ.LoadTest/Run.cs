@@ -22,7 +22,19 @@ internal sealed class Run : IDisposable
         // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does; after
         // Ctrl-C, nothing outlives it by more than the grace below.
         Hard = new CancellationTokenSource(options.Duration + TimeSpan.FromSeconds(60));
-        _afterInterrupt = interrupt.UnsafeRegister(static hard => ((CancellationTokenSource)hard!).CancelAfter(InterruptGrace), Hard);
+        _hardDeadline = Stopwatch.GetTimestamp() + (long)((options.Duration + TimeSpan.FromSeconds(60)).TotalSeconds * Stopwatch.Frequency);
+        _afterInterrupt = interrupt.UnsafeRegister(static run => ((Run)run!).GiveUpSoon(), this);
+    }
+
+    private readonly long _hardDeadline;
+
+    /// <summary>After Ctrl-C: the hard limit comes forward to <see cref="InterruptGrace"/> from now, never later.</summary>
+    private void GiveUpSoon()
+    {
+        if (Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _hardDeadline) > InterruptGrace)
+        {
+            Hard.CancelAfter(InterruptGrace);
+        }
     }
 
     /// <summary>How long requests still open at Ctrl-C may take to finish before they are given up.</summary>
@@ -210,6 +222,11 @@ internal sealed class Run : IDisposable
             {
                 case 200:
                     ok++;
+                    if (seq is null)
+                    {
+                        Ledger.ForeignAcknowledged();
+                    }
+
                     break;
                 case var refused and (404 or 409):
                     Ledger.AcknowledgementRefused(seq, refused);

@@ -48,7 +48,7 @@ internal static class Scenarios
             {
                 throw new SetupException(run.Interrupted
                     ? $"stopped by Ctrl-C with requests still unanswered {Run.InterruptGrace.TotalSeconds:0} s later; the server may have stopped answering."
-                    : $"requests were still unanswered {o.Duration.TotalSeconds + 60:0} s into the run (--duration and a minute more); the server stopped answering.");
+                    : $"requests were still unanswered when the run's hard limit ran out ({o.Duration.TotalSeconds + 60:0} s from its start, setup included: --duration and a minute more); the server stopped answering, or its setup took that long.");
             }
 
             throw;
@@ -101,7 +101,7 @@ internal static class Scenarios
         {
             // Acknowledged but never received must still be in the queue (in flight or not), beside what the queue held
             // before the run and the consumers did not take: that is not this run's to count.
-            var ours = Math.Max(0, after.Value - Math.Max(0, before.Value - ledger.Foreign));
+            var ours = Math.Max(0, after.Value - Math.Max(0, before.Value - ledger.ForeignDeleted));
             lost = Math.Max(0, unaccounted - ours);
             result.Verification["unreceived_still_queued"] = Math.Min(unaccounted, ours);
         }

@@ -93,6 +93,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
     private long _duplicates;
     private long _tolerated;
     private long _foreign;
+    private long _foreignDeleted;
     private long _nextSeq;
 
     public long NextSeq() => Interlocked.Increment(ref _nextSeq);
@@ -106,6 +107,11 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
     public long ToleratedDuplicates => Interlocked.Read(ref _tolerated);
 
     public long Foreign => Interlocked.Read(ref _foreign);
+
+    /// <summary>Messages of other runs (already in the queue) that a consumer received and deleted.</summary>
+    public long ForeignDeleted => Interlocked.Read(ref _foreignDeleted);
+
+    public void ForeignAcknowledged() => Interlocked.Increment(ref _foreignDeleted);
 
     public void Acknowledged(long seq, long id) => _sent[seq] = id;
 

@@ -100,7 +100,17 @@ internal sealed class SqliteDatabase : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
         // The lock sits beside the file itself, so that a second broker reaching it through a symbolic link (to it or
         // to a folder on its path) finds the same lock.
-        var lockPath = WithoutLinks(FilePath) + ".lock";
+        string lockPath;
+        try
+        {
+            lockPath = WithoutLinks(FilePath) + ".lock";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreOwnershipException(
+                $"The database path '{FilePath}' cannot be followed to its file ({ex.Message.TrimEnd('.')}). Point --Storage:Sqlite:Path at a file.", ex);
+        }
+
         try
         {
             _ownership = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);

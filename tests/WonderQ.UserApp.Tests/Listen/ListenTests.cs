@@ -101,6 +101,7 @@ public partial class ListenTests : UserAppTestBase
         var registry = App.Services.GetRequiredService<ListenerRegistry>();
         var stopping = Http.DeleteAsync("/listen?queue_name=handover");
         (await Eventually.TrueAsync(() => registry.List().Single().IsStopping)).Should().BeTrue();
+        (await ListenersAsync()).Should().ContainSingle().Which.Listening.Should().BeFalse("it is winding down");
 
         using var again = await Http.GetAsync("/listen?queue_name=handover&wait_time=1");
         release.Set();
@@ -245,7 +246,10 @@ public partial class ListenTests : UserAppTestBase
         (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 2)).Should().BeTrue("the loop still picks up what comes");
     }
 
-    /// <summary>A fake clock that counts the pauses of one length started on it: the loop's idle pauses.</summary>
+    /// <summary>
+    /// A fake clock that counts the timers of one length started on it: the loop's idle pauses (the app's other timers
+    /// on this clock, the client's timeouts, run seconds long).
+    /// </summary>
     private sealed class PauseCountingClock(TimeSpan pause) : FakeTimeProvider(DateTimeOffset.UtcNow)
     {
         private int _pauses;
