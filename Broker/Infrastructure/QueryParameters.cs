@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Broker.Infrastructure;
 
@@ -23,9 +24,7 @@ public static class QueryParameters
             return null;
         }
 
-        var message = max == long.MaxValue
-            ? $"'{name}' must be a whole number of at least {min}."
-            : $"'{name}' must be a whole number from {min} to {max}.";
+        var message = Rules.WholeNumberMessage(name, min, max);
         return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [name] = [message] }, detail: message, title: "The request is not valid.");
     }
 }

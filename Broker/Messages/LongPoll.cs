@@ -54,7 +54,8 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
                 catch (Exception) when (woken)
                 {
                     // Woken to look, but its client left or its claim failed: the next waiter looks instead, or what
-                    // woke this one would wait for the next change on the queue.
+                    // woke this one would wait for the next change on the queue. (A waiter that leaves before it
+                    // acts on its wake-up hands it on the same way, in WaitingConsumers.Leave; this one has left.)
                     waiters.Wake(byId.Id!.Value, 1, wokenBy);
                     throw;
                 }

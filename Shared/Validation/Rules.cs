@@ -54,9 +54,12 @@ public static class Rules
     public static IRuleBuilderOptions<T, string?> WholeNumber<T>(this IRuleBuilder<T, string?> rule, long min, long max) =>
         rule
             .Must(value => value is null || (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max))
-            .WithMessage(max == long.MaxValue
-                ? $"'{{PropertyName}}' must be a whole number of at least {min}."
-                : $"'{{PropertyName}}' must be a whole number from {min} to {max}.");
+            .WithMessage(WholeNumberMessage("{PropertyName}", min, max));
+
+    /// <summary>What a whole number out of its range is told, in a validator or checked by hand.</summary>
+    public static string WholeNumberMessage(string name, long min, long max) => max == long.MaxValue
+        ? $"'{name}' must be a whole number of at least {min}."
+        : $"'{name}' must be a whole number from {min} to {max}.";
 
     /// <summary>Parses a value that <see cref="WholeNumber{T}"/> has already accepted.</summary>
     public static int ParseOr(string? value, int fallback) =>

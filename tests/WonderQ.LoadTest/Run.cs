@@ -21,12 +21,16 @@ internal sealed class Run : IDisposable
         Tag = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..8];
         // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does; after
         // Ctrl-C, nothing outlives it by more than the grace below.
-        Hard = new CancellationTokenSource(options.Duration + TimeSpan.FromSeconds(60));
-        _hardDeadline = Stopwatch.GetTimestamp() + (long)((options.Duration + TimeSpan.FromSeconds(60)).TotalSeconds * Stopwatch.Frequency);
+        HardLimit = options.Duration + TimeSpan.FromSeconds(60);
+        Hard = new CancellationTokenSource(HardLimit);
+        _hardDeadline = Stopwatch.GetTimestamp() + (long)(HardLimit.TotalSeconds * Stopwatch.Frequency);
         _afterInterrupt = interrupt.UnsafeRegister(static run => ((Run)run!).GiveUpSoon(), this);
     }
 
     private readonly long _hardDeadline;
+
+    /// <summary>The run's absolute bound, from its start (setup included): --duration and a minute more.</summary>
+    public TimeSpan HardLimit { get; }
 
     /// <summary>After Ctrl-C: the hard limit comes forward to <see cref="InterruptGrace"/> from now, never later.</summary>
     private void GiveUpSoon()

@@ -48,7 +48,7 @@ internal static class Scenarios
             {
                 throw new SetupException(run.Interrupted
                     ? $"stopped by Ctrl-C with requests still unanswered {Run.InterruptGrace.TotalSeconds:0} s later; the server may have stopped answering."
-                    : $"requests were still unanswered when the run's hard limit ran out ({o.Duration.TotalSeconds + 60:0} s from its start, setup included: --duration and a minute more); the server stopped answering, or its setup took that long.");
+                    : $"requests were still unanswered when the run's hard limit ran out ({run.HardLimit.TotalSeconds:0} s from its start, setup included: --duration and a minute more); the server stopped answering, or its setup took that long.");
             }
 
             throw;
