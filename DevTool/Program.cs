@@ -24,6 +24,7 @@ public class Program
 
         services.AddValidatorsFromAssemblyContaining<PeekQueryValidator>(ServiceLifetime.Singleton);
 
+        services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<BrokerReachability>();
         services.AddTransient<BrokerReachabilityLog>();
         services.AddBrokerClient(client => client.AddHttpMessageHandler<BrokerReachabilityLog>());
@@ -35,6 +36,7 @@ public class Program
         app.UseSecurityHeaders();
 
         app.UseDashboard();
+        app.MapDashboardSettings();
         app.MapQueues();
         app.MapMessages();
         return app;

@@ -3,12 +3,15 @@
 "use strict";
 
 (() => {
-  const POLL_MS = 1000;
-  const REQUEST_TIMEOUT_MS = 8000;
-  const STALE_AFTER_MS = 3000;
-  // A body is shown up to this many characters until asked for in full: laying out a hundred bodies of 256 KiB took
-  // the page tens of seconds.
-  const PREVIEW_CHARS = 2000;
+  // The DevTool's Dashboard settings (GET /dashboard/settings); these are its defaults, used only should that fail.
+  const settings = {
+    refresh_interval_ms: 1000,
+    // Longer than the DevTool waits for the broker, so an outage arrives as its 503 naming the broker.
+    request_timeout_ms: 8000,
+    stale_after_ms: 3000,
+    // A body is shown up to this many characters until asked for in full.
+    preview_characters: 2000,
+  };
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -58,7 +61,7 @@
   /** The DevTool's answer, or an ApiError for none or a failure; a 304 to a conditional request is an answer. */
   async function send(method, path, body, headers = {}) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(() => controller.abort(), settings.request_timeout_ms);
     let response;
     try {
       response = await fetch(path, {
@@ -125,7 +128,7 @@
       return;
     }
     const age = Date.now() - state.lastSuccess.getTime();
-    const stale = age > STALE_AFTER_MS;
+    const stale = age > settings.stale_after_ms;
     el.updated.textContent = stale
       ? `updated ${clock(state.lastSuccess)} · ${Math.round(age / 1000)} s ago`
       : `updated ${clock(state.lastSuccess)}`;
@@ -290,11 +293,12 @@
     const pre = document.createElement("pre");
     text.appendChild(pre);
     body.appendChild(text);
-    if (m.body.length <= PREVIEW_CHARS) {
+    const limit = settings.preview_characters;
+    if (m.body.length <= limit) {
       pre.textContent = m.body; // text, never HTML
     } else {
       // Not through the middle of a surrogate pair, which would show as a broken character.
-      const cut = /[\uD800-\uDBFF]/.test(m.body[PREVIEW_CHARS - 1]) ? PREVIEW_CHARS - 1 : PREVIEW_CHARS;
+      const cut = /[\uD800-\uDBFF]/.test(m.body[limit - 1]) ? limit - 1 : limit;
       pre.textContent = `${m.body.slice(0, cut)}…`;
       const characters = m.body.length - (m.body.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g) || []).length;
       const more = document.createElement("button");
@@ -394,7 +398,7 @@
   // One request at a time: the next poll is scheduled when this one is answered, so a slow broker is not piled on.
   async function poll() {
     await refresh();
-    setTimeout(poll, POLL_MS);
+    setTimeout(poll, settings.refresh_interval_ms);
   }
 
   // ---- actions ------------------------------------------------------------------------------------------------
@@ -474,7 +478,22 @@
 
   el.size.addEventListener("change", () => refreshMessages().catch(() => {}));
 
-  renderQueueChoices();
-  setInterval(renderFreshness, 1000);
-  poll();
+  /** "every second", "every 2 s", "every 0.5 s": the refresh interval as the page's hints say it. */
+  function every(ms) {
+    return ms === 1000 ? "every second" : `every ${Number((ms / 1000).toFixed(1))} s`;
+  }
+
+  async function start() {
+    try {
+      Object.assign(settings, await api("GET", "/dashboard/settings"));
+    } catch {
+      // The defaults above; the first refresh will say whether the DevTool is there at all.
+    }
+    for (const hint of document.querySelectorAll(".refresh-every")) hint.textContent = every(settings.refresh_interval_ms);
+    renderQueueChoices();
+    setInterval(renderFreshness, 1000);
+    poll();
+  }
+
+  start();
 })();

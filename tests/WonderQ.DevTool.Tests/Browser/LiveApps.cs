@@ -7,7 +7,7 @@ namespace WonderQ.DevTool.Tests.Browser;
 /// The broker and the DevTool on real sockets (127.0.0.1, ports chosen by the OS), for a real browser. The broker
 /// can be stopped and started again on the same port and database file, as a developer restarting it would.
 /// </summary>
-public sealed class LiveApps : IAsyncLifetime
+public class LiveApps : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("wonderq-devtool-browser-").FullName;
     private WebApplication? _broker;
@@ -35,10 +35,14 @@ public sealed class LiveApps : IAsyncLifetime
             "--Broker:AttemptTimeout=00:00:02",
             "--Broker:TotalTimeout=00:00:02",
             "--Logging:LogLevel:Default=Warning",
+            .. DevToolSettings,
         ]);
         await _devTool.StartAsync();
         DevToolUrl = new Uri(_devTool.Urls.Single());
     }
+
+    /// <summary>Settings of a test class's own for the DevTool, after the ones above.</summary>
+    protected virtual IEnumerable<string> DevToolSettings => [];
 
     public async Task StopBrokerAsync()
     {

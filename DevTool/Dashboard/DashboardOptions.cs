@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WonderQ.DevTool.Dashboard;
+
+/// <summary>Section <c>Dashboard</c>: how often the page asks for fresh data and how it shows what it got.</summary>
+public sealed class DashboardOptions : IValidatableObject
+{
+    public const string Section = "Dashboard";
+
+    /// <summary>The pause between one refresh's answer and the next request; one request at a time, so a slow broker is not piled on.</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How old the last good answer may be before the page marks its data stale and says how old it is.</summary>
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A longer body shows this many characters and a button for the rest: laying out a hundred bodies of 256 KiB took the page tens of seconds.</summary>
+    [Range(100, 1_000_000, ErrorMessage = "Dashboard:PreviewCharacters must be from 100 to 1000000.")]
+    public int PreviewCharacters { get; set; } = 2000;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (RefreshInterval < TimeSpan.FromMilliseconds(100) || RefreshInterval > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult("Dashboard:RefreshInterval must be from 00:00:00.100 to 00:01:00.", [nameof(RefreshInterval)]);
+        }
+
+        if (StaleAfter <= RefreshInterval || StaleAfter > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult(
+                "Dashboard:StaleAfter must be more than Dashboard:RefreshInterval and at most 01:00:00.", [nameof(StaleAfter)]);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using FluentAssertions;
+using WonderQ.Shared.Contracts;
+using static Microsoft.Playwright.Assertions;
+
+namespace WonderQ.DevTool.Tests.Browser;
+
+/// <summary>A DevTool whose page refreshes five times a second and cuts bodies after 100 characters.</summary>
+public sealed class LiveAppsWithDashboardSettings : LiveApps
+{
+    protected override IEnumerable<string> DevToolSettings =>
+        ["--Dashboard:RefreshInterval=00:00:00.200", "--Dashboard:PreviewCharacters=100"];
+}
+
+[Collection(BrowserCollection.Name)]
+public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveAppsWithDashboardSettings apps)
+    : IClassFixture<LiveAppsWithDashboardSettings>
+{
+    [Fact]
+    public async Task The_page_refreshes_as_often_as_the_devtool_says_and_says_so()
+    {
+        var answers = new ConcurrentQueue<long>();
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var clock = Stopwatch.StartNew();
+        dashboard.Page.Response += (_, response) =>
+        {
+            if (new Uri(response.Url).AbsolutePath == "/queues")
+            {
+                answers.Enqueue(clock.ElapsedMilliseconds);
+            }
+        };
+
+        await Expect(dashboard.Page.Locator(".panel-head .refresh-every")).ToHaveTextAsync("every 0.2 s");
+        while (answers.Count < 8 && clock.Elapsed < TimeSpan.FromSeconds(6))
+        {
+            await Task.Delay(50);
+        }
+
+        // Eight refreshes at the default of one a second would take seven seconds or more.
+        answers.Should().HaveCountGreaterThanOrEqualTo(8);
+        (answers.ElementAt(7) - answers.ElementAt(0)).Should().BeLessThan(4_000);
+    }
+
+    [Fact]
+    public async Task A_body_is_cut_at_the_configured_length()
+    {
+        var name = $"preview-{Guid.NewGuid().ToString("N")[..8]}";
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), new string('y', 300));
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+
+        await dashboard.OpenQueueAsync(name);
+
+        var first = dashboard.MessageRows.Nth(0);
+        await Expect(first.Locator("button.show-all")).ToHaveTextAsync("Show all 300 characters");
+        (await first.Locator("pre").TextContentAsync()).Should().Be(new string('y', 100) + "…");
+    }
+}
