@@ -119,7 +119,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         try
         {
             SetSync(commands, batch.Exists(o => o.NeedsSync));
-            commands.Begin.ExecuteNonQuery();
+            commands.Begin.Execute();
             var now = _time.GetUtcNow();
             foreach (var operation in batch)
             {
@@ -127,7 +127,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
             }
 
             HandOverToParked(batch, commands, now);
-            commands.Commit.ExecuteNonQuery();
+            commands.Commit.Execute();
         }
         catch (Exception ex)
         {
@@ -218,7 +218,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     {
         if (_syncing != sync)
         {
-            (sync ? commands.SyncOnCommit : commands.NoSyncOnCommit).ExecuteNonQuery();
+            (sync ? commands.SyncOnCommit : commands.NoSyncOnCommit).Execute();
             _syncing = sync;
         }
     }
@@ -227,7 +227,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     {
         try
         {
-            commands.Rollback.ExecuteNonQuery();
+            commands.Rollback.Execute();
         }
         catch (Exception ex)
         {

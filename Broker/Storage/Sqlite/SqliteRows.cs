@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Storage.Sqlite;
@@ -10,17 +9,18 @@ internal static class SqliteRows
 
     public static long Millis(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    public static QueueDto Queue(SqliteDataReader r) => new(r.GetInt64(0), r.GetString(1), Time(r.GetInt64(2)));
+    /// <summary>Reads the columns id, name, created_at.</summary>
+    public static QueueDto Queue(WriterStatement.Run r) => new(r.Int64(0), r.Text(1), Time(r.Int64(2)));
 
     /// <summary>Reads the columns id, queue_id, body, created_at, retrievable_at, reservation_token, receive_count.</summary>
-    public static MessageDto Message(SqliteDataReader r) => new(
-        r.GetInt64(0),
-        r.GetInt64(1),
-        r.GetString(2),
-        Time(r.GetInt64(3)),
-        r.IsDBNull(4) ? null : Time(r.GetInt64(4)),
-        r.IsDBNull(5) ? null : r.GetString(5),
-        r.GetInt32(6));
+    public static MessageDto Message(WriterStatement.Run r) => new(
+        r.Int64(0),
+        r.Int64(1),
+        r.Text(2),
+        Time(r.Int64(3)),
+        r.NullableInt64(4) is { } retrievableAt ? Time(retrievableAt) : null,
+        r.NullableText(5),
+        (int)r.Int64(6));
 
     public sealed class QueueRow
     {

@@ -63,14 +63,14 @@ internal sealed class CreateQueueOperation(string name, CancellationToken ct) : 
 
     public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
-        using var reader = WriterCommands.With(commands.InsertQueue, name, SqliteRows.Millis(now)).ExecuteReader();
-        if (!reader.Read())
+        using var run = commands.InsertQueue.With(name, SqliteRows.Millis(now));
+        if (!run.Read())
         {
             Result = null;
             return;
         }
 
-        var queue = SqliteRows.Queue(reader);
+        var queue = SqliteRows.Queue(run);
         commands.RememberQueue(queue);
         Result = queue;
     }
@@ -91,8 +91,8 @@ internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct)
         }
 
         // The queue first: the count trigger on each deleted message then has no row left to update.
-        WriterCommands.With(commands.DeleteQueue, found.Id).ExecuteNonQuery();
-        WriterCommands.With(commands.DeleteQueueMessages, found.Id).ExecuteNonQuery();
+        commands.DeleteQueue.Execute(found.Id);
+        commands.DeleteQueueMessages.Execute(found.Id);
         commands.ForgetQueue(found);
         activity.Changed(found.Id);
         _deletedId = found.Id;
@@ -121,7 +121,13 @@ internal sealed class SendOperation(QueueRef queue, string body, CancellationTok
             return;
         }
 
-        var messageId = (long)WriterCommands.With(commands.InsertMessage, queueId.Value, body, SqliteRows.Millis(now)).ExecuteScalar()!;
+        long messageId;
+        using (var run = commands.InsertMessage.With(queueId.Value, body, SqliteRows.Millis(now)))
+        {
+            run.Read();
+            messageId = run.Int64(0);
+        }
+
         activity.Changed(queueId.Value);
         Result = new SentMessage(messageId, queueId.Value);
     }
@@ -150,22 +156,28 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
         }
 
         var ids = new List<long>(size);
-        using (var reader = WriterCommands.With(commands.SelectClaimable, found.Id, SqliteRows.Millis(now), size).ExecuteReader())
+        using (var run = commands.SelectClaimable.With(found.Id, SqliteRows.Millis(now), size))
         {
-            while (reader.Read())
+            while (run.Read())
             {
-                ids.Add(reader.GetInt64(0));
+                ids.Add(run.Int64(0));
             }
         }
 
         if (ids.Count == 0)
         {
             // What a long poll parking after this needs, to know whether a second look could find anything.
-            var nextExpiry = MayPark ? WriterCommands.With(commands.NextExpiry, found.Id, SqliteRows.Millis(now)).ExecuteScalar() : null;
+            long? nextExpiry = null;
+            if (MayPark)
+            {
+                using var run = commands.NextExpiry.With(found.Id, SqliteRows.Millis(now));
+                nextExpiry = run.Read() ? run.NullableInt64(0) : null;
+            }
+
             Result = new ClaimResult(found.Id, [])
             {
                 ChangesSeen = activity.ChangesTo(found.Id),
-                NextExpiry = nextExpiry is long ms ? SqliteRows.Time(ms) : null,
+                NextExpiry = nextExpiry is { } ms ? SqliteRows.Time(ms) : null,
             };
             return;
         }
@@ -174,11 +186,11 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
         var messages = new List<MessageDto>(ids.Count);
         var token = Guid.NewGuid().ToString("N");
         var idList = "[" + string.Join(',', ids) + "]";
-        using (var reader = WriterCommands.With(commands.Reserve, SqliteRows.Millis(_until), token, idList).ExecuteReader())
+        using (var run = commands.Reserve.With(SqliteRows.Millis(_until), token, idList))
         {
-            while (reader.Read())
+            while (run.Read())
             {
-                messages.Add(SqliteRows.Message(reader));
+                messages.Add(SqliteRows.Message(run));
             }
         }
 
@@ -202,16 +214,14 @@ internal sealed class DeleteMessageOperation(long id, string? token, Cancellatio
 {
     public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
-        var deleted = token is null
-            ? WriterCommands.With(commands.DeleteMessage, id).ExecuteNonQuery()
-            : WriterCommands.With(commands.DeleteReservedMessage, id, token).ExecuteNonQuery();
+        var deleted = token is null ? commands.DeleteMessage.Execute(id) : commands.DeleteReservedMessage.Execute(id, token);
         if (deleted > 0)
         {
             Result = DeleteMessageResult.Deleted;
             return;
         }
 
-        using var reader = WriterCommands.With(commands.MessageExists, id).ExecuteReader();
-        Result = reader.Read() ? DeleteMessageResult.TokenMismatch : DeleteMessageResult.NotFound;
+        using var run = commands.MessageExists.With(id);
+        Result = run.Read() ? DeleteMessageResult.TokenMismatch : DeleteMessageResult.NotFound;
     }
 }

@@ -10,7 +10,7 @@ namespace WonderQ.Broker.Storage.Sqlite;
 internal sealed class WriterCommands : IDisposable
 {
     private readonly SqliteConnection _connection;
-    private readonly List<SqliteCommand> _all = [];
+    private readonly List<WriterStatement> _all = [];
     private readonly Dictionary<long, QueueDto> _queuesById = [];
     private readonly Dictionary<string, QueueDto> _queuesByName = new(StringComparer.Ordinal);
 
@@ -37,26 +37,26 @@ internal sealed class WriterCommands : IDisposable
     }
 
     /// <summary>The configured durability: in WAL mode FULL syncs the log on every commit.</summary>
-    public SqliteCommand SyncOnCommit { get; }
+    public WriterStatement SyncOnCommit { get; }
 
     /// <summary>WAL with NORMAL: survives a process crash; the log is synced at checkpoints, not at each commit.</summary>
-    public SqliteCommand NoSyncOnCommit { get; }
+    public WriterStatement NoSyncOnCommit { get; }
 
-    public SqliteCommand Begin { get; }
-    public SqliteCommand Commit { get; }
-    public SqliteCommand Rollback { get; }
-    public SqliteCommand InsertQueue { get; }
-    public SqliteCommand QueueById { get; }
-    public SqliteCommand QueueByName { get; }
-    public SqliteCommand DeleteQueueMessages { get; }
-    public SqliteCommand DeleteQueue { get; }
-    public SqliteCommand InsertMessage { get; }
-    public SqliteCommand SelectClaimable { get; }
-    public SqliteCommand Reserve { get; }
-    public SqliteCommand DeleteMessage { get; }
-    public SqliteCommand DeleteReservedMessage { get; }
-    public SqliteCommand MessageExists { get; }
-    public SqliteCommand NextExpiry { get; }
+    public WriterStatement Begin { get; }
+    public WriterStatement Commit { get; }
+    public WriterStatement Rollback { get; }
+    public WriterStatement InsertQueue { get; }
+    public WriterStatement QueueById { get; }
+    public WriterStatement QueueByName { get; }
+    public WriterStatement DeleteQueueMessages { get; }
+    public WriterStatement DeleteQueue { get; }
+    public WriterStatement InsertMessage { get; }
+    public WriterStatement SelectClaimable { get; }
+    public WriterStatement Reserve { get; }
+    public WriterStatement DeleteMessage { get; }
+    public WriterStatement DeleteReservedMessage { get; }
+    public WriterStatement MessageExists { get; }
+    public WriterStatement NextExpiry { get; }
 
     /// <summary>
     /// The queue a reference names. Only this connection creates and deletes queues, so it remembers the ones it has
@@ -86,55 +86,54 @@ internal sealed class WriterCommands : IDisposable
         _queuesByName.Clear();
     }
 
-    private QueueDto? QueueWithId(long id) =>
-        _queuesById.TryGetValue(id, out var queue) ? queue : ReadQueue(With(QueueById, id));
-
-    private QueueDto? QueueNamed(string name) =>
-        _queuesByName.TryGetValue(name, out var queue) ? queue : ReadQueue(With(QueueByName, name));
-
-    private QueueDto? ReadQueue(SqliteCommand command)
+    private QueueDto? QueueWithId(long id)
     {
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
+        if (_queuesById.TryGetValue(id, out var queue))
+        {
+            return queue;
+        }
+
+        using var run = QueueById.With(id);
+        return ReadQueue(run);
+    }
+
+    private QueueDto? QueueNamed(string name)
+    {
+        if (_queuesByName.TryGetValue(name, out var queue))
+        {
+            return queue;
+        }
+
+        using var run = QueueByName.With(name);
+        return ReadQueue(run);
+    }
+
+    private QueueDto? ReadQueue(WriterStatement.Run run)
+    {
+        if (!run.Read())
         {
             return null;
         }
 
-        var queue = SqliteRows.Queue(reader);
+        var queue = SqliteRows.Queue(run);
         RememberQueue(queue);
         return queue;
     }
 
-    public static SqliteCommand With(SqliteCommand command, params object?[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        }
-
-        return command;
-    }
-
     public void Dispose()
     {
-        foreach (var command in _all)
+        foreach (var statement in _all)
         {
-            command.Dispose();
+            statement.Dispose();
         }
 
         _connection.Dispose();
     }
 
-    private SqliteCommand Prepare(string sql, params string[] parameters)
+    private WriterStatement Prepare(string sql, params string[] parameters)
     {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
-
-        _all.Add(command);
-        return command;
+        var statement = new WriterStatement(_connection.Handle!, sql, parameters);
+        _all.Add(statement);
+        return statement;
     }
 }
