@@ -124,8 +124,7 @@ internal sealed class SendOperation(QueueRef queue, string body, CancellationTok
         long messageId;
         using (var run = commands.InsertMessage.With(queueId.Value, body, SqliteRows.Millis(now)))
         {
-            run.Read();
-            messageId = run.Int64(0);
+            messageId = run.Read() ? run.Int64(0) : throw new InvalidOperationException("The message insert returned no id.");
         }
 
         activity.Changed(queueId.Value);

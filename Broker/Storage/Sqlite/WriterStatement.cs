@@ -14,6 +14,7 @@ internal sealed class WriterStatement : IDisposable
 {
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
+    private readonly int _parameters;
 
     /// <summary>Compiles <paramref name="sql"/>, whose parameters must be <paramref name="parameters"/> in that order.</summary>
     public WriterStatement(sqlite3 db, string sql, params string[] parameters)
@@ -29,11 +30,18 @@ internal sealed class WriterStatement : IDisposable
             _statement.Dispose();
             throw new InvalidOperationException($"The statement's parameters are ({string.Join(", ", named)}), not ({string.Join(", ", parameters)}): {sql}");
         }
+
+        _parameters = parameters.Length;
     }
 
     /// <summary>Starts a run with these parameter values, in order; dispose the run to reset the statement for the next.</summary>
     public Run With(params ReadOnlySpan<Value> values)
     {
+        if (values.Length != _parameters)
+        {
+            throw new ArgumentException($"The statement takes {_parameters} parameters, not {values.Length}.", nameof(values));
+        }
+
         for (var i = 0; i < values.Length; i++)
         {
             var index = i + 1;

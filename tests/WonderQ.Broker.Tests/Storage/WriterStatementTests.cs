@@ -67,4 +67,14 @@ public sealed class WriterStatementTests : IDisposable
 
         swapped.Should().Throw<InvalidOperationException>().WithMessage("*($body, $at)*");
     }
+
+    [Fact]
+    public void A_run_with_too_few_values_is_refused_rather_than_bound_to_null()
+    {
+        using var insert = new WriterStatement(_connection.Handle!, "INSERT INTO t (body, at) VALUES ($body, $at)", "$body", "$at");
+
+        var tooFew = () => insert.Execute("only the body");
+
+        tooFew.Should().Throw<ArgumentException>();
+    }
 }
