@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -15,6 +16,7 @@ internal sealed class WriterStatement : IDisposable
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
     private readonly int _parameters;
+    private byte[] _utf8 = new byte[256];
 
     /// <summary>Compiles <paramref name="sql"/>, whose parameters must be <paramref name="parameters"/> in that order.</summary>
     public WriterStatement(sqlite3 db, string sql, params string[] parameters)
@@ -47,7 +49,7 @@ internal sealed class WriterStatement : IDisposable
             var index = i + 1;
             var rc = values[i] switch
             {
-                { Text: { } text } => raw.sqlite3_bind_text16(_statement, index, text),
+                { Text: { } text } => BindText(index, text),
                 { Number: { } number } => raw.sqlite3_bind_int64(_statement, index, number),
                 _ => raw.sqlite3_bind_null(_statement, index),
             };
@@ -73,6 +75,21 @@ internal sealed class WriterStatement : IDisposable
     }
 
     public void Dispose() => _statement.Dispose();
+
+    /// <summary>
+    /// Encoded here rather than handed to SQLite as UTF-16, whose conversion goes a byte at a time (1.3% of the broker's
+    /// CPU in `cycle`), into a buffer the statement keeps: SQLite copies the value as it binds it.
+    /// </summary>
+    private int BindText(int index, string text)
+    {
+        var length = Encoding.UTF8.GetByteCount(text);
+        if (_utf8.Length < length)
+        {
+            _utf8 = new byte[Math.Max(length, _utf8.Length * 2)];
+        }
+
+        return raw.sqlite3_bind_text(_statement, index, _utf8.AsSpan(0, Encoding.UTF8.GetBytes(text, _utf8)));
+    }
 
     private void Check(int rc)
     {
