@@ -86,30 +86,15 @@ internal sealed class WriterCommands : IDisposable
         _queuesByName.Clear();
     }
 
-    private QueueDto? QueueWithId(long id)
+    private QueueDto? QueueWithId(long id) =>
+        _queuesById.TryGetValue(id, out var queue) ? queue : ReadQueue(QueueById, id);
+
+    private QueueDto? QueueNamed(string name) =>
+        _queuesByName.TryGetValue(name, out var queue) ? queue : ReadQueue(QueueByName, name);
+
+    private QueueDto? ReadQueue(WriterStatement lookup, WriterStatement.Value key)
     {
-        if (_queuesById.TryGetValue(id, out var queue))
-        {
-            return queue;
-        }
-
-        using var run = QueueById.With(id);
-        return ReadQueue(run);
-    }
-
-    private QueueDto? QueueNamed(string name)
-    {
-        if (_queuesByName.TryGetValue(name, out var queue))
-        {
-            return queue;
-        }
-
-        using var run = QueueByName.With(name);
-        return ReadQueue(run);
-    }
-
-    private QueueDto? ReadQueue(WriterStatement.Run run)
-    {
+        using var run = lookup.With(key);
         if (!run.Read())
         {
             return null;

@@ -82,13 +82,14 @@ internal sealed class WriterStatement : IDisposable
     /// </summary>
     private int BindText(int index, string text)
     {
-        var length = Encoding.UTF8.GetByteCount(text);
-        if (_utf8.Length < length)
+        // One pass when the buffer is large enough, as it is after the first long value.
+        if (!Encoding.UTF8.TryGetBytes(text, _utf8, out var written))
         {
-            _utf8 = new byte[Math.Max(length, _utf8.Length * 2)];
+            _utf8 = new byte[Math.Max(Encoding.UTF8.GetByteCount(text), _utf8.Length * 2)];
+            written = Encoding.UTF8.GetBytes(text, _utf8);
         }
 
-        return raw.sqlite3_bind_text(_statement, index, _utf8.AsSpan(0, Encoding.UTF8.GetBytes(text, _utf8)));
+        return raw.sqlite3_bind_text(_statement, index, _utf8.AsSpan(0, written));
     }
 
     private void Check(int rc)
