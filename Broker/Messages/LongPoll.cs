@@ -13,6 +13,9 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
     // an idle queue otherwise put that many claims ahead of the sends that arrive among them.
     private readonly EmptyLook?[] _emptyLooks = new EmptyLook?[256];
 
+    // Consumers admitted to wait, against Limits:MaxWaitingConsumers.
+    private int _places;
+
     /// <summary>The claimed messages (possibly none); null when there is no such queue.</summary>
     public async Task<IReadOnlyList<MessageDto>?> ConsumeAsync(
         QueueRef queue, int size, TimeSpan waitTime, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
@@ -30,70 +33,81 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
             return claim.Messages;
         }
 
-        if (waiters.Count >= limits.Value.MaxWaitingConsumers)
+        // Taken and checked in one step: a check of the waiters' count apart from parking let consumers arriving
+        // together all pass it. The place is held for the whole wait, across the re-registrations below.
+        if (Interlocked.Increment(ref _places) > limits.Value.MaxWaitingConsumers)
         {
+            Interlocked.Decrement(ref _places);
             throw new TooManyWaitersException(limits.Value.MaxWaitingConsumers);
         }
 
-        var deadline = time.GetUtcNow() + waitTime;
-        var byId = QueueRef.ById(claim.QueueId);
-        var wokenBy = WaitingConsumers.WakeReason.Signaled;
-        var woken = false;
-        ClaimResult? emptyLook = claim;
-        while (true)
+        try
         {
-            // Parked before it looks (again), so that a publish landing in between wakes it. The look is skipped when
-            // the empty claim that went before parking still stands, as it does after FirstLookAsync found one standing.
-            using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout);
-            if (emptyLook is null || !NothingNewSince(emptyLook))
+            var deadline = time.GetUtcNow() + waitTime;
+            var byId = QueueRef.ById(claim.QueueId);
+            var wokenBy = WaitingConsumers.WakeReason.Signaled;
+            var woken = false;
+            ClaimResult? emptyLook = claim;
+            while (true)
             {
-                try
+                // Parked before it looks (again), so that a publish landing in between wakes it. The look is skipped
+                // when the empty claim that went before parking still stands, as it does after FirstLookAsync found one
+                // standing.
+                using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout);
+                if (emptyLook is null || !NothingNewSince(emptyLook))
                 {
-                    claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, mayPark: false, cancellationToken));
-                }
-                catch (Exception) when (woken)
-                {
-                    // Woken to look, but its client left or its claim failed: the next waiter looks instead, or what
-                    // woke this one would wait for the next change on the queue. (A waiter that leaves before it
-                    // acts on its wake-up hands it on the same way, in WaitingConsumers.Leave; this one has left.)
-                    waiters.Wake(byId.Id!.Value, 1, wokenBy);
-                    throw;
-                }
+                    try
+                    {
+                        claim = await NullOnShutdownAsync(store.ClaimAsync(byId, size, visibilityTimeout, mayPark: false, cancellationToken));
+                    }
+                    catch (Exception) when (woken)
+                    {
+                        // Woken to look, but its client left or its claim failed: the next waiter looks instead, or what
+                        // woke this one would wait for the next change on the queue. (A waiter that leaves before it
+                        // acts on its wake-up hands it on the same way, in WaitingConsumers.Leave; this one has left.)
+                        waiters.Wake(byId.Id!.Value, 1, wokenBy);
+                        throw;
+                    }
 
-                if (claim is null || claim.Messages.Count > 0)
-                {
-                    return claim is null ? [] : PassTurnOn(claim, size, wokenBy);
-                }
-            }
-
-            emptyLook = null;
-
-            var remaining = deadline - time.GetUtcNow();
-            if (remaining <= TimeSpan.Zero)
-            {
-                return [];
-            }
-
-            wokenBy = await waiter.WaitAsync(remaining, cancellationToken);
-            if (wokenBy == WaitingConsumers.WakeReason.HandedOff)
-            {
-                // Not cancelled even if the client has gone: the claim is already in a commit, and is answered within it.
-                claim = await NullOnShutdownAsync(waiter.HandedOver);
-                if (claim is null || claim.Messages.Count > 0)
-                {
-                    return claim?.Messages ?? [];
+                    if (claim is null || claim.Messages.Count > 0)
+                    {
+                        return claim is null ? [] : PassTurnOn(claim, size, wokenBy);
+                    }
                 }
 
-                // A claim earlier in the same commit took the message: look again, like any woken waiter.
-                wokenBy = WaitingConsumers.WakeReason.Signaled;
-            }
+                emptyLook = null;
 
-            if (wokenBy is not (WaitingConsumers.WakeReason.Signaled or WaitingConsumers.WakeReason.Expired))
-            {
-                return [];
-            }
+                var remaining = deadline - time.GetUtcNow();
+                if (remaining <= TimeSpan.Zero)
+                {
+                    return [];
+                }
 
-            woken = true;
+                wokenBy = await waiter.WaitAsync(remaining, cancellationToken);
+                if (wokenBy == WaitingConsumers.WakeReason.HandedOff)
+                {
+                    // Not cancelled even if the client has gone: the claim is already in a commit, and is answered within it.
+                    claim = await NullOnShutdownAsync(waiter.HandedOver);
+                    if (claim is null || claim.Messages.Count > 0)
+                    {
+                        return claim?.Messages ?? [];
+                    }
+
+                    // A claim earlier in the same commit took the message: look again, like any woken waiter.
+                    wokenBy = WaitingConsumers.WakeReason.Signaled;
+                }
+
+                if (wokenBy is not (WaitingConsumers.WakeReason.Signaled or WaitingConsumers.WakeReason.Expired))
+                {
+                    return [];
+                }
+
+                woken = true;
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _places);
         }
     }
 

@@ -200,7 +200,7 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
         var status = response.StatusCode;
         var title = problem?.Title ?? response.ReasonPhrase ?? status.ToString();
         return (int)status >= 500
-            ? new BrokerUnavailableException(problem?.Detail ?? $"The broker answered {(int)status} {title}.")
+            ? new BrokerUnavailableException(problem?.Detail ?? $"The broker answered {(int)status} {title}.", answeredWith: status)
             : new BrokerException(status, title, problem?.Detail, problem?.Errors);
     }
 }

@@ -15,6 +15,12 @@ public class BrokerException(HttpStatusCode status, string title, string? detail
     public IDictionary<string, string[]> Errors { get; } = errors ?? new Dictionary<string, string[]>();
 }
 
-/// <summary>The broker could not be reached (refused, reset, timed out) even after the retries.</summary>
-public sealed class BrokerUnavailableException(string detail, Exception? inner = null)
-    : BrokerException(HttpStatusCode.ServiceUnavailable, "The broker is unreachable.", detail, null, inner);
+/// <summary>
+/// The broker could not be reached (refused, reset, timed out), or answered with a server error, even after the
+/// retries. <see cref="AnsweredWith"/> is the status of its answer, null when there was none.
+/// </summary>
+public sealed class BrokerUnavailableException(string detail, Exception? inner = null, HttpStatusCode? answeredWith = null)
+    : BrokerException(HttpStatusCode.ServiceUnavailable, "The broker is unreachable.", detail, null, inner)
+{
+    public HttpStatusCode? AnsweredWith { get; } = answeredWith;
+}

@@ -7,8 +7,8 @@ using WonderQ.Shared.Client;
 namespace WonderQ.Shared.Web;
 
 /// <summary>
-/// For the apps in front of the broker: its refusals (4xx) pass through with their status and detail; a broker that
-/// does not answer is a 503 and one that answers badly a 502, each naming the broker's URL — never a 500.
+/// For the apps in front of the broker: its refusals (4xx) and its 503s pass through with their status and detail; a
+/// broker that does not answer is a 503 and one that answers badly a 502, each naming the broker's URL — never a 500.
 /// </summary>
 public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : IProblemMapper
 {
@@ -16,8 +16,13 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
 
     public ProblemDetails? Describe(Exception exception) => exception switch
     {
-        // The client throws this for a broker that answered 5xx (no inner exception) or did not answer at all.
-        BrokerUnavailableException { InnerException: null } answered => ProblemExceptionHandler.Problem(
+        // The broker is up but cannot take this now (its cap on waiting consumers, its storage, a shutdown): the
+        // caller should retry as it would against the broker itself, so this stays a 503 with the broker's reason.
+        BrokerUnavailableException { AnsweredWith: HttpStatusCode.ServiceUnavailable } busy => ProblemExceptionHandler.Problem(
+            StatusCodes.Status503ServiceUnavailable,
+            "The broker is busy or unavailable.",
+            $"The broker at {BrokerUrl} answered 503: {busy.Detail} Try again shortly."),
+        BrokerUnavailableException { AnsweredWith: not null } answered => ProblemExceptionHandler.Problem(
             StatusCodes.Status502BadGateway,
             "The broker answered with an error.",
             $"The broker at {BrokerUrl} answered with a server error: {answered.Detail} Try again shortly; if it persists, check the broker's log."),

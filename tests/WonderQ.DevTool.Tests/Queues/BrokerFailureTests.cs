@@ -40,6 +40,21 @@ public sealed class BrokerFailureTests
         await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "answered with a server error");
     }
 
+    [Fact]
+    public async Task A_broker_that_answers_503_is_a_503_with_its_reason_and_a_retry_after()
+    {
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.ServiceUnavailable,
+            """{"status":503,"title":"Too many waiting consumers.","detail":"The broker is holding its maximum of 2 waiting consumers."}""",
+            "application/problem+json"));
+        using var client = devTool.CreateClient();
+
+        using var response = await client.GetAsync("/queues");
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, "maximum of 2 waiting consumers");
+        problem.GetProperty("title").GetString().Should().Be("The broker is busy or unavailable.");
+        response.Headers.RetryAfter.Should().NotBeNull("a 503 tells the caller when to try again");
+    }
+
     [Theory]
     [InlineData("<html>not a broker</html>", "text/html")]
     [InlineData("""[{"id":1,"queue_id":1,"body":"b","created_at":"yesterday","retrievable_at":null,"reservation_token":null,"receive_count":0}]""", "application/json")]

@@ -55,6 +55,45 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
         await client.ShouldStillServeAsync();
     }
 
+    [Fact]
+    public async Task Consumers_arriving_at_once_never_hold_more_waiting_places_than_the_cap()
+    {
+        // Arrange: many consumers ask to wait on one empty queue in the same instant, so that they pass the
+        // broker's check together; a check made apart from taking the place lets more than two through.
+        using var client = broker.CreateClient();
+        client.Timeout = TimeSpan.FromSeconds(60);
+        var queue = Json.UniqueQueueName("cap-race");
+        await client.CreateQueueAsync(queue);
+        var waiters = broker.Services.GetRequiredService<WaitingConsumers>();
+        var url = $"/messages/consume?queue_name={queue}&size=1&wait_time=20&visibility_timeout=30";
+        const int consumers = 64;
+        using var start = new ManualResetEventSlim();
+        var consumes = Enumerable.Range(0, consumers)
+            .Select(_ => Task.Run(() => { start.Wait(); return client.GetAsync(url); }))
+            .ToList();
+
+        // Act
+        start.Set();
+        await WaitForAsync(() => consumes.Count(c => c.IsCompleted) >= consumers - 2, TimeSpan.FromSeconds(30));
+        var peakParked = waiters.Count;
+
+        // Assert: two wait, every other one is refused at once.
+        var refused = consumes.Where(c => c.IsCompleted).Select(c => c.Result).ToList();
+        refused.Should().HaveCount(consumers - 2, "only two consumers may be left waiting");
+        refused.Should().OnlyContain(r => r.StatusCode == HttpStatusCode.ServiceUnavailable);
+        peakParked.Should().Be(2);
+
+        // Two messages release the two that wait, one each.
+        await client.SendAsync(queue, "one");
+        await client.SendAsync(queue, "two");
+        var responses = await Task.WhenAll(consumes);
+        responses.Count(r => r.StatusCode == HttpStatusCode.OK).Should().Be(2);
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, TimeSpan deadline)
     {
         var stopwatch = Stopwatch.StartNew();

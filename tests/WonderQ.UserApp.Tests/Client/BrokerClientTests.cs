@@ -61,7 +61,9 @@ public class BrokerClientTests
 
         var act = () => client.Client.ListQueuesAsync();
 
-        (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which.Detail.Should().Be("Down for maintenance.");
+        var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.Detail.Should().Be("Down for maintenance.");
+        thrown.AnsweredWith.Should().Be(HttpStatusCode.ServiceUnavailable);
         broker.Attempts.Should().Be(3);
     }
 
@@ -76,6 +78,7 @@ public class BrokerClientTests
         thrown.Status.Should().Be(HttpStatusCode.ServiceUnavailable);
         thrown.Detail.Should().Contain("refused");
         thrown.InnerException.Should().BeOfType<HttpRequestException>();
+        thrown.AnsweredWith.Should().BeNull("nothing answered");
     }
 
     [Fact]
