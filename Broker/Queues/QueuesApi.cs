@@ -76,14 +76,15 @@ public static class QueuesApi
         IOptions<LimitsOptions> limits,
         CancellationToken cancellationToken)
     {
-        if (QueryParameters.WholeNumber(size, "size", 1, limits.Value.MaxBatchSize, limits.Value.DefaultPeekSize, out var count) is { } invalid)
-        {
-            return invalid;
-        }
-
+        // The path before the query: a request wrong in both hears first that its queue cannot exist.
         if (ValidationFilterExtensions.Invalid(routeValidator, new QueueRoute(queue)) is { } invalidQueue)
         {
             return invalidQueue;
+        }
+
+        if (QueryParameters.WholeNumber(size, "size", 1, limits.Value.MaxBatchSize, limits.Value.DefaultPeekSize, out var count) is { } invalid)
+        {
+            return invalid;
         }
 
         var queueRef = QueueRef.FromRouteSegment(queue);

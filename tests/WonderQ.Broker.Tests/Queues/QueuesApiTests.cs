@@ -338,6 +338,7 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     [InlineData("GET", "/queues/0/messages", "a queue id")]
     [InlineData("GET", "/queues/99999999999999999999/messages", "a queue id")]
     [InlineData("GET", "/queues/has%20space/messages", "only the letters")]
+    [InlineData("GET", "/queues/has%20space/messages?size=0", "only the letters")]
     [InlineData("DELETE", "/queues/0", "a queue id")]
     [InlineData("DELETE", "/queues/dot.ted", "only the letters")]
     public async Task A_queue_segment_that_could_name_no_queue_returns_400_keyed_queue(string method, string path, string reason)
