@@ -57,9 +57,8 @@ public static class Rules
             .WithMessage(WholeNumberMessage("{PropertyName}", min, max));
 
     /// <summary>What a whole number out of its range is told, in a validator or checked by hand.</summary>
-    public static string WholeNumberMessage(string name, long min, long max) => max == long.MaxValue
-        ? $"'{name}' must be a whole number of at least {min}."
-        : $"'{name}' must be a whole number from {min} to {max}.";
+    public static string WholeNumberMessage(string name, long min, long max) =>
+        $"'{name}' must be a whole number from {min} to {max}.";
 
     /// <summary>Parses a value that <see cref="WholeNumber{T}"/> has already accepted.</summary>
     public static int ParseOr(string? value, int fallback) =>

@@ -103,6 +103,14 @@ public sealed class ProblemExceptionHandler(
 
     private ProblemDetails Describe(Exception exception) => exception switch
     {
+        RefusedRequestException { Field: { } field } refused => new HttpValidationProblemDetails(
+            new Dictionary<string, string[]> { [field] = [refused.Detail] })
+        {
+            Status = refused.Status,
+            Title = refused.Title,
+            Detail = refused.Detail,
+        },
+        RefusedRequestException refused => Problem(refused.Status, refused.Title, refused.Detail),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => Problem(
             413,
             "The request is too large.",

@@ -131,7 +131,10 @@ public static class WebConventions
                 static context => context.GetEndpoint()?.Metadata.GetMetadata<ISkipStatusCodePagesMetadata>() is null,
                 static branch => branch.UseStatusCodePages());
 
-    /// <summary>Refuses oversized bodies and unknown charsets before anything reads them.</summary>
+    /// <summary>
+    /// Refuses oversized bodies, bodies in another charset than UTF-8 or compressed, and parameters given twice, before
+    /// anything reads them.
+    /// </summary>
     public static IApplicationBuilder UseWonderQRequestChecks(this IApplicationBuilder app) =>
-        app.UseRequestBodyLimit().UseKnownRequestCharset();
+        app.UseRequestBodyLimit().UseKnownRequestContent().UseSingleQueryValues();
 }

@@ -123,6 +123,46 @@ public sealed class DeleteMessageTests(SharedBroker broker) : IClassFixture<Shar
         problem.GetProperty("success").GetBoolean().Should().BeFalse();
     }
 
+    [Fact]
+    public async Task Delete_with_the_token_given_twice_is_a_400_saying_so_and_the_message_stays_reserved_for_a_proper_delete()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "acknowledged once");
+        var claimed = (await Client.ConsumeAsync(queue.Id)).Single();
+        var token = Uri.EscapeDataString(claimed.ReservationToken!);
+
+        // Read as one value the two would be joined ("t,t"), match nothing, and be told someone else has the message.
+        using var twice = await Client.DeleteAsync($"/messages/{claimed.Id}?reservation_token={token}&reservation_token={token}");
+        using var once = await Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        var problem = await twice.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("reservation_token").Should().ContainSingle().Which.Should().Contain("2 times");
+        once.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Delete_with_an_empty_token_is_a_400_not_a_409()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "still mine");
+        var claimed = (await Client.ConsumeAsync(queue.Id)).Single();
+
+        using var response = await Client.DeleteAsync($"/messages/{claimed.Id}?reservation_token=");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("reservation_token").Should().ContainSingle().Which.Should().Contain("empty");
+        (await Client.PeekAsync(queue.Id)).Should().ContainSingle().Which.ReservationToken.Should().Be(claimed.ReservationToken);
+    }
+
+    [Fact]
+    public async Task Delete_with_an_id_past_the_largest_names_the_limit()
+    {
+        using var response = await Client.DeleteAsync("/messages/9223372036854775808");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("id").Should().ContainSingle().Which.Should().Contain("from 1 to 9223372036854775807");
+    }
+
     [Theory]
     [InlineData("abc")]
     [InlineData("0")]

@@ -41,6 +41,7 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "create: UTF-7, named but not decoded", "POST", "/queues", """{"name":"utf7-charset"}""", "application/json; charset=utf-7", 415 },
             { "create: empty charset", "POST", "/queues", """{"name":"empty-charset"}""", "application/json;charset=", 415 },
             { "create: quoted unknown charset", "POST", "/queues", """{"name":"quoted-charset"}""", "application/json; charset=\"bogus\"", 415 },
+            { "create: a charset other than UTF-8", "POST", "/queues", """{"name":"latin1-charset"}""", "application/json; charset=iso-8859-1", 415 },
 
             // POST /queues: fields
             { "create: name is a number", "POST", "/queues", """{"name":123}""", "application/json", 400 },
@@ -93,7 +94,8 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "find: id past Int64", "GET", $"/queues/find?id={Huge}", null, null, 400 },
             { "find: id fractional", "GET", "/queues/find?id=1.5", null, null, 400 },
             { "find: id empty", "GET", "/queues/find?id=", null, null, 0 },
-            { "find: id twice", "GET", "/queues/find?id=1&id=2", null, null, 0 },
+            { "find: id twice", "GET", "/queues/find?id=1&id=2", null, null, 400 },
+            { "find: id twice, named in two cases", "GET", "/queues/find?id=1&ID=1", null, null, 400 },
             { "find: name is SQL", "GET", $"/queues/find?name={Uri.EscapeDataString(Sql)}", null, null, 400 },
             { "find: name 10000 characters", "GET", $"/queues/find?name={new string('n', 10_000)}", null, null, 400 },
             { "find: name empty", "GET", "/queues/find?name=", null, null, 400 },
@@ -134,7 +136,7 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "consume: visibility_timeout negative", "GET", "/messages/consume?queue_name=q-1&wait_time=0&visibility_timeout=-1", null, null, 400 },
             { "consume: visibility_timeout over the limit", "GET", "/messages/consume?queue_name=q-1&wait_time=0&visibility_timeout=43201", null, null, 400 },
             { "consume: visibility_timeout past Int64", "GET", $"/messages/consume?queue_name=q-1&wait_time=0&visibility_timeout={Huge}", null, null, 400 },
-            { "consume: size twice", "GET", "/messages/consume?queue_name=q-1&size=1&size=2&wait_time=0", null, null, 0 },
+            { "consume: size twice", "GET", "/messages/consume?queue_name=q-1&size=1&size=2&wait_time=0", null, null, 400 },
 
             // DELETE /messages/{id}
             { "delete message: id not a number", "DELETE", "/messages/abc", null, null, 400 },

@@ -207,21 +207,83 @@ public sealed class PayloadTests(BrokerFactory factory) : IClassFixture<BrokerFa
         (await response.Content.ReadAsStringAsync()).Should().Contain(name);
     }
 
+    [Theory]
+    [InlineData("utf-16")]
+    [InlineData("utf-32")]
+    [InlineData("iso-8859-1")]
+    public async Task Body_in_a_charset_other_than_UTF8_is_refused_naming_it_and_nothing_is_stored(string charset)
+    {
+        // Arrange: a body that other charset could only decode by replacing what it cannot read ('?', U+FFFD),
+        // which would store a message other than the one sent.
+        using var client = factory.CreateClient();
+        var queue = Json.UniqueQueueName("charset");
+        await client.CreateQueueAsync(queue);
+        var encoding = Encoding.GetEncoding(charset);
+        var bytes = encoding.GetBytes($$"""{"queue_name":"{{queue}}","body":"caf""").Concat(new byte[] { 0xFF, 0xFE, 0xFF, 0xFE })
+            .Concat(encoding.GetBytes("\"}")).ToArray();
+
+        // Act
+        using var response = await client.PostAsync("/messages", Json.Raw(bytes, $"application/json; charset={charset}"));
+
+        // Assert
+        var problem = await response.ShouldBeClientProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        problem.GetProperty("detail").GetString().Should().Contain($"charset={charset}").And.Contain("UTF-8");
+        (await client.ConsumeAsync(queue)).Should().BeEmpty("a refused body is not stored");
+    }
+
     [Fact]
-    public async Task Body_sent_as_UTF16_with_its_charset_is_read_or_refused_but_never_a_5xx()
+    public async Task Body_labelled_US_ASCII_is_read_as_UTF8_so_a_byte_past_ASCII_is_kept_or_refused_but_never_replaced()
     {
         // Arrange
         using var client = factory.CreateClient();
-        var name = Json.UniqueQueueName("utf16");
+        var queue = Json.UniqueQueueName("ascii");
+        await client.CreateQueueAsync(queue);
 
         // Act
-        using var response = await client.PostAsync(
-            "/queues", Json.Raw(Encoding.Unicode.GetBytes($$"""{"name":"{{name}}"}"""), "application/json; charset=utf-16"));
+        using var sent = await client.PostAsync(
+            "/messages", Json.Raw(Encoding.UTF8.GetBytes($$"""{"queue_name":"{{queue}}","body":"café"}"""), "application/json; charset=us-ascii"));
+        using var invalid = await client.PostAsync(
+            "/messages",
+            Json.Raw([.. Encoding.ASCII.GetBytes($$"""{"queue_name":"{{queue}}","body":"hi"""), 0xE9, 0xFF, .. "\"}"u8], "application/json; charset=us-ascii"));
 
         // Assert
-        if (response.StatusCode != HttpStatusCode.Created)
-        {
-            await response.ShouldBeClientProblemAsync();
-        }
+        sent.StatusCode.Should().Be(HttpStatusCode.Created, await sent.Content.ReadAsStringAsync());
+        await invalid.ShouldBeClientProblemAsync(HttpStatusCode.BadRequest);
+        (await client.ConsumeAsync(queue)).Should().ContainSingle().Which.Body.Should().Be("café");
+    }
+
+    [Fact]
+    public async Task Compressed_body_is_refused_naming_the_content_encoding_and_nothing_is_stored()
+    {
+        // Arrange
+        using var client = factory.CreateClient();
+        var queue = Json.UniqueQueueName("gzip");
+        await client.CreateQueueAsync(queue);
+        var content = Json.Raw($$"""{"queue_name":"{{queue}}","body":"plain, though labelled gzip"}""");
+        content.Headers.ContentEncoding.Add("gzip");
+
+        // Act
+        using var response = await client.PostAsync("/messages", content);
+
+        // Assert
+        var problem = await response.ShouldBeClientProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        problem.GetProperty("detail").GetString().Should().Contain("Content-Encoding: gzip");
+        (await client.ConsumeAsync(queue)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/queues")]
+    public async Task Request_without_a_body_is_not_judged_by_its_content_type_charset(string path)
+    {
+        // Arrange: a probe or client that labels every request the same way, body or not
+        using var client = factory.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, path) { Content = Json.Raw([], "application/json; charset=bogus") };
+
+        // Act
+        using var response = await client.SendAsync(request);
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 }

@@ -1,0 +1,99 @@
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+
+namespace WonderQ.Shared.Web;
+
+public static class RequestContent
+{
+    /// <summary>
+    /// Refuses, as a 415 that says why, a body this API would misread: one labelled with a charset other than UTF-8,
+    /// or sent with a content coding. JSON between systems is UTF-8 (RFC 8259), and reading another charset would
+    /// quietly turn what it cannot decode into '?' or U+FFFD, storing a body other than the one sent; a compressed
+    /// body would be read as malformed JSON. US-ASCII is read as the UTF-8 it is a part of, so that any byte past it
+    /// is checked as UTF-8 rather than replaced. A quoted charset (<c>charset="utf-8"</c>, which RFC 9110 allows) is
+    /// unquoted, as the JSON reader takes the label as it stands. A request without a body is not judged by labels
+    /// that describe none.
+    /// </summary>
+    public static IApplicationBuilder UseKnownRequestContent(this IApplicationBuilder app) =>
+        app.Use(next => context =>
+        {
+            var request = context.Request;
+            if (!CanHaveBody(context))
+            {
+                return next(context);
+            }
+
+            if (request.Headers.ContentEncoding is { Count: > 0 } coding
+                && !string.Equals(coding.ToString(), "identity", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new RefusedRequestException(
+                    StatusCodes.Status415UnsupportedMediaType,
+                    "Unsupported content encoding.",
+                    $"The body is sent with 'Content-Encoding: {coding}', which this API does not decode: send it uncompressed.");
+            }
+
+            // Most requests name no charset; only those that do pay for parsing the header.
+            var contentType = request.ContentType;
+            if (contentType is not null
+                && contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)
+                && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+                && mediaType.Charset.HasValue)
+            {
+                var charset = HeaderUtilities.RemoveQuotes(mediaType.Charset).Value;
+                if (!IsUtf8(charset))
+                {
+                    throw new RefusedRequestException(
+                        StatusCodes.Status415UnsupportedMediaType,
+                        "Unsupported charset.",
+                        $"The body is labelled 'charset={charset}'; JSON is read as UTF-8 only (RFC 8259): send it as UTF-8, or name no charset.");
+                }
+
+                // Quoted, or another name of it: relabelled, for the JSON reader takes the label as it stands.
+                if (!mediaType.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+                {
+                    mediaType.Charset = "utf-8";
+                    request.ContentType = mediaType.ToString();
+                }
+            }
+
+            return next(context);
+        });
+
+    private static bool CanHaveBody(HttpContext context) =>
+        context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody
+        ?? (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0);
+
+    private static bool IsUtf8(string? charset)
+    {
+        if (string.IsNullOrWhiteSpace(charset))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Encoding.GetEncoding(charset).CodePage is 65001 or 20127; // UTF-8, US-ASCII
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+        {
+            // NotSupportedException: UTF-7, which .NET names but no longer decodes.
+            return false;
+        }
+    }
+}
+
+/// <summary>
+/// A request refused before any endpoint reads it, answered with this status and detail (keyed by
+/// <see cref="Field"/> as a validation problem when it names one).
+/// </summary>
+public sealed class RefusedRequestException(int status, string title, string detail, string? field = null) : Exception(detail)
+{
+    public int Status { get; } = status;
+
+    public string Title { get; } = title;
+
+    public string Detail { get; } = detail;
+
+    public string? Field { get; } = field;
+}
