@@ -18,6 +18,7 @@ public static class MessagesApi
 
         group.MapPost("/", SendMessage).WithValidation<SendMessageRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Send a message; answered once it is durably committed");
 
         // A consume may wait 20 s, and whatever its request allocated waits with it, thousands of times over with many

@@ -18,6 +18,7 @@ public static class QueuesApi
         var group = routes.MapGroup("/queues").WithTags("Queues");
 
         group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Create a queue");
         group.MapGet("/find", FindQueue).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Find a queue by id or name");

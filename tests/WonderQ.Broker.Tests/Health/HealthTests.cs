@@ -60,6 +60,20 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
             "/healthz");
     }
 
+    [Theory]
+    [InlineData("/healthz", "get", "503")]
+    [InlineData("/messages", "post", "415")]
+    [InlineData("/queues", "post", "415")]
+    [InlineData("/messages/consume", "get", "503")]
+    public async Task OpenApi_document_lists_the_errors_an_endpoint_can_answer(string path, string method, string status)
+    {
+        using var response = await _client.GetAsync("/openapi/v1.json");
+
+        var paths = (await response.ReadJsonAsync()).GetProperty("paths");
+        var operation = paths.EnumerateObject().Single(p => p.Name.TrimEnd('/') == path).Value.GetProperty(method);
+        operation.GetProperty("responses").PropertyNames().Should().Contain(status);
+    }
+
     private sealed class SilentStore(IMessageStore inner) : DelegatingStore(inner)
     {
         public override Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(false);
