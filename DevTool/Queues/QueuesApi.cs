@@ -57,7 +57,8 @@ public static class QueuesApi
         CreateQueueRequest request, BrokerClient broker, CancellationToken cancellationToken)
     {
         var queue = await broker.CreateQueueAsync(request.Name!, cancellationToken);
-        return TypedResults.Created($"/queues/{queue.Id}", queue);
+        // No Location: the DevTool has no resource that is the queue itself (its /queues/{queue} is the queue's messages).
+        return TypedResults.Created((string?)null, queue);
     }
 
     public static async Task<Results<Ok<SuccessResponse>, ProblemHttpResult, ValidationProblem>> DeleteQueue(

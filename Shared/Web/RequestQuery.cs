@@ -13,10 +13,12 @@ public static class RequestQuery
         {
             if (context.Request.QueryString.HasValue)
             {
-                foreach (var (name, values) in context.Request.Query)
+                foreach (var (key, values) in context.Request.Query)
                 {
                     if (values.Count > 1)
                     {
+                        // Named as the API spells its parameters, whichever spelling came first.
+                        var name = key.ToLowerInvariant();
                         throw new RefusedRequestException(
                             StatusCodes.Status400BadRequest,
                             "The request is not valid.",

@@ -194,6 +194,19 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     }
 
     [Theory]
+    [InlineData("id=1&id=1")]
+    [InlineData("ID=1&id=1")]
+    public async Task Find_with_the_id_given_twice_returns_400_keyed_id_saying_so(string query)
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        using var response = await _client.GetAsync($"/queues/find?{query.Replace("1", queue.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)}");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("id").Should().ContainSingle().Which.Should().Contain("given 2 times");
+    }
+
+    [Theory]
     [InlineData("abc")]
     [InlineData("0")]
     [InlineData("-3")]

@@ -129,6 +129,7 @@ public sealed class QueuesApiTests(BrokerAndDevTool apps) : IClassFixture<Broker
         using var duplicate = await _devTool.PostAsJsonAsync("/queues", new { name });
 
         created.StatusCode.Should().Be(HttpStatusCode.Created);
+        created.Headers.Location.Should().BeNull("the DevTool's /queues/{queue} is the queue's messages, not the queue");
         (await Broker.FindQueueAsync(QueueRef.ByName(name))).Should().NotBeNull();
         await ProblemAssertions.ShouldBeProblemAsync(duplicate, HttpStatusCode.Conflict, "already exists");
     }
