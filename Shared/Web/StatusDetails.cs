@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Validation;
 
@@ -13,9 +14,26 @@ public static class StatusDetails
     {
         var problem = context.ProblemDetails;
         var request = context.HttpContext.Request;
+
+        // The framework titles its own answers with the status's reason phrase ("Not Found"); the apps' own answers
+        // for the same statuses read "Not found.", and a client that shows titles should see one wording.
+        if (problem.Status is { } status && (problem.Title is null || problem.Title == ReasonPhrases.GetReasonPhrase(status)))
+        {
+            problem.Title = status switch
+            {
+                StatusCodes.Status400BadRequest => "The request could not be read.",
+                StatusCodes.Status404NotFound => "Not found.",
+                StatusCodes.Status405MethodNotAllowed => "Method not allowed.",
+                StatusCodes.Status413PayloadTooLarge => "The request is too large.",
+                StatusCodes.Status415UnsupportedMediaType => "Unsupported media type.",
+                _ => problem.Title,
+            };
+        }
+
         problem.Detail ??= problem.Status switch
         {
-            StatusCodes.Status404NotFound => $"There is no endpoint at {request.Method} {request.Path}; the README lists the API.",
+            // An asterisk-form target (OPTIONS *) has no path.
+            StatusCodes.Status404NotFound => $"There is no endpoint at {request.Method} {(request.Path.HasValue ? request.Path : "*")}; the README lists the API.",
             StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}; the README lists the API.",
             StatusCodes.Status415UnsupportedMediaType => "Send the request body as JSON with 'Content-Type: application/json'.",
             StatusCodes.Status413PayloadTooLarge => TooLarge(context.HttpContext),

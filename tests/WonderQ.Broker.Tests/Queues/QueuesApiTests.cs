@@ -424,11 +424,14 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     }
 
     [Fact]
-    public async Task An_unknown_route_returns_404_problem_json()
+    public async Task An_unknown_route_returns_404_problem_json_titled_as_an_unknown_queue_is()
     {
         using var response = await _client.GetAsync("/nowhere");
+        using var unknownQueue = await _client.GetAsync("/queues/find?name=no-such-queue-here");
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        var other = await unknownQueue.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("title").GetString().Should().Be("Not found.").And.Be(other.GetProperty("title").GetString());
     }
 
     [Fact]
@@ -436,6 +439,7 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     {
         using var response = await _client.PutAsync("/queues", Wire.Json("{}"));
 
-        await response.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed);
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed);
+        problem.GetProperty("title").GetString().Should().Be("Method not allowed.");
     }
 }
