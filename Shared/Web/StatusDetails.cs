@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Validation;
 
@@ -15,9 +14,9 @@ public static class StatusDetails
         var problem = context.ProblemDetails;
         var request = context.HttpContext.Request;
 
-        // The framework titles its own answers with the status's reason phrase ("Not Found"); the apps' own answers
-        // for the same statuses read "Not found.", and a client that shows titles should see one wording.
-        if (problem.Status is { } status && (problem.Title is null || problem.Title == ReasonPhrases.GetReasonPhrase(status)))
+        // The framework titles its own answers in the manner of a reason phrase ("Not Found", "Content Too Large"); the
+        // apps' own answers for the same statuses read "Not found.", and a client that shows titles should see one wording.
+        if (problem.Status is { } status && (problem.Title is null || !problem.Title.EndsWith('.')))
         {
             problem.Title = status switch
             {
