@@ -20,16 +20,12 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
     public async Task Consumer_past_the_waiting_cap_gets_a_503_with_retry_after_and_consuming_works_again_afterwards()
     {
         // Arrange: two consumers parked on an empty queue fill the cap.
-        using var client = broker.CreateClient();
-        client.Timeout = TimeSpan.FromSeconds(60);
-        var queue = Json.UniqueQueueName("cap");
-        await client.CreateQueueAsync(queue);
-        var waiters = broker.Services.GetRequiredService<WaitingConsumers>();
-        var url = $"/messages/consume?queue_name={queue}&size=1&wait_time=20&visibility_timeout=30";
+        var (client, queue, url) = await EmptyQueueAsync("cap");
+        using var _ = client;
         var first = client.GetAsync(url);
         var second = client.GetAsync(url);
-        await WaitForAsync(() => waiters.Count == 2, TimeSpan.FromSeconds(30));
-        waiters.Count.Should().Be(2, "both consumers should be parked by now");
+        await WaitForAsync(() => Waiters.Count == 2, TimeSpan.FromSeconds(30));
+        Waiters.Count.Should().Be(2, "both consumers should be parked by now");
 
         // Act
         using var third = await client.GetAsync(url);
@@ -49,7 +45,7 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
         received.Should().BeEquivalentTo(sent);
 
         // With the waiters gone, a consume may wait again and is answered normally.
-        await WaitForAsync(() => waiters.Count == 0, TimeSpan.FromSeconds(30));
+        await WaitForAsync(() => Waiters.Count == 0, TimeSpan.FromSeconds(30));
         using var again = await client.GetAsync($"/messages/consume?queue_name={queue}&wait_time=1");
         again.StatusCode.Should().Be(HttpStatusCode.OK);
         await client.ShouldStillServeAsync();
@@ -60,12 +56,8 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
     {
         // Arrange: many consumers ask to wait on one empty queue in the same instant, so that they pass the
         // broker's check together; a check made apart from taking the place lets more than two through.
-        using var client = broker.CreateClient();
-        client.Timeout = TimeSpan.FromSeconds(60);
-        var queue = Json.UniqueQueueName("cap-race");
-        await client.CreateQueueAsync(queue);
-        var waiters = broker.Services.GetRequiredService<WaitingConsumers>();
-        var url = $"/messages/consume?queue_name={queue}&size=1&wait_time=20&visibility_timeout=30";
+        var (client, queue, url) = await EmptyQueueAsync("cap-race");
+        using var _ = client;
         const int consumers = 64;
         using var start = new ManualResetEventSlim();
         var consumes = Enumerable.Range(0, consumers)
@@ -75,7 +67,7 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
         // Act
         start.Set();
         await WaitForAsync(() => consumes.Count(c => c.IsCompleted) >= consumers - 2, TimeSpan.FromSeconds(30));
-        var peakParked = waiters.Count;
+        var peakParked = Waiters.Count;
 
         // Assert: two wait, every other one is refused at once.
         var refused = consumes.Where(c => c.IsCompleted).Select(c => c.Result).ToList();
@@ -92,6 +84,18 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
         {
             response.Dispose();
         }
+    }
+
+    private WaitingConsumers Waiters => broker.Services.GetRequiredService<WaitingConsumers>();
+
+    /// <summary>A client that outlasts a long poll, a new empty queue, and the URL of a consume that would wait on it.</summary>
+    private async Task<(HttpClient Client, string Queue, string ConsumeUrl)> EmptyQueueAsync(string prefix)
+    {
+        var client = broker.CreateClient();
+        client.Timeout = TimeSpan.FromSeconds(60);
+        var queue = Json.UniqueQueueName(prefix);
+        await client.CreateQueueAsync(queue);
+        return (client, queue, $"/messages/consume?queue_name={queue}&size=1&wait_time=20&visibility_timeout=30");
     }
 
     private static async Task WaitForAsync(Func<bool> condition, TimeSpan deadline)
