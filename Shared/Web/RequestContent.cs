@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace WonderQ.Shared.Web;
@@ -24,8 +25,7 @@ public static class RequestContent
                 return next(context);
             }
 
-            if (request.Headers.ContentEncoding is { Count: > 0 } coding
-                && !string.Equals(coding.ToString(), "identity", StringComparison.OrdinalIgnoreCase))
+            if (request.Headers.ContentEncoding is { Count: > 0 } codings && Coded(codings) is { } coding)
             {
                 throw new RefusedRequestException(
                     StatusCodes.Status415UnsupportedMediaType,
@@ -60,6 +60,23 @@ public static class RequestContent
             return next(context);
         });
 
+    /// <summary>The first coding named that is not <c>identity</c>; the header is a list, in which empty items count for nothing.</summary>
+    private static string? Coded(StringValues codings)
+    {
+        foreach (var value in codings)
+        {
+            foreach (var coding in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!coding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                {
+                    return coding;
+                }
+            }
+        }
+
+        return null;
+    }
+
     private static bool CanHaveBody(HttpContext context) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody
         ?? (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0);
@@ -69,6 +86,12 @@ public static class RequestContent
         if (string.IsNullOrWhiteSpace(charset))
         {
             return false;
+        }
+
+        // "utf8" and "csUTF8" are names of UTF-8 too (the latter IANA's), which .NET does not know.
+        if (charset.Equals("utf8", StringComparison.OrdinalIgnoreCase) || charset.Equals("csUTF8", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
         }
 
         try

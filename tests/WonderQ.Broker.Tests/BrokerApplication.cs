@@ -16,17 +16,24 @@ namespace WonderQ.Broker.Tests;
 public sealed class BrokerApplication : WebApplicationFactory<Program>
 {
     private readonly bool _deleteDatabaseOnDispose;
+    private readonly IReadOnlyDictionary<string, string> _settings;
 
     /// <param name="databasePath">The database file; a fresh temp file when null.</param>
     /// <param name="systemClock">Keep the real clock (for tests that measure throughput under real time).</param>
     /// <param name="deleteDatabaseOnDispose">False to leave the file for a second broker (the restart test).</param>
     /// <param name="clock">A fake clock of the test's own; a fresh one when null.</param>
+    /// <param name="settings">Settings over the broker's appsettings.json (a limit, say).</param>
     public BrokerApplication(
-        string? databasePath = null, bool systemClock = false, bool deleteDatabaseOnDispose = true, FakeTimeProvider? clock = null)
+        string? databasePath = null,
+        bool systemClock = false,
+        bool deleteDatabaseOnDispose = true,
+        FakeTimeProvider? clock = null,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         DatabasePath = databasePath ?? NewDatabasePath();
         Clock = systemClock ? null : clock ?? new FakeTimeProvider(StartTime);
         _deleteDatabaseOnDispose = deleteDatabaseOnDispose;
+        _settings = settings ?? new Dictionary<string, string>();
     }
 
     /// <summary>Where a broker's fake clock starts.</summary>
@@ -57,6 +64,11 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Storage:Sqlite:Path", DatabasePath);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         // The broker's request logging would bury a failing test's output.
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.ConfigureTestServices(services =>

@@ -191,19 +191,29 @@ public sealed class PayloadTests(BrokerFactory factory) : IClassFixture<BrokerFa
         await invalid.ShouldBeClientProblemAsync(HttpStatusCode.BadRequest);
     }
 
-    [Fact]
-    public async Task Body_whose_charset_is_quoted_is_read()
+    [Theory]
+    [InlineData("application/json; charset=\"UTF-8\"", null)] // RFC 9110 allows a parameter's value quoted or not
+    [InlineData("application/json; charset=utf8", null)]
+    [InlineData("application/json; charset=csUTF8", null)] // IANA's name for it
+    [InlineData("application/json", "identity")]
+    [InlineData("application/json", "identity, identity")]
+    [InlineData("application/json", "")] // an empty list: no coding
+    public async Task Body_labelled_UTF8_in_any_of_its_spellings_and_without_a_coding_is_read(string contentType, string? contentEncoding)
     {
         // Arrange
         using var client = factory.CreateClient();
-        var name = Json.UniqueQueueName("quoted");
+        var name = Json.UniqueQueueName("labelled");
+        var content = Json.Raw(Encoding.UTF8.GetBytes($$"""{"name":"{{name}}"}"""), contentType);
+        if (contentEncoding is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Encoding", contentEncoding);
+        }
 
-        // Act: RFC 9110 allows a parameter's value quoted or not
-        using var response = await client.PostAsync(
-            "/queues", Json.Raw(Encoding.UTF8.GetBytes($$"""{"name":"{{name}}"}"""), "application/json; charset=\"UTF-8\""));
+        // Act
+        using var response = await client.PostAsync("/queues", content);
 
         // Assert
-        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         (await response.Content.ReadAsStringAsync()).Should().Contain(name);
     }
 
