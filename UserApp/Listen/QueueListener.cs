@@ -196,5 +196,14 @@ public sealed class QueueListener
         {
             _logger.LogWarning("Could not delete message {Id} on queue {Name}: {Reason}", message.Id, Queue.Name, ex.Detail ?? ex.Title);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The stop's grace ran out mid-acknowledgement: the message was reported and will be again, so say so.
+            _logger.LogWarning(
+                "Message {Id} on queue {Name} was processed but not deleted before the listener stopped (UserApp:ListenerStopGrace); it will be delivered again after its visibility timeout",
+                message.Id,
+                Queue.Name);
+            throw;
+        }
     }
 }

@@ -21,8 +21,14 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
     public IReadOnlyList<string> ProcessedBodies =>
         [.. Output.Lines.Where(l => l.StartsWith(Prefix, StringComparison.Ordinal)).Select(l => l[Prefix.Length..])];
 
+    /// <summary>The app's warnings and errors.</summary>
+    public LogCollector Logs { get; } = new();
+
     /// <summary>Sees each request the app sends the broker first; a response it returns is answered instead.</summary>
     public Func<HttpRequestMessage, HttpResponseMessage?>? BrokerRequest { get; set; }
+
+    /// <summary>Holds a request back this long before it goes to the broker, unless the app cancels it first.</summary>
+    public Func<HttpRequestMessage, TimeSpan?>? BrokerDelay { get; set; }
 
     private const string Prefix = "Processing message: ";
 
@@ -41,6 +47,7 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
         builder.ConfigureTestServices(services =>
         {
             services.Replace(ServiceDescriptor.Singleton(new MessageOutput(Output)));
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
             if (clock is not null)
             {
                 services.Replace(ServiceDescriptor.Singleton(clock));
@@ -63,7 +70,14 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
     /// <summary>Innermost in the client's pipeline, so it sees every attempt, retries included.</summary>
     private sealed class BrokerRequestHook(UserAppFactory factory) : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            factory.BrokerRequest?.Invoke(request) is { } answer ? Task.FromResult(answer) : base.SendAsync(request, cancellationToken);
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (factory.BrokerDelay?.Invoke(request) is { } delay)
+            {
+                await Task.Delay(delay, cancellationToken);
+            }
+
+            return factory.BrokerRequest?.Invoke(request) is { } answer ? answer : await base.SendAsync(request, cancellationToken);
+        }
     }
 }
