@@ -109,6 +109,18 @@ public sealed class QueueListener
                     _logger.LogWarning("Queue {Name} ({Id}) no longer exists; its listener stops", Queue.Name, Queue.Id);
                     return;
                 }
+                catch (BrokerException ex) when (ex is not BrokerUnavailableException
+                    && ex.Status is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))
+                {
+                    // A refusal no retry can change (a 400 for settings the broker does not allow, a 401 for a key it
+                    // does not know): said once, and the loop ends, rather than a warning every backoff for ever.
+                    _logger.LogError(
+                        "Listener on queue {Name} stops: the broker refused its consume ({Status}): {Reason}",
+                        Queue.Name,
+                        (int)ex.Status,
+                        ex.Detail ?? ex.Title);
+                    return;
+                }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     failures++;

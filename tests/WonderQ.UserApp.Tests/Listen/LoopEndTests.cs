@@ -3,8 +3,8 @@ using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Listen;
 
-/// <summary>A loop stopped while it acknowledges a message it has printed, with a short grace to finish.</summary>
-public sealed class StopGraceTests : UserAppTestBase
+/// <summary>How a listening loop ends other than by a plain stop: cut short in its grace, or refused for good by the broker.</summary>
+public sealed class LoopEndTests : UserAppTestBase
 {
     protected override IDictionary<string, string> Settings => new Dictionary<string, string>
     {
@@ -31,5 +31,30 @@ public sealed class StopGraceTests : UserAppTestBase
         (await Eventually.TrueAsync(() => App.Logs.Warnings.Any(w => w.Contains("not deleted", StringComparison.Ordinal))))
             .Should().BeTrue($"a warning should say so; got: {string.Join(" | ", App.Logs.Warnings)}");
         (await QueueSizeAsync("grace")).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_consume_the_broker_refuses_for_good_ends_the_loop_with_an_error_instead_of_retrying_for_ever()
+    {
+        // Arrange: the broker no longer accepts the app's key.
+        await DispatchAsync(new { queue_name = "refused", body = "waits for a valid key" });
+        App.BrokerRequest = request => request.RequestUri!.AbsolutePath == "/messages/consume"
+            ? new HttpResponseMessage(HttpStatusCode.Unauthorized)
+            {
+                Content = new StringContent(
+                    """{"status":401,"title":"Unauthorized.","detail":"Send 'Authorization: Bearer <key>'."}""",
+                    System.Text.Encoding.UTF8,
+                    "application/problem+json"),
+            }
+            : null;
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=refused&wait_time=1");
+
+        // Assert: the loop leaves the listing, and says why once.
+        started.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await Eventually.TrueAsync(async () => (await Http.GetStringAsync("/listeners")) == "[]")).Should().BeTrue();
+        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("refused its consume (401)", StringComparison.Ordinal));
+        App.ProcessedBodies.Should().BeEmpty();
     }
 }
