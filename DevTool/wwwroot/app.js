@@ -212,11 +212,21 @@
   }
 
   function updateQueueRow(tr, q) {
-    tr.classList.toggle("selected", q.name === state.selected);
+    markSelected(tr, q.name === state.selected);
     setText(tr.querySelector(".col-id"), String(q.id));
     setText(tr.querySelector(".queue-size"), String(q.queue_size));
     setText(tr.querySelector(".retrievable-size"), String(q.retrievable_size));
     setText(tr.querySelector(".in-flight-size"), String(q.in_flight_size));
+  }
+
+  // Shown by colour, and said to assistive technology on the row's open button.
+  function markSelected(tr, selected) {
+    tr.classList.toggle("selected", selected);
+    const open = tr.querySelector(".queue-name");
+    if (open) {
+      if (selected) open.setAttribute("aria-current", "true");
+      else open.removeAttribute("aria-current");
+    }
   }
 
   function renderQueues() {
@@ -243,16 +253,23 @@
     // Rebuild only when the names change, so an open drop-down is not reset every second.
     const names = options.map((o) => o.value).join("\n");
     if (el.sendQueue.dataset.names !== names) {
+      if (previous && options.length > 0 && !state.queues.some((q) => q.name === previous)) {
+        // The queue chosen is gone: ask again rather than send the next message to whichever queue comes first.
+        const choose = document.createElement("option");
+        choose.value = "";
+        choose.textContent = "choose a queue";
+        options.unshift(choose);
+      }
       el.sendQueue.replaceChildren(...options);
       el.sendQueue.dataset.names = names;
-      if (previous && state.queues.some((q) => q.name === previous)) el.sendQueue.value = previous;
+      el.sendQueue.value = previous && state.queues.some((q) => q.name === previous) ? previous : options[0].value;
     }
   }
 
   function select(name) {
     state.selected = name;
     if (state.queues.some((q) => q.name === name)) el.sendQueue.value = name;
-    for (const tr of el.queueRows.children) tr.classList.toggle("selected", tr.dataset.queue === name);
+    for (const tr of el.queueRows.children) markSelected(tr, tr.dataset.queue === name);
     el.messagesHeading.textContent = `Messages in ${name}`;
     el.messageRows.replaceChildren(); // not another queue's messages under this heading while they load
     refreshMessages().catch(() => {});
@@ -414,8 +431,24 @@
     return fields.length > 0 ? fields.join(" ") : error.message;
   }
 
-  el.createForm.addEventListener("submit", async (event) => {
+  // A form is disabled while its request runs: a second click on a slow broker would send the message twice.
+  async function submitting(form, action) {
+    const button = form.querySelector("button[type=submit]");
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await action();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  el.createForm.addEventListener("submit", (event) => {
     event.preventDefault();
+    submitting(el.createForm, createQueue);
+  });
+
+  async function createQueue() {
     const name = el.createName.value.trim();
     try {
       const queue = await api("POST", "/queues", { name });
@@ -427,13 +460,17 @@
       if (isOutage(error)) showOutage(error);
       say(el.createStatus, problemText(error), false);
     }
+  }
+
+  el.sendForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(el.sendForm, sendMessage);
   });
 
-  el.sendForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  async function sendMessage() {
     const queue = el.sendQueue.value;
     if (!queue) {
-      say(el.sendStatus, "Create a queue first.", false);
+      say(el.sendStatus, state.queues.length > 0 ? "Choose a queue." : "Create a queue first.", false);
       return;
     }
     try {
@@ -444,7 +481,7 @@
       if (isOutage(error)) showOutage(error);
       say(el.sendStatus, problemText(error), false);
     }
-  });
+  }
 
   function askDelete(name) {
     const queue = state.queues.find((q) => q.name === name);

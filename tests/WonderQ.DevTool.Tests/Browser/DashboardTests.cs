@@ -236,6 +236,68 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_second_click_on_send_while_the_first_is_answered_sends_nothing_more()
+    {
+        var name = NewQueueName("once");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        // A slow broker: each send is held a second on its way.
+        await page.RouteAsync("**/messages", async route =>
+        {
+            await Task.Delay(1000);
+            await route.ContinueAsync();
+        });
+
+        await page.Locator("#send-queue").SelectOptionAsync(name);
+        await page.Locator("#send-body").FillAsync("sent once");
+        var send = page.Locator("#send-message button[type=submit]");
+        await send.ClickAsync();
+        await send.ClickAsync(new() { Force = true });
+        await page.Locator("#send-body").PressAsync("Enter");
+
+        await Expect(page.Locator("#send-status")).ToContainTextAsync("Sent message");
+        await Expect(send).ToBeEnabledAsync();
+        (await apps.BrokerClient.ListQueuesAsync()).Single(q => q.Name == name).QueueSize.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task When_the_queue_chosen_to_send_to_is_deleted_the_form_asks_again_rather_than_send_elsewhere()
+    {
+        var kept = NewQueueName("a-kept");
+        var gone = NewQueueName("b-gone");
+        await apps.BrokerClient.CreateQueueAsync(kept);
+        await apps.BrokerClient.CreateQueueAsync(gone);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(gone)).ToHaveCountAsync(1);
+        await page.Locator("#send-queue").SelectOptionAsync(gone);
+
+        await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(gone));
+        await Expect(dashboard.QueueRow(gone)).ToHaveCountAsync(0);
+        await page.Locator("#send-body").FillAsync("meant for the deleted queue");
+        await page.Locator("#send-message button[type=submit]").ClickAsync();
+
+        await Expect(page.Locator("#send-queue")).ToHaveValueAsync("");
+        await Expect(page.Locator("#send-status")).ToContainTextAsync("Choose a queue.");
+        (await apps.BrokerClient.ListQueuesAsync()).Single(q => q.Name == kept).QueueSize.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task The_open_queue_is_marked_for_assistive_technology_too()
+    {
+        var name = NewQueueName("open");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+
+        await dashboard.OpenQueueAsync(name);
+
+        await Expect(dashboard.QueueRow(name).Locator(".queue-name")).ToHaveAttributeAsync("aria-current", "true");
+        await Expect(dashboard.Page.Locator("#queue-rows .queue-name[aria-current]")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task Creating_an_invalid_queue_name_shows_why()
     {
         await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);

@@ -22,6 +22,22 @@ public sealed partial class DashboardPageTests(BrokerAndDevTool apps) : IClassFi
     }
 
     [Theory]
+    [InlineData("evil.example", HttpStatusCode.BadRequest)]
+    [InlineData("evil.example:3210", HttpStatusCode.BadRequest)]
+    [InlineData("127.0.0.1:3210", HttpStatusCode.OK)]
+    [InlineData("localhost", HttpStatusCode.OK)]
+    [InlineData("[::1]:3210", HttpStatusCode.OK)]
+    public async Task Only_local_host_names_are_answered_so_a_rebound_name_cannot_read_the_queues(string host, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/queues");
+        request.Headers.Host = host;
+
+        using var response = await _devTool.SendAsync(request);
+
+        response.StatusCode.Should().Be(expected);
+    }
+
+    [Theory]
     [InlineData("/app.js", "text/javascript")]
     [InlineData("/app.css", "text/css")]
     public async Task Assets_are_served_by_the_devtool(string path, string mediaType)
