@@ -27,7 +27,8 @@ public static class BrokerClientServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
             var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
-            http.BaseAddress = options.Url;
+            // Relative paths resolve under the base's last slash: a broker behind a prefix (http://host/wq) would lose it.
+            http.BaseAddress = options.Url.AbsolutePath.EndsWith('/') ? options.Url : new Uri(options.Url.AbsoluteUri + "/");
             // The pipeline's timeouts govern a call; this one bounds what they cannot see, the reading of an answer's
             // body after its headers, and lies past them even for the longest long poll.
             http.Timeout = options.TotalTimeout + TimeSpan.FromSeconds(limits.MaxWaitTimeSeconds) + options.AttemptTimeout;

@@ -53,6 +53,19 @@ public class BrokerClientTests
         broker.Attempts.Should().Be(1);
     }
 
+    [Theory]
+    [InlineData("wq")]
+    [InlineData("wq/")]
+    public async Task A_broker_url_with_a_path_keeps_it_on_every_request(string prefix)
+    {
+        await using var broker = await FlakyBroker.FailingThenOkAsync(500, 0, "[]");
+        using var client = new TestBrokerClient(new Uri(broker.Url, prefix));
+
+        await client.Client.ListQueuesAsync();
+
+        broker.LastTarget.Should().Be("/wq/queues", "a broker behind a path prefix is reached under it");
+    }
+
     [Fact]
     public async Task A_5xx_that_persists_is_a_BrokerUnavailableException_after_the_retries()
     {

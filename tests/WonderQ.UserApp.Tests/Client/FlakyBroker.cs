@@ -22,6 +22,9 @@ public sealed class FlakyBroker : IAsyncDisposable
 
     public int Attempts => Volatile.Read(ref _attempts);
 
+    /// <summary>The path and query of the last request it saw.</summary>
+    public string? LastTarget { get; private set; }
+
     /// <summary>Answers <paramref name="failures"/> times with <paramref name="status"/>, then with <paramref name="json"/>.</summary>
     public static Task<FlakyBroker> FailingThenOkAsync(int status, int failures, string json) =>
         StartAsync((broker, context) => broker._attempts <= failures
@@ -56,6 +59,7 @@ public sealed class FlakyBroker : IAsyncDisposable
         app.Run(async context =>
         {
             Interlocked.Increment(ref broker._attempts);
+            broker.LastTarget = context.Request.Path + context.Request.QueryString;
             try
             {
                 await handle(broker, context);
