@@ -402,10 +402,12 @@
   async function refresh() {
     try {
       state.queues = await api("GET", "/queues");
-      state.lastSuccess = new Date();
-      clearOutage();
       renderQueues();
       await refreshMessages();
+      // Only once both answered: cleared after the queues alone, a banner the open queue's failure brings back would
+      // blink (and be announced) every second, and the page would call itself up to date.
+      state.lastSuccess = new Date();
+      clearOutage();
     } catch (error) {
       if (isOutage(error)) showOutage(error);
     }

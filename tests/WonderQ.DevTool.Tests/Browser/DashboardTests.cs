@@ -285,6 +285,37 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task When_only_the_open_queue_fails_the_banner_stays_up_rather_than_blinking_each_refresh()
+    {
+        var name = NewQueueName("failing");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        // The queue list answers; the open queue's messages get the DevTool's 503 for a broker that does not answer.
+        await page.RouteAsync($"**/queues/{name}?*", route => route.FulfillAsync(new()
+        {
+            Status = 503,
+            ContentType = "application/problem+json",
+            Body = """{"status":503,"title":"The broker is unreachable.","detail":"It did not answer in time."}""",
+        }));
+
+        await dashboard.OpenQueueAsync(name);
+        await Expect(dashboard.Banner).ToBeVisibleAsync();
+        await page.EvaluateAsync("""
+            () => {
+              window.bannerChanges = 0;
+              new MutationObserver(() => window.bannerChanges++).observe(
+                document.getElementById("banner"), { attributes: true, attributeFilter: ["hidden"] });
+            }
+            """);
+        await Task.Delay(TimeSpan.FromSeconds(3.5)); // three refreshes at the default second
+
+        (await page.EvaluateAsync<int>("() => window.bannerChanges")).Should().Be(0);
+        await Expect(dashboard.Banner).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task The_open_queue_is_marked_for_assistive_technology_too()
     {
         var name = NewQueueName("open");
