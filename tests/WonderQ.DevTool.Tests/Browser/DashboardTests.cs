@@ -11,6 +11,16 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
 
     private static string NewQueueName(string prefix = "q") => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
+    /// <summary>A new queue, and the dashboard open with it listed.</summary>
+    private async Task<(string Name, DashboardPage Dashboard)> WithNewQueueAsync(string prefix)
+    {
+        var name = NewQueueName(prefix);
+        await apps.BrokerClient.CreateQueueAsync(name);
+        var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        return (name, dashboard);
+    }
+
     [Fact]
     public async Task Table_shows_a_queue_and_its_counts_change_after_a_message_is_sent()
     {
@@ -238,11 +248,9 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     [Fact]
     public async Task A_second_click_on_send_while_the_first_is_answered_sends_nothing_more()
     {
-        var name = NewQueueName("once");
-        await apps.BrokerClient.CreateQueueAsync(name);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var (name, dashboard) = await WithNewQueueAsync("once");
+        await using var _ = dashboard;
         var page = dashboard.Page;
-        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
         // A slow broker: each send is held a second on its way.
         await page.RouteAsync("**/messages", async route =>
         {
@@ -287,11 +295,9 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     [Fact]
     public async Task When_only_the_open_queue_fails_the_banner_stays_up_rather_than_blinking_each_refresh()
     {
-        var name = NewQueueName("failing");
-        await apps.BrokerClient.CreateQueueAsync(name);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var (name, dashboard) = await WithNewQueueAsync("failing");
+        await using var _ = dashboard;
         var page = dashboard.Page;
-        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
         // The queue list answers; the open queue's messages get the DevTool's 503 for a broker that does not answer.
         await page.RouteAsync($"**/queues/{name}?*", route => route.FulfillAsync(new()
         {
