@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Infrastructure;
 
@@ -25,6 +26,6 @@ public static class QueryParameters
         }
 
         var message = Rules.WholeNumberMessage(name, min, max);
-        return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [name] = [message] }, detail: message, title: "The request is not valid.");
+        return Problems.Invalid(name, message);
     }
 }

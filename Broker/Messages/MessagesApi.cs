@@ -94,9 +94,7 @@ public static class MessagesApi
         if (reservationToken is "")
         {
             // Bad input, not a lost reservation: a 409 would tell the consumer someone else has the message.
-            const string message = "'reservation_token' is empty: give the token the consume returned, or leave it out.";
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { ["reservation_token"] = [message] }, detail: message, title: "The request is not valid.");
+            return Problems.Invalid("reservation_token", "'reservation_token' is empty: give the token the consume returned, or leave it out.");
         }
 
         return await store.DeleteMessageAsync(messageId, reservationToken, cancellationToken) switch
