@@ -33,8 +33,9 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
             return claim.Messages;
         }
 
-        // Taken and checked in one step: a check of the waiters' count apart from parking let consumers arriving
-        // together all pass it. The place is held for the whole wait, across the re-registrations below.
+        // A place under the cap, taken and checked in one step and held until the consumer is answered. The count of
+        // parked waiters will not do: a consumer taken for a claim in a publish's commit, or woken to claim, has left
+        // it while it still waits, and a newcomer could take its place.
         if (Interlocked.Increment(ref _places) > limits.Value.MaxWaitingConsumers)
         {
             Interlocked.Decrement(ref _places);
