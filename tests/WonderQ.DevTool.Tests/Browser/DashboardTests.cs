@@ -251,10 +251,10 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var (name, dashboard) = await WithNewQueueAsync("once");
         await using var _ = dashboard;
         var page = dashboard.Page;
-        // A slow broker: each send is held a second on its way.
+        // A slow broker: each send is held three seconds on its way, well past the clicks on a loaded machine.
         await page.RouteAsync("**/messages", async route =>
         {
-            await Task.Delay(1000);
+            await Task.Delay(3000);
             await route.ContinueAsync();
         });
 
