@@ -48,6 +48,12 @@
     peek: null, // the last messages shown: { path, tag, messages }
   };
 
+  // An action's refresh can overlap the poll's, and their answers can come back in either order: each kind of answer is
+  // shown only when it was asked for after the one on the page, or an older answer would put back what just changed.
+  const asked = { queues: 0, messages: 0 };
+  const shown = { queues: 0, messages: 0 };
+  const newest = (kind, ticket) => (ticket > shown[kind] ? ((shown[kind] = ticket), true) : false);
+
   // ---- talking to the DevTool ---------------------------------------------------------------------------------
 
   class ApiError extends Error {
@@ -267,11 +273,17 @@
   }
 
   function select(name) {
+    if (name !== state.selected) {
+      // Nothing of the queue open before under this heading while the new one's messages load.
+      el.messageRows.replaceChildren();
+      el.messages.hidden = true;
+      el.messagesHint.hidden = false;
+      el.messagesHint.textContent = `Loading the messages of ${name}…`;
+    }
     state.selected = name;
     if (state.queues.some((q) => q.name === name)) el.sendQueue.value = name;
     for (const tr of el.queueRows.children) markSelected(tr, tr.dataset.queue === name);
     el.messagesHeading.textContent = `Messages in ${name}`;
-    el.messageRows.replaceChildren(); // not another queue's messages under this heading while they load
     refreshMessages().catch(() => {});
     // Clicked far down a long list, the messages would otherwise appear out of sight, above or below.
     const top = el.messagesPanel.getBoundingClientRect().top;
@@ -374,17 +386,18 @@
     const pathNow = () => `/queues/${encodeURIComponent(state.selected)}?size=${encodeURIComponent(el.size.value)}`;
     const path = pathNow();
     const last = state.peek && state.peek.path === path ? state.peek : null;
+    const ticket = ++asked.messages;
     try {
       const response = await send("GET", path, undefined, last && last.tag ? { "If-None-Match": last.tag } : {});
       const messages = response.status === 304 ? last.messages : await response.json();
       // An answer overtaken by a change of queue or size (a poll was in flight) is not what the reader asked for now.
-      if (pathNow() !== path) return;
+      if (pathNow() !== path || !newest("messages", ticket)) return;
       const tag = response.headers.get("ETag");
       state.peek = tag ? { path, tag, messages } : null;
       // Rendered again even when unchanged: a reservation running out turns "in flight" into "ready".
       renderMessages(messages);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404 && state.selected === name) {
+      if (error instanceof ApiError && error.status === 404 && state.selected === name && newest("messages", ticket)) {
         state.selected = null;
         el.messagesHeading.textContent = "Messages";
         el.messages.hidden = true;
@@ -401,8 +414,12 @@
   /** Fetches the queues (and the open queue's messages) once; shows the banner while the broker is out of reach. */
   async function refresh() {
     try {
-      state.queues = await api("GET", "/queues");
-      renderQueues();
+      const ticket = ++asked.queues;
+      const queues = await api("GET", "/queues");
+      if (newest("queues", ticket)) {
+        state.queues = queues;
+        renderQueues();
+      }
       await refreshMessages();
       // Only once both answered: cleared after the queues alone, a banner the open queue's failure brings back would
       // blink (and be announced) every second, and the page would call itself up to date.

@@ -322,6 +322,79 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_slow_poll_answered_after_a_send_does_not_put_back_the_counts_from_before_it()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("overtaken");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        var size = dashboard.QueueRow(name).Locator(".queue-size");
+        await Expect(size).ToHaveTextAsync("0");
+        // The next poll's queue list is read from the DevTool at once, then held on its way back to the page.
+        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = 0;
+        await page.RouteAsync("**/queues", async route =>
+        {
+            if (route.Request.Method != "GET" || Interlocked.Exchange(ref held, 1) == 1)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+
+            var before = await route.FetchAsync();
+            fetched.SetResult();
+            await release.Task;
+            await route.FulfillAsync(new() { Response = before });
+        });
+        await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        await dashboard.SendFromFormAsync(name, "counted");
+        await Expect(size).ToHaveTextAsync("1");
+        await page.EvaluateAsync("""
+            cell => {
+              window.sizesShown = [];
+              new MutationObserver(() => window.sizesShown.push(cell.textContent))
+                .observe(cell, { childList: true, characterData: true, subtree: true });
+            }
+            """, await size.ElementHandleAsync());
+        var pollAnswered = page.WaitForResponseAsync(response => response.Url.EndsWith("/queues", StringComparison.Ordinal));
+        release.SetResult();
+        await pollAnswered;
+        await Expect(page.Locator("#updated")).Not.ToHaveTextAsync(await page.Locator("#updated").TextContentAsync() ?? "");
+
+        (await page.EvaluateAsync<string[]>("() => window.sizesShown")).Should().BeEmpty("the held answer is older than the one shown");
+        await Expect(size).ToHaveTextAsync("1");
+    }
+
+    [Fact]
+    public async Task Opening_another_queue_shows_nothing_of_the_last_one_while_its_messages_load()
+    {
+        var (empty, dashboard) = await WithNewQueueAsync("a-empty");
+        await using var _ = dashboard;
+        var full = NewQueueName("b-full");
+        await apps.BrokerClient.CreateQueueAsync(full);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(full), "waiting");
+        var page = dashboard.Page;
+        await dashboard.OpenQueueAsync(empty);
+        await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"{empty} has no messages.");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync($"**/queues/{full}?*", async route =>
+        {
+            await release.Task;
+            await route.ContinueAsync();
+        });
+
+        await Expect(dashboard.QueueRow(full)).ToHaveCountAsync(1);
+        await dashboard.OpenQueueAsync(full);
+
+        await Expect(page.Locator("#messages-heading")).ToHaveTextAsync($"Messages in {full}");
+        await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"Loading the messages of {full}…");
+        release.SetResult();
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["waiting"]);
+        await Expect(page.Locator("#messages-hint")).ToBeHiddenAsync();
+    }
+
+    [Fact]
     public async Task The_open_queue_is_marked_for_assistive_technology_too()
     {
         var name = NewQueueName("open");
