@@ -17,6 +17,9 @@ public sealed class ListenerRegistry(
     ILogger<QueueListener> logger) : IHostedService
 {
     private readonly Dictionary<long, QueueListener> _listeners = [];
+    // Every loop not yet ended, including one still acknowledging after a newer loop took its queue: shutdown waits for
+    // those as well.
+    private readonly HashSet<QueueListener> _loops = [];
     private readonly Lock _lock = new();
     // Never disposed: it has no timer to release, and the host may call StopAsync after disposing its services.
     private readonly CancellationTokenSource _stopping = new();
@@ -34,6 +37,7 @@ public sealed class ListenerRegistry(
 
             var listener = new QueueListener(queue, settings, services, output, time, options.Value, logger, _stopping.Token);
             _listeners[queue.Id] = listener;
+            _loops.Add(listener);
             listener.Start(Remove);
             return (listener, true);
         }
@@ -84,7 +88,12 @@ public sealed class ListenerRegistry(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        var loops = List().Select(l => l.Completion);
+        Task[] loops;
+        lock (_lock)
+        {
+            loops = [.. _loops.Select(l => l.Completion)];
+        }
+
         try
         {
             await Task.WhenAll(loops).WaitAsync(cancellationToken);
@@ -99,6 +108,7 @@ public sealed class ListenerRegistry(
     {
         lock (_lock)
         {
+            _loops.Remove(listener);
             if (_listeners.TryGetValue(listener.Queue.Id, out var current) && ReferenceEquals(current, listener))
             {
                 _listeners.Remove(listener.Queue.Id);

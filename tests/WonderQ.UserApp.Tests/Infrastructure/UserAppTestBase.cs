@@ -18,10 +18,13 @@ public abstract class UserAppTestBase : IAsyncLifetime
     /// <summary>Settings for the UserApp on top of the test defaults.</summary>
     protected virtual IDictionary<string, string> Settings => new Dictionary<string, string>();
 
+    /// <summary>The UserApp's clock, when a test moves time itself.</summary>
+    protected virtual TimeProvider? Clock => null;
+
     public virtual async Task InitializeAsync()
     {
         Broker = await BrokerHost.StartAsync(BrokerHost.NewDatabasePath());
-        App = new UserAppFactory(Broker.Url, Settings);
+        App = new UserAppFactory(Broker.Url, Settings, Clock);
         Http = App.CreateClient();
         BrokerClient = new TestBrokerClient(Broker.Url);
     }

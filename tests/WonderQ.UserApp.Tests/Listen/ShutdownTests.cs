@@ -1,0 +1,48 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using WonderQ.Shared.Contracts;
+using WonderQ.UserApp.Listen;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Listen;
+
+/// <summary>What the app waits for when it stops.</summary>
+public sealed class ShutdownTests : UserAppTestBase
+{
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+
+    protected override TimeProvider? Clock => _clock;
+
+    [Fact]
+    public async Task Stopping_the_app_waits_for_a_replaced_loop_that_is_still_acknowledging()
+    {
+        // Arrange: a loop stopped mid-acknowledgement, in its grace, and a new loop started on its queue meanwhile.
+        await DispatchAsync(new { queue_name = "replaced", body = "acknowledged late" });
+        App.BrokerDelay = request =>
+            request.Method == HttpMethod.Delete && request.RequestUri!.AbsolutePath.StartsWith("/messages/", StringComparison.Ordinal)
+                ? TimeSpan.FromSeconds(30)
+                : null;
+        using var first = await Http.GetAsync("/listen?queue_name=replaced&wait_time=1");
+        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        var registry = App.Services.GetRequiredService<ListenerRegistry>();
+        var replaced = registry.Find(QueueRef.ByName("replaced"))!;
+        var stopRequest = Http.DeleteAsync("/listen?queue_name=replaced");
+        (await Eventually.TrueAsync(() => replaced.IsStopping)).Should().BeTrue();
+        using var second = await Http.GetAsync("/listen?queue_name=replaced&wait_time=1");
+        second.StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        // Act: the host stops its services, as at shutdown.
+        var shutdown = registry.StopAsync(CancellationToken.None);
+
+        // Assert: shutdown waits while the replaced loop may still acknowledge, and ends when its grace does.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var waitedForTheGrace = !shutdown.IsCompleted;
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        waitedForTheGrace.Should().BeTrue("the replaced loop is still acknowledging within its grace");
+        await shutdown.WaitAsync(TimeSpan.FromSeconds(10));
+        replaced.Completion.IsCompleted.Should().BeTrue();
+        using var stopped = await stopRequest;
+        stopped.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+}
