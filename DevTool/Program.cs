@@ -27,6 +27,14 @@ public class Program
         services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<BrokerReachability>();
         services.AddTransient<BrokerReachabilityLog>();
+        // The page's patience, in code as in appsettings.json, so that a DevTool started without that file still learns
+        // quickly that the broker is down; registered before the client binds its section, which overrides them.
+        services.Configure<BrokerClientOptions>(client =>
+        {
+            client.AttemptTimeout = TimeSpan.FromSeconds(3);
+            client.TotalTimeout = TimeSpan.FromSeconds(6);
+            client.MaxRetries = 1;
+        });
         services.AddBrokerClient(client => client.AddHttpMessageHandler<BrokerReachabilityLog>());
 
         var app = builder.Build();

@@ -79,5 +79,10 @@ public static class UserAppOptionsValidation
                 "UserApp:ListenerWaitTimeSeconds must be at most Limits:MaxWaitTimeSeconds.")
             .Validate<IOptions<LimitsOptions>>(
                 (o, l) => o.ListenerVisibilityTimeoutSeconds <= l.Value.MaxVisibilityTimeoutSeconds,
-                "UserApp:ListenerVisibilityTimeoutSeconds must be at most Limits:MaxVisibilityTimeoutSeconds.");
+                "UserApp:ListenerVisibilityTimeoutSeconds must be at most Limits:MaxVisibilityTimeoutSeconds.")
+            // The host stops waiting for its services after its shutdown timeout: a longer grace would be cut short
+            // there, and a message already printed would be printed again when it comes back.
+            .Validate<IOptions<HostOptions>>(
+                (o, h) => o.ListenerStopGrace < h.Value.ShutdownTimeout,
+                "UserApp:ListenerStopGrace must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
 }

@@ -34,9 +34,11 @@ public sealed class StorageOptions : IValidatableObject
             yield return new ValidationResult("Storage:Sqlite:MaxBatchOperations must be from 1 to 100000.", ["Sqlite.MaxBatchOperations"]);
         }
 
-        if (Sqlite.MaxPendingOperations < Sqlite.MaxBatchOperations)
+        if (Sqlite.MaxPendingOperations < Sqlite.MaxBatchOperations || Sqlite.MaxPendingOperations > 1_048_576)
         {
-            yield return new ValidationResult("Storage:Sqlite:MaxPendingOperations must be at least Storage:Sqlite:MaxBatchOperations.", ["Sqlite.MaxPendingOperations"]);
+            yield return new ValidationResult(
+                "Storage:Sqlite:MaxPendingOperations must be at least Storage:Sqlite:MaxBatchOperations and at most 1048576.",
+                ["Sqlite.MaxPendingOperations"]);
         }
 
         // Microsoft.Data.Sqlite counts command timeouts in whole seconds, and 0 there means waiting forever.

@@ -33,6 +33,12 @@ public sealed class BrokerClientOptions : IValidatableObject
             yield return new ValidationResult("Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.", [nameof(Url)]);
         }
 
+        // An empty key is no key; one with spaces around it or a line break in it would fail every call, not the start.
+        if (!string.IsNullOrEmpty(ApiKey) && (ApiKey.Trim().Length != ApiKey.Length || ApiKey.Any(char.IsControl)))
+        {
+            yield return new ValidationResult("Broker:ApiKey must not start or end with spaces or hold control characters.", [nameof(ApiKey)]);
+        }
+
         if (AttemptTimeout <= TimeSpan.Zero || AttemptTimeout > TimeSpan.FromMinutes(10))
         {
             yield return new ValidationResult("Broker:AttemptTimeout must be more than 00:00:00 and at most 00:10:00.", [nameof(AttemptTimeout)]);

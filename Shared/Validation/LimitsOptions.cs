@@ -19,7 +19,10 @@ public sealed class LimitsOptions : IValidatableObject
     /// The largest request body. Above <see cref="MaxMessageBytes"/> because JSON escaping can make a body
     /// up to six times longer on the wire than the string it decodes to.
     /// </summary>
-    [Range(1024, 512 * 1024 * 1024, ErrorMessage = "Limits:MaxRequestBodyBytes must be from 1024 to 536870912.")]
+    // Bounds of the property's own type: with int bounds the attribute converts the value to int, and a value past
+    // Int32 would throw instead of failing validation.
+    [Range(typeof(long), "1024", "536870912", ParseLimitsInInvariantCulture = true, ConvertValueInInvariantCulture = true,
+        ErrorMessage = "Limits:MaxRequestBodyBytes must be from 1024 to 536870912.")]
     public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
 
     /// <summary>The most messages one consume or peek returns (<c>size</c>).</summary>

@@ -37,6 +37,10 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("Broker", "--Storage:Sqlite:BusyTimeout=00:00:00", "Storage:Sqlite:BusyTimeout")]
     [InlineData("Broker", "--Auth:ApiKeys:0= ", "Auth:ApiKeys:0")]
     [InlineData("UserApp", "--UserApp:ListenerSize=101", "UserApp:ListenerSize")]
+    [InlineData("Broker", "--Limits:MaxRequestBodyBytes=3000000000", "Limits:MaxRequestBodyBytes")]
+    [InlineData("Broker", "--Storage:Sqlite:MaxPendingOperations=2000000000", "Storage:Sqlite:MaxPendingOperations")]
+    [InlineData("DevTool", "--Broker:ApiKey= key", "Broker:ApiKey")]
+    [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:00:45", "UserApp:ListenerStopGrace")]
     public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
     {
         var said = await RefusalOfAsync(app, arg);
