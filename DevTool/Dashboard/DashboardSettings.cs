@@ -1,11 +1,22 @@
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.DevTool.Dashboard;
 
-/// <summary>What the page needs of the DevTool's settings, in milliseconds for <c>setTimeout</c>.</summary>
-public sealed record DashboardSettings(int RefreshIntervalMs, int RequestTimeoutMs, int StaleAfterMs, int PreviewCharacters)
+/// <summary>
+/// What the page needs of the DevTool's settings, times in milliseconds for <c>setTimeout</c>: its timings, and the
+/// limits its forms offer, so that a changed limit changes the page too.
+/// </summary>
+public sealed record DashboardSettings(
+    int RefreshIntervalMs,
+    int RequestTimeoutMs,
+    int StaleAfterMs,
+    int PreviewCharacters,
+    int MaxQueueNameLength,
+    int DefaultPeekSize,
+    int MaxPeekSize)
 {
     /// <summary>
     /// The page waits for an answer this much longer than the DevTool waits for the broker, so that an unreachable
@@ -13,11 +24,14 @@ public sealed record DashboardSettings(int RefreshIntervalMs, int RequestTimeout
     /// </summary>
     public static readonly TimeSpan RequestTimeoutMargin = TimeSpan.FromSeconds(2);
 
-    public static DashboardSettings From(DashboardOptions dashboard, BrokerClientOptions broker) => new(
+    public static DashboardSettings From(DashboardOptions dashboard, BrokerClientOptions broker, LimitsOptions limits) => new(
         Milliseconds(dashboard.RefreshInterval),
         Milliseconds(broker.TotalTimeout + RequestTimeoutMargin),
         Milliseconds(dashboard.StaleAfter),
-        dashboard.PreviewCharacters);
+        dashboard.PreviewCharacters,
+        limits.MaxQueueNameLength,
+        limits.DefaultPeekSize,
+        limits.MaxBatchSize);
 
     private static int Milliseconds(TimeSpan time) => (int)Math.Ceiling(time.TotalMilliseconds);
 }
@@ -32,10 +46,11 @@ public static class DashboardSettingsApi
     {
         var settings = routes.ServiceProvider.GetRequiredService<IOptions<DashboardOptions>>();
         var broker = routes.ServiceProvider.GetRequiredService<IOptions<BrokerClientOptions>>();
-        routes.MapGet("/dashboard/settings", () =>
-                TypedResults.Json(DashboardSettings.From(settings.Value, broker.Value), DashboardJsonContext.Default.DashboardSettings))
+        var limits = routes.ServiceProvider.GetRequiredService<IOptions<LimitsOptions>>();
+        routes.MapGet("/dashboard/settings", () => TypedResults.Json(
+                DashboardSettings.From(settings.Value, broker.Value, limits.Value), DashboardJsonContext.Default.DashboardSettings))
             .WithTags("Dashboard")
-            .WithSummary("The page's refresh interval, request timeout, staleness threshold and body preview length");
+            .WithSummary("The page's refresh interval, request timeout, staleness threshold, body preview length and input limits");
         return routes;
     }
 }

@@ -11,6 +11,10 @@
     stale_after_ms: 3000,
     // A body is shown up to this many characters until asked for in full.
     preview_characters: 2000,
+    // The DevTool's Limits, which its forms offer no more than.
+    max_queue_name_length: 80,
+    default_peek_size: 10,
+    max_peek_size: 100,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -534,6 +538,15 @@
 
   el.size.addEventListener("change", () => refreshMessages().catch(() => {}));
 
+  /** The usual sizes up to the DevTool's largest, with its default and its largest among them; the default chosen. */
+  function renderSizeChoices() {
+    const sizes = [...new Set([10, 25, 50, 100, settings.default_peek_size, settings.max_peek_size])]
+      .filter((n) => n <= settings.max_peek_size)
+      .sort((a, b) => a - b);
+    el.size.replaceChildren(...sizes.map((n) => new Option(String(n), String(n))));
+    el.size.value = String(settings.default_peek_size);
+  }
+
   /** "every second", "every 2 s", "every 0.5 s": the refresh interval as the page's hints say it. */
   function every(ms) {
     return ms === 1000 ? "every second" : `every ${Number((ms / 1000).toFixed(1))} s`;
@@ -546,6 +559,8 @@
       // The defaults above; the first refresh will say whether the DevTool is there at all.
     }
     for (const hint of document.querySelectorAll(".refresh-every")) hint.textContent = every(settings.refresh_interval_ms);
+    el.createName.maxLength = settings.max_queue_name_length;
+    renderSizeChoices();
     renderQueueChoices();
     setInterval(renderFreshness, 1000);
     poll();

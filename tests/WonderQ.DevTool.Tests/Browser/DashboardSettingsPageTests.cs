@@ -6,11 +6,17 @@ using static Microsoft.Playwright.Assertions;
 
 namespace WonderQ.DevTool.Tests.Browser;
 
-/// <summary>A DevTool whose page refreshes five times a second and cuts bodies after 100 characters.</summary>
+/// <summary>
+/// A DevTool whose page refreshes five times a second, cuts bodies after 100 characters and lists at most 50 messages
+/// (30 unless asked) of queues named in at most 40 characters.
+/// </summary>
 public sealed class LiveAppsWithDashboardSettings : LiveApps
 {
     protected override IEnumerable<string> DevToolSettings =>
-        ["--Dashboard:RefreshInterval=00:00:00.200", "--Dashboard:PreviewCharacters=100"];
+    [
+        "--Dashboard:RefreshInterval=00:00:00.200", "--Dashboard:PreviewCharacters=100",
+        "--Limits:MaxBatchSize=50", "--Limits:DefaultPeekSize=30", "--Limits:MaxQueueNameLength=40",
+    ];
 }
 
 [Collection(BrowserCollection.Name)]
@@ -41,6 +47,17 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
         // second; the bound between them leaves a loaded machine room for slow answers.
         answers.Should().HaveCountGreaterThanOrEqualTo(8);
         (answers.ElementAt(7) - answers.ElementAt(0)).Should().BeLessThan(6_000);
+    }
+
+    [Fact]
+    public async Task The_forms_offer_no_more_than_the_devtools_limits()
+    {
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var size = dashboard.Page.Locator("#size");
+
+        await Expect(size.Locator("option")).ToHaveTextAsync(["10", "25", "30", "50"]);
+        await Expect(size).ToHaveValueAsync("30");
+        await Expect(dashboard.Page.Locator("#new-queue-name")).ToHaveAttributeAsync("maxlength", "40");
     }
 
     [Fact]
