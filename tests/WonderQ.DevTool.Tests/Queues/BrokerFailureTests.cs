@@ -52,7 +52,8 @@ public sealed class BrokerFailureTests
 
         var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, "maximum of 2 waiting consumers");
         problem.GetProperty("title").GetString().Should().Be("The broker is busy or unavailable.");
-        response.Headers.RetryAfter.Should().NotBeNull("a 503 tells the caller when to try again");
+        response.Headers.RetryAfter.Should().NotBeNull();
+        response.Headers.RetryAfter!.Delta.Should().BePositive("a 503 tells the caller when to try again");
     }
 
     [Theory]

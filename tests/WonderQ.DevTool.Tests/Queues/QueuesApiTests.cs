@@ -81,9 +81,10 @@ public sealed class QueuesApiTests(BrokerAndDevTool apps) : IClassFixture<Broker
         await Broker.CreateQueueAsync(name);
         await Broker.SendAsync(QueueRef.ByName(name), "still there");
 
-        await _devTool.GetAsync($"/queues/{name}");
+        var peeked = await _devTool.GetFromJsonAsync<MessageDto[]>($"/queues/{name}", Shared.Json.WonderQJson.Options);
         var consumed = await Broker.ConsumeAsync(QueueRef.ByName(name), waitTimeSeconds: 0);
 
+        peeked.Should().ContainSingle().Which.Body.Should().Be("still there");
         consumed.Should().ContainSingle().Which.ReceiveCount.Should().Be(1);
     }
 

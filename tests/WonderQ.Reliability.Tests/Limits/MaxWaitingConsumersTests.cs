@@ -38,6 +38,7 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
         third.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         Problems.ShouldBeProblemBody(third, await third.Content.ReadAsStringAsync(), "the third consumer");
         third.Headers.RetryAfter.Should().NotBeNull();
+        third.Headers.RetryAfter!.Delta.Should().BePositive("a 503 tells the caller when to try again");
 
         // Two messages release the two waiters, each with one message.
         var sent = new[] { await client.SendAsync(queue, "for the first"), await client.SendAsync(queue, "for the second") };
