@@ -32,6 +32,13 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
 
     private const string Prefix = "Processing message: ";
 
+    /// <summary>True for the listener's acknowledgement of a message: <c>DELETE /messages/{id}</c>.</summary>
+    public static bool IsAcknowledgement(HttpRequestMessage request) =>
+        request.Method == HttpMethod.Delete && request.RequestUri!.AbsolutePath.StartsWith("/messages/", StringComparison.Ordinal);
+
+    /// <summary>Holds every acknowledgement back for half a minute, unless the app cancels it first.</summary>
+    public void HoldAcknowledgements() => BrokerDelay = request => IsAcknowledgement(request) ? TimeSpan.FromSeconds(30) : null;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Broker:Url", brokerUrl.ToString());

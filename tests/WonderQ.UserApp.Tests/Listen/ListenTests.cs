@@ -88,7 +88,7 @@ public partial class ListenTests : UserAppTestBase
         App.BrokerRequest = request =>
         {
             // The first loop's acknowledgement hangs, so that once stopped it stays winding down.
-            if (request.Method == HttpMethod.Delete && request.RequestUri!.AbsolutePath.StartsWith("/messages/", StringComparison.Ordinal))
+            if (UserAppFactory.IsAcknowledgement(request))
             {
                 acknowledging.Set();
                 release.Wait(TimeSpan.FromSeconds(30));

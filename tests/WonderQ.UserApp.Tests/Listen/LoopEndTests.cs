@@ -16,10 +16,7 @@ public sealed class LoopEndTests : UserAppTestBase
     {
         // Arrange: the acknowledgement hangs past the grace.
         await DispatchAsync(new { queue_name = "grace", body = "printed, never acknowledged" });
-        App.BrokerDelay = request =>
-            request.Method == HttpMethod.Delete && request.RequestUri!.AbsolutePath.StartsWith("/messages/", StringComparison.Ordinal)
-                ? TimeSpan.FromSeconds(30)
-                : null;
+        App.HoldAcknowledgements();
         using var started = await Http.GetAsync("/listen?queue_name=grace&wait_time=1");
         (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
 

@@ -19,10 +19,7 @@ public sealed class ShutdownTests : UserAppTestBase
     {
         // Arrange: a loop stopped mid-acknowledgement, in its grace, and a new loop started on its queue meanwhile.
         await DispatchAsync(new { queue_name = "replaced", body = "acknowledged late" });
-        App.BrokerDelay = request =>
-            request.Method == HttpMethod.Delete && request.RequestUri!.AbsolutePath.StartsWith("/messages/", StringComparison.Ordinal)
-                ? TimeSpan.FromSeconds(30)
-                : null;
+        App.HoldAcknowledgements();
         using var first = await Http.GetAsync("/listen?queue_name=replaced&wait_time=1");
         (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
         var registry = App.Services.GetRequiredService<ListenerRegistry>();
