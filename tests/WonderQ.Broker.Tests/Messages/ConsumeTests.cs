@@ -165,6 +165,23 @@ public sealed class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBrok
     }
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(20)]
+    public async Task Consume_with_an_id_and_a_name_of_different_queues_returns_404_and_claims_nothing(int waitTime)
+    {
+        var one = await Client.CreateQueueAsync();
+        var other = await Client.CreateQueueAsync();
+        await Client.SendAsync(one.Id, "in the queue of the id");
+        await Client.SendAsync(other.Id, "in the queue of the name");
+
+        using var response = await Client.GetAsync($"/messages/consume?queue_id={one.Id}&queue_name={other.Name}&wait_time={waitTime}");
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        (await Client.PeekAsync(one.Id)).Should().ContainSingle().Which.ReceiveCount.Should().Be(0);
+        (await Client.PeekAsync(other.Id)).Should().ContainSingle().Which.ReceiveCount.Should().Be(0);
+    }
+
+    [Theory]
     [InlineData("size=0", "size", "from 1 to 100")]
     [InlineData("size=101", "size", "from 1 to 100")]
     [InlineData("size=many", "size", "from 1 to 100")]

@@ -66,6 +66,23 @@ public sealed class DeleteMessageTests(SharedBroker broker) : IClassFixture<Shar
     }
 
     [Fact]
+    public async Task Delete_without_a_token_removes_a_message_another_consumer_holds_and_the_holders_delete_then_returns_404()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "held by a consumer");
+        var held = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+
+        using var unconditional = await Client.DeleteMessageAsync(held.Id);
+        using var holders = await Client.DeleteMessageAsync(held.Id, held.ReservationToken);
+
+        unconditional.StatusCode.Should().Be(HttpStatusCode.OK, "a delete without a token is unconditional");
+        (await unconditional.ReadJsonAsync()).GetRawText().Should().Be("""{"success":true}""");
+        var problem = await holders.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("success").GetBoolean().Should().BeFalse();
+        (await Client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Delete_with_a_token_on_a_never_consumed_message_returns_409()
     {
         var queue = await Client.CreateQueueAsync();
@@ -106,6 +123,21 @@ public sealed class DeleteMessageTests(SharedBroker broker) : IClassFixture<Shar
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
         problem.GetProperty("success").GetBoolean().Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Delete_with_the_token_after_the_queue_was_deleted_returns_404_with_success_false()
+    {
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "in flight when its queue goes");
+        var claimed = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+        using var deleteQueue = await Client.DeleteAsync($"/queues/{queue.Id}");
+
+        using var response = await Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        deleteQueue.StatusCode.Should().Be(HttpStatusCode.OK);
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("success").GetBoolean().Should().BeFalse("the message went with its queue; no one else holds it");
     }
 
     [Fact]

@@ -103,6 +103,32 @@ public sealed class LongPollTests : FreshBroker
     }
 
     [Fact]
+    public async Task A_publish_to_another_queue_neither_answers_nor_wakes_the_consumers_waiting_on_this_one()
+    {
+        var mine = await Client.CreateQueueAsync();
+        var other = await Client.CreateQueueAsync();
+        var first = Client.ConsumeAsync(mine.Id, waitTime: 20);
+        await AsleepAsync(mine.Id);
+        var second = Client.ConsumeAsync(mine.Id, waitTime: 20);
+        await AsleepAsync(mine.Id, 2);
+
+        // A consume goes through the writer after the send's commit, so once it is answered the send's wake-ups have run.
+        var elsewhere = await Client.SendAsync(other.Id, "for the other queue");
+        var taken = await Client.ConsumeAsync(other.Id);
+
+        taken.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == elsewhere && m.ReceiveCount == 1);
+        first.IsCompleted.Should().BeFalse("a message on another queue is not an answer");
+        second.IsCompleted.Should().BeFalse("a message on another queue is not an answer");
+
+        // Woken, the first would have looked, found nothing and parked again behind the second.
+        await AsleepAsync(mine.Id, 2);
+        var next = await Client.SendAsync(mine.Id, "for the consumer waiting longest");
+        var after = await Client.SendAsync(mine.Id, "for the other one");
+        (await first.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(next, "it kept its place in line: nothing woke it");
+        (await second.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(after);
+    }
+
+    [Fact]
     public async Task A_waiting_consumer_returns_empty_when_its_queue_is_deleted()
     {
         var queue = await Client.CreateQueueAsync();

@@ -1,3 +1,4 @@
+using System.Net;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Messages;
@@ -31,6 +32,29 @@ public sealed class VisibilityTests : FreshBroker
         second.ReceiveCount.Should().Be(2);
         second.ReservationToken.Should().NotBeNullOrEmpty().And.NotBe(first.ReservationToken);
         second.RetrievableAt.Should().Be(Clock.GetUtcNow().AddSeconds(30));
+    }
+
+    [Fact]
+    public async Task A_message_not_deleted_twice_comes_back_with_receive_count_3_and_only_the_latest_token_deletes_it()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "third time");
+        var first = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+        Clock.Advance(TimeSpan.FromSeconds(31));
+        var second = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+
+        Clock.Advance(TimeSpan.FromSeconds(31));
+        var third = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Single();
+        using var bySecond = await Client.DeleteMessageAsync(id, second.ReservationToken);
+        using var byThird = await Client.DeleteMessageAsync(id, third.ReservationToken);
+
+        third.Id.Should().Be(id);
+        third.ReceiveCount.Should().Be(3);
+        third.ReservationToken.Should().NotBeNullOrEmpty().And.NotBe(first.ReservationToken).And.NotBe(second.ReservationToken);
+        third.RetrievableAt.Should().Be(Clock.GetUtcNow().AddSeconds(30));
+        await bySecond.ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        byThird.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await Client.PeekAsync(queue.Id)).Should().BeEmpty();
     }
 
     [Fact]

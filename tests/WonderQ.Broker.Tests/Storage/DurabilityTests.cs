@@ -1,5 +1,9 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
+using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Storage;
 
@@ -35,6 +39,37 @@ public sealed class DurabilityTests : IDisposable
         messages[1].ReservationToken.Should().Be(token, "reservations survive too");
         using var ack = await restarted.DeleteMessageAsync(messages[1].Id, token);
         ack.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_reservation_taken_before_a_restart_reaches_a_consumer_waiting_after_it_when_it_runs_out()
+    {
+        var clock = new FakeTimeProvider(BrokerApplication.StartTime);
+        long queueId;
+        long messageId;
+        string token;
+        await using (var before = new BrokerApplication(_path, deleteDatabaseOnDispose: false, clock: clock))
+        {
+            using var client = before.CreateClient();
+            var queue = await client.CreateQueueAsync();
+            queueId = queue.Id;
+            messageId = await client.SendAsync(queue.Id, "claimed for 10 s, then the broker restarts");
+            token = (await client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Single().ReservationToken!;
+        }
+
+        await using var after = new BrokerApplication(_path, deleteDatabaseOnDispose: false, clock: clock);
+        using var restarted = after.CreateClient();
+        var waiting = restarted.ConsumeAsync(queueId, waitTime: 20);
+        var waiters = after.Services.GetRequiredService<WaitingConsumers>();
+        await Wire.EventuallyAsync(() => waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the restarted broker, past its own look");
+        waiting.IsCompleted.Should().BeFalse("the reservation taken before the restart still runs");
+
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var answered = await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromSeconds(10)));
+
+        answered.Should().BeSameAs(waiting, "the reservation ran out 10 s before the consumer's wait does");
+        (await waiting).Should().ContainSingle().Which.Should().Match<MessageDto>(
+            m => m.Id == messageId && m.ReceiveCount == 2 && m.ReservationToken != token);
     }
 
     [Fact]
