@@ -45,8 +45,7 @@ public partial class DispatchTests : UserAppTestBase
         await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:DispatchParallelism"] = "1" });
         using var http = app.CreateClient();
         var sends = 0;
-        app.BrokerRequest = request => request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/messages", StringComparison.Ordinal)
-            && Interlocked.Increment(ref sends) == 50
+        app.BrokerRequest = request => IsSend(request) && Interlocked.Increment(ref sends) == 50
                 ? NotFound("There is no queue with id 1.")
                 : null;
 
@@ -58,6 +57,70 @@ public partial class DispatchTests : UserAppTestBase
         result.Failed.Skip(1).Should().AllSatisfy(f => f.Error.Should().StartWith("Not sent: an earlier message failed"));
         sends.Should().Be(50, "none was sent after the failure");
         (await QueueSizeAsync("cut-short")).Should().Be(49);
+    }
+
+    [Fact]
+    public async Task Dispatch_retries_sends_the_broker_refuses_for_now_and_counts_them_created()
+    {
+        // The broker is busy for the first two attempts: each is a 503 that the client retries.
+        var attempts = 0;
+        App.BrokerRequest = request => IsSend(request) && Interlocked.Increment(ref attempts) <= 2 ? Busy() : null;
+
+        var result = await DispatchAsync(new { queue_name = "busy-at-first", stub = 5 });
+
+        result.Created.Should().Be(5);
+        result.Failed.Should().BeEmpty();
+        attempts.Should().Be(7, "two refused attempts were made again");
+        (await QueueSizeAsync("busy-at-first")).Should().Be(5);
+    }
+
+    [Fact]
+    public async Task Dispatch_reports_a_send_still_refused_after_its_retries_as_failed()
+    {
+        App.BrokerRequest = request => IsSend(request) ? Busy() : null;
+
+        var result = await DispatchAsync(new { queue_name = "always-busy", body = "never accepted" });
+
+        result.Created.Should().Be(0);
+        result.Failed.Should().ContainSingle().Which.Should().Match<FailedMessage>(f => f.Body == "never accepted" && f.Error.Length > 0);
+        (await QueueSizeAsync("always-busy")).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Dispatch_sends_at_most_DispatchParallelism_messages_at_once()
+    {
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:DispatchParallelism"] = "4" });
+        using var http = app.CreateClient();
+        int inFlight = 0, most = 0;
+        // Each send is held 50 ms on its way; the hook counts those held at once.
+        app.BrokerDelay = request =>
+        {
+            if (!IsSend(request))
+            {
+                return null;
+            }
+
+            var now = Interlocked.Increment(ref inFlight);
+            for (var seen = Volatile.Read(ref most); now > seen && Interlocked.CompareExchange(ref most, now, seen) != seen; seen = Volatile.Read(ref most))
+            {
+            }
+
+            return TimeSpan.FromMilliseconds(50);
+        };
+        app.BrokerRequest = request =>
+        {
+            if (IsSend(request))
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
+
+            return null;
+        };
+
+        var result = await DispatchToAsync(http, new { queue_name = "bounded", stub = 40 });
+
+        result.Created.Should().Be(40);
+        most.Should().BeInRange(2, 4, "sends go out together, but no more than four at once");
     }
 
     [Fact]
@@ -193,6 +256,14 @@ public partial class DispatchTests : UserAppTestBase
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         return (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
     }
+
+    private static bool IsSend(HttpRequestMessage request) =>
+        request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/messages", StringComparison.Ordinal);
+
+    private static HttpResponseMessage Busy() => new(HttpStatusCode.ServiceUnavailable)
+    {
+        Content = new StringContent("""{"status":503,"title":"The broker is busy.","detail":"Try again."}""", System.Text.Encoding.UTF8, "application/problem+json"),
+    };
 
     private static HttpResponseMessage NotFound(string detail) => new(HttpStatusCode.NotFound)
     {
