@@ -49,7 +49,7 @@ public interface IMessageStore
     /// <summary>When the first reservation in the queue that runs out after <paramref name="after"/> does, if any.</summary>
     Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken);
 
-    /// <summary>True when the store answers a trivial query.</summary>
+    /// <summary>True when the store answers a read of its data, false when it fails.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }
 

@@ -1,4 +1,3 @@
-using System.Data;
 using Dapper;
 using WonderQ.Shared.Contracts;
 
@@ -82,8 +81,8 @@ internal sealed class SqliteMessageStore(
         try
         {
             await using var connection = await database.OpenReaderAsync(cancellationToken);
-            return await connection.ExecuteScalarAsync<long>(
-                new CommandDefinition("SELECT 1", commandType: CommandType.Text, cancellationToken: cancellationToken)) == 1;
+            await connection.ExecuteScalarAsync<long>(new CommandDefinition(SqliteSql.Ping, cancellationToken: cancellationToken));
+            return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -94,6 +94,13 @@ internal static class SqliteSql
 
     public const string MessageExists = "SELECT 1 FROM messages WHERE id = $id";
 
+    /// <summary>
+    /// The health check: a seek in the messages table on a reader's connection, as a request's read, so it needs the
+    /// file's header, its schema and the table's pages. A <c>SELECT 1</c> reads nothing from the file: it answers
+    /// even when the file is no database any more. Beside the writer (WAL), so a check never waits behind commits.
+    /// </summary>
+    public const string Ping = "SELECT COUNT(*) FROM messages WHERE id = 0";
+
     public const string NextExpiry = """
         SELECT MIN(visible_at) FROM messages INDEXED BY ix_messages_claim
         WHERE queue_id = $queue_id AND visible_at > $after

@@ -1,9 +1,5 @@
 using System.Net;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.DependencyInjection;
-using WonderQ.Broker.Health;
-using WonderQ.Broker.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace WonderQ.Broker.Tests.Health;
 
@@ -21,15 +17,21 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
     }
 
     [Fact]
-    public async Task Healthz_is_a_503_problem_when_the_store_does_not_answer()
+    public async Task Healthz_is_a_503_problem_when_the_database_file_is_no_longer_a_database()
     {
-        var store = new SilentStore(broker.App.Services.GetRequiredService<IMessageStore>());
+        await using var app = new BrokerApplication();
+        using var client = app.CreateClient();
+        using (var healthy = await client.GetAsync("/healthz"))
+        {
+            healthy.StatusCode.Should().Be(HttpStatusCode.OK, "the broker's reader connection is open and pooled before the file breaks");
+        }
 
-        var answer = await HealthApi.Check(store, CancellationToken.None);
+        OverwriteInPlace(app.DatabasePath);
+        using var response = await client.GetAsync("/healthz");
 
-        var problem = answer.Result.Should().BeOfType<ProblemHttpResult>().Subject;
-        problem.StatusCode.Should().Be(StatusCodes.Status503ServiceUnavailable, "a load balancer takes the broker out of rotation");
-        problem.ProblemDetails.Detail.Should().Contain("store");
+        // A 503, so a load balancer takes the broker out of rotation.
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        problem.GetProperty("detail").GetString().Should().Contain("store");
     }
 
     [Fact]
@@ -74,8 +76,23 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
         operation.GetProperty("responses").PropertyNames().Should().Contain(status);
     }
 
-    private sealed class SilentStore(IMessageStore inner) : DelegatingStore(inner)
+    /// <summary>
+    /// Another file copied over the live database, as a mistaken <c>cp</c> or restore does: it writes into the same
+    /// file, so the broker's open connections read the new bytes. Checkpointed first, as a file is once its broker has
+    /// run a while; else the pages still in the write-ahead log would answer for the overwritten ones.
+    /// </summary>
+    private static void OverwriteInPlace(string path)
     {
-        public override Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var checkpoint = connection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            using var result = checkpoint.ExecuteReader();
+            result.Read().Should().BeTrue();
+            result.GetInt64(0).Should().Be(0, "the idle broker holds no reader that would keep the log from being emptied");
+        }
+
+        File.WriteAllText(path, "2026-12-01T11:00:00Z INFO a log line, not a database\n");
     }
 }

@@ -30,6 +30,7 @@ public sealed partial class QueryPlanTests : IDisposable
         { nameof(SqliteSql.DeleteReservedMessage), SqliteSql.DeleteReservedMessage, "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.DeleteMessage), SqliteSql.DeleteMessage, "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.MessageExists), SqliteSql.MessageExists, "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" },
+        { nameof(SqliteSql.Ping), SqliteSql.Ping, "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.Peek), SqliteSql.Peek, "SEARCH messages USING INDEX ix_messages_queue (queue_id=?)" },
         { nameof(SqliteSql.PeekVersions), SqliteSql.PeekVersions, "SEARCH messages USING INDEX ix_messages_queue (queue_id=?)" },
         { nameof(SqliteSql.QueueById), SqliteSql.QueueById, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },

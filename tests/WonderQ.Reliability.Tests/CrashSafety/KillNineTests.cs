@@ -23,14 +23,18 @@ public sealed class KillNineTests(ITestOutputHelper output)
     private const int VisibilityTimeoutSeconds = 3;
     private static TimeSpan StartDeadline => TimeSpan.FromSeconds(60);
     private static TimeSpan DrainDeadline => TimeSpan.FromSeconds(60);
+    private static TimeSpan LoadDeadline => TimeSpan.FromSeconds(20);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentDictionary<string, byte> _attempted = new();
     private readonly ConcurrentDictionary<string, byte> _acknowledged = new();
     private readonly ConcurrentQueue<Receipt> _receipts = new();
     private readonly ConcurrentDictionary<long, long> _deletedAt = new();
-    private readonly ConcurrentQueue<string> _serverErrors = new();
+    private readonly ConcurrentQueue<string> _failures = new();
     private int _deleteConflicts;
+
+    /// <summary>Set just before each kill: from then on a request may fail without an answer; before it, none may.</summary>
+    private volatile bool _killIssued;
 
     [Fact]
     public async Task Every_acknowledged_message_is_delivered_after_repeated_kill_9_and_none_is_deleted_unreceived()
@@ -40,11 +44,6 @@ public sealed class KillNineTests(ITestOutputHelper output)
         var port = FreePort.Next();
         var queue = Json.UniqueQueueName("crash");
         var random = new Random(20261129);
-        using var client = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2) })
-        {
-            BaseAddress = new Uri($"http://127.0.0.1:{port}"),
-            Timeout = TimeSpan.FromSeconds(15),
-        };
         var delivered = new HashSet<string>();
         BrokerProcess? broker = null;
         try
@@ -52,6 +51,8 @@ public sealed class KillNineTests(ITestOutputHelper output)
             // Act: load, kill -9, restart on the same file and port; Kills times over.
             for (var round = 0; round < Kills; round++)
             {
+                // A client per broker, so that no connection to the killed one is still pooled when the next round starts.
+                using var client = NewClient(port);
                 broker = BrokerProcess.Start(database.Path, port);
                 await broker.WaitHealthyAsync(client, StartDeadline);
                 if (round == 0)
@@ -59,24 +60,38 @@ public sealed class KillNineTests(ITestOutputHelper output)
                     await client.CreateQueueAsync(queue);
                 }
 
+                _killIssued = false;
+                var acknowledgedBefore = _acknowledged.Count;
+                var receivedBefore = _receipts.Count;
                 using var load = new CancellationTokenSource();
                 var workers = Enumerable.Range(0, Producers).Select(p => ProduceAsync(client, queue, $"r{round}p{p}", load.Token))
                     .Concat(Enumerable.Range(0, Consumers).Select(_ => ConsumeAsync(client, queue, load.Token)))
                     .ToList();
-
-                // Let the load build up (the first acknowledgements arrive), then pull the plug at a random moment.
-                await WaitForAsync(() => _acknowledged.Count > round * 20, TimeSpan.FromSeconds(20));
-                await Task.Delay(random.Next(400, 1200));
-                broker.Kill();
-                broker.Dispose();
-                broker = null;
-                await load.CancelAsync();
-                await Task.WhenAll(workers);
+                try
+                {
+                    // Let the load build up (this round's sends acknowledged and messages received), then pull the plug
+                    // at a random moment. A round whose load never got going would kill an idle broker and prove nothing.
+                    var loaded = await WaitForAsync(() => _acknowledged.Count - acknowledgedBefore >= 20 && _receipts.Count > receivedBefore, LoadDeadline);
+                    loaded.Should().BeTrue(
+                        $"round {round}'s load must get going before the kill ({_acknowledged.Count - acknowledgedBefore} sends acknowledged, " +
+                        $"{_receipts.Count - receivedBefore} messages received in {LoadDeadline}; failures: {string.Join(" | ", _failures.Take(5))})");
+                    await Task.Delay(random.Next(400, 1200));
+                    _killIssued = true;
+                    broker.Kill();
+                    broker.Dispose();
+                    broker = null;
+                }
+                finally
+                {
+                    await load.CancelAsync();
+                    await Task.WhenAll(workers);
+                }
             }
 
+            using var drainClient = NewClient(port);
             broker = BrokerProcess.Start(database.Path, port);
-            await broker.WaitHealthyAsync(client, StartDeadline);
-            await DrainAsync(client, queue);
+            await broker.WaitHealthyAsync(drainClient, StartDeadline);
+            await DrainAsync(drainClient, queue);
             broker.Kill();
             broker.Dispose();
             broker = null;
@@ -103,10 +118,15 @@ public sealed class KillNineTests(ITestOutputHelper output)
         output.WriteLine($"messages acknowledged (201): {_acknowledged.Count} of {_attempted.Count} sent");
         output.WriteLine($"kills (SIGKILL mid-load):    {Kills}");
         output.WriteLine($"delivered (distinct bodies): {delivered.Count} in {_receipts.Count} receipts");
-        output.WriteLine($"deleted with token (200):    {_deletedAt.Count}; delete conflicts (409): {_deleteConflicts}");
+        output.WriteLine($"deleted with token (200):    {_deletedAt.Count}; claimed again since (409/404): {_deleteConflicts}");
         output.WriteLine($"duplicates after crashes:    {duplicates}");
         output.WriteLine($"losses:                      {lost.Count}");
-        output.WriteLine($"5xx answers:                 {_serverErrors.Count}");
+        output.WriteLine($"failures before a kill:      {_failures.Count}");
+        foreach (var failure in _failures.Take(10))
+        {
+            output.WriteLine($"  {failure}");
+        }
+
         output.WriteLine($"overlapping claims:          {overlapping.Count}");
 
         _acknowledged.Should().NotBeEmpty("the producers must have got messages through between the kills");
@@ -116,7 +136,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         deletedUnreceived.Should().BeEmpty("a message is only deleted by the consumer that received it");
         resurrected.Should().BeEmpty("a message whose delete was answered 200 is gone for good, crash or not");
         overlapping.Should().BeEmpty("a redelivery, crash or not, comes only after the previous reservation ran out");
-        _serverErrors.Should().BeEmpty("a broker under load answers 2xx/4xx, not 5xx");
+        _failures.Should().BeEmpty("until it is killed, the broker answers every request, each with its expected status");
 
         var integrity = IntegrityCheck(database.Path, out var remaining);
         output.WriteLine($"integrity_check:             {integrity}; rows left: {remaining}");
@@ -142,9 +162,10 @@ public sealed class KillNineTests(ITestOutputHelper output)
                     await NoteUnexpectedAsync(response, HttpStatusCode.Created);
                 }
             }
-            catch (Exception ex) when (IsConnectionFailure(ex, cancellationToken))
+            catch (Exception ex) when (IsRequestFailure(ex))
             {
-                // The broker is down or went down mid-request: this body's fate is unknown, which is allowed.
+                // Once the kill is issued the broker is down or going down mid-request: this body's fate is unknown, which is allowed.
+                NoteFailure("POST /messages", ex, cancellationToken);
                 await Pause(cancellationToken);
             }
         }
@@ -158,8 +179,9 @@ public sealed class KillNineTests(ITestOutputHelper output)
             {
                 await ConsumeOnceAsync(client, queue, size: 5, waitTime: 1, VisibilityTimeoutSeconds, cancellationToken);
             }
-            catch (Exception ex) when (IsConnectionFailure(ex, cancellationToken))
+            catch (Exception ex) when (IsRequestFailure(ex))
             {
+                NoteFailure("GET /messages/consume or a DELETE of what it returned", ex, cancellationToken);
                 await Pause(cancellationToken);
             }
         }
@@ -192,9 +214,10 @@ public sealed class KillNineTests(ITestOutputHelper output)
             {
                 _deletedAt.TryAdd(message.Id, _clock.ElapsedTicks);
             }
-            else if (deleted.StatusCode == HttpStatusCode.Conflict)
+            else if (deleted.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.NotFound && DateTimeOffset.UtcNow >= message.RetrievableAt)
             {
-                // The reservation ran out and another consumer claimed it: it was received again, not lost.
+                // The reservation ran out and another consumer claimed the message (409), and perhaps deleted it too
+                // (404): it was received again, not lost. While the reservation runs, either answer is a failure.
                 Interlocked.Increment(ref _deleteConflicts);
             }
             else
@@ -228,18 +251,34 @@ public sealed class KillNineTests(ITestOutputHelper output)
         return queues!.Single(q => q.Name == queue).QueueSize;
     }
 
+    /// <summary>An answer the broker gave, but not the one expected: a failure whenever it comes, 4xx as much as 5xx.</summary>
     private async Task NoteUnexpectedAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
-        if ((int)response.StatusCode >= 500)
+        var body = await response.Content.ReadAsStringAsync();
+        _failures.Enqueue($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery} → {(int)response.StatusCode} (expected {(int)expected}): {body}");
+    }
+
+    /// <summary>
+    /// A request that got no answer to read: refused, cut off, timed out, or a body that is not the JSON promised.
+    /// Allowed once the kill is issued (or the load stopped); before it, the broker was running and owed an answer.
+    /// </summary>
+    private void NoteFailure(string request, Exception ex, CancellationToken cancellationToken)
+    {
+        if (!_killIssued && !cancellationToken.IsCancellationRequested)
         {
-            var body = await response.Content.ReadAsStringAsync();
-            _serverErrors.Enqueue($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery} → {(int)response.StatusCode} (expected {(int)expected}): {body}");
+            _failures.Enqueue($"{request} failed while the broker ran: {ex.GetType().Name}: {ex.Message}");
         }
     }
 
-    private static bool IsConnectionFailure(Exception ex, CancellationToken cancellationToken) =>
-        ex is HttpRequestException or IOException or System.Text.Json.JsonException
-        || (ex is OperationCanceledException && (cancellationToken.IsCancellationRequested || ex is TaskCanceledException));
+    private static bool IsRequestFailure(Exception ex) =>
+        ex is HttpRequestException or IOException or System.Text.Json.JsonException or OperationCanceledException;
+
+    private static HttpClient NewClient(int port) =>
+        new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2) })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+            Timeout = TimeSpan.FromSeconds(15),
+        };
 
     private static async Task Pause(CancellationToken cancellationToken)
     {
@@ -252,13 +291,21 @@ public sealed class KillNineTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task WaitForAsync(Func<bool> condition, TimeSpan deadline)
+    /// <summary>Waits until the condition holds; false if the deadline passes first.</summary>
+    private static async Task<bool> WaitForAsync(Func<bool> condition, TimeSpan deadline)
     {
         var stopwatch = Stopwatch.StartNew();
-        while (!condition() && stopwatch.Elapsed < deadline)
+        while (!condition())
         {
+            if (stopwatch.Elapsed >= deadline)
+            {
+                return false;
+            }
+
             await Task.Delay(50);
         }
+
+        return true;
     }
 
     private static string IntegrityCheck(string path, out long remaining)
