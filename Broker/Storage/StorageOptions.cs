@@ -41,6 +41,11 @@ public sealed class StorageOptions : IValidatableObject
                 ["Sqlite.MaxPendingOperations"]);
         }
 
+        if (Sqlite.WalSizeLimitBytes is < 0 or > 4L * 1024 * 1024 * 1024)
+        {
+            yield return new ValidationResult("Storage:Sqlite:WalSizeLimitBytes must be from 0 to 4294967296.", ["Sqlite.WalSizeLimitBytes"]);
+        }
+
         // Microsoft.Data.Sqlite counts command timeouts in whole seconds, and 0 there means waiting forever.
         if (Sqlite.BusyTimeout <= TimeSpan.Zero || Sqlite.BusyTimeout > TimeSpan.FromMinutes(5))
         {
@@ -66,6 +71,12 @@ public sealed class SqliteStorageOptions
 
     /// <summary>How many operations may wait for the writer before new requests wait for room.</summary>
     public int MaxPendingOperations { get; set; } = 16_384;
+
+    /// <summary>
+    /// What the write-ahead log is cut back to when it starts over after a checkpoint (SQLite's
+    /// <c>journal_size_limit</c>): a burst leaves no larger file behind, and a log kept at this size is not grown again.
+    /// </summary>
+    public long WalSizeLimitBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>
     /// How long a connection waits on a lock (only a checkpoint or recovery can hold one) before failing; whole

@@ -70,8 +70,7 @@ internal sealed class SqliteDatabase : IDisposable
         Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
         // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
         Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
-        // Truncate the WAL back to 64 MiB after a checkpoint so a burst does not leave a huge file behind.
-        Execute(connection, "PRAGMA journal_size_limit = 67108864;");
+        Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
         ApplySchema(connection);
         return connection;
     }
