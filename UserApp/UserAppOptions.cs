@@ -83,6 +83,7 @@ public static class UserAppOptionsValidation
             // The host stops waiting for its services after its shutdown timeout: a longer grace would be cut short
             // there, and a message already printed would be printed again when it comes back.
             .Validate<IOptions<HostOptions>>(
-                (o, h) => o.ListenerStopGrace < h.Value.ShutdownTimeout,
+                (o, h) => o.ListenerStopGrace == TimeSpan.Zero || h.Value.ShutdownTimeout == Timeout.InfiniteTimeSpan
+                    || o.ListenerStopGrace < h.Value.ShutdownTimeout,
                 "UserApp:ListenerStopGrace must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
 }

@@ -26,6 +26,11 @@ public sealed class ApiKeyOptions : IValidatableObject
             {
                 yield return new ValidationResult($"Auth:ApiKeys:{i} must not start or end with spaces.", [nameof(ApiKeys)]);
             }
+            else if (ApiKeys[i].Any(c => c is < ' ' or > '~'))
+            {
+                // An HTTP header carries ASCII only: no client could ever send such a key.
+                yield return new ValidationResult($"Auth:ApiKeys:{i} must be printable ASCII.", [nameof(ApiKeys)]);
+            }
         }
     }
 }

@@ -33,10 +33,12 @@ public sealed class BrokerClientOptions : IValidatableObject
             yield return new ValidationResult("Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.", [nameof(Url)]);
         }
 
-        // An empty key is no key; one with spaces around it or a line break in it would fail every call, not the start.
-        if (!string.IsNullOrEmpty(ApiKey) && (ApiKey.Trim().Length != ApiKey.Length || ApiKey.Any(char.IsControl)))
+        // An empty key is no key; one with spaces around it, or a character a header cannot carry, would fail every
+        // call rather than the start.
+        if (!string.IsNullOrEmpty(ApiKey) && (ApiKey.Trim().Length != ApiKey.Length || ApiKey.Any(c => c is < ' ' or > '~')))
         {
-            yield return new ValidationResult("Broker:ApiKey must not start or end with spaces or hold control characters.", [nameof(ApiKey)]);
+            yield return new ValidationResult(
+                "Broker:ApiKey must be printable ASCII, without spaces at its start or end.", [nameof(ApiKey)]);
         }
 
         if (AttemptTimeout <= TimeSpan.Zero || AttemptTimeout > TimeSpan.FromMinutes(10))

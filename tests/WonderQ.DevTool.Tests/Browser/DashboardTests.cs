@@ -368,6 +368,50 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_slow_poll_answered_after_a_send_does_not_take_the_new_message_off_the_list()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("overtaken-list");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        await dashboard.OpenQueueAsync(name);
+        await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"{name} has no messages.");
+        // The next poll's list of the open queue is read from the DevTool at once, then held on its way to the page.
+        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = 0;
+        await page.RouteAsync($"**/queues/{name}?*", async route =>
+        {
+            if (Interlocked.Exchange(ref held, 1) == 1)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+
+            var before = await route.FetchAsync();
+            fetched.SetResult();
+            await release.Task;
+            await route.FulfillAsync(new() { Response = before });
+        });
+        await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        await dashboard.SendFromFormAsync(name, "listed");
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["listed"]);
+        await page.EvaluateAsync("""
+            rows => {
+              window.rowChanges = 0;
+              new MutationObserver(() => window.rowChanges++).observe(rows, { childList: true });
+            }
+            """, await page.Locator("#message-rows").ElementHandleAsync());
+        var pollAnswered = page.WaitForResponseAsync(response => response.Url.Contains($"/queues/{name}?", StringComparison.Ordinal));
+        release.SetResult();
+        await pollAnswered;
+        await Expect(page.Locator("#updated")).Not.ToHaveTextAsync(await page.Locator("#updated").TextContentAsync() ?? "");
+
+        (await page.EvaluateAsync<int>("() => window.rowChanges")).Should().Be(0, "the held answer is older than the list shown");
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task Opening_another_queue_shows_nothing_of_the_last_one_while_its_messages_load()
     {
         var (empty, dashboard) = await WithNewQueueAsync("a-empty");

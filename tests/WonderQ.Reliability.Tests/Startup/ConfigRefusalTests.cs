@@ -40,6 +40,8 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("Broker", "--Limits:MaxRequestBodyBytes=3000000000", "Limits:MaxRequestBodyBytes")]
     [InlineData("Broker", "--Storage:Sqlite:MaxPendingOperations=2000000000", "Storage:Sqlite:MaxPendingOperations")]
     [InlineData("DevTool", "--Broker:ApiKey= key", "Broker:ApiKey")]
+    [InlineData("UserApp", "--Broker:ApiKey=clé", "Broker:ApiKey")]
+    [InlineData("Broker", "--Auth:ApiKeys:0=clé", "Auth:ApiKeys:0")]
     [InlineData("Broker", "--Storage:Sqlite:WalSizeLimitBytes=-1", "Storage:Sqlite:WalSizeLimitBytes")]
     [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:00:45", "UserApp:ListenerStopGrace")]
     public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
