@@ -330,24 +330,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var page = dashboard.Page;
         var size = dashboard.QueueRow(name).Locator(".queue-size");
         await Expect(size).ToHaveTextAsync("0");
-        // The next poll's queue list is read from the DevTool at once, then held on its way back to the page.
-        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = 0;
-        await page.RouteAsync("**/queues", async route =>
-        {
-            if (route.Request.Method != "GET" || Interlocked.Exchange(ref held, 1) == 1)
-            {
-                await route.ContinueAsync();
-                return;
-            }
-
-            var before = await route.FetchAsync();
-            fetched.SetResult();
-            await release.Task;
-            await route.FulfillAsync(new() { Response = before });
-        });
-        await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        var release = await HoldNextAnswerAsync(page, "**/queues");
 
         await dashboard.SendFromFormAsync(name, "counted");
         await Expect(size).ToHaveTextAsync("1");
@@ -359,7 +342,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
             }
             """, await size.ElementHandleAsync());
         var pollAnswered = page.WaitForResponseAsync(response => response.Url.EndsWith("/queues", StringComparison.Ordinal));
-        release.SetResult();
+        release();
         await pollAnswered;
         await Expect(page.Locator("#updated")).Not.ToHaveTextAsync(await page.Locator("#updated").TextContentAsync() ?? "");
 
@@ -375,24 +358,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var page = dashboard.Page;
         await dashboard.OpenQueueAsync(name);
         await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"{name} has no messages.");
-        // The next poll's list of the open queue is read from the DevTool at once, then held on its way to the page.
-        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = 0;
-        await page.RouteAsync($"**/queues/{name}?*", async route =>
-        {
-            if (Interlocked.Exchange(ref held, 1) == 1)
-            {
-                await route.ContinueAsync();
-                return;
-            }
-
-            var before = await route.FetchAsync();
-            fetched.SetResult();
-            await release.Task;
-            await route.FulfillAsync(new() { Response = before });
-        });
-        await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        var release = await HoldNextAnswerAsync(page, $"**/queues/{name}?*");
 
         await dashboard.SendFromFormAsync(name, "listed");
         await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["listed"]);
@@ -403,7 +369,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
             }
             """, await page.Locator("#message-rows").ElementHandleAsync());
         var pollAnswered = page.WaitForResponseAsync(response => response.Url.Contains($"/queues/{name}?", StringComparison.Ordinal));
-        release.SetResult();
+        release();
         await pollAnswered;
         await Expect(page.Locator("#updated")).Not.ToHaveTextAsync(await page.Locator("#updated").TextContentAsync() ?? "");
 
@@ -461,6 +427,32 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await dashboard.Page.Locator("#create-queue button[type=submit]").ClickAsync();
 
         await Expect(dashboard.Page.Locator("#create-status")).ToContainTextAsync("may contain only");
+    }
+
+    /// <summary>
+    /// The next poll's GET of <paramref name="url"/> is read from the DevTool at once, then held on its way to the page
+    /// until the returned action lets it through; other requests pass.
+    /// </summary>
+    private static async Task<Action> HoldNextAnswerAsync(Microsoft.Playwright.IPage page, string url)
+    {
+        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = 0;
+        await page.RouteAsync(url, async route =>
+        {
+            if (route.Request.Method != "GET" || Interlocked.Exchange(ref held, 1) == 1)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+
+            var before = await route.FetchAsync();
+            fetched.SetResult();
+            await release.Task;
+            await route.FulfillAsync(new() { Response = before });
+        });
+        await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        return () => release.SetResult();
     }
 
     private static async Task UntilAsync(Func<bool> condition, string what)
