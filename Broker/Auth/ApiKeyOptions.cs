@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Broker.Auth;
 
@@ -26,7 +27,7 @@ public sealed class ApiKeyOptions : IValidatableObject
             {
                 yield return new ValidationResult($"Auth:ApiKeys:{i} must not start or end with spaces.", [nameof(ApiKeys)]);
             }
-            else if (ApiKeys[i].Any(c => c is < ' ' or > '~'))
+            else if (!Rules.IsPrintableAscii(ApiKeys[i]))
             {
                 // An HTTP header carries ASCII only: no client could ever send such a key.
                 yield return new ValidationResult($"Auth:ApiKeys:{i} must be printable ASCII.", [nameof(ApiKeys)]);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Shared.Client;
 
@@ -35,7 +36,7 @@ public sealed class BrokerClientOptions : IValidatableObject
 
         // An empty key is no key; one with spaces around it, or a character a header cannot carry, would fail every
         // call rather than the start.
-        if (!string.IsNullOrEmpty(ApiKey) && (ApiKey.Trim().Length != ApiKey.Length || ApiKey.Any(c => c is < ' ' or > '~')))
+        if (!string.IsNullOrEmpty(ApiKey) && (ApiKey.Trim().Length != ApiKey.Length || !Rules.IsPrintableAscii(ApiKey)))
         {
             yield return new ValidationResult(
                 "Broker:ApiKey must be printable ASCII, without spaces at its start or end.", [nameof(ApiKey)]);

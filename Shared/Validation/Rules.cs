@@ -66,4 +66,7 @@ public static class Rules
 
     public static long? ParseId(string? value) =>
         value is null ? null : long.Parse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+
+    /// <summary>True when an HTTP header can carry the value as it is: an API key on either side of the wire.</summary>
+    public static bool IsPrintableAscii(string value) => !value.Any(c => c is < ' ' or > '~');
 }
