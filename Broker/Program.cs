@@ -34,7 +34,8 @@ public class Program
         app.UseApiKeys();
         app.UseWonderQRequestChecks();
 
-        app.MapOpenApi();
+        // The one document there is, by its path: the template route would answer any other name with a text/plain 404.
+        app.MapOpenApi("/openapi/v1.json");
         app.MapHealth();
         app.MapQueues();
         app.MapMessages();

@@ -37,7 +37,8 @@ public class Program
         app.UseWonderQProblems();
         app.UseWonderQRequestChecks();
 
-        app.MapOpenApi();
+        // The one document there is, by its path: the template route would answer any other name with a text/plain 404.
+        app.MapOpenApi("/openapi/v1.json");
         app.MapDispatch();
         app.MapListen();
         return app;

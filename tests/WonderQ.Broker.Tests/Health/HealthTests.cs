@@ -62,6 +62,14 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
             "/healthz");
     }
 
+    [Fact]
+    public async Task A_document_other_than_v1_is_a_404_problem()
+    {
+        using var response = await _client.GetAsync("/openapi/v2.json");
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
     [Theory]
     [InlineData("/healthz", "get", "503")]
     [InlineData("/messages", "post", "415")]

@@ -121,6 +121,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
             { "no such path", "GET", "/nope", null, null, 404 },
             { "no such path: traversal", "GET", "/%2e%2e/%2e%2e/etc/passwd", null, null, 404 },
             { "no such path: under dispatch", "POST", "/dispatch/..%2F..%2Fetc", "{}", JsonType, 404 },
+            { "no such OpenAPI document", "GET", "/openapi/v2.json", null, null, 404 },
         };
     }
 
