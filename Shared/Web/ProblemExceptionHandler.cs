@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -23,7 +24,7 @@ public sealed class ProblemExceptionHandler(
     IProblemDetailsService problems,
     IEnumerable<IProblemMapper> mappers,
     IOptions<LimitsOptions> limits,
-    IOptions<ProblemLogOptions> log,
+    IOptions<OutageOptions> outages,
     TimeProvider time,
     ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
@@ -57,7 +58,7 @@ public sealed class ProblemExceptionHandler(
         httpContext.Response.StatusCode = status;
         if (status == StatusCodes.Status503ServiceUnavailable)
         {
-            httpContext.Response.Headers.RetryAfter = "1";
+            httpContext.Response.Headers.RetryAfter = outages.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         }
 
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -70,7 +71,7 @@ public sealed class ProblemExceptionHandler(
 
     /// <summary>
     /// Expected outages (a broker down, a full long-poll cap): one line, no stack trace, and at most one every
-    /// <see cref="ProblemLogOptions.OutageInterval"/>, counting the rest. A dashboard polling each second would
+    /// <see cref="OutageOptions.LogInterval"/>, counting the rest. A dashboard polling each second would
     /// otherwise write a line a second for as long as the broker is down.
     /// </summary>
     private void LogOutage(HttpContext httpContext, ProblemDetails problem)
@@ -85,7 +86,7 @@ public sealed class ProblemExceptionHandler(
                 return;
             }
 
-            _nextOutageLine = now + log.Value.OutageInterval;
+            _nextOutageLine = now + outages.Value.LogInterval;
             unlogged = _outagesUnlogged;
             _outagesUnlogged = 0;
         }

@@ -20,7 +20,7 @@ public static class WebConventions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ProblemLogOptions>().BindConfiguration(ProblemLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OutageOptions>().BindConfiguration(OutageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
             (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
 

@@ -11,7 +11,7 @@ using WonderQ.Shared.Web;
 namespace WonderQ.Broker.Tests.Problems;
 
 /// <summary>
-/// Every 503 is answered, but logged at most once per <c>ProblemLog:OutageInterval</c> (10 s by default) with a count
+/// Every 503 is answered, but logged at most once per <c>Outages:LogInterval</c> (10 s by default) with a count
 /// of the rest: a dashboard polling a broker that is down would otherwise write a warning a second for as long as the
 /// outage lasts.
 /// </summary>
@@ -26,7 +26,7 @@ public sealed class OutageLogTests : IDisposable
     [Fact]
     public async Task Outages_are_answered_each_time_and_logged_once_per_interval_with_a_count_of_the_rest()
     {
-        var handler = Handler(new ProblemLogOptions());
+        var handler = Handler(new OutageOptions());
 
         var statuses = new List<int>();
         for (var i = 0; i < 5; i++)
@@ -50,7 +50,7 @@ public sealed class OutageLogTests : IDisposable
     [InlineData(60, 1)]
     public async Task The_interval_is_the_configured_one(int seconds, int lines)
     {
-        var handler = Handler(new ProblemLogOptions { OutageInterval = TimeSpan.FromSeconds(seconds) });
+        var handler = Handler(new OutageOptions { LogInterval = TimeSpan.FromSeconds(seconds) });
 
         for (var i = 0; i < 6; i++)
         {
@@ -61,20 +61,35 @@ public sealed class OutageLogTests : IDisposable
         _log.Warnings.Should().HaveCount(lines);
     }
 
-    private ProblemExceptionHandler Handler(ProblemLogOptions log) => new(
+    private ProblemExceptionHandler Handler(OutageOptions outages) => new(
         _services.GetRequiredService<IProblemDetailsService>(),
         [new StoreProblemMapper()],
         Options.Create(new LimitsOptions()),
-        Options.Create(log),
+        Options.Create(outages),
         _clock,
         _log);
 
-    private async Task<int> AnswerAsync(ProblemExceptionHandler handler)
+    [Theory]
+    [InlineData(null, "1")]
+    [InlineData(30, "30")]
+    public async Task A_503_tells_the_client_when_to_try_again(int? configured, string retryAfter)
+    {
+        var handler = Handler(configured is { } seconds ? new OutageOptions { RetryAfterSeconds = seconds } : new OutageOptions());
+
+        var context = await AnswerInAsync(handler);
+
+        context.Response.StatusCode.Should().Be(StatusCodes.Status503ServiceUnavailable);
+        context.Response.Headers.RetryAfter.ToString().Should().Be(retryAfter);
+    }
+
+    private async Task<int> AnswerAsync(ProblemExceptionHandler handler) => (await AnswerInAsync(handler)).Response.StatusCode;
+
+    private async Task<HttpContext> AnswerInAsync(ProblemExceptionHandler handler)
     {
         var context = new DefaultHttpContext { RequestServices = _services };
         context.Response.Body = new MemoryStream();
         (await handler.TryHandleAsync(context, new StoreUnavailableException("The store is down."), CancellationToken.None)).Should().BeTrue();
-        return context.Response.StatusCode;
+        return context;
     }
 
     private sealed class CollectingLogger : ILogger<ProblemExceptionHandler>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
 using WonderQ.UserApp.Tests.Infrastructure;
@@ -22,6 +23,36 @@ public class BrokerClientTests
 
         queues.Should().BeEmpty();
         broker.Attempts.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task A_503_is_retried_after_the_Retry_After_it_carries_not_the_client_backoff()
+    {
+        await using var broker = await FlakyBroker.UnavailableOnceThenOkAsync(seconds: 30, json: "[]");
+        var clock = new TimerRecordingClock();
+        using var client = new TestBrokerClient(
+            broker.Url,
+            new Dictionary<string, string?> { ["Broker:AttemptTimeout"] = "00:01:00", ["Broker:TotalTimeout"] = "00:05:00" },
+            clock);
+
+        using var stop = new CancellationTokenSource();
+        var call = client.Client.ListQueuesAsync(stop.Token);
+        try
+        {
+            // The client's own backoff would be 50 ms here, with jitter; the broker asked for 30 s.
+            (await Eventually.TrueAsync(() => clock.DueTimes.Contains(TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(10)))
+                .Should().BeTrue($"the retry waits the 30 s the 503 asked for (timers: {string.Join(", ", clock.DueTimes)})");
+            broker.Attempts.Should().Be(1);
+            clock.Advance(TimeSpan.FromSeconds(30));
+            (await call.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
+        }
+        finally
+        {
+            // The client's disposal waits for calls in flight, and this one's clock stands still.
+            await stop.CancelAsync();
+        }
+
+        broker.Attempts.Should().Be(2);
     }
 
     [Fact]
@@ -128,5 +159,19 @@ public class BrokerClientTests
 
         messages.Should().BeEmpty();
         broker.Attempts.Should().Be(1);
+    }
+
+    /// <summary>A fake clock that notes how far ahead each of its timers was set.</summary>
+    private sealed class TimerRecordingClock : FakeTimeProvider
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<TimeSpan> _dueTimes = new();
+
+        public IReadOnlyCollection<TimeSpan> DueTimes => _dueTimes;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            _dueTimes.Enqueue(dueTime);
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
     }
 }

@@ -31,6 +31,19 @@ public sealed class FlakyBroker : IAsyncDisposable
             ? Problem(context, status, "Try again.")
             : Json(context, 200, json));
 
+    /// <summary>Answers the first request 503 with <c>Retry-After: <paramref name="seconds"/></c>, then <paramref name="json"/>.</summary>
+    public static Task<FlakyBroker> UnavailableOnceThenOkAsync(int seconds, string json) =>
+        StartAsync((broker, context) =>
+        {
+            if (broker._attempts > 1)
+            {
+                return Json(context, 200, json);
+            }
+
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problem(context, 503, "Busy.");
+        });
+
     /// <summary>Answers every request with <paramref name="status"/> and a problem+json body.</summary>
     public static Task<FlakyBroker> AlwaysAsync(int status, string detail, string? errorsJson = null) =>
         StartAsync((_, context) => Problem(context, status, detail, errorsJson));

@@ -10,7 +10,7 @@ public sealed class TestBrokerClient : IDisposable
 {
     private readonly ServiceProvider _services;
 
-    public TestBrokerClient(Uri url, IDictionary<string, string?>? settings = null)
+    public TestBrokerClient(Uri url, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -25,6 +25,11 @@ public sealed class TestBrokerClient : IDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         services.AddLogging();
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
         services.AddBrokerClient();
         _services = services.BuildServiceProvider();
     }
