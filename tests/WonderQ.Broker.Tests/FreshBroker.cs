@@ -40,11 +40,11 @@ public abstract class FreshBroker : IAsyncLifetime
 
     /// <summary>Waits (real time, briefly) until <paramref name="count"/> consumers are parked in a long poll.</summary>
     protected Task WaitingConsumersAsync(int count) =>
-        Wire.EventuallyAsync(() => App.WaitingConsumerCount >= count, $"{count} consumer(s) wait");
+        Eventually.TrueAsync(() => App.WaitingConsumerCount >= count, $"{count} consumer(s) wait");
 
     /// <summary>Waits until <paramref name="count"/> consumers are asleep on the queue, past their own claims: only then can a publish claim for them.</summary>
     protected Task AsleepAsync(long queueId, int count = 1) =>
-        Wire.EventuallyAsync(() => Waiters.AsleepOn(queueId) == count, $"{count} consumer(s) asleep on the queue");
+        Eventually.TrueAsync(() => Waiters.AsleepOn(queueId) == count, $"{count} consumer(s) asleep on the queue");
 
     /// <summary>
     /// Advances the fake clock by <paramref name="by"/> and returns the pending answer. Should the answer not come

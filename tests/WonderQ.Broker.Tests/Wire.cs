@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -89,21 +88,6 @@ public static class Wire
     /// <summary>The messages of one validation error field, keyed by its wire name.</summary>
     public static string[] ErrorsFor(this JsonElement problem, string field) =>
         problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString()!).ToArray();
-
-    /// <summary>Waits (in real time, briefly) until the condition holds; fails the test if it never does.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string because)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (waited.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                throw new TimeoutException($"Timed out waiting until {because}.");
-            }
-
-            await Task.Delay(5);
-        }
-    }
 
     public static string[] PropertyNames(this JsonElement element) =>
         element.EnumerateObject().Select(p => p.Name).ToArray();

@@ -8,16 +8,16 @@ namespace WonderQ.DevTool.Tests;
 /// <summary>The broker in-process on a temp SQLite file, reached through the test server rather than a socket.</summary>
 public sealed class BrokerApplication : WebApplicationFactory<WonderQ.Broker.Program>
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("wonderq-devtool-tests-").FullName;
+    private readonly TempDatabase _database = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder) =>
         // A file of its own, so no test class sees another's queues.
-        builder.UseSetting("Storage:Sqlite:Path", Path.Combine(_directory, "wonderq.db"));
+        builder.UseSetting("Storage:Sqlite:Path", _database.Path);
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        TempDirectory.Delete(_directory);
+        _database.Dispose();
     }
 }
 
@@ -67,20 +67,5 @@ public sealed class BrokerAndDevTool : IAsyncLifetime
     {
         await DevTool.DisposeAsync();
         await Broker.DisposeAsync();
-    }
-}
-
-internal static class TempDirectory
-{
-    public static void Delete(string path)
-    {
-        try
-        {
-            Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open by a closing connection: the OS cleans temp eventually.
-        }
     }
 }

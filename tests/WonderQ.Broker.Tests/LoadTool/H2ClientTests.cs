@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.AspNetCore.Builder;
 using WonderQ.LoadTest;
 using WonderQ.LoadTest.Wire;
 
@@ -12,33 +11,17 @@ namespace WonderQ.Broker.Tests.LoadTool;
 /// </summary>
 public sealed class H2ClientTests : IAsyncLifetime
 {
-    private readonly string _database = BrokerApplication.NewDatabasePath();
-    private WebApplication _app = null!;
-    private Uri _url = null!;
+    private KestrelBroker _broker = null!;
 
-    public async Task InitializeAsync()
-    {
-        _app = Program.CreateApp(
-        [
-            "--urls", "http://127.0.0.1:0", "--Kestrel:EndpointDefaults:Protocols=Http2",
-            $"--Storage:Sqlite:Path={_database}", "--Logging:LogLevel:Default=Warning",
-        ]);
-        await _app.StartAsync();
-        _url = new Uri(_app.Urls.First() + "/");
-    }
+    public async Task InitializeAsync() => _broker = await KestrelBroker.StartAsync("--Kestrel:EndpointDefaults:Protocols=Http2");
 
-    public async Task DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        BrokerApplication.DeleteDatabase(_database);
-    }
+    public Task DisposeAsync() => _broker.DisposeAsync();
 
     [Fact]
     public async Task Three_hundred_sends_at_once_share_two_connections_and_come_back_whole()
     {
         // Arrange: more requests at once than the two connections' 200 slots.
-        using var client = new BrokerClient(_url, 300, http2Connections: 2);
+        using var client = new BrokerClient(_broker.Url, 300, http2Connections: 2);
         var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("h2"), CancellationToken.None);
         var send = new Recorder("send");
         var consume = new Recorder("consume");
@@ -62,7 +45,7 @@ public sealed class H2ClientTests : IAsyncLifetime
     {
         // Arrange: eight 200 KB messages sent at once, in 16 KiB frames and 1.6 MB in all, past the 1 MiB the broker
         // lets a connection send before it has read some and said so (WINDOW_UPDATE); then read back in one answer.
-        using var client = new BrokerClient(_url, 8, http2Connections: 1);
+        using var client = new BrokerClient(_broker.Url, 8, http2Connections: 1);
         var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("h2-big"), CancellationToken.None);
         var bodies = Enumerable.Range(0, 8).Select(i => new string((char)('a' + i), 200_000)).ToList();
         var recorder = new Recorder("any");
@@ -81,7 +64,7 @@ public sealed class H2ClientTests : IAsyncLifetime
     public async Task A_long_poll_given_up_on_ends_at_once_and_its_connection_carries_on()
     {
         // Arrange
-        using var client = new BrokerClient(_url, 8, http2Connections: 1);
+        using var client = new BrokerClient(_broker.Url, 8, http2Connections: 1);
         var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("h2-cancel"), CancellationToken.None);
         var recorder = new Recorder("any");
         using var giveUp = new CancellationTokenSource();
@@ -107,14 +90,14 @@ public sealed class H2ClientTests : IAsyncLifetime
     public async Task Error_answers_are_counted_by_status_and_a_server_that_is_gone_by_exception()
     {
         // Arrange
-        using var client = new BrokerClient(_url, 8, http2Connections: 1);
+        using var client = new BrokerClient(_broker.Url, 8, http2Connections: 1);
         var recorder = new Recorder("any");
         var missing = new Received(987_654, "", "nope");
 
         // Act
         var deleted = await client.DeleteAsync(missing, recorder, CancellationToken.None);
         var sent = await client.SendAsync(987_654, "to no queue", recorder, CancellationToken.None);
-        await _app.StopAsync();
+        await _broker.StopAsync();
         var afterStop = await client.SendAsync(987_654, "to no server", recorder, CancellationToken.None);
 
         // Assert
@@ -134,9 +117,9 @@ public sealed class H2ClientTests : IAsyncLifetime
         using var pool = new H2Pool(connector, connections: 1, streamsPerConnection: 100);
         var connection = await pool.ReserveAsync(CancellationToken.None);
         var held = Start(connection, connector, "hold"u8);
-        await Until(() => server.PeakInFlight == 1);
+        await Eventually.TrueAsync(() => server.PeakInFlight == 1, "the server holds the request");
         var stopping = server.StopAsync();
-        await Until(() => !connection.IsUsable);
+        await Eventually.TrueAsync(() => !connection.IsUsable, "the connection is going away");
 
         // Act: the next request finds the connection going away and tries a new one, which the stopping server refuses.
         var next = async () => await pool.ReserveAsync(CancellationToken.None);
@@ -157,15 +140,5 @@ public sealed class H2ClientTests : IAsyncLifetime
         parts.Target.Append(path);
         H2Headers.WriteRequest(parts.HeaderBlock, WireMethod.Get, parts.Target.WrittenSpan, connector.HostHeader, json: false);
         return connection.Start(parts.HeaderBlock.WrittenSpan, parts.Body.WrittenSpan);
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline, "the condition should hold within 10 s");
-            await Task.Delay(10);
-        }
     }
 }

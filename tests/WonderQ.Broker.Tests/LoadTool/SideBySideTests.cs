@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using WonderQ.LoadTest;
 
 namespace WonderQ.Broker.Tests.LoadTool;
@@ -12,26 +9,21 @@ namespace WonderQ.Broker.Tests.LoadTool;
 /// </summary>
 public sealed class SideBySideTests : IAsyncLifetime
 {
-    private readonly List<(WebApplication App, string Database)> _brokers = [];
+    private readonly List<KestrelBroker> _brokers = [];
 
     public async Task InitializeAsync()
     {
         for (var i = 0; i < 2; i++)
         {
-            var database = BrokerApplication.NewDatabasePath();
-            var app = Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={database}", "--Logging:LogLevel:Default=Warning"]);
-            await app.StartAsync();
-            _brokers.Add((app, database));
+            _brokers.Add(await KestrelBroker.StartAsync());
         }
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var (app, database) in _brokers)
+        foreach (var broker in _brokers)
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            BrokerApplication.DeleteDatabase(database);
+            await broker.DisposeAsync();
         }
     }
 
@@ -61,7 +53,7 @@ public sealed class SideBySideTests : IAsyncLifetime
     [Fact]
     public async Task A_server_that_cannot_be_reached_ends_the_session_with_the_setup_exit_code_naming_it_and_the_runs_done_are_still_printed()
     {
-        var closed = $"http://127.0.0.1:{ClosedPort()}";
+        var closed = $"http://127.0.0.1:{FreePort.Next()}";
         var options = LoadOptions.Parse(["produce", "--duration", "0.5", "--producers", "2", "--url", Url(0), "--url", closed, "--json", "--quiet"]);
         var (output, log) = (new StringWriter(), new StringWriter());
 
@@ -210,7 +202,7 @@ public sealed class SideBySideTests : IAsyncLifetime
         json.RootElement.GetProperty("side_by_side")[1].GetProperty("passed").GetBoolean().Should().BeTrue();
     }
 
-    private string Url(int broker) => _brokers[broker].App.Urls.First();
+    private string Url(int broker) => _brokers[broker].Url.ToString().TrimEnd('/');
 
     private static RunResult Result(LoadOptions options, double throughput, double brokerCpu, double p50, long lost = 0)
     {
@@ -219,12 +211,5 @@ public sealed class SideBySideTests : IAsyncLifetime
         var result = new RunResult(options, TimeSpan.FromSeconds(1), throughput, "sends", operations) { Lost = lost };
         result.Extra["broker_cpu_us_per_msg"] = brokerCpu;
         return result;
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

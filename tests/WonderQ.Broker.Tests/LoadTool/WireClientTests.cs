@@ -137,7 +137,7 @@ public sealed class WireClientTests : IAsyncLifetime
         using var pool = new WirePool(_server.Url, 1);
         using var cts = new CancellationTokenSource();
         var held = GetAsync(pool, "hold", cts.Token);
-        await Wire.EventuallyAsync(() => _server.PeakInFlight == 1, "the server holds the request");
+        await Eventually.TrueAsync(() => _server.PeakInFlight == 1, "the server holds the request");
         var timer = Stopwatch.StartNew();
 
         await cts.CancelAsync();
@@ -156,7 +156,7 @@ public sealed class WireClientTests : IAsyncLifetime
         using var pool = new WirePool(_server.Url, 2);
 
         var requests = Enumerable.Range(0, 3).Select(_ => GetAsync(pool, "hold")).ToList();
-        await Wire.EventuallyAsync(() => _server.PeakInFlight == 2, "two requests are held");
+        await Eventually.TrueAsync(() => _server.PeakInFlight == 2, "two requests are held");
         await Task.Delay(200);
         _server.PeakInFlight.Should().Be(2, "the third caller waits for one of the two connections");
         requests.Should().OnlyContain(r => !r.IsCompleted);
@@ -176,7 +176,7 @@ public sealed class WireClientTests : IAsyncLifetime
         (await GetAsync(pool, "length")).Status.Should().Be(200);
 
         // Kestrel closes an idle keep-alive connection on its next heartbeat (once a second) after the timeout.
-        await Wire.EventuallyAsync(() => server.ConnectionsEnded == 1, "the server closes the idle connection");
+        await Eventually.TrueAsync(() => server.ConnectionsEnded == 1, "the server closes the idle connection");
         var next = await GetAsync(pool, "length");
 
         next.Status.Should().Be(200);
@@ -248,40 +248,27 @@ public sealed class WireClientTests : IAsyncLifetime
     [Fact]
     public async Task The_load_tools_client_sends_consumes_and_deletes_on_a_real_broker()
     {
-        var database = BrokerApplication.NewDatabasePath();
-        var app = Program.CreateApp(
-            ["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={database}", "--Logging:LogLevel:Default=Warning"]);
-        await app.StartAsync();
-        try
-        {
-            var url = new Uri(app.Urls.First() + "/");
-            using var client = new BrokerClient(url, 8);
-            var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("wire"), CancellationToken.None);
-            var body = "wq:tag:1:2: \"quoted\" back\\slash\nnew line \u00e9 \U0001F600 </script>";
-            var send = new Recorder("send");
-            var consume = new Recorder("consume");
-            var delete = new Recorder("delete");
+        await using var broker = await KestrelBroker.StartAsync();
+        using var client = new BrokerClient(broker.Url, 8);
+        var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("wire"), CancellationToken.None);
+        var body = "wq:tag:1:2: \"quoted\" back\\slash\nnew line \u00e9 \U0001F600 </script>";
+        var send = new Recorder("send");
+        var consume = new Recorder("consume");
+        var delete = new Recorder("delete");
 
-            var id = await client.SendAsync(queue.Id, body, send, CancellationToken.None);
-            var messages = await client.ConsumeAsync(queue.Id, 10, 0, 60, consume, CancellationToken.None);
-            var deleted = await client.DeleteAsync(messages![0], delete, CancellationToken.None);
-            var empty = await client.ConsumeAsync(queue.Id, 10, 0, 60, consume, CancellationToken.None);
-            var missing = await client.DeleteAsync(messages[0], delete, CancellationToken.None);
+        var id = await client.SendAsync(queue.Id, body, send, CancellationToken.None);
+        var messages = await client.ConsumeAsync(queue.Id, 10, 0, 60, consume, CancellationToken.None);
+        var deleted = await client.DeleteAsync(messages![0], delete, CancellationToken.None);
+        var empty = await client.ConsumeAsync(queue.Id, 10, 0, 60, consume, CancellationToken.None);
+        var missing = await client.DeleteAsync(messages[0], delete, CancellationToken.None);
 
-            id.Should().BePositive();
-            messages.Should().ContainSingle().Which.Should().Match<Received>(m => m.Id == id && m.Body == body);
-            deleted.Should().Be(200);
-            empty.Should().BeEmpty();
-            missing.Should().Be(404);
-            client.Errors.Snapshot().Should().BeEmpty("a refused delete is handed back for the run to judge");
-            (send.Count, consume.Count, delete.Count).Should().Be((1, 2, 1));
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            BrokerApplication.DeleteDatabase(database);
-        }
+        id.Should().BePositive();
+        messages.Should().ContainSingle().Which.Should().Match<Received>(m => m.Id == id && m.Body == body);
+        deleted.Should().Be(200);
+        empty.Should().BeEmpty();
+        missing.Should().Be(404);
+        client.Errors.Snapshot().Should().BeEmpty("a refused delete is handed back for the run to judge");
+        (send.Count, consume.Count, delete.Count).Should().Be((1, 2, 1));
     }
 
     private static void WriteGet(WirePool pool, WireConnection connection, string pathAndQuery) =>

@@ -45,11 +45,11 @@ public sealed class EarlyTimerTests : FreshBroker
         var longPoll = new LongPoll(store, waiters, Clock, App.Services.GetRequiredService<IOptions<LimitsOptions>>());
         var first = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
         var second = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
-        await Wire.EventuallyAsync(() => waiters.AsleepOn(queue.Id) == 2 && _clock.ExpiryArmed, "both consumers wait, the expiry timer armed");
+        await Eventually.TrueAsync(() => waiters.AsleepOn(queue.Id) == 2 && _clock.ExpiryArmed, "both consumers wait, the expiry timer armed");
 
         lookUps.Hold();
         Clock.Advance(TimeSpan.FromSeconds(10) - EarlyFiringClock.Early);
-        await Wire.EventuallyAsync(() => waiters.AsleepOn(queue.Id) == 2, "both consumers wait again");
+        await Eventually.TrueAsync(() => waiters.AsleepOn(queue.Id) == 2, "both consumers wait again");
         lookUps.Release();
         Clock.Advance(EarlyFiringClock.Early);
         var answered = await Task.WhenAny(first, second).WaitAsync(TimeSpan.FromSeconds(10));

@@ -26,12 +26,12 @@ public sealed class LateTimerTests : FreshBroker
         await Client.SendAsync(queue.Id, "reserved, so the waiters arm an expiry timer");
         (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Should().ContainSingle();
         var first = Client.ConsumeAsync(queue.Id, waitTime: 20);
-        await Wire.EventuallyAsync(() => App.WaitingConsumerCount == 1 && _clock.ExpiryArmed, "the first consumer waits with an expiry timer armed");
+        await Eventually.TrueAsync(() => App.WaitingConsumerCount == 1 && _clock.ExpiryArmed, "the first consumer waits with an expiry timer armed");
         await Client.SendAsync(queue.Id, "for the first");
         (await first.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle();
 
         var second = Client.ConsumeAsync(queue.Id, waitTime: 20);
-        await Wire.EventuallyAsync(() => App.WaitingConsumerCount == 1, "the second consumer waits");
+        await Eventually.TrueAsync(() => App.WaitingConsumerCount == 1, "the second consumer waits");
         _clock.FireDisposedTimers().Should().BePositive("the first consumer's queue list and its timer were dropped");
         var id = await Client.SendAsync(queue.Id, "for the second");
 

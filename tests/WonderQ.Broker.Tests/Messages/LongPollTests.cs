@@ -165,7 +165,7 @@ public sealed class LongPollTests : FreshBroker
         await WaitingConsumersAsync(1);
         await cancel.CancelAsync();
         await FluentActions.Awaiting(() => abandoned).Should().ThrowAsync<OperationCanceledException>();
-        await Wire.EventuallyAsync(() => App.WaitingConsumerCount == 0, "the abandoned consumer leaves");
+        await Eventually.TrueAsync(() => App.WaitingConsumerCount == 0, "the abandoned consumer leaves");
 
         var id = await Client.SendAsync(queue.Id, "for whoever asks next");
         var messages = await Client.ConsumeAsync(queue.Id);

@@ -25,7 +25,7 @@ public sealed class WaitDeadlineTests : FreshBroker
     {
         var queue = await Client.CreateQueueAsync();
         var consume = Client.ConsumeAsync(queue.Id, waitTime: 5);
-        await Wire.EventuallyAsync(() => _clock.DeadlinesArmed == 1, "the consumer has armed its deadline");
+        await Eventually.TrueAsync(() => _clock.DeadlinesArmed == 1, "the consumer has armed its deadline");
 
         Clock.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromMilliseconds(1));
         var justBefore = await Task.WhenAny(consume, Task.Delay(TimeSpan.FromMilliseconds(200)));

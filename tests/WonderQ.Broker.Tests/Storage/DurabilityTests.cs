@@ -61,7 +61,7 @@ public sealed class DurabilityTests : IDisposable
         using var restarted = after.CreateClient();
         var waiting = restarted.ConsumeAsync(queueId, waitTime: 20);
         var waiters = after.Services.GetRequiredService<WaitingConsumers>();
-        await Wire.EventuallyAsync(() => waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the restarted broker, past its own look");
+        await Eventually.TrueAsync(() => waiters.AsleepOn(queueId) == 1, "a consumer is asleep on the restarted broker, past its own look");
         waiting.IsCompleted.Should().BeFalse("the reservation taken before the restart still runs");
 
         clock.Advance(TimeSpan.FromSeconds(10));

@@ -17,7 +17,7 @@ public sealed class BrokerOutageTests(ChromiumFixture chromium) : IAsyncLifetime
     public async Task Banner_appears_when_the_broker_stops_and_goes_away_when_it_is_back()
     {
         await _apps.BrokerClient.CreateQueueAsync("survivor");
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.Url);
         await Expect(dashboard.QueueRow("survivor")).ToHaveCountAsync(1);
         await Expect(dashboard.Banner).ToBeHiddenAsync();
 

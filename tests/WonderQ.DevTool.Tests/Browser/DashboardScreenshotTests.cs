@@ -45,7 +45,7 @@ public sealed class DashboardScreenshotTests(ChromiumFixture chromium) : IAsyncL
     [InlineData(390, 844, "dashboard-phone.png")]
     public async Task Dashboard_fits_the_screen_without_sideways_scrolling(int width, int height, string fileName)
     {
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.DevToolUrl, width, height);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.Url, width, height);
         await Expect(dashboard.QueueRow("orders").Locator(".in-flight-size")).ToHaveTextAsync("2");
         await dashboard.OpenQueueAsync("orders");
         await Expect(dashboard.MessageRows).ToHaveCountAsync(6);

@@ -10,14 +10,12 @@ namespace WonderQ.DevTool.Tests.Browser;
 /// A DevTool whose page refreshes five times a second, cuts bodies after 100 characters and lists at most 50 messages
 /// (30 unless asked) of queues named in at most 40 characters.
 /// </summary>
-public sealed class LiveAppsWithDashboardSettings : LiveApps
-{
-    protected override IEnumerable<string> DevToolSettings =>
+public sealed class LiveAppsWithDashboardSettings()
+    : LiveApps(
     [
         "--Dashboard:RefreshInterval=00:00:00.200", "--Dashboard:PreviewCharacters=100",
         "--Limits:MaxBatchSize=50", "--Limits:DefaultPeekSize=30", "--Limits:MaxQueueNameLength=40",
-    ];
-}
+    ]);
 
 [Collection(BrowserCollection.Name)]
 public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveAppsWithDashboardSettings apps)
@@ -27,7 +25,7 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
     public async Task The_page_refreshes_as_often_as_the_devtool_says_and_says_so()
     {
         var answers = new ConcurrentQueue<long>();
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var clock = Stopwatch.StartNew();
         dashboard.Page.Response += (_, response) =>
         {
@@ -38,10 +36,7 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
         };
 
         await Expect(dashboard.Page.Locator(".panel-head .refresh-every")).ToHaveTextAsync("every 0.2 s");
-        while (answers.Count < 8 && clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(50);
-        }
+        await Eventually.ValueAsync(() => answers.Count, count => count >= 8, "eight refreshes are answered", TimeSpan.FromSeconds(10));
 
         // Seven pauses between eight refreshes take 1.4 s at 0.2 s, and seven seconds or more at the default of one
         // second; the bound between them leaves a loaded machine room for slow answers.
@@ -52,7 +47,7 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
     [Fact]
     public async Task The_forms_offer_no_more_than_the_devtools_limits()
     {
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var size = dashboard.Page.Locator("#size");
 
         await Expect(size.Locator("option")).ToHaveTextAsync(["10", "25", "30", "50"]);
@@ -66,7 +61,7 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
         var name = $"preview-{Guid.NewGuid().ToString("N")[..8]}";
         await apps.BrokerClient.CreateQueueAsync(name);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), new string('y', 300));
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
 
         await dashboard.OpenQueueAsync(name);
 

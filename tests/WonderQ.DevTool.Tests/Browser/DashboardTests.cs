@@ -16,7 +16,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     {
         var name = NewQueueName(prefix);
         await apps.BrokerClient.CreateQueueAsync(name);
-        var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
         return (name, dashboard);
     }
@@ -26,7 +26,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     {
         var name = NewQueueName();
         await apps.BrokerClient.CreateQueueAsync(name);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var row = dashboard.QueueRow(name);
         await Expect(row.Locator(".queue-size")).ToHaveTextAsync("0");
 
@@ -52,7 +52,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     {
         var name = NewQueueName("payments-settlement-retry-queue-eu-west");
         await apps.BrokerClient.CreateQueueAsync(name);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl, width, height);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url, width, height);
         await Expect(dashboard.QueueRow(name).Locator(".queue-size")).ToHaveTextAsync("0");
 
         var tableOverflow = await dashboard.Page.EvaluateAsync<int>(
@@ -73,7 +73,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         }
 
         await apps.BrokerClient.SendAsync(QueueRef.ByName(names[^1]), "at the bottom of the list");
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl, 1280, 800);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url, 1280, 800);
         var last = dashboard.QueueRow(names[^1]);
         await last.ScrollIntoViewIfNeededAsync();
 
@@ -88,7 +88,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     {
         var name = NewQueueName();
         await apps.BrokerClient.CreateQueueAsync(name);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var row = dashboard.QueueRow(name);
         await Expect(row.Locator(".queue-size")).ToHaveTextAsync("0");
         await row.Locator(".delete-queue").FocusAsync();
@@ -110,7 +110,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         }
 
         await apps.BrokerClient.ConsumeAsync(QueueRef.ByName(name), size: 1, waitTimeSeconds: 0, visibilityTimeoutSeconds: 300);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
 
         await dashboard.OpenQueueAsync(name);
 
@@ -131,7 +131,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
             await apps.BrokerClient.SendAsync(QueueRef.ByName(name), $"message {i}");
         }
 
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         await dashboard.OpenQueueAsync(name);
         await Expect(dashboard.MessageRows).ToHaveCountAsync(10);
 
@@ -146,7 +146,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var name = NewQueueName("hostile");
         await apps.BrokerClient.CreateQueueAsync(name);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), HostileBody);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
 
         await dashboard.OpenQueueAsync(name);
 
@@ -167,7 +167,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var longBody = "🙂" + new string('x', 4_998);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), longBody);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "short");
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         await dashboard.OpenQueueAsync(name);
         var first = dashboard.MessageRows.Nth(0);
         var showAll = first.Locator("button.show-all");
@@ -194,7 +194,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var name = NewQueueName("watched");
         await apps.BrokerClient.CreateQueueAsync(name);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "watched");
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var answers = new System.Collections.Concurrent.ConcurrentQueue<int>();
         dashboard.Page.Response += (_, response) =>
         {
@@ -206,7 +206,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await dashboard.OpenQueueAsync(name);
         var badge = dashboard.MessageRows.Nth(0).Locator(".badge");
         await Expect(badge).ToHaveTextAsync("ready");
-        await UntilAsync(() => answers.TakeLast(2).Count(status => status == 304) == 2, "polls of a queue that did not change are answered 304");
+        await Eventually.TrueAsync(() => answers.TakeLast(2).Count(status => status == 304) == 2, "polls of a queue that did not change are answered 304");
 
         var beforeClaim = answers.Count;
         // Long enough that a poll delayed on a loaded machine still finds the reservation running.
@@ -224,7 +224,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     public async Task A_queue_can_be_created_and_deleted_from_the_page_with_a_confirmation()
     {
         var name = NewQueueName("made-here");
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var page = dashboard.Page;
 
         await page.Locator("#new-queue-name").FillAsync(name);
@@ -278,7 +278,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var gone = NewQueueName("b-gone");
         await apps.BrokerClient.CreateQueueAsync(kept);
         await apps.BrokerClient.CreateQueueAsync(gone);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var page = dashboard.Page;
         await Expect(dashboard.QueueRow(gone)).ToHaveCountAsync(1);
         await page.Locator("#send-queue").SelectOptionAsync(gone);
@@ -410,7 +410,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     {
         var name = NewQueueName("open");
         await apps.BrokerClient.CreateQueueAsync(name);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
 
         await dashboard.OpenQueueAsync(name);
 
@@ -421,7 +421,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     [Fact]
     public async Task Creating_an_invalid_queue_name_shows_why()
     {
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.DevToolUrl);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
 
         await dashboard.Page.Locator("#new-queue-name").FillAsync("no spaces allowed");
         await dashboard.Page.Locator("#create-queue button[type=submit]").ClickAsync();
@@ -453,15 +453,5 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         });
         await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
         return () => release.SetResult();
-    }
-
-    private static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline, what);
-            await Task.Delay(100);
-        }
     }
 }

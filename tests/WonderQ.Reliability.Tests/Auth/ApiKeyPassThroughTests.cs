@@ -34,8 +34,8 @@ public sealed class ApiKeyPassThroughTests
         await broker.InitializeAsync();
         try
         {
-            await using var keyed = TypedClient(broker.BaseAddress, AuthenticatedBroker.Key);
-            await using var keyless = TypedClient(broker.BaseAddress, apiKey: null);
+            await using var keyed = TypedClient(broker.Url, AuthenticatedBroker.Key);
+            await using var keyless = TypedClient(broker.Url, apiKey: null);
             var name = Json.UniqueQueueName("typed");
 
             // Act
@@ -150,21 +150,15 @@ public sealed class ApiKeyPassThroughTests
         response.StatusCode.Should().Be(HttpStatusCode.BadGateway, body);
         response.Headers.WwwAuthenticate.Should().BeEmpty("the caller is not the one who must authenticate");
         var detail = Problems.ShouldBeProblemBody(response, body, body).GetProperty("detail").GetString();
-        detail.Should().Contain("Broker:ApiKey").And.Contain(apps.BrokerAddress.Authority);
+        detail.Should().Contain("Broker:ApiKey").And.Contain(apps.BrokerUrl.Authority);
         body.Should().NotContain(WrongKey).And.NotContain(AuthenticatedBroker.Key);
     }
 
     private sealed class KeyedDevTool(string[] appArgs)
-        : DevToolInFront([$"--Auth:ApiKeys:0={AuthenticatedBroker.Key}"], ["--Broker:MaxRetries=0", .. appArgs]), IAsyncDisposable
-    {
-        async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
-    }
+        : DevToolInFront([$"--Auth:ApiKeys:0={AuthenticatedBroker.Key}"], ["--Broker:MaxRetries=0", .. appArgs]);
 
     private sealed class KeyedUserApp(string[] appArgs)
-        : UserAppInFront([$"--Auth:ApiKeys:0={AuthenticatedBroker.Key}"], ["--Broker:MaxRetries=0", .. appArgs]), IAsyncDisposable
-    {
-        async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
-    }
+        : UserAppInFront([$"--Auth:ApiKeys:0={AuthenticatedBroker.Key}"], ["--Broker:MaxRetries=0", .. appArgs]);
 
     private static ServiceProvider TypedClient(Uri broker, string? apiKey)
     {

@@ -25,7 +25,7 @@ public sealed class PathTrickTests(AuthenticatedKestrelBroker broker) : IClassFi
         var head = $"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head);
+        var response = await RawHttp.SendAsync(broker.Url, head);
 
         // Assert: refused, or at worst no such endpoint; never an answer with queue data.
         response.Status.Should().BeOneOf([401, 404], response.Head + "\n" + response.Body);
@@ -39,7 +39,7 @@ public sealed class PathTrickTests(AuthenticatedKestrelBroker broker) : IClassFi
         const string Head = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, Head);
+        var response = await RawHttp.SendAsync(broker.Url, Head);
 
         // Assert
         response.Status.Should().Be(200);
@@ -52,7 +52,7 @@ public sealed class PathTrickTests(AuthenticatedKestrelBroker broker) : IClassFi
         var head = $"GET /queues?access_token={AuthenticatedBroker.Key}&api_key={AuthenticatedBroker.Key} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head);
+        var response = await RawHttp.SendAsync(broker.Url, head);
 
         // Assert
         response.ShouldBeProblem(401);

@@ -45,7 +45,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         var queue = Json.UniqueQueueName("crash");
         var random = new Random(20261129);
         var delivered = new HashSet<string>();
-        BrokerProcess? broker = null;
+        AppProcess? broker = null;
         try
         {
             // Act: load, kill -9, restart on the same file and port; Kills times over.
@@ -53,8 +53,8 @@ public sealed class KillNineTests(ITestOutputHelper output)
             {
                 // A client per broker, so that no connection to the killed one is still pooled when the next round starts.
                 using var client = NewClient(port);
-                broker = BrokerProcess.Start(database.Path, port);
-                await broker.WaitHealthyAsync(client, StartDeadline);
+                broker = AppProcess.StartBroker(database.Path, port);
+                await broker.WaitReadyAsync(within: StartDeadline);
                 if (round == 0)
                 {
                     await client.CreateQueueAsync(queue);
@@ -71,7 +71,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
                 {
                     // Let the load build up (this round's sends acknowledged and messages received), then pull the plug
                     // at a random moment. A round whose load never got going would kill an idle broker and prove nothing.
-                    var loaded = await WaitForAsync(() => _acknowledged.Count - acknowledgedBefore >= 20 && _receipts.Count > receivedBefore, LoadDeadline);
+                    var loaded = await Eventually.WithinAsync(() => _acknowledged.Count - acknowledgedBefore >= 20 && _receipts.Count > receivedBefore, LoadDeadline);
                     loaded.Should().BeTrue(
                         $"round {round}'s load must get going before the kill ({_acknowledged.Count - acknowledgedBefore} sends acknowledged, " +
                         $"{_receipts.Count - receivedBefore} messages received in {LoadDeadline}; failures: {string.Join(" | ", _failures.Take(5))})");
@@ -89,8 +89,8 @@ public sealed class KillNineTests(ITestOutputHelper output)
             }
 
             using var drainClient = NewClient(port);
-            broker = BrokerProcess.Start(database.Path, port);
-            await broker.WaitHealthyAsync(drainClient, StartDeadline);
+            broker = AppProcess.StartBroker(database.Path, port);
+            await broker.WaitReadyAsync(within: StartDeadline);
             await DrainAsync(drainClient, queue);
             broker.Kill();
             broker.Dispose();
@@ -289,23 +289,6 @@ public sealed class KillNineTests(ITestOutputHelper output)
         catch (OperationCanceledException)
         {
         }
-    }
-
-    /// <summary>Waits until the condition holds; false if the deadline passes first.</summary>
-    private static async Task<bool> WaitForAsync(Func<bool> condition, TimeSpan deadline)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (stopwatch.Elapsed >= deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return true;
     }
 
     private static string IntegrityCheck(string path, out long remaining)

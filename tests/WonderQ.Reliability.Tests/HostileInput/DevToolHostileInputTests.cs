@@ -151,8 +151,8 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
 
         // Act: a declared length is refused from the head alone; a chunked body once it passes the limit.
         var response = chunked
-            ? await RawHttp.SendAsync(apps.BaseAddress, head, RawHttp.Chunked("{\"name\":\"x\",\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"))
-            : await RawHttp.SendAsync(apps.BaseAddress, head);
+            ? await RawHttp.SendAsync(apps.Url, head, RawHttp.Chunked("{\"name\":\"x\",\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"))
+            : await RawHttp.SendAsync(apps.Url, head);
 
         // Assert
         response.ShouldBeProblem(413).GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
@@ -206,7 +206,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
         var head = RawHttp.Get($"/queues?{QueryPastTheRequestLineLimit()}");
 
         // Act
-        var response = await RawHttp.SendAsync(apps.BaseAddress, head);
+        var response = await RawHttp.SendAsync(apps.Url, head);
 
         // Assert
         response.Status.Should().BeOneOf(414, 431, 400);
@@ -223,7 +223,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     {
         // Act: Kestrel answers these before any middleware runs (as it does for the broker), so only the status and
         // the absence of internals can be held to the rules, not the problem+json shape.
-        var response = await RawHttp.SendAsync(apps.BaseAddress, head);
+        var response = await RawHttp.SendAsync(apps.Url, head);
 
         // Assert
         response.Status.Should().Be(400);
@@ -290,7 +290,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
         // Arrange
         await using var impatient = new ImpatientDevTool();
         await impatient.InitializeAsync();
-        var broker = impatient.BrokerAddress.Authority;
+        var broker = impatient.BrokerUrl.Authority;
         using var client = impatient.CreateClient();
         await impatient.StopBrokerAsync();
 
@@ -304,8 +304,5 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     }
 
     /// <summary>One attempt with a short timeout, so a broker that is gone is reported at once.</summary>
-    private sealed class ImpatientDevTool() : DevToolInFront([], FailFastBrokerClient), IAsyncDisposable
-    {
-        async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
-    }
+    private sealed class ImpatientDevTool() : DevToolInFront([], FailFastBrokerClient);
 }

@@ -19,7 +19,7 @@ public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<
         var head = RawHttp.PostJson(path, chunked: true);
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head, RawHttp.Chunked("{\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"));
+        var response = await RawHttp.SendAsync(broker.Url, head, RawHttp.Chunked("{\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"));
 
         // Assert
         var problem = response.ShouldBeProblem(413);
@@ -36,7 +36,7 @@ public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<
         var head = RawHttp.PostJson("/messages", chunked: false, OverLimit);
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head);
+        var response = await RawHttp.SendAsync(broker.Url, head);
 
         // Assert
         var problem = response.ShouldBeProblem(413);
@@ -53,7 +53,7 @@ public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<
         var head = RawHttp.PostJson("/messages", chunked: true);
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head, RawHttp.Chunked($"{{\"queue_name\":\"{queue}\",\"body\":\"", 64 * 1024, "\"}"));
+        var response = await RawHttp.SendAsync(broker.Url, head, RawHttp.Chunked($"{{\"queue_name\":\"{queue}\",\"body\":\"", 64 * 1024, "\"}"));
 
         // Assert
         response.Status.Should().Be(201, response.Body);

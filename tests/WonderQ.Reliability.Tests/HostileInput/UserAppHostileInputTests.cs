@@ -166,8 +166,8 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
 
         // Act: a declared length is refused from the head alone; a chunked body once it passes the limit.
         var response = chunked
-            ? await RawHttp.SendAsync(apps.BaseAddress, head, RawHttp.Chunked("{\"queue_name\":\"big-queue\",\"body\":\"", OverLimit, "\"}"))
-            : await RawHttp.SendAsync(apps.BaseAddress, head);
+            ? await RawHttp.SendAsync(apps.Url, head, RawHttp.Chunked("{\"queue_name\":\"big-queue\",\"body\":\"", OverLimit, "\"}"))
+            : await RawHttp.SendAsync(apps.Url, head);
 
         // Assert
         response.ShouldBeProblem(413).GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
@@ -224,7 +224,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     public async Task Request_the_server_refuses_or_the_app_answers_is_a_4xx_without_a_leak(string head)
     {
         // Act
-        var response = await RawHttp.SendAsync(apps.BaseAddress, head);
+        var response = await RawHttp.SendAsync(apps.Url, head);
 
         // Assert
         response.Status.Should().BeInRange(400, 499, response.Head);
@@ -240,7 +240,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
         var head = RawHttp.Get($"/listeners?{QueryPastTheRequestLineLimit()}");
 
         // Act
-        var response = await RawHttp.SendAsync(apps.BaseAddress, head);
+        var response = await RawHttp.SendAsync(apps.Url, head);
 
         // Assert
         response.Status.Should().BeOneOf(414, 431, 400);
@@ -330,7 +330,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
         // Arrange
         await using var impatient = new ImpatientUserApp();
         await impatient.InitializeAsync();
-        var broker = impatient.BrokerAddress.Authority;
+        var broker = impatient.BrokerUrl.Authority;
         using var client = impatient.CreateClient();
         await impatient.StopBrokerAsync();
 
@@ -357,8 +357,5 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     }
 
     /// <summary>One attempt with a short timeout, so a broker that is gone is reported at once.</summary>
-    private sealed class ImpatientUserApp() : UserAppInFront([], FailFastBrokerClient), IAsyncDisposable
-    {
-        async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
-    }
+    private sealed class ImpatientUserApp() : UserAppInFront([], FailFastBrokerClient);
 }

@@ -90,7 +90,7 @@ public sealed class H2cTests(H2cBroker broker) : IClassFixture<H2cBroker>
             .Select(_ => h2c.GetFromJsonAsync<List<MessageDto>>(
                 $"/messages/consume?queue_name={queue}&size=1&wait_time=20", WonderQJson.Options))
             .ToList();
-        await Eventually(() => waiters.Count >= 20);
+        await Eventually.ValueAsync(() => waiters.Count, count => count >= 20, "twenty consumers wait", TimeSpan.FromSeconds(30));
 
         // Act
         var sent = new List<long>();
@@ -118,13 +118,13 @@ public sealed class H2cTests(H2cBroker broker) : IClassFixture<H2cBroker>
         var before = waiters.Count;
         using var giveUp = new CancellationTokenSource();
         var poll = h2c.GetAsync($"/messages/consume?queue_name={queue}&size=1&wait_time=20", giveUp.Token);
-        await Eventually(() => waiters.Count > before);
+        await Eventually.ValueAsync(() => waiters.Count, count => count > before, "the consumer waits", TimeSpan.FromSeconds(30));
 
         // Act: cancelling resets the stream; the connection stays open.
         await giveUp.CancelAsync();
         var cancelled = async () => await poll;
         await cancelled.Should().ThrowAsync<OperationCanceledException>();
-        await Eventually(() => waiters.Count == before);
+        await Eventually.ValueAsync(() => waiters.Count, count => count == before, "the cancelled consumer has left", TimeSpan.FromSeconds(30));
         var id = await h2c.SendAsync(queue, "for whoever asks next");
 
         // Assert: the message went to no one, so the next consumer gets it at once.
@@ -149,14 +149,5 @@ public sealed class H2cTests(H2cBroker broker) : IClassFixture<H2cBroker>
         var problem = await oversized.ShouldBeClientProblemAsync(HttpStatusCode.RequestEntityTooLarge);
         problem.GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
         await h2c.ShouldStillServeAsync();
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(10, deadline.Token);
-        }
     }
 }

@@ -15,7 +15,7 @@ public sealed class KestrelRequestLimitTests(KestrelBroker broker) : IClassFixtu
         var head = RawHttp.Get($"/messages/consume?queue_name=q-1&wait_time=0&{query}");
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head);
+        var response = await RawHttp.SendAsync(broker.Url, head);
 
         // Assert
         response.Status.Should().BeOneOf(414, 431, 400);
@@ -31,7 +31,7 @@ public sealed class KestrelRequestLimitTests(KestrelBroker broker) : IClassFixtu
         var head = $"GET /queues HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: {new string('h', 40_000)}\r\nConnection: close\r\n\r\n";
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head);
+        var response = await RawHttp.SendAsync(broker.Url, head);
 
         // Assert
         response.Status.Should().BeOneOf(431, 400);
@@ -46,7 +46,7 @@ public sealed class KestrelRequestLimitTests(KestrelBroker broker) : IClassFixtu
         var head = $"GET /queues HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: close\r\n\r\n";
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, head);
+        var response = await RawHttp.SendAsync(broker.Url, head);
 
         // Assert
         response.Status.Should().BeOneOf(431, 400);
@@ -64,7 +64,7 @@ public sealed class KestrelRequestLimitTests(KestrelBroker broker) : IClassFixtu
     public async Task Malformed_HTTP_is_refused_with_a_4xx(string raw)
     {
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, raw);
+        var response = await RawHttp.SendAsync(broker.Url, raw);
 
         // Assert: Kestrel refuses most of these itself, with no body; what reaches the broker is answered as a problem.
         response.Status.Should().BeInRange(400, 499, response.Head);
@@ -81,7 +81,7 @@ public sealed class KestrelRequestLimitTests(KestrelBroker broker) : IClassFixtu
         const string Raw = "GET /queues HTTP/9.9\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 
         // Act
-        var response = await RawHttp.SendAsync(broker.BaseAddress, Raw);
+        var response = await RawHttp.SendAsync(broker.Url, Raw);
 
         // Assert
         response.Status.Should().Be(505);

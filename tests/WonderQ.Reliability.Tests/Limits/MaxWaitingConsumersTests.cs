@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using FluentAssertions;
@@ -28,7 +27,7 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
         var url = $"/messages/consume?queue_name={queue}&size=1&wait_time=20&visibility_timeout=30";
         var first = client.GetAsync(url);
         var second = client.GetAsync(url);
-        await WaitForAsync(() => waiters.Count == 2, TimeSpan.FromSeconds(30));
+        await Eventually.ValueAsync(() => waiters.Count, count => count == 2, "two consumers are parked", TimeSpan.FromSeconds(30));
         waiters.Count.Should().Be(2, "both consumers should be parked by now");
 
         // Act
@@ -50,18 +49,9 @@ public sealed class MaxWaitingConsumersTests(TwoWaiterBroker broker) : IClassFix
         received.Should().BeEquivalentTo(sent);
 
         // With the waiters gone, a consume may wait again and is answered normally.
-        await WaitForAsync(() => waiters.Count == 0, TimeSpan.FromSeconds(30));
+        await Eventually.ValueAsync(() => waiters.Count, count => count == 0, "the parked consumers have left", TimeSpan.FromSeconds(30));
         using var again = await client.GetAsync($"/messages/consume?queue_name={queue}&wait_time=1");
         again.StatusCode.Should().Be(HttpStatusCode.OK);
         await client.ShouldStillServeAsync();
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, TimeSpan deadline)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (!condition() && stopwatch.Elapsed < deadline)
-        {
-            await Task.Delay(20);
-        }
     }
 }

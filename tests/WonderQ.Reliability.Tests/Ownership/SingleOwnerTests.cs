@@ -12,12 +12,12 @@ public sealed class SingleOwnerTests(ITestOutputHelper output)
     {
         // Arrange
         using var database = new TempDatabase();
-        using var first = BrokerProcess.Start(database.Path, FreePort.Next());
-        using var client = new HttpClient { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        await first.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
+        using var first = AppProcess.StartBroker(database.Path, FreePort.Next());
+        await first.WaitReadyAsync();
+        using var client = first.CreateClient();
 
         // Act
-        using var second = BrokerProcess.Start(database.Path, FreePort.Next());
+        using var second = AppProcess.StartBroker(database.Path, FreePort.Next());
         var exited = await second.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         // Assert
@@ -41,12 +41,12 @@ public sealed class SingleOwnerTests(ITestOutputHelper output)
         File.CreateSymbolicLink(link, database.Path);
         try
         {
-            using var first = BrokerProcess.Start(database.Path, FreePort.Next());
-            using var client = new HttpClient { BaseAddress = first.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-            await first.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
+            using var first = AppProcess.StartBroker(database.Path, FreePort.Next());
+            await first.WaitReadyAsync();
+            using var client = first.CreateClient();
 
             // Act
-            using var second = BrokerProcess.Start(link, FreePort.Next());
+            using var second = AppProcess.StartBroker(link, FreePort.Next());
             var exited = await second.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
             // Assert: two writers on one file would each trust their own cache of its queues
@@ -69,16 +69,16 @@ public sealed class SingleOwnerTests(ITestOutputHelper output)
         using var database = new TempDatabase();
         var port = FreePort.Next();
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        using (var owner = BrokerProcess.Start(database.Path, port))
+        using (var owner = AppProcess.StartBroker(database.Path, port))
         {
-            await owner.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
+            await owner.WaitReadyAsync();
 
             // Act: the lock must not outlive its process, however it died.
             owner.Kill();
         }
 
-        using var successor = BrokerProcess.Start(database.Path, port);
-        await successor.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
+        using var successor = AppProcess.StartBroker(database.Path, port);
+        await successor.WaitReadyAsync();
 
         // Assert
         await client.ShouldStillServeAsync();

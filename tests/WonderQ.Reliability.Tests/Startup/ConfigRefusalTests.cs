@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Text;
 using FluentAssertions;
-using WonderQ.Reliability.Tests.Support;
 using Xunit.Abstractions;
 
 namespace WonderQ.Reliability.Tests.Startup;
@@ -83,68 +80,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     private async Task<string> RefusalOfAsync(string app, params string[] args)
     {
         using var database = new TempDatabase();
-        var info = new ProcessStartInfo("dotnet")
+        using var process = AppProcess.Start(app, FreePort.Next(), null, [$"--Storage:Sqlite:Path={database.Path}", .. args]);
+        if (!await process.WaitForExitAsync(TimeSpan.FromSeconds(60)))
         {
-            WorkingDirectory = RepoPaths.AppDirectory(app),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        string[] usual =
-        [
-            RepoPaths.AppDll(app), "--urls", $"http://127.0.0.1:{FreePort.Next()}",
-            $"--Storage:Sqlite:Path={database.Path}", "--Logging:LogLevel:Default=Warning",
-        ];
-        foreach (var arg in usual.Concat(args))
-        {
-            info.ArgumentList.Add(arg);
+            process.Kill();
         }
 
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        info.Environment.Remove("ASPNETCORE_URLS");
-
-        var said = new StringBuilder();
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => Append(said, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(said, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        // Exited, the process has delivered the last of its output.
-        process.WaitForExit();
-        string text;
-        lock (said)
-        {
-            text = said.ToString();
-        }
-
+        var text = string.Join('\n', process.Output);
         output.WriteLine($"{app} {string.Join(' ', args)}: exit {process.ExitCode}\n{text}");
         process.ExitCode.Should().Be(1, "a refusal to start is exit code 1");
         text.Should().NotContain("   at ", "a refusal to start is a message, not a stack trace");
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         lines.Should().ContainSingle("the refusal is all the app says").Which.Should().StartWith("WonderQ ").And.Contain(" did not start: ");
         return lines[0];
-    }
-
-    private static void Append(StringBuilder said, string? line)
-    {
-        if (line is not null)
-        {
-            lock (said)
-            {
-                said.AppendLine(line);
-            }
-        }
     }
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using FluentAssertions;
-using WonderQ.Reliability.Tests.Support;
 using Xunit.Abstractions;
 
 namespace WonderQ.Reliability.Tests.Startup;
@@ -39,14 +37,9 @@ public sealed class MissingSettingsTests(ITestOutputHelper output)
     /// </summary>
     private async Task<string> OutputOfBrokerStartedInAsync(string folder, TempDatabase database, TimeSpan wait)
     {
-        using var broker = BrokerProcess.StartIn(folder, database.Path, FreePort.Next());
-        using var client = new HttpClient { BaseAddress = broker.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        await broker.WaitHealthyAsync(client, TimeSpan.FromSeconds(60));
-        var stopwatch = Stopwatch.StartNew();
-        while (!broker.StandardOutput.Contains(Warning, StringComparison.Ordinal) && stopwatch.Elapsed < wait)
-        {
-            await Task.Delay(50);
-        }
+        using var broker = AppProcess.StartBroker(database.Path, FreePort.Next(), folder);
+        await broker.WaitReadyAsync();
+        await Eventually.WithinAsync(() => broker.StandardOutput.Contains(Warning, StringComparison.Ordinal), wait);
 
         output.WriteLine(broker.StandardOutput);
         return broker.StandardOutput;

@@ -2,81 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Shared.Json;
 
 namespace WonderQ.Reliability.Tests.Support;
-
-/// <summary>
-/// A real broker (Kestrel on a loopback port, temp SQLite file) with the DevTool or the UserApp in front of it, also
-/// on Kestrel, reaching the broker through its typed client over a real socket. The broker can be stopped mid-test
-/// to see what the app says when it is gone.
-/// </summary>
-public abstract class FrontedApp : IAsyncLifetime
-{
-    private readonly BrokerWithArgs _broker;
-    private readonly string[] _appArgs;
-    private WebApplication? _app;
-    private bool _brokerStopped;
-
-    protected FrontedApp(string[] brokerArgs, string[] appArgs)
-    {
-        _broker = new BrokerWithArgs(brokerArgs);
-        _appArgs = appArgs;
-    }
-
-    public Uri BrokerAddress => _broker.BaseAddress;
-
-    public Uri BaseAddress { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        await _broker.InitializeAsync();
-        _app = CreateApp(
-        [
-            "--urls", "http://127.0.0.1:0",
-            $"--Broker:Url={_broker.BaseAddress}",
-            "--Logging:LogLevel:Default=Warning",
-            "--environment", "Production",
-            .. _appArgs,
-        ]);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        BaseAddress = new Uri(address);
-    }
-
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-
-    public HttpClient CreateBrokerClient() => _broker.CreateClient();
-
-    /// <summary>Stops the broker for good (its file goes with it); the app keeps running.</summary>
-    public async Task StopBrokerAsync()
-    {
-        if (!_brokerStopped)
-        {
-            _brokerStopped = true;
-            await _broker.DisposeAsync();
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        await StopBrokerAsync();
-    }
-
-    protected abstract WebApplication CreateApp(string[] args);
-
-    private sealed class BrokerWithArgs(string[] args) : KestrelBroker(args);
-}
 
 /// <summary>The DevTool in front of a real broker.</summary>
 public class DevToolInFront : FrontedApp

@@ -114,7 +114,7 @@ public class BrokerClientTests
     [Fact]
     public async Task A_refused_connection_is_a_BrokerUnavailableException_after_the_retries()
     {
-        using var client = new TestBrokerClient(TestBrokerClient.ClosedUrl(), new Dictionary<string, string?> { ["Broker:MaxRetries"] = "2" });
+        using var client = new TestBrokerClient(FreePort.Url(FreePort.Next()), new Dictionary<string, string?> { ["Broker:MaxRetries"] = "2" });
 
         var act = () => client.Client.ListQueuesAsync();
 
@@ -141,7 +141,7 @@ public class BrokerClientTests
 
         (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which.Detail.Should().Contain("timed out");
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "two 0.3 s attempts end long before the endpoint would answer");
-        (await Eventually.TrueAsync(() => broker.Attempts == 2, TimeSpan.FromSeconds(10))).Should().BeTrue();
+        await Eventually.ValueAsync(() => broker.Attempts, attempts => attempts == 2, "the endpoint saw both attempts", TimeSpan.FromSeconds(10));
     }
 
     [Fact]

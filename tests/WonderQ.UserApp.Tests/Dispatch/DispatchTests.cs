@@ -293,7 +293,7 @@ public class DispatchWithoutBrokerTests
     [Fact]
     public async Task Dispatch_when_the_broker_is_unreachable_is_a_503_problem()
     {
-        await using var app = new UserAppFactory(TestBrokerClient.ClosedUrl(), new Dictionary<string, string> { ["Broker:MaxRetries"] = "1" });
+        await using var app = new UserAppFactory(FreePort.Url(FreePort.Next()), new Dictionary<string, string> { ["Broker:MaxRetries"] = "1" });
         using var http = app.CreateClient();
 
         using var response = await http.PostAsJsonAsync("/dispatch", new { queue_name = "orders", body = "x" }, WonderQJson.Options);
@@ -307,7 +307,7 @@ public class DispatchWithoutBrokerTests
     [Fact]
     public async Task Listen_when_the_broker_is_unreachable_is_a_503_problem()
     {
-        await using var app = new UserAppFactory(TestBrokerClient.ClosedUrl(), new Dictionary<string, string> { ["Broker:MaxRetries"] = "1" });
+        await using var app = new UserAppFactory(FreePort.Url(FreePort.Next()), new Dictionary<string, string> { ["Broker:MaxRetries"] = "1" });
         using var http = app.CreateClient();
 
         using var response = await http.GetAsync("/listen?queue_name=orders");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Shared.Client;
@@ -35,16 +34,6 @@ public sealed class TestBrokerClient : IDisposable
     }
 
     public BrokerClient Client => _services.GetRequiredService<BrokerClient>();
-
-    /// <summary>A loopback port nothing listens on: a connection to it is refused.</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public static Uri ClosedUrl() => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{ClosedPort()}"));
 
     public void Dispose() => _services.Dispose();
 }

@@ -7,7 +7,7 @@ namespace WonderQ.UserApp.Tests.Infrastructure;
 /// <summary>A fresh broker (own temp database) and a UserApp pointed at it, for each test.</summary>
 public abstract class UserAppTestBase : IAsyncLifetime
 {
-    protected BrokerHost Broker { get; private set; } = null!;
+    protected KestrelBroker Broker { get; private set; } = null!;
 
     protected UserAppFactory App { get; private set; } = null!;
 
@@ -23,7 +23,7 @@ public abstract class UserAppTestBase : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        Broker = await BrokerHost.StartAsync(BrokerHost.NewDatabasePath());
+        Broker = await KestrelBroker.StartAsync();
         App = new UserAppFactory(Broker.Url, Settings, Clock);
         Http = App.CreateClient();
         BrokerClient = new TestBrokerClient(Broker.Url);
@@ -35,14 +35,6 @@ public abstract class UserAppTestBase : IAsyncLifetime
         await App.DisposeAsync();
         BrokerClient.Dispose();
         await Broker.DisposeAsync();
-        try
-        {
-            Directory.Delete(Path.GetDirectoryName(Broker.DatabasePath)!, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS to clean up with the rest of the temp folder.
-        }
     }
 
     protected async Task<DispatchResponse> DispatchAsync(object request)

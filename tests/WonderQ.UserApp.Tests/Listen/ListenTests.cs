@@ -22,8 +22,8 @@ public partial class ListenTests : UserAppTestBase
         using var response = await Http.GetAsync("/listen?queue_name=bulk&size=100&wait_time=1");
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count >= 1000)).Should().BeTrue($"{App.ProcessedBodies.Count} of 1000 were processed");
-        (await Eventually.TrueAsync(async () => await QueueSizeAsync("bulk") == 0)).Should().BeTrue("every processed message is deleted");
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count >= 1000, "1000 messages are processed");
+        await Eventually.ValueAsync(() => QueueSizeAsync("bulk"), size => size == 0, "every processed message is deleted");
         var numbers = App.ProcessedBodies.Select(b => int.Parse(StubNumber().Match(b).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         numbers.Should().BeEquivalentTo(Enumerable.Range(1, 1000), "each body is logged exactly once");
         (await ListenersAsync()).Should().ContainSingle().Which.Processed.Should().Be(1000);
@@ -40,7 +40,7 @@ public partial class ListenTests : UserAppTestBase
         var view = (await response.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!;
         view.Listening.Should().BeTrue();
         view.Queue.Should().Be(new QueueSummary(queue.Id, "orders"));
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Contains("hi"))).Should().BeTrue();
+        await Eventually.TrueAsync(() => App.ProcessedBodies.Contains("hi"), "\"hi\" is processed");
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public partial class ListenTests : UserAppTestBase
         first.StatusCode.Should().Be(HttpStatusCode.Accepted);
         again.Should().AllSatisfy(r => r.StatusCode.Should().Be(HttpStatusCode.OK));
         (await ListenersAsync()).Should().ContainSingle().Which.Queue.Id.Should().Be(queue.Id);
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "1 message(s) processed");
         foreach (var response in again)
         {
             response.Dispose();
@@ -100,7 +100,7 @@ public partial class ListenTests : UserAppTestBase
         acknowledging.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the loop acknowledges the message it printed");
         var registry = App.Services.GetRequiredService<ListenerRegistry>();
         var stopping = Http.DeleteAsync("/listen?queue_name=handover");
-        (await Eventually.TrueAsync(() => registry.List().Single().IsStopping)).Should().BeTrue();
+        await Eventually.TrueAsync(() => registry.List().Single().IsStopping, "the loop is stopping");
         (await ListenersAsync()).Should().ContainSingle().Which.Listening.Should().BeFalse("it is winding down");
 
         using var again = await Http.GetAsync("/listen?queue_name=handover&wait_time=1");
@@ -140,8 +140,8 @@ public partial class ListenTests : UserAppTestBase
     {
         await DispatchAsync(new { queue_name = "durable", stub = 5 });
         using var started = await Http.GetAsync("/listen?queue_name=durable&wait_time=1");
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 5)).Should().BeTrue();
-        (await Eventually.TrueAsync(async () => await QueueSizeAsync("durable") == 0)).Should().BeTrue();
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 5, "5 message(s) processed");
+        await Eventually.ValueAsync(() => QueueSizeAsync("durable"), size => size == 0, "the queue is drained");
 
         // Stop the broker, let the loop fail against the closed port a few times, then start a new one on the same
         // port and file: the loop must pick up what is sent after the restart.
@@ -155,21 +155,20 @@ public partial class ListenTests : UserAppTestBase
 
             return null;
         };
-        var url = Broker.Url;
-        await Broker.DisposeAsync();
+        await Broker.StopAsync();
         var before = Volatile.Read(ref attempts);
-        (await Eventually.TrueAsync(() => Volatile.Read(ref attempts) >= before + 3)).Should().BeTrue("the loop keeps trying while the broker is down");
-        await using var restarted = await BrokerHost.StartAsync(Broker.DatabasePath, url.Port);
-        using var client = new TestBrokerClient(restarted.Url);
+        await Eventually.ValueAsync(() => Volatile.Read(ref attempts), count => count >= before + 3, "the loop keeps trying while the broker is down");
+        await Broker.RestartAsync();
+        using var client = new TestBrokerClient(Broker.Url);
         for (var i = 1; i <= 5; i++)
         {
             await client.Client.SendAsync(QueueRef.ByName("durable"), $"after restart {i}");
         }
 
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 10)).Should().BeTrue($"{App.ProcessedBodies.Count} of 10 were processed");
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 10, "10 message(s) processed");
         App.ProcessedBodies.Skip(5).Should().BeEquivalentTo(Enumerable.Range(1, 5).Select(i => $"after restart {i}"));
         (await ListenersAsync()).Should().ContainSingle().Which.Processed.Should().Be(10);
-        (await Eventually.TrueAsync(async () => (await client.Client.ListQueuesAsync()).Single().QueueSize == 0)).Should().BeTrue();
+        await Eventually.ValueAsync(async () => (await client.Client.ListQueuesAsync()).Single().QueueSize, size => size == 0, "the queue is drained");
     }
 
     [Fact]
@@ -177,7 +176,7 @@ public partial class ListenTests : UserAppTestBase
     {
         await DispatchAsync(new { queue_name = "idle", body = "only" });
         using var started = await Http.GetAsync("/listen?queue_name=idle&wait_time=20");
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "1 message(s) processed");
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         await App.DisposeAsync();
@@ -200,7 +199,7 @@ public partial class ListenTests : UserAppTestBase
             }
         };
         using var started = await Http.GetAsync("/listen?queue_name=drain&size=100&wait_time=1&visibility_timeout=600");
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count >= 250)).Should().BeTrue();
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count >= 250, "250 messages are processed");
 
         await App.DisposeAsync();
 
@@ -229,7 +228,7 @@ public partial class ListenTests : UserAppTestBase
         };
         using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "quiet", body = "first" }, WonderQJson.Options);
         using var started = await http.GetAsync("/listen?queue_name=quiet&wait_time=0");
-        (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 1 && clock.Pauses == 1)).Should().BeTrue("the queue is empty now, and the loop pauses");
+        await Eventually.ValueAsync(() => (app.ProcessedBodies.Count, clock.Pauses), seen => seen == (1, 1), "the queue is empty now, and the loop pauses");
         var sent = Volatile.Read(ref consumes);
 
         // While the clock stands still, or short of the pause, the loop sends nothing; at the pause's end, one consume.
@@ -238,12 +237,12 @@ public partial class ListenTests : UserAppTestBase
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         Volatile.Read(ref consumes).Should().Be(sent, "the loop waits out its pause instead of spinning");
         clock.Advance(TimeSpan.FromMilliseconds(1));
-        (await Eventually.TrueAsync(() => clock.Pauses == 2)).Should().BeTrue("one more empty answer, one more pause");
+        await Eventually.ValueAsync(() => clock.Pauses, pauses => pauses == 2, "one more empty answer, one more pause");
         Volatile.Read(ref consumes).Should().Be(sent + 1);
 
         await BrokerClient.Client.SendAsync(QueueRef.ByName("quiet"), "second");
         clock.Advance(idleDelay);
-        (await Eventually.TrueAsync(() => app.ProcessedBodies.Count == 2)).Should().BeTrue("the loop still picks up what comes");
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 2, "the loop still picks up what comes");
     }
 
     /// <summary>

@@ -18,15 +18,15 @@ public sealed class LoopEndTests : UserAppTestBase
         await DispatchAsync(new { queue_name = "grace", body = "printed, never acknowledged" });
         App.HoldAcknowledgements();
         using var started = await Http.GetAsync("/listen?queue_name=grace&wait_time=1");
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "1 message(s) processed");
 
         // Act
         using var stopped = await Http.DeleteAsync("/listen?queue_name=grace");
 
         // Assert: the operator is told the message will be delivered again, and it is still in the queue.
         stopped.StatusCode.Should().Be(HttpStatusCode.OK);
-        (await Eventually.TrueAsync(() => App.Logs.Warnings.Any(w => w.Contains("not deleted", StringComparison.Ordinal))))
-            .Should().BeTrue($"a warning should say so; got: {string.Join(" | ", App.Logs.Warnings)}");
+        await Eventually.ValueAsync(
+            () => string.Join(" | ", App.Logs.Warnings), warnings => warnings.Contains("not deleted", StringComparison.Ordinal), "a warning says so");
         (await QueueSizeAsync("grace")).Should().Be(1);
     }
 
@@ -50,7 +50,7 @@ public sealed class LoopEndTests : UserAppTestBase
 
         // Assert: the loop leaves the listing, and says why once.
         started.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        (await Eventually.TrueAsync(async () => (await Http.GetStringAsync("/listeners")) == "[]")).Should().BeTrue();
+        await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
         App.Logs.Warnings.Should().ContainSingle(w => w.Contains("refused its consume (401)", StringComparison.Ordinal));
         App.ProcessedBodies.Should().BeEmpty();
     }

@@ -21,11 +21,11 @@ public sealed class ShutdownTests : UserAppTestBase
         await DispatchAsync(new { queue_name = "replaced", body = "acknowledged late" });
         App.HoldAcknowledgements();
         using var first = await Http.GetAsync("/listen?queue_name=replaced&wait_time=1");
-        (await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 1)).Should().BeTrue();
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "1 message(s) processed");
         var registry = App.Services.GetRequiredService<ListenerRegistry>();
         var replaced = registry.Find(QueueRef.ByName("replaced"))!;
         var stopRequest = Http.DeleteAsync("/listen?queue_name=replaced");
-        (await Eventually.TrueAsync(() => replaced.IsStopping)).Should().BeTrue();
+        await Eventually.TrueAsync(() => replaced.IsStopping, "the replaced loop is stopping");
         using var second = await Http.GetAsync("/listen?queue_name=replaced&wait_time=1");
         second.StatusCode.Should().Be(HttpStatusCode.Accepted);
 

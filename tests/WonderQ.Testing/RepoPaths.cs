@@ -1,13 +1,13 @@
 using System.Reflection;
 
-namespace WonderQ.Reliability.Tests.Support;
+namespace WonderQ.Testing;
 
 /// <summary>Where the built apps are, found from the test assembly so the tests run from any working directory.</summary>
 public static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary>The configuration this test assembly was built in; the broker was built beside it by the ProjectReference.</summary>
+    /// <summary>The configuration this test assembly was built in; the apps were built beside it.</summary>
     public static string Configuration { get; } =
         typeof(RepoPaths).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
 
@@ -15,7 +15,7 @@ public static class RepoPaths
 
     public static string BrokerDll => AppDll("Broker");
 
-    /// <summary>The build output of <paramref name="app"/> (Broker, DevTool or UserApp), each referenced by this project.</summary>
+    /// <summary>The build output of <paramref name="app"/> (Broker, DevTool or UserApp), each built with the tests.</summary>
     public static string AppDirectory(string app) => Path.Combine(Root, app, "bin", Configuration, "net10.0");
 
     public static string AppDll(string app) => Path.Combine(AppDirectory(app), $"WonderQ.{app}.dll");

@@ -1,17 +1,11 @@
 using Microsoft.Data.Sqlite;
 
-namespace WonderQ.Reliability.Tests.Support;
+namespace WonderQ.Testing;
 
-/// <summary>A fresh directory for one broker's SQLite file, removed afterwards.</summary>
+/// <summary>A fresh directory for one broker's SQLite file (and whatever else a test puts there), removed afterwards.</summary>
 public sealed class TempDatabase : IDisposable
 {
-    public TempDatabase()
-    {
-        Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "wonderq-reliability-" + Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(Directory);
-    }
-
-    public string Directory { get; }
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("wonderq-tests-").FullName;
 
     public string Path => System.IO.Path.Combine(Directory, "q.db");
 
@@ -23,12 +17,9 @@ public sealed class TempDatabase : IDisposable
         {
             System.IO.Directory.Delete(Directory, recursive: true);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // A file still held by a process being torn down; the temp directory is the OS's to clean.
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }
