@@ -40,8 +40,11 @@ public class BrokerClientTests
         try
         {
             // The client's own backoff would be 50 ms here, with jitter; the broker asked for 30 s.
-            (await Eventually.TrueAsync(() => clock.DueTimes.Contains(TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(10)))
-                .Should().BeTrue($"the retry waits the 30 s the 503 asked for (timers: {string.Join(", ", clock.DueTimes)})");
+            await Eventually.ValueAsync(
+                () => string.Join(", ", clock.DueTimes),
+                _ => clock.DueTimes.Contains(TimeSpan.FromSeconds(30)),
+                "a retry timer of the 30 s the 503 asked for",
+                TimeSpan.FromSeconds(10));
             broker.Attempts.Should().Be(1);
             clock.Advance(TimeSpan.FromSeconds(30));
             (await call.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
