@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+
 namespace WonderQ.UserApp.Listen;
 
 /// <summary>
@@ -7,14 +11,45 @@ namespace WonderQ.UserApp.Listen;
 /// </summary>
 public sealed class MessageOutput(TextWriter writer)
 {
+    // C0 and C1 controls but the tab, DEL, and the Unicode line and paragraph separators.
+    private static readonly SearchValues<char> _unprintable = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Where(i => i != '\t').Select(i => (char)i), .. Enumerable.Range(0x7f, 0x21).Select(i => (char)i), '\u2028', '\u2029']);
+
     private readonly Lock _lock = new();
 
     public void Processing(string body)
     {
+        var line = "Processing message: " + Printable(body);
         lock (_lock)
         {
-            writer.WriteLine("Processing message: " + body);
+            writer.WriteLine(line);
             writer.Flush();
         }
+    }
+
+    /// <summary>
+    /// The body with its control characters and line separators written as escapes (<c>\n</c>, <c>\u001b</c>): a
+    /// body is anyone's input, and raw it could end the line and forge the next one, or send a terminal its commands.
+    /// </summary>
+    public static string Printable(string body)
+    {
+        if (!body.AsSpan().ContainsAny(_unprintable))
+        {
+            return body;
+        }
+
+        var escaped = new StringBuilder(body.Length + 16);
+        foreach (var c in body)
+        {
+            _ = c switch
+            {
+                '\n' => escaped.Append("\\n"),
+                '\r' => escaped.Append("\\r"),
+                _ when _unprintable.Contains(c) => escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => escaped.Append(c),
+            };
+        }
+
+        return escaped.ToString();
     }
 }
