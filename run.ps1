@@ -2,7 +2,10 @@
 # Builds WonderQ once, then runs the broker (3213), the dev tool (3210) and the user app (3000) from the build
 # output. Every log line is prefixed with its app's name; Ctrl-C stops all three and waits until they are gone.
 # Works in PowerShell 7 (pwsh, any OS) and Windows PowerShell 5.1.
+# The database is data\wonderq.db under the repository root; $env:Storage__Sqlite__Path puts it elsewhere, a relative
+# path taken from the directory you run this script in (not the broker's build output, its content root).
 $ErrorActionPreference = 'Stop'
+$caller = (Get-Location -PSProvider FileSystem).ProviderPath
 Set-Location $PSScriptRoot
 $root = $PSScriptRoot
 $config = 'Release'
@@ -60,6 +63,7 @@ function Stop-All {
 }
 
 $storage = if ($env:Storage__Sqlite__Path) { $env:Storage__Sqlite__Path } else { Join-Path $root (Join-Path 'data' 'wonderq.db') }
+if (-not [System.IO.Path]::IsPathRooted($storage)) { $storage = Join-Path $caller $storage }
 try {
     Start-App -Name 'broker' -Folder 'Broker' -Assembly 'WonderQ.Broker' -Arguments @("--Storage:Sqlite:Path=$storage")
     if (Test-Path (Join-Path $root 'DevTool')) {

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds WonderQ once, then runs the broker (3213), the dev tool (3210) and the user app (3000) from the build
 # output. Every log line is prefixed with its app's name; Ctrl-C stops all three and waits until they are gone.
+# The database is data/wonderq.db under the repository root; Storage__Sqlite__Path=... ./run.sh puts it elsewhere, a
+# relative path taken from the directory you run this script in (not the broker's build output, its content root).
 set -euo pipefail
 
+caller="$PWD"
 cd "$(dirname "$0")"
 root="$PWD"
 config=Release
@@ -72,7 +75,9 @@ trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 trap 'stop_all' EXIT
 
-start broker Broker WonderQ.Broker --Storage:Sqlite:Path="${Storage__Sqlite__Path:-$root/data/wonderq.db}"
+database=${Storage__Sqlite__Path:-$root/data/wonderq.db}
+[[ $database == /* ]] || database="$caller/$database"
+start broker Broker WonderQ.Broker --Storage:Sqlite:Path="$database"
 if [[ -d DevTool ]]; then
     start devtool DevTool WonderQ.DevTool
 fi
