@@ -26,6 +26,7 @@ public class Program
 
         services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<BrokerReachability>();
+        services.AddSingleton<IFailureLog>(sp => sp.GetRequiredService<BrokerReachability>());
         services.AddTransient<BrokerReachabilityLog>();
         // The page's patience, in code as in appsettings.json, so that a DevTool started without that file still learns
         // quickly that the broker is down; registered before the client binds its section, which overrides them.

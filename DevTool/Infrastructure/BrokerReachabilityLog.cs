@@ -1,5 +1,7 @@
 using System.Globalization;
 using Polly.Timeout;
+using WonderQ.Shared.Client;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.DevTool.Infrastructure;
 
@@ -7,7 +9,8 @@ namespace WonderQ.DevTool.Infrastructure;
 /// Logs once when the broker stops answering and once when it is back. The dashboard polls every second, so logging
 /// every failed call (as the resilience pipeline would) buries everything else in the log while the broker is down.
 /// It sits outside the retries and timeouts, so it sees a call as it finally went: refused, timed out (a broker that
-/// hangs), or answered, and never a request its caller gave up on.
+/// hangs), or answered, and never a request its caller gave up on. It is the DevTool's only log of an unreachable
+/// broker: the exception handler leaves those to it (<see cref="BrokerReachability.Logs"/>).
 /// </summary>
 public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogger<BrokerReachabilityLog> logger) : DelegatingHandler
 {
@@ -23,7 +26,7 @@ public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogg
 
             return response;
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException)
+        catch (Exception ex) when (IsUnreachable(ex))
         {
             if (reachability.MarkUnreachable())
             {
@@ -37,10 +40,13 @@ public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogg
             throw;
         }
     }
+
+    /// <summary>A call that did not reach the broker, as this handler sees it.</summary>
+    internal static bool IsUnreachable(Exception exception) => exception is HttpRequestException or TimeoutRejectedException;
 }
 
 /// <summary>Whether the last call reached the broker; one per app, shared by the handlers the client factory rotates.</summary>
-public sealed class BrokerReachability
+public sealed class BrokerReachability : IFailureLog
 {
     private int _unreachable;
 
@@ -49,4 +55,11 @@ public sealed class BrokerReachability
 
     /// <summary>True when this changes the state (the broker was reachable until now).</summary>
     public bool MarkUnreachable() => Interlocked.Exchange(ref _unreachable, 1) == 0;
+
+    /// <summary>
+    /// The client's exception for a call <see cref="BrokerReachabilityLog"/> saw fail: logged there once per outage,
+    /// so the exception handler's outage lines would only repeat it while the dashboard polls.
+    /// </summary>
+    public bool Logs(Exception exception) =>
+        exception is BrokerUnavailableException { InnerException: { } inner } && BrokerReachabilityLog.IsUnreachable(inner);
 }

@@ -15,6 +15,16 @@ public interface IProblemMapper
 }
 
 /// <summary>
+/// Part of an app that logs some failures its own way (once per outage, say): the handler still answers them but
+/// leaves their logging to it, so one outage is not reported twice.
+/// </summary>
+public interface IFailureLog
+{
+    /// <summary>True for an exception this logs itself.</summary>
+    bool Logs(Exception exception);
+}
+
+/// <summary>
 /// Turns every exception into a problem+json answer a person can act on. Bad input (unreadable JSON, wrong content
 /// type, an oversized body) is a 4xx that says what was wrong, from the parser's position data and never from its
 /// exception text; an app's own exceptions go through its <see cref="IProblemMapper"/>s; anything else is a 500 that
@@ -23,6 +33,7 @@ public interface IProblemMapper
 public sealed class ProblemExceptionHandler(
     IProblemDetailsService problems,
     IEnumerable<IProblemMapper> mappers,
+    IEnumerable<IFailureLog> failureLogs,
     IOptions<LimitsOptions> limits,
     IOptions<OutageOptions> outages,
     TimeProvider time,
@@ -42,17 +53,9 @@ public sealed class ProblemExceptionHandler(
 
         var problem = mappers.Select(m => m.Describe(exception)).FirstOrDefault(p => p is not null) ?? Describe(exception);
         var status = problem.Status ?? StatusCodes.Status500InternalServerError;
-        if (status == StatusCodes.Status500InternalServerError)
+        if (!failureLogs.Any(log => log.Logs(exception)))
         {
-            logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
-        }
-        else if (status == StatusCodes.Status503ServiceUnavailable)
-        {
-            LogOutage(httpContext, problem);
-        }
-        else if (status >= 500)
-        {
-            logger.LogWarning("Request {Method} {Path}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
+            Log(httpContext, exception, problem, status);
         }
 
         httpContext.Response.StatusCode = status;
@@ -67,6 +70,22 @@ public sealed class ProblemExceptionHandler(
             Exception = exception,
             ProblemDetails = problem,
         });
+    }
+
+    private void Log(HttpContext httpContext, Exception exception, ProblemDetails problem, int status)
+    {
+        if (status == StatusCodes.Status500InternalServerError)
+        {
+            logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
+        }
+        else if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            LogOutage(httpContext, problem);
+        }
+        else if (status >= 500)
+        {
+            logger.LogWarning("Request {Method} {Path}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
+        }
     }
 
     /// <summary>

@@ -61,9 +61,27 @@ public sealed class OutageLogTests : IDisposable
         _log.Warnings.Should().HaveCount(lines);
     }
 
-    private ProblemExceptionHandler Handler(OutageOptions outages) => new(
+    [Theory]
+    [InlineData(true, 0)]
+    [InlineData(false, 3)]
+    public async Task An_outage_an_app_logs_itself_is_answered_but_left_to_that_log(bool logsItself, int lines)
+    {
+        var handler = Handler(new OutageOptions { LogInterval = TimeSpan.Zero }, new FailureLog(logsItself));
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            statuses.Add(await AnswerAsync(handler));
+        }
+
+        statuses.Should().AllBeEquivalentTo(StatusCodes.Status503ServiceUnavailable);
+        _log.Warnings.Should().HaveCount(lines);
+    }
+
+    private ProblemExceptionHandler Handler(OutageOptions outages, params IFailureLog[] failureLogs) => new(
         _services.GetRequiredService<IProblemDetailsService>(),
         [new StoreProblemMapper()],
+        failureLogs,
         Options.Create(new LimitsOptions()),
         Options.Create(outages),
         _clock,
@@ -90,6 +108,11 @@ public sealed class OutageLogTests : IDisposable
         context.Response.Body = new MemoryStream();
         (await handler.TryHandleAsync(context, new StoreUnavailableException("The store is down."), CancellationToken.None)).Should().BeTrue();
         return context;
+    }
+
+    private sealed class FailureLog(bool logsItself) : IFailureLog
+    {
+        public bool Logs(Exception exception) => logsItself && exception is StoreUnavailableException;
     }
 
     private sealed class CollectingLogger : ILogger<ProblemExceptionHandler>

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WonderQ.DevTool.Infrastructure;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.DevTool.Tests.Queues;
 
@@ -86,7 +87,7 @@ public sealed class BrokerFailureTests
     public async Task A_broker_that_hangs_is_logged_once_as_unreachable_and_once_when_it_answers_again()
     {
         var broker = new HangingHandler { Hanging = false };
-        var logs = new ReachabilityLines();
+        var logs = new LogLines(typeof(BrokerReachabilityLog));
         await using var devTool = new DevToolApplication(() => broker, configure: builder =>
         {
             builder.UseSetting("Broker:AttemptTimeout", "00:00:00.200");
@@ -113,6 +114,51 @@ public sealed class BrokerFailureTests
         logs.Lines.Should().SatisfyRespectively(
             unreachable => unreachable.Should().StartWith("Warning: The broker at http://localhost is unreachable (no answer within 0.2 s)"),
             back => back.Should().Be("Information: The broker at http://localhost answers again."));
+    }
+
+    [Fact]
+    public async Task A_broker_that_is_down_is_logged_once_however_often_the_dashboard_polls()
+    {
+        var url = $"http://127.0.0.1:{UnusedPort()}/";
+        var logs = new LogLines(typeof(BrokerReachabilityLog), typeof(ProblemExceptionHandler));
+        await using var devTool = new DevToolApplication(brokerHandler: null, url, builder =>
+        {
+            // Every outage line the exception handler would write, written: none of them may be about this outage.
+            builder.UseSetting("Outages:LogInterval", "00:00:00");
+            builder.ConfigureLogging(logging => logging.AddProvider(logs));
+        });
+        using var client = devTool.CreateClient();
+
+        foreach (var path in new[] { "/queues", "/queues/orders", "/queues", "/queues" })
+        {
+            using var response = await client.GetAsync(path);
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        logs.Lines.Should().ContainSingle()
+            .Which.Should().StartWith($"Warning: The broker at {url.TrimEnd('/')} is unreachable");
+    }
+
+    [Fact]
+    public async Task A_broker_that_answers_503_is_still_logged_by_the_devtool_as_an_outage()
+    {
+        var logs = new LogLines(typeof(ProblemExceptionHandler));
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.ServiceUnavailable,
+            """{"status":503,"title":"Too many waiting consumers.","detail":"The broker is holding its maximum of 2 waiting consumers."}""",
+            "application/problem+json"), configure: builder =>
+        {
+            builder.UseSetting("Outages:LogInterval", "00:00:00");
+            builder.ConfigureLogging(logging => logging.AddProvider(logs));
+        });
+        using var client = devTool.CreateClient();
+
+        for (var poll = 0; poll < 2; poll++)
+        {
+            using var response = await client.GetAsync("/queues");
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        logs.Lines.Should().HaveCount(2).And.AllSatisfy(line => line.Should().Contain("maximum of 2 waiting consumers"));
     }
 
     [Fact]
@@ -197,13 +243,13 @@ public sealed class BrokerFailureTests
         }
     }
 
-    /// <summary>What <see cref="BrokerReachabilityLog"/> writes, as "Level: message".</summary>
-    private sealed class ReachabilityLines : ILoggerProvider
+    /// <summary>What the loggers of the given categories write, as "Level: message".</summary>
+    private sealed class LogLines(params Type[] categories) : ILoggerProvider
     {
         public ConcurrentQueue<string> Lines { get; } = new();
 
         public ILogger CreateLogger(string categoryName) =>
-            categoryName == typeof(BrokerReachabilityLog).FullName ? new Collector(Lines) : NullLogger.Instance;
+            categories.Any(c => c.FullName == categoryName) ? new Collector(Lines) : NullLogger.Instance;
 
         public void Dispose()
         {
