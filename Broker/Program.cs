@@ -11,7 +11,7 @@ namespace WonderQ.Broker;
 
 public class Program
 {
-    public static int Main(string[] args) => WebConventions.Run("broker", () => CreateApp(args), ex => ex is StoreOwnershipException);
+    public static int Main(string[] args) => WebConventions.Run("broker", () => CreateApp(args));
 
     public static WebApplication CreateApp(string[] args)
     {

@@ -14,7 +14,8 @@ public static class BrokerClientServiceCollectionExtensions
     /// Registers <see cref="BrokerClient"/> over <see cref="IHttpClientFactory"/>, configured from section
     /// <c>Broker</c>, with a resilience pipeline: a total timeout, retries with exponential backoff and jitter for
     /// transient failures only, and a per-attempt timeout. Both timeouts stretch by a long poll's wait time.
-    /// <paramref name="outside"/> adds handlers around that pipeline, which see each call once, as it finally went.
+    /// <paramref name="outside"/> adds handlers around that pipeline, which see each call once, as it finally went. The
+    /// app names the broker in its log at start.
     /// </summary>
     public static IHttpClientBuilder AddBrokerClient(this IServiceCollection services, Action<IHttpClientBuilder>? outside = null)
     {
@@ -22,6 +23,7 @@ public static class BrokerClientServiceCollectionExtensions
             .BindConfiguration(BrokerClientOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddHostedService<BrokerUrlLog>();
 
         var builder = services.AddHttpClient<BrokerClient>((sp, http) =>
         {

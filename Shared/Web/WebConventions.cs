@@ -1,4 +1,6 @@
+using System.Net;
 using FluentValidation;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
@@ -6,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Json;
@@ -19,6 +22,7 @@ public static class WebConventions
     public static IServiceCollection AddWonderQConventions(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        QuietHostOnRefusals(services);
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OutageOptions>().BindConfiguration(OutageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
@@ -37,12 +41,13 @@ public static class WebConventions
     }
 
     /// <summary>
-    /// Runs an app; a refusal to start (a setting that is invalid, does not convert to its type or is not a URL, or one
-    /// <paramref name="isRefusal"/> names) is the operator's to fix, so it is said in one line on stderr with exit code
-    /// 1, not as a stack trace.
+    /// Runs an app; a refusal to start (a setting that is invalid, does not convert to its type or is not a URL, a port
+    /// another process holds, or a <see cref="StartRefusedException"/>) is the operator's to fix, so it is said in one
+    /// line on stderr with exit code 1, not as a stack trace.
     /// </summary>
-    public static int Run(string appName, Func<WebApplication> createApp, Func<Exception, bool>? isRefusal = null)
+    public static int Run(string appName, Func<WebApplication> createApp)
     {
+        ListenSetting? listening = null;
         try
         {
             var app = createApp();
@@ -50,12 +55,13 @@ public static class WebConventions
             // The host checks these only as it starts, and logs what fails there with its stack trace before it throws.
             app.Services.GetService<IStartupValidator>()?.Validate();
             ParseUrls(app);
+            listening = ListenSetting.Of(app.Configuration);
             app.Run();
             return 0;
         }
-        catch (Exception ex) when (IsRefusal(ex) || isRefusal?.Invoke(ex) == true)
+        catch (Exception ex) when (IsRefusal(ex))
         {
-            Console.Error.WriteLine($"WonderQ {appName} did not start: {ReasonFor(ex)}");
+            Console.Error.WriteLine($"WonderQ {appName} did not start: {ReasonFor(ex, listening)}");
             return 1;
         }
     }
@@ -63,16 +69,18 @@ public static class WebConventions
     /// <summary>
     /// A bad setting, known by who threw (or, for the binder, by its message too, should it ever be generated code): the
     /// options' validation; the binder failing to convert a value (it wraps the type converter's complaint, and its
-    /// message names the key and the value; its other errors are the code's); Kestrel's parser of listening addresses.
-    /// Options validated on start fail together, as one aggregate.
+    /// message names the key and the value; its other errors are the code's); Kestrel's parser of listening addresses;
+    /// Kestrel finding its port taken. Options validated on start fail together, as one aggregate.
     /// </summary>
     private static bool IsRefusal(Exception ex) => ex switch
     {
+        StartRefusedException => true,
         OptionsValidationException => true,
         InvalidOperationException { InnerException: FormatException or ArgumentException } =>
             ThrownBy(ex, typeof(ConfigurationBinder)) || ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal),
         FormatException => ThrownBy(ex, typeof(BindingAddress)),
         DirectoryNotFoundException => ThrownBy(ex, typeof(PhysicalFileProvider)),
+        IOException { InnerException: AddressInUseException } => true,
         AggregateException all => all.InnerExceptions.All(IsRefusal),
         _ => false,
     };
@@ -81,26 +89,89 @@ public static class WebConventions
     /// The host resolves a relative <c>--contentRoot</c> against the app's own folder, not the working directory, and
     /// names only the folder it did not find.
     /// </summary>
-    private static string ReasonFor(Exception ex) => ex switch
+    private static string ReasonFor(Exception ex, ListenSetting? listening) => ex switch
     {
-        AggregateException all => string.Join(" ", all.InnerExceptions.Select(ReasonFor)),
+        AggregateException all => string.Join(" ", all.InnerExceptions.Select(inner => ReasonFor(inner, listening))),
         DirectoryNotFoundException => $"its content root {ex.Message} does not exist. Give the folder that holds its " +
             "appsettings.json as an absolute path: a relative --contentRoot is taken from the folder of the app's dll, not the working directory.",
+        // Only the host's start binds, and Run knows by then where the addresses come from.
+        IOException { InnerException: AddressInUseException } => InUse(ex, listening ?? new ListenSetting(ListenSetting.UrlsKey, [])),
         _ => ex.Message,
     };
+
+    /// <summary>Kestrel names the endpoint it could not bind, not the setting it came from.</summary>
+    private static string InUse(Exception ex, ListenSetting listening) => listening.Addresses is [var address]
+        ? $"{address} is already in use by another process ({listening.Key}): stop it or choose another port."
+        : $"an address in {listening.Key} is already in use by another process ({ex.Message.TrimEnd('.')}): stop it or choose another port.";
 
     private static bool ThrownBy(Exception ex, Type type) => ex.TargetSite?.DeclaringType == type;
 
     /// <summary>
-    /// Parses the addresses to listen on as Kestrel will, so that one which is not a URL is refused before the host
-    /// starts and logs the failure with its stack trace.
+    /// Parses the addresses to listen on as Kestrel will, so that one which is not a URL, or whose port no socket can
+    /// have, is refused before the host starts and logs the failure with its stack trace.
     /// </summary>
     private static void ParseUrls(WebApplication app)
     {
         var urls = app.Configuration[WebHostDefaults.ServerUrlsKey] ?? "";
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            BindingAddress.Parse(url);
+            if (BindingAddress.Parse(url).Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+            {
+                throw new StartRefusedException(
+                    $"the port of {url} is out of range (Urls): give one from 1 to {IPEndPoint.MaxPort}, or 0 for one the system picks.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where the addresses to listen on come from: Kestrel's own endpoints when there are any (they override
+    /// <c>Urls</c>), else <c>Urls</c>.
+    /// </summary>
+    private sealed record ListenSetting(string Key, IReadOnlyList<string> Addresses)
+    {
+        public const string UrlsKey = "Urls";
+
+        public const string EndpointsKey = "Kestrel:Endpoints";
+
+        public static ListenSetting Of(IConfiguration configuration)
+        {
+            var endpoints = configuration.GetSection(EndpointsKey).GetChildren().ToList();
+            return endpoints.Count > 0
+                ? new(EndpointsKey, [.. endpoints.Select(e => e["Url"]).OfType<string>()])
+                : new(UrlsKey, (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries));
+        }
+    }
+
+    /// <summary>
+    /// The host logs a hosted service that fails to start with its stack trace, then throws to <see cref="Run"/>. A
+    /// port already taken shows only when the server binds, and a database file the broker cannot use only when its
+    /// store opens: the host's log of such a refusal is dropped here, so that Run's one line is all the operator reads.
+    /// Any other failure is logged as before. The host's logger is resolved from the container by the host's
+    /// (internal) type; should that type ever be renamed, a refusal is merely logged as well.
+    /// </summary>
+    private static void QuietHostOnRefusals(IServiceCollection services)
+    {
+        if (typeof(HostBuilder).Assembly.GetType("Microsoft.Extensions.Hosting.Internal.Host") is { } host)
+        {
+            services.AddSingleton(typeof(ILogger<>).MakeGenericType(host), typeof(RefusalQuietLogger<>).MakeGenericType(host));
+        }
+    }
+
+    private sealed class RefusalQuietLogger<T>(ILoggerFactory factory) : ILogger<T>
+    {
+        private readonly ILogger _logger = factory.CreateLogger<T>();
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => _logger.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => _logger.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (exception is null || !IsRefusal(exception))
+            {
+                _logger.Log(logLevel, eventId, state, exception, formatter);
+            }
         }
     }
 

@@ -78,6 +78,16 @@ internal sealed class SqliteCommitWriter : BackgroundService
     }
 
     /// <summary>
+    /// A host that failed to start after the writer did (its port taken) is disposed without being stopped: ending the
+    /// loop here closes the writer's connection rather than leaving its thread waiting for work that never comes.
+    /// </summary>
+    public override void Dispose()
+    {
+        _pending.Writer.TryComplete();
+        base.Dispose();
+    }
+
+    /// <summary>
     /// Runs on a thread of its own: each commit blocks on a sync to disk, which would otherwise hold a thread-pool
     /// thread that request handling needs.
     /// </summary>

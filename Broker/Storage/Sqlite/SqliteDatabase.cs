@@ -3,6 +3,7 @@ using System.Reflection;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Storage.Sqlite;
 
@@ -29,6 +30,8 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     private const int SqliteConfigMemStatus = 9;
+    private const int SqliteCannotOpen = 14;
+    private const int SqliteNotADatabase = 26;
 
     public SqliteDatabase(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<SqliteDatabase> logger)
     {
@@ -52,7 +55,8 @@ internal sealed class SqliteDatabase : IDisposable
 
     /// <summary>
     /// Takes ownership of the file, creates it if needed and brings its schema up to date; returns the writer's
-    /// connection. Throws <see cref="StoreOwnershipException"/> when another broker holds the file.
+    /// connection. Throws <see cref="StoreOwnershipException"/> when another broker holds the file, and
+    /// <see cref="StartRefusedException"/> when SQLite cannot open it or it is not a database.
     /// </summary>
     public SqliteConnection OpenWriter()
     {
@@ -65,13 +69,31 @@ internal sealed class SqliteDatabase : IDisposable
             Pooling = false,
             DefaultTimeout = BusyTimeoutSeconds,
         }.ToString());
-        connection.Open();
-        Execute(connection, "PRAGMA journal_mode = WAL;");
-        Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
-        // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
-        Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
-        Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
-        ApplySchema(connection);
+        try
+        {
+            connection.Open();
+            // The first statement reads the file's header: a file that is not a database fails here, before any change.
+            Execute(connection, "PRAGMA journal_mode = WAL;");
+            Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
+            // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
+            Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
+            Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
+            ApplySchema(connection);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen)
+        {
+            connection.Dispose();
+            throw ex.SqliteErrorCode == SqliteNotADatabase
+                ? CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex)
+                : CannotOpen($"SQLite cannot open it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        _logger.LogInformation("Using the database {Path}", FilePath);
         return connection;
     }
 
@@ -96,7 +118,21 @@ internal sealed class SqliteDatabase : IDisposable
             return;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+        // Checked before the lock is taken, so that a path refused leaves no lock file behind.
+        if (Directory.Exists(FilePath))
+        {
+            throw CannotOpen($"it is a directory. Give the path of a file, such as {Path.Combine(FilePath, "wonderq.db")}");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw CannotOpen($"its folder cannot be created ({ex.Message.TrimEnd('.')}). Give a path in a folder this user can create", ex);
+        }
+
         // The lock sits beside the file itself, so that a second broker reaching it through a symbolic link (to it or
         // to a folder on its path) finds the same lock.
         string lockPath;
@@ -121,6 +157,9 @@ internal sealed class SqliteDatabase : IDisposable
                 "Stop that broker, or point this one at another file with --Storage:Sqlite:Path=...", ex);
         }
     }
+
+    private StartRefusedException CannotOpen(string why, Exception? inner = null) =>
+        new($"cannot open the database {FilePath} (Storage:Sqlite:Path): {why}.", inner);
 
     /// <summary>The absolute path with every symbolic link along it followed, as far as the path exists.</summary>
     private static string WithoutLinks(string path)

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using FluentAssertions;
 using Xunit.Abstractions;
 
@@ -73,13 +75,91 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Contain("content root").And.Contain("DevTool/bin/Release/net10.0").And.Contain("absolute path");
     }
 
+    [Theory]
+    [InlineData("Broker")]
+    [InlineData("DevTool")]
+    [InlineData("UserApp")]
+    public async Task A_port_another_process_holds_is_refused_in_one_line(string app)
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var url = FreePort.Url(((IPEndPoint)holder.LocalEndpoint).Port).ToString().TrimEnd('/');
+
+        var said = await RefusalOfAsync(app, "--urls", url);
+
+        said.Should().Contain($"{url} is already in use by another process (Urls)").And.Contain("choose another port");
+    }
+
+    [Fact]
+    public async Task A_broker_that_could_not_listen_leaves_its_database_free()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        using var database = new TempDatabase();
+        await RefusalOfAsync("Broker", database, "--urls", FreePort.Url(((IPEndPoint)holder.LocalEndpoint).Port).ToString());
+
+        using var next = AppProcess.StartBroker(database.Path, FreePort.Next());
+
+        await next.WaitReadyAsync();
+    }
+
+    [Fact]
+    public async Task A_port_out_of_range_is_refused_in_one_line()
+    {
+        var said = await RefusalOfAsync("UserApp", "--urls", "http://127.0.0.1:80000");
+
+        said.Should().Contain("http://127.0.0.1:80000").And.Contain("(Urls)").And.Contain("65535");
+    }
+
+    [Fact]
+    public async Task A_database_path_that_is_a_directory_is_refused_in_one_line()
+    {
+        using var database = new TempDatabase();
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Directory}");
+
+        said.Should().Contain($"cannot open the database {database.Directory} (Storage:Sqlite:Path): it is a directory");
+        File.Exists(database.Directory + ".lock").Should().BeFalse("a path refused leaves nothing behind");
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_database_is_refused_in_one_line_and_kept()
+    {
+        using var database = new TempDatabase();
+        var text = string.Concat(Enumerable.Repeat("not a database, but someone's notes. ", 50));
+        File.WriteAllText(database.Path, text);
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): it is not a SQLite database");
+        File.ReadAllText(database.Path).Should().Be(text, "a file that is not the broker's is left as it was");
+    }
+
+    [Fact]
+    public async Task A_database_path_under_a_regular_file_is_refused_in_one_line()
+    {
+        using var database = new TempDatabase();
+        var file = Path.Combine(database.Directory, "plain");
+        File.WriteAllText(file, "");
+        var path = Path.Combine(file, "q.db");
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={path}");
+
+        said.Should().Contain($"cannot open the database {path} (Storage:Sqlite:Path): its folder cannot be created");
+    }
+
+    private async Task<string> RefusalOfAsync(string app, params string[] args)
+    {
+        using var database = new TempDatabase();
+        return await RefusalOfAsync(app, database, args);
+    }
+
     /// <summary>
     /// Starts <paramref name="app"/> from its own folder with <paramref name="args"/> after its usual ones, and returns
     /// the one line it wrote once it has stopped with exit code 1; anything else it wrote fails the test.
     /// </summary>
-    private async Task<string> RefusalOfAsync(string app, params string[] args)
+    private async Task<string> RefusalOfAsync(string app, TempDatabase database, params string[] args)
     {
-        using var database = new TempDatabase();
         using var process = AppProcess.Start(app, FreePort.Next(), null, [$"--Storage:Sqlite:Path={database.Path}", .. args]);
         if (!await process.WaitForExitAsync(TimeSpan.FromSeconds(60)))
         {
