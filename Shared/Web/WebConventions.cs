@@ -70,7 +70,8 @@ public static class WebConventions
     /// A bad setting, known by who threw (or, for the binder, by its message too, should it ever be generated code): the
     /// options' validation; the binder failing to convert a value (it wraps the type converter's complaint, and its
     /// message names the key and the value; its other errors are the code's); Kestrel's parser of listening addresses;
-    /// Kestrel finding its port taken. Options validated on start fail together, as one aggregate.
+    /// Kestrel finding its port taken, or no certificate for an https address. Options validated on start fail
+    /// together, as one aggregate.
     /// </summary>
     private static bool IsRefusal(Exception ex) => ex switch
     {
@@ -81,6 +82,7 @@ public static class WebConventions
         FormatException => ThrownBy(ex, typeof(BindingAddress)),
         DirectoryNotFoundException => ThrownBy(ex, typeof(PhysicalFileProvider)),
         IOException { InnerException: AddressInUseException } => true,
+        InvalidOperationException => ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)),
         AggregateException all => all.InnerExceptions.All(IsRefusal),
         _ => false,
     };
@@ -96,6 +98,8 @@ public static class WebConventions
             "appsettings.json as an absolute path: a relative --contentRoot is taken from the folder of the app's dll, not the working directory.",
         // Only the host's start binds, and Run knows by then where the addresses come from.
         IOException { InnerException: AddressInUseException } => InUse(ex, listening ?? new ListenSetting(ListenSetting.UrlsKey, [])),
+        InvalidOperationException when ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) =>
+            NoCertificate(listening ?? new ListenSetting(ListenSetting.UrlsKey, [])),
         _ => ex.Message,
     };
 
@@ -103,6 +107,15 @@ public static class WebConventions
     private static string InUse(Exception ex, ListenSetting listening) => listening.Addresses is [var address]
         ? $"{address} is already in use by another process ({listening.Key}): stop it or choose another port."
         : $"an address in {listening.Key} is already in use by another process ({ex.Message.TrimEnd('.')}): stop it or choose another port.";
+
+    /// <summary>Kestrel's own words suggest a development certificate, which is no answer for a deployed app.</summary>
+    private static string NoCertificate(ListenSetting listening)
+    {
+        var https = listening.Addresses.Where(a => a.StartsWith("https:", StringComparison.OrdinalIgnoreCase)).ToList();
+        var which = https.Count > 0 ? string.Join(", ", https) : "an https address";
+        return $"{which} ({listening.Key}) needs a server certificate: give one under Kestrel:Certificates:Default " +
+            "(its Path, and its Password if it has one), or listen on http.";
+    }
 
     private static bool ThrownBy(Exception ex, Type type) => ex.TargetSite?.DeclaringType == type;
 

@@ -42,7 +42,11 @@ public sealed class AppProcess : IDisposable, IAsyncDisposable
     /// <paramref name="workingDirectory"/> (its content root unless <c>--contentRoot</c> says otherwise; its build
     /// output when null), with <paramref name="args"/> after the usual ones.
     /// </summary>
-    public static AppProcess Start(string app, int port, string? workingDirectory, params string[] args)
+    public static AppProcess Start(string app, int port, string? workingDirectory, params string[] args) =>
+        Start(app, port, workingDirectory, new Dictionary<string, string>(), args);
+
+    /// <summary>The same, with <paramref name="environment"/> set for the process on top of the test runner's.</summary>
+    public static AppProcess Start(string app, int port, string? workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dll = RepoPaths.AppDll(app);
         if (!File.Exists(dll))
@@ -66,6 +70,10 @@ public sealed class AppProcess : IDisposable, IAsyncDisposable
         // The app's own environment, not whatever the test runner was started with.
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment.Remove("ASPNETCORE_URLS");
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
 
         var process = new Process { StartInfo = info };
         var started = new AppProcess(app, process, url);

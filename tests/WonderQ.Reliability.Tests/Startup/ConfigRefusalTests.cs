@@ -67,6 +67,26 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Contain("notaurl");
     }
 
+    [Theory]
+    [InlineData("Broker")]
+    [InlineData("DevTool")]
+    public async Task An_https_address_without_a_certificate_is_refused_in_one_line(string app)
+    {
+        // A home of its own, so that no development certificate of the user running the tests is found.
+        var home = Directory.CreateTempSubdirectory("wonderq-no-certificate-");
+        try
+        {
+            using var database = new TempDatabase();
+            var said = await RefusalOfAsync(app, database, new Dictionary<string, string> { ["HOME"] = home.FullName }, "--Urls=https://127.0.0.1:0");
+
+            said.Should().Contain("https://127.0.0.1:0").And.Contain("Urls").And.Contain("Kestrel:Certificates:Default");
+        }
+        finally
+        {
+            home.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_content_root_that_does_not_exist_is_refused_in_one_line()
     {
@@ -158,9 +178,12 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     /// Starts <paramref name="app"/> from its own folder with <paramref name="args"/> after its usual ones, and returns
     /// the one line it wrote once it has stopped with exit code 1; anything else it wrote fails the test.
     /// </summary>
-    private async Task<string> RefusalOfAsync(string app, TempDatabase database, params string[] args)
+    private Task<string> RefusalOfAsync(string app, TempDatabase database, params string[] args) =>
+        RefusalOfAsync(app, database, new Dictionary<string, string>(), args);
+
+    private async Task<string> RefusalOfAsync(string app, TempDatabase database, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        using var process = AppProcess.Start(app, FreePort.Next(), null, [$"--Storage:Sqlite:Path={database.Path}", .. args]);
+        using var process = AppProcess.Start(app, FreePort.Next(), null, environment, [$"--Storage:Sqlite:Path={database.Path}", .. args]);
         if (!await process.WaitForExitAsync(TimeSpan.FromSeconds(60)))
         {
             process.Kill();
