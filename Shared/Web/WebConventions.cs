@@ -128,7 +128,17 @@ public static class WebConventions
         var urls = app.Configuration[WebHostDefaults.ServerUrlsKey] ?? "";
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (BindingAddress.Parse(url).Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+            BindingAddress address;
+            try
+            {
+                address = BindingAddress.Parse(url);
+            }
+            catch (FormatException ex)
+            {
+                throw new StartRefusedException($"{url} is not an address to listen on (Urls): give one such as http://127.0.0.1:3213.", ex);
+            }
+
+            if (address.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
             {
                 throw new StartRefusedException(
                     $"the port of {url} is out of range (Urls): give one from 1 to {IPEndPoint.MaxPort}, or 0 for one the system picks.");

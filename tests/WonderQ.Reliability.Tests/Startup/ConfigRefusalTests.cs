@@ -64,7 +64,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     {
         var said = await RefusalOfAsync("Broker", "--Urls=notaurl");
 
-        said.Should().Contain("notaurl");
+        said.Should().Contain("notaurl").And.Contain("(Urls)");
     }
 
     [Theory]
