@@ -150,6 +150,14 @@ internal sealed class SqliteDatabase : IDisposable
         {
             _ownership = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw CannotOpen($"this user cannot create its lock file {lockPath} ({ex.Message.TrimEnd('.')}). Give a path in a folder this user can write", ex);
+        }
+        catch (IOException ex) when (!IsLockHeld(ex))
+        {
+            throw CannotOpen($"its lock file {lockPath} cannot be created ({ex.Message.TrimEnd('.')})", ex);
+        }
         catch (IOException ex)
         {
             throw new StoreOwnershipException(
@@ -157,6 +165,12 @@ internal sealed class SqliteDatabase : IDisposable
                 "Stop that broker, or point this one at another file with --Storage:Sqlite:Path=...", ex);
         }
     }
+
+    /// <summary>
+    /// Another process holds the lock: the errno of a refused <c>flock</c> on Unix (EWOULDBLOCK), a sharing or lock
+    /// violation on Windows. Any other failure (a read-only file system, a full disk) is not another broker.
+    /// </summary>
+    private static bool IsLockHeld(IOException ex) => ex.HResult is 11 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     private StartRefusedException CannotOpen(string why, Exception? inner = null) =>
         new($"cannot open the database {FilePath} (Storage:Sqlite:Path): {why}.", inner);

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using FluentAssertions;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
 
 namespace WonderQ.Reliability.Tests.Startup;
@@ -111,16 +114,24 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_broker_that_could_not_listen_leaves_its_database_free()
+    public async Task A_broker_that_could_not_listen_ends_its_commit_writer()
     {
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         using var database = new TempDatabase();
-        await RefusalOfAsync("Broker", database, "--urls", FreePort.Url(((IPEndPoint)holder.LocalEndpoint).Port).ToString());
+        var app = WonderQ.Broker.Program.CreateApp(
+            ["--urls", FreePort.Url(((IPEndPoint)holder.LocalEndpoint).Port).ToString(), $"--Storage:Sqlite:Path={database.Path}"]);
+        var writers = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
 
-        using var next = AppProcess.StartBroker(database.Path, FreePort.Next());
+        var start = () => app.StartAsync();
 
-        await next.WaitReadyAsync();
+        (await start.Should().ThrowAsync<IOException>()).WithInnerException<AddressInUseException>();
+        await app.DisposeAsync();
+        // A host that failed to start is disposed, not stopped: a writer still waiting for work would keep its thread
+        // and its connection to the file for as long as the process lives.
+        writers.Should().NotBeEmpty();
+        Func<Task> loops = () => Task.WhenAll(writers.Select(w => w.ExecuteTask ?? Task.CompletedTask));
+        await loops.Should().CompleteWithinAsync(TimeSpan.FromSeconds(10), "the commit writer's loop ends when the broker is disposed");
     }
 
     [Fact]
@@ -166,6 +177,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={path}");
 
         said.Should().Contain($"cannot open the database {path} (Storage:Sqlite:Path): its folder cannot be created");
+    }
+
+    [Fact]
+    public async Task A_database_in_a_folder_where_its_lock_file_cannot_be_made_is_refused_in_one_line()
+    {
+        // Even root cannot create a file in sysfs: the test's stand-in for a folder this user may not write in.
+        const string path = "/sys/wonderq-test.db";
+
+        var said = await RefusalOfAsync("Broker", "--Storage:Sqlite:Path=" + path);
+
+        said.Should().Contain($"cannot open the database {path} (Storage:Sqlite:Path)").And.Contain("lock file")
+            .And.NotContain("in use by another WonderQ broker");
     }
 
     private async Task<string> RefusalOfAsync(string app, params string[] args)
