@@ -61,8 +61,10 @@ public static class BrokerClientServiceCollectionExtensions
                     BackoffType = DelayBackoffType.Exponential,
                     UseJitter = true,
                     Delay = options.RetryBaseDelay,
-                    // Connection failures, timeouts, 5xx, 408 and 429; never another 4xx, which a retry cannot fix.
-                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                    // Connection failures, timeouts, 5xx, 408 and 429; never another 4xx, which a retry cannot fix. The
+                    // delay is the answer's Retry-After when it has one: past the call's budget, the total timeout
+                    // would cut the wait short and report a broker that answered "busy" as one that did not answer.
+                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, options)),
                 });
             }
 
@@ -80,6 +82,9 @@ public static class BrokerClientServiceCollectionExtensions
         context.GetRequestMessage() is { } request && request.Options.TryGetValue(BrokerClient.WaitTimeKey, out var wait)
             ? wait
             : TimeSpan.Zero;
+
+    private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, BrokerClientOptions options) =>
+        outcome.Result?.Headers.RetryAfter?.Delta >= options.TotalTimeout;
 
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
     {

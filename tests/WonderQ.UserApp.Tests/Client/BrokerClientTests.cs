@@ -59,6 +59,20 @@ public class BrokerClientTests
     }
 
     [Fact]
+    public async Task A_503_asking_for_longer_than_the_call_may_take_is_not_retried_and_surfaces_as_busy()
+    {
+        await using var broker = await FlakyBroker.UnavailableOnceThenOkAsync(seconds: 10, json: "[]");
+        using var client = new TestBrokerClient(
+            broker.Url, new Dictionary<string, string?> { ["Broker:AttemptTimeout"] = "00:00:02", ["Broker:TotalTimeout"] = "00:00:05" });
+
+        var act = () => client.Client.ListQueuesAsync();
+
+        var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.AnsweredWith.Should().Be(HttpStatusCode.ServiceUnavailable, "the broker answered; it did not time out");
+        broker.Attempts.Should().Be(1);
+    }
+
+    [Fact]
     public async Task A_400_is_not_retried_and_surfaces_the_problem_detail()
     {
         await using var broker = await FlakyBroker.AlwaysAsync(400, "Name it properly.", errorsJson: """{"name": ["'name' is required."]}""");
