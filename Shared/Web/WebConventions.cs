@@ -48,18 +48,20 @@ public static class WebConventions
     public static int Run(string appName, Func<WebApplication> createApp)
     {
         ListenSetting? listening = null;
+        var started = false;
         try
         {
             var app = createApp();
             WarnIfUnconfigured(app);
             // The host checks these only as it starts, and logs what fails there with its stack trace before it throws.
             app.Services.GetService<IStartupValidator>()?.Validate();
-            ParseUrls(app);
             listening = ListenSetting.Of(app.Configuration);
+            ParseUrls(listening);
+            app.Lifetime.ApplicationStarted.Register(() => started = true);
             app.Run();
             return 0;
         }
-        catch (Exception ex) when (IsRefusal(ex))
+        catch (Exception ex) when (!started && IsRefusal(ex))
         {
             Console.Error.WriteLine($"WonderQ {appName} did not start: {ReasonFor(ex, listening)}");
             return 1;
@@ -123,10 +125,9 @@ public static class WebConventions
     /// Parses the addresses to listen on as Kestrel will, so that one which is not a URL, or whose port no socket can
     /// have, is refused before the host starts and logs the failure with its stack trace.
     /// </summary>
-    private static void ParseUrls(WebApplication app)
+    private static void ParseUrls(ListenSetting listening)
     {
-        var urls = app.Configuration[WebHostDefaults.ServerUrlsKey] ?? "";
-        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var url in listening.Addresses)
         {
             BindingAddress address;
             try
@@ -135,13 +136,13 @@ public static class WebConventions
             }
             catch (FormatException ex)
             {
-                throw new StartRefusedException($"{url} is not an address to listen on (Urls): give one such as http://127.0.0.1:3213.", ex);
+                throw new StartRefusedException($"{url} is not an address to listen on ({listening.Key}): give one such as http://127.0.0.1:3213.", ex);
             }
 
             if (address.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
             {
                 throw new StartRefusedException(
-                    $"the port of {url} is out of range (Urls): give one from 1 to {IPEndPoint.MaxPort}, or 0 for one the system picks.");
+                    $"the port of {url} is out of range ({listening.Key}): give one from 1 to {IPEndPoint.MaxPort}, or 0 for one the system picks.");
             }
         }
     }
@@ -180,7 +181,7 @@ public static class WebConventions
         }
     }
 
-    private sealed class RefusalQuietLogger<T>(ILoggerFactory factory) : ILogger<T>
+    private sealed class RefusalQuietLogger<T>(ILoggerFactory factory, IHostApplicationLifetime lifetime) : ILogger<T>
     {
         private readonly ILogger _logger = factory.CreateLogger<T>();
 
@@ -191,7 +192,7 @@ public static class WebConventions
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (exception is null || !IsRefusal(exception))
+            if (exception is null || lifetime.ApplicationStarted.IsCancellationRequested || !IsRefusal(exception))
             {
                 _logger.Log(logLevel, eventId, state, exception, formatter);
             }

@@ -11,9 +11,14 @@ namespace WonderQ.UserApp.Listen;
 /// </summary>
 public sealed class MessageOutput(TextWriter writer)
 {
-    // C0 and C1 controls but the tab, DEL, and the Unicode line and paragraph separators.
+    // The C0 controls except the tab; DEL and the C1 controls; the line and paragraph separators; and the bidirectional
+    // embeddings, overrides and isolates, which can make a terminal show a line's text in another order than it has.
     private static readonly SearchValues<char> _unprintable = SearchValues.Create(
-        [.. Enumerable.Range(0, 0x20).Where(i => i != '\t').Select(i => (char)i), .. Enumerable.Range(0x7f, 0x21).Select(i => (char)i), '\u2028', '\u2029']);
+    [
+        .. Enumerable.Range(0, 0x20).Where(i => i != '\t').Select(i => (char)i),
+        .. Enumerable.Range(0x7f, 0x21).Select(i => (char)i),
+        '\u2028', '\u2029', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069',
+    ]);
 
     private readonly Lock _lock = new();
 

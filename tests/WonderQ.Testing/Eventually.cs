@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace WonderQ.Testing;
 
 /// <summary>
@@ -29,10 +31,10 @@ public static class Eventually
     /// <summary>For a wait whose running out is an outcome rather than a failure: false if the deadline came first.</summary>
     public static async Task<bool> WithinAsync(Func<bool> condition, TimeSpan within)
     {
-        var deadline = DateTime.UtcNow + within;
+        var waited = Stopwatch.StartNew();
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline)
+            if (waited.Elapsed > within)
             {
                 return false;
             }
@@ -46,7 +48,7 @@ public static class Eventually
     private static async Task<T> ValueAsync<T>(Func<Task<T>> read, Func<T, bool> wanted, string what, TimeSpan? within, TimeSpan every)
     {
         var deadline = within ?? DefaultDeadline;
-        var until = DateTime.UtcNow + deadline;
+        var waited = Stopwatch.StartNew();
         while (true)
         {
             var value = await read();
@@ -55,7 +57,7 @@ public static class Eventually
                 return value;
             }
 
-            if (DateTime.UtcNow > until)
+            if (waited.Elapsed > deadline)
             {
                 var seen = value is bool ? "" : $" (last seen: {value})";
                 throw new TimeoutException($"Waited {deadline.TotalSeconds:0.#} s in vain until {what}{seen}.");

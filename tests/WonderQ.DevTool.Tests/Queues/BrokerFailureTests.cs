@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using FluentAssertions;
 using Microsoft.AspNetCore.Hosting;
@@ -19,7 +18,7 @@ public sealed class BrokerFailureTests
     [InlineData("/queues/orders")]
     public async Task A_broker_that_is_down_is_a_503_naming_its_url(string path)
     {
-        var url = $"http://127.0.0.1:{UnusedPort()}/";
+        var url = $"http://127.0.0.1:{FreePort.Next()}/";
         await using var devTool = new DevToolApplication(brokerHandler: null, url);
         using var client = devTool.CreateClient();
 
@@ -119,7 +118,7 @@ public sealed class BrokerFailureTests
     [Fact]
     public async Task A_broker_that_is_down_is_logged_once_however_often_the_dashboard_polls()
     {
-        var url = $"http://127.0.0.1:{UnusedPort()}/";
+        var url = $"http://127.0.0.1:{FreePort.Next()}/";
         var logs = new LogLines(typeof(BrokerReachabilityLog), typeof(ProblemExceptionHandler));
         await using var devTool = new DevToolApplication(brokerHandler: null, url, builder =>
         {
@@ -217,14 +216,6 @@ public sealed class BrokerFailureTests
 
             public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
-    }
-
-    private static int UnusedPort()
-    {
-        // Bind, note the port, let it go: nothing listens there for the moment the test needs.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A broker that accepts calls and, while hanging, never answers them.</summary>

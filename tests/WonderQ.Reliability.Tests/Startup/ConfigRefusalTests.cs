@@ -143,6 +143,14 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_port_out_of_range_in_Kestrel_s_endpoints_is_refused_in_one_line_naming_them()
+    {
+        var said = await RefusalOfAsync("Broker", "--Kestrel:Endpoints:H2c:Url=http://127.0.0.1:80000");
+
+        said.Should().Contain("http://127.0.0.1:80000").And.Contain("(Kestrel:Endpoints)");
+    }
+
+    [Fact]
     public async Task A_database_path_that_is_a_directory_is_refused_in_one_line()
     {
         using var database = new TempDatabase();

@@ -46,12 +46,12 @@ public partial class ListenTests : UserAppTestBase
     [Fact]
     public async Task A_body_with_line_breaks_and_terminal_escapes_is_reported_on_one_line_with_them_escaped()
     {
-        await DispatchAsync(new { queue_name = "forged", body = "line1\r\nwarn: a forged log line\u001b[31m red\u0000\u2028end\tok" });
+        await DispatchAsync(new { queue_name = "forged", body = "line1\r\nwarn: a forged log line\u001b[31m red\u0000\u2028end\tok\u202e" });
 
         using var response = await Http.GetAsync("/listen?queue_name=forged&wait_time=1");
 
         await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed");
-        App.ProcessedBodies.Should().Equal(@"line1\r\nwarn: a forged log line\u001b[31m red\u0000\u2028end" + "\tok");
+        App.ProcessedBodies.Should().Equal(@"line1\r\nwarn: a forged log line\u001b[31m red\u0000\u2028end" + "\tok" + @"\u202e");
         App.Output.Lines.Should().OnlyContain(
             line => !line.Any(c => c != '\t' && (char.IsControl(c) || c == '\u2028')), "no body writes a raw control character to stdout");
     }
