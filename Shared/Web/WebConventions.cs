@@ -2,6 +2,7 @@ using System.Net;
 using FluentValidation;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -220,7 +221,18 @@ public static class WebConventions
     /// hold its frame for the whole wait (routing runs first so that the endpoint is known).
     /// </summary>
     public static IApplicationBuilder UseWonderQProblems(this IApplicationBuilder app) =>
-        app.UseExceptionHandler()
+        app.Use(static (context, next) =>
+            {
+                // A HEAD gets a GET's headers and no body. Kestrel drops the body itself over HTTP/1.1, but over HTTP/2
+                // it sends what an endpoint or a problem writes, and clients reset the stream as a protocol error.
+                if (HttpMethods.IsHead(context.Request.Method))
+                {
+                    context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+                }
+
+                return next(context);
+            })
+            .UseExceptionHandler()
             .UseRouting()
             .UseWhen(
                 static context => context.GetEndpoint()?.Metadata.GetMetadata<ISkipStatusCodePagesMetadata>() is null,

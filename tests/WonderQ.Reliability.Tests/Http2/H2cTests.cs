@@ -68,6 +68,26 @@ public sealed class H2cTests(H2cBroker broker) : IClassFixture<H2cBroker>
         await http1.ShouldStillServeAsync();
     }
 
+    [Theory]
+    [InlineData("/healthz", HttpStatusCode.OK)]
+    [InlineData("/queues", HttpStatusCode.MethodNotAllowed)]
+    public async Task A_HEAD_over_h2c_is_answered_with_headers_and_no_body(string path, HttpStatusCode status)
+    {
+        using var h2c = broker.CreateH2cClient();
+        using var request = new HttpRequestMessage(HttpMethod.Head, path)
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        // A DATA frame after HEADERS on a HEAD is a protocol error: the client resets the stream and throws.
+        using var response = await h2c.SendAsync(request, HttpCompletionOption.ResponseContentRead);
+
+        response.StatusCode.Should().Be(status);
+        (await response.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+        await h2c.ShouldStillServeAsync();
+    }
+
     [Fact]
     public async Task Long_polls_sharing_one_connection_each_receive_their_own_message()
     {
