@@ -50,6 +50,7 @@
     lastSuccess: null, // Date of the last good answer
     pendingDelete: null,
     peek: null, // the last messages shown: { path, tag, messages }
+    mustChoose: false, // the queue chosen to send to was deleted: ask until the user picks another
   };
 
   // An action's refresh can overlap the poll's, and their answers can come back in either order: each kind of answer is
@@ -263,8 +264,10 @@
     // Rebuild only when the names change, so an open drop-down is not reset every second.
     const names = options.map((o) => o.value).join("\n");
     if (el.sendQueue.dataset.names !== names) {
-      if (previous && options.length > 0 && !state.queues.some((q) => q.name === previous)) {
-        // The queue chosen is gone: ask again rather than send the next message to whichever queue comes first.
+      if (previous && state.queues.length > 0 && !state.queues.some((q) => q.name === previous)) state.mustChoose = true;
+      if (state.mustChoose && state.queues.length > 0) {
+        // The queue chosen is gone: ask again, however often the list changes after, rather than send the next message
+        // to whichever queue comes first.
         const choose = document.createElement("option");
         choose.value = "";
         choose.textContent = "choose a queue";
@@ -272,7 +275,7 @@
       }
       el.sendQueue.replaceChildren(...options);
       el.sendQueue.dataset.names = names;
-      el.sendQueue.value = previous && state.queues.some((q) => q.name === previous) ? previous : options[0].value;
+      el.sendQueue.value = !state.mustChoose && previous && state.queues.some((q) => q.name === previous) ? previous : options[0].value;
     }
   }
 
@@ -285,7 +288,10 @@
       el.messagesHint.textContent = `Loading the messages of ${name}…`;
     }
     state.selected = name;
-    if (state.queues.some((q) => q.name === name)) el.sendQueue.value = name;
+    if (state.queues.some((q) => q.name === name)) {
+      el.sendQueue.value = name;
+      state.mustChoose = false;
+    }
     for (const tr of el.queueRows.children) markSelected(tr, tr.dataset.queue === name);
     el.messagesHeading.textContent = `Messages in ${name}`;
     refreshMessages().catch(() => {});
@@ -484,6 +490,10 @@
       say(el.createStatus, problemText(error), false);
     }
   }
+
+  el.sendQueue.addEventListener("change", () => {
+    state.mustChoose = el.sendQueue.value === "";
+  });
 
   el.sendForm.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -290,7 +290,15 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
 
         await Expect(page.Locator("#send-queue")).ToHaveValueAsync("");
         await Expect(page.Locator("#send-status")).ToContainTextAsync("Choose a queue.");
-        (await apps.BrokerClient.ListQueuesAsync()).Single(q => q.Name == kept).QueueSize.Should().Be(0);
+
+        // The list changing again (a queue made elsewhere) must not choose for the user either.
+        var other = NewQueueName("c-other");
+        await apps.BrokerClient.CreateQueueAsync(other);
+        await Expect(dashboard.QueueRow(other)).ToHaveCountAsync(1);
+        await Expect(page.Locator("#send-queue")).ToHaveValueAsync("");
+        await page.Locator("#send-message button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#send-status")).ToContainTextAsync("Choose a queue.");
+        (await apps.BrokerClient.ListQueuesAsync()).Where(q => q.Name == kept || q.Name == other).Should().OnlyContain(q => q.QueueSize == 0);
     }
 
     [Fact]
