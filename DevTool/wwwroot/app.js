@@ -41,7 +41,7 @@
     size: $("size"),
     confirm: $("confirm-delete"),
     confirmName: $("confirm-name"),
-    confirmCount: $("confirm-count"),
+    confirmWhat: $("confirm-what"),
   };
 
   const state = {
@@ -520,7 +520,13 @@
     const queue = state.queues.find((q) => q.name === name);
     state.pendingDelete = name;
     el.confirmName.textContent = name;
-    el.confirmCount.textContent = queue ? String(queue.queue_size) : "";
+    const size = queue ? queue.queue_size : null;
+    const what =
+      size === null ? "It and all its messages are deleted."
+      : size === 0 ? "It has no messages."
+      : size === 1 ? "It and its one message are deleted."
+      : `It and all ${size.toLocaleString("en")} of its messages are deleted.`;
+    el.confirmWhat.textContent = `${what} This cannot be undone.`;
     el.confirm.returnValue = "";
     el.confirm.showModal();
   }

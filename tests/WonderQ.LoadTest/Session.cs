@@ -59,7 +59,9 @@ internal static class Session
             return setupFailed ? 2 : 130;
         }
 
-        if (runs.Count == 1)
+        // The shape is the session's, not how far it got: a script reading a side-by-side session's JSON gets one even
+        // when the session stopped at a server it could not reach (its row says NOT RUN).
+        if (options.Urls.Count * options.Rounds == 1)
         {
             if (options.Json)
             {

@@ -235,6 +235,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
         await Expect(page.Locator("#confirm-delete")).ToBeVisibleAsync();
         await Expect(page.Locator("#confirm-name")).ToHaveTextAsync(name);
+        await Expect(page.Locator("#confirm-what")).ToHaveTextAsync("It has no messages. This cannot be undone.");
         await page.Locator("#confirm-delete button[value=cancel]").ClickAsync();
         await Expect(page.Locator("#confirm-delete")).ToBeHiddenAsync();
         (await apps.BrokerClient.FindQueueAsync(QueueRef.ByName(name))).Should().NotBeNull("cancel keeps the queue");
