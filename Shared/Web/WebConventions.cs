@@ -43,8 +43,9 @@ public static class WebConventions
 
     /// <summary>
     /// Runs an app; a refusal to start (a setting that is invalid, does not convert to its type or is not a URL, a port
-    /// another process holds, or a <see cref="StartRefusedException"/>) is the operator's to fix, so it is said in one
-    /// line on stderr with exit code 1, not as a stack trace.
+    /// another process holds, an https address without a certificate, or a <see cref="StartRefusedException"/>) is the
+    /// operator's to fix, so it is said in one line on stderr with exit code 1, not as a stack trace. Once the app has
+    /// started, the same exceptions are failures like any other.
     /// </summary>
     public static int Run(string appName, Func<WebApplication> createApp)
     {
