@@ -143,7 +143,7 @@ internal sealed class SqliteDatabase : IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new StoreOwnershipException(
-                $"The database path '{FilePath}' cannot be followed to its file ({ex.Message.TrimEnd('.')}). Point --Storage:Sqlite:Path at a file.", ex);
+                CannotOpenBecause($"its path cannot be followed to a file ({ex.Message.TrimEnd('.')}). Point the setting at a file"), ex);
         }
 
         try
@@ -161,8 +161,7 @@ internal sealed class SqliteDatabase : IDisposable
         catch (IOException ex)
         {
             throw new StoreOwnershipException(
-                $"The database '{FilePath}' is in use by another WonderQ broker (it holds '{lockPath}'). " +
-                "Stop that broker, or point this one at another file with --Storage:Sqlite:Path=...", ex);
+                CannotOpenBecause($"it is in use by another WonderQ broker, which holds {lockPath}. Stop that broker, or point this one at another file"), ex);
         }
     }
 
@@ -172,8 +171,9 @@ internal sealed class SqliteDatabase : IDisposable
     /// </summary>
     private static bool IsLockHeld(IOException ex) => ex.HResult is 11 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
-    private StartRefusedException CannotOpen(string why, Exception? inner = null) =>
-        new($"cannot open the database {FilePath} (Storage:Sqlite:Path): {why}.", inner);
+    private StartRefusedException CannotOpen(string why, Exception? inner = null) => new(CannotOpenBecause(why), inner);
+
+    private string CannotOpenBecause(string why) => $"cannot open the database {FilePath} (Storage:Sqlite:Path): {why}.";
 
     /// <summary>The absolute path with every symbolic link along it followed, as far as the path exists.</summary>
     private static string WithoutLinks(string path)

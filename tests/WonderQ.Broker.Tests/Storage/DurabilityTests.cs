@@ -102,7 +102,7 @@ public sealed class DurabilityTests : IDisposable
         var create = () => Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_path}"]);
 
         create.Should().Throw<StoreOwnershipException>()
-            .WithMessage("*in use by another WonderQ broker*--Storage:Sqlite:Path*");
+            .WithMessage("*(Storage:Sqlite:Path): it is in use by another WonderQ broker*");
         using var stillServing = await ownerClient.GetAsync("/healthz");
         stillServing.StatusCode.Should().Be(HttpStatusCode.OK);
     }
