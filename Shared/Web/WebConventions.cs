@@ -49,7 +49,8 @@ public static class WebConventions
     /// </summary>
     public static int Run(string appName, Func<WebApplication> createApp)
     {
-        ListenSetting? listening = null;
+        // Known once the app is built; a refusal before that is never about where it listens.
+        var listening = ListenSetting.Unknown;
         var started = false;
         try
         {
@@ -95,15 +96,14 @@ public static class WebConventions
     /// The host resolves a relative <c>--contentRoot</c> against the app's own folder, not the working directory, and
     /// names only the folder it did not find.
     /// </summary>
-    private static string ReasonFor(Exception ex, ListenSetting? listening) => ex switch
+    private static string ReasonFor(Exception ex, ListenSetting listening) => ex switch
     {
         AggregateException all => string.Join(" ", all.InnerExceptions.Select(inner => ReasonFor(inner, listening))),
         DirectoryNotFoundException => $"its content root {ex.Message} does not exist. Give the folder that holds its " +
             "appsettings.json as an absolute path: a relative --contentRoot is taken from the folder of the app's dll, not the working directory.",
         // Only the host's start binds, and Run knows by then where the addresses come from.
-        IOException { InnerException: AddressInUseException } => InUse(ex, listening ?? new ListenSetting(ListenSetting.UrlsKey, [])),
-        InvalidOperationException when ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) =>
-            NoCertificate(listening ?? new ListenSetting(ListenSetting.UrlsKey, [])),
+        IOException { InnerException: AddressInUseException } => InUse(ex, listening),
+        InvalidOperationException when ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) => NoCertificate(listening),
         _ => ex.Message,
     };
 
@@ -158,6 +158,8 @@ public static class WebConventions
         public const string UrlsKey = "Urls";
 
         public const string EndpointsKey = "Kestrel:Endpoints";
+
+        public static readonly ListenSetting Unknown = new(UrlsKey, []);
 
         public static ListenSetting Of(IConfiguration configuration)
         {
