@@ -19,30 +19,15 @@ internal sealed class LoadOptions
           idle-waiters  --waiters N long-polls held open (wait_time 20) while a producer sends at --rate R/s
           burst         --concurrency N simultaneous POST /messages in one burst; all must be acknowledged
 
-        options:
+        options, for every scenario:
           --url U                 broker base URL, plain http (default http://127.0.0.1:3213); give it again for
                                   each further server to measure side by side
           --rounds N              run the scenario N times on each server, in turns (default 1); a summary compares
                                   each server's median throughput with the first's
-          --messages N            stop after N messages (default per scenario: produce/cycle 1000000,
-                                  consume 20000, latency 1000000, idle-waiters 1000000)
-          --duration S            stop after S seconds (default 10), whichever comes first
-          --warmup S              first run the same scenario for S seconds on a throwaway queue, unmeasured, so the
-                                  broker's and this tool's code is compiled to its steady state (default 0)
-          --producers P           concurrent producers (default 64; cycle 32)
-          --consumers C           concurrent consumers (default 16; latency 8)
-          --batch k               consume size 1-100 (default 10; latency/idle-waiters 1)
+          --duration S            stop after S seconds (default 10), or at --messages, whichever comes first; a
+                                  burst is given up S + 60 s after it started
           --body-bytes B          message body size in bytes (default 1024; latency/idle-waiters 64)
-          --rate R                messages per second for latency/idle-waiters (default 50 / 10)
-          --waiters N             idle-waiters: concurrent long polls (default 10000)
-          --ramp R                idle-waiters: open at most R long polls per second (default 2000)
-          --concurrency N         burst: simultaneous requests (default 5000)
-          --warm                  burst: open the connections (GET /healthz) before the burst
-          --visibility-timeout S  visibility_timeout on consume (default 60)
-          --wait-time S           consume/cycle wait_time (default 1; latency/idle-waiters always 20)
-          --fill-concurrency N    consume: concurrent producers for the pre-fill (default 64)
           --queue NAME            use (or create) this queue instead of a fresh uniquely-named one, and keep it
-          --no-fill               consume: do not pre-fill; drain --messages from what the queue holds
           --keep-queue            do not delete the queue at the end
           --http2 N               speak HTTP/2 without TLS (h2c, for the broker's h2c port) over N connections that
                                   every producer and consumer shares, 100 requests at once on each (default: HTTP/1.1,
@@ -52,6 +37,26 @@ internal sealed class LoadOptions
                                   in the same order
           --json                  print a machine-readable result instead of the table
           --quiet                 no progress on stderr
+
+        for some scenarios only (any other refuses them):
+          --messages N            all but burst: stop after N messages (default produce/cycle/latency/idle-waiters
+                                  1000000, consume 20000)
+          --warmup S              all but burst: first run the same scenario for S seconds on a throwaway queue,
+                                  unmeasured, so the broker's and this tool's code is compiled to its steady state
+                                  (default 0)
+          --producers P           produce, cycle: concurrent producers (default 64; cycle 32)
+          --consumers C           consume, cycle, latency: concurrent consumers (default 16; latency 8)
+          --batch k               consume, cycle, latency, idle-waiters: consume size 1-100 (default 10;
+                                  latency/idle-waiters 1)
+          --visibility-timeout S  consume, cycle, latency, idle-waiters: visibility_timeout on consume (default 60)
+          --wait-time S           consume, cycle: wait_time (default 1; latency/idle-waiters always wait 20)
+          --fill-concurrency N    consume: concurrent producers for the pre-fill (default 64)
+          --no-fill               consume: do not pre-fill; drain --messages from what the queue holds
+          --rate R                latency, idle-waiters: messages per second (default 50 / 10)
+          --waiters N             idle-waiters: concurrent long polls (default 10000)
+          --ramp R                idle-waiters: open at most R long polls per second (default 2000)
+          --concurrency N         burst: simultaneous requests (default 5000)
+          --warm                  burst: open the connections (GET /healthz) before the burst
 
         Ctrl-C ends the run early and still reports it; a second Ctrl-C quits at once.
 
@@ -105,6 +110,28 @@ internal sealed class LoadOptions
 
     public static readonly string[] Scenarios = ["produce", "consume", "cycle", "latency", "idle-waiters", "burst"];
 
+    /// <summary>
+    /// The options only some scenarios read, and which: given to another, one would look as if it took effect. The
+    /// rest (--url, --duration, --queue, --http2, ...) apply to every scenario.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> _readBy = new()
+    {
+        ["--messages"] = ["produce", "consume", "cycle", "latency", "idle-waiters"],
+        ["--warmup"] = ["produce", "consume", "cycle", "latency", "idle-waiters"],
+        ["--producers"] = ["produce", "cycle"],
+        ["--consumers"] = ["consume", "cycle", "latency"],
+        ["--batch"] = ["consume", "cycle", "latency", "idle-waiters"],
+        ["--visibility-timeout"] = ["consume", "cycle", "latency", "idle-waiters"],
+        ["--wait-time"] = ["consume", "cycle"],
+        ["--fill-concurrency"] = ["consume"],
+        ["--no-fill"] = ["consume"],
+        ["--rate"] = ["latency", "idle-waiters"],
+        ["--waiters"] = ["idle-waiters"],
+        ["--ramp"] = ["idle-waiters"],
+        ["--concurrency"] = ["burst"],
+        ["--warm"] = ["burst"],
+    };
+
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
     public static LoadOptions Parse(string[] args)
     {
@@ -145,6 +172,13 @@ internal sealed class LoadOptions
                 return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
                     ? v
                     : throw new ArgumentException($"{name} must be a number from {min} to {max}; got '{text}'.");
+            }
+
+            if (_readBy.TryGetValue(name, out var readers) && !readers.Contains(scenario))
+            {
+                throw new ArgumentException(
+                    $"{name} does not apply to {scenario}; it applies to {string.Join(", ", readers)}."
+                    + (name == "--warmup" ? " A burst is measured once: --warm opens its connections first." : ""));
             }
 
             switch (name)
@@ -216,11 +250,6 @@ internal sealed class LoadOptions
         }
 
         o = o.ForServer(0);
-
-        if (o.WarmupSeconds > 0 && scenario == "burst")
-        {
-            throw new ArgumentException("--warmup does not apply to burst, which measures one burst: use --warm to open its connections first.");
-        }
 
         return o;
     }

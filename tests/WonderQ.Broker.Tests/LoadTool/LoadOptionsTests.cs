@@ -30,6 +30,40 @@ public sealed class LoadOptionsTests
         FluentActions.Invoking(() => LoadOptions.Parse(["burst", "--warmup", "5"]))
             .Should().Throw<ArgumentException>().WithMessage("*--warm*");
 
+    [Theory]
+    [InlineData("--messages", "100", "produce consume cycle latency idle-waiters")]
+    [InlineData("--warmup", "5", "produce consume cycle latency idle-waiters")]
+    [InlineData("--producers", "8", "produce cycle")]
+    [InlineData("--consumers", "8", "consume cycle latency")]
+    [InlineData("--batch", "5", "consume cycle latency idle-waiters")]
+    [InlineData("--visibility-timeout", "30", "consume cycle latency idle-waiters")]
+    [InlineData("--wait-time", "2", "consume cycle")]
+    [InlineData("--fill-concurrency", "8", "consume")]
+    [InlineData("--no-fill", null, "consume")]
+    [InlineData("--rate", "20", "latency idle-waiters")]
+    [InlineData("--waiters", "100", "idle-waiters")]
+    [InlineData("--ramp", "500", "idle-waiters")]
+    [InlineData("--concurrency", "100", "burst")]
+    [InlineData("--warm", null, "burst")]
+    public void An_option_is_taken_only_by_the_scenarios_that_read_it_and_refused_by_the_others_naming_them(string option, string? value, string readers)
+    {
+        var takers = readers.Split(' ');
+        foreach (var scenario in LoadOptions.Scenarios)
+        {
+            string[] args = value is null ? [scenario, option] : [scenario, option, value];
+            var parse = FluentActions.Invoking(() => LoadOptions.Parse(args));
+            if (takers.Contains(scenario))
+            {
+                parse.Should().NotThrow($"{scenario} reads {option}");
+            }
+            else
+            {
+                parse.Should().Throw<ArgumentException>($"{scenario} does not read {option}").Which.Message
+                    .Should().StartWith($"{option} does not apply to {scenario}; it applies to {string.Join(", ", takers)}.");
+            }
+        }
+    }
+
     [Fact]
     public void Http2_connections_too_few_for_the_requests_in_flight_are_refused_with_the_number_needed()
     {

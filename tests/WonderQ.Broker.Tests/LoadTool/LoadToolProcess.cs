@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace WonderQ.Broker.Tests.LoadTool;
+
+/// <summary>
+/// The load tool as a user runs it, a process of its own (<c>dotnet WonderQ.LoadTest.dll</c>, built beside these
+/// tests): what only the process shows, its exit code and what it writes where, comes from its entry point.
+/// </summary>
+internal static class LoadToolProcess
+{
+    public sealed record Outcome(int ExitCode, string Output, string Error);
+
+    public static async Task<Outcome> RunAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "WonderQ.LoadTest.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        // Every run here is short; a shared two-core machine may still take a while to start one.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"The load tool ({string.Join(' ', args)}) did not exit: {await error}");
+        }
+
+        return new Outcome(process.ExitCode, await output, await error);
+    }
+}
