@@ -19,7 +19,7 @@ internal sealed class LoadOptions
           idle-waiters  --waiters N long-polls held open (wait_time 20) while a producer sends at --rate R/s
           burst         --concurrency N simultaneous POST /messages in one burst; all must be acknowledged
 
-        options, for every scenario:
+        options (--name value or --name=value), for every scenario:
           --url U                 broker base URL, plain http (default http://127.0.0.1:3213); give it again for
                                   each further server to measure side by side
           --rounds N              run the scenario N times on each server, in turns (default 1); a summary compares
@@ -156,8 +156,18 @@ internal sealed class LoadOptions
         List<int> http2 = [];
         for (var i = 1; i < args.Length; i++)
         {
-            var name = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
+            var arg = args[i];
+            // "--name=value" splits at the first '=' only: a value may hold one too.
+            var equals = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOf('=', StringComparison.Ordinal) : -1;
+            var name = equals > 0 ? arg[..equals] : arg;
+            var inline = equals > 0 ? arg[(equals + 1)..] : null;
+            string Value() => inline is { Length: > 0 } ? inline
+                : inline is null && i + 1 < args.Length ? args[++i]
+                : throw new ArgumentException($"{name} needs a value.");
+
+            // A switch given a value ("--warm=false") would otherwise be taken as set.
+            bool Switch() => inline is null ? true : throw new ArgumentException($"{name} takes no value; got '{arg}'.");
+
             int Int(int min, int max)
             {
                 var text = Value();
@@ -207,13 +217,13 @@ internal sealed class LoadOptions
                 case "--waiters": o.Waiters = Int(1, 60_000); break;
                 case "--concurrency": o.Concurrency = Int(1, 60_000); break;
                 case "--ramp": o.Ramp = Num(100, 1_000_000); break;
-                case "--warm": o.Warm = true; break;
+                case "--warm": o.Warm = Switch(); break;
                 case "--visibility-timeout": o.VisibilityTimeout = Int(0, 43_200); break;
                 case "--wait-time": o.WaitTime = Int(0, 20); break;
                 case "--fill-concurrency": o.FillConcurrency = Int(1, 10_000); break;
                 case "--queue": o.Queue = Value(); break;
-                case "--no-fill": o.NoFill = true; break;
-                case "--keep-queue": o.KeepQueue = true; break;
+                case "--no-fill": o.NoFill = Switch(); break;
+                case "--keep-queue": o.KeepQueue = Switch(); break;
                 case "--broker-pid":
                     var pid = Int(1, int.MaxValue);
                     // Its VmRSS and CPU would otherwise be silently left out of the result.
@@ -221,8 +231,8 @@ internal sealed class LoadOptions
                     break;
                 case "--rounds": o.Rounds = Int(1, 100); break;
                 case "--http2": http2.Add(Int(0, 1_000)); break;
-                case "--json": o.Json = true; break;
-                case "--quiet": o.Quiet = true; break;
+                case "--json": o.Json = Switch(); break;
+                case "--quiet": o.Quiet = Switch(); break;
                 default: throw new ArgumentException($"Unknown option '{name}'.");
             }
         }

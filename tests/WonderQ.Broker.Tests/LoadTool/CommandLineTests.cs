@@ -25,6 +25,19 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         (await QueueNamesAsync()).Should().NotContain(name => name.StartsWith($"load-{scenario}-", StringComparison.Ordinal), "nothing was sent");
     }
 
+    [Fact]
+    public async Task Options_given_as_name_equals_value_take_effect()
+    {
+        var run = await LoadToolProcess.RunAsync("produce", $"--url={Url}", "--producers=2", "--messages=20", "--body-bytes=100", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(0, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("url").GetString().Should().Be(Url + "/");
+        var parameters = json.RootElement.GetProperty("parameters");
+        (parameters.GetProperty("producers").GetInt32(), parameters.GetProperty("body_bytes").GetInt32()).Should().Be((2, 100));
+        json.RootElement.GetProperty("verification").GetProperty("acknowledged").GetInt64().Should().Be(20);
+    }
+
     private async Task<List<string>> QueueNamesAsync()
     {
         using var http = broker.CreateClient();

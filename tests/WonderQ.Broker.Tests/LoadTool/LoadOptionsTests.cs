@@ -65,6 +65,28 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void A_value_may_follow_its_option_after_an_equals_sign_and_keeps_any_equals_sign_of_its_own()
+    {
+        var (own, init) = (Environment.ProcessId, 1);
+
+        var options = LoadOptions.Parse(
+            ["produce", "--url=http://127.0.0.1:4200/a=b", $"--broker-pid={own}", "--url", "http://127.0.0.1:4300", "--broker-pid", $"{init}",
+                "--producers=8", "--duration=2.5", "--queue=x=y", "--http2=4"]);
+
+        options.Urls.Select(u => u.ToString()).Should().Equal("http://127.0.0.1:4200/a=b/", "http://127.0.0.1:4300/");
+        options.BrokerPids.Should().Equal(own, init);
+        options.Should().BeEquivalentTo(new { Producers = 8, DurationSeconds = 2.5, Queue = "x=y", Http2Connections = 4 });
+    }
+
+    [Theory]
+    [InlineData("--json=false", "--json takes no value; got '--json=false'.")]
+    [InlineData("--warm=0", "--warm takes no value; got '--warm=0'.")]
+    [InlineData("--url=", "--url needs a value.")]
+    public void A_switch_given_a_value_or_an_option_given_an_empty_one_is_refused(string arg, string refusal) =>
+        FluentActions.Invoking(() => LoadOptions.Parse(["burst", arg]))
+            .Should().Throw<ArgumentException>().WithMessage(refusal);
+
+    [Fact]
     public void Http2_connections_too_few_for_the_requests_in_flight_are_refused_with_the_number_needed()
     {
         LoadOptions.Parse(["produce", "--producers", "512", "--http2", "8"]).Http2Connections.Should().Be(8);
