@@ -69,7 +69,7 @@ internal sealed class BrokerClient : IDisposable
 
     public async Task<QueueDto> CreateQueueAsync(string name, CancellationToken ct)
     {
-        using var response = await _http.PostAsJsonAsync("queues", new CreateQueueRequest(name), WonderQJson.Options, ct);
+        using var response = await SetupCallAsync("POST /queues", () => _http.PostAsJsonAsync("queues", new CreateQueueRequest(name), WonderQJson.Options, ct));
         if (response.StatusCode == HttpStatusCode.Conflict)
         {
             return await FindQueueAsync(name, ct);
@@ -81,7 +81,7 @@ internal sealed class BrokerClient : IDisposable
 
     public async Task<QueueDto> FindQueueAsync(string name, CancellationToken ct)
     {
-        using var response = await _http.GetAsync($"queues/find?name={Uri.EscapeDataString(name)}", ct);
+        using var response = await SetupCallAsync("GET /queues/find", () => _http.GetAsync($"queues/find?name={Uri.EscapeDataString(name)}", ct));
         await EnsureAsync(response, "GET /queues/find", ct);
         return (await response.Content.ReadFromJsonAsync<QueueDto>(WonderQJson.Options, ct))!;
     }
@@ -92,7 +92,7 @@ internal sealed class BrokerClient : IDisposable
     /// </summary>
     public async Task<long?> QueueSizeAsync(long queueId, CancellationToken ct)
     {
-        using var response = await _http.GetAsync("queues", ct);
+        using var response = await SetupCallAsync("GET /queues", () => _http.GetAsync("queues", ct));
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
         {
             return null;
@@ -105,7 +105,7 @@ internal sealed class BrokerClient : IDisposable
 
     public async Task DeleteQueueAsync(long queueId, CancellationToken ct)
     {
-        using var response = await _http.DeleteAsync($"queues/{queueId.ToString(CultureInfo.InvariantCulture)}", ct);
+        using var response = await SetupCallAsync("DELETE /queues", () => _http.DeleteAsync($"queues/{queueId.ToString(CultureInfo.InvariantCulture)}", ct));
         await EnsureAsync(response, "DELETE /queues", ct);
     }
 
@@ -321,6 +321,20 @@ internal sealed class BrokerClient : IDisposable
         writer.WriteString("body"u8, body);
         writer.WriteEndObject();
         writer.Flush();
+    }
+
+    /// <summary>A setup call, whose failure to get an answer says which call it was, as a refusal does.</summary>
+    private static async Task<HttpResponseMessage> SetupCallAsync(string what, Func<Task<HttpResponseMessage>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (HttpRequestException ex)
+        {
+            // "Connection refused" alone does not tell a script reading --json's "error" how far the run got.
+            throw new HttpRequestException($"{what}: {ex.Message}", ex, ex.StatusCode);
+        }
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what, CancellationToken ct)

@@ -60,9 +60,10 @@ internal sealed class LoadOptions
 
         Ctrl-C ends the run early and still reports it; a second Ctrl-C quits at once.
 
-        exit code: 0 all good; 1 a request errored, a message was lost or delivered twice; 2 bad usage or setup failure;
-        3 no failure, but some acknowledged messages were never received and the server cannot count its queue
-        (no GET /queues), so they may be queued or lost; 130 stopped by Ctrl-C, nothing failed.
+        exit code: 0 all good; 1 a request errored, a message was lost or delivered twice; 2 bad usage, or setup failure
+        (with --json a JSON document still, its "error" saying what failed); 3 no failure, but some acknowledged
+        messages were never received and the server cannot count its queue (no GET /queues), so they may be queued or
+        lost; 130 stopped by Ctrl-C, nothing failed.
         """;
 
     public required string Scenario { get; init; }

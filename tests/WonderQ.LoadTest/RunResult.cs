@@ -75,6 +75,18 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
 
     public string ToJson() => JsonSerializer.Serialize(this, OutputJson);
 
+    /// <summary>
+    /// A run that could not be set up, or stopped answering: what it was to be, as a run's JSON says it, and the
+    /// <paramref name="error"/>, but no figures, which would read as measured.
+    /// </summary>
+    public static string NotRunJson(LoadOptions options, string error)
+    {
+        var run = new RunResult(options, TimeSpan.Zero, 0, "", []);
+        return JsonSerializer.Serialize(
+            new { run.Scenario, run.Url, run.Transport, run.Http2Connections, run.Parameters, Passed = false, Result = "NOT RUN", Error = error },
+            OutputJson);
+    }
+
     public string ToTable()
     {
         var c = CultureInfo.InvariantCulture;

@@ -16,8 +16,8 @@ internal static class Session
     {
         var servers = options.Urls.Count;
         var runs = new List<(int Server, RunResult Result)>();
-        var setupFailed = false;
-        for (var round = 0; round < options.Rounds && !setupFailed && !interrupt.IsCancellationRequested; round++)
+        string? failure = null;
+        for (var round = 0; round < options.Rounds && failure is null && !interrupt.IsCancellationRequested; round++)
         {
             for (var turn = 0; turn < servers && !interrupt.IsCancellationRequested; turn++)
             {
@@ -35,9 +35,10 @@ internal static class Session
                 }
                 catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
                 {
-                    log.WriteLine($"The load test could not run against {server.Url}: {ex.Message}");
+                    var reason = $"could not run against {server.Url}: {ex.Message}";
+                    log.WriteLine($"The load test {reason}");
                     // After Ctrl-C, a run cut short is the user's doing (130), not a failure to set up (2).
-                    setupFailed = !interrupt.IsCancellationRequested;
+                    failure = interrupt.IsCancellationRequested ? null : reason;
                     break;
                 }
 
@@ -54,27 +55,23 @@ internal static class Session
             }
         }
 
-        if (runs.Count == 0)
+        // The shape is the session's, not how far it got: a script reading --json gets the document it asked for even
+        // when the session stopped at a server it could not reach (its row says NOT RUN, and "error" says why).
+        if (runs.Count > 0 || (options.Json && failure is not null))
         {
-            return setupFailed ? 2 : 130;
-        }
-
-        // The shape is the session's, not how far it got: a script reading a side-by-side session's JSON gets one even
-        // when the session stopped at a server it could not reach (its row says NOT RUN).
-        if (options.Urls.Count * options.Rounds == 1)
-        {
-            if (options.Json)
+            if (options.Urls.Count * options.Rounds > 1)
             {
-                output.WriteLine(runs[0].Result.ToJson());
+                var summary = SideBySide.Summarise(options, runs);
+                output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary, failure) : SideBySide.ToTable(options, summary));
+            }
+            else if (options.Json)
+            {
+                output.WriteLine(runs.Count > 0 ? runs[0].Result.ToJson() : RunResult.NotRunJson(options, failure!));
             }
         }
-        else
-        {
-            var summary = SideBySide.Summarise(options, runs);
-            output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary) : SideBySide.ToTable(options, summary));
-        }
 
-        return setupFailed ? 2
+        return failure is not null ? 2
+            : runs.Count == 0 ? 130
             : runs.Any(r => !r.Result.Passed) ? 1
             : runs.Any(r => r.Result.Result == "UNVERIFIED") ? 3
             : interrupt.IsCancellationRequested ? 130

@@ -80,8 +80,11 @@ internal static class SideBySide
         return sb.ToString();
     }
 
-    public static string ToJson(IEnumerable<RunResult> runs, IReadOnlyList<Row> rows) =>
-        JsonSerializer.Serialize(new { runs, sideBySide = rows }, RunResult.OutputJson);
+    /// <param name="error">Why the session stopped short of its runs; left out when it did not.</param>
+    public static string ToJson(IEnumerable<RunResult> runs, IReadOnlyList<Row> rows, string? error = null) =>
+        error is null
+            ? JsonSerializer.Serialize(new { runs, sideBySide = rows }, RunResult.OutputJson)
+            : JsonSerializer.Serialize(new { runs, sideBySide = rows, error }, RunResult.OutputJson);
 
     private static double? Median(IEnumerable<double> values)
     {

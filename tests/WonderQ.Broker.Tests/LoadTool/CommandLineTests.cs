@@ -38,6 +38,49 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         json.RootElement.GetProperty("verification").GetProperty("acknowledged").GetInt64().Should().Be(20);
     }
 
+    [Fact]
+    public async Task A_server_that_cannot_be_reached_still_gets_json_that_says_the_run_failed_and_why()
+    {
+        var closed = $"http://127.0.0.1:{FreePort.Next()}";
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", closed, "--duration", "0.5", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("scenario").GetString().Should().Be("produce");
+        json.RootElement.GetProperty("url").GetString().Should().Be(closed + "/");
+        json.RootElement.GetProperty("passed").GetBoolean().Should().BeFalse();
+        json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {closed}/: POST /queues: ");
+    }
+
+    [Fact]
+    public async Task A_queue_the_server_refuses_to_create_gets_json_naming_the_refusal()
+    {
+        // The broker refuses an all-digit queue name: it would read as an id.
+        var run = await LoadToolProcess.RunAsync("produce", "--url", Url, "--queue", "12345", "--duration", "0.5", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should().Contain("POST /queues answered 400");
+    }
+
+    [Fact]
+    public async Task Side_by_side_with_the_first_server_unreachable_prints_its_json_with_every_server_not_run()
+    {
+        var closed = $"http://127.0.0.1:{FreePort.Next()}";
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", closed, "--url", Url, "--duration", "0.5", "--producers", "2", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("runs").EnumerateArray().Should().BeEmpty();
+        json.RootElement.GetProperty("side_by_side").EnumerateArray().Select(row => row.GetProperty("result").GetString())
+            .Should().Equal("NOT RUN", "NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {closed}/: ");
+    }
+
     private async Task<List<string>> QueueNamesAsync()
     {
         using var http = broker.CreateClient();

@@ -68,6 +68,7 @@ public sealed class SideBySideTests : IAsyncLifetime
         run.GetProperty("result").GetString().Should().Be("PASS");
         json.RootElement.GetProperty("side_by_side").EnumerateArray().Select(row => row.GetProperty("result").GetString())
             .Should().Equal("PASS", "NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {closed}/: ");
     }
 
     [Fact]
