@@ -292,7 +292,11 @@
       el.sendQueue.value = name;
       state.mustChoose = false;
     }
-    for (const tr of el.queueRows.children) markSelected(tr, tr.dataset.queue === name);
+    for (const tr of el.queueRows.children) {
+      markSelected(tr, tr.dataset.queue === name);
+      // The list scrolls in a box of its own: a queue selected out of its sight (one just created is last) is shown.
+      if (tr.dataset.queue === name) tr.scrollIntoView({ block: "nearest" });
+    }
     el.messagesHeading.textContent = `Messages in ${name}`;
     refreshMessages().catch(() => {});
     // Clicked far down a long list, the messages would otherwise appear out of sight, above or below.
