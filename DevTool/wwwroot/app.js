@@ -390,22 +390,40 @@
     if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;
   }
 
+  const messagesPath = () => `/queues/${encodeURIComponent(state.selected)}?size=${encodeURIComponent(el.size.value)}`;
+
+  // The request for the open queue's messages on its way, if any: { path, answered }.
+  let fetching = null;
+
   /**
    * Asks with the tag of the last answer for the same queue and size, so that while nothing changes the DevTool answers
-   * 304 and no body is fetched or parsed again: with large messages that was most of every second.
+   * 304 and no body is fetched or parsed again: with large messages that was most of every second. Until the first
+   * answer is in there is no tag, so whoever asks meanwhile (the poll, a second click) waits for that request rather
+   * than fetch every body again; only after a change made here (a message sent) is an answer asked for before it stale.
    */
-  async function refreshMessages() {
+  function refreshMessages(changed = false) {
+    if (!state.selected) return Promise.resolve();
+    const path = messagesPath();
+    if (!changed && fetching && fetching.path === path) return fetching.answered;
+    const answered = fetchMessages(path);
+    const current = { path, answered };
+    fetching = current;
+    const done = () => {
+      if (fetching === current) fetching = null;
+    };
+    answered.then(done, done);
+    return answered;
+  }
+
+  async function fetchMessages(path) {
     const name = state.selected;
-    if (!name) return;
-    const pathNow = () => `/queues/${encodeURIComponent(state.selected)}?size=${encodeURIComponent(el.size.value)}`;
-    const path = pathNow();
     const last = state.peek && state.peek.path === path ? state.peek : null;
     const ticket = ++asked.messages;
     try {
       const response = await send("GET", path, undefined, last && last.tag ? { "If-None-Match": last.tag } : {});
       const messages = response.status === 304 ? last.messages : await response.json();
       // An answer overtaken by a change of queue or size (a poll was in flight) is not what the reader asked for now.
-      if (pathNow() !== path || !newest("messages", ticket)) return;
+      if (messagesPath() !== path || !newest("messages", ticket)) return;
       const tag = response.headers.get("ETag");
       state.peek = tag ? { path, tag, messages } : null;
       // Rendered again even when unchanged: a reservation running out turns "in flight" into "ready".
@@ -425,8 +443,11 @@
 
   // ---- polling ------------------------------------------------------------------------------------------------
 
-  /** Fetches the queues (and the open queue's messages) once; shows the banner while the broker is out of reach. */
-  async function refresh() {
+  /**
+   * Fetches the queues (and the open queue's messages) once; shows the banner while the broker is out of reach.
+   * `changed`: the page has just changed a queue, so an answer for the messages already on its way is too old.
+   */
+  async function refresh(changed = false) {
     try {
       const ticket = ++asked.queues;
       const queues = await api("GET", "/queues");
@@ -434,7 +455,7 @@
         state.queues = queues;
         renderQueues();
       }
-      await refreshMessages();
+      await refreshMessages(changed);
       // Only once both answered: cleared after the queues alone, a banner the open queue's failure brings back would
       // blink (and be announced) every second, and the page would call itself up to date.
       state.lastSuccess = new Date();
@@ -513,7 +534,7 @@
     try {
       const sent = await api("POST", "/messages", { queue_name: queue, body: el.sendBody.value });
       say(el.sendStatus, `Sent message ${sent.id} to ${queue}.`, true);
-      await refresh();
+      await refresh(true);
     } catch (error) {
       if (isOutage(error)) showOutage(error);
       say(el.sendStatus, problemText(error), false);
