@@ -46,6 +46,8 @@
 
   const state = {
     queues: [],
+    queuesLoaded: false, // a list has been answered at least once
+    queuesProblem: null, // the ApiError the last request for the list met, until one is answered
     selected: null, // queue name
     lastSuccess: null, // Date of the last good answer
     pendingDelete: null,
@@ -258,11 +260,11 @@
     if (options.length === 0) {
       const none = document.createElement("option");
       none.value = "";
-      none.textContent = "create a queue first";
+      none.textContent = noQueuesChoice();
       options.push(none);
     }
-    // Rebuild only when the names change, so an open drop-down is not reset every second.
-    const names = options.map((o) => o.value).join("\n");
+    // Rebuild only when the choices change, so an open drop-down is not reset every second.
+    const names = options.map((o) => o.textContent).join("\n");
     if (el.sendQueue.dataset.names !== names) {
       if (previous && state.queues.length > 0 && !state.queues.some((q) => q.name === previous)) state.mustChoose = true;
       if (state.mustChoose && state.queues.length > 0) {
@@ -277,6 +279,16 @@
       el.sendQueue.dataset.names = names;
       el.sendQueue.value = !state.mustChoose && previous && state.queues.some((q) => q.name === previous) ? previous : options[0].value;
     }
+  }
+
+  /** What the send form offers with no queue to send to: the list may be empty, not answered yet, or refused. */
+  function noQueuesChoice() {
+    const problem = state.queuesProblem;
+    if (problem) {
+      const why = (problem.problem && problem.problem.title) || problem.message;
+      return `could not load the queues: ${why.charAt(0).toLowerCase()}${why.slice(1).replace(/\.$/, "")}`;
+    }
+    return state.queuesLoaded ? "create a queue first" : "loading the queues…";
   }
 
   function select(name) {
@@ -449,12 +461,7 @@
    */
   async function refresh(changed = false) {
     try {
-      const ticket = ++asked.queues;
-      const queues = await api("GET", "/queues");
-      if (newest("queues", ticket)) {
-        state.queues = queues;
-        renderQueues();
-      }
+      await refreshQueues();
       await refreshMessages(changed);
       // Only once both answered: cleared after the queues alone, a banner the open queue's failure brings back would
       // blink (and be announced) every second, and the page would call itself up to date.
@@ -464,6 +471,26 @@
       if (isOutage(error)) showOutage(error);
     }
     renderFreshness();
+  }
+
+  async function refreshQueues() {
+    const ticket = ++asked.queues;
+    try {
+      const queues = await api("GET", "/queues");
+      if (newest("queues", ticket)) {
+        state.queues = queues;
+        state.queuesLoaded = true;
+        state.queuesProblem = null;
+        renderQueues();
+      }
+    } catch (error) {
+      // Kept to say why the send form has no queue to offer: not because there is none.
+      if (newest("queues", ticket)) {
+        state.queuesProblem = error;
+        renderQueueChoices();
+      }
+      throw error;
+    }
   }
 
   // One request at a time: the next poll is scheduled when this one is answered, so a slow broker is not piled on.
@@ -528,7 +555,8 @@
   async function sendMessage() {
     const queue = el.sendQueue.value;
     if (!queue) {
-      say(el.sendStatus, state.queues.length > 0 ? "Choose a queue." : "Create a queue first.", false);
+      const why = state.queues.length > 0 ? "Choose a queue." : state.queuesProblem ? problemText(state.queuesProblem) : "Create a queue first.";
+      say(el.sendStatus, why, false);
       return;
     }
     try {

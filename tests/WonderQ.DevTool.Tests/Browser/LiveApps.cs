@@ -17,9 +17,10 @@ public class LiveApps : FrontedApp
     }
 
     /// <param name="devToolSettings">Settings of a test class's own for the DevTool, after the ones below.</param>
-    protected LiveApps(string[] devToolSettings)
+    /// <param name="brokerSettings">Settings of a test class's own for the broker (<c>--Auth:ApiKeys:0=...</c>).</param>
+    protected LiveApps(string[] devToolSettings, string[]? brokerSettings = null)
         : base(
-            [],
+            brokerSettings ?? [],
             [
                 // The page should learn within a poll or two that the broker is gone.
                 "--Broker:MaxRetries=0",
