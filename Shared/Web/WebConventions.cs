@@ -26,8 +26,10 @@ public static class WebConventions
         QuietHostOnRefusals(services);
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OutageOptions>().BindConfiguration(OutageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
-            (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes);
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IConfiguration>((kestrel, configuration) => KestrelLimits.Bind(kestrel.Limits, configuration))
+            .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes)
+            .ValidateOnStart();
 
         services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
         // Unreadable input throws, so the exception handler can say what was wrong instead of a bare 400.

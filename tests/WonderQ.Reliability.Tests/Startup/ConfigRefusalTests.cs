@@ -19,6 +19,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("Broker", "--Storage:Sqlite:BusyTimeout=xyz", "Storage:Sqlite:BusyTimeout", "xyz")]
     [InlineData("DevTool", "--Broker:AttemptTimeout=abc", "Broker:AttemptTimeout", "abc")]
     [InlineData("UserApp", "--UserApp:DispatchParallelism=many", "UserApp:DispatchParallelism", "many")]
+    [InlineData("DevTool", "--Kestrel:Limits:KeepAliveTimeout=soon", "Kestrel:Limits:KeepAliveTimeout", "soon")]
     public async Task A_value_that_is_not_of_its_type_is_refused_in_one_line(string app, string arg, string key, string value)
     {
         var said = await RefusalOfAsync(app, arg);
@@ -47,6 +48,10 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("Broker", "--Auth:ApiKeys:0=clé", "Auth:ApiKeys:0")]
     [InlineData("Broker", "--Storage:Sqlite:WalSizeLimitBytes=-1", "Storage:Sqlite:WalSizeLimitBytes")]
     [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:00:45", "UserApp:ListenerStopGrace")]
+    [InlineData("Broker", "--Kestrel:Limits:MaxRequestHeaderCount=0", "Kestrel:Limits:MaxRequestHeaderCount")]
+    [InlineData("UserApp", "--Kestrel:Limits:Http2:MaxStreamsPerConnection=0", "Kestrel:Limits:Http2:MaxStreamsPerConnection")]
+    [InlineData("DevTool", "--Kestrel:Limits:MaxConcurentConnections=10", "Kestrel:Limits:MaxConcurentConnections")]
+    [InlineData("Broker", "--Kestrel:Limits:MaxRequestBodySize=10", "Limits:MaxRequestBodyBytes")]
     public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
     {
         var said = await RefusalOfAsync(app, arg);
