@@ -16,6 +16,7 @@ internal sealed class SqliteDatabase : IDisposable
     private readonly SqliteStorageOptions _options;
     private readonly ILogger<SqliteDatabase> _logger;
     private FileStream? _ownership;
+    private bool _createdLockFile;
 
     static SqliteDatabase()
     {
@@ -69,6 +70,7 @@ internal sealed class SqliteDatabase : IDisposable
             Pooling = false,
             DefaultTimeout = BusyTimeoutSeconds,
         }.ToString());
+        var opened = false;
         try
         {
             connection.Open();
@@ -79,18 +81,21 @@ internal sealed class SqliteDatabase : IDisposable
             Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
             Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
             ApplySchema(connection);
+            opened = true;
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen)
         {
-            connection.Dispose();
             throw ex.SqliteErrorCode == SqliteNotADatabase
                 ? CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex)
                 : CannotOpen($"SQLite cannot open it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex);
         }
-        catch
+        finally
         {
-            connection.Dispose();
-            throw;
+            if (!opened)
+            {
+                connection.Dispose();
+                GiveUpOwnership();
+            }
         }
 
         _logger.LogInformation("Using the database {Path}", FilePath);
@@ -146,9 +151,12 @@ internal sealed class SqliteDatabase : IDisposable
                 CannotOpenBecause($"its path cannot be followed to a file ({ex.Message.TrimEnd('.')}). Point the setting at a file"), ex);
         }
 
+        // Only decides whether a refusal tidies the file up (see GiveUpOwnership), never whether it is safe to.
+        var existed = File.Exists(lockPath);
         try
         {
             _ownership = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            _createdLockFile = !existed;
         }
         catch (UnauthorizedAccessException ex)
         {
@@ -162,6 +170,46 @@ internal sealed class SqliteDatabase : IDisposable
         {
             throw new StoreOwnershipException(
                 CannotOpenBecause($"it is in use by another WonderQ broker, which holds {lockPath}. Stop that broker, or point this one at another file"), ex);
+        }
+    }
+
+    /// <summary>
+    /// Lets go of a file the broker could not open, and removes the lock file if it made it for this start: an operator
+    /// who pointed the setting at the wrong file should not find a stray <c>.lock</c> beside it. On Unix the file is
+    /// unlinked while still locked, so no other broker can hold it; one that opened it a moment before and locks it
+    /// once this one lets go holds a file by then nameless, and is refused the same database this one was. Windows
+    /// deletes no file that is open without sharing deletion, this broker's own included: there the file goes once it
+    /// is closed, unless another broker has opened it meanwhile, when Windows refuses, and it stays.
+    /// </summary>
+    private void GiveUpOwnership()
+    {
+        if (_ownership is not { Name: var lockPath })
+        {
+            return;
+        }
+
+        if (_createdLockFile && !OperatingSystem.IsWindows())
+        {
+            TryDelete(lockPath);
+        }
+
+        _ownership.Dispose();
+        _ownership = null;
+        if (_createdLockFile && OperatingSystem.IsWindows())
+        {
+            TryDelete(lockPath);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left behind: an empty lock file is harmless, and the refusal already says what to fix.
         }
     }
 

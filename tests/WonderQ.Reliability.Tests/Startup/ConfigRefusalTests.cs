@@ -167,6 +167,31 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_file_that_is_not_a_database_is_refused_without_leaving_a_lock_file_beside_it()
+    {
+        using var database = new TempDatabase();
+        File.WriteAllText(database.Path, "not a database");
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain("it is not a SQLite database");
+        Directory.GetFiles(database.Directory).Should().Equal([database.Path], "the lock file the broker made for this start goes with it");
+    }
+
+    [Fact]
+    public async Task A_lock_file_found_beside_a_file_that_is_not_a_database_is_left_there()
+    {
+        using var database = new TempDatabase();
+        File.WriteAllText(database.Path, "not a database");
+        File.WriteAllText(database.Path + ".lock", "");
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain("it is not a SQLite database");
+        File.Exists(database.Path + ".lock").Should().BeTrue("a refused broker removes only a lock file it made itself");
+    }
+
+    [Fact]
     public async Task A_file_that_is_not_a_database_is_refused_in_one_line_and_kept()
     {
         using var database = new TempDatabase();
