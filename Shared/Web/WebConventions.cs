@@ -45,9 +45,9 @@ public static class WebConventions
 
     /// <summary>
     /// Runs an app; a refusal to start (a setting that is invalid, does not convert to its type or is not a URL, a port
-    /// another process holds, an https address without a certificate, or a <see cref="StartRefusedException"/>) is the
-    /// operator's to fix, so it is said in one line on stderr with exit code 1, not as a stack trace. Once the app has
-    /// started, the same exceptions are failures like any other.
+    /// another process holds, an https address or endpoint without a certificate, or a
+    /// <see cref="StartRefusedException"/>) is the operator's to fix, so it is said in one line on stderr with exit code
+    /// 1, not as a stack trace. Once the app has started, the same exceptions are failures like any other.
     /// </summary>
     public static int Run(string appName, Func<WebApplication> createApp)
     {
@@ -77,8 +77,8 @@ public static class WebConventions
     /// A bad setting, known by who threw (or, for the binder, by its message too, should it ever be generated code): the
     /// options' validation; the binder failing to convert a value (it wraps the type converter's complaint, and its
     /// message names the key and the value; its other errors are the code's); Kestrel's parser of listening addresses;
-    /// Kestrel finding its port taken, or no certificate for an https address. Options validated on start fail
-    /// together, as one aggregate.
+    /// Kestrel finding its port taken, or no certificate for an https address (in <c>Urls</c>) or endpoint (in
+    /// <c>Kestrel:Endpoints</c>). Options validated on start fail together, as one aggregate.
     /// </summary>
     private static bool IsRefusal(Exception ex) => ex switch
     {
@@ -89,7 +89,7 @@ public static class WebConventions
         FormatException => ThrownBy(ex, typeof(BindingAddress)),
         DirectoryNotFoundException => ThrownBy(ex, typeof(PhysicalFileProvider)),
         IOException { InnerException: AddressInUseException } => true,
-        InvalidOperationException => ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)),
+        InvalidOperationException => ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) || ThrownBy(ex, _tlsConfigurationLoader),
         AggregateException all => all.InnerExceptions.All(IsRefusal),
         _ => false,
     };
@@ -106,6 +106,7 @@ public static class WebConventions
         // Only the host's start binds, and Run knows by then where the addresses come from.
         IOException { InnerException: AddressInUseException } => InUse(ex, listening),
         InvalidOperationException when ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) => NoCertificate(listening),
+        InvalidOperationException when ThrownBy(ex, _tlsConfigurationLoader) => NoEndpointCertificate(listening),
         _ => ex.Message,
     };
 
@@ -123,7 +124,34 @@ public static class WebConventions
             "(its Path, and its Password if it has one), or listen on http.";
     }
 
-    private static bool ThrownBy(Exception ex, Type type) => ex.TargetSite?.DeclaringType == type;
+    /// <summary>
+    /// Kestrel says an endpoint has no certificate only in a sentence (one that does not name the endpoint), in a plain
+    /// InvalidOperationException with no HResult of its own: what tells it apart is its thrower, the internal class
+    /// that sets up TLS for <c>Kestrel:Endpoints</c>, which throws nothing else itself. Found by name, as the host's
+    /// logger is; should it ever be renamed, the failure is shown with its stack trace, as before.
+    /// </summary>
+    private static readonly Type? _tlsConfigurationLoader =
+        typeof(KestrelServerOptions).Assembly.GetType("Microsoft.AspNetCore.Server.Kestrel.Core.TlsConfigurationLoader");
+
+    /// <summary>
+    /// The endpoint is not in the exception: it is the https endpoint that has no certificate of its own (nor SNI
+    /// certificates) while no default one was found.
+    /// </summary>
+    private static string NoEndpointCertificate(ListenSetting listening)
+    {
+        var endpoints = listening.Endpoints
+            .Where(e => e["Url"]?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true &&
+                !e.GetSection("Certificate").Exists() && !e.GetSection("Sni").Exists())
+            .ToList();
+        var which = endpoints.Count > 0
+            ? string.Join(", ", endpoints.Select(e => $"{e["Url"]} ({e.Path}:Url)"))
+            : $"an https endpoint ({ListenSetting.EndpointsKey})";
+        var where = string.Concat(endpoints.Select(e => $"{e.Path}:Certificate or "));
+        return $"{which} {(endpoints.Count > 1 ? "need" : "needs")} a server certificate: give one under {where}Kestrel:Certificates:Default " +
+            "(its Path, and its Password if it has one), or listen on http.";
+    }
+
+    private static bool ThrownBy(Exception ex, Type? type) => type is not null && ex.TargetSite?.DeclaringType == type;
 
     /// <summary>
     /// Parses the addresses to listen on as Kestrel will, so that one which is not a URL, or whose port no socket can
@@ -155,20 +183,20 @@ public static class WebConventions
     /// Where the addresses to listen on come from: Kestrel's own endpoints when there are any (they override
     /// <c>Urls</c>), else <c>Urls</c>.
     /// </summary>
-    private sealed record ListenSetting(string Key, IReadOnlyList<string> Addresses)
+    private sealed record ListenSetting(string Key, IReadOnlyList<string> Addresses, IReadOnlyList<IConfigurationSection> Endpoints)
     {
         public const string UrlsKey = "Urls";
 
         public const string EndpointsKey = "Kestrel:Endpoints";
 
-        public static readonly ListenSetting Unknown = new(UrlsKey, []);
+        public static readonly ListenSetting Unknown = new(UrlsKey, [], []);
 
         public static ListenSetting Of(IConfiguration configuration)
         {
             var endpoints = configuration.GetSection(EndpointsKey).GetChildren().ToList();
             return endpoints.Count > 0
-                ? new(EndpointsKey, [.. endpoints.Select(e => e["Url"]).OfType<string>()])
-                : new(UrlsKey, (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries));
+                ? new(EndpointsKey, [.. endpoints.Select(e => e["Url"]).OfType<string>()], endpoints)
+                : new(UrlsKey, (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries), []);
         }
     }
 

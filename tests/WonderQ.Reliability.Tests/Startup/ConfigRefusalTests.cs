@@ -80,19 +80,21 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("DevTool")]
     public async Task An_https_address_without_a_certificate_is_refused_in_one_line(string app)
     {
-        // A home of its own, so that no development certificate of the user running the tests is found.
-        var home = Directory.CreateTempSubdirectory("wonderq-no-certificate-");
-        try
-        {
-            using var database = new TempDatabase();
-            var said = await RefusalOfAsync(app, database, new Dictionary<string, string> { ["HOME"] = home.FullName }, "--Urls=https://127.0.0.1:0");
+        var said = await RefusalWithoutCertificatesAsync(app, new(), "--Urls=https://127.0.0.1:0");
 
-            said.Should().Contain("https://127.0.0.1:0").And.Contain("Urls").And.Contain("Kestrel:Certificates:Default");
-        }
-        finally
-        {
-            home.Delete(recursive: true);
-        }
+        said.Should().Contain("https://127.0.0.1:0").And.Contain("Urls").And.Contain("Kestrel:Certificates:Default");
+    }
+
+    [Theory]
+    [InlineData("Broker")]
+    [InlineData("DevTool")]
+    [InlineData("UserApp")]
+    public async Task An_https_endpoint_without_a_certificate_is_refused_in_one_line_naming_its_key(string app)
+    {
+        var said = await RefusalWithoutCertificatesAsync(app, new() { ["Kestrel__Endpoints__Web__Url"] = "https://127.0.0.1:0" });
+
+        said.Should().Contain("https://127.0.0.1:0 (Kestrel:Endpoints:Web:Url) needs a server certificate")
+            .And.Contain("Kestrel:Endpoints:Web:Certificate").And.Contain("Kestrel:Certificates:Default");
     }
 
     [Fact]
@@ -227,6 +229,21 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
 
         said.Should().Contain($"cannot open the database {path} (Storage:Sqlite:Path)").And.Contain("lock file")
             .And.NotContain("in use by another WonderQ broker");
+    }
+
+    /// <summary>With a home of its own, so that no development certificate of the user running the tests is found.</summary>
+    private async Task<string> RefusalWithoutCertificatesAsync(string app, Dictionary<string, string> environment, params string[] args)
+    {
+        var home = Directory.CreateTempSubdirectory("wonderq-no-certificate-");
+        try
+        {
+            using var database = new TempDatabase();
+            return await RefusalOfAsync(app, database, new Dictionary<string, string>(environment) { ["HOME"] = home.FullName }, args);
+        }
+        finally
+        {
+            home.Delete(recursive: true);
+        }
     }
 
     private async Task<string> RefusalOfAsync(string app, params string[] args)
