@@ -15,24 +15,29 @@ namespace WonderQ.Broker.Tests;
 /// </summary>
 public sealed class BrokerApplication : WebApplicationFactory<Program>
 {
-    private readonly bool _deleteDatabaseOnDispose;
+    private readonly TempDatabase? _database;
     private readonly IReadOnlyDictionary<string, string> _settings;
 
-    /// <param name="databasePath">The database file; a fresh temp file when null.</param>
+    /// <param name="databasePath">
+    /// The database file, left as it is for the test that gave it (a restart's second broker opens it again); when null,
+    /// a file in a temp directory of the broker's own, removed with it.
+    /// </param>
     /// <param name="systemClock">Keep the real clock (for tests that measure throughput under real time).</param>
-    /// <param name="deleteDatabaseOnDispose">False to leave the file for a second broker (the restart test).</param>
     /// <param name="clock">A fake clock of the test's own; a fresh one when null.</param>
     /// <param name="settings">Settings over the broker's appsettings.json (a limit, say).</param>
     public BrokerApplication(
         string? databasePath = null,
         bool systemClock = false,
-        bool deleteDatabaseOnDispose = true,
         FakeTimeProvider? clock = null,
         IReadOnlyDictionary<string, string>? settings = null)
     {
-        DatabasePath = databasePath ?? NewDatabasePath();
+        if (databasePath is null)
+        {
+            _database = new TempDatabase();
+        }
+
+        DatabasePath = databasePath ?? _database!.Path;
         Clock = systemClock ? null : clock ?? new FakeTimeProvider(StartTime);
-        _deleteDatabaseOnDispose = deleteDatabaseOnDispose;
         _settings = settings ?? new Dictionary<string, string>();
     }
 
@@ -49,17 +54,6 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
 
     /// <summary>The consumers parked in a long poll right now.</summary>
     public int WaitingConsumerCount => Services.GetRequiredService<WaitingConsumers>().Count;
-
-    public static string NewDatabasePath() =>
-        Path.Combine(Path.GetTempPath(), "wonderq-tests", $"{Guid.NewGuid():N}.db");
-
-    public static void DeleteDatabase(string path)
-    {
-        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal", path + ".lock" })
-        {
-            File.Delete(file);
-        }
-    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -87,9 +81,9 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && _deleteDatabaseOnDispose)
+        if (disposing)
         {
-            DeleteDatabase(DatabasePath);
+            _database?.Dispose();
         }
     }
 }

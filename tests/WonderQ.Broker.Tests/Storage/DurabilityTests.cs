@@ -9,9 +9,9 @@ namespace WonderQ.Broker.Tests.Storage;
 
 public sealed class DurabilityTests : IDisposable
 {
-    private readonly string _path = BrokerApplication.NewDatabasePath();
+    private readonly TempDatabase _database = new();
 
-    public void Dispose() => BrokerApplication.DeleteDatabase(_path);
+    public void Dispose() => _database.Dispose();
 
     [Fact]
     public async Task Messages_and_queues_survive_a_restart_on_the_same_file()
@@ -19,7 +19,7 @@ public sealed class DurabilityTests : IDisposable
         long queueId;
         long messageId;
         string token;
-        await using (var before = new BrokerApplication(_path, deleteDatabaseOnDispose: false))
+        await using (var before = new BrokerApplication(_database.Path))
         {
             using var client = before.CreateClient();
             var queue = await client.CreateQueueAsync();
@@ -29,7 +29,7 @@ public sealed class DurabilityTests : IDisposable
             token = (await client.ConsumeAsync(queue.Id, size: 2, visibilityTimeout: 30)).Last().ReservationToken!;
         }
 
-        await using var after = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        await using var after = new BrokerApplication(_database.Path);
         using var restarted = after.CreateClient();
         var messages = await restarted.PeekAsync(queueId);
 
@@ -48,7 +48,7 @@ public sealed class DurabilityTests : IDisposable
         long queueId;
         long messageId;
         string token;
-        await using (var before = new BrokerApplication(_path, deleteDatabaseOnDispose: false, clock: clock))
+        await using (var before = new BrokerApplication(_database.Path, clock: clock))
         {
             using var client = before.CreateClient();
             var queue = await client.CreateQueueAsync();
@@ -57,7 +57,7 @@ public sealed class DurabilityTests : IDisposable
             token = (await client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Single().ReservationToken!;
         }
 
-        await using var after = new BrokerApplication(_path, deleteDatabaseOnDispose: false, clock: clock);
+        await using var after = new BrokerApplication(_database.Path, clock: clock);
         using var restarted = after.CreateClient();
         var waiting = restarted.ConsumeAsync(queueId, waitTime: 20);
         var waiters = after.Services.GetRequiredService<WaitingConsumers>();
@@ -76,7 +76,7 @@ public sealed class DurabilityTests : IDisposable
     public async Task Ids_are_not_reused_after_a_restart()
     {
         long lastId;
-        await using (var before = new BrokerApplication(_path, deleteDatabaseOnDispose: false))
+        await using (var before = new BrokerApplication(_database.Path))
         {
             using var client = before.CreateClient();
             var queue = await client.CreateQueueAsync("reused");
@@ -84,7 +84,7 @@ public sealed class DurabilityTests : IDisposable
             using var delete = await client.DeleteMessageAsync(lastId);
         }
 
-        await using var after = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        await using var after = new BrokerApplication(_database.Path);
         using var restarted = after.CreateClient();
         var queue2 = await restarted.CreateQueueAsync("reused-again");
         var nextId = await restarted.SendAsync(queue2.Id, "new");
@@ -95,11 +95,11 @@ public sealed class DurabilityTests : IDisposable
     [Fact]
     public async Task A_second_broker_on_the_same_file_refuses_to_start_with_a_clear_message()
     {
-        await using var owner = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        await using var owner = new BrokerApplication(_database.Path);
         using var ownerClient = owner.CreateClient();
 
         // The file is claimed as the app is built, before its host starts.
-        var create = () => Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_path}"]);
+        var create = () => Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}"]);
 
         create.Should().Throw<StoreOwnershipException>()
             .WithMessage("*(Storage:Sqlite:Path): it is in use by another WonderQ broker*");
@@ -110,12 +110,12 @@ public sealed class DurabilityTests : IDisposable
     [Fact]
     public async Task The_file_is_free_again_once_its_broker_stops()
     {
-        await using (var first = new BrokerApplication(_path, deleteDatabaseOnDispose: false))
+        await using (var first = new BrokerApplication(_database.Path))
         {
             using var client = first.CreateClient();
         }
 
-        await using var second = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        await using var second = new BrokerApplication(_database.Path);
         using var secondClient = second.CreateClient();
         using var health = await secondClient.GetAsync("/healthz");
 

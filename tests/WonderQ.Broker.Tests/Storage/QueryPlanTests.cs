@@ -18,9 +18,9 @@ namespace WonderQ.Broker.Tests.Storage;
 /// </summary>
 public sealed partial class QueryPlanTests : IDisposable
 {
-    private readonly string _path = BrokerApplication.NewDatabasePath();
+    private readonly TempDatabase _database = new();
 
-    public void Dispose() => BrokerApplication.DeleteDatabase(_path);
+    public void Dispose() => _database.Dispose();
 
     public static TheoryData<string, string, string> Statements => new()
     {
@@ -122,8 +122,8 @@ public sealed partial class QueryPlanTests : IDisposable
 
     private SqliteConnection OpenBrokerSchema()
     {
-        var options = Options.Create(new StorageOptions { Sqlite = { Path = _path } });
-        var environment = new HostingEnvironment { ContentRootPath = Path.GetDirectoryName(_path)! };
+        var options = Options.Create(new StorageOptions { Sqlite = { Path = _database.Path } });
+        var environment = new HostingEnvironment { ContentRootPath = Path.GetDirectoryName(_database.Path)! };
         using var database = new SqliteDatabase(options, environment, NullLogger<SqliteDatabase>.Instance);
         return database.OpenWriter();
     }

@@ -6,9 +6,9 @@ namespace WonderQ.Broker.Tests.Storage;
 /// <summary>A file written by an older broker opens in this one with nothing lost and its counts right.</summary>
 public sealed class SchemaUpgradeTests : IDisposable
 {
-    private readonly string _path = BrokerApplication.NewDatabasePath();
+    private readonly TempDatabase _database = new();
 
-    public void Dispose() => BrokerApplication.DeleteDatabase(_path);
+    public void Dispose() => _database.Dispose();
 
     [Theory]
     [InlineData(1, "0001_initial.sql")]
@@ -16,8 +16,7 @@ public sealed class SchemaUpgradeTests : IDisposable
     public async Task An_older_file_is_upgraded_with_its_queue_counts_intact_and_kept_up_to_date(int version, params string[] scripts)
     {
         var now = BrokerApplication.StartTime.ToUnixTimeMilliseconds();
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        using (var connection = new SqliteConnection($"Data Source={_path};Pooling=False"))
+        using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
         {
             connection.Open();
             foreach (var script in scripts)
@@ -34,7 +33,7 @@ public sealed class SchemaUpgradeTests : IDisposable
                 """);
         }
 
-        await using var app = new BrokerApplication(_path, deleteDatabaseOnDispose: false);
+        await using var app = new BrokerApplication(_database.Path);
         using var client = app.CreateClient();
         var upgraded = new[] { await client.CountsAsync(1), await client.CountsAsync(2), await client.CountsAsync(3) };
         var sent = await client.SendAsync(1, "a4");
@@ -57,7 +56,7 @@ public sealed class SchemaUpgradeTests : IDisposable
     /// </summary>
     private async Task AssertSameSchemaAsNewFileAsync()
     {
-        var upgraded = SchemaOf(_path);
+        var upgraded = SchemaOf(_database.Path);
         await using var fresh = new BrokerApplication();
         using (var client = fresh.CreateClient())
         {
