@@ -27,6 +27,7 @@ public class Program
         services.AddMessageStore();
         services.AddSingleton<WaitingConsumers>();
         services.AddSingleton<LongPoll>();
+        services.AddHostedService<WaitingCapWarning>();
 
         var app = builder.Build().ClaimStore();
 

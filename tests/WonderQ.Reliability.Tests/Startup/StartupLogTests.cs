@@ -35,6 +35,31 @@ public sealed class StartupLogTests(ITestOutputHelper output)
         await SaysAsync(process, $"Using the broker at {brokerUrl}", "at start");
     }
 
+    [Fact]
+    public async Task Broker_warns_at_start_when_waiting_consumers_could_take_every_connection()
+    {
+        using var database = new TempDatabase();
+        using var broker = AppProcess.Start(
+            "Broker", FreePort.Next(), null, $"--Storage:Sqlite:Path={database.Path}", "--Limits:MaxWaitingConsumers=100", "--Kestrel:Limits:MaxConcurrentConnections=100");
+        await broker.WaitReadyAsync();
+
+        await SaysAsync(broker, "Limits:MaxWaitingConsumers (100) is not below Kestrel:Limits:MaxConcurrentConnections (100)", "at start");
+        broker.StandardOutput.Should().Contain("HTTP/2", "sharing connections is when such settings are meant");
+    }
+
+    [Fact]
+    public async Task Broker_with_its_shipped_limits_does_not_warn_about_connections()
+    {
+        using var database = new TempDatabase();
+        using var broker = AppProcess.Start(
+            "Broker", FreePort.Next(), null, $"--Storage:Sqlite:Path={database.Path}", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
+        await broker.WaitReadyAsync();
+
+        // The host says it started once every service has, so what they logged at start is out by then.
+        await SaysAsync(broker, "Application started", "once started");
+        broker.StandardOutput.Should().NotContain("MaxConcurrentConnections");
+    }
+
     /// <summary>The console logger writes from a queue of its own, so a line logged at start is given time to arrive.</summary>
     private async Task SaysAsync(AppProcess process, string line, string when)
     {
