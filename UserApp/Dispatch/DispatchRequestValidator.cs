@@ -15,6 +15,8 @@ public sealed class DispatchRequestValidator : AbstractValidator<DispatchRequest
         RuleFor(r => r.Body)
             .NotEmptyWhenGiven().WithMessage("'body' must not be empty; leave it out to send stub messages.");
         RuleFor(r => r.Stub)
-            .InclusiveBetween(1, maxStub).WithMessage($"'stub' must be a whole number from 1 to {maxStub} (UserApp:MaxStub).");
+            .InclusiveBetween(1, maxStub).WithMessage($"'stub' must be a whole number from 1 to {maxStub} (UserApp:MaxStub).")
+            // With a body, stub is not read, so no value of it can be wrong.
+            .When(r => r.Body is null);
     }
 }

@@ -30,6 +30,18 @@ public partial class DispatchTests : UserAppTestBase
         stored.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == result.Messages[0].Id && m.Body == "hello");
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10_001)]
+    public async Task Dispatch_with_a_body_sends_it_once_whatever_stub_says(int stub)
+    {
+        var queue = $"with-stub-{stub}";
+        var result = await DispatchAsync(new { queue_name = queue, body = "hello", stub });
+
+        result.Created.Should().Be(1);
+        (await BrokerClient.Client.PeekAsync(QueueRef.ByName(queue))).Should().ContainSingle().Which.Body.Should().Be("hello");
+    }
+
     [Fact]
     public async Task Dispatch_of_a_body_of_only_whitespace_sends_it_as_it_is()
     {
