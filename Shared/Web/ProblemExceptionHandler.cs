@@ -172,6 +172,12 @@ public sealed class ProblemExceptionHandler(
             return $"The number{where} is out of range or not a whole number{position}: ids and counts are whole numbers, within the limits this API documents.";
         }
 
+        // The reader's depth limit: a document it stopped reading is not for that malformed. Its text is the only sign.
+        if (json.Message.Contains("maximum allowed depth", StringComparison.Ordinal) || json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
+        {
+            return $"The request body is nested deeper than 64 levels{where}{position}: this API's requests are flat objects.";
+        }
+
         return json.InnerException is InvalidOperationException || json.Message.Contains("could not be converted", StringComparison.Ordinal)
             ? $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers."
             : json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)

@@ -96,6 +96,17 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
     }
 
     [Fact]
+    public async Task Send_with_json_nested_past_the_parsers_depth_says_so_not_that_it_is_malformed()
+    {
+        // Well-formed, but 65 levels deep: the parser stops at 64, in a field the endpoint would not even read.
+        var deep = new string('[', 64) + new string(']', 64);
+        using var response = await _client.PostAsync("/messages", Wire.Json($$"""{"queue_id":1,"body":"x","deep":{{deep}}}"""));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Contain("nested deeper than 64 levels").And.NotContain("not well-formed");
+    }
+
+    [Fact]
     public async Task Send_with_invalid_UTF8_in_the_body_returns_400_saying_so()
     {
         using var content = new ByteArrayContent([.. "{\"queue_id\":1,\"body\":\""u8, 0xC3, 0x28, .. "\"}"u8]);
