@@ -57,6 +57,21 @@ public partial class ListenTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Bodies_that_differ_print_different_lines_even_when_one_spells_out_the_other_s_escape()
+    {
+        // A path with a backslash and a line break, a spelt-out terminal escape and a real one.
+        foreach (var body in new[] { @"C:\new", "C:\new", @"\u001b[31m", "\u001b[31m" })
+        {
+            await DispatchAsync(new { queue_name = "lookalikes", body });
+        }
+
+        using var response = await Http.GetAsync("/listen?queue_name=lookalikes&wait_time=1");
+
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 4, "the 4 messages are processed");
+        App.ProcessedBodies.Should().BeEquivalentTo(@"C:\\new", @"C:\new", @"\\u001b[31m", @"\u001b[31m");
+    }
+
+    [Fact]
     public async Task A_second_listen_for_the_same_queue_starts_no_second_loop()
     {
         var queue = (await DispatchAsync(new { queue_name = "orders", body = "hi" })).Queue;
