@@ -6,8 +6,8 @@ namespace WonderQ.Broker.Health;
 public static class HealthApi
 {
     public static IEndpointConventionBuilder MapHealth(this IEndpointRouteBuilder routes) =>
-        // HEAD too: load balancers and uptime checkers often probe with it (the server sends the headers only).
-        routes.MapMethods("/healthz", [HttpMethods.Get, HttpMethods.Head], Check).WithTags("Health").ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        // Answers HEAD as well, as every GET does (HeadRequests): load balancers and uptime checkers often probe with it.
+        routes.MapGet("/healthz", Check).WithTags("Health").ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("200 when the store answers, 503 otherwise");
 
     public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> Check(IMessageStore store, CancellationToken cancellationToken) =>

@@ -24,14 +24,15 @@ public static class MessagesApi
         // A consume may wait 20 s, and whatever its request allocated waits with it, thousands of times over with many
         // consumers parked. So it takes its services once, here, rather than from a DI scope made for each request;
         // it validates its query itself, since an endpoint filter puts one more frame in front of the handler; and it
-        // bypasses the status-code middleware (see UseWonderQProblems), since it always writes a body.
+        // bypasses the status-code middleware (see UseWonderQProblems), since it always writes a body. It is a GET that
+        // claims messages, so not safe: a HEAD, which must change nothing, is refused rather than claiming them unseen.
         var services = routes.ServiceProvider;
         var longPoll = services.GetRequiredService<LongPoll>();
         var validator = services.GetRequiredService<IValidator<ConsumeQuery>>();
         var limits = services.GetRequiredService<IOptions<LimitsOptions>>();
         group.MapGet("/consume", ([AsParameters] ConsumeQuery query, CancellationToken cancellationToken) =>
                 Consume(query, longPoll, validator, limits, cancellationToken))
-            .WithMetadata(new SkipStatusCodePagesAttribute())
+            .WithMetadata(new SkipStatusCodePagesAttribute()).RefusesHead()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Long-poll for messages and claim them for the visibility timeout");
         group.MapDelete("/{id}", DeleteMessage).ProducesValidationProblem()

@@ -2,7 +2,6 @@ using System.Net;
 using FluentValidation;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -248,25 +247,17 @@ public static class WebConventions
     }
 
     /// <summary>
-    /// Problem+json for exceptions and for the bare status answers (no route, wrong method). An endpoint marked
-    /// <c>SkipStatusCodePagesAttribute</c> always writes its own body, and bypasses the status-code middleware
-    /// altogether rather than passing through it: that middleware awaits every request it sees, so a long poll would
-    /// hold its frame for the whole wait (routing runs first so that the endpoint is known).
+    /// Problem+json for exceptions and for the bare status answers (no route, wrong method), and a HEAD answered as its
+    /// GET without the body (<see cref="HeadRequests"/>). An endpoint marked <c>SkipStatusCodePagesAttribute</c> always
+    /// writes its own body, and bypasses the status-code middleware altogether rather than passing through it: that
+    /// middleware awaits every request it sees, so a long poll would hold its frame for the whole wait (routing runs
+    /// first so that the endpoint is known).
     /// </summary>
     public static IApplicationBuilder UseWonderQProblems(this IApplicationBuilder app) =>
-        app.Use(static (context, next) =>
-            {
-                // A HEAD gets a GET's headers and no body. Kestrel drops the body itself over HTTP/1.1, but over HTTP/2
-                // it sends what an endpoint or a problem writes, and clients reset the stream as a protocol error.
-                if (HttpMethods.IsHead(context.Request.Method))
-                {
-                    context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
-                }
-
-                return next(context);
-            })
+        app.Use(HeadRequests.RouteAsGet)
             .UseExceptionHandler()
             .UseRouting()
+            .Use(HeadRequests.RunAsHead)
             .UseWhen(
                 static context => context.GetEndpoint()?.Metadata.GetMetadata<ISkipStatusCodePagesMetadata>() is null,
                 static branch => branch.UseStatusCodePages());

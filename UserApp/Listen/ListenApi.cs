@@ -12,7 +12,8 @@ public static class ListenApi
     public static IEndpointRouteBuilder MapListen(this IEndpointRouteBuilder routes)
     {
         var listen = routes.MapGroup("/listen").WithTags("Listen");
-        listen.MapGet("/", Listen).WithValidation<ConsumeQuery>()
+        // A GET, as SPEC has it, but not safe: it starts a loop, and a HEAD must start none.
+        listen.MapGet("/", Listen).WithValidation<ConsumeQuery>().RefusesHead()
             .WithSummary("Start a background loop that consumes a queue and logs each message to stdout");
         listen.MapDelete("/", StopListening).WithValidation<ListenerQuery>()
             .WithSummary("Stop a queue's listener loop");

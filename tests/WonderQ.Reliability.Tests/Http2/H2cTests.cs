@@ -70,7 +70,9 @@ public sealed class H2cTests(H2cBroker broker) : IClassFixture<H2cBroker>
 
     [Theory]
     [InlineData("/healthz", HttpStatusCode.OK)]
-    [InlineData("/queues", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("/queues", HttpStatusCode.OK)]
+    [InlineData("/messages", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("/messages/consume?queue_name=h2-head", HttpStatusCode.MethodNotAllowed)]
     public async Task A_HEAD_over_h2c_is_answered_with_headers_and_no_body(string path, HttpStatusCode status)
     {
         using var h2c = broker.CreateH2cClient();

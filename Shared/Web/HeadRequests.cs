@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+
+namespace WonderQ.Shared.Web;
+
+/// <summary>
+/// HEAD is answered wherever GET is, as RFC 9110 (§9.3.2) asks of a server, since load balancers and monitors probe
+/// with it. A HEAD is routed as the GET of its target and then runs that GET's endpoint as a HEAD with its body
+/// dropped: the GET's status and headers (a 304 for a matching ETag too), from one endpoint, with no endpoint listing
+/// HEAD itself.
+/// </summary>
+public static class HeadRequests
+{
+    /// <summary>
+    /// Marks a GET that is not safe: it changes something (a consume claims messages, a listen starts a loop). A HEAD
+    /// must change nothing, so a HEAD of such an endpoint is a 405 with its <c>Allow</c> instead of a run of the GET.
+    /// </summary>
+    public static TBuilder RefusesHead<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(UnsafeGet.Instance);
+
+    /// <summary>Before routing: a HEAD gets no body, whatever writes one, and is routed as a GET.</summary>
+    internal static Task RouteAsGet(HttpContext context, RequestDelegate next)
+    {
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            // Kestrel drops a HEAD's body itself over HTTP/1.1, but over HTTP/2 it sends what an endpoint or a problem
+            // writes, and clients reset the stream as a protocol error.
+            context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+            context.Features.Set(RoutedAsGet.Instance);
+            context.Request.Method = HttpMethods.Get;
+        }
+
+        return next(context);
+    }
+
+    /// <summary>After routing: the endpoint sees the HEAD it was sent, unless it may not run for one.</summary>
+    internal static Task RunAsHead(HttpContext context, RequestDelegate next)
+    {
+        if (context.Features.Get<RoutedAsGet>() is null)
+        {
+            return next(context);
+        }
+
+        context.Request.Method = HttpMethods.Head;
+        if (context.GetEndpoint() is RouteEndpoint unsafeGet && unsafeGet.Metadata.GetMetadata<UnsafeGet>() is not null)
+        {
+            var allow = AllowedMethods(context, unsafeGet.RoutePattern.RawText);
+            context.SetEndpoint(new Endpoint(
+                refused =>
+                {
+                    refused.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                    refused.Response.Headers.Allow = allow;
+                    return Task.CompletedTask;
+                },
+                EndpointMetadataCollection.Empty,
+                "405 HEAD of an unsafe GET"));
+        }
+
+        return next(context);
+    }
+
+    /// <summary>The methods mapped at that route pattern, written as routing writes the Allow of its own 405s.</summary>
+    private static string AllowedMethods(HttpContext context, string? route) =>
+        string.Join(", ", context.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText == route)
+            .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct()
+            .Order(StringComparer.Ordinal));
+
+    private sealed class UnsafeGet
+    {
+        public static readonly UnsafeGet Instance = new();
+    }
+
+    private sealed class RoutedAsGet
+    {
+        public static readonly RoutedAsGet Instance = new();
+    }
+}

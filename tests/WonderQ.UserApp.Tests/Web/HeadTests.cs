@@ -1,0 +1,61 @@
+using System.Net;
+using WonderQ.Shared.Contracts;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Web;
+
+/// <summary>
+/// HEAD over real sockets: the UserApp's GETs answer it with their status and headers and no body, except the
+/// listen, which starts a loop and so must not run for a HEAD.
+/// </summary>
+public sealed class HeadTests(UserAppOnASocket apps) : IClassFixture<UserAppOnASocket>, IDisposable
+{
+    private readonly HttpClient _userApp = apps.CreateClient();
+    private readonly TestBrokerClient _broker = new(apps.BrokerUrl);
+
+    [Theory]
+    [InlineData("/listeners")]
+    [InlineData("/openapi/v1.json")]
+    public async Task A_HEAD_is_answered_with_the_status_and_headers_of_the_GET_and_no_body(string uri)
+    {
+        using var get = await _userApp.GetAsync(uri);
+        using var head = await HeadAsync(uri);
+
+        head.StatusCode.Should().Be(get.StatusCode);
+        HeadersOf(head).Should().BeEquivalentTo(HeadersOf(get));
+        (await head.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_HEAD_of_listen_is_a_405_that_starts_no_loop()
+    {
+        var name = "head-" + Guid.NewGuid().ToString("N")[..12];
+        await _broker.Client.CreateQueueAsync(name);
+        await _broker.Client.SendAsync(QueueRef.ByName(name), "for a listener started by GET");
+
+        using var head = await HeadAsync($"/listen?queue_name={name}&wait_time=1");
+
+        head.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        head.Content.Headers.Allow.Should().BeEquivalentTo("GET", "DELETE");
+        (await _userApp.GetStringAsync("/listeners")).Should().Be("[]", "no loop was started");
+        (await _broker.Client.PeekAsync(QueueRef.ByName(name))).Should().ContainSingle().Which.ReceiveCount.Should().Be(0);
+    }
+
+    public void Dispose()
+    {
+        _userApp.Dispose();
+        _broker.Dispose();
+    }
+
+    private async Task<HttpResponseMessage> HeadAsync(string uri)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, uri);
+        return await _userApp.SendAsync(request);
+    }
+
+    /// <summary>What a client reads of an answer besides its body, less what differs between any two answers.</summary>
+    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response) =>
+        response.Headers.Concat(response.Content.Headers)
+            .Where(h => h.Key is not ("Date" or "Transfer-Encoding"))
+            .ToDictionary(h => h.Key, h => string.Join(", ", h.Value));
+}
