@@ -10,7 +10,14 @@ namespace WonderQ.UserApp.Tests.Listen;
 /// <summary>What the app waits for when it stops.</summary>
 public sealed class ShutdownTests : UserAppTestBase
 {
-    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private static readonly TimeSpan _grace = TimeSpan.FromSeconds(5);
+
+    private readonly GraceWatchingClock _clock = new(_grace);
+
+    protected override IDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["UserApp:ListenerStopGrace"] = _grace.ToString(),
+    };
 
     protected override TimeProvider? Clock => _clock;
 
@@ -25,27 +32,68 @@ public sealed class ShutdownTests : UserAppTestBase
         var registry = App.Services.GetRequiredService<ListenerRegistry>();
         var replaced = registry.Find(QueueRef.ByName("replaced"))!;
         var stopRequest = Http.DeleteAsync("/listen?queue_name=replaced");
-        await Eventually.TrueAsync(() => replaced.IsStopping, "the replaced loop is stopping");
+        await _clock.GraceArmed.WaitAsync(TimeSpan.FromSeconds(30));
         using var second = await Http.GetAsync("/listen?queue_name=replaced&wait_time=1");
         second.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var successor = registry.Find(QueueRef.ByName("replaced"))!;
+        successor.Should().NotBeSameAs(replaced);
 
-        // Act: the host stops its services, as at shutdown.
-        var shutdown = registry.StopAsync(CancellationToken.None);
-
-        // Assert: shutdown waits while the replaced loop may still acknowledge, and ends when its grace does.
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        // Act: the host stops its services, as at shutdown (from no synchronization context, as the host does).
+        var shutdown = Task.Run(() => registry.StopAsync(CancellationToken.None));
+        // Read at the very moment the shutdown ends, whatever runs after it.
+        var replacedEndedFirst = shutdown.ContinueWith(_ => replaced.Completion.IsCompleted, TaskContinuationOptions.ExecuteSynchronously);
+        await successor.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        // Every other loop has ended and the clock stands still: only the replaced loop's grace (or its acknowledgement,
+        // held for half a minute) can end the shutdown now.
         var waitedForTheGrace = !shutdown.IsCompleted;
-        // In steps: the stop arms the grace on the fake clock from a callback that may run a moment after the stop.
-        for (var step = 0; step < 100 && !shutdown.IsCompleted; step++)
-        {
-            _clock.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
-        }
+        _clock.Advance(_grace);
+        await shutdown.WaitAsync(TimeSpan.FromSeconds(30));
 
+        // Assert: shutdown waited while the replaced loop could still acknowledge, ended when its grace ran out, and
+        // not before the loop did.
         waitedForTheGrace.Should().BeTrue("the replaced loop is still acknowledging within its grace");
-        shutdown.IsCompleted.Should().BeTrue("the replaced loop ends when its grace runs out");
-        replaced.Completion.IsCompleted.Should().BeTrue();
+        (await replacedEndedFirst).Should().BeTrue("shutdown waits for the replaced loop to end");
         using var stopped = await stopRequest;
         stopped.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    /// <summary>
+    /// A fake clock that says when a timer is set to the stop's grace: a stopping loop's acknowledgements are cancelled
+    /// by a timer the stop sets from a callback, which may run a moment after the stop.
+    /// </summary>
+    private sealed class GraceWatchingClock(TimeSpan grace) : FakeTimeProvider(DateTimeOffset.UtcNow)
+    {
+        private readonly TaskCompletionSource _armed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task GraceArmed => _armed.Task;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new WatchedTimer(base.CreateTimer(callback, state, dueTime, period), this);
+            Set(dueTime);
+            return timer;
+        }
+
+        private void Set(TimeSpan dueTime)
+        {
+            if (dueTime == grace)
+            {
+                _armed.TrySetResult();
+            }
+        }
+
+        private sealed class WatchedTimer(ITimer timer, GraceWatchingClock clock) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                var changed = timer.Change(dueTime, period);
+                clock.Set(dueTime);
+                return changed;
+            }
+
+            public void Dispose() => timer.Dispose();
+
+            public ValueTask DisposeAsync() => timer.DisposeAsync();
+        }
     }
 }
