@@ -17,6 +17,7 @@ internal sealed class SqliteDatabase : IDisposable
     private readonly ILogger<SqliteDatabase> _logger;
     private FileStream? _ownership;
     private bool _createdLockFile;
+    private FileStream? _fileOwnership;
 
     static SqliteDatabase()
     {
@@ -109,12 +110,28 @@ internal sealed class SqliteDatabase : IDisposable
         return connection;
     }
 
-    public void Dispose() => _ownership?.Dispose();
+    public void Dispose()
+    {
+        if (_fileOwnership is not null)
+        {
+            // Closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's too: the idle
+            // readers in the pool are closed first, so none of them is left believing it still holds one.
+            using (var readers = new SqliteConnection(ReaderConnectionString))
+            {
+                SqliteConnection.ClearPool(readers);
+            }
+
+            _fileOwnership.Dispose();
+        }
+
+        _ownership?.Dispose();
+    }
 
     /// <summary>
     /// SQLite allows many writers to one file and would only make them wait on each other; one broker owning a file
     /// is what makes the in-process wake-ups and group commit correct. An exclusive lock on a file beside the
-    /// database says so, and the OS releases it when this process dies, even by kill -9.
+    /// database says so, and on Unix one on the file itself (for hard links); the OS releases both when this process
+    /// dies, even by kill -9.
     /// </summary>
     public void TakeOwnership()
     {
@@ -171,6 +188,59 @@ internal sealed class SqliteDatabase : IDisposable
             throw new StoreOwnershipException(
                 CannotOpenBecause($"it is in use by another WonderQ broker, which holds {lockPath}. Stop that broker, or point this one at another file"), ex);
         }
+
+        try
+        {
+            TakeFileOwnership();
+        }
+        catch
+        {
+            GiveUpOwnership();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A hard link is the same file under another name, beside which a second broker finds a lock file of its own
+    /// (and SQLite a write-ahead log of its own): on Unix the file itself is locked too, and a lock on a file is a
+    /// lock on its inode, whatever name it was opened by. FileShare.None is an exclusive non-blocking flock there,
+    /// which does not touch SQLite's own locks (POSIX byte-range locks, a separate kind) nor stop it reading and
+    /// writing. Not on Windows, where FileShare.None would keep SQLite itself from opening the file; and not what
+    /// native tools (cp, sqlite3 .backup) look at, so copying the file for a backup still works; .NET's own file
+    /// APIs (File.Copy, File.ReadAllBytes) take a shared flock on Unix, and are refused on a live broker's file.
+    /// </summary>
+    private void TakeFileOwnership()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        try
+        {
+            // Created if missing, as SQLite would (an empty file is an empty database), with SQLite's permissions
+            // rather than .NET's; opened only to read, so a file that is not a database is refused as it was.
+            _fileOwnership = new FileStream(FilePath, new FileStreamOptions
+            {
+                Mode = FileMode.OpenOrCreate,
+                Access = FileAccess.Read,
+                Share = FileShare.None,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            });
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw CannotOpen($"this user cannot open or create it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex);
+        }
+        catch (IOException ex) when (!IsLockHeld(ex))
+        {
+            throw CannotOpen($"it cannot be opened ({ex.Message.TrimEnd('.')})", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new StoreOwnershipException(
+                CannotOpenBecause("it is in use by another WonderQ broker, which may reach the file under another name (a hard link to it). Stop that broker, or point this one at another file"), ex);
+        }
     }
 
     /// <summary>
@@ -183,6 +253,9 @@ internal sealed class SqliteDatabase : IDisposable
     /// </summary>
     private void GiveUpOwnership()
     {
+        // Nothing of SQLite's is open on the file by now, so no lock of its own goes with this descriptor.
+        _fileOwnership?.Dispose();
+        _fileOwnership = null;
         if (_ownership is not { Name: var lockPath })
         {
             return;

@@ -101,6 +101,19 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
             result.GetInt64(0).Should().Be(0, "the idle broker holds no reader that would keep the log from being emptied");
         }
 
-        File.WriteAllText(path, "2026-12-01T11:00:00Z INFO a log line, not a database\n");
+        // cp itself, not a .NET file API: on Unix those take a shared flock, which the broker's exclusive one on its
+        // file refuses, where cp (as any native tool) takes none.
+        var other = path + "-other.log";
+        File.WriteAllText(other, "2026-12-01T11:00:00Z INFO a log line, not a database\n");
+        try
+        {
+            using var cp = System.Diagnostics.Process.Start("cp", [other, path]);
+            cp.WaitForExit();
+            cp.ExitCode.Should().Be(0);
+        }
+        finally
+        {
+            File.Delete(other);
+        }
     }
 }

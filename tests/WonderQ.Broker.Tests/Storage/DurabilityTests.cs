@@ -108,6 +108,31 @@ public sealed class DurabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_broker_on_a_hard_link_to_the_file_refuses_to_start_and_the_first_keeps_working()
+    {
+        await using var owner = new BrokerApplication(_database.Path);
+        using var ownerClient = owner.CreateClient();
+        var queue = await ownerClient.CreateQueueAsync("linked");
+
+        // The same file under another name, beside which no other broker's lock file lies. .NET cannot make a hard
+        // link, so ln does (this test is for Unix, where the broker locks the file itself).
+        var link = Path.Combine(_database.Directory, "linked.db");
+        using (var ln = System.Diagnostics.Process.Start("ln", [_database.Path, link]))
+        {
+            await ln.WaitForExitAsync();
+            ln.ExitCode.Should().Be(0);
+        }
+
+        var create = () => Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={link}"]);
+
+        create.Should().Throw<StoreOwnershipException>()
+            .WithMessage($"cannot open the database {link} (Storage:Sqlite:Path): it is in use by another WonderQ broker*hard link*");
+        File.Exists(link + ".lock").Should().BeFalse("the refused broker made that lock file, and removes it");
+        var id = await ownerClient.SendAsync(queue.Id, "after the refusal");
+        (await ownerClient.PeekAsync(queue.Id)).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
     public async Task The_file_is_free_again_once_its_broker_stops()
     {
         await using (var first = new BrokerApplication(_database.Path))
