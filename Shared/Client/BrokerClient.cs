@@ -17,6 +17,8 @@ namespace WonderQ.Shared.Client;
 /// </summary>
 public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limits = null)
 {
+    private const string ProblemJson = "application/problem+json";
+
     /// <summary>Set on a request so the timeouts stretch by the long poll's own wait.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> WaitTimeKey = new("WonderQ.WaitTime");
 
@@ -173,7 +175,7 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
 
         using (response)
         {
-            throw await ToExceptionAsync(response, cancellationToken);
+            throw await ToExceptionAsync(http.BaseAddress, response, cancellationToken);
         }
     }
 
@@ -185,8 +187,21 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
         _ => "the request failed",
     };
 
-    private static async Task<BrokerException> ToExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<BrokerException> ToExceptionAsync(Uri? brokerUrl, HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        var status = response.StatusCode;
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        if ((int)status < 500 && !string.Equals(mediaType, ProblemJson, StringComparison.OrdinalIgnoreCase))
+        {
+            // The broker answers every refusal as problem+json, so this 4xx is another server's (python's http.server,
+            // a web app on the wrong port): passed on, its 404 would read as "no such queue" and its 401 as a wrong
+            // key. 5xx stay below: a proxy's HTML 502 or 503 in front of a broker that is down is still an outage.
+            return new BrokerAnswerNotRecognizedException(
+                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status} with "
+                    + $"{(mediaType is null ? "no content type" : $"'{mediaType}'")}, not {ProblemJson}. Check Broker:Url.",
+                status);
+        }
+
         HttpValidationProblemDetails? problem = null;
         try
         {
@@ -197,7 +212,6 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
             // Not problem+json (a proxy's error page, say): the status alone has to do.
         }
 
-        var status = response.StatusCode;
         var title = problem?.Title ?? response.ReasonPhrase ?? status.ToString();
         return (int)status >= 500
             ? new BrokerUnavailableException(problem?.Detail ?? $"The broker answered {(int)status} {title}.", answeredWith: status)

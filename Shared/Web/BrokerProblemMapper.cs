@@ -35,6 +35,8 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
             StatusCodes.Status502BadGateway,
             "The broker refused this app.",
             $"The broker at {BrokerUrl} answered {(int)denied.Status} ({denied.Title?.TrimEnd('.')}): set Broker:ApiKey to one of the broker's API keys."),
+        // Not the broker's answer (an error page from another server at Broker:Url): its detail says what came back.
+        BrokerAnswerNotRecognizedException other => ProblemExceptionHandler.Problem(StatusCodes.Status502BadGateway, other.Title, other.Message),
         BrokerException refused => FromBroker(refused),
         // A success answer the client could not read: whatever listens at Broker:Url is not a WonderQ broker.
         JsonException or NotSupportedException => ProblemExceptionHandler.Problem(

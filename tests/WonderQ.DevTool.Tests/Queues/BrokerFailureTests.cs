@@ -70,6 +70,22 @@ public sealed class BrokerFailureTests
         await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
     }
 
+    [Theory]
+    [InlineData("/queues")]
+    [InlineData("/queues/orders")]
+    public async Task Another_server_answering_404_html_at_the_broker_url_is_a_502_naming_it_not_a_404(string path)
+    {
+        // A real socket: what a mistyped Broker:Url reaches, say a python3 -m http.server.
+        await using var server = await NotABroker.StartAsync();
+        await using var devTool = new DevToolApplication(brokerHandler: null, server.Url.ToString());
+        using var client = devTool.CreateClient();
+
+        using var response = await client.GetAsync(path);
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, server.Url.GetLeftPart(UriPartial.Authority));
+        problem.GetProperty("detail").GetString().Should().Contain("404").And.Contain("text/html").And.Contain("Broker:Url");
+    }
+
     [Fact]
     public async Task A_broker_that_refuses_the_devtools_api_key_is_a_502_that_says_which_setting_to_fix()
     {

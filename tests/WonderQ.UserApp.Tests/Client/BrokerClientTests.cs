@@ -101,6 +101,21 @@ public class BrokerClientTests
         broker.Attempts.Should().Be(1);
     }
 
+    [Fact]
+    public async Task A_404_that_is_not_problem_json_is_not_the_broker_saying_no_such_queue()
+    {
+        await using var server = await NotABroker.StartAsync();
+        using var client = new TestBrokerClient(server.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "2" });
+
+        var act = () => client.Client.FindQueueAsync(QueueRef.ByName("orders"));
+
+        var thrown = (await act.Should().ThrowAsync<BrokerException>()).Which;
+        thrown.Should().NotBeOfType<BrokerUnavailableException>();
+        thrown.Status.Should().Be(HttpStatusCode.BadGateway, "this app answers for whatever is at Broker:Url");
+        thrown.Detail.Should().Contain(server.Url.GetLeftPart(UriPartial.Authority)).And.Contain("404").And.Contain("text/html").And.Contain("Broker:Url");
+        server.Requests.Should().Be(1);
+    }
+
     [Theory]
     [InlineData("wq")]
     [InlineData("wq/")]

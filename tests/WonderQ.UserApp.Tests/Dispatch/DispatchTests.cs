@@ -328,3 +328,55 @@ public class DispatchWithoutBrokerTests
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
     }
 }
+
+/// <summary>Broker:Url points at a server that is not a WonderQ broker: its 404 page must not read as "no such queue".</summary>
+public class DispatchToSomethingElseTests : IAsyncLifetime
+{
+    private NotABroker _server = null!;
+    private UserAppFactory _app = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await NotABroker.StartAsync();
+        _app = new UserAppFactory(_server.Url, new Dictionary<string, string> { ["Broker:MaxRetries"] = "2" });
+        _http = _app.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("""{"queue_id":7,"body":"x"}""")]
+    [InlineData("""{"queue_name":"orders","body":"x"}""")]
+    public async Task Dispatch_is_a_502_naming_the_broker_url_not_a_missing_queue(string request)
+    {
+        using var content = new StringContent(request, System.Text.Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync("/dispatch", content);
+
+        await ShouldBeNotABrokerProblemAsync(response);
+    }
+
+    [Fact]
+    public async Task Listen_is_a_502_naming_the_broker_url_not_a_missing_queue()
+    {
+        using var response = await _http.GetAsync("/listen?queue_name=orders");
+
+        await ShouldBeNotABrokerProblemAsync(response);
+    }
+
+    private async Task ShouldBeNotABrokerProblemAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.BadGateway, text);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var detail = JsonDocument.Parse(text).RootElement.GetProperty("detail").GetString();
+        detail.Should().Contain(_server.Url.GetLeftPart(UriPartial.Authority)).And.Contain("404").And.Contain("text/html").And.Contain("Broker:Url")
+            .And.NotContain("There is no queue");
+        _server.Requests.Should().Be(1, "an answer that is not the broker's is not retried, and nothing follows it");
+    }
+}
