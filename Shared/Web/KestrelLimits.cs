@@ -19,9 +19,14 @@ internal static class KestrelLimits
     /// </summary>
     public static void Bind(KestrelServerLimits limits, IConfiguration configuration)
     {
+        foreach (var rate in configuration.GetSection(Section).GetChildren().Where(c => IsDataRate(c.Key)))
+        {
+            BindDataRate(limits, rate);
+        }
+
         foreach (var (key, value) in configuration.GetSection(Section).AsEnumerable(makePathsRelative: true))
         {
-            if (value is null)
+            if (value is null || IsDataRate(key.Split(':')[0]))
             {
                 continue;
             }
@@ -48,6 +53,58 @@ internal static class KestrelLimits
                 throw new StartRefusedException($"{Section}:{key} cannot be {value}: {Reason(ex.InnerException!)}", ex);
             }
         }
+    }
+
+    private static bool IsDataRate(string key) =>
+        key.Equals(nameof(KestrelServerLimits.MinRequestBodyDataRate), StringComparison.OrdinalIgnoreCase)
+        || key.Equals(nameof(KestrelServerLimits.MinResponseDataRate), StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A <see cref="MinDataRate"/> has no setters: the binder would take its two keys and set nothing, so a rate is
+    /// built here. An empty value (or JSON null) turns the rate off, as Kestrel's null does.
+    /// </summary>
+    private static void BindDataRate(KestrelServerLimits limits, IConfigurationSection rate)
+    {
+        var isRequest = rate.Key.Equals(nameof(KestrelServerLimits.MinRequestBodyDataRate), StringComparison.OrdinalIgnoreCase);
+        var current = isRequest ? limits.MinRequestBodyDataRate : limits.MinResponseDataRate;
+        MinDataRate? value;
+        try
+        {
+            // An empty value given on top of appsettings.json's two keys (--Kestrel:Limits:MinResponseDataRate=) wins.
+            if (rate.Value is { Length: 0 } || (rate.Value is null && !rate.GetChildren().Any()))
+            {
+                value = null;
+            }
+            else if (rate.Value is not null)
+            {
+                throw new InvalidOperationException("give its BytesPerSecond and GracePeriod, or an empty value to turn it off.");
+            }
+            else
+            {
+                var given = rate.Get<DataRate>(options => options.ErrorOnUnknownConfiguration = true)!;
+                value = new MinDataRate(given.BytesPerSecond ?? current?.BytesPerSecond ?? 240, given.GracePeriod ?? current?.GracePeriod ?? TimeSpan.FromSeconds(5));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            throw new StartRefusedException($"{Section}:{rate.Key} cannot be set so: {Reason(ex.InnerException ?? ex)}", ex);
+        }
+
+        if (isRequest)
+        {
+            limits.MinRequestBodyDataRate = value;
+        }
+        else
+        {
+            limits.MinResponseDataRate = value;
+        }
+    }
+
+    private sealed class DataRate
+    {
+        public double? BytesPerSecond { get; set; }
+
+        public TimeSpan? GracePeriod { get; set; }
     }
 
     /// <summary>The first line of the complaint, without the name of the setter's parameter, which is no setting's.</summary>

@@ -52,6 +52,9 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--Kestrel:Limits:Http2:MaxStreamsPerConnection=0", "Kestrel:Limits:Http2:MaxStreamsPerConnection")]
     [InlineData("DevTool", "--Kestrel:Limits:MaxConcurentConnections=10", "Kestrel:Limits:MaxConcurentConnections")]
     [InlineData("Broker", "--Kestrel:Limits:MaxRequestBodySize=10", "Limits:MaxRequestBodyBytes")]
+    [InlineData("DevTool", "--Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond=-1", "Kestrel:Limits:MinRequestBodyDataRate")]
+    [InlineData("Broker", "--Kestrel:Limits:MinResponseDataRate:GracePerod=00:00:05", "Kestrel:Limits:MinResponseDataRate")]
+    [InlineData("UserApp", "--Kestrel:Limits:MinRequestBodyDataRate=100", "Kestrel:Limits:MinRequestBodyDataRate")]
     public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
     {
         var said = await RefusalOfAsync(app, arg);

@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace WonderQ.Broker.Tests.Web;
+
+/// <summary>
+/// <c>Kestrel:Limits</c> reaches the server the broker builds, including the two minimum data rates, whose type has
+/// no setters for a configuration binder to use.
+/// </summary>
+public sealed class KestrelLimitsTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task The_minimum_data_rates_in_the_settings_are_the_ones_Kestrel_enforces()
+    {
+        await using var app = Program.CreateApp([
+            "--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}",
+            "--Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond=1000",
+            "--Kestrel:Limits:MinRequestBodyDataRate:GracePeriod=00:00:02",
+            "--Kestrel:Limits:MinResponseDataRate=",
+        ]);
+
+        var limits = app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
+
+        limits.MinRequestBodyDataRate.Should().NotBeNull();
+        limits.MinRequestBodyDataRate!.BytesPerSecond.Should().Be(1000);
+        limits.MinRequestBodyDataRate.GracePeriod.Should().Be(TimeSpan.FromSeconds(2));
+        limits.MinResponseDataRate.Should().BeNull("an empty value given over appsettings.json's turns the rate off");
+    }
+}
