@@ -191,11 +191,13 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
     {
         var status = response.StatusCode;
         var mediaType = response.Content.Headers.ContentType?.MediaType;
-        if ((int)status < 500 && !string.Equals(mediaType, ProblemJson, StringComparison.OrdinalIgnoreCase))
+        if ((int)status < 500 && status is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests)
+            && !string.Equals(mediaType, ProblemJson, StringComparison.OrdinalIgnoreCase))
         {
             // The broker answers every refusal as problem+json, so this 4xx is another server's (python's http.server,
             // a web app on the wrong port): passed on, its 404 would read as "no such queue" and its 401 as a wrong
-            // key. 5xx stay below: a proxy's HTML 502 or 503 in front of a broker that is down is still an outage.
+            // key. 5xx stay below: a proxy's HTML 502 or 503 in front of a broker that is down is still an outage, and
+            // so are a proxy's or rate limiter's 408 and 429, which callers back off from and try again.
             return new BrokerAnswerNotRecognizedException(
                 $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status} with "
                     + $"{(mediaType is null ? "no content type" : $"'{mediaType}'")}, not {ProblemJson}. Check Broker:Url.",

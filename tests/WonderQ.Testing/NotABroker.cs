@@ -11,7 +11,8 @@ namespace WonderQ.Testing;
 
 /// <summary>
 /// Some other HTTP server where Broker:Url points (a mistyped port, say), on a real socket: it answers every request
-/// as <c>python3 -m http.server</c> does a path it has no file for, a 404 HTML page, not a WonderQ problem+json.
+/// as <c>python3 -m http.server</c> does a path it has no file for, a 404 HTML page, not a WonderQ problem+json (or,
+/// as a proxy or rate limiter in front of a broker might, another status with an HTML page).
 /// </summary>
 public sealed class NotABroker : IAsyncDisposable
 {
@@ -25,7 +26,7 @@ public sealed class NotABroker : IAsyncDisposable
     /// <summary>How many requests it has answered: the client must not retry its answer.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
-    public static async Task<NotABroker> StartAsync()
+    public static async Task<NotABroker> StartAsync(int status = StatusCodes.Status404NotFound)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -35,9 +36,9 @@ public sealed class NotABroker : IAsyncDisposable
         app.Run(context =>
         {
             Interlocked.Increment(ref server._requests);
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            context.Response.StatusCode = status;
             context.Response.ContentType = "text/html;charset=utf-8";
-            return context.Response.WriteAsync("<html><body><h1>Error response</h1><p>Error code: 404</p><p>Message: File not found.</p></body></html>");
+            return context.Response.WriteAsync($"<html><body><h1>Error response</h1><p>Error code: {status}</p></body></html>");
         });
         await app.StartAsync();
         server.Url = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());

@@ -117,6 +117,24 @@ public class BrokerClientTests
     }
 
     [Theory]
+    [InlineData(408)]
+    [InlineData(429)]
+    public async Task A_proxys_408_or_429_page_is_retried_and_passed_on_as_such_not_taken_for_another_server(int status)
+    {
+        // What a proxy or rate limiter in front of the broker answers: the listener backs off from these and resumes,
+        // where an answer from a server that is not the broker would end it.
+        await using var server = await NotABroker.StartAsync(status);
+        using var client = new TestBrokerClient(server.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "1", ["Broker:RetryBaseDelay"] = "00:00:00.001" });
+
+        var act = () => client.Client.FindQueueAsync(QueueRef.ByName("orders"));
+
+        var thrown = (await act.Should().ThrowAsync<BrokerException>()).Which;
+        thrown.Should().NotBeOfType<BrokerAnswerNotRecognizedException>();
+        ((int)thrown.Status).Should().Be(status);
+        server.Requests.Should().Be(2, "one try and one retry");
+    }
+
+    [Theory]
     [InlineData("wq")]
     [InlineData("wq/")]
     public async Task A_broker_url_with_a_path_keeps_it_on_every_request(string prefix)
