@@ -19,6 +19,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private readonly Channel<WriteOperation> _pending;
     private readonly int _maxBatch;
     private readonly string _synchronous;
+    private readonly TimeSpan _busyTimeout;
     private readonly Dictionary<long, int> _published = [];
     private readonly List<(long QueueId, int Count)> _unclaimed = [];
     private WriterCommands? _commands;
@@ -37,6 +38,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _logger = logger;
         _maxBatch = options.Value.Sqlite.MaxBatchOperations;
         _synchronous = options.Value.Sqlite.Synchronous;
+        _busyTimeout = options.Value.Sqlite.BusyTimeout;
         _pending = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(options.Value.Sqlite.MaxPendingOperations)
         {
             SingleReader = true,
@@ -79,11 +81,14 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
     /// <summary>
     /// A host that failed to start after the writer did (its port taken) is disposed without being stopped: ending the
-    /// loop here closes the writer's connection rather than leaving its thread waiting for work that never comes.
+    /// loop here closes the writer's connection rather than leaving its thread waiting for work that never comes. The
+    /// loop is waited for (at most as long as a commit may wait on the file) because the database, disposed next,
+    /// then lets go of its lock on the file, and on Unix closing that descriptor drops the connection's SQLite locks.
     /// </summary>
     public override void Dispose()
     {
         _pending.Writer.TryComplete();
+        ExecuteTask?.Wait(_busyTimeout);
         base.Dispose();
     }
 
