@@ -25,10 +25,10 @@ public sealed class HeadTests(KestrelBroker broker) : IClassFixture<KestrelBroke
         var uri = target.Replace("{queue}", queue.Name, StringComparison.Ordinal);
 
         using var get = await _client.GetAsync(uri);
-        using var head = await HeadAsync(uri);
+        using var head = await _client.HeadAsync(uri);
 
         head.StatusCode.Should().Be(get.StatusCode);
-        HeadersOf(head).Should().BeEquivalentTo(HeadersOf(get));
+        HeadProbe.HeadersOf(head).Should().BeEquivalentTo(HeadProbe.HeadersOf(get));
         (await head.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
     }
 
@@ -40,9 +40,9 @@ public sealed class HeadTests(KestrelBroker broker) : IClassFixture<KestrelBroke
         using var peek = await _client.GetAsync($"/queues/{queue.Id}/messages");
         var tag = peek.Headers.ETag!.ToString();
 
-        using var unchanged = await HeadAsync($"/queues/{queue.Id}/messages", tag);
+        using var unchanged = await _client.HeadAsync($"/queues/{queue.Id}/messages", tag);
         await _client.SendAsync(queue.Id, "two");
-        using var changed = await HeadAsync($"/queues/{queue.Id}/messages", tag);
+        using var changed = await _client.HeadAsync($"/queues/{queue.Id}/messages", tag);
 
         unchanged.StatusCode.Should().Be(HttpStatusCode.NotModified);
         unchanged.Headers.ETag!.ToString().Should().Be(tag);
@@ -56,7 +56,7 @@ public sealed class HeadTests(KestrelBroker broker) : IClassFixture<KestrelBroke
         var queue = await _client.CreateQueueAsync();
         await _client.SendAsync(queue.Id, "for a GET only");
 
-        using var head = await HeadAsync($"/messages/consume?queue_id={queue.Id}&wait_time=20&visibility_timeout=600");
+        using var head = await _client.HeadAsync($"/messages/consume?queue_id={queue.Id}&wait_time=20&visibility_timeout=600");
 
         head.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
         head.Content.Headers.Allow.Should().Contain("GET");
@@ -67,21 +67,4 @@ public sealed class HeadTests(KestrelBroker broker) : IClassFixture<KestrelBroke
     }
 
     public void Dispose() => _client.Dispose();
-
-    private async Task<HttpResponseMessage> HeadAsync(string uri, string? ifNoneMatch = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Head, uri);
-        if (ifNoneMatch is not null)
-        {
-            request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
-        }
-
-        return await _client.SendAsync(request);
-    }
-
-    /// <summary>What a client reads of an answer besides its body, less what differs between any two answers.</summary>
-    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response) =>
-        response.Headers.Concat(response.Content.Headers)
-            .Where(h => h.Key is not ("Date" or "Transfer-Encoding"))
-            .ToDictionary(h => h.Key, h => string.Join(", ", h.Value));
 }

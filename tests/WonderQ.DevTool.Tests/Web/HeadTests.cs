@@ -27,10 +27,10 @@ public sealed class HeadTests(LiveApps apps) : IClassFixture<LiveApps>, IDisposa
         var uri = target.Replace("{queue}", name, StringComparison.Ordinal);
 
         using var get = await _devTool.GetAsync(uri);
-        using var head = await HeadAsync(uri);
+        using var head = await _devTool.HeadAsync(uri);
 
         head.StatusCode.Should().Be(get.StatusCode);
-        HeadersOf(head).Should().BeEquivalentTo(HeadersOf(get));
+        HeadProbe.HeadersOf(head).Should().BeEquivalentTo(HeadProbe.HeadersOf(get));
         (await head.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
     }
 
@@ -41,9 +41,9 @@ public sealed class HeadTests(LiveApps apps) : IClassFixture<LiveApps>, IDisposa
         using var peek = await _devTool.GetAsync($"/queues/{name}");
         var tag = peek.Headers.ETag!.ToString();
 
-        using var unchanged = await HeadAsync($"/queues/{name}", tag);
+        using var unchanged = await _devTool.HeadAsync($"/queues/{name}", tag);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "two");
-        using var changed = await HeadAsync($"/queues/{name}", tag);
+        using var changed = await _devTool.HeadAsync($"/queues/{name}", tag);
 
         unchanged.StatusCode.Should().Be(HttpStatusCode.NotModified);
         unchanged.Headers.ETag!.ToString().Should().Be(tag);
@@ -60,21 +60,4 @@ public sealed class HeadTests(LiveApps apps) : IClassFixture<LiveApps>, IDisposa
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "one");
         return name;
     }
-
-    private async Task<HttpResponseMessage> HeadAsync(string uri, string? ifNoneMatch = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Head, uri);
-        if (ifNoneMatch is not null)
-        {
-            request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
-        }
-
-        return await _devTool.SendAsync(request);
-    }
-
-    /// <summary>What a client reads of an answer besides its body, less what differs between any two answers.</summary>
-    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response) =>
-        response.Headers.Concat(response.Content.Headers)
-            .Where(h => h.Key is not ("Date" or "Transfer-Encoding"))
-            .ToDictionary(h => h.Key, h => string.Join(", ", h.Value));
 }

@@ -19,10 +19,10 @@ public sealed class HeadTests(UserAppOnASocket apps) : IClassFixture<UserAppOnAS
     public async Task A_HEAD_is_answered_with_the_status_and_headers_of_the_GET_and_no_body(string uri)
     {
         using var get = await _userApp.GetAsync(uri);
-        using var head = await HeadAsync(uri);
+        using var head = await _userApp.HeadAsync(uri);
 
         head.StatusCode.Should().Be(get.StatusCode);
-        HeadersOf(head).Should().BeEquivalentTo(HeadersOf(get));
+        HeadProbe.HeadersOf(head).Should().BeEquivalentTo(HeadProbe.HeadersOf(get));
         (await head.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
     }
 
@@ -33,7 +33,7 @@ public sealed class HeadTests(UserAppOnASocket apps) : IClassFixture<UserAppOnAS
         await _broker.Client.CreateQueueAsync(name);
         await _broker.Client.SendAsync(QueueRef.ByName(name), "for a listener started by GET");
 
-        using var head = await HeadAsync($"/listen?queue_name={name}&wait_time=1");
+        using var head = await _userApp.HeadAsync($"/listen?queue_name={name}&wait_time=1");
 
         head.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
         head.Content.Headers.Allow.Should().BeEquivalentTo("GET", "DELETE");
@@ -46,16 +46,4 @@ public sealed class HeadTests(UserAppOnASocket apps) : IClassFixture<UserAppOnAS
         _userApp.Dispose();
         _broker.Dispose();
     }
-
-    private async Task<HttpResponseMessage> HeadAsync(string uri)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Head, uri);
-        return await _userApp.SendAsync(request);
-    }
-
-    /// <summary>What a client reads of an answer besides its body, less what differs between any two answers.</summary>
-    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response) =>
-        response.Headers.Concat(response.Content.Headers)
-            .Where(h => h.Key is not ("Date" or "Transfer-Encoding"))
-            .ToDictionary(h => h.Key, h => string.Join(", ", h.Value));
 }
