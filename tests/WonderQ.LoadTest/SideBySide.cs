@@ -16,7 +16,7 @@ internal static class SideBySide
         string Transport,
         IReadOnlyList<double> MsgsPerSecond,
         double MedianMsgsPerSecond,
-        double RatioToFirst,
+        double? RatioToFirst,
         string? Latency,
         double? P50Ms,
         double? P99Ms,
@@ -37,10 +37,11 @@ internal static class SideBySide
             var latency = own.Select(Headline).OfType<OperationStats>().ToList();
             return new Row(
                 url.ToString(),
-                own.FirstOrDefault()?.Transport ?? "",
+                // A server not run has no result to say it, but the transport it was to be measured over is known.
+                own.FirstOrDefault()?.Transport ?? (options.ForServer(index).Http2Connections > 0 ? "h2c" : "http/1.1"),
                 own.Select(r => r.ThroughputMsgsPerSecond).ToList(),
                 Median(own.Select(r => r.ThroughputMsgsPerSecond)) ?? 0,
-                double.NaN,
+                null,
                 latency.FirstOrDefault()?.Operation,
                 Median(latency.Select(op => op.P50Ms)),
                 Median(latency.Select(op => op.P99Ms)),
@@ -54,7 +55,7 @@ internal static class SideBySide
                     : "PASS");
         }).ToList();
         var first = rows[0].MedianMsgsPerSecond;
-        return [.. rows.Select(row => row with { RatioToFirst = first > 0 ? Math.Round(row.MedianMsgsPerSecond / first, 3) : double.NaN })];
+        return [.. rows.Select(row => row with { RatioToFirst = first > 0 ? Math.Round(row.MedianMsgsPerSecond / first, 3) : null })];
     }
 
     public static string ToTable(LoadOptions options, IReadOnlyList<Row> rows)
@@ -67,7 +68,7 @@ internal static class SideBySide
         foreach (var row in rows)
         {
             sb.AppendLine(c,
-                $"{row.Url.PadRight(width)}{row.Transport,-10}{row.MedianMsgsPerSecond,14:N0}{row.RatioToFirst,10:0.00}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
+                $"{row.Url.PadRight(width)}{row.Transport,-10}{row.MedianMsgsPerSecond,14:N0}{Cell(row.RatioToFirst, "0.00"),10}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
                 $"{Cell(row.BrokerCpuUsPerMsg, "0.0"),15}{Cell(row.LoadgenCpuUsPerMsg, "0.0"),13}  " +
                 $"{row.Result,-10}  {string.Join("  ", row.MsgsPerSecond.Select(v => v.ToString("N0", c)))}");
         }

@@ -78,6 +78,12 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         json.RootElement.GetProperty("runs").EnumerateArray().Should().BeEmpty();
         json.RootElement.GetProperty("side_by_side").EnumerateArray().Select(row => row.GetProperty("result").GetString())
             .Should().Equal("NOT RUN", "NOT RUN");
+        json.RootElement.GetProperty("side_by_side").EnumerateArray().Should().AllSatisfy(row =>
+        {
+            // A script reading the ratio as a number must not meet the string "NaN".
+            row.GetProperty("ratio_to_first").ValueKind.Should().Be(JsonValueKind.Null);
+            row.GetProperty("transport").GetString().Should().Be("http/1.1");
+        });
         json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {closed}/: ");
     }
 
