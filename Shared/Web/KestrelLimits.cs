@@ -61,7 +61,8 @@ internal static class KestrelLimits
 
     /// <summary>
     /// A <see cref="MinDataRate"/> has no setters: the binder would take its two keys and set nothing, so a rate is
-    /// built here. An empty value (or JSON null) turns the rate off, as Kestrel's null does.
+    /// built here. An empty value (or a JSON null where no other file gives its keys) turns the rate off, as Kestrel's
+    /// null does.
     /// </summary>
     private static void BindDataRate(KestrelServerLimits limits, IConfigurationSection rate)
     {
@@ -82,7 +83,10 @@ internal static class KestrelLimits
             else
             {
                 var given = rate.Get<DataRate>(options => options.ErrorOnUnknownConfiguration = true)!;
-                value = new MinDataRate(given.BytesPerSecond ?? current?.BytesPerSecond ?? 240, given.GracePeriod ?? current?.GracePeriod ?? TimeSpan.FromSeconds(5));
+                // A key not given keeps what the rate has, or Kestrel's own default when it has been turned off.
+                var fresh = new KestrelServerLimits();
+                var basis = current ?? (isRequest ? fresh.MinRequestBodyDataRate : fresh.MinResponseDataRate)!;
+                value = new MinDataRate(given.BytesPerSecond ?? basis.BytesPerSecond, given.GracePeriod ?? basis.GracePeriod);
             }
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
