@@ -233,7 +233,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     {
         if (_syncing != sync)
         {
-            (sync ? commands.SyncOnCommit : commands.NoSyncOnCommit).Execute();
+            commands.SyncCommits(sync);
             _syncing = sync;
         }
     }

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Storage.Sqlite;
@@ -9,7 +10,10 @@ namespace WonderQ.Broker.Storage.Sqlite;
 /// </summary>
 internal sealed class WriterCommands : IDisposable
 {
+    private const string NoSyncOnCommit = "PRAGMA synchronous = NORMAL;";
+
     private readonly SqliteConnection _connection;
+    private readonly string _syncOnCommit;
     private readonly List<WriterStatement> _all = [];
     private readonly Dictionary<long, QueueDto> _queuesById = [];
     private readonly Dictionary<string, QueueDto> _queuesByName = new(StringComparer.Ordinal);
@@ -17,8 +21,7 @@ internal sealed class WriterCommands : IDisposable
     public WriterCommands(SqliteConnection connection, string synchronous)
     {
         _connection = connection;
-        SyncOnCommit = Prepare($"PRAGMA synchronous = {synchronous}");
-        NoSyncOnCommit = Prepare("PRAGMA synchronous = NORMAL");
+        _syncOnCommit = $"PRAGMA synchronous = {synchronous};";
         Begin = Prepare("BEGIN IMMEDIATE");
         Commit = Prepare("COMMIT");
         Rollback = Prepare("ROLLBACK");
@@ -36,11 +39,22 @@ internal sealed class WriterCommands : IDisposable
         NextExpiry = Prepare(SqliteSql.NextExpiry, "$queue_id", "$after");
     }
 
-    /// <summary>The configured durability: in WAL mode FULL syncs the log on every commit.</summary>
-    public WriterStatement SyncOnCommit { get; }
-
-    /// <summary>WAL with NORMAL: survives a process crash; the log is synced at checkpoints, not at each commit.</summary>
-    public WriterStatement NoSyncOnCommit { get; }
+    /// <summary>
+    /// Whether the next commits sync: the configured durability (in WAL mode FULL syncs the log on every commit), or
+    /// NORMAL, which survives a process crash and syncs the log at checkpoints only. Parsed afresh each time, never
+    /// kept as a prepared statement: SQLite applies this pragma while it compiles it, not when it runs it, so a
+    /// compiled one changed nothing the first time it ran, and the two compiled at start left the connection at
+    /// NORMAL. A fresh broker's first sends were then answered 201 without a sync, until its first consume or delete.
+    /// </summary>
+    public void SyncCommits(bool sync)
+    {
+        var db = _connection.Handle!;
+        var rc = raw.sqlite3_exec(db, sync ? _syncOnCommit : NoSyncOnCommit);
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
 
     public WriterStatement Begin { get; }
     public WriterStatement Commit { get; }
