@@ -99,6 +99,7 @@ public sealed class QueueListener
                 // The typed client is transient: taking a fresh one each round lets the factory rotate its handlers.
                 var broker = _services.GetRequiredService<BrokerClient>();
                 IReadOnlyList<MessageDto> messages;
+                var asked = _time.GetTimestamp();
                 try
                 {
                     messages = await broker.ConsumeAsync(
@@ -141,9 +142,11 @@ public sealed class QueueListener
                     failures = 0;
                 }
 
-                if (messages.Count == 0 && Settings.WaitTimeSeconds == 0)
+                // Without a long poll an empty queue answers at once, and so does a broker that is stopping, whatever
+                // the wait: pause after an empty answer that came back early, or this loop and the broker spin.
+                if (messages.Count == 0
+                    && (Settings.WaitTimeSeconds == 0 || _time.GetElapsedTime(asked) < TimeSpan.FromSeconds(Settings.WaitTimeSeconds) / 2))
                 {
-                    // Without a long poll an empty queue answers at once: pause, or this loop and the broker spin.
                     await Task.Delay(_options.ListenerIdleDelay, _time, stopping);
                     continue;
                 }

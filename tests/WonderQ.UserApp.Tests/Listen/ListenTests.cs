@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -271,6 +272,35 @@ public partial class ListenTests : UserAppTestBase
         await BrokerClient.Client.SendAsync(QueueRef.ByName("quiet"), "second");
         clock.Advance(idleDelay);
         await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 2, "the loop still picks up what comes");
+    }
+
+    [Fact]
+    public async Task A_long_poll_answered_empty_at_once_is_followed_by_a_pause_not_another_poll_at_once()
+    {
+        // As a stopping broker answers every consume: empty, without waiting out the wait_time.
+        var idleDelay = TimeSpan.FromMilliseconds(500);
+        var clock = new PauseCountingClock(idleDelay);
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" }, clock);
+        using var http = app.CreateClient();
+        var consumes = 0;
+        app.BrokerRequest = request =>
+        {
+            if (!request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref consumes);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("[]", Encoding.UTF8, "application/json") };
+        };
+        using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "stopping", body = "left for later" }, WonderQJson.Options);
+        using var started = await http.GetAsync("/listen?queue_name=stopping&wait_time=20");
+        await Eventually.ValueAsync(() => clock.Pauses, pauses => pauses == 1, "an empty answer long before its 20 s is followed by a pause");
+
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Volatile.Read(ref consumes).Should().Be(1, "the loop waits out its pause instead of asking again at once");
+        clock.Advance(idleDelay);
+        await Eventually.ValueAsync(() => (Volatile.Read(ref consumes), clock.Pauses), seen => seen == (2, 2), "one more poll after the pause, and one more pause");
     }
 
     /// <summary>
