@@ -193,8 +193,15 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
             }
         }
 
-        // RETURNING's order is unspecified: put the batch back in queue order.
-        messages.Sort((a, b) => ids.IndexOf(a.Id).CompareTo(ids.IndexOf(b.Id)));
+        // RETURNING's order is unspecified: put the batch back in queue order. By a lookup of each position, not a
+        // search for it: a claim of Limits:MaxBatchSize (up to 10,000) would hold the writer for a second.
+        var position = new Dictionary<long, int>(ids.Count);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            position[ids[i]] = i;
+        }
+
+        messages.Sort((a, b) => position[a.Id].CompareTo(position[b.Id]));
         activity.Changed(found.Id);
 
         Result = new ClaimResult(found.Id, messages);
