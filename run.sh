@@ -11,9 +11,6 @@ root="$PWD"
 config=Release
 framework=net10.0
 
-echo "Building WonderQ ($config)..."
-dotnet build WonderQ.sln -c "$config" --nologo -v quiet
-
 # One log line per event reads best behind a prefix.
 export Logging__Console__FormatterName=simple
 export Logging__Console__FormatterOptions__SingleLine=true
@@ -47,6 +44,7 @@ stopping=0
 stop_all() {
     [[ $stopping == 1 ]] && return
     stopping=1
+    (( ${#pids[@]} > 0 )) || return 0
     echo "Stopping WonderQ..."
     # Background jobs of a script ignore SIGINT, so each app is asked to stop with SIGTERM (a graceful shutdown).
     local pid
@@ -74,6 +72,10 @@ stop_all() {
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 trap 'stop_all' EXIT
+
+# After the traps: dotnet build handles a Ctrl-C itself and may still exit 0, after which the apps must not start.
+echo "Building WonderQ ($config)..."
+dotnet build WonderQ.sln -c "$config" --nologo -v quiet
 
 database=${Storage__Sqlite__Path:-$root/data/wonderq.db}
 [[ $database == /* ]] || database="$caller/$database"
