@@ -23,6 +23,13 @@ public sealed class StorageOptions : IValidatableObject
         {
             yield return new ValidationResult("Storage:Sqlite:Path must name the database file.", ["Sqlite.Path"]);
         }
+        else if (Sqlite.Path.Trim() == ":memory:" || Sqlite.Path.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            // The path is a file's, never a SQLite connection string: these would be taken as a file of that name.
+            yield return new ValidationResult(
+                $"Storage:Sqlite:Path '{Sqlite.Path}' is SQLite's syntax for a URI or an in-memory database; give the path of a file (a queue kept in memory would not survive a restart).",
+                ["Sqlite.Path"]);
+        }
 
         if (Sqlite.Synchronous is not ("FULL" or "NORMAL" or "EXTRA"))
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using FluentValidation;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
@@ -30,6 +31,8 @@ public static class WebConventions
             .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes)
             .ValidateOnStart();
 
+        // A Host header the app does not answer gets a bare 400: ASP.NET Core's own answer is an HTML page.
+        services.Configure<HostFilteringOptions>(options => options.IncludeFailureMessage = false);
         services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
         // Unreadable input throws, so the exception handler can say what was wrong instead of a bare 400.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -88,7 +91,8 @@ public static class WebConventions
         FormatException => ThrownBy(ex, typeof(BindingAddress)),
         DirectoryNotFoundException => ThrownBy(ex, typeof(PhysicalFileProvider)),
         IOException { InnerException: AddressInUseException } => true,
-        InvalidOperationException => ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) || ThrownBy(ex, _tlsConfigurationLoader),
+        InvalidOperationException =>
+            ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) || ThrownBy(ex, _tlsConfigurationLoader) || ThrownBy(ex, _logLevelReader),
         AggregateException all => all.InnerExceptions.All(IsRefusal),
         _ => false,
     };
@@ -106,6 +110,9 @@ public static class WebConventions
         IOException { InnerException: AddressInUseException } => InUse(ex, listening),
         InvalidOperationException when ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) => NoCertificate(listening),
         InvalidOperationException when ThrownBy(ex, _tlsConfigurationLoader) => NoEndpointCertificate(listening),
+        // It names the value, not the key, and the configuration it came from is not built yet.
+        InvalidOperationException when ThrownBy(ex, _logLevelReader) =>
+            $"a log level under Logging is not one ({ex.Message.TrimEnd('.')}): use Trace, Debug, Information, Warning, Error, Critical or None.",
         _ => ex.Message,
     };
 
@@ -133,6 +140,14 @@ public static class WebConventions
         typeof(KestrelServerOptions).Assembly.GetType("Microsoft.AspNetCore.Server.Kestrel.Core.TlsConfigurationLoader");
 
     /// <summary>
+    /// A <c>Logging:LogLevel</c> value that is no level (Serilog's "Verbose", say) fails the logger factory as the app
+    /// is built, in a plain InvalidOperationException thrown by this internal class, which reads the levels. Found by
+    /// name, as the one above.
+    /// </summary>
+    private static readonly Type? _logLevelReader =
+        typeof(Microsoft.Extensions.Logging.Configuration.ILoggerProviderConfigurationFactory).Assembly.GetType("Microsoft.Extensions.Logging.LoggerFilterConfigureOptions");
+
+    /// <summary>
     /// The endpoint is not in the exception: it is the https endpoint that has no certificate of its own (nor SNI
     /// certificates) while no default one was found.
     /// </summary>
@@ -158,6 +173,8 @@ public static class WebConventions
     /// </summary>
     private static void ParseUrls(ListenSetting listening)
     {
+        // Kestrel would bind the second of two equal addresses after the first, and report it in use by another process.
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var url in listening.Addresses)
         {
             BindingAddress address;
@@ -174,6 +191,11 @@ public static class WebConventions
             {
                 throw new StartRefusedException(
                     $"the port of {url} is out of range ({listening.Key}): give one from 1 to {IPEndPoint.MaxPort}, or 0 for one the system picks.");
+            }
+
+            if (address.Port != 0 && !seen.Add($"{address.Scheme}://{address.Host}:{address.Port}"))
+            {
+                throw new StartRefusedException($"{url} is given twice ({listening.Key}): give each address once.");
             }
         }
     }

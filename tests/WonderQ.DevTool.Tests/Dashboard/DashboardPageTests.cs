@@ -35,6 +35,10 @@ public sealed partial class DashboardPageTests(BrokerAndDevTool apps) : IClassFi
         using var response = await _devTool.SendAsync(request);
 
         response.StatusCode.Should().Be(expected);
+        if (expected == HttpStatusCode.BadRequest)
+        {
+            (await response.Content.ReadAsStringAsync()).Should().BeEmpty("a bare 400, as the README says, not ASP.NET Core's HTML page");
+        }
     }
 
     [Theory]

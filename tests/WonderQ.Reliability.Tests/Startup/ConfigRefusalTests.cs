@@ -32,6 +32,8 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--Broker:MaxRetries=99", "Broker:MaxRetries")]
     [InlineData("UserApp", "--UserApp:DispatchParallelism=0", "UserApp:DispatchParallelism")]
     [InlineData("Broker", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize")]
+    [InlineData("Broker", "--Storage:Sqlite:Path=:memory:", "Storage:Sqlite:Path ':memory:'")]
+    [InlineData("Broker", "--Storage:Sqlite:Path=file:q.db?mode=memory", "Storage:Sqlite:Path 'file:q.db?mode=memory'")]
     [InlineData("DevTool", "--Outages:LogInterval=-00:00:01", "Outages:LogInterval")]
     [InlineData("Broker", "--Outages:RetryAfterSeconds=0", "Outages:RetryAfterSeconds")]
     [InlineData("DevTool", "--Dashboard:RefreshInterval=00:00:00", "Dashboard:RefreshInterval")]
@@ -62,12 +64,32 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Contain(key);
     }
 
+    [Theory]
+    [InlineData("Broker", "--Logging:LogLevel:Default=Verbose", "Verbose")]
+    [InlineData("DevTool", "--Logging:LogLevel:Microsoft.AspNetCore=Loud", "Loud")]
+    [InlineData("UserApp", "--Logging:Console:LogLevel:Default=Warn", "Warn")]
+    public async Task A_log_level_that_is_not_one_is_refused_in_one_line_that_lists_the_levels(string app, string arg, string value)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Contain("Logging").And.Contain($"'{value}'").And.Contain("Information, Warning");
+    }
+
     [Fact]
     public async Task Values_out_of_range_in_two_sections_are_refused_together_in_one_line()
     {
         var said = await RefusalOfAsync("UserApp", "--Broker:MaxRetries=99", "--UserApp:DispatchParallelism=0");
 
         said.Should().Contain("Broker:MaxRetries").And.Contain("UserApp:DispatchParallelism");
+    }
+
+    [Fact]
+    public async Task An_address_given_twice_is_refused_as_such_not_blamed_on_another_process()
+    {
+        var port = FreePort.Next();
+        var said = await RefusalOfAsync("Broker", $"--Urls=http://127.0.0.1:{port};http://127.0.0.1:{port}/");
+
+        said.Should().Contain($"http://127.0.0.1:{port}/ is given twice (Urls)").And.NotContain("another process");
     }
 
     [Fact]
