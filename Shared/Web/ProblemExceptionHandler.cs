@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
@@ -30,7 +31,7 @@ public interface IFailureLog
 /// exception text; an app's own exceptions go through its <see cref="IProblemMapper"/>s; anything else is a 500 that
 /// says nothing of the app's insides.
 /// </summary>
-public sealed class ProblemExceptionHandler(
+public sealed partial class ProblemExceptionHandler(
     IProblemDetailsService problems,
     IEnumerable<IProblemMapper> mappers,
     IEnumerable<IFailureLog> failureLogs,
@@ -110,6 +111,12 @@ public sealed class ProblemExceptionHandler(
             _outagesUnlogged = 0;
         }
 
+        if (unlogged == 0)
+        {
+            logger.LogWarning("Request {Method} {Path}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
+            return;
+        }
+
         logger.LogWarning(
             "Request {Method} {Path}: {Detail} ({Unlogged} more such answers since the last of these lines)",
             httpContext.Request.Method,
@@ -139,7 +146,7 @@ public sealed class ProblemExceptionHandler(
             415,
             "Unsupported media type.",
             "Send the request body as JSON with 'Content-Type: application/json'."),
-        BadHttpRequestException { InnerException: JsonException json } => Problem(400, "The request body is not valid JSON.", DescribeJson(json)),
+        BadHttpRequestException { InnerException: JsonException json } => DescribeJson(json),
         // "Required parameter ... was not provided from body" for an explicit body, "... but no body was provided" for an inferred one.
         BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad when bad.Message.Contains("was not provided", StringComparison.Ordinal)
             || bad.Message.Contains("no body was provided", StringComparison.Ordinal) => Problem(
@@ -156,32 +163,48 @@ public sealed class ProblemExceptionHandler(
             "The request could not be completed. Try again; if it keeps failing, see the app's log."),
     };
 
-    /// <summary>Where the JSON went wrong, from the parser's position data, never from its exception text.</summary>
-    private static string DescribeJson(JsonException json)
+    /// <summary>
+    /// Where the JSON went wrong, from the parser's position data, never from its exception text. A value that does
+    /// not fit its field (a string for an id, a fraction for a count) is well-formed JSON: that is a validation problem
+    /// keyed by the field, as the validators' own are, and only a document the parser could not read is "not valid JSON".
+    /// </summary>
+    private static ProblemDetails DescribeJson(JsonException json)
     {
         var where = json.Path is { Length: > 1 } path ? $" at '{path}'" : "";
         var position = json.LineNumber is { } line ? $" (line {line + 1}, byte {json.BytePositionInLine + 1})" : "";
-        if (json.InnerException is InvalidOperationException { Message: var text } && text.Contains(" UTF-", StringComparison.Ordinal))
-        {
-            return $"The string{where} is not valid Unicode{position}: send UTF-8, and no lone surrogate escape (\\ud800 to \\udfff).";
-        }
-
-        // The reader's FormatException is a number token that does not fit the field: a fraction, or past its type.
-        if (json.InnerException is FormatException)
-        {
-            return $"The number{where} is out of range or not a whole number{position}: ids and counts are whole numbers, within the limits this API documents.";
-        }
 
         // The reader's depth limit: a document it stopped reading is not for that malformed. Its text is the only sign.
         if (json.Message.Contains("maximum allowed depth", StringComparison.Ordinal) || json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
         {
-            return $"The request body is nested deeper than 64 levels{where}{position}: this API's requests are flat objects.";
+            return Problem(400, "The request body is not valid JSON.", $"The request body is nested deeper than 64 levels{where}{position}: this API's requests are flat objects.");
         }
 
-        return json.InnerException is InvalidOperationException || json.Message.Contains("could not be converted", StringComparison.Ordinal)
-            ? $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers."
-            : json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
+        if (json.InnerException is not (InvalidOperationException or FormatException) && !json.Message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return Problem(400, "The request body is not valid JSON.", json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
                 ? $"A property appears twice{where}{position}."
-                : $"The request body is not well-formed JSON{where}{position}.";
+                : $"The request body is not well-formed JSON{where}{position}.");
+        }
+
+        var detail = json.InnerException switch
+        {
+            InvalidOperationException { Message: var text } when text.Contains(" UTF-", StringComparison.Ordinal) =>
+                $"The string{where} is not valid Unicode{position}: send UTF-8, and no lone surrogate escape (\\ud800 to \\udfff).",
+            // The reader's FormatException is a number token that does not fit the field: a fraction, an exponent, or past its type.
+            FormatException =>
+                $"The number{where} is out of range or not written as a whole number{position}: ids and counts are whole numbers without a fraction or an exponent, within the limits this API documents.",
+            _ => $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers.",
+        };
+        return TopLevelField().Match(json.Path ?? "") is { Success: true } field
+            ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field.Groups[1].Value] = [detail] })
+            {
+                Status = 400,
+                Title = "One or more validation errors occurred.",
+                Detail = detail,
+            }
+            : Problem(400, "The request body is not the JSON object this endpoint takes.", detail);
     }
+
+    [GeneratedRegex(@"^\$\.([a-z_]+)$")]
+    private static partial Regex TopLevelField();
 }

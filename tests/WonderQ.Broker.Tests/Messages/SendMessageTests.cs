@@ -83,16 +83,34 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
     }
 
     [Theory]
-    [InlineData("""{"queue_id":9223372036854775808,"body":"x"}""", "out of range")]
-    [InlineData("""{"queue_id":1.5,"body":"x"}""", "out of range")]
-    [InlineData("""{"queue_id":"1","body":"x"}""", "wrong JSON type")]
-    [InlineData("""{"queue_id":1,"body":7}""", "wrong JSON type")]
-    public async Task Send_with_a_field_that_does_not_fit_says_whether_its_type_or_its_range_is_wrong(string json, string said)
+    [InlineData("""{"queue_id":9223372036854775808,"body":"x"}""", "queue_id", "out of range")]
+    [InlineData("""{"queue_id":1.5,"body":"x"}""", "queue_id", "out of range")]
+    [InlineData("""{"queue_id":1e1,"body":"x"}""", "queue_id", "without a fraction or an exponent")]
+    [InlineData("""{"queue_id":"1","body":"x"}""", "queue_id", "wrong JSON type")]
+    [InlineData("""{"queue_id":1,"body":7}""", "body", "wrong JSON type")]
+    public async Task Send_with_a_field_that_does_not_fit_is_a_validation_error_of_that_field_saying_whether_its_type_or_its_range_is_wrong(
+        string json, string field, string said)
     {
         using var response = await _client.PostAsync("/messages", Wire.Json(json));
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         problem.GetProperty("detail").GetString().Should().Contain(said);
+        problem.GetProperty("title").GetString().Should().NotContain("not valid JSON", "it is well-formed JSON");
+        problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Should().Equal(field);
+        problem.GetProperty("errors").GetProperty(field)[0].GetString().Should().Contain(said);
+    }
+
+    [Theory]
+    [InlineData("""{"queue_id":1,"body":"x" """, "not well-formed")]
+    [InlineData("""{"queue_id":1,"queue_id":2,"body":"x"}""", "appears twice")]
+    public async Task Send_with_a_body_the_parser_cannot_read_is_not_valid_json_and_names_no_field(string json, string said)
+    {
+        using var response = await _client.PostAsync("/messages", Wire.Json(json));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("title").GetString().Should().Be("The request body is not valid JSON.");
+        problem.GetProperty("detail").GetString().Should().Contain(said);
+        problem.TryGetProperty("errors", out _).Should().BeFalse();
     }
 
     [Fact]
