@@ -63,7 +63,8 @@ function Stop-All {
 }
 
 $storage = if ($env:Storage__Sqlite__Path) { $env:Storage__Sqlite__Path } else { Join-Path $root (Join-Path 'data' 'wonderq.db') }
-if (-not [System.IO.Path]::IsPathRooted($storage)) { $storage = Join-Path $caller $storage }
+# Taken from where you run this, unless absolute; SQLite's :memory: and file: URIs go to the broker as given, to be refused.
+if (-not ([System.IO.Path]::IsPathRooted($storage) -or $storage -eq ':memory:' -or $storage.StartsWith('file:'))) { $storage = Join-Path $caller $storage }
 try {
     Start-App -Name 'broker' -Folder 'Broker' -Assembly 'WonderQ.Broker' -Arguments @("--Storage:Sqlite:Path=$storage")
     if (Test-Path (Join-Path $root 'DevTool')) {

@@ -78,7 +78,8 @@ echo "Building WonderQ ($config)..."
 dotnet build WonderQ.sln -c "$config" --nologo -v quiet
 
 database=${Storage__Sqlite__Path:-$root/data/wonderq.db}
-[[ $database == /* ]] || database="$caller/$database"
+# Taken from where you run this, unless absolute; SQLite's :memory: and file: URIs go to the broker as given, to be refused.
+[[ $database == /* || $database == :memory: || $database == file:* ]] || database="$caller/$database"
 start broker Broker WonderQ.Broker --Storage:Sqlite:Path="$database"
 if [[ -d DevTool ]]; then
     start devtool DevTool WonderQ.DevTool

@@ -27,7 +27,7 @@ public sealed class StorageOptions : IValidatableObject
         {
             // The path is a file's, never a SQLite connection string: these would be taken as a file of that name.
             yield return new ValidationResult(
-                $"Storage:Sqlite:Path '{Sqlite.Path}' is SQLite's syntax for a URI or an in-memory database; give the path of a file (a queue kept in memory would not survive a restart).",
+                $"Storage:Sqlite:Path '{Sqlite.Path}' is SQLite's syntax for an in-memory database or a URI, which the broker would take as the name of a file; give the path of a file.",
                 ["Sqlite.Path"]);
         }
 

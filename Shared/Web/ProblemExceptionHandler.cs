@@ -179,6 +179,12 @@ public sealed partial class ProblemExceptionHandler(
             return Problem(400, "The request body is not valid JSON.", $"The request body is nested deeper than 64 levels{where}{position}: this API's requests are flat objects.");
         }
 
+        // Bytes that are not UTF-8 are no JSON text at all (RFC 8259 section 8.1); a lone surrogate escape is well-formed.
+        if (json.InnerException is InvalidOperationException { Message: var transcoding } && transcoding.Contains("UTF-8", StringComparison.Ordinal))
+        {
+            return Problem(400, "The request body is not valid JSON.", $"The string{where} is not valid Unicode{position}: send UTF-8.");
+        }
+
         if (json.InnerException is not (InvalidOperationException or FormatException) && !json.Message.Contains("could not be converted", StringComparison.Ordinal))
         {
             return Problem(400, "The request body is not valid JSON.", json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
@@ -189,7 +195,7 @@ public sealed partial class ProblemExceptionHandler(
         var detail = json.InnerException switch
         {
             InvalidOperationException { Message: var text } when text.Contains(" UTF-", StringComparison.Ordinal) =>
-                $"The string{where} is not valid Unicode{position}: send UTF-8, and no lone surrogate escape (\\ud800 to \\udfff).",
+                $"The string{where} is not valid Unicode{position}: a lone surrogate escape (\\ud800 to \\udfff) is no character.",
             // The reader's FormatException is a number token that does not fit the field: a fraction, an exponent, or past its type.
             FormatException =>
                 $"The number{where} is out of range or not written as a whole number{position}: ids and counts are whole numbers without a fraction or an exponent, within the limits this API documents.",
@@ -199,7 +205,7 @@ public sealed partial class ProblemExceptionHandler(
             ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field.Groups[1].Value] = [detail] })
             {
                 Status = 400,
-                Title = "One or more validation errors occurred.",
+                Title = Problems.InvalidTitle,
                 Detail = detail,
             }
             : Problem(400, "The request body is not the JSON object this endpoint takes.", detail);

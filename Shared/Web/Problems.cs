@@ -53,7 +53,10 @@ public static class Problems
     /// <summary>A find without <c>id</c> or <c>name</c>: a validation failure keyed <c>id</c>, like any missing field.</summary>
     public static ValidationProblem MissingQueue() => Invalid("id", "Give 'id' or 'name' to say which queue to find.");
 
+    /// <summary>The title of every validation problem, whichever check found it.</summary>
+    public const string InvalidTitle = "The request is not valid.";
+
     /// <summary>A 400 for one field, its message both the detail and the field's one error.</summary>
     public static ValidationProblem Invalid(string field, string message) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, detail: message, title: "The request is not valid.");
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, detail: message, title: InvalidTitle);
 }

@@ -21,7 +21,7 @@ public static class RequestQuery
                         var name = key.ToLowerInvariant();
                         throw new RefusedRequestException(
                             StatusCodes.Status400BadRequest,
-                            "The request is not valid.",
+                            Problems.InvalidTitle,
                             $"'{name}' is given {values.Count} times: give it once.",
                             name);
                     }

@@ -41,6 +41,6 @@ public static class ValidationFilterExtensions
             ? TypedResults.ValidationProblem(
                 result.ToDictionary(),
                 detail: string.Join(" ", result.Errors.Select(e => e.ErrorMessage).Distinct()),
-                title: "The request is not valid.")
+                title: Problems.InvalidTitle)
             : null;
 }

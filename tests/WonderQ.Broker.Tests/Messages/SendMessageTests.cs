@@ -80,6 +80,7 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         problem.GetProperty("detail").GetString().Should().Contain("not valid Unicode").And.Contain("$.body");
+        problem.GetProperty("errors").GetProperty("body")[0].GetString().Should().Contain("lone surrogate");
     }
 
     [Theory]
@@ -95,7 +96,7 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         problem.GetProperty("detail").GetString().Should().Contain(said);
-        problem.GetProperty("title").GetString().Should().NotContain("not valid JSON", "it is well-formed JSON");
+        problem.GetProperty("title").GetString().Should().Be("The request is not valid.", "it is well-formed JSON, with a field that does not fit, as a validator would find");
         problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Should().Equal(field);
         problem.GetProperty("errors").GetProperty(field)[0].GetString().Should().Contain(said);
     }
@@ -134,6 +135,8 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         problem.GetProperty("detail").GetString().Should().Contain("not valid Unicode");
+        problem.GetProperty("title").GetString().Should().Be("The request body is not valid JSON.", "bytes that are not UTF-8 are no JSON text");
+        problem.TryGetProperty("errors", out _).Should().BeFalse();
     }
 
     [Fact]
