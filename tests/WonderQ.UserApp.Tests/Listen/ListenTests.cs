@@ -303,6 +303,32 @@ public partial class ListenTests : UserAppTestBase
         await Eventually.ValueAsync(() => (Volatile.Read(ref consumes), clock.Pauses), seen => seen == (2, 2), "one more poll after the pause, and one more pause");
     }
 
+    [Fact]
+    public async Task A_long_poll_answered_empty_after_its_whole_wait_is_followed_by_the_next_poll_at_once()
+    {
+        var idleDelay = TimeSpan.FromMilliseconds(500);
+        var clock = new PauseCountingClock(idleDelay);
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" }, clock);
+        using var http = app.CreateClient();
+        var consumes = 0;
+        app.BrokerRequest = request =>
+        {
+            if (!request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal) || Interlocked.Increment(ref consumes) > 3)
+            {
+                return null;
+            }
+
+            // The broker waited the whole 20 s and found nothing.
+            clock.Advance(TimeSpan.FromSeconds(20));
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("[]", Encoding.UTF8, "application/json") };
+        };
+        using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "patient", body = "after three empty polls" }, WonderQJson.Options);
+        using var started = await http.GetAsync("/listen?queue_name=patient&wait_time=20");
+
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "three empty long polls, then the message, without the clock moving on its own");
+        clock.Pauses.Should().Be(0, "a long poll that waited its time out is the wait; no pause goes after it");
+    }
+
     /// <summary>
     /// A fake clock that counts the timers of one length started on it: the loop's idle pauses (the app's other timers
     /// on this clock, the client's timeouts, run seconds long).
