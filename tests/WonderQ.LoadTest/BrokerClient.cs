@@ -76,14 +76,14 @@ internal sealed class BrokerClient : IDisposable
         }
 
         await EnsureAsync(response, "POST /queues", ct);
-        return (await response.Content.ReadFromJsonAsync<QueueDto>(WonderQJson.Options, ct))!;
+        return await ReadAsync<QueueDto>(response, "POST /queues", "a queue", ct);
     }
 
     public async Task<QueueDto> FindQueueAsync(string name, CancellationToken ct)
     {
         using var response = await SetupCallAsync("GET /queues/find", () => _http.GetAsync($"queues/find?name={Uri.EscapeDataString(name)}", ct));
         await EnsureAsync(response, "GET /queues/find", ct);
-        return (await response.Content.ReadFromJsonAsync<QueueDto>(WonderQJson.Options, ct))!;
+        return await ReadAsync<QueueDto>(response, "GET /queues/find", "a queue", ct);
     }
 
     /// <summary>
@@ -99,8 +99,8 @@ internal sealed class BrokerClient : IDisposable
         }
 
         await EnsureAsync(response, "GET /queues", ct);
-        var all = await response.Content.ReadFromJsonAsync<QueueCounts[]>(WonderQJson.Options, ct);
-        return all?.FirstOrDefault(q => q.Id == queueId)?.QueueSize ?? 0;
+        var all = await ReadAsync<QueueCounts[]>(response, "GET /queues", "a list of queues", ct);
+        return all.FirstOrDefault(q => q.Id == queueId)?.QueueSize ?? 0;
     }
 
     public async Task DeleteQueueAsync(long queueId, CancellationToken ct)
@@ -341,9 +341,33 @@ internal sealed class BrokerClient : IDisposable
     {
         if (!response.IsSuccessStatusCode)
         {
-            var body = await response.Content.ReadAsStringAsync(ct);
-            throw new SetupException($"{what} answered {(int)response.StatusCode}: {body}");
+            throw new SetupException($"{what} answered {(int)response.StatusCode}: {await ExcerptAsync(response, ct)}");
         }
+    }
+
+    /// <summary>A success whose body is not what a WonderQ broker answers is a server that is not one: a setup failure.</summary>
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, string what, string expected, CancellationToken ct) where T : class
+    {
+        try
+        {
+            if (await response.Content.ReadFromJsonAsync<T>(WonderQJson.Options, ct) is { } value)
+            {
+                return value;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new SetupException(
+            $"{what} answered {(int)response.StatusCode} without {expected} in JSON (is it a WonderQ broker?): {await ExcerptAsync(response, ct)}");
+    }
+
+    /// <summary>The start of a body on one line: a server that is not the broker may answer with a whole page.</summary>
+    private static async Task<string> ExcerptAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var body = string.Join(' ', (await response.Content.ReadAsStringAsync(ct)).Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return body.Length <= 200 ? body : body[..200] + "…";
     }
 }
 

@@ -163,7 +163,8 @@ internal sealed class LoadOptions
             var name = equals > 0 ? arg[..equals] : arg;
             var inline = equals > 0 ? arg[(equals + 1)..] : null;
             string Value() => inline is { Length: > 0 } ? inline
-                : inline is null && i + 1 < args.Length ? args[++i]
+                // An option after it means this one's value was left out, not that the option is its value.
+                : inline is null && i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i]
                 : throw new ArgumentException($"{name} needs a value.");
 
             // A switch given a value ("--warm=false") would otherwise be taken as set.

@@ -125,11 +125,12 @@ internal sealed class Run : IDisposable
         }
     }
 
-    public async Task CloseQueueAsync()
+    /// <summary>Deletes the run's queue if the run made it, waiting at most <paramref name="within"/> (a minute unless given).</summary>
+    public async Task CloseQueueAsync(TimeSpan? within = null)
     {
         if (OwnsQueue)
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var cts = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(60));
             await Client.DeleteQueueAsync(Queue.Id, cts.Token);
         }
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -13,6 +14,8 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // For scripts and people, never a web page: a server's words in an error keep their quotes unescaped.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public string Scenario { get; } = options.Scenario;
@@ -68,10 +71,14 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
     /// <summary>Ended early by Ctrl-C: the figures are of the time before it.</summary>
     public bool Interrupted { get; set; }
 
-    public bool Passed => Lost == 0 && Duplicates == 0 && Errors.Count == 0 && Notes.Count == 0;
+    /// <summary>A message lost or delivered twice, a request that failed, or a note of something else gone wrong.</summary>
+    [JsonIgnore]
+    public bool Failed => Lost > 0 || Duplicates > 0 || Errors.Count > 0 || Notes.Count > 0;
 
-    /// <summary>PASS only when every acknowledged message is accounted for; a run that cannot tell is not a pass.</summary>
-    public string Result => !Passed ? "FAIL" : Unverified > 0 ? "UNVERIFIED" : "PASS";
+    /// <summary>Only when every acknowledged message is accounted for: a run that cannot tell is not a pass.</summary>
+    public bool Passed => !Failed && Unverified == 0;
+
+    public string Result => Failed ? "FAIL" : Unverified > 0 ? "UNVERIFIED" : "PASS";
 
     public string ToJson() => JsonSerializer.Serialize(this, OutputJson);
 

@@ -55,9 +55,10 @@ internal static class Session
             }
         }
 
-        // The shape is the session's, not how far it got: a script reading --json gets the document it asked for even
-        // when the session stopped at a server it could not reach (its row says NOT RUN, and "error" says why).
-        if (runs.Count > 0 || (options.Json && failure is not null))
+        // The shape is the session's, not how far it got: a script reading --json gets the document it asked for, and a
+        // reader of the table the summary, even when the session stopped at a server it could not reach (its row says
+        // NOT RUN; the error is on stderr, and in --json's "error").
+        if (runs.Count > 0 || failure is not null)
         {
             if (options.Urls.Count * options.Rounds > 1)
             {
@@ -72,7 +73,7 @@ internal static class Session
 
         return failure is not null ? 2
             : runs.Count == 0 ? 130
-            : runs.Any(r => !r.Result.Passed) ? 1
+            : runs.Any(r => r.Result.Failed) ? 1
             : runs.Any(r => r.Result.Result == "UNVERIFIED") ? 3
             : interrupt.IsCancellationRequested ? 130
             : 0;

@@ -50,7 +50,7 @@ internal static class SideBySide
                 own.Count > 0 && own.All(r => r.Passed),
                 // A server the session did not get to (it stopped at another that could not be reached, or at Ctrl-C).
                 own.Count == 0 ? "NOT RUN"
-                    : own.Any(r => !r.Passed) ? "FAIL"
+                    : own.Any(r => r.Failed) ? "FAIL"
                     : own.Any(r => r.Result == "UNVERIFIED") ? "UNVERIFIED"
                     : "PASS");
         }).ToList();

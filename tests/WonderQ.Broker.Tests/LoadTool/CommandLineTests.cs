@@ -67,6 +67,33 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task A_server_that_answers_200_with_no_queue_gets_json_saying_so_not_a_crash()
+    {
+        await using var other = await NotABroker.StartAsync(status: 200);
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", other.Url.ToString(), "--duration", "0.5", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Error);
+        run.Error.Should().NotContain("Unhandled exception");
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should().Contain("POST /queues answered 200 without a queue in JSON (is it a WonderQ broker?)");
+    }
+
+    [Fact]
+    public async Task Side_by_side_with_the_first_server_unreachable_prints_the_summary_table_with_every_server_not_run()
+    {
+        var closed = $"http://127.0.0.1:{FreePort.Next()}";
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", closed, "--url", Url, "--duration", "0.5", "--producers", "2", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Error);
+        run.Output.Should().Contain("side by side");
+        run.Output.Split('\n').Where(line => line.StartsWith("http://", StringComparison.Ordinal)).Should()
+            .HaveCount(2).And.AllSatisfy(row => row.Should().Contain("NOT RUN"));
+    }
+
+    [Fact]
     public async Task Side_by_side_with_the_first_server_unreachable_prints_its_json_with_every_server_not_run()
     {
         var closed = $"http://127.0.0.1:{FreePort.Next()}";

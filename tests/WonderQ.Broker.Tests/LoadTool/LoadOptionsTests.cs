@@ -87,6 +87,11 @@ public sealed class LoadOptionsTests
             .Should().Throw<ArgumentException>().WithMessage(refusal);
 
     [Fact]
+    public void An_option_left_without_its_value_is_refused_rather_than_taking_the_next_option_as_it() =>
+        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--queue", "--url", "http://127.0.0.1:4200"]))
+            .Should().Throw<ArgumentException>().WithMessage("--queue needs a value.");
+
+    [Fact]
     public void Http2_connections_too_few_for_the_requests_in_flight_are_refused_with_the_number_needed()
     {
         LoadOptions.Parse(["produce", "--producers", "512", "--http2", "8"]).Http2Connections.Should().Be(8);

@@ -127,6 +127,21 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unverified_run_is_not_passed_in_its_json_either()
+    {
+        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10);
+        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(3, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("result").GetString().Should().Be("UNVERIFIED");
+        json.RootElement.GetProperty("passed").GetBoolean().Should().BeFalse("a script reading 'passed' must not take a run that could not count its messages for a pass");
+    }
+
+    [Fact]
     public async Task A_server_that_stores_each_acknowledged_send_twice_fails_the_produce_run()
     {
         await using var doubling = await OriginalDialectServer.StartAsync(storeTwice: true, countsQueues: true);
