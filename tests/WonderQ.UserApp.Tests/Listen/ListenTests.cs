@@ -241,14 +241,13 @@ public partial class ListenTests : UserAppTestBase
     [Fact]
     public async Task A_loop_without_a_long_poll_pauses_after_each_empty_answer()
     {
-        var idleDelay = TimeSpan.FromMilliseconds(500);
-        var clock = new PauseCountingClock(idleDelay);
-        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" }, clock);
+        var clock = new PauseCountingClock(_idleDelay);
+        await using var app = AppPausing(clock);
         using var http = app.CreateClient();
         var consumes = 0;
         app.BrokerRequest = request =>
         {
-            if (request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal))
+            if (IsConsume(request))
             {
                 Interlocked.Increment(ref consumes);
             }
@@ -262,7 +261,7 @@ public partial class ListenTests : UserAppTestBase
 
         // While the clock stands still, or short of the pause, the loop sends nothing; at the pause's end, one consume.
         await Task.Delay(TimeSpan.FromMilliseconds(300));
-        clock.Advance(idleDelay - TimeSpan.FromMilliseconds(1));
+        clock.Advance(_idleDelay - TimeSpan.FromMilliseconds(1));
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         Volatile.Read(ref consumes).Should().Be(sent, "the loop waits out its pause instead of spinning");
         clock.Advance(TimeSpan.FromMilliseconds(1));
@@ -270,7 +269,7 @@ public partial class ListenTests : UserAppTestBase
         Volatile.Read(ref consumes).Should().Be(sent + 1);
 
         await BrokerClient.Client.SendAsync(QueueRef.ByName("quiet"), "second");
-        clock.Advance(idleDelay);
+        clock.Advance(_idleDelay);
         await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 2, "the loop still picks up what comes");
     }
 
@@ -278,20 +277,19 @@ public partial class ListenTests : UserAppTestBase
     public async Task A_long_poll_answered_empty_at_once_is_followed_by_a_pause_not_another_poll_at_once()
     {
         // As a stopping broker answers every consume: empty, without waiting out the wait_time.
-        var idleDelay = TimeSpan.FromMilliseconds(500);
-        var clock = new PauseCountingClock(idleDelay);
-        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" }, clock);
+        var clock = new PauseCountingClock(_idleDelay);
+        await using var app = AppPausing(clock);
         using var http = app.CreateClient();
         var consumes = 0;
         app.BrokerRequest = request =>
         {
-            if (!request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal))
+            if (!IsConsume(request))
             {
                 return null;
             }
 
             Interlocked.Increment(ref consumes);
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("[]", Encoding.UTF8, "application/json") };
+            return EmptyAnswer();
         };
         using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "stopping", body = "left for later" }, WonderQJson.Options);
         using var started = await http.GetAsync("/listen?queue_name=stopping&wait_time=20");
@@ -299,28 +297,27 @@ public partial class ListenTests : UserAppTestBase
 
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         Volatile.Read(ref consumes).Should().Be(1, "the loop waits out its pause instead of asking again at once");
-        clock.Advance(idleDelay);
+        clock.Advance(_idleDelay);
         await Eventually.ValueAsync(() => (Volatile.Read(ref consumes), clock.Pauses), seen => seen == (2, 2), "one more poll after the pause, and one more pause");
     }
 
     [Fact]
     public async Task A_long_poll_answered_empty_after_its_whole_wait_is_followed_by_the_next_poll_at_once()
     {
-        var idleDelay = TimeSpan.FromMilliseconds(500);
-        var clock = new PauseCountingClock(idleDelay);
-        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:00:00.500" }, clock);
+        var clock = new PauseCountingClock(_idleDelay);
+        await using var app = AppPausing(clock);
         using var http = app.CreateClient();
         var consumes = 0;
         app.BrokerRequest = request =>
         {
-            if (!request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal) || Interlocked.Increment(ref consumes) > 3)
+            if (!IsConsume(request) || Interlocked.Increment(ref consumes) > 3)
             {
                 return null;
             }
 
             // The broker waited the whole 20 s and found nothing.
             clock.Advance(TimeSpan.FromSeconds(20));
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("[]", Encoding.UTF8, "application/json") };
+            return EmptyAnswer();
         };
         using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "patient", body = "after three empty polls" }, WonderQJson.Options);
         using var started = await http.GetAsync("/listen?queue_name=patient&wait_time=20");
@@ -328,6 +325,16 @@ public partial class ListenTests : UserAppTestBase
         await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "three empty long polls, then the message, without the clock moving on its own");
         clock.Pauses.Should().Be(0, "a long poll that waited its time out is the wait; no pause goes after it");
     }
+
+    private static readonly TimeSpan _idleDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The app on <paramref name="clock"/>, its listeners pausing <see cref="_idleDelay"/> after an empty answer.</summary>
+    private UserAppFactory AppPausing(PauseCountingClock clock) =>
+        new(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = _idleDelay.ToString() }, clock);
+
+    private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal);
+
+    private static HttpResponseMessage EmptyAnswer() => new(HttpStatusCode.OK) { Content = new StringContent("[]", Encoding.UTF8, "application/json") };
 
     /// <summary>
     /// A fake clock that counts the timers of one length started on it: the loop's idle pauses (the app's other timers
