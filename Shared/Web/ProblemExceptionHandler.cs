@@ -176,18 +176,18 @@ public sealed partial class ProblemExceptionHandler(
         // The reader's depth limit: a document it stopped reading is not for that malformed. Its text is the only sign.
         if (json.Message.Contains("maximum allowed depth", StringComparison.Ordinal) || json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
         {
-            return Problem(400, "The request body is not valid JSON.", $"The request body is nested deeper than 64 levels{where}{position}: this API's requests are flat objects.");
+            return Problem(400, NotValidJson, $"The request body is nested deeper than 64 levels{where}{position}: this API's requests are flat objects.");
         }
 
         // Bytes that are not UTF-8 are no JSON text at all (RFC 8259 section 8.1); a lone surrogate escape is well-formed.
         if (json.InnerException is InvalidOperationException { Message: var transcoding } && transcoding.Contains("UTF-8", StringComparison.Ordinal))
         {
-            return Problem(400, "The request body is not valid JSON.", $"The string{where} is not valid Unicode{position}: send UTF-8.");
+            return Problem(400, NotValidJson, $"The string{where} is not valid Unicode{position}: send UTF-8.");
         }
 
         if (json.InnerException is not (InvalidOperationException or FormatException) && !json.Message.Contains("could not be converted", StringComparison.Ordinal))
         {
-            return Problem(400, "The request body is not valid JSON.", json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
+            return Problem(400, NotValidJson, json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
                 ? $"A property appears twice{where}{position}."
                 : $"The request body is not well-formed JSON{where}{position}.");
         }
@@ -210,6 +210,8 @@ public sealed partial class ProblemExceptionHandler(
             }
             : Problem(400, "The request body is not the JSON object this endpoint takes.", detail);
     }
+
+    private const string NotValidJson = "The request body is not valid JSON.";
 
     [GeneratedRegex(@"^\$\.([a-z_]+)$")]
     private static partial Regex TopLevelField();
