@@ -80,7 +80,14 @@ internal sealed class Run : IDisposable
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
-    public void StartClock() => Interlocked.Exchange(ref _stamp, Stopwatch.GetTimestamp());
+    /// <summary>Ctrl-C came before the measured phase began (during a pre-fill, a ramp or the setup): it measured nothing.</summary>
+    public bool InterruptedBeforeMeasuring { get; private set; }
+
+    public void StartClock()
+    {
+        InterruptedBeforeMeasuring = Interrupted;
+        Interlocked.Exchange(ref _stamp, Stopwatch.GetTimestamp());
+    }
 
     /// <summary>Takes one message from the budget: false once <c>--messages</c> are taken or the time is up.</summary>
     public bool TryTake() => !PastDeadline && Interlocked.Increment(ref _taken) <= Options.Messages;

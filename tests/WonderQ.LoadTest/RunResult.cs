@@ -71,6 +71,10 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
     /// <summary>Ended early by Ctrl-C: the figures are of the time before it.</summary>
     public bool Interrupted { get; set; }
 
+    /// <summary>Ctrl-C came before the measured phase began: the figures are zeros, not a measurement.</summary>
+    [JsonIgnore]
+    public bool InterruptedBeforeMeasuring { get; set; }
+
     /// <summary>A message lost or delivered twice, a request that failed, or a note of something else gone wrong.</summary>
     [JsonIgnore]
     public bool Failed => Lost > 0 || Duplicates > 0 || Errors.Count > 0 || Notes.Count > 0;

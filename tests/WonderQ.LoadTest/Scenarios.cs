@@ -148,6 +148,7 @@ internal static class Scenarios
         result.Errors = run.Client.Errors.Snapshot();
         result.Queue = run.Queue.Name;
         result.Interrupted = run.Interrupted;
+        result.InterruptedBeforeMeasuring = run.InterruptedBeforeMeasuring;
         result.Notes.AddRange(run.Notes);
         foreach (var (k, v) in run.Extra)
         {

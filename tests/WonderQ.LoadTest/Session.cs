@@ -42,8 +42,15 @@ internal static class Session
                     break;
                 }
 
-                if (result is null)
+                if (result is null || (result.InterruptedBeforeMeasuring && !result.Failed))
                 {
+                    // Zeros from a run that never got to measure would read as a measurement (and pull a median down);
+                    // one that lost or duplicated a message while filling its queue is still reported.
+                    if (result is not null)
+                    {
+                        log.WriteLine($"stopped by Ctrl-C before the measured phase against {server.Url} began: nothing to report for it");
+                    }
+
                     break;
                 }
 
@@ -63,7 +70,7 @@ internal static class Session
             if (options.Urls.Count * options.Rounds > 1)
             {
                 var summary = SideBySide.Summarise(options, runs);
-                output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary, failure) : SideBySide.ToTable(options, summary));
+                output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary, failure) : SideBySide.ToTable(options, summary, runs.Any(r => r.Result.Interrupted)));
             }
             else if (options.Json)
             {

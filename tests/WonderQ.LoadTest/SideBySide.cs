@@ -15,7 +15,7 @@ internal static class SideBySide
         string Url,
         string Transport,
         IReadOnlyList<double> MsgsPerSecond,
-        double MedianMsgsPerSecond,
+        double? MedianMsgsPerSecond,
         double? RatioToFirst,
         string? Latency,
         double? P50Ms,
@@ -28,25 +28,27 @@ internal static class SideBySide
     /// <summary>
     /// One row a server, in the order of <see cref="LoadOptions.Urls"/>. Latency and CPU figures are medians over the
     /// rounds too; the latency is publish-to-receive where the scenario measures it, else the send's or the consume's.
+    /// A run cut short by Ctrl-C is listed with its round but left out of the medians, unless the server has no other.
     /// </summary>
     public static IReadOnlyList<Row> Summarise(LoadOptions options, IReadOnlyList<(int Server, RunResult Result)> runs)
     {
         var rows = options.Urls.Select((url, index) =>
         {
             var own = runs.Where(r => r.Server == index).Select(r => r.Result).ToList();
-            var latency = own.Select(Headline).OfType<OperationStats>().ToList();
+            var whole = own.Where(r => !r.Interrupted).ToList() is { Count: > 0 } complete ? complete : own;
+            var latency = whole.Select(Headline).OfType<OperationStats>().ToList();
             return new Row(
                 url.ToString(),
                 // A server not run has no result to say it, but the transport it was to be measured over is known.
                 own.FirstOrDefault()?.Transport ?? (options.ForServer(index).Http2Connections > 0 ? "h2c" : "http/1.1"),
                 own.Select(r => r.ThroughputMsgsPerSecond).ToList(),
-                Median(own.Select(r => r.ThroughputMsgsPerSecond)) ?? 0,
+                Median(whole.Select(r => r.ThroughputMsgsPerSecond)),
                 null,
                 latency.FirstOrDefault()?.Operation,
                 Median(latency.Select(op => op.P50Ms)),
                 Median(latency.Select(op => op.P99Ms)),
-                Median(own.Select(r => Figure(r, "broker_cpu_us_per_msg")).OfType<double>()),
-                Median(own.Select(r => Figure(r, "loadgen_cpu_us_per_msg")).OfType<double>()),
+                Median(whole.Select(r => Figure(r, "broker_cpu_us_per_msg")).OfType<double>()),
+                Median(whole.Select(r => Figure(r, "loadgen_cpu_us_per_msg")).OfType<double>()),
                 own.Count > 0 && own.All(r => r.Passed),
                 // A server the session did not get to (it stopped at another that could not be reached, or at Ctrl-C).
                 own.Count == 0 ? "NOT RUN"
@@ -55,10 +57,11 @@ internal static class SideBySide
                     : "PASS");
         }).ToList();
         var first = rows[0].MedianMsgsPerSecond;
-        return [.. rows.Select(row => row with { RatioToFirst = first > 0 ? Math.Round(row.MedianMsgsPerSecond / first, 3) : null })];
+        return [.. rows.Select(row => row with { RatioToFirst = first > 0 && row.MedianMsgsPerSecond is { } median ? Math.Round(median / first.Value, 3) : null })];
     }
 
-    public static string ToTable(LoadOptions options, IReadOnlyList<Row> rows)
+    /// <param name="interrupted">A run was cut short by Ctrl-C, which the table then says.</param>
+    public static string ToTable(LoadOptions options, IReadOnlyList<Row> rows, bool interrupted = false)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -68,7 +71,7 @@ internal static class SideBySide
         foreach (var row in rows)
         {
             sb.AppendLine(c,
-                $"{row.Url.PadRight(width)}{row.Transport,-10}{row.MedianMsgsPerSecond,14:N0}{Cell(row.RatioToFirst, "0.00"),10}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
+                $"{row.Url.PadRight(width)}{row.Transport,-10}{Cell(row.MedianMsgsPerSecond, "N0"),14}{Cell(row.RatioToFirst, "0.00"),10}{Cell(row.P50Ms, "0.00"),9}{Cell(row.P99Ms, "0.00"),9}" +
                 $"{Cell(row.BrokerCpuUsPerMsg, "0.0"),15}{Cell(row.LoadgenCpuUsPerMsg, "0.0"),13}  " +
                 $"{row.Result,-10}  {string.Join("  ", row.MsgsPerSecond.Select(v => v.ToString("N0", c)))}");
         }
@@ -76,6 +79,11 @@ internal static class SideBySide
         if (rows.FirstOrDefault(r => r.Latency is not null)?.Latency is { } operation)
         {
             sb.AppendLine(c, $"(p50 and p99: {operation})");
+        }
+
+        if (interrupted)
+        {
+            sb.AppendLine("(a run stopped by Ctrl-C is listed with its round, but left out of the medians where its server has another)");
         }
 
         return sb.ToString();

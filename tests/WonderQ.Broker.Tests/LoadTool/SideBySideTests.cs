@@ -111,6 +111,44 @@ public sealed class SideBySideTests : IAsyncLifetime
         var rows = SideBySide.Summarise(options, [(0, Result(options, 1000, brokerCpu: 80, p50: 4))]);
 
         rows.Select(r => (r.Result, r.Passed)).Should().Equal(("PASS", true), ("NOT RUN", false));
+        rows[1].MedianMsgsPerSecond.Should().BeNull("a server never measured has no figure, which a 0 would claim");
+        rows[1].RatioToFirst.Should().BeNull();
+        SideBySide.ToTable(options, rows).Split('\n')[3].Should().MatchRegex(@"^http://b/ +http/1\.1 +- +- ");
+    }
+
+    [Fact]
+    public void A_run_cut_short_by_ctrl_c_is_listed_but_left_out_of_its_servers_medians()
+    {
+        var options = LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b", "--rounds", "2"]);
+        var runs = new List<(int, RunResult)>
+        {
+            (0, Result(options, 1000, brokerCpu: 80, p50: 4)), (1, Result(options, 2000, brokerCpu: 40, p50: 2)),
+            (1, Result(options, 2200, brokerCpu: 30, p50: 3)), (0, Result(options, 100, brokerCpu: 500, p50: 40, interrupted: true)),
+        };
+
+        var rows = SideBySide.Summarise(options, runs);
+
+        rows[0].MsgsPerSecond.Should().Equal(1000, 100);
+        rows[0].Should().BeEquivalentTo(new { MedianMsgsPerSecond = 1000.0, P50Ms = 4.0, BrokerCpuUsPerMsg = 80.0 });
+        rows[1].RatioToFirst.Should().Be(2.1);
+        SideBySide.ToTable(options, rows, interrupted: true).Should().Contain("stopped by Ctrl-C is listed with its round, but left out of the medians");
+    }
+
+    [Fact]
+    public async Task Ctrl_c_during_a_consume_runs_pre_fill_reports_no_zero_figures_and_still_deletes_its_queue()
+    {
+        // A pre-fill far longer than the second before Ctrl-C: the measured phase never begins.
+        var options = LoadOptions.Parse(["consume", "--messages", "1000000", "--url", Url(0), "--quiet"]);
+        var (output, log) = (new StringWriter(), new StringWriter());
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        var exitCode = await Session.RunAsync(options, output, log, interrupt.Token);
+
+        exitCode.Should().Be(130, log.ToString());
+        output.ToString().Should().NotContain("result PASS", "a run that measured nothing is no pass at 0 msgs/s");
+        log.ToString().Should().Contain("stopped by Ctrl-C before the measured phase");
+        var queues = await new HttpClient { BaseAddress = new Uri(Url(0)) }.GetStringAsync("/queues");
+        queues.Should().NotContain("load-consume-");
     }
 
     [Fact]
@@ -224,11 +262,11 @@ public sealed class SideBySideTests : IAsyncLifetime
 
     private string Url(int broker) => _brokers[broker].Url.ToString().TrimEnd('/');
 
-    private static RunResult Result(LoadOptions options, double throughput, double brokerCpu, double p50, long lost = 0)
+    private static RunResult Result(LoadOptions options, double throughput, double brokerCpu, double p50, long lost = 0, bool interrupted = false)
     {
         // A send before the publish->receive: the summary's latency is the publish->receive one where there is one.
         List<OperationStats> operations = [new("send", 10, 10, 100, 100, 100, 100), new("publish->receive", 10, 10, p50, p50, p50 * 2, p50 * 3)];
-        var result = new RunResult(options, TimeSpan.FromSeconds(1), throughput, "sends", operations) { Lost = lost };
+        var result = new RunResult(options, TimeSpan.FromSeconds(1), throughput, "sends", operations) { Lost = lost, Interrupted = interrupted };
         result.Extra["broker_cpu_us_per_msg"] = brokerCpu;
         return result;
     }
