@@ -133,6 +133,9 @@ internal sealed class LoadOptions
         ["--warm"] = ["burst"],
     };
 
+    /// <summary>Whether <see cref="Scenario"/> reads <paramref name="option"/> (one of the options only some scenarios read).</summary>
+    public bool Reads(string option) => _readBy[option].Contains(Scenario);
+
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
     public static LoadOptions Parse(string[] args)
     {

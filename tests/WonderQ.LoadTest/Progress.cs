@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace WonderQ.LoadTest;
 
-/// <summary>A line on stderr once a second, from the third second on (short runs stay quiet).</summary>
+/// <summary>A line on stderr once a second, from the third second on (short runs stay quiet), until Ctrl-C.</summary>
 internal sealed class Progress : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
@@ -19,7 +19,8 @@ internal sealed class Progress : IDisposable
                 while (await timer.WaitForNextTickAsync(_stop.Token))
                 {
                     var elapsed = elapsedNow();
-                    if (elapsed >= TimeSpan.FromSeconds(3))
+                    // After Ctrl-C the user has been told the run is stopping; a count still ticking would say otherwise.
+                    if (elapsed >= TimeSpan.FromSeconds(3) && !run.Interrupted)
                     {
                         Console.Error.WriteLine(string.Create(
                             CultureInfo.InvariantCulture,

@@ -29,12 +29,27 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
 
     public string Queue { get; set; } = "";
 
-    public Dictionary<string, object?> Parameters { get; init; } = new()
+    /// <summary>What the run was given: the options every scenario reads, and (from each scenario) those it reads alone.</summary>
+    public Dictionary<string, object?> Parameters { get; init; } = CommonParameters(options);
+
+    private static Dictionary<string, object?> CommonParameters(LoadOptions options)
     {
-        ["messages"] = options.Messages,
-        ["duration_s"] = options.DurationSeconds,
-        ["visibility_timeout"] = options.VisibilityTimeout,
-    };
+        // Only what this scenario reads: a burst's "messages" or a produce's "visibility_timeout" would read as if it
+        // bounded the run.
+        var parameters = new Dictionary<string, object?>();
+        if (options.Reads("--messages"))
+        {
+            parameters["messages"] = options.Messages;
+        }
+
+        parameters["duration_s"] = options.DurationSeconds;
+        if (options.Reads("--visibility-timeout"))
+        {
+            parameters["visibility_timeout"] = options.VisibilityTimeout;
+        }
+
+        return parameters;
+    }
 
     public double ElapsedSeconds { get; } = Math.Round(elapsed.TotalSeconds, 3);
 

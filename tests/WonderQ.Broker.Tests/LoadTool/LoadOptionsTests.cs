@@ -25,6 +25,17 @@ public sealed class LoadOptionsTests
         options.ForWarmUp().Messages.Should().Be(20_000, "the pre-fill is not bounded by time, so a million would outlast the warm-up");
     }
 
+    [Theory]
+    [InlineData("produce", "messages duration_s")]
+    [InlineData("burst", "duration_s")]
+    [InlineData("cycle", "messages duration_s visibility_timeout")]
+    public void A_result_lists_among_its_parameters_only_options_its_scenario_reads(string scenario, string listed)
+    {
+        var result = new RunResult(LoadOptions.Parse([scenario]), TimeSpan.FromSeconds(1), 0, "", []);
+
+        result.Parameters.Keys.Should().BeEquivalentTo(listed.Split(' '), "an option the scenario refuses would read as if it bounded the run");
+    }
+
     [Fact]
     public void A_warm_up_is_refused_for_a_burst() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["burst", "--warmup", "5"]))
