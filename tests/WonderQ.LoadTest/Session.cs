@@ -65,16 +65,18 @@ internal static class Session
         // The shape is the session's, not how far it got: a script reading --json gets the document it asked for, and a
         // reader of the table the summary, even when the session stopped at a server it could not reach (its row says
         // NOT RUN; the error is on stderr, and in --json's "error").
-        if (runs.Count > 0 || failure is not null)
+        // A script reading --json gets a document after Ctrl-C too, even before any run was measured.
+        var stoppedEarly = runs.Count == 0 && failure is null && interrupt.IsCancellationRequested;
+        if (runs.Count > 0 || failure is not null || (stoppedEarly && options.Json))
         {
             if (options.Urls.Count * options.Rounds > 1)
             {
                 var summary = SideBySide.Summarise(options, runs);
-                output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary, failure) : SideBySide.ToTable(options, summary, runs.Any(r => r.Result.Interrupted)));
+                output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary, failure ?? (stoppedEarly ? StoppedBeforeMeasuring : null)) : SideBySide.ToTable(options, summary, runs.Any(r => r.Result.Interrupted)));
             }
             else if (options.Json)
             {
-                output.WriteLine(runs.Count > 0 ? runs[0].Result.ToJson() : RunResult.NotRunJson(options, failure!));
+                output.WriteLine(runs.Count > 0 ? runs[0].Result.ToJson() : RunResult.NotRunJson(options, failure ?? StoppedBeforeMeasuring));
             }
         }
 
@@ -85,6 +87,8 @@ internal static class Session
             : interrupt.IsCancellationRequested ? 130
             : 0;
     }
+
+    private const string StoppedBeforeMeasuring = "stopped by Ctrl-C before a run was measured";
 
     /// <summary>The measured run, or null when Ctrl-C came during the warm-up.</summary>
     private static async Task<RunResult?> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log, CancellationToken interrupt)

@@ -104,6 +104,22 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ctrl_c_before_any_run_was_measured_still_gives_a_json_reader_its_document()
+    {
+        var options = LoadOptions.Parse(["produce", "--warmup", "60", "--duration", "10", "--producers", "4", "--url", Url(0), "--json", "--quiet"]);
+        var output = new StringWriter();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+
+        exitCode.Should().Be(130);
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
+        json.RootElement.GetProperty("passed").GetBoolean().Should().BeFalse();
+        json.RootElement.GetProperty("error").GetString().Should().Be("stopped by Ctrl-C before a run was measured");
+    }
+
+    [Fact]
     public void A_server_the_session_did_not_get_to_is_summarised_as_not_run_rather_than_passed()
     {
         var options = LoadOptions.Parse(["produce", "--url", "http://a", "--url", "http://b"]);
