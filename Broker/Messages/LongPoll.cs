@@ -20,6 +20,10 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
     public async Task<IReadOnlyList<MessageDto>?> ConsumeAsync(
         QueueRef queue, int size, TimeSpan waitTime, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
     {
+        // The wait is measured on the monotonic timestamp, not the wall clock, which can be stepped back (NTP, a VM
+        // resumed): a consumer woken for nothing after such a step would otherwise wait that much longer. From here,
+        // so that a first look held up behind the writer counts as part of the wait.
+        var started = time.GetTimestamp();
         var claim = waitTime > TimeSpan.Zero
             ? await FirstLookAsync(queue, size, visibilityTimeout, cancellationToken)
             : await store.ClaimAsync(queue, size, visibilityTimeout, mayPark: false, cancellationToken);
@@ -44,7 +48,6 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
 
         try
         {
-            var deadline = time.GetUtcNow() + waitTime;
             var byId = QueueRef.ById(claim.QueueId);
             var wokenBy = WaitingConsumers.WakeReason.Signaled;
             var woken = false;
@@ -78,7 +81,7 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
 
                 emptyLook = null;
 
-                var remaining = deadline - time.GetUtcNow();
+                var remaining = waitTime - time.GetElapsedTime(started);
                 if (remaining <= TimeSpan.Zero)
                 {
                     return [];
