@@ -32,12 +32,26 @@ public static class ListenApi
         CancellationToken cancellationToken)
     {
         var queue = query.Queue();
-        if (registry.Find(queue) is { } running)
+        var running = registry.Find(queue);
+        if (running is not null && queue.Id is not null)
         {
             return TypedResults.Ok(running.View(listening: true));
         }
 
-        if (await broker.FindQueueAsync(queue, cancellationToken) is not { } found)
+        // A name alone is asked of the broker even when a loop runs under it: the queue may have been deleted and
+        // created again under a new id, and the loop of the deleted one is no listener of the new one.
+        QueueDto? found;
+        try
+        {
+            found = await broker.FindQueueAsync(queue, cancellationToken);
+        }
+        catch (BrokerUnavailableException) when (running is not null)
+        {
+            // The broker cannot say now; the loop runs, and waits the outage out itself.
+            return TypedResults.Ok(running.View(listening: true));
+        }
+
+        if (found is null)
         {
             return Problems.NotFound($"There is no queue with {queue}. Dispatch to a 'queue_name' first to create it.");
         }

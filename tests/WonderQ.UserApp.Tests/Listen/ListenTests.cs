@@ -142,6 +142,43 @@ public partial class ListenTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Listen_by_name_after_the_queue_was_deleted_and_created_again_listens_to_the_new_queue()
+    {
+        // The old queue's loop pauses a minute after the empty answer its queue's deletion wakes it with, so it is still
+        // running when the name is asked for again.
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = "00:01:00" });
+        using var http = app.CreateClient();
+        using var created = await http.PostAsJsonAsync("/dispatch", new { queue_name = "reborn", body = "to the old queue" }, WonderQJson.Options);
+        var old = (await created.Content.ReadFromJsonAsync<WonderQ.UserApp.Dispatch.DispatchResponse>(WonderQJson.Options))!.Queue;
+        using var first = await http.GetAsync("/listen?queue_name=reborn&wait_time=20");
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the old queue's message is processed");
+        (await BrokerClient.Client.DeleteQueueAsync(QueueRef.ById(old.Id))).Should().BeTrue();
+        using var recreated = await http.PostAsJsonAsync("/dispatch", new { queue_name = "reborn", body = "to the new queue" }, WonderQJson.Options);
+        var renewed = (await recreated.Content.ReadFromJsonAsync<WonderQ.UserApp.Dispatch.DispatchResponse>(WonderQJson.Options))!.Queue;
+        renewed.Id.Should().NotBe(old.Id);
+
+        using var again = await http.GetAsync("/listen?queue_name=reborn&wait_time=20");
+
+        again.StatusCode.Should().Be(HttpStatusCode.Accepted, "the loop running under that name is the deleted queue's");
+        (await again.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!.Queue.Id.Should().Be(renewed.Id);
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 2, "the new queue's message is processed");
+        app.ProcessedBodies[1].Should().Be("to the new queue");
+    }
+
+    [Fact]
+    public async Task Listen_by_name_while_the_broker_is_out_of_reach_answers_with_the_loop_that_runs()
+    {
+        await DispatchAsync(new { queue_name = "outage", body = "hi" });
+        using var first = await Http.GetAsync("/listen?queue_name=outage&wait_time=1");
+        App.BrokerRequest = _ => Unavailable();
+
+        using var again = await Http.GetAsync("/listen?queue_name=outage&wait_time=1");
+
+        again.StatusCode.Should().Be(HttpStatusCode.OK, await again.Content.ReadAsStringAsync());
+        (await again.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!.Queue.Name.Should().Be("outage");
+    }
+
+    [Fact]
     public async Task Listen_to_an_unknown_queue_is_a_404()
     {
         using var response = await Http.GetAsync("/listen?queue_name=nowhere");
@@ -333,6 +370,11 @@ public partial class ListenTests : UserAppTestBase
         new(Broker.Url, new Dictionary<string, string> { ["UserApp:ListenerIdleDelay"] = _idleDelay.ToString() }, clock);
 
     private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath.EndsWith("/messages/consume", StringComparison.Ordinal);
+
+    private static HttpResponseMessage Unavailable() => new(HttpStatusCode.ServiceUnavailable)
+    {
+        Content = new StringContent("""{"status":503,"title":"Busy.","detail":"Try again."}""", Encoding.UTF8, "application/problem+json"),
+    };
 
     private static HttpResponseMessage EmptyAnswer() => new(HttpStatusCode.OK) { Content = new StringContent("[]", Encoding.UTF8, "application/json") };
 
