@@ -91,7 +91,9 @@ public sealed class QueueListener
     {
         _logger.LogInformation("Listening on queue {Name} ({Id})", Queue.Name, Queue.Id);
         var failures = 0;
-        var queue = QueueRef.ById(Queue.Id);
+        // By id and name: a broker started afresh on a new database gives the id out again, to another queue, whose
+        // messages this loop would take and delete. Named by both, that queue is a 404 and the loop ends.
+        var queue = new QueueRef(Queue.Id, Queue.Name);
         try
         {
             while (!stopping.IsCancellationRequested)

@@ -179,6 +179,35 @@ public partial class ListenTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task A_loop_whose_queue_id_is_given_to_another_queue_by_a_fresh_broker_database_takes_none_of_its_messages()
+    {
+        await DispatchAsync(new { queue_name = "mine", body = "mine" });
+        using var started = await Http.GetAsync("/listen?queue_name=mine&wait_time=1");
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the queue's message is processed");
+
+        // The broker is started again on a new database file, as after deleting data/wonderq.db, and its first queue
+        // (the same id as the loop's) is another one; the loop's consumes are held off until it is there.
+        App.BrokerRequest = request => IsConsume(request) ? Unavailable() : null;
+        await Broker.StopAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(Broker.DatabasePath)!))
+        {
+            File.Delete(file);
+        }
+
+        await Broker.RestartAsync();
+        using var client = new TestBrokerClient(Broker.Url);
+        (await client.Client.CreateQueueAsync("theirs")).Id.Should().Be((await ListenersAsync()).Single().Queue.Id);
+        await client.Client.SendAsync(QueueRef.ByName("theirs"), "not mine");
+        App.BrokerRequest = null;
+
+        await Eventually.TrueAsync(
+            async () => App.ProcessedBodies.Count > 1 || (await ListenersAsync()).Length == 0, "the loop ends or takes the other queue's message");
+        App.ProcessedBodies.Should().Equal(["mine"], "the queue with the loop's id is another queue");
+        (await client.Client.ListQueuesAsync()).Single().QueueSize.Should().Be(1);
+    }
+
+    [Fact]
     public async Task Listen_to_an_unknown_queue_is_a_404()
     {
         using var response = await Http.GetAsync("/listen?queue_name=nowhere");
