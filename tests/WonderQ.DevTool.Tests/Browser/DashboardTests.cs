@@ -253,10 +253,13 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var (name, dashboard) = await WithNewQueueAsync("once");
         await using var _ = dashboard;
         var page = dashboard.Page;
-        // A slow broker: each send is held three seconds on its way, well past the clicks on a loaded machine.
+        // A slow broker: each send is held on its way until the clicks are done, however long they take.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sends = 0;
         await page.RouteAsync("**/messages", async route =>
         {
-            await Task.Delay(3000);
+            Interlocked.Increment(ref sends);
+            await release.Task;
             await route.ContinueAsync();
         });
 
@@ -266,8 +269,10 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await send.ClickAsync();
         await send.ClickAsync(new() { Force = true });
         await page.Locator("#send-body").PressAsync("Enter");
+        release.SetResult();
 
         await Expect(page.Locator("#send-status")).ToContainTextAsync("Sent message");
+        Volatile.Read(ref sends).Should().Be(1);
         await Expect(send).ToBeEnabledAsync();
         (await apps.BrokerClient.ListQueuesAsync()).Single(q => q.Name == name).QueueSize.Should().Be(1);
     }
@@ -309,12 +314,17 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await using var _ = dashboard;
         var page = dashboard.Page;
         // The queue list answers; the open queue's messages get the DevTool's 503 for a broker that does not answer.
-        await page.RouteAsync($"**/queues/{name}?*", route => route.FulfillAsync(new()
+        var polls = 0;
+        await page.RouteAsync($"**/queues/{name}?*", route =>
         {
-            Status = 503,
-            ContentType = "application/problem+json",
-            Body = """{"status":503,"title":"The broker is unreachable.","detail":"It did not answer in time."}""",
-        }));
+            Interlocked.Increment(ref polls);
+            return route.FulfillAsync(new()
+            {
+                Status = 503,
+                ContentType = "application/problem+json",
+                Body = """{"status":503,"title":"The broker is unreachable.","detail":"It did not answer in time."}""",
+            });
+        });
 
         await dashboard.OpenQueueAsync(name);
         await Expect(dashboard.Banner).ToBeVisibleAsync();
@@ -325,7 +335,10 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
                 document.getElementById("banner"), { attributes: true, attributeFilter: ["hidden"] });
             }
             """);
-        await Task.Delay(TimeSpan.FromSeconds(3.5)); // three refreshes at the default second
+        // One refresh at a time: the fourth request for the messages goes out only once the three before it, and the
+        // queue lists between them, were answered and shown.
+        var seen = Volatile.Read(ref polls);
+        await Eventually.ValueAsync(() => Volatile.Read(ref polls), count => count >= seen + 4, "three more refreshes went by");
 
         (await page.EvaluateAsync<int>("() => window.bannerChanges")).Should().Be(0);
         await Expect(dashboard.Banner).ToBeVisibleAsync();
