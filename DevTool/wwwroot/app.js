@@ -449,6 +449,11 @@
         el.messagesHint.textContent = `Queue ${name} no longer exists.`;
       } else if (isOutage(error)) {
         throw error;
+      } else if (error instanceof ApiError && messagesPath() === path && newest("messages", ticket)) {
+        // Refused (a size the broker does not allow, say): said instead of the list, which is not the one asked for.
+        el.messages.hidden = true;
+        el.messagesHint.hidden = false;
+        el.messagesHint.textContent = `Could not list the messages of ${name}: ${problemText(error)}`;
       }
     }
   }

@@ -428,6 +428,33 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_list_the_devtool_refuses_says_why_instead_of_leaving_the_last_one_shown()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("refused-size");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "listed");
+        await dashboard.OpenQueueAsync(name);
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["listed"]);
+        // As a broker whose Limits:MaxBatchSize is below the DevTool's refuses the larger sizes the page offers.
+        const string Refusal = "'size' must be a whole number from 1 to 20.";
+        await page.RouteAsync(url => url.Contains($"/queues/{name}?size=25", StringComparison.Ordinal), route => route.FulfillAsync(new()
+        {
+            Status = 400,
+            ContentType = "application/problem+json",
+            Body = $$$"""{"status":400,"title":"The request is not valid.","detail":"{{{Refusal}}}","errors":{"size":["{{{Refusal}}}"]}}""",
+        }));
+
+        await page.Locator("#size").SelectOptionAsync("25");
+
+        await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"Could not list the messages of {name}: {Refusal}");
+        await Expect(page.Locator("#messages")).ToBeHiddenAsync();
+        await page.Locator("#size").SelectOptionAsync("10");
+        await Expect(page.Locator("#messages")).ToBeVisibleAsync();
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["listed"]);
+    }
+
+    [Fact]
     public async Task The_open_queue_is_marked_for_assistive_technology_too()
     {
         var name = NewQueueName("open");
