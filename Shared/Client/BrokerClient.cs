@@ -6,6 +6,7 @@ using Polly.Timeout;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
 using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Shared.Client;
 
@@ -212,6 +213,17 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
         catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException)
         {
             // Not problem+json (a proxy's error page, say): the status alone has to do.
+        }
+
+        // A WonderQ app that is not the broker (the UserApp or the DevTool at a mistyped Broker:Url) answers problem+json
+        // too, but no broker answers a call of this client's with "no such endpoint" or "not this method": that 404 is
+        // no "no such queue", and neither is for the caller to act on.
+        if (status == HttpStatusCode.MethodNotAllowed
+            || (status == HttpStatusCode.NotFound && problem?.Detail?.StartsWith(StatusDetails.NoEndpointPrefix, StringComparison.Ordinal) == true))
+        {
+            return new BrokerAnswerNotRecognizedException(
+                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url.",
+                status);
         }
 
         var title = problem?.Title ?? response.ReasonPhrase ?? status.ToString();

@@ -6,6 +6,12 @@ namespace WonderQ.Shared.Web;
 public static class StatusDetails
 {
     /// <summary>
+    /// How the detail of a 404 for a path no endpoint serves begins, in all three apps: the broker client reads it to
+    /// tell a server that is no broker (a UserApp or DevTool at a mistyped <c>Broker:Url</c>) from a broker's "no such queue".
+    /// </summary>
+    public const string NoEndpointPrefix = "There is no endpoint at ";
+
+    /// <summary>
     /// Gives the bare status answers the framework makes itself (no such route, wrong method, wrong content type, a
     /// body Kestrel cut off at its size limit or could not read) a detail a person can act on.
     /// </summary>
@@ -32,7 +38,7 @@ public static class StatusDetails
         problem.Detail ??= problem.Status switch
         {
             // An asterisk-form target (OPTIONS *) has no path.
-            StatusCodes.Status404NotFound => $"There is no endpoint at {request.Method} {(request.Path.HasValue ? request.Path : "*")}; the README lists the API.",
+            StatusCodes.Status404NotFound => $"{NoEndpointPrefix}{request.Method} {(request.Path.HasValue ? request.Path : "*")}; the README lists the API.",
             StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}; the README lists the API.",
             StatusCodes.Status415UnsupportedMediaType => "Send the request body as JSON with 'Content-Type: application/json'.",
             StatusCodes.Status413PayloadTooLarge => TooLarge(context.HttpContext),

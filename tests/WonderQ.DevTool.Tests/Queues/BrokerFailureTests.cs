@@ -87,6 +87,20 @@ public sealed class BrokerFailureTests
     }
 
     [Fact]
+    public async Task Another_wonderq_app_at_the_broker_url_is_a_502_not_a_queue_that_does_not_exist()
+    {
+        // A DevTool where the broker should be: its 404s are problem+json too, but "no such endpoint", not "no such queue".
+        await using var other = new DevToolApplication(brokerHandler: null);
+        await using var devTool = new DevToolApplication(() => other.Server.CreateHandler());
+        using var client = devTool.CreateClient();
+
+        using var response = await client.GetAsync("/queues/orders");
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
+        problem.GetProperty("detail").GetString().Should().Contain("There is no endpoint at GET /queues/orders/messages").And.Contain("Broker:Url");
+    }
+
+    [Fact]
     public async Task A_broker_that_refuses_the_devtools_api_key_is_a_502_that_says_which_setting_to_fix()
     {
         await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.Unauthorized,
