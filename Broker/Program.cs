@@ -22,7 +22,7 @@ public class Program
         services.AddOptions<LimitsOptions>().ValidateConsumeDefaults().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, StoreProblemMapper>();
         services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOpenApi();
+        services.AddOpenApi(options => options.AddWonderQConventions());
 
         services.AddMessageStore();
         services.AddSingleton<WaitingConsumers>();

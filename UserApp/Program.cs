@@ -21,7 +21,7 @@ public class Program
         services.AddOptions<UserAppOptions>().BindConfiguration(UserAppOptions.Section).ValidateDataAnnotations()
             .ValidateListenerDefaultsWithinLimits().ValidateOnStart();
 
-        services.AddOpenApi();
+        services.AddOpenApi(options => options.AddWonderQConventions());
 
         services.AddValidatorsFromAssemblyContaining<DispatchRequestValidator>(ServiceLifetime.Singleton);
 

@@ -63,6 +63,35 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
     }
 
     [Fact]
+    public async Task OpenApi_document_types_the_numbers_the_api_takes_as_text_with_their_ranges()
+    {
+        using var response = await _client.GetAsync("/openapi/v1.json");
+
+        var consume = (await response.ReadJsonAsync()).GetProperty("paths").GetProperty("/messages/consume").GetProperty("get");
+        var parameters = consume.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
+        parameters["size"].GetProperty("type").GetString().Should().Be("integer");
+        (parameters["size"].GetProperty("minimum").GetInt32(), parameters["size"].GetProperty("maximum").GetInt32()).Should().Be((1, 100));
+        parameters["wait_time"].GetProperty("maximum").GetInt32().Should().Be(20);
+        parameters["visibility_timeout"].GetProperty("type").GetString().Should().Be("integer");
+        parameters["queue_id"].GetProperty("format").GetString().Should().Be("int64");
+        parameters["queue_name"].GetProperty("type").GetString().Should().Be("string");
+    }
+
+    [Fact]
+    public async Task OpenApi_document_requires_a_message_body_but_neither_queue_field_and_types_every_time()
+    {
+        using var response = await _client.GetAsync("/openapi/v1.json");
+
+        var schemas = (await response.ReadJsonAsync()).GetProperty("components").GetProperty("schemas");
+        var send = schemas.GetProperty("SendMessageRequest");
+        send.GetProperty("required").EnumerateArray().Select(r => r.GetString()).Should().Equal("body");
+        send.GetProperty("properties").GetProperty("body").GetProperty("type").GetString().Should().Be("string", "a null body is refused");
+        var message = schemas.GetProperty("MessageDto").GetProperty("properties");
+        message.GetProperty("created_at").GetProperty("type").GetString().Should().Be("string");
+        message.GetProperty("retrievable_at").GetProperty("type").EnumerateArray().Select(t => t.GetString()).Should().BeEquivalentTo("string", "null");
+    }
+
+    [Fact]
     public async Task A_document_other_than_v1_is_a_404_problem()
     {
         using var response = await _client.GetAsync("/openapi/v2.json");

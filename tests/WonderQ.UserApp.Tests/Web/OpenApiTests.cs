@@ -1,0 +1,44 @@
+using System.Text.Json;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Web;
+
+/// <summary>The UserApp's OpenAPI document as a client generator reads it.</summary>
+public sealed class OpenApiTests(UserAppOnASocket apps) : IClassFixture<UserAppOnASocket>, IDisposable
+{
+    private readonly HttpClient _userApp = apps.CreateClient();
+
+    [Fact]
+    public async Task A_dispatch_requires_no_field_of_its_own_since_a_queue_is_named_either_way_and_stub_defaults_to_one()
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+
+        schemas.GetProperty("DispatchRequest").TryGetProperty("required", out var required).Should().BeFalse(required.ToString());
+    }
+
+    [Fact]
+    public async Task The_listen_parameters_are_typed_as_the_whole_numbers_they_are()
+    {
+        var listen = (await DocumentAsync()).GetProperty("paths").GetProperty("/listen").GetProperty("get");
+
+        var types = listen.GetProperty("parameters").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema").GetProperty("type").GetString());
+        types.Should().Equal(new Dictionary<string, string?>
+        {
+            ["queue_id"] = "integer",
+            ["queue_name"] = "string",
+            ["size"] = "integer",
+            ["wait_time"] = "integer",
+            ["visibility_timeout"] = "integer",
+        });
+    }
+
+    public void Dispose() => _userApp.Dispose();
+
+    private async Task<JsonElement> DocumentAsync()
+    {
+        using var response = await _userApp.GetAsync("/openapi/v1.json");
+        response.EnsureSuccessStatusCode();
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+}
