@@ -372,6 +372,14 @@
       });
       text.appendChild(more);
     }
+    if (/^\s*$/.test(m.body)) {
+      // A body of spaces or line breaks alone would show as an empty cell, as if it had none.
+      const blank = document.createElement("span");
+      blank.className = "hint blank-body";
+      const characters = m.body.length;
+      blank.textContent = characters === 0 ? "(empty)" : `(whitespace only: ${characters.toLocaleString("en")} character${characters === 1 ? "" : "s"})`;
+      text.appendChild(blank);
+    }
     tr.appendChild(labelled(body, "Body"));
     tr.appendChild(labelled(cell("", "time created"), "Created"));
     tr.appendChild(labelled(cell("", "time retrievable"), "Retrievable at"));

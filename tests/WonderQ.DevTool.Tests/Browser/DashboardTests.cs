@@ -159,6 +159,22 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_body_of_whitespace_alone_says_so_rather_than_look_empty()
+    {
+        var name = NewQueueName("blank");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), " \n\t");
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "words");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+
+        await dashboard.OpenQueueAsync(name);
+
+        await Expect(dashboard.MessageRows.Nth(0).Locator(".blank-body")).ToHaveTextAsync("(whitespace only: 3 characters)");
+        (await dashboard.MessageRows.Nth(0).Locator("pre").TextContentAsync()).Should().Be(" \n\t", "the body itself is still shown as it is");
+        await Expect(dashboard.MessageRows.Nth(1).Locator(".blank-body")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task A_long_body_is_shown_cut_short_until_asked_for_in_full()
     {
         var name = NewQueueName("long");
