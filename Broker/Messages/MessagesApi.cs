@@ -18,7 +18,7 @@ public static class MessagesApi
 
         group.MapPost("/", SendMessage).WithValidation<SendMessageRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Send a message; answered once it is durably committed");
 
         // A consume may wait 20 s, and whatever its request allocated waits with it, thousands of times over with many
@@ -37,6 +37,7 @@ public static class MessagesApi
             .WithSummary("Long-poll for messages and claim them for the visibility timeout");
         group.MapDelete("/{id}", DeleteMessage).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Delete (acknowledge) a message, checked against its reservation token when one is given");
         return group;
     }

@@ -19,6 +19,7 @@ public static class QueuesApi
 
         group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Create a queue");
         group.MapGet("/find", FindQueue).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Find a queue by id or name");
@@ -28,6 +29,7 @@ public static class QueuesApi
             .Produces(StatusCodes.Status304NotModified)
             .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
         group.MapDelete("/{queue}", DeleteQueue).WithValidation<QueueRoute>().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Delete a queue and all its messages");
         return group;
     }

@@ -1,6 +1,10 @@
 namespace WonderQ.Broker.Storage;
 
-/// <summary>The store cannot serve now (shutting down, disk failure); answered as 503 so a client retries.</summary>
+/// <summary>
+/// The store cannot serve now (shutting down, a full disk, a disk failure); answered as 503 so a client retries. Its
+/// message is the 503's detail, so it is a sentence for the client that says what is wrong as far as the store
+/// knows, never an exception's text; the cause, for the log, is the inner exception.
+/// </summary>
 public sealed class StoreUnavailableException : Exception
 {
     public StoreUnavailableException(string message)

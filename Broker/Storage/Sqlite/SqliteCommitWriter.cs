@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Storage.Sqlite;
 
@@ -16,6 +17,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private readonly QueueActivity _activity;
     private readonly TimeProvider _time;
     private readonly ILogger<SqliteCommitWriter> _logger;
+    private readonly CommitFailureLog _failures;
     private readonly Channel<WriteOperation> _pending;
     private readonly int _maxBatch;
     private readonly string _synchronous;
@@ -30,12 +32,14 @@ internal sealed class SqliteCommitWriter : BackgroundService
         QueueActivity activity,
         TimeProvider time,
         IOptions<StorageOptions> options,
+        IOptions<OutageOptions> outages,
         ILogger<SqliteCommitWriter> logger)
     {
         _database = database;
         _activity = activity;
         _time = time;
         _logger = logger;
+        _failures = new CommitFailureLog(logger, time, outages.Value.LogInterval);
         _maxBatch = options.Value.Sqlite.MaxBatchOperations;
         _synchronous = options.Value.Sqlite.Synchronous;
         _busyTimeout = options.Value.Sqlite.BusyTimeout;
@@ -59,7 +63,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         }
         catch (ChannelClosedException)
         {
-            throw new StoreUnavailableException("The broker is shutting down.");
+            throw new StoreUnavailableException("The broker is shutting down. Try again shortly.");
         }
 
         return await operation.Task;
@@ -126,11 +130,18 @@ internal sealed class SqliteCommitWriter : BackgroundService
                 batch.Clear();
             }
         }
+
+        _failures.Flush();
     }
 
     private void Commit(List<WriteOperation> batch)
     {
         var commands = _commands!;
+
+        // After failures, only a batch that changed rows shows that commits work again: one that changed none (a
+        // claim that found nothing) commits even on a full disk.
+        var recovering = !_failures.Healthy;
+        var changesBefore = recovering ? commands.TotalChanges : 0;
         try
         {
             SetSync(commands, batch.Exists(o => o.NeedsSync));
@@ -146,16 +157,23 @@ internal sealed class SqliteCommitWriter : BackgroundService
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "A write batch of {Count} operations failed and was rolled back", batch.Count);
+            // What went wrong, when SQLite says (a full disk, an I/O error), is what each request is answered.
+            var failure = CommitFailure.Of(ex);
+            _failures.Failed(failure, ex, batch.Count);
             TryRollback(commands);
             commands.ForgetQueues();
-            var failure = new StoreUnavailableException("The message store could not commit the change.", ex);
+            var unavailable = new StoreUnavailableException(failure.Detail, ex);
             foreach (var operation in batch)
             {
-                operation.Fail(failure);
+                operation.Fail(unavailable);
             }
 
             return;
+        }
+
+        if (recovering)
+        {
+            _failures.Succeeded(wrote: commands.TotalChanges != changesBefore);
         }
 
         // Committed: what the answers and wake-ups set off is no reason for this thread, which every write needs, to end.

@@ -56,6 +56,9 @@ internal sealed class WriterCommands : IDisposable
         }
     }
 
+    /// <summary>Rows this connection has inserted, updated or deleted since it opened (wrapping past int.MaxValue).</summary>
+    public int TotalChanges => raw.sqlite3_total_changes(_connection.Handle!);
+
     public WriterStatement Begin { get; }
     public WriterStatement Commit { get; }
     public WriterStatement Rollback { get; }

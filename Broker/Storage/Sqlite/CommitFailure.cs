@@ -1,0 +1,34 @@
+using Microsoft.Data.Sqlite;
+
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>
+/// Why a write batch failed, as far as SQLite says: what a client is told (the 503's detail), and the kind of failure
+/// the writer's log counts repeats of.
+/// </summary>
+internal sealed record CommitFailure(string Kind, string Detail)
+{
+    /// <summary>SQLITE_IOERR, whose extended codes (a failed read, write, fsync...) all share it as their low byte.</summary>
+    private const int SqliteIoError = 10;
+
+    /// <summary>SQLITE_FULL: the disk (or the database's <c>max_page_count</c>) has no room for the change.</summary>
+    private const int SqliteFull = 13;
+
+    public const string DiskFull = "The broker's disk is full: it cannot store or claim messages until space is freed. Try again later.";
+
+    public const string DiskError =
+        "The broker's disk failed to read or write (an I/O error): it cannot store or claim messages until the disk works again. Try again later.";
+
+    public const string Unknown = "The broker could not reach its storage. Try again shortly.";
+
+    public static CommitFailure Of(Exception exception) => exception switch
+    {
+        SqliteException sqlite => (sqlite.SqliteErrorCode & 0xFF) switch
+        {
+            SqliteFull => new("disk full", DiskFull),
+            SqliteIoError => new("disk I/O error", DiskError),
+            var code => new($"SQLite error {code}", Unknown),
+        },
+        _ => new(exception.GetType().FullName ?? exception.GetType().Name, Unknown),
+    };
+}

@@ -1,0 +1,103 @@
+namespace WonderQ.Broker.Storage.Sqlite;
+
+/// <summary>
+/// The writer's log of failed commits. On a full disk every batch that needs room fails, and under load that is many
+/// a second, between others that still commit (a claim that finds nothing, a small delete). So the first failure of a
+/// kind is logged with its exception; repeats of it within <c>Outages:LogInterval</c> are only counted, and said in one
+/// line with their count at the first failure after the interval (or before a failure of another kind); and the first
+/// commit that changes rows after failures says once that commits succeed again. While a disk stays full that is at
+/// most a summary and a recovery line an interval, however busy the broker. Used by the writer's thread alone.
+/// </summary>
+internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSpan interval)
+{
+    /// <summary>The kind last logged; kept after commits succeed again, so a relapse within the interval is only counted.</summary>
+    private CommitFailure? _current;
+    private string _reason = "";
+    private DateTimeOffset _nextLine;
+    private int _unlogged;
+    private long _committed;
+    private int _failedBatches;
+    private bool _recoveryLogged = true;
+
+    /// <summary>No failure waits to be logged or recovered from: the writer need not report its commits.</summary>
+    public bool Healthy => _recoveryLogged && _unlogged == 0;
+
+    public void Failed(CommitFailure failure, Exception exception, int operations)
+    {
+        var now = time.GetUtcNow();
+        if (_current?.Kind == failure.Kind && (now < _nextLine || !_recoveryLogged || _unlogged > 0))
+        {
+            // The same failure again: counted, and said in one line once the interval has passed.
+            _unlogged++;
+            _failedBatches++;
+            if (now >= _nextLine)
+            {
+                LogRepeats();
+                _nextLine = now + interval;
+                _recoveryLogged = false;
+            }
+
+            return;
+        }
+
+        // A failure of another kind, or this one again after commits had succeeded for a whole interval: in full.
+        LogRepeats();
+        _current = failure;
+        _reason = exception.Message.TrimEnd('.');
+        _nextLine = now + interval;
+        _failedBatches++;
+        _committed = 0;
+        _recoveryLogged = false;
+        logger.LogError(
+            exception,
+            "A write batch of {Count} operations failed and was rolled back ({Kind}); its requests are answered 503: {Detail} Repeats are counted and logged at most once per Outages:LogInterval",
+            operations,
+            failure.Kind,
+            failure.Detail);
+    }
+
+    /// <summary>
+    /// A batch committed while not <see cref="Healthy"/>. The first after failures that changed rows (<paramref name="wrote"/>)
+    /// says so; after that, one that follows repeats counted since is said again once the interval has passed.
+    /// </summary>
+    public void Succeeded(bool wrote)
+    {
+        _committed++;
+        var now = time.GetUtcNow();
+        if (!wrote || (_recoveryLogged && now < _nextLine))
+        {
+            return;
+        }
+
+        logger.LogInformation(
+            "Commits succeed again after {Failed} failed batches (the last: {Kind}, {Reason})",
+            _failedBatches,
+            _current?.Kind,
+            _reason);
+        _failedBatches = 0;
+        _unlogged = 0;
+        _committed = 0;
+        _recoveryLogged = true;
+        _nextLine = now + interval;
+    }
+
+    /// <summary>The repeats not logged yet, as when the writer stops while commits still fail.</summary>
+    public void Flush() => LogRepeats();
+
+    private void LogRepeats()
+    {
+        if (_unlogged == 0)
+        {
+            return;
+        }
+
+        logger.LogError(
+            "{Unlogged} more write batches failed and were rolled back ({Kind}, {Reason}) since the last of these lines, and {Committed} committed",
+            _unlogged,
+            _current?.Kind,
+            _reason,
+            _committed);
+        _unlogged = 0;
+        _committed = 0;
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.Data.Sqlite;
+using WonderQ.Broker.Storage.Sqlite;
+
+namespace WonderQ.Broker.Tests.Storage;
+
+/// <summary>What a client is told when a commit fails, by what SQLite said.</summary>
+public sealed class CommitFailureTests
+{
+    [Theory]
+    [InlineData(13, 13, "disk is full")] // SQLITE_FULL
+    [InlineData(10, 10, "I/O error")] // SQLITE_IOERR
+    [InlineData(10, 778, "I/O error")] // SQLITE_IOERR_WRITE
+    [InlineData(10, 1034, "I/O error")] // SQLITE_IOERR_FSYNC
+    [InlineData(19, 1811, "could not reach its storage")] // SQLITE_CONSTRAINT_TRIGGER: nothing wrong with the disk
+    [InlineData(11, 11, "could not reach its storage")] // SQLITE_CORRUPT
+    public void A_full_disk_and_a_disk_error_are_named_and_anything_else_is_the_generic_detail(int code, int extended, string detail)
+    {
+        var failure = CommitFailure.Of(new SqliteException("SQLite said no", code, extended));
+
+        failure.Detail.Should().Contain(detail);
+    }
+
+    [Fact]
+    public void A_failure_that_is_not_SQLites_is_the_generic_detail()
+    {
+        CommitFailure.Of(new InvalidOperationException("a bug")).Detail.Should().Be("The broker could not reach its storage. Try again shortly.");
+    }
+}
