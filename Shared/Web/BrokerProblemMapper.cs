@@ -21,7 +21,7 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
         BrokerUnavailableException { AnsweredWith: HttpStatusCode.ServiceUnavailable } busy => ProblemExceptionHandler.Problem(
             StatusCodes.Status503ServiceUnavailable,
             "The broker is busy or unavailable.",
-            $"The broker at {BrokerUrl} answered 503: {busy.Detail} Try again shortly."),
+            $"The broker at {BrokerUrl} answered 503: {WithRetryHint(busy.Detail)}"),
         BrokerUnavailableException { AnsweredWith: not null } answered => ProblemExceptionHandler.Problem(
             StatusCodes.Status502BadGateway,
             "The broker answered with an error.",
@@ -45,6 +45,12 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
             $"The server at {BrokerUrl} did not answer like a WonderQ broker. Check Broker:Url."),
         _ => null,
     };
+
+    /// <summary>The broker's reason, and when to try again unless it says so itself (a full disk: "Try again later.").</summary>
+    private static string WithRetryHint(string? detail) =>
+        detail is not null && (detail.Contains("Try again", StringComparison.Ordinal) || detail.Contains("Retry", StringComparison.Ordinal))
+            ? detail
+            : $"{detail} Try again shortly.";
 
     /// <summary>The broker said no (404, 409, 400...): pass its answer on, so the caller sees why.</summary>
     private static ProblemDetails FromBroker(BrokerException refused)

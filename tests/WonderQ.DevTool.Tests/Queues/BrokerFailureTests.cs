@@ -56,6 +56,21 @@ public sealed class BrokerFailureTests
         response.Headers.RetryAfter!.Delta.Should().BePositive("a 503 tells the caller when to try again");
     }
 
+    [Fact]
+    public async Task A_brokers_503_that_says_when_to_try_again_is_passed_on_without_a_second_try_again()
+    {
+        const string DiskFull = "The broker's disk is full: it cannot store or claim messages until space is freed. Try again later.";
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.ServiceUnavailable,
+            $$"""{"status":503,"title":"The message store is unavailable.","detail":"{{DiskFull}}"}""",
+            "application/problem+json"));
+        using var client = devTool.CreateClient();
+
+        using var response = await client.GetAsync("/queues");
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, DiskFull);
+        problem.GetProperty("detail").GetString().Should().EndWith($"answered 503: {DiskFull}");
+    }
+
     [Theory]
     [InlineData("<html>not a broker</html>", "text/html")]
     [InlineData("""[{"id":1,"queue_id":1,"body":"b","created_at":"yesterday","retrievable_at":null,"reservation_token":null,"receive_count":0}]""", "application/json")]
