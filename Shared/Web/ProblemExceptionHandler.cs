@@ -52,7 +52,7 @@ public sealed partial class ProblemExceptionHandler(
             return true;
         }
 
-        var problem = mappers.Select(m => m.Describe(exception)).FirstOrDefault(p => p is not null) ?? Describe(exception);
+        var problem = mappers.Select(m => m.Describe(exception)).FirstOrDefault(p => p is not null) ?? Describe(exception, httpContext);
         var status = problem.Status ?? StatusCodes.Status500InternalServerError;
         if (!failureLogs.Any(log => log.Logs(exception)))
         {
@@ -128,7 +128,7 @@ public sealed partial class ProblemExceptionHandler(
     public static ProblemDetails Problem(int status, string title, string detail) =>
         new() { Status = status, Title = title, Detail = detail };
 
-    private ProblemDetails Describe(Exception exception) => exception switch
+    private ProblemDetails Describe(Exception exception, HttpContext httpContext) => exception switch
     {
         RefusedRequestException { Field: { } field } refused => new HttpValidationProblemDetails(
             new Dictionary<string, string[]> { [field] = [refused.Detail] })
@@ -146,6 +146,7 @@ public sealed partial class ProblemExceptionHandler(
             415,
             "Unsupported media type.",
             "Send the request body as JSON with 'Content-Type: application/json'."),
+        BadHttpRequestException { InnerException: JsonException json } when UnknownField(json) is { } name => DescribeUnknownField(name, httpContext),
         BadHttpRequestException { InnerException: JsonException json } => DescribeJson(json),
         // "Required parameter ... was not provided from body" for an explicit body, "... but no body was provided" for an inferred one.
         BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad when bad.Message.Contains("was not provided", StringComparison.Ordinal)
@@ -212,6 +213,34 @@ public sealed partial class ProblemExceptionHandler(
     }
 
     private const string NotValidJson = "The request body is not valid JSON.";
+
+    /// <summary>
+    /// The field System.Text.Json found no member for (the apps read bodies with
+    /// <see cref="System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow"/>); null for any other failure. Its
+    /// message is the only sign, and names it as sent; the request types are flat, so it is always a top-level field.
+    /// </summary>
+    private static string? UnknownField(JsonException json) =>
+        json.InnerException is null && UnmappedMember().Match(json.Message) is { Success: true } unmapped ? unmapped.Groups[1].Value : null;
+
+    /// <summary>A field the endpoint does not take is a validation failure keyed by it, as a field of the wrong type is.</summary>
+    private static ProblemDetails DescribeUnknownField(string name, HttpContext httpContext)
+    {
+        // The exception handler has cleared the endpoint from the request by now, and kept it here.
+        var parameters = httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint is { } endpoint
+            && httpContext.RequestServices.GetService<EndpointParameterCatalog>() is { } catalog
+                ? catalog.Of(endpoint)
+                : EndpointParameters.Unknown;
+        var detail = parameters.UnknownBodyField(name);
+        return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [name] = [detail] })
+        {
+            Status = 400,
+            Title = Problems.InvalidTitle,
+            Detail = detail,
+        };
+    }
+
+    [GeneratedRegex(@"^The JSON property '(.*)' could not be mapped to any \.NET member contained in type '[^']*'\.", RegexOptions.Singleline)]
+    private static partial Regex UnmappedMember();
 
     [GeneratedRegex(@"^\$\.([a-z_]+)$")]
     private static partial Regex TopLevelField();

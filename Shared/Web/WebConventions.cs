@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.HostFiltering;
@@ -33,7 +34,15 @@ public static class WebConventions
 
         // A Host header the app does not answer gets a bare 400: ASP.NET Core's own answer is an HTML page.
         services.Configure<HostFilteringOptions>(options => options.IncludeFailureMessage = false);
-        services.ConfigureHttpJsonOptions(options => WonderQJson.Configure(options.SerializerOptions));
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            WonderQJson.Configure(options.SerializerOptions);
+            // A request body's field the endpoint does not take is refused, not ignored: a misspelt one would
+            // silently take its default. Only what the apps read is strict; the typed client reads the broker's
+            // answers with WonderQJson.Options, so a field a newer broker adds does not break it.
+            options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
+        services.TryAddSingleton<EndpointParameterCatalog>();
         // Unreadable input throws, so the exception handler can say what was wrong instead of a bare 400.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblemDetails(options => options.CustomizeProblemDetails = StatusDetails.Fill);
@@ -285,9 +294,9 @@ public static class WebConventions
                 static branch => branch.UseStatusCodePages());
 
     /// <summary>
-    /// Refuses oversized bodies, bodies in another charset than UTF-8 or compressed, and parameters given twice, before
-    /// anything reads them.
+    /// Refuses oversized bodies, bodies in another charset than UTF-8 or compressed, and query parameters the endpoint
+    /// does not take or given twice, before anything reads them.
     /// </summary>
     public static IApplicationBuilder UseWonderQRequestChecks(this IApplicationBuilder app) =>
-        app.UseRequestBodyLimit().UseKnownRequestContent().UseSingleQueryValues();
+        app.UseRequestBodyLimit().UseKnownRequestContent().UseKnownQueryParameters();
 }

@@ -19,7 +19,9 @@ public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<
         var head = RawHttp.PostJson(path, chunked: true);
 
         // Act
-        var response = await RawHttp.SendAsync(broker.Url, head, RawHttp.Chunked("{\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"));
+        var response = await RawHttp.SendAsync(broker.Url, head, RawHttp.Chunked(
+            // Only the fields the endpoint takes, so that the body's length is all that is wrong with it.
+            path == "/queues" ? "{\"name\":\"" : "{\"queue_name\":\"q-1\",\"body\":\"", OverLimit, "\"}"));
 
         // Assert
         var problem = response.ShouldBeProblem(413);
