@@ -41,6 +41,7 @@ public class Program
         var app = builder.Build();
 
         app.UseWonderQProblems();
+        app.RefuseBrokerClients("DevTool");
         app.UseWonderQRequestChecks();
         app.UseSecurityHeaders();
 

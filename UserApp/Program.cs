@@ -35,6 +35,7 @@ public class Program
         var app = builder.Build();
 
         app.UseWonderQProblems();
+        app.RefuseBrokerClients("UserApp");
         app.UseWonderQRequestChecks();
 
         // The one document there is, by its path: the template route would answer any other name with a text/plain 404.

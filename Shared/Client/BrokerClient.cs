@@ -216,9 +216,9 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
         }
 
         // A WonderQ app that is not the broker (the UserApp or the DevTool at a mistyped Broker:Url) answers problem+json
-        // too, but no broker answers a call of this client's with "no such endpoint" or "not this method": that 404 is
-        // no "no such queue", and neither is for the caller to act on.
-        if (status == HttpStatusCode.MethodNotAllowed
+        // too, but no broker answers a call of this client's with "no such endpoint", "not this method" or "not the
+        // broker" (NotTheBroker): that 404 is no "no such queue", and none is for the caller to act on.
+        if (status is HttpStatusCode.MethodNotAllowed or HttpStatusCode.MisdirectedRequest
             || (status == HttpStatusCode.NotFound && problem?.Detail?.StartsWith(StatusDetails.NoEndpointPrefix, StringComparison.Ordinal) == true))
         {
             return new BrokerAnswerNotRecognizedException(

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
 using WonderQ.Shared.Validation;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Shared.Client;
 
@@ -34,6 +35,8 @@ public static class BrokerClientServiceCollectionExtensions
             // The pipeline's timeouts govern a call; this one bounds what they cannot see, the reading of an answer's
             // body after its headers, and lies past them even for the longest long poll.
             http.Timeout = options.TotalTimeout + TimeSpan.FromSeconds(limits.MaxWaitTimeSeconds) + options.AttemptTimeout;
+            // So that a DevTool or UserApp at this Broker:Url (itself, even) says so rather than answer as it would.
+            http.DefaultRequestHeaders.Via.Add(new ViaHeaderValue("1.1", NotTheBroker.ClientVia));
             if (!string.IsNullOrEmpty(options.ApiKey))
             {
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);

@@ -102,17 +102,47 @@ public sealed class BrokerFailureTests
     }
 
     [Fact]
-    public async Task Another_wonderq_app_at_the_broker_url_is_a_502_not_a_queue_that_does_not_exist()
+    public async Task Another_wonderq_apps_no_endpoint_404_at_the_broker_url_is_a_502_not_a_queue_that_does_not_exist()
     {
-        // A DevTool where the broker should be: its 404s are problem+json too, but "no such endpoint", not "no such queue".
-        await using var other = new DevToolApplication(brokerHandler: null);
-        await using var devTool = new DevToolApplication(() => other.Server.CreateHandler());
+        // What a UserApp or DevTool that does not know the broker client's Via answers: problem+json too, but "no such
+        // endpoint", not "no such queue".
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.NotFound,
+            """{"status":404,"title":"Not found.","detail":"There is no endpoint at GET /queues/orders/messages; the README lists the API."}""",
+            "application/problem+json"));
         using var client = devTool.CreateClient();
 
         using var response = await client.GetAsync("/queues/orders");
 
         var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
         problem.GetProperty("detail").GetString().Should().Contain("There is no endpoint at GET /queues/orders/messages").And.Contain("Broker:Url");
+    }
+
+    [Fact]
+    public async Task Another_wonderq_app_at_the_broker_url_says_it_is_not_the_broker()
+    {
+        await using var other = new DevToolApplication(brokerHandler: null);
+        await using var devTool = new DevToolApplication(() => other.Server.CreateHandler());
+        using var client = devTool.CreateClient();
+
+        using var response = await client.DeleteAsync("/queues/orders");
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
+        problem.GetProperty("detail").GetString().Should().Contain("This is the WonderQ DevTool, not the broker").And.Contain("Check Broker:Url");
+    }
+
+    [Fact]
+    public async Task A_devtool_whose_broker_url_is_its_own_says_so_at_once_rather_than_ask_itself_until_it_times_out()
+    {
+        var port = FreePort.Next();
+        await using var devTool = await KestrelApp.StartAsync(Program.CreateApp, port, [$"--Broker:Url=http://127.0.0.1:{port}"]);
+        using var client = devTool.CreateClient();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        using var response = await client.GetAsync("/queues");
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3), "the DevTool's timeouts (6 s) are not what ends it");
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
+        problem.GetProperty("detail").GetString().Should().Contain("This is the WonderQ DevTool, not the broker");
     }
 
     [Fact]

@@ -1,0 +1,38 @@
+using System.Net;
+using System.Text.Json;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Web;
+
+/// <summary>A broker client whose Broker:Url points at the UserApp is told so, not answered as a user would be.</summary>
+public sealed class NotTheBrokerTests(UserAppOnASocket apps) : IClassFixture<UserAppOnASocket>, IDisposable
+{
+    private readonly HttpClient _userApp = apps.CreateClient();
+
+    [Fact]
+    public async Task A_request_from_a_broker_client_is_a_421_saying_this_is_the_userapp()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
+        request.Headers.Via.ParseAdd("1.1 wonderq-broker-client");
+
+        using var response = await _userApp.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.MisdirectedRequest);
+        response.Content.Headers.ContentType?.MediaType.Should().Be("application/problem+json");
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        problem.RootElement.GetProperty("detail").GetString().Should().StartWith("This is the WonderQ UserApp, not the broker");
+    }
+
+    [Fact]
+    public async Task Another_proxys_via_is_no_reason_to_refuse()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
+        request.Headers.Via.ParseAdd("1.1 nginx");
+
+        using var response = await _userApp.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    public void Dispose() => _userApp.Dispose();
+}
