@@ -21,7 +21,7 @@ public class Program
         services.AddWonderQConventions();
         services.AddOptions<LimitsOptions>().ValidateConsumeDefaults().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, StoreProblemMapper>();
-        services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ApiKeyOptions>().BindSettings(ApiKeyOptions.Section);
         services.AddOpenApi(options => options.AddWonderQConventions());
 
         services.AddMessageStore();
@@ -29,7 +29,7 @@ public class Program
         services.AddSingleton<LongPoll>();
         services.AddHostedService<WaitingCapWarning>();
 
-        var app = builder.Build().ClaimStore();
+        var app = builder.Build().ValidateSettings().ClaimStore();
 
         app.UseWonderQProblems();
         app.UseApiKeys();

@@ -24,7 +24,7 @@ public class Program
 
         services.AddValidatorsFromAssemblyContaining<PeekQueryValidator>(ServiceLifetime.Singleton);
 
-        services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DashboardOptions>().BindSettings(DashboardOptions.Section);
         services.AddSingleton<BrokerReachability>();
         services.AddSingleton<IFailureLog>(sp => sp.GetRequiredService<BrokerReachability>());
         services.AddTransient<BrokerReachabilityLog>();
@@ -38,7 +38,7 @@ public class Program
         });
         services.AddBrokerClient(client => client.AddHttpMessageHandler<BrokerReachabilityLog>());
 
-        var app = builder.Build();
+        var app = builder.Build().ValidateSettings();
 
         app.UseWonderQProblems();
         app.RefuseBrokerClients("DevTool");

@@ -1,6 +1,7 @@
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using WonderQ.Shared.Client;
+using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
 using WonderQ.UserApp.Dispatch;
 using WonderQ.UserApp.Listen;
@@ -18,8 +19,7 @@ public class Program
 
         services.AddWonderQConventions();
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
-        services.AddOptions<UserAppOptions>().BindConfiguration(UserAppOptions.Section).ValidateDataAnnotations()
-            .ValidateListenerDefaultsWithinLimits().ValidateOnStart();
+        services.AddOptions<UserAppOptions>().BindSettings(UserAppOptions.Section).ValidateListenerDefaultsWithinLimits();
 
         services.AddOpenApi(options => options.AddWonderQConventions());
 
@@ -32,7 +32,7 @@ public class Program
         services.AddSingleton<ListenerRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<ListenerRegistry>());
 
-        var app = builder.Build();
+        var app = builder.Build().ValidateSettings();
 
         app.UseWonderQProblems();
         app.RefuseBrokerClients("UserApp");

@@ -40,15 +40,20 @@ public sealed class UserAppOptions : IValidatableObject
     /// <summary>How long a stopping loop still tries to acknowledge a message it has already reported.</summary>
     public TimeSpan ListenerStopGrace { get; set; } = TimeSpan.FromSeconds(5);
 
+    internal bool StopGraceValid => ListenerStopGrace >= TimeSpan.Zero && ListenerStopGrace <= TimeSpan.FromMinutes(1);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (ListenerInitialBackoff <= TimeSpan.Zero || ListenerInitialBackoff > TimeSpan.FromMinutes(10))
+        var initialValid = ListenerInitialBackoff > TimeSpan.Zero && ListenerInitialBackoff <= TimeSpan.FromMinutes(10);
+        if (!initialValid)
         {
             yield return new ValidationResult(
                 "UserApp:ListenerInitialBackoff must be more than 00:00:00 and at most 00:10:00.", [nameof(ListenerInitialBackoff)]);
         }
 
-        if (ListenerMaxBackoff < ListenerInitialBackoff || ListenerMaxBackoff > TimeSpan.FromHours(1))
+        // Compared with ListenerInitialBackoff only when that is valid, which is said otherwise on its own.
+        if (ListenerMaxBackoff <= TimeSpan.Zero || ListenerMaxBackoff > TimeSpan.FromHours(1)
+            || (initialValid && ListenerMaxBackoff < ListenerInitialBackoff))
         {
             yield return new ValidationResult(
                 "UserApp:ListenerMaxBackoff must be at least UserApp:ListenerInitialBackoff and at most 01:00:00.", [nameof(ListenerMaxBackoff)]);
@@ -60,7 +65,7 @@ public sealed class UserAppOptions : IValidatableObject
                 "UserApp:ListenerIdleDelay must be more than 00:00:00 and at most 00:10:00.", [nameof(ListenerIdleDelay)]);
         }
 
-        if (ListenerStopGrace < TimeSpan.Zero || ListenerStopGrace > TimeSpan.FromMinutes(1))
+        if (!StopGraceValid)
         {
             yield return new ValidationResult(
                 "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.", [nameof(ListenerStopGrace)]);
@@ -70,20 +75,51 @@ public sealed class UserAppOptions : IValidatableObject
 
 public static class UserAppOptionsValidation
 {
-    /// <summary>The listener's defaults go to the broker as they are: past these limits every poll would be a 400.</summary>
+    /// <summary>
+    /// The listener's defaults go to the broker as they are: past these limits every poll would be a 400. A default or a
+    /// limit that is invalid on its own is said by its own check, and not compared here as well.
+    /// </summary>
     public static OptionsBuilder<UserAppOptions> ValidateListenerDefaultsWithinLimits(this OptionsBuilder<UserAppOptions> builder) =>
         builder
-            .Validate<IOptions<LimitsOptions>>((o, l) => o.ListenerSize <= l.Value.MaxBatchSize, "UserApp:ListenerSize must be at most Limits:MaxBatchSize.")
             .Validate<IOptions<LimitsOptions>>(
-                (o, l) => o.ListenerWaitTimeSeconds <= l.Value.MaxWaitTimeSeconds,
+                (o, l) => Within(o, nameof(o.ListenerSize), l, nameof(LimitsOptions.MaxBatchSize), (u, m) => u.ListenerSize <= m.MaxBatchSize),
+                "UserApp:ListenerSize must be at most Limits:MaxBatchSize.")
+            .Validate<IOptions<LimitsOptions>>(
+                (o, l) => Within(
+                    o, nameof(o.ListenerWaitTimeSeconds), l, nameof(LimitsOptions.MaxWaitTimeSeconds), (u, m) => u.ListenerWaitTimeSeconds <= m.MaxWaitTimeSeconds),
                 "UserApp:ListenerWaitTimeSeconds must be at most Limits:MaxWaitTimeSeconds.")
             .Validate<IOptions<LimitsOptions>>(
-                (o, l) => o.ListenerVisibilityTimeoutSeconds <= l.Value.MaxVisibilityTimeoutSeconds,
+                (o, l) => Within(
+                    o,
+                    nameof(o.ListenerVisibilityTimeoutSeconds),
+                    l,
+                    nameof(LimitsOptions.MaxVisibilityTimeoutSeconds),
+                    (u, m) => u.ListenerVisibilityTimeoutSeconds <= m.MaxVisibilityTimeoutSeconds),
                 "UserApp:ListenerVisibilityTimeoutSeconds must be at most Limits:MaxVisibilityTimeoutSeconds.")
             // The host stops waiting for its services after its shutdown timeout: a longer grace would be cut short
             // there, and a message already printed would be printed again when it comes back.
             .Validate<IOptions<HostOptions>>(
-                (o, h) => o.ListenerStopGrace == TimeSpan.Zero || h.Value.ShutdownTimeout == Timeout.InfiniteTimeSpan
+                (o, h) => o.ListenerStopGrace == TimeSpan.Zero || !o.StopGraceValid || h.Value.ShutdownTimeout == Timeout.InfiniteTimeSpan
                     || o.ListenerStopGrace < h.Value.ShutdownTimeout,
                 "UserApp:ListenerStopGrace must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
+
+    /// <summary>
+    /// Whether the UserApp's <paramref name="setting"/> is within the Limits' <paramref name="limit"/>; so it is
+    /// taken to be when either is invalid on its own (Limits with any setting refused is said as such).
+    /// </summary>
+    private static bool Within(
+        UserAppOptions options, string setting, IOptions<LimitsOptions> limits, string limit, Func<UserAppOptions, LimitsOptions, bool> within)
+    {
+        LimitsOptions value;
+        try
+        {
+            value = limits.Value;
+        }
+        catch (OptionsValidationException)
+        {
+            return true;
+        }
+
+        return !Settings.AreValid(options, setting) || !Settings.AreValid(value, limit) || within(options, value);
+    }
 }

@@ -36,12 +36,14 @@ public sealed class StorageOptions : IValidatableObject
             yield return new ValidationResult("Storage:Sqlite:Synchronous must be FULL, EXTRA or NORMAL.", ["Sqlite.Synchronous"]);
         }
 
-        if (Sqlite.MaxBatchOperations is < 1 or > 100_000)
+        var batchValid = Sqlite.MaxBatchOperations is >= 1 and <= 100_000;
+        if (!batchValid)
         {
             yield return new ValidationResult("Storage:Sqlite:MaxBatchOperations must be from 1 to 100000.", ["Sqlite.MaxBatchOperations"]);
         }
 
-        if (Sqlite.MaxPendingOperations < Sqlite.MaxBatchOperations || Sqlite.MaxPendingOperations > 1_048_576)
+        // Compared with MaxBatchOperations only when that is valid, which is said otherwise on its own.
+        if (Sqlite.MaxPendingOperations is < 1 or > 1_048_576 || (batchValid && Sqlite.MaxPendingOperations < Sqlite.MaxBatchOperations))
         {
             yield return new ValidationResult(
                 "Storage:Sqlite:MaxPendingOperations must be at least Storage:Sqlite:MaxBatchOperations and at most 1048576.",

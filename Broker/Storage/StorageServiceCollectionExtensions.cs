@@ -1,4 +1,5 @@
 using WonderQ.Broker.Storage.Sqlite;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Broker.Storage;
 
@@ -6,10 +7,7 @@ public static class StorageServiceCollectionExtensions
 {
     public static IServiceCollection AddMessageStore(this IServiceCollection services)
     {
-        services.AddOptions<StorageOptions>()
-            .BindConfiguration(StorageOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        services.AddOptions<StorageOptions>().BindSettings(StorageOptions.Section);
 
         services.AddSingleton<QueueActivity>();
         services.AddSingleton<SqliteDatabase>();

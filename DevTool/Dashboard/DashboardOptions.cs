@@ -19,12 +19,14 @@ public sealed class DashboardOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (RefreshInterval < TimeSpan.FromMilliseconds(100) || RefreshInterval > TimeSpan.FromMinutes(1))
+        var refreshValid = RefreshInterval >= TimeSpan.FromMilliseconds(100) && RefreshInterval <= TimeSpan.FromMinutes(1);
+        if (!refreshValid)
         {
             yield return new ValidationResult("Dashboard:RefreshInterval must be from 00:00:00.100 to 00:01:00.", [nameof(RefreshInterval)]);
         }
 
-        if (StaleAfter <= RefreshInterval || StaleAfter > TimeSpan.FromHours(1))
+        // Compared with RefreshInterval only when that is valid, which is said otherwise on its own.
+        if (StaleAfter <= TimeSpan.Zero || StaleAfter > TimeSpan.FromHours(1) || (refreshValid && StaleAfter <= RefreshInterval))
         {
             yield return new ValidationResult(
                 "Dashboard:StaleAfter must be more than Dashboard:RefreshInterval and at most 01:00:00.", [nameof(StaleAfter)]);

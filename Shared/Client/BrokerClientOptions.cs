@@ -42,12 +42,14 @@ public sealed class BrokerClientOptions : IValidatableObject
                 "Broker:ApiKey must be printable ASCII, without spaces at its start or end.", [nameof(ApiKey)]);
         }
 
-        if (AttemptTimeout <= TimeSpan.Zero || AttemptTimeout > TimeSpan.FromMinutes(10))
+        var attemptValid = AttemptTimeout > TimeSpan.Zero && AttemptTimeout <= TimeSpan.FromMinutes(10);
+        if (!attemptValid)
         {
             yield return new ValidationResult("Broker:AttemptTimeout must be more than 00:00:00 and at most 00:10:00.", [nameof(AttemptTimeout)]);
         }
 
-        if (TotalTimeout < AttemptTimeout || TotalTimeout > TimeSpan.FromHours(1))
+        // Compared with AttemptTimeout only when that is valid, which is said otherwise on its own.
+        if (TotalTimeout <= TimeSpan.Zero || TotalTimeout > TimeSpan.FromHours(1) || (attemptValid && TotalTimeout < AttemptTimeout))
         {
             yield return new ValidationResult("Broker:TotalTimeout must be at least Broker:AttemptTimeout and at most 01:00:00.", [nameof(TotalTimeout)]);
         }

@@ -20,10 +20,7 @@ public static class BrokerClientServiceCollectionExtensions
     /// </summary>
     public static IHttpClientBuilder AddBrokerClient(this IServiceCollection services, Action<IHttpClientBuilder>? outside = null)
     {
-        services.AddOptions<BrokerClientOptions>()
-            .BindConfiguration(BrokerClientOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        services.AddOptions<BrokerClientOptions>().BindSettings(BrokerClientOptions.Section);
         services.AddHostedService<BrokerUrlLog>();
 
         var builder = services.AddHttpClient<BrokerClient>((sp, http) =>

@@ -56,7 +56,8 @@ public sealed class LimitsOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (MaxRequestBodyBytes < MaxMessageBytes)
+        // Compared only when both are within their ranges: one that is not is said by its own attribute.
+        if (MaxRequestBodyBytes < MaxMessageBytes && Settings.AreValid(this, nameof(MaxRequestBodyBytes), nameof(MaxMessageBytes)))
         {
             yield return new ValidationResult(
                 "Limits:MaxRequestBodyBytes must be at least Limits:MaxMessageBytes, or no message of the largest size could be sent.",
@@ -68,18 +69,26 @@ public sealed class LimitsOptions : IValidatableObject
 /// <summary>
 /// Each app checks the defaults it applies against their limits: a default past its limit would turn every request
 /// that leaves the parameter out into a 400, or let it past the limit unchecked. The UserApp applies none of them,
-/// so it is not refused over a default it never reads.
+/// so it is not refused over a default it never reads. A default or a limit out of its own range is said by its own
+/// attribute, and not compared here as well.
 /// </summary>
 public static class LimitsDefaultsValidation
 {
     public static OptionsBuilder<LimitsOptions> ValidatePeekDefault(this OptionsBuilder<LimitsOptions> builder) =>
-        builder.Validate(l => l.DefaultPeekSize <= l.MaxBatchSize, "Limits:DefaultPeekSize must be at most Limits:MaxBatchSize.");
+        builder.Validate(
+            l => l.DefaultPeekSize <= l.MaxBatchSize || !Settings.AreValid(l, nameof(l.DefaultPeekSize), nameof(l.MaxBatchSize)),
+            "Limits:DefaultPeekSize must be at most Limits:MaxBatchSize.");
 
     public static OptionsBuilder<LimitsOptions> ValidateConsumeDefaults(this OptionsBuilder<LimitsOptions> builder) =>
         builder
-            .Validate(l => l.DefaultConsumeSize <= l.MaxBatchSize, "Limits:DefaultConsumeSize must be at most Limits:MaxBatchSize.")
-            .Validate(l => l.DefaultWaitTimeSeconds <= l.MaxWaitTimeSeconds, "Limits:DefaultWaitTimeSeconds must be at most Limits:MaxWaitTimeSeconds.")
             .Validate(
-                l => l.DefaultVisibilityTimeoutSeconds <= l.MaxVisibilityTimeoutSeconds,
+                l => l.DefaultConsumeSize <= l.MaxBatchSize || !Settings.AreValid(l, nameof(l.DefaultConsumeSize), nameof(l.MaxBatchSize)),
+                "Limits:DefaultConsumeSize must be at most Limits:MaxBatchSize.")
+            .Validate(
+                l => l.DefaultWaitTimeSeconds <= l.MaxWaitTimeSeconds || !Settings.AreValid(l, nameof(l.DefaultWaitTimeSeconds), nameof(l.MaxWaitTimeSeconds)),
+                "Limits:DefaultWaitTimeSeconds must be at most Limits:MaxWaitTimeSeconds.")
+            .Validate(
+                l => l.DefaultVisibilityTimeoutSeconds <= l.MaxVisibilityTimeoutSeconds
+                    || !Settings.AreValid(l, nameof(l.DefaultVisibilityTimeoutSeconds), nameof(l.MaxVisibilityTimeoutSeconds)),
                 "Limits:DefaultVisibilityTimeoutSeconds must be at most Limits:MaxVisibilityTimeoutSeconds.");
 }

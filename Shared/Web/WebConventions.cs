@@ -25,11 +25,11 @@ public static class WebConventions
     {
         services.TryAddSingleton(TimeProvider.System);
         QuietHostOnRefusals(services);
-        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<OutageOptions>().BindConfiguration(OutageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindSettings(LimitsOptions.Section);
+        services.AddOptions<OutageOptions>().BindSettings(OutageOptions.Section);
         services.AddOptions<KestrelServerOptions>()
             .Configure<IConfiguration>((kestrel, configuration) => KestrelLimits.Bind(kestrel.Limits, configuration))
-            .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes)
+            .Configure<IOptions<LimitsOptions>>(LimitRequestBodies)
             .ValidateOnStart();
 
         // A Host header the app does not answer gets a bare 400: ASP.NET Core's own answer is an HTML page.
@@ -52,6 +52,32 @@ public static class WebConventions
         ValidationConventions.UseWireNames();
         services.AddValidatorsFromAssemblyContaining<CreateQueueRequestValidator>(ServiceLifetime.Singleton);
         return services;
+    }
+
+    /// <summary>
+    /// Kestrel's server is made as the app is built, before the options are validated: invalid limits are left for that
+    /// validation to say, with every other invalid setting, and it stops the app before it serves a request.
+    /// </summary>
+    private static void LimitRequestBodies(KestrelServerOptions kestrel, IOptions<LimitsOptions> limits)
+    {
+        try
+        {
+            kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes;
+        }
+        catch (OptionsValidationException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Checks the options validated on start as soon as the app is built: its middleware and endpoints read some of
+    /// them as they are set up, and the first one invalid would stop the app there alone, not said with every other
+    /// setting that is wrong. (<see cref="Run"/> checks them again, for an app built without this.)
+    /// </summary>
+    public static WebApplication ValidateSettings(this WebApplication app)
+    {
+        app.Services.GetService<IStartupValidator>()?.Validate();
+        return app;
     }
 
     /// <summary>
@@ -79,7 +105,7 @@ public static class WebConventions
         }
         catch (Exception ex) when (!started && IsRefusal(ex))
         {
-            Console.Error.WriteLine($"WonderQ {appName} did not start: {ReasonFor(ex, listening)}");
+            Console.Error.WriteLine($"WonderQ {appName} did not start: {string.Join(" ", ReasonsFor(ex, listening).Distinct())}");
             return 1;
         }
     }
@@ -107,12 +133,30 @@ public static class WebConventions
     };
 
     /// <summary>
+    /// Each thing to fix, as a sentence. Options validated on start fail together, each options class with its own
+    /// list of failures, which are said as they are written (the message of <see cref="OptionsValidationException"/>
+    /// runs them together with "; " after their own full stops). A failure found twice (a check that reads another
+    /// options class meets that class's own failure) is said once, by <see cref="Run"/>.
+    /// </summary>
+    private static IEnumerable<string> ReasonsFor(Exception ex, ListenSetting listening) => ex switch
+    {
+        AggregateException all => all.InnerExceptions.SelectMany(inner => ReasonsFor(inner, listening)),
+        OptionsValidationException invalid => invalid.Failures.Select(Sentence),
+        _ => [ReasonFor(ex, listening)],
+    };
+
+    private static string Sentence(string failure)
+    {
+        failure = failure.Trim();
+        return failure.EndsWith('.') || failure.EndsWith('?') || failure.EndsWith('!') ? failure : failure + ".";
+    }
+
+    /// <summary>
     /// The host resolves a relative <c>--contentRoot</c> against the app's own folder, not the working directory, and
     /// names only the folder it did not find.
     /// </summary>
     private static string ReasonFor(Exception ex, ListenSetting listening) => ex switch
     {
-        AggregateException all => string.Join(" ", all.InnerExceptions.Select(inner => ReasonFor(inner, listening))),
         DirectoryNotFoundException => $"its content root {ex.Message} does not exist. Give the folder that holds its " +
             "appsettings.json as an absolute path: a relative --contentRoot is taken from the folder of the app's dll, not the working directory.",
         // Only the host's start binds, and Run knows by then where the addresses come from.

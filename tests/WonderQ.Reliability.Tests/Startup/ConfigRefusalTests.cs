@@ -65,6 +65,76 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("Broker", "--Storage:Sqlite:Synchronus=NORMAL", "Storage:Sqlite:Synchronus", "Storage:Sqlite")]
+    [InlineData("Broker", "--Storage:Provder=sqlite", "Storage:Provder", "Storage")]
+    [InlineData("Broker", "--Limits:MaxBatchSze=5", "Limits:MaxBatchSze", "Limits")]
+    [InlineData("Broker", "--Auth:ApiKey=s3cret", "Auth:ApiKey", "Auth")]
+    [InlineData("Broker", "--Auth:ApiKeys:0:Key=s3cret", "Auth:ApiKeys:0:Key", "Auth:ApiKeys:0")]
+    [InlineData("Broker", "--Outages:RetryAfter=5", "Outages:RetryAfter", "Outages")]
+    [InlineData("DevTool", "--Dashboard:PreviewChars=500", "Dashboard:PreviewChars", "Dashboard")]
+    [InlineData("DevTool", "--Broker:Uri=http://127.0.0.1:4650", "Broker:Uri", "Broker")]
+    [InlineData("DevTool", "--Limits:MaxBatchSze=5", "Limits:MaxBatchSze", "Limits")]
+    [InlineData("UserApp", "--UserApp:DispatchParalelism=3", "UserApp:DispatchParalelism", "UserApp")]
+    [InlineData("UserApp", "--Broker:MaxRetry=2", "Broker:MaxRetry", "Broker")]
+    [InlineData("UserApp", "--Outages:LogIntervall=00:00:01", "Outages:LogIntervall", "Outages")]
+    public async Task A_key_that_names_no_setting_of_a_WonderQ_section_is_refused_in_one_line_naming_it(string app, string arg, string key, string section)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Be($"WonderQ {DisplayName(app)} did not start: {key} is not a setting of {section}: check its spelling against appsettings.json.");
+    }
+
+    [Fact]
+    public async Task A_key_that_names_no_setting_is_refused_when_it_comes_from_the_environment()
+    {
+        using var database = new TempDatabase();
+
+        var said = await RefusalOfAsync("Broker", database, new Dictionary<string, string> { ["Storage__Sqlite__Synchronus"] = "NORMAL" });
+
+        said.Should().Be("WonderQ broker did not start: Storage:Sqlite:Synchronus is not a setting of Storage:Sqlite: check its spelling against appsettings.json.");
+    }
+
+    [Theory]
+    [InlineData("Broker", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
+    [InlineData("Broker", "--Limits:MaxMessageBytes=100000000", "Limits:MaxMessageBytes must be from 1 to 67108864.")]
+    [InlineData("Broker", "--Limits:DefaultConsumeSize=20000", "Limits:DefaultConsumeSize must be from 1 to 10000.")]
+    [InlineData("Broker", "--Outages:RetryAfterSeconds=0", "Outages:RetryAfterSeconds must be from 1 to 3600.")]
+    [InlineData("Broker", "--Auth:ApiKeys:0= s3cret", "Auth:ApiKeys:0 must not start or end with spaces.")]
+    [InlineData("Broker", "--Storage:Sqlite:MaxBatchOperations=200000", "Storage:Sqlite:MaxBatchOperations must be from 1 to 100000.")]
+    [InlineData("DevTool", "--Dashboard:PreviewCharacters=50", "Dashboard:PreviewCharacters must be from 100 to 1000000.")]
+    [InlineData("DevTool", "--Dashboard:RefreshInterval=00:02:00", "Dashboard:RefreshInterval must be from 00:00:00.100 to 00:01:00.")]
+    [InlineData("DevTool", "--Broker:AttemptTimeout=00:20:00", "Broker:AttemptTimeout must be more than 00:00:00 and at most 00:10:00.")]
+    [InlineData("DevTool", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
+    [InlineData("UserApp", "--UserApp:DispatchParallelism=0", "UserApp:DispatchParallelism must be from 1 to 256.")]
+    [InlineData("UserApp", "--UserApp:ListenerSize=20000", "UserApp:ListenerSize must be from 1 to 10000.")]
+    [InlineData("UserApp", "--UserApp:ListenerInitialBackoff=00:20:00", "UserApp:ListenerInitialBackoff must be more than 00:00:00 and at most 00:10:00.")]
+    [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:02:00", "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.")]
+    [InlineData("UserApp", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
+    [InlineData("UserApp", "--Broker:Url=notaurl", "Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.")]
+    public async Task A_value_out_of_range_is_said_in_its_own_words_without_the_checks_against_it_that_fail_because_of_it(
+        string app, string arg, string reason)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Be($"WonderQ {DisplayName(app)} did not start: {reason}");
+    }
+
+    [Fact]
+    public async Task Failures_in_several_sections_are_each_said_once_in_their_own_words()
+    {
+        var said = await RefusalOfAsync(
+            "Broker", "--Limits:MaxBatchSize=0", "--Outages:RetryAfterSeconds=0", "--Storage:Sqlite:Synchronus=NORMAL", "--Auth:ApiKeys:0=");
+
+        said.Should().StartWith("WonderQ broker did not start: ")
+            .And.Contain(" Limits:MaxBatchSize must be from 1 to 10000.")
+            .And.Contain(" Outages:RetryAfterSeconds must be from 1 to 3600.")
+            .And.Contain(" Storage:Sqlite:Synchronus is not a setting of Storage:Sqlite: check its spelling against appsettings.json.")
+            .And.Contain(" Auth:ApiKeys:0 is empty")
+            .And.NotContain("DataAnnotation").And.NotContain(".;").And.NotContain("'.")
+            .And.NotContain("Limits:DefaultConsumeSize").And.NotContain("Limits:DefaultPeekSize");
+    }
+
+    [Theory]
     [InlineData("Broker", "--Logging:LogLevel:Default=Verbose", "Verbose")]
     [InlineData("DevTool", "--Logging:LogLevel:Microsoft.AspNetCore=Loud", "Loud")]
     [InlineData("UserApp", "--Logging:Console:LogLevel:Default=Warn", "Warn")]
@@ -255,6 +325,9 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Contain($"cannot open the database {path} (Storage:Sqlite:Path)").And.Contain("lock file")
             .And.NotContain("in use by another WonderQ broker");
     }
+
+    /// <summary>The name an app gives itself in its refusal.</summary>
+    private static string DisplayName(string app) => app == "Broker" ? "broker" : app;
 
     /// <summary>With a home of its own, so that no development certificate of the user running the tests is found.</summary>
     private async Task<string> RefusalWithoutCertificatesAsync(string app, Dictionary<string, string> environment, params string[] args)

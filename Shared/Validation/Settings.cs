@@ -1,0 +1,166 @@
+using System.Collections;
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace WonderQ.Shared.Validation;
+
+/// <summary>
+/// How every WonderQ app reads a section of its own settings: bound from the configuration, checked at start, a key that
+/// names no setting refused (a misspelt key would otherwise be ignored, and its default used), and each failure said in
+/// the words the options class gives it, without the framework's wrapping.
+/// </summary>
+public static class Settings
+{
+    /// <summary>
+    /// Binds <typeparamref name="T"/> to <paramref name="section"/>, validates its DataAnnotations and
+    /// <see cref="IValidatableObject"/> checks, and refuses keys under the section that name none of its settings; all
+    /// checked at start.
+    /// </summary>
+    public static OptionsBuilder<T> BindSettings<T>(this OptionsBuilder<T> builder, string section)
+        where T : class
+    {
+        builder.BindConfiguration(section);
+        builder.Services.AddSingleton<IValidateOptions<T>>(sp =>
+            new UnknownSettingsValidator<T>(builder.Name, sp.GetRequiredService<IConfiguration>().GetSection(section)));
+        builder.Services.AddSingleton<IValidateOptions<T>>(new SettingsValidator<T>(builder.Name));
+        return builder.ValidateOnStart();
+    }
+
+    /// <summary>
+    /// Whether each of <paramref name="members"/> of <paramref name="options"/> passes its own DataAnnotations. A check
+    /// of one setting against another is made only when both are valid on their own: a setting out of its range is said
+    /// once, not again by every setting compared with it.
+    /// </summary>
+    public static bool AreValid(object options, params string[] members) =>
+        members.All(member => Validator.TryValidateProperty(
+            options.GetType().GetProperty(member)!.GetValue(options),
+            new ValidationContext(options) { MemberName = member },
+            validationResults: null));
+
+    /// <summary>
+    /// The keys under <paramref name="section"/> that name no setting of <paramref name="type"/>, as the configuration
+    /// binder matches them (case-insensitively, by property name or <see cref="ConfigurationKeyNameAttribute"/>), each as
+    /// its full path, with the section it is under. The children of a list or a dictionary are its own, by any key.
+    /// </summary>
+    public static IEnumerable<(string Key, string Section)> UnknownKeys(IConfigurationSection section, Type type)
+    {
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0)
+            .ToDictionary(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetChildren())
+        {
+            if (!properties.TryGetValue(child.Key, out var property))
+            {
+                yield return (child.Path, section.Path);
+                continue;
+            }
+
+            foreach (var unknown in UnknownKeysOfValue(child, property.PropertyType))
+            {
+                yield return unknown;
+            }
+        }
+    }
+
+    private static IEnumerable<(string Key, string Section)> UnknownKeysOfValue(IConfigurationSection section, Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (ItemType(type) is { } item)
+        {
+            return section.GetChildren().SelectMany(child => UnknownKeysOfValue(child, item));
+        }
+
+        // A single value has no settings under it.
+        return IsSingleValue(type)
+            ? section.GetChildren().Select(child => (child.Path, section.Path))
+            : UnknownKeys(section, type);
+    }
+
+    /// <summary>What the binder converts from one string, as it does: by the type's converter.</summary>
+    private static bool IsSingleValue(Type type) =>
+        type == typeof(string) || type == typeof(object) || TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string));
+
+    /// <summary>The type of a list's items or a dictionary's values, whose keys are free.</summary>
+    private static Type? ItemType(Type type)
+    {
+        if (type == typeof(string))
+        {
+            return null;
+        }
+
+        if (type.IsArray)
+        {
+            return type.GetElementType();
+        }
+
+        var interfaces = type.IsInterface ? [type, .. type.GetInterfaces()] : type.GetInterfaces();
+        var generic = interfaces.Where(i => i.IsGenericType).ToList();
+        if (generic.FirstOrDefault(i => i.GetGenericTypeDefinition() is var d && (d == typeof(IDictionary<,>) || d == typeof(IReadOnlyDictionary<,>))) is { } dictionary)
+        {
+            return dictionary.GetGenericArguments()[1];
+        }
+
+        return generic.FirstOrDefault(i => i.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0]
+            ?? (typeof(IEnumerable).IsAssignableFrom(type) ? typeof(object) : null);
+    }
+
+    /// <summary>
+    /// Refuses a key under the section that no setting reads. Said with its full path, which the binder's own check
+    /// (<see cref="BinderOptions.ErrorOnUnknownConfiguration"/>) cannot give: it names the class, not the section.
+    /// </summary>
+    private sealed class UnknownSettingsValidator<T>(string? name, IConfigurationSection section) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? optionsName, T options)
+        {
+            if (name is not null && name != optionsName)
+            {
+                return ValidateOptionsResult.Skip;
+            }
+
+            var unknown = UnknownKeys(section, typeof(T))
+                .Select(u => $"{u.Key} is not a setting of {u.Section}: check its spelling against appsettings.json.")
+                .ToList();
+            return unknown.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(unknown);
+        }
+    }
+
+    /// <summary>
+    /// DataAnnotations, with each failure in the words its attribute or check gives it (which name the key), not
+    /// wrapped in the framework's "DataAnnotation validation failed for ... with the error: '...'". The object's own
+    /// checks run even when a member's attribute fails, so that independent failures are all said at once: a check of
+    /// one setting against another passes over a setting that is invalid on its own (<see cref="AreValid"/>).
+    /// </summary>
+    private sealed class SettingsValidator<T>(string? name) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? optionsName, T options)
+        {
+            if (name is not null && name != optionsName)
+            {
+                return ValidateOptionsResult.Skip;
+            }
+
+            var results = new List<ValidationResult>();
+            foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                if (property.GetIndexParameters().Length == 0 && property.IsDefined(typeof(ValidationAttribute), inherit: true))
+                {
+                    Validator.TryValidateProperty(property.GetValue(options), new ValidationContext(options) { MemberName = property.Name }, results);
+                }
+            }
+
+            if (options is IValidatableObject validatable)
+            {
+                results.AddRange(validatable.Validate(new ValidationContext(options)));
+            }
+
+            return results.Count == 0
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail(results.Select(r => r.ErrorMessage ?? $"{string.Join(", ", r.MemberNames)} is not valid."));
+        }
+    }
+}
