@@ -20,7 +20,7 @@ public static class NotTheBroker
         {
             foreach (var via in context.Request.Headers[HeaderNames.Via])
             {
-                if (via?.Contains(ClientVia, StringComparison.OrdinalIgnoreCase) == true)
+                if (NamesBrokerClient(via))
                 {
                     // 421 Misdirected Request: sent to a server that is not the one to answer it.
                     throw new RefusedRequestException(
@@ -32,4 +32,38 @@ public static class NotTheBroker
 
             return next(context);
         });
+
+    /// <summary>
+    /// Whether a <c>Via</c> value lists this client as one of its hops: a member whose received-by is exactly
+    /// <see cref="ClientVia"/> (RFC 9110: <c>received-protocol RWS received-by [RWS comment]</c>, members separated by
+    /// commas). A proxy in front of the app adds a member of its own, whose name or comment may contain anything,
+    /// this client's name among it, and is no reason to refuse.
+    /// </summary>
+    internal static bool NamesBrokerClient(string? via)
+    {
+        if (string.IsNullOrEmpty(via))
+        {
+            return false;
+        }
+
+        var value = via.AsSpan();
+        foreach (var range in value.Split(','))
+        {
+            var member = value[range].Trim();
+            var afterProtocol = member.IndexOfAny(' ', '\t');
+            if (afterProtocol < 0)
+            {
+                continue;
+            }
+
+            var receivedBy = member[(afterProtocol + 1)..].TrimStart();
+            var end = receivedBy.IndexOfAny(' ', '\t');
+            if ((end < 0 ? receivedBy : receivedBy[..end]).Equals(ClientVia, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -34,5 +34,32 @@ public sealed class NotTheBrokerTests(UserAppOnASocket apps) : IClassFixture<Use
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Theory]
+    [InlineData("1.1 wonderq-broker-client-gateway")]
+    [InlineData("1.1 edge.example.com (forwarded for wonderq-broker-client.example.com)")]
+    [InlineData("1.1 my-wonderq-broker-client")]
+    public async Task A_proxys_via_that_merely_contains_the_clients_name_is_no_reason_to_refuse(string via)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
+        request.Headers.TryAddWithoutValidation("Via", via);
+
+        using var response = await _userApp.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Theory]
+    [InlineData("1.1 wonderq-broker-client, 1.1 nginx")]
+    [InlineData("1.0 fred, HTTP/1.1 WonderQ-Broker-Client (a comment)")]
+    public async Task A_broker_client_behind_a_proxy_is_still_refused(string via)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
+        request.Headers.TryAddWithoutValidation("Via", via);
+
+        using var response = await _userApp.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.MisdirectedRequest);
+    }
+
     public void Dispose() => _userApp.Dispose();
 }
