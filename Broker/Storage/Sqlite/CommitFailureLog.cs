@@ -19,15 +19,36 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
     private int _failedBatches;
     private bool _recoveryLogged = true;
 
+    /// <summary>
+    /// The kinds logged in full since commits last succeeded again: on a full disk two can take turns (a write that
+    /// finds no room, an fsync that fails), and each is logged with its exception once, not at every turn.
+    /// </summary>
+    private readonly HashSet<string> _loggedKinds = [];
+
+    /// <summary>The kinds among the repeats not logged yet, named in their line.</summary>
+    private readonly List<string> _unloggedKinds = [];
+
     /// <summary>No failure waits to be logged or recovered from: the writer need not report its commits.</summary>
     public bool Healthy => _recoveryLogged && _unlogged == 0;
 
     public void Failed(CommitFailure failure, Exception exception, int operations)
     {
         var now = time.GetUtcNow();
-        if (_current?.Kind == failure.Kind && (now < _nextLine || !_recoveryLogged || _unlogged > 0))
+        var seen = _current?.Kind == failure.Kind || _loggedKinds.Contains(failure.Kind);
+        if (seen && (now < _nextLine || !_recoveryLogged || _unlogged > 0))
         {
-            // The same failure again: counted, and said in one line once the interval has passed.
+            // A failure already logged in full: counted, and said in one line once the interval has passed.
+            if (_current?.Kind != failure.Kind)
+            {
+                _current = failure;
+                _reason = exception.Message.TrimEnd('.');
+            }
+
+            if (!_unloggedKinds.Contains(failure.Kind))
+            {
+                _unloggedKinds.Add(failure.Kind);
+            }
+
             _unlogged++;
             _failedBatches++;
             if (now >= _nextLine)
@@ -43,6 +64,7 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         // A failure of another kind, or this one again after commits had succeeded for a whole interval: in full.
         LogRepeats();
         _current = failure;
+        _loggedKinds.Add(failure.Kind);
         _reason = exception.Message.TrimEnd('.');
         _nextLine = now + interval;
         _failedBatches++;
@@ -77,8 +99,16 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         _failedBatches = 0;
         _unlogged = 0;
         _committed = 0;
+        _unloggedKinds.Clear();
         _recoveryLogged = true;
         _nextLine = now + interval;
+
+        // A relapse of the last kind within the interval is only counted, as before; any other is news again.
+        _loggedKinds.Clear();
+        if (_current is not null)
+        {
+            _loggedKinds.Add(_current.Kind);
+        }
     }
 
     /// <summary>The repeats not logged yet, as when the writer stops while commits still fail.</summary>
@@ -94,10 +124,11 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         logger.LogError(
             "{Unlogged} more write batches failed and were rolled back ({Kind}, {Reason}) since the last of these lines, and {Committed} committed",
             _unlogged,
-            _current?.Kind,
+            _unloggedKinds.Count > 0 ? string.Join(" and ", _unloggedKinds) : _current?.Kind,
             _reason,
             _committed);
         _unlogged = 0;
+        _unloggedKinds.Clear();
         _committed = 0;
     }
 }

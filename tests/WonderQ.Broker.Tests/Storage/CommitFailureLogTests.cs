@@ -1,0 +1,69 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using WonderQ.Broker.Storage.Sqlite;
+
+namespace WonderQ.Broker.Tests.Storage;
+
+/// <summary>The writer's log of failed commits, driven directly.</summary>
+public sealed class CommitFailureLogTests
+{
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly Lines _log = new();
+
+    [Fact]
+    public void Two_kinds_of_failure_taking_turns_log_one_stack_trace_each_not_one_per_batch()
+    {
+        // On a full disk a batch that syncs can fail in its fsync (an I/O error) while the next, unsynced, fails to
+        // write (SQLITE_FULL): the kinds take turns for as long as the disk stays full.
+        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 20; i++)
+        {
+            var exception = i % 2 == 0 ? new SqliteException("database or disk is full", 13, 13) : new SqliteException("disk I/O error", 10, 1034);
+            log.Failed(CommitFailure.Of(exception), exception, 3);
+        }
+
+        _log.Entries.Where(e => e.Exception is not null).Should().HaveCount(2, "each kind's stack trace is logged once");
+        _log.Entries.Should().HaveCount(2, "the repeats of either are counted within the interval");
+
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        var full = new SqliteException("database or disk is full", 13, 13);
+        log.Failed(CommitFailure.Of(full), full, 3);
+
+        _log.Entries.Should().HaveCount(3);
+        _log.Entries[^1].Exception.Should().BeNull();
+        _log.Entries[^1].Message.Should().Contain("19 more write batches failed").And.Contain("disk full").And.Contain("disk I/O error");
+
+        log.Succeeded(wrote: true);
+        _log.Entries[^1].Message.Should().Contain("Commits succeed again after 21 failed batches");
+    }
+
+    [Fact]
+    public void A_kind_not_seen_in_this_outage_is_logged_in_full_even_when_another_repeats()
+    {
+        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10));
+        var full = new SqliteException("database or disk is full", 13, 13);
+        log.Failed(CommitFailure.Of(full), full, 1);
+        log.Failed(CommitFailure.Of(full), full, 1);
+        var corrupt = new SqliteException("database disk image is malformed", 11, 11);
+        log.Failed(CommitFailure.Of(corrupt), corrupt, 1);
+
+        _log.Entries.Where(e => e.Exception is not null).Should().HaveCount(2);
+        _log.Entries[^1].Exception.Should().BeSameAs(corrupt);
+    }
+
+    private sealed record Entry(LogLevel Level, string Message, Exception? Exception);
+
+    private sealed class Lines : ILogger
+    {
+        public List<Entry> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Add(new Entry(logLevel, formatter(state, exception), exception));
+    }
+}
