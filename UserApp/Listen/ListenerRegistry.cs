@@ -51,7 +51,10 @@ public sealed class ListenerRegistry(
         }
     }
 
-    /// <summary>The running loop for a queue named by id, name or both (then both must match).</summary>
+    /// <summary>
+    /// The running loop for a queue named by id, name or both (then both must match). Of two loops under one name (a
+    /// queue deleted and created again, whose old loop has not ended yet) the newer queue's, which has the higher id.
+    /// </summary>
     public QueueListener? Find(QueueRef queue)
     {
         if (queue.Id is null && queue.Name is null)
@@ -61,8 +64,9 @@ public sealed class ListenerRegistry(
 
         lock (_lock)
         {
-            return _listeners.Values.FirstOrDefault(l =>
-                !l.IsStopping && (queue.Id is null || l.Queue.Id == queue.Id) && (queue.Name is null || l.Queue.Name == queue.Name));
+            return _listeners.Values
+                .Where(l => !l.IsStopping && (queue.Id is null || l.Queue.Id == queue.Id) && (queue.Name is null || l.Queue.Name == queue.Name))
+                .MaxBy(l => l.Queue.Id);
         }
     }
 

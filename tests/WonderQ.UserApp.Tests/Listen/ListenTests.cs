@@ -163,6 +163,12 @@ public partial class ListenTests : UserAppTestBase
         (await again.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!.Queue.Id.Should().Be(renewed.Id);
         await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 2, "the new queue's message is processed");
         app.ProcessedBodies[1].Should().Be("to the new queue");
+
+        // Stopping by name, while the old loop still pauses, stops the new queue's loop, not the dying one.
+        using var stopped = await http.DeleteAsync("/listen?queue_name=reborn");
+        stopped.StatusCode.Should().Be(HttpStatusCode.OK);
+        var running = await http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options);
+        running!.Select(l => l.Queue.Id).Should().NotContain(renewed.Id);
     }
 
     [Fact]
