@@ -37,9 +37,6 @@ public sealed class EndpointParameters
     /// <summary>The endpoint as a person writes it: <c>GET /messages/consume</c>.</summary>
     public string Endpoint { get; }
 
-    /// <summary>The query parameters it binds, in the order it declares them.</summary>
-    public IReadOnlyList<string> Query => _query;
-
     /// <summary>The fields of its JSON body; null when it reads none.</summary>
     public IReadOnlyList<string>? BodyFields { get; }
 

@@ -130,13 +130,7 @@ public sealed partial class ProblemExceptionHandler(
 
     private ProblemDetails Describe(Exception exception, HttpContext httpContext) => exception switch
     {
-        RefusedRequestException { Field: { } field } refused => new HttpValidationProblemDetails(
-            new Dictionary<string, string[]> { [field] = [refused.Detail] })
-        {
-            Status = refused.Status,
-            Title = refused.Title,
-            Detail = refused.Detail,
-        },
+        RefusedRequestException { Field: { } field } refused => FieldProblem(refused.Status, refused.Title, field, refused.Detail),
         RefusedRequestException refused => Problem(refused.Status, refused.Title, refused.Detail),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => Problem(
             413,
@@ -203,12 +197,7 @@ public sealed partial class ProblemExceptionHandler(
             _ => $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers.",
         };
         return TopLevelField().Match(json.Path ?? "") is { Success: true } field
-            ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field.Groups[1].Value] = [detail] })
-            {
-                Status = 400,
-                Title = Problems.InvalidTitle,
-                Detail = detail,
-            }
+            ? FieldProblem(400, Problems.InvalidTitle, field.Groups[1].Value, detail)
             : Problem(400, "The request body is not the JSON object this endpoint takes.", detail);
     }
 
@@ -230,14 +219,12 @@ public sealed partial class ProblemExceptionHandler(
             && httpContext.RequestServices.GetService<EndpointParameterCatalog>() is { } catalog
                 ? catalog.Of(endpoint)
                 : EndpointParameters.Unknown;
-        var detail = parameters.UnknownBodyField(name);
-        return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [name] = [detail] })
-        {
-            Status = 400,
-            Title = Problems.InvalidTitle,
-            Detail = detail,
-        };
+        return FieldProblem(400, Problems.InvalidTitle, name, parameters.UnknownBodyField(name));
     }
+
+    /// <summary>A problem keyed by the one field it is about, as a validator's is.</summary>
+    private static HttpValidationProblemDetails FieldProblem(int status, string title, string field, string detail) =>
+        new(new Dictionary<string, string[]> { [field] = [detail] }) { Status = status, Title = title, Detail = detail };
 
     [GeneratedRegex(@"^The JSON property '(.*)' could not be mapped to any \.NET member contained in type '[^']*'\.", RegexOptions.Singleline)]
     private static partial Regex UnmappedMember();

@@ -34,7 +34,8 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
     public void Failed(CommitFailure failure, Exception exception, int operations)
     {
         var now = time.GetUtcNow();
-        var seen = _current?.Kind == failure.Kind || _loggedKinds.Contains(failure.Kind);
+        // The last kind logged is always among those logged in full.
+        var seen = _loggedKinds.Contains(failure.Kind);
         if (seen && (now < _nextLine || !_recoveryLogged || _unlogged > 0))
         {
             // A failure already logged in full: counted, and said in one line once the interval has passed.
