@@ -32,6 +32,7 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     private const int SqliteConfigMemStatus = 9;
+    private const int SqliteReadOnly = 8;
     private const int SqliteCannotOpen = 14;
     private const int SqliteNotADatabase = 26;
 
@@ -84,11 +85,16 @@ internal sealed class SqliteDatabase : IDisposable
             ApplySchema(connection);
             opened = true;
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen)
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen or SqliteReadOnly)
         {
-            throw ex.SqliteErrorCode == SqliteNotADatabase
-                ? CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex)
-                : CannotOpen($"SQLite cannot open it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex);
+            throw ex.SqliteErrorCode switch
+            {
+                SqliteNotADatabase => CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex),
+                // SQLite opens a file it may not write read-only, and says so at the first write: a read-only file, or
+                // a folder where it cannot create the -wal and -shm files it keeps beside it.
+                SqliteReadOnly => CannotOpen($"SQLite can only read it ({ex.Message.TrimEnd('.')}). Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it", ex),
+                _ => CannotOpen($"SQLite cannot open it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex),
+            };
         }
         finally
         {

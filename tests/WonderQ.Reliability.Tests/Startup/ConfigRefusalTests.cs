@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using FluentAssertions;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
@@ -299,6 +300,32 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
 
         said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): it is not a SQLite database");
         File.ReadAllText(database.Path).Should().Be(text, "a file that is not the broker's is left as it was");
+    }
+
+    [Fact]
+    public async Task A_database_that_SQLite_can_only_read_is_refused_in_one_line()
+    {
+        // A write version above 2 in the file's header makes SQLite open it read-only, as it does a file or a folder
+        // this user may not write: the test's stand-in for those, since the tests may run as root.
+        using var database = new TempDatabase();
+        using (var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false"))
+        {
+            connection.Open();
+            using var create = connection.CreateCommand();
+            create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT);";
+            create.ExecuteNonQuery();
+        }
+
+        using (var file = File.OpenWrite(database.Path))
+        {
+            file.Position = 18;
+            file.WriteByte(3);
+        }
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): SQLite can only read it")
+            .And.Contain("this user can write it and its folder");
     }
 
     [Fact]
