@@ -331,6 +331,14 @@ internal sealed class SqliteDatabase : IDisposable
             .ToList();
 
         var current = connection.ExecuteScalar<int>("PRAGMA user_version;", commandType: CommandType.Text);
+        var latest = scripts[^1].Version;
+        if (current > latest)
+        {
+            // A newer broker's schema can mean what this broker's SQL does not know (a column it must set, a trigger it
+            // relies on): writing to it blind could spoil the file for the broker that made it.
+            throw CannotOpen($"its schema is version {current}, newer than this broker's {latest}: a newer WonderQ broker has used it. Run that broker, or point this one at another file");
+        }
+
         foreach (var (name, version) in scripts.Where(s => s.Version > current))
         {
             using var transaction = connection.BeginTransaction();

@@ -303,6 +303,26 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_database_of_a_newer_schema_version_is_refused_in_one_line_and_left_as_it_was()
+    {
+        using var database = new TempDatabase();
+        using (var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false"))
+        {
+            connection.Open();
+            using var create = connection.CreateCommand();
+            create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE messages_v99 (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;";
+            create.ExecuteNonQuery();
+        }
+
+        var before = File.ReadAllBytes(database.Path);
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): its schema is version 99, newer than this broker's");
+        File.ReadAllBytes(database.Path).Should().Equal(before, "a newer broker's file is not this broker's to change");
+    }
+
+    [Fact]
     public async Task A_database_that_SQLite_can_only_read_is_refused_in_one_line()
     {
         // A write version above 2 in the file's header makes SQLite open it read-only, as it does a file or a folder
