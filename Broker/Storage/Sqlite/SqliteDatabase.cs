@@ -33,6 +33,7 @@ internal sealed class SqliteDatabase : IDisposable
 
     private const int SqliteConfigMemStatus = 9;
     private const int SqliteReadOnly = 8;
+    private const int SqliteCorrupt = 11;
     private const int SqliteCannotOpen = 14;
     private const int SqliteNotADatabase = 26;
 
@@ -85,7 +86,7 @@ internal sealed class SqliteDatabase : IDisposable
             ApplySchema(connection);
             opened = true;
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen or SqliteReadOnly)
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen or SqliteReadOnly or SqliteCorrupt)
         {
             throw ex.SqliteErrorCode switch
             {
@@ -93,6 +94,7 @@ internal sealed class SqliteDatabase : IDisposable
                 // SQLite opens a file it may not write read-only, and says so at the first write: a read-only file, or
                 // a folder where it cannot create the -wal and -shm files it keeps beside it.
                 SqliteReadOnly => CannotOpen($"SQLite can only read it ({ex.Message.TrimEnd('.')}). Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it", ex),
+                SqliteCorrupt => CannotOpen($"it is damaged ({ex.Message.TrimEnd('.')}). Restore it from a backup, or let sqlite3's .recover salvage what it can into a new file", ex),
                 _ => CannotOpen($"SQLite cannot open it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex),
             };
         }

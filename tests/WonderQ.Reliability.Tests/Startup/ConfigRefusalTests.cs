@@ -323,6 +323,33 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_damaged_database_is_refused_in_one_line_and_left_as_it_was()
+    {
+        using var database = new TempDatabase();
+        using (var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false"))
+        {
+            connection.Open();
+            using var create = connection.CreateCommand();
+            create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept');";
+            create.ExecuteNonQuery();
+        }
+
+        // The first page past the file's header holds the schema: overwritten, as a failing disk can leave it.
+        using (var file = File.OpenWrite(database.Path))
+        {
+            file.Position = 100;
+            file.Write(Enumerable.Repeat((byte)0xFF, 200).ToArray());
+        }
+
+        var before = File.ReadAllBytes(database.Path);
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): it is damaged");
+        File.ReadAllBytes(database.Path).Should().Equal(before, "what is left of it is the operator's to salvage");
+    }
+
+    [Fact]
     public async Task A_database_that_SQLite_can_only_read_is_refused_in_one_line()
     {
         // A write version above 2 in the file's header makes SQLite open it read-only, as it does a file or a folder
