@@ -19,6 +19,9 @@ internal sealed record CommitFailure(string Kind, string Detail)
     public const string DiskError =
         "The broker's disk failed to read or write (an I/O error): it cannot store or claim messages until the disk works again. Try again later.";
 
+    public const string DatabaseDeleted =
+        "The broker's database file was deleted while it ran: it cannot store messages that would outlast its restart. Its operator must restart it.";
+
     public const string Unknown = "The broker could not reach its storage. Try again shortly.";
 
     public static CommitFailure Of(Exception exception) => exception switch
@@ -29,6 +32,7 @@ internal sealed record CommitFailure(string Kind, string Detail)
             SqliteIoError => new("disk I/O error", DiskError),
             var code => new($"SQLite error {code}", Unknown),
         },
+        DatabaseDeletedException => new("database deleted", DatabaseDeleted),
         _ => new(exception.GetType().FullName ?? exception.GetType().Name, Unknown),
     };
 }

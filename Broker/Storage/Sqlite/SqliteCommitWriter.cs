@@ -144,7 +144,14 @@ internal sealed class SqliteCommitWriter : BackgroundService
         var changesBefore = recovering ? commands.TotalChanges : 0;
         try
         {
-            SetSync(commands, batch.Exists(o => o.NeedsSync));
+            var sync = batch.Exists(o => o.NeedsSync);
+            if (sync && !_database.IsInPlace)
+            {
+                // A 201 is a promise that the message outlasts a restart, which a deleted file cannot keep.
+                throw new DatabaseDeletedException(_database.FilePath);
+            }
+
+            SetSync(commands, sync);
             commands.Begin.Execute();
             var now = _time.GetUtcNow();
             foreach (var operation in batch)

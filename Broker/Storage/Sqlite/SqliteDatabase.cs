@@ -58,6 +58,12 @@ internal sealed class SqliteDatabase : IDisposable
     public string ReaderConnectionString { get; }
 
     /// <summary>
+    /// Whether the file and its write-ahead log are still where the broker opened them. SQLite goes on reading and
+    /// writing files deleted under it without a word, and all it commits to them from then on is gone at the next start.
+    /// </summary>
+    public bool IsInPlace => File.Exists(FilePath) && File.Exists(FilePath + "-wal");
+
+    /// <summary>
     /// Takes ownership of the file, creates it if needed and brings its schema up to date; returns the writer's
     /// connection. Throws <see cref="StoreOwnershipException"/> when another broker holds the file, and
     /// <see cref="StartRefusedException"/> when SQLite cannot open it or it is not a database.

@@ -82,7 +82,8 @@ internal sealed class SqliteMessageStore(
         {
             await using var connection = await database.OpenReaderAsync(cancellationToken);
             await connection.ExecuteScalarAsync<long>(new CommandDefinition(SqliteSql.Ping, cancellationToken: cancellationToken));
-            return true;
+            // A pooled connection still reads a deleted file, whose writes are refused (SqliteCommitWriter).
+            return database.IsInPlace;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

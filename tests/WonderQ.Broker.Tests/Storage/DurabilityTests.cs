@@ -73,6 +73,27 @@ public sealed class DurabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task A_send_after_the_database_file_was_deleted_is_a_503_that_says_so_and_the_health_check_fails()
+    {
+        await using var app = new BrokerApplication(_database.Path);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        await client.SendAsync(queue.Id, "sent before the file was deleted");
+        (await client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK);
+        foreach (var file in Directory.GetFiles(_database.Directory))
+        {
+            File.Delete(file);
+        }
+
+        using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would be lost at the next start")));
+        using var health = await client.GetAsync("/healthz");
+
+        var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted while it ran");
+        health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the store it answers from is gone");
+    }
+
+    [Fact]
     public async Task Ids_are_not_reused_after_a_restart()
     {
         long lastId;
