@@ -19,6 +19,9 @@ internal sealed class SqliteDatabase : IDisposable
     private bool _createdLockFile;
     private FileStream? _fileOwnership;
 
+    /// <summary>Where SQLite keeps the file and its -wal: it follows links on the path before naming the -wal.</summary>
+    private string _filePathWithoutLinks;
+
     static SqliteDatabase()
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -42,6 +45,7 @@ internal sealed class SqliteDatabase : IDisposable
         _options = options.Value.Sqlite;
         _logger = logger;
         FilePath = Path.GetFullPath(_options.Path, environment.ContentRootPath);
+        _filePathWithoutLinks = FilePath;
         ReaderConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
@@ -61,7 +65,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// Whether the file and its write-ahead log are still where the broker opened them. SQLite goes on reading and
     /// writing files deleted under it without a word, and all it commits to them from then on is gone at the next start.
     /// </summary>
-    public bool IsInPlace => File.Exists(FilePath) && File.Exists(FilePath + "-wal");
+    public bool IsInPlace => File.Exists(_filePathWithoutLinks) && File.Exists(_filePathWithoutLinks + "-wal");
 
     /// <summary>
     /// Takes ownership of the file, creates it if needed and brings its schema up to date; returns the writer's
@@ -174,7 +178,8 @@ internal sealed class SqliteDatabase : IDisposable
         string lockPath;
         try
         {
-            lockPath = WithoutLinks(FilePath) + ".lock";
+            _filePathWithoutLinks = WithoutLinks(FilePath);
+            lockPath = _filePathWithoutLinks + ".lock";
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

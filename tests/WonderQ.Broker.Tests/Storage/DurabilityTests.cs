@@ -93,6 +93,33 @@ public sealed class DurabilityTests : IDisposable
         health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the store it answers from is gone");
     }
 
+    [Theory]
+    [InlineData("a link to the file")]
+    [InlineData("a link to its folder")]
+    public async Task A_database_reached_through_a_symbolic_link_takes_sends_and_keeps_them(string path)
+    {
+        // SQLite names the -wal after the file the links lead to, not after the path it was given.
+        var realFolder = System.IO.Directory.CreateDirectory(Path.Combine(_database.Directory, "real")).FullName;
+        var linkedPath = path == "a link to the file"
+            ? File.CreateSymbolicLink(Path.Combine(_database.Directory, "link.db"), Path.Combine(realFolder, "q.db")).FullName
+            : Path.Combine(System.IO.Directory.CreateSymbolicLink(Path.Combine(_database.Directory, "link"), realFolder).FullName, "q.db");
+        long queueId;
+        await using (var before = new BrokerApplication(linkedPath))
+        {
+            using var client = before.CreateClient();
+            queueId = (await client.CreateQueueAsync()).Id;
+            using var sent = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queueId, null, "kept behind the link")));
+            using var health = await client.GetAsync("/healthz");
+
+            sent.StatusCode.Should().Be(HttpStatusCode.Created, await sent.Content.ReadAsStringAsync());
+            health.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        await using var after = new BrokerApplication(linkedPath);
+        using var restarted = after.CreateClient();
+        (await restarted.PeekAsync(queueId)).Should().ContainSingle(m => m.Body == "kept behind the link");
+    }
+
     [Fact]
     public async Task Ids_are_not_reused_after_a_restart()
     {
