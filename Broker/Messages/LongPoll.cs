@@ -16,6 +16,9 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Time
     // Consumers admitted to wait, against Limits:MaxWaitingConsumers.
     private int _places;
 
+    /// <summary>Whether the broker has begun to stop, when waiting consumers are answered with what they have.</summary>
+    public bool IsStopping => waiters.IsStopping;
+
     /// <summary>The claimed messages (possibly none); null when there is no such queue.</summary>
     public async Task<IReadOnlyList<MessageDto>?> ConsumeAsync(
         QueueRef queue, int size, TimeSpan waitTime, TimeSpan visibilityTimeout, CancellationToken cancellationToken)

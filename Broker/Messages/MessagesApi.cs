@@ -30,8 +30,8 @@ public static class MessagesApi
         var longPoll = services.GetRequiredService<LongPoll>();
         var validator = services.GetRequiredService<IValidator<ConsumeQuery>>();
         var limits = services.GetRequiredService<IOptions<LimitsOptions>>();
-        group.MapGet("/consume", ([AsParameters] ConsumeQuery query, CancellationToken cancellationToken) =>
-                Consume(query, longPoll, validator, limits, cancellationToken))
+        group.MapGet("/consume", ([AsParameters] ConsumeQuery query, HttpContext context, CancellationToken cancellationToken) =>
+                Consume(query, context, longPoll, validator, limits, cancellationToken))
             .WithMetadata(new SkipStatusCodePagesAttribute()).RefusesHead()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Long-poll for messages and claim them for the visibility timeout");
@@ -57,7 +57,12 @@ public static class MessagesApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, ValidationProblem, ProblemHttpResult, EmptyHttpResult>> Consume(
-        ConsumeQuery query, LongPoll longPoll, IValidator<ConsumeQuery> validator, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+        ConsumeQuery query,
+        HttpContext context,
+        LongPoll longPoll,
+        IValidator<ConsumeQuery> validator,
+        IOptions<LimitsOptions> limits,
+        CancellationToken cancellationToken)
     {
         if (ValidationFilterExtensions.Invalid(validator, query) is { } invalid)
         {
@@ -77,6 +82,13 @@ public static class MessagesApi
             // The client has gone: writing [] to it would only end in the JSON writer's OperationCanceledException,
             // thrown and rethrown five times over, for every long poll abandoned (thousands when consumers stop at once).
             return TypedResults.Empty;
+        }
+
+        if (longPoll.IsStopping && !HttpProtocol.IsHttp2(context.Request.Protocol) && !HttpProtocol.IsHttp3(context.Request.Protocol))
+        {
+            // Waiting consumers are answered as the broker begins to stop, before Kestrel closes its connections and
+            // says so itself: a consumer asking again at once on the same connection would find it reset.
+            context.Response.Headers.Connection = "close";
         }
 
         return messages is null ? Problems.NotFound($"There is no queue with {queue}.") : TypedResults.Ok(messages);

@@ -153,6 +153,7 @@ public sealed class LongPollTests : FreshBroker
         using var response = await pending.WaitAsync(TimeSpan.FromSeconds(10));
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Headers.ConnectionClose.Should().BeTrue("a consumer asking again on the same connection would find it reset");
         (await response.ReadAsync<MessageDto[]>()).Should().BeEmpty();
     }
 
@@ -182,6 +183,7 @@ public sealed class LongPollTests : FreshBroker
         using var gone = new CancellationTokenSource();
         var consume = MessagesApi.Consume(
             new ConsumeQuery(queue.Id.ToString(CultureInfo.InvariantCulture), null, null, "20", null),
+            new Microsoft.AspNetCore.Http.DefaultHttpContext(),
             App.Services.GetRequiredService<LongPoll>(),
             App.Services.GetRequiredService<IValidator<ConsumeQuery>>(),
             App.Services.GetRequiredService<IOptions<LimitsOptions>>(),
