@@ -63,6 +63,35 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         pageOverflow.Should().BeLessThanOrEqualTo(0, "nor the page");
     }
 
+    [Theory]
+    [InlineData(1280, 800)]
+    [InlineData(390, 844)]
+    public async Task An_open_queue_whose_long_name_has_no_hyphen_wraps_its_heading_inside_the_panel(int width, int height)
+    {
+        // The longest name allowed, with nowhere a line could break but anywhere.
+        var name = $"settlement_retry_{Guid.NewGuid():N}".PadRight(80, 'x');
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url, width, height);
+
+        await dashboard.OpenQueueAsync(name);
+
+        await Expect(dashboard.Page.Locator("#messages-hint")).ToHaveTextAsync($"{name} has no messages.");
+        // How far the text itself reaches past the panel: a block keeps its box's width while its text overflows.
+        const string textOverflow = """
+            (selector) => {
+              const text = document.createRange();
+              text.selectNodeContents(document.querySelector(selector));
+              return text.getBoundingClientRect().right - document.querySelector('#messages-panel').getBoundingClientRect().right;
+            }
+            """;
+        var headingOverflow = await dashboard.Page.EvaluateAsync<double>(textOverflow, "#messages-heading");
+        var hintOverflow = await dashboard.Page.EvaluateAsync<double>(textOverflow, "#messages-hint");
+        var pageOverflow = await dashboard.Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+        headingOverflow.Should().BeLessThanOrEqualTo(0, "the heading naming the open queue must stay inside its panel");
+        hintOverflow.Should().BeLessThanOrEqualTo(0, "and so must the line saying it has no messages");
+        pageOverflow.Should().BeLessThanOrEqualTo(0, "and the page must not scroll sideways");
+    }
+
     [Fact]
     public async Task Opening_a_queue_far_down_a_long_list_brings_its_messages_into_view()
     {
