@@ -12,11 +12,27 @@ public sealed class StorageOptions : IValidatableObject
 
     public SqliteStorageOptions Sqlite { get; set; } = new();
 
+    /// <summary>Named by the specification for the PostgreSQL store to come; refused when set until then.</summary>
+    public PostgresStorageOptions Postgres { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (!string.Equals(Provider, "sqlite", StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return new ValidationResult(
+                "Storage:Provider 'postgres' is not available yet: PostgreSQL storage is planned, and until then the broker stores in SQLite; use 'sqlite'.",
+                [nameof(Provider)]);
+        }
+        else if (!string.Equals(Provider, "sqlite", StringComparison.OrdinalIgnoreCase))
         {
             yield return new ValidationResult($"Storage:Provider '{Provider}' is not supported; use 'sqlite'.", [nameof(Provider)]);
+        }
+        else if (!string.IsNullOrEmpty(Postgres.ConnectionString))
+        {
+            // Ignored, it would leave the operator believing the messages are in PostgreSQL.
+            yield return new ValidationResult(
+                "Storage:Postgres:ConnectionString is set, but PostgreSQL storage is not available yet: the broker stores in Storage:Sqlite:Path; remove the setting.",
+                ["Postgres.ConnectionString"]);
         }
 
         if (string.IsNullOrWhiteSpace(Sqlite.Path))
@@ -61,6 +77,12 @@ public sealed class StorageOptions : IValidatableObject
             yield return new ValidationResult("Storage:Sqlite:BusyTimeout must be more than 00:00:00 and at most 00:05:00.", ["Sqlite.BusyTimeout"]);
         }
     }
+}
+
+/// <summary>Section <c>Storage:Postgres</c>.</summary>
+public sealed class PostgresStorageOptions
+{
+    public string ConnectionString { get; set; } = "";
 }
 
 /// <summary>Section <c>Storage:Sqlite</c>.</summary>

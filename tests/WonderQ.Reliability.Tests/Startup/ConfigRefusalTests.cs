@@ -112,6 +112,10 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:02:00", "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.")]
     [InlineData("UserApp", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
     [InlineData("UserApp", "--Broker:Url=notaurl", "Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.")]
+    [InlineData("Broker", "--Storage:Provider=postgres",
+        "Storage:Provider 'postgres' is not available yet: PostgreSQL storage is planned, and until then the broker stores in SQLite; use 'sqlite'.")]
+    [InlineData("Broker", "--Storage:Postgres:ConnectionString=Host=db;Database=wonderq",
+        "Storage:Postgres:ConnectionString is set, but PostgreSQL storage is not available yet: the broker stores in Storage:Sqlite:Path; remove the setting.")]
     public async Task A_value_out_of_range_is_said_in_its_own_words_without_the_checks_against_it_that_fail_because_of_it(
         string app, string arg, string reason)
     {
