@@ -98,6 +98,26 @@ public sealed class VisibilityTests : FreshBroker
     }
 
     [Fact]
+    public async Task Reservations_running_out_together_reach_every_waiting_consumer_not_only_the_first_woken()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var one = await Client.SendAsync(queue.Id, "one");
+        var two = await Client.SendAsync(queue.Id, "two");
+        (await Client.ConsumeAsync(queue.Id, size: 2, visibilityTimeout: 10)).Should().HaveCount(2);
+        var first = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id, 1);
+        var second = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id, 2);
+
+        // One expiry wakes one consumer; with its batch full, it wakes the next rather than leave the other message
+        // retrievable beside a consumer asleep until its wait_time runs out.
+        var firstMessages = await AdvanceUntilAnsweredAsync(first, TimeSpan.FromSeconds(11));
+        var secondMessages = await second.WaitAsync(TimeSpan.FromSeconds(10));
+
+        firstMessages.Concat(secondMessages).Select(m => m.Id).Should().BeEquivalentTo([one, two]);
+    }
+
+    [Fact]
     public async Task A_claim_made_while_another_consumer_waits_wakes_that_consumer_when_it_expires()
     {
         var queue = await Client.CreateQueueAsync();
