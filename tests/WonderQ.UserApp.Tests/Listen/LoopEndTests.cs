@@ -54,4 +54,25 @@ public sealed class LoopEndTests : UserAppTestBase
         App.Logs.Warnings.Should().ContainSingle(w => w.Contains("refused its consume (401)", StringComparison.Ordinal));
         App.ProcessedBodies.Should().BeEmpty();
     }
+
+    [Theory]
+    [InlineData(HttpStatusCode.RequestTimeout)]
+    [InlineData(HttpStatusCode.TooManyRequests)]
+    public async Task A_consume_a_proxy_answers_408_or_429_past_the_retries_is_waited_out_and_the_loop_goes_on(HttpStatusCode status)
+    {
+        // Arrange: a proxy in front of the broker throttles the first two consumes through all their retries.
+        await DispatchAsync(new { queue_name = "throttled", body = "through once the proxy lets it" });
+        var turnedAway = 0;
+        App.BrokerRequest = request => request.RequestUri!.AbsolutePath == "/messages/consume" && Interlocked.Increment(ref turnedAway) <= 10
+            ? new HttpResponseMessage(status) { Content = new StringContent("Slow down.", System.Text.Encoding.UTF8, "text/plain") }
+            : null;
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=throttled&wait_time=1");
+
+        // Assert: the loop backs off as from a broker that is down, and still gets the message.
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the consumes get through");
+        App.Logs.Warnings.Should().Contain(w => w.Contains("could not consume", StringComparison.Ordinal))
+            .And.NotContain(w => w.Contains("refused its consume", StringComparison.Ordinal));
+    }
 }
