@@ -13,8 +13,6 @@ public static class RepoPaths
 
     public static string BrokerDirectory => AppDirectory("Broker");
 
-    public static string BrokerDll => AppDll("Broker");
-
     /// <summary>The build output of <paramref name="app"/> (Broker, DevTool or UserApp), each built with the tests.</summary>
     public static string AppDirectory(string app) => Path.Combine(Root, app, "bin", Configuration, "net10.0");
 

@@ -52,9 +52,6 @@ internal sealed class WireConnection : IDisposable
     /// <summary>The last response's body (decoded when chunked); valid until the connection is used again.</summary>
     public ReadOnlySpan<byte> Body => _buffer.AsSpan(_bodyStart, _bodyLength);
 
-    /// <summary>The last response's body as memory; valid until the connection is used again.</summary>
-    public ReadOnlyMemory<byte> BodyMemory => _buffer.AsMemory(_bodyStart, _bodyLength);
-
     /// <summary>The last exchange completed and the server keeps the connection open: it may carry another request.</summary>
     public bool IsReusable { get; private set; }
 
