@@ -118,6 +118,26 @@ public sealed class VisibilityTests : FreshBroker
     }
 
     [Fact]
+    public async Task A_waiting_consumer_is_woken_by_the_reservation_that_runs_out_first_not_by_the_one_made_last()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var soon = Client.ConsumeAsync(queue.Id, waitTime: 20, visibilityTimeout: 10);
+        await AsleepAsync(queue.Id, 1);
+        var late = Client.ConsumeAsync(queue.Id, waitTime: 20, visibilityTimeout: 60);
+        await AsleepAsync(queue.Id, 2);
+        var waiting = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id, 3);
+        var id = await Client.SendAsync(queue.Id, "reserved for 10 s");
+        (await soon.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+        await Client.SendAsync(queue.Id, "reserved for 60 s");
+        (await late.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle();
+
+        var messages = await AdvanceUntilAnsweredAsync(waiting, TimeSpan.FromSeconds(11));
+
+        messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+
+    [Fact]
     public async Task A_claim_made_while_another_consumer_waits_wakes_that_consumer_when_it_expires()
     {
         var queue = await Client.CreateQueueAsync();
