@@ -65,6 +65,22 @@ public sealed class ApiKeyTests(AuthenticatedBroker broker) : IClassFixture<Auth
         response.Headers.WwwAuthenticate.Should().ContainSingle().Which.Scheme.Should().Be("Bearer");
     }
 
+    [Theory]
+    [InlineData("bearer")]
+    [InlineData("BEARER")]
+    public async Task The_scheme_is_matched_without_regard_to_case(string scheme)
+    {
+        // Arrange: RFC 9110 (11.1) makes an authentication scheme case-insensitive, and scripts often write it in lower case.
+        using var client = broker.CreateClient();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"{scheme} {AuthenticatedBroker.Key}");
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     [Fact]
     public async Task Request_with_the_right_key_is_served()
     {
