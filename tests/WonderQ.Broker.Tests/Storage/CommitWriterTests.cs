@@ -1,0 +1,64 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using WonderQ.Broker.Storage;
+using WonderQ.Broker.Storage.Sqlite;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Tests.Storage;
+
+/// <summary>
+/// The commit writer's batches, made exactly: the writer is held inside a batch of its own (<see cref="HoldOperation"/>)
+/// while the next gathers the changes a test hands it.
+/// </summary>
+public sealed class CommitWriterTests : FreshBroker
+{
+    /// <summary>
+    /// A batch the writer rolls back undoes every change in it, a queue created there too. The writer remembers the
+    /// queues it has seen, so that a send skips the lookup: it must forget one whose creation was undone, or it would
+    /// store messages, and answer 201 for them, in a queue that does not exist.
+    /// </summary>
+    [Fact]
+    public async Task A_queue_created_in_a_batch_that_rolls_back_takes_no_messages_afterwards()
+    {
+        // Arrange: the writer held in one batch while the next gathers a queue's creation and a change that fails.
+        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var created = writer.RunAsync(new CreateQueueOperation("rolled-back", CancellationToken.None));
+        var failed = writer.RunAsync(new FailingOperation());
+        hold.Release.Set();
+        await held;
+        await FluentActions.Awaiting(() => created).Should().ThrowAsync<StoreUnavailableException>();
+        await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
+
+        // Act
+        using var sent = await Client.PostAsync("/messages", Wire.Json(new SendMessageRequest(null, "rolled-back", "to a queue that is not there")));
+
+        // Assert
+        await sent.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>Keeps the writer inside its batch until released.</summary>
+    private sealed class HoldOperation() : WriteOperation<bool>(CancellationToken.None)
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Entered => _entered.Task;
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
+        {
+            _entered.SetResult();
+            Release.Wait(TimeSpan.FromSeconds(30));
+            Result = true;
+        }
+    }
+
+    private sealed class FailingOperation() : WriteOperation<bool>(CancellationToken.None)
+    {
+        public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now) =>
+            throw new InvalidOperationException("This change fails, and its whole batch with it.");
+    }
+}
