@@ -39,6 +39,34 @@ public sealed class CommitWriterTests : FreshBroker
         await sent.ShouldBeProblemAsync(HttpStatusCode.NotFound);
     }
 
+    /// <summary>
+    /// A consumer that leaves (a long poll given up, a client timing out) while its claim waits for the writer: claimed
+    /// anyway, its messages would stay invisible to every other consumer for the visibility timeout, handed to no one.
+    /// </summary>
+    [Fact]
+    public async Task A_claim_whose_consumer_left_before_the_writer_reached_it_claims_nothing()
+    {
+        // Arrange: a claim queued behind a held batch, whose consumer then leaves.
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "still there for the next consumer");
+        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        using var leaving = new CancellationTokenSource();
+        var claim = writer.RunAsync(new ClaimOperation(QueueRef.ById(queue.Id), 1, TimeSpan.FromSeconds(30), leaving.Token));
+        await leaving.CancelAsync();
+        hold.Release.Set();
+        await held;
+
+        // Act
+        var next = await Client.ConsumeAsync(queue.Id);
+
+        // Assert
+        next.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 1);
+        await FluentActions.Awaiting(() => claim).Should().ThrowAsync<OperationCanceledException>();
+    }
+
     /// <summary>Keeps the writer inside its batch until released.</summary>
     private sealed class HoldOperation() : WriteOperation<bool>(CancellationToken.None)
     {
