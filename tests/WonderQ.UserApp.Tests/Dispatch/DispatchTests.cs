@@ -260,6 +260,15 @@ public partial class DispatchTests : UserAppTestBase
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
     }
 
+    [Fact]
+    public async Task Dispatch_to_an_unknown_id_beside_a_new_name_is_a_404_and_creates_no_queue()
+    {
+        using var response = await Http.PostAsJsonAsync("/dispatch", new { queue_id = 999, queue_name = "named-beside-an-id", body = "x" }, WonderQJson.Options);
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound, "only a name given alone is created");
+        (await BrokerClient.Client.ListQueuesAsync()).Should().NotContain(q => q.Name == "named-beside-an-id");
+    }
+
     [GeneratedRegex(@"^message #\d+ at \d{13}$")]
     private static partial Regex StubBody();
     private static async Task<DispatchResponse> DispatchToAsync(HttpClient http, object request)
