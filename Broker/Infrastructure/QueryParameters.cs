@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
@@ -20,7 +19,7 @@ public static class QueryParameters
             return null;
         }
 
-        if (long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
+        if (Rules.TryParseWholeNumber(raw, out value) && value >= min && value <= max)
         {
             return null;
         }

@@ -53,8 +53,15 @@ public static class Rules
     /// <summary>A query-string value that, when present, must be a whole number from min to max.</summary>
     public static IRuleBuilderOptions<T, string?> WholeNumber<T>(this IRuleBuilder<T, string?> rule, long min, long max) =>
         rule
-            .Must(value => value is null || (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max))
+            .Must(value => value is null || (TryParseWholeNumber(value, out var n) && n >= min && n <= max))
             .WithMessage(WholeNumberMessage("{PropertyName}", min, max));
+
+    /// <summary>
+    /// Reads a query-string value as a whole number. .NET's parser skips NUL characters at the end of a number (a habit
+    /// of C strings), which would read <c>size=5%00</c> as 5 and act on it; no number of this API ends in one.
+    /// </summary>
+    public static bool TryParseWholeNumber(string value, out long number) =>
+        long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number) && !value.EndsWith('\0');
 
     /// <summary>What a whole number out of its range is told, in a validator or checked by hand.</summary>
     public static string WholeNumberMessage(string name, long min, long max) =>

@@ -95,6 +95,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
             { "listen: size over the limit", "GET", "/listen?queue_name=no-such-queue-here&size=101", null, null, 400 },
             { "listen: size not a number", "GET", "/listen?queue_name=no-such-queue-here&size=abc", null, null, 400 },
             { "listen: size past Int64", "GET", $"/listen?queue_name=no-such-queue-here&size={Huge}", null, null, 400 },
+            { "listen: size with a NUL after it", "GET", "/listen?queue_name=no-such-queue-here&size=1%00", null, null, 400 },
             { "listen: wait_time negative", "GET", "/listen?queue_name=no-such-queue-here&wait_time=-1", null, null, 400 },
             { "listen: wait_time over the limit", "GET", "/listen?queue_name=no-such-queue-here&wait_time=21", null, null, 400 },
             { "listen: visibility_timeout over the limit", "GET", "/listen?queue_name=no-such-queue-here&visibility_timeout=43201", null, null, 400 },
