@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
 using WonderQ.Shared.Contracts;
@@ -64,9 +65,10 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
     public async Task<PeekResult> PeekIfChangedAsync(QueueRef queue, int? size, string? ifNoneMatch, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}/messages{Query(("size", size))}");
-        if (ifNoneMatch is not null)
+        // Passed on as it came: a tag the broker cannot parse only means a full answer. One past ASCII, which no tag
+        // of the broker's is, means the same, and HttpClient would refuse to send it, as if the broker were down.
+        if (ifNoneMatch is not null && Ascii.IsValid(ifNoneMatch))
         {
-            // Passed on as it came: a tag the broker cannot parse only means a full answer.
             request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
         }
 

@@ -236,6 +236,28 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     }
 
     [Fact]
+    public async Task If_None_Match_past_ASCII_gets_the_full_answer_not_a_503_blaming_the_broker()
+    {
+        // Arrange: Kestrel takes a header value past ASCII, which HttpClient will not send on to the broker.
+        using var client = apps.CreateClient();
+        var name = Json.UniqueQueueName("etag");
+        using (var created = await client.PostAsJsonAsync("/queues", new { name }, WonderQJson.Options))
+        {
+            created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        }
+
+        var head = $"GET /queues/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: \"é\"\r\nConnection: close\r\n\r\n";
+
+        // Act
+        var response = await RawHttp.SendAsync(apps.Url, head);
+
+        // Assert
+        response.Status.Should().Be(200, response.Body);
+        response.Body.Should().Be("[]");
+        response.Header("ETag").Should().NotBeNull();
+    }
+
+    [Fact]
     public async Task A_normal_dashboard_request_is_served()
     {
         // Arrange

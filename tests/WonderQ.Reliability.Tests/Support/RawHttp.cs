@@ -25,6 +25,7 @@ public static class RawHttp
         $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
         (chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {contentLength}") + "\r\nConnection: close\r\n\r\n";
 
+    /// <summary>Sends <paramref name="head"/> as UTF-8, so that it can carry what HttpClient refuses: bytes past ASCII.</summary>
     public static async Task<Response> SendAsync(Uri baseAddress, string head, Func<Stream, CancellationToken, Task>? writeBody = null)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -36,7 +37,7 @@ public static class RawHttp
 
         try
         {
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(head), timeout.Token);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(head), timeout.Token);
             if (writeBody is not null)
             {
                 await writeBody(stream, timeout.Token);
