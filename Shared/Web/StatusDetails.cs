@@ -1,3 +1,5 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Validation;
 
@@ -29,6 +31,7 @@ public static class StatusDetails
                 StatusCodes.Status400BadRequest => "The request could not be read.",
                 StatusCodes.Status404NotFound => "Not found.",
                 StatusCodes.Status405MethodNotAllowed => "Method not allowed.",
+                StatusCodes.Status408RequestTimeout => "The request body came too slowly.",
                 StatusCodes.Status413PayloadTooLarge => "The request is too large.",
                 StatusCodes.Status415UnsupportedMediaType => "Unsupported media type.",
                 _ => problem.Title,
@@ -41,12 +44,26 @@ public static class StatusDetails
             StatusCodes.Status404NotFound => $"{NoEndpointPrefix}{request.Method} {(request.Path.HasValue ? request.Path : "*")}; the README lists the API.",
             StatusCodes.Status405MethodNotAllowed => $"{request.Path} does not take {request.Method}; the README lists the API.",
             StatusCodes.Status415UnsupportedMediaType => "Send the request body as JSON with 'Content-Type: application/json'.",
+            StatusCodes.Status408RequestTimeout => TooSlow(context.HttpContext),
             StatusCodes.Status413PayloadTooLarge => TooLarge(context.HttpContext),
             StatusCodes.Status400BadRequest => "The request is malformed; check its body, content type and parameters.",
             >= 400 and < 500 => "The request was not accepted as sent; check its method, path, headers and body.",
             >= 500 => "The request could not be completed. Try again; if it keeps failing, see the app's log.",
             _ => null,
         };
+    }
+
+    /// <summary>
+    /// Kestrel answers a slow request head itself; the only 408 an app sees is for a body that came slower than
+    /// Kestrel's minimum rate, whose reader Kestrel then cut off.
+    /// </summary>
+    private static string TooSlow(HttpContext context)
+    {
+        var rate = context.RequestServices.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MinRequestBodyDataRate;
+        var limit = rate is null
+            ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" of {rate.BytesPerSecond} bytes/s after a grace of {rate.GracePeriod.TotalSeconds} s");
+        return $"The request body arrived slower than the server's minimum rate{limit} (Kestrel:Limits:MinRequestBodyDataRate): send it without pauses.";
     }
 
     private static string TooLarge(HttpContext context)

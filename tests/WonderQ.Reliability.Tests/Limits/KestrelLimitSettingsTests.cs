@@ -63,6 +63,26 @@ public sealed class KestrelLimitSettingsTests
         answer.Should().BeEmpty("the 1,001st connection is over Kestrel:Limits:MaxConcurrentConnections in appsettings.json");
     }
 
+    [Theory]
+    [InlineData("Broker", "/messages")]
+    [InlineData("DevTool", "/messages")]
+    [InlineData("UserApp", "/dispatch")]
+    public async Task A_body_slower_than_MinRequestBodyDataRate_is_a_408_problem_naming_the_setting(string app, string path)
+    {
+        // Arrange
+        await using var running = await StartAsync(app, "--Kestrel:Limits:MinRequestBodyDataRate:GracePeriod=00:00:02");
+
+        // Act: one byte of the promised hundred, then a pause well past the grace period.
+        var response = await RawHttp.SendAsync(running.Url, RawHttp.PostJson(path, chunked: false, 100), async (stream, ct) =>
+        {
+            await stream.WriteAsync("{"u8.ToArray(), ct);
+            await Task.Delay(TimeSpan.FromSeconds(6), ct);
+        });
+
+        // Assert
+        response.ShouldBeProblem(408).GetProperty("detail").GetString().Should().Contain("Kestrel:Limits:MinRequestBodyDataRate");
+    }
+
     /// <summary>The app in process on a real socket (the broker on a database file of its own, removed with it).</summary>
     private static async Task<Running> StartAsync(string app, params string[] args)
     {
