@@ -19,8 +19,6 @@ internal sealed class SqliteDatabase : IDisposable
     private bool _createdLockFile;
     private FileStream? _fileOwnership;
 
-    /// <summary>Where SQLite keeps the file and its -wal: it follows links on the path before naming the -wal.</summary>
-    private string _filePathWithoutLinks;
 
     static SqliteDatabase()
     {
@@ -45,7 +43,7 @@ internal sealed class SqliteDatabase : IDisposable
         _options = options.Value.Sqlite;
         _logger = logger;
         FilePath = Path.GetFullPath(_options.Path, environment.ContentRootPath);
-        _filePathWithoutLinks = FilePath;
+        FilePathWithoutLinks = FilePath;
         ReaderConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
@@ -57,6 +55,9 @@ internal sealed class SqliteDatabase : IDisposable
 
     public string FilePath { get; }
 
+    /// <summary>Where SQLite keeps the file and its -wal: it follows links on the path before naming the -wal.</summary>
+    public string FilePathWithoutLinks { get; private set; }
+
     private int BusyTimeoutSeconds => (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds);
 
     public string ReaderConnectionString { get; }
@@ -65,7 +66,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// Whether the file and its write-ahead log are still where the broker opened them. SQLite goes on reading and
     /// writing files deleted under it without a word, and all it commits to them from then on is gone at the next start.
     /// </summary>
-    public bool IsInPlace => File.Exists(_filePathWithoutLinks) && File.Exists(_filePathWithoutLinks + "-wal");
+    public bool IsInPlace => File.Exists(FilePathWithoutLinks) && File.Exists(FilePathWithoutLinks + "-wal");
 
     /// <summary>
     /// Takes ownership of the file, creates it if needed and brings its schema up to date; returns the writer's
@@ -178,8 +179,8 @@ internal sealed class SqliteDatabase : IDisposable
         string lockPath;
         try
         {
-            _filePathWithoutLinks = WithoutLinks(FilePath);
-            lockPath = _filePathWithoutLinks + ".lock";
+            FilePathWithoutLinks = WithoutLinks(FilePath);
+            lockPath = FilePathWithoutLinks + ".lock";
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
@@ -118,6 +120,25 @@ public sealed class DurabilityTests : IDisposable
         await using var after = new BrokerApplication(linkedPath);
         using var restarted = after.CreateClient();
         (await restarted.PeekAsync(queueId)).Should().ContainSingle(m => m.Body == "kept behind the link");
+    }
+
+    [Fact]
+    public async Task A_write_ahead_log_deleted_behind_a_symbolic_link_is_logged_by_the_path_it_had()
+    {
+        var realFolder = System.IO.Directory.CreateDirectory(Path.Combine(_database.Directory, "real")).FullName;
+        var linkedPath = File.CreateSymbolicLink(Path.Combine(_database.Directory, "link.db"), Path.Combine(realFolder, "q.db")).FullName;
+        var log = new CommitWriterLog();
+        await using var broker = new BrokerApplication(linkedPath);
+        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        File.Delete(Path.Combine(realFolder, "q.db-wal"));
+
+        using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would be lost at the next start")));
+
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        log.Entries.Should().ContainSingle().Which.Exception!.Message.Should().Contain(Path.Combine(realFolder, "q.db-wal"))
+            .And.NotContain("link.db-wal", "SQLite keeps no -wal beside the link");
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -22,7 +21,7 @@ public sealed class FullDiskTests : IAsyncLifetime
 {
     private static readonly string _big = new('x', 200_000);
 
-    private readonly LogLines _log = new();
+    private readonly CommitWriterLog _log = new();
     private readonly BrokerApplication _broker = new(settings: new Dictionary<string, string>
     {
         ["Outages:LogInterval"] = "00:00:10",
@@ -170,33 +169,5 @@ public sealed class FullDiskTests : IAsyncLifetime
         using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA max_page_count = 1"; // never below the pages in use: so, exactly those
         ((long)pragma.ExecuteScalar()!).Should().BeGreaterThan(1);
-    }
-
-    private sealed record LogEntry(LogLevel Level, string Message, Exception? Exception);
-
-    /// <summary>What the commit writer logs.</summary>
-    private sealed class LogLines : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<LogEntry> _entries = new();
-
-        public IReadOnlyList<LogEntry> Entries => [.. _entries];
-
-        public ILogger CreateLogger(string categoryName) =>
-            categoryName == typeof(SqliteCommitWriter).FullName ? new Collector(_entries) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Collector(ConcurrentQueue<LogEntry> entries) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                entries.Enqueue(new LogEntry(logLevel, formatter(state, exception), exception));
-        }
     }
 }
