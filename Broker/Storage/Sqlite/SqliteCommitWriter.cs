@@ -180,7 +180,8 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
         if (recovering)
         {
-            _failures.Succeeded(wrote: commands.TotalChanges != changesBefore);
+            // A claim or delete still commits into a deleted file, which is no sign that commits work again.
+            _failures.Succeeded(wrote: commands.TotalChanges != changesBefore && _database.IsInPlace);
         }
 
         // Committed: what the answers and wake-ups set off is no reason for this thread, which every write needs, to end.

@@ -123,6 +123,27 @@ public sealed class DurabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task A_claim_after_the_database_file_was_deleted_is_not_logged_as_commits_succeeding_again()
+    {
+        var log = new CommitWriterLog();
+        await using var broker = new BrokerApplication(_database.Path, settings: new Dictionary<string, string>
+        {
+            ["Logging:LogLevel:WonderQ.Broker.Storage.Sqlite.SqliteCommitWriter"] = "Information",
+        });
+        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        await client.SendAsync(queue.Id, "sent before the file was deleted");
+        File.Delete(_database.Path);
+        using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would be lost at the next start")));
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+
+        (await client.ConsumeAsync(queue.Id)).Should().ContainSingle("a claim needs no sync, and still commits into the deleted file");
+
+        log.Entries.Should().ContainSingle().Which.Level.Should().Be(LogLevel.Error, "the file is still gone");
+    }
+
+    [Fact]
     public async Task A_write_ahead_log_deleted_behind_a_symbolic_link_is_logged_by_the_path_it_had()
     {
         var realFolder = System.IO.Directory.CreateDirectory(Path.Combine(_database.Directory, "real")).FullName;
