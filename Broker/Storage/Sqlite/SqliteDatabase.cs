@@ -18,6 +18,7 @@ internal sealed class SqliteDatabase : IDisposable
     private FileStream? _ownership;
     private bool _createdLockFile;
     private FileStream? _fileOwnership;
+    private bool _gone;
 
 
     static SqliteDatabase()
@@ -66,7 +67,15 @@ internal sealed class SqliteDatabase : IDisposable
     /// Whether the file and its write-ahead log are still where the broker opened them. SQLite goes on reading and
     /// writing files deleted under it without a word, and all it commits to them from then on is gone at the next start.
     /// </summary>
-    public bool IsInPlace => File.Exists(FilePathWithoutLinks) && File.Exists(FilePathWithoutLinks + "-wal");
+    public bool IsInPlace
+    {
+        get
+        {
+            // Gone once, gone for good: files put back at the path (a backup restored) are not the ones SQLite has open.
+            _gone = _gone || !File.Exists(FilePathWithoutLinks) || !File.Exists(FilePathWithoutLinks + "-wal");
+            return !_gone;
+        }
+    }
 
     /// <summary>
     /// Takes ownership of the file, creates it if needed and brings its schema up to date; returns the writer's

@@ -123,6 +123,33 @@ public sealed class DurabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task A_send_after_files_were_put_back_where_the_deleted_database_was_is_still_a_503()
+    {
+        await using var app = new BrokerApplication(_database.Path);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        string[] files = [_database.Path, _database.Path + "-wal"];
+        foreach (var file in files)
+        {
+            File.Delete(file);
+        }
+
+        using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "refused")));
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        foreach (var file in files)
+        {
+            // As a backup restored there would be: files of the same names, not the ones SQLite has open.
+            File.WriteAllBytes(file, []);
+        }
+
+        using var sent = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would go to the deleted file")));
+        using var health = await client.GetAsync("/healthz");
+
+        sent.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "SQLite still writes to the file it opened, which has no name");
+        health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
     public async Task A_claim_after_the_database_file_was_deleted_is_not_logged_as_commits_succeeding_again()
     {
         var log = new CommitWriterLog();
