@@ -11,9 +11,9 @@ public static class HealthApi
             .WithSummary("200 when the store answers, 503 otherwise");
 
     public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> Check(IMessageStore store, CancellationToken cancellationToken) =>
-        await store.PingAsync(cancellationToken)
-            ? TypedResults.Ok(new HealthStatus("ok"))
-            : TypedResults.Problem("The message store does not answer.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unhealthy.");
+        await store.PingAsync(cancellationToken) is { } unhealthy
+            ? TypedResults.Problem(unhealthy, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unhealthy.")
+            : TypedResults.Ok(new HealthStatus("ok"));
 
     public sealed record HealthStatus(string Status);
 }

@@ -49,8 +49,8 @@ public interface IMessageStore
     /// <summary>When the first reservation in the queue that runs out after <paramref name="after"/> does, if any.</summary>
     Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken);
 
-    /// <summary>True when the store answers a read of its data, false when it fails.</summary>
-    Task<bool> PingAsync(CancellationToken cancellationToken);
+    /// <summary>Null when the store answers a read of its data; otherwise why it is not healthy, for a person to read.</summary>
+    Task<string?> PingAsync(CancellationToken cancellationToken);
 }
 
 public sealed record SentMessage(long Id, long QueueId);

@@ -38,5 +38,5 @@ public abstract class DelegatingStore(IMessageStore inner) : IMessageStore
     public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
         inner.DeleteMessageAsync(id, reservationToken, cancellationToken);
 
-    public virtual Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    public virtual Task<string?> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 }

@@ -76,18 +76,24 @@ internal sealed class SqliteMessageStore(
         return next is { } ms ? SqliteRows.Time(ms) : null;
     }
 
-    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    public async Task<string?> PingAsync(CancellationToken cancellationToken)
     {
+        // First: a pooled connection still reads a deleted file, whose writes are refused (SqliteCommitWriter), and a new
+        // one fails as if the store did not answer.
+        if (!database.IsInPlace)
+        {
+            return CommitFailure.DatabaseDeleted;
+        }
+
         try
         {
             await using var connection = await database.OpenReaderAsync(cancellationToken);
             await connection.ExecuteScalarAsync<long>(new CommandDefinition(SqliteSql.Ping, cancellationToken: cancellationToken));
-            // A pooled connection still reads a deleted file, whose writes are refused (SqliteCommitWriter).
-            return database.IsInPlace;
+            return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return false;
+            return "The message store does not answer.";
         }
     }
 

@@ -95,6 +95,19 @@ public sealed class DurabilityTests : IDisposable
         health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the store it answers from is gone");
     }
 
+    [Fact]
+    public async Task The_health_check_of_a_broker_whose_database_file_was_deleted_says_so()
+    {
+        await using var app = new BrokerApplication(_database.Path);
+        using var client = app.CreateClient();
+        File.Delete(_database.Path);
+
+        using var health = await client.GetAsync("/healthz");
+
+        var problem = await health.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted while it ran", "the store still answers reads");
+    }
+
     [Theory]
     [InlineData("a link to the file")]
     [InlineData("a link to its folder")]
