@@ -148,7 +148,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
             if (sync && !_database.IsInPlace)
             {
                 // A 201 is a promise that the message outlasts a restart, which a deleted file cannot keep.
-                throw new DatabaseDeletedException(_database.FilePathWithoutLinks);
+                throw new DatabaseDeletedException(_database.FilePathWithoutLinks, _database.WalPath);
             }
 
             SetSync(commands, sync);

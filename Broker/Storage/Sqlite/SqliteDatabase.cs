@@ -20,7 +20,6 @@ internal sealed class SqliteDatabase : IDisposable
     private FileStream? _fileOwnership;
     private bool _gone;
 
-
     static SqliteDatabase()
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -56,8 +55,14 @@ internal sealed class SqliteDatabase : IDisposable
 
     public string FilePath { get; }
 
-    /// <summary>Where SQLite keeps the file and its -wal: it follows links on the path before naming the -wal.</summary>
+    /// <summary>The file, with the links on its path followed.</summary>
     public string FilePathWithoutLinks { get; private set; }
+
+    /// <summary>
+    /// Where SQLite keeps the write-ahead log: on Unix beside the file the links lead to, as its Unix code follows them
+    /// before naming the log; on Windows beside the path as given (<c>GetFullPathNameW</c> follows none).
+    /// </summary>
+    public string WalPath => (OperatingSystem.IsWindows() ? FilePath : FilePathWithoutLinks) + "-wal";
 
     private int BusyTimeoutSeconds => (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds);
 
@@ -72,7 +77,7 @@ internal sealed class SqliteDatabase : IDisposable
         get
         {
             // Gone once, gone for good: files put back at the path (a backup restored) are not the ones SQLite has open.
-            _gone = _gone || !File.Exists(FilePathWithoutLinks) || !File.Exists(FilePathWithoutLinks + "-wal");
+            _gone = _gone || !File.Exists(FilePathWithoutLinks) || !File.Exists(WalPath);
             return !_gone;
         }
     }
