@@ -95,6 +95,7 @@ public static class WebConventions
         {
             var app = createApp();
             WarnIfUnconfigured(app);
+            WarnIfListeningVariablesIgnored(app);
             // The host checks these only as it starts, and logs what fails there with its stack trace before it throws.
             app.Services.GetService<IStartupValidator>()?.Validate();
             listening = ListenSetting.Of(app.Configuration);
@@ -318,6 +319,30 @@ public static class WebConventions
             app.Logger.LogWarning(
                 "No appsettings.json in the content root {ContentRoot}: running on the built-in defaults. Start the app from its own folder or pass --contentRoot with that folder.",
                 app.Environment.ContentRootPath);
+        }
+    }
+
+    /// <summary>
+    /// ASP.NET Core reads ASPNETCORE_URLS (and HTTP_PORTS, which Microsoft's container images set to 8080) before
+    /// appsettings.json, whose <c>Urls</c> then wins: an app told by them where to listen would listen on localhost at
+    /// its default port without a word, out of reach of the container's port mapping.
+    /// </summary>
+    private static void WarnIfListeningVariablesIgnored(WebApplication app)
+    {
+        var urls = app.Configuration[WebHostDefaults.ServerUrlsKey];
+        if (string.IsNullOrEmpty(urls))
+        {
+            return;
+        }
+
+        foreach (var name in (string[])["ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_HTTPS_PORTS"])
+        {
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value && value != urls)
+            {
+                app.Logger.LogWarning(
+                    "{Variable}={Value} is not used: Urls ({Urls}, from appsettings.json unless set otherwise) comes first. To listen elsewhere, set Urls instead (the environment variable Urls, or --urls).",
+                    name, value, urls);
+            }
         }
     }
 

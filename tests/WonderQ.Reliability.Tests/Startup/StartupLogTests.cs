@@ -60,6 +60,22 @@ public sealed class StartupLogTests(ITestOutputHelper output)
         broker.StandardOutput.Should().NotContain("MaxConcurrentConnections");
     }
 
+    [Theory]
+    [InlineData("Broker", "ASPNETCORE_URLS", "http://0.0.0.0:8080")]
+    [InlineData("Broker", "ASPNETCORE_HTTP_PORTS", "8080")]
+    [InlineData("DevTool", "ASPNETCORE_URLS", "http://0.0.0.0:8080")]
+    [InlineData("UserApp", "ASPNETCORE_HTTP_PORTS", "8080")]
+    public async Task App_warns_at_start_that_an_ASPNETCORE_listening_variable_is_not_used_where_Urls_is_set(string app, string variable, string value)
+    {
+        using var database = new TempDatabase();
+        var environment = new Dictionary<string, string> { [variable] = value };
+        string[] args = app == "Broker" ? [$"--Storage:Sqlite:Path={database.Path}"] : [];
+        using var process = AppProcess.Start(app, FreePort.Next(), null, environment, args);
+
+        await SaysAsync(process, $"{variable}={value} is not used", "at start");
+        process.StandardOutput.Should().Contain("set Urls instead");
+    }
+
     /// <summary>The console logger writes from a queue of its own, so a line logged at start is given time to arrive.</summary>
     private async Task SaysAsync(AppProcess process, string line, string when)
     {
