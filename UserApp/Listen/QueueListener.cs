@@ -91,6 +91,7 @@ public sealed class QueueListener
     {
         _logger.LogInformation("Listening on queue {Name} ({Id})", Queue.Name, Queue.Id);
         var failures = 0;
+        string? failedBecause = null;
         // By id and name: a broker started afresh on a new database gives the id out again, to another queue, whose
         // messages this loop would take and delete. Named by both, that queue is a 404 and the loop ends.
         var queue = new QueueRef(Queue.Id, Queue.Name);
@@ -128,12 +129,17 @@ public sealed class QueueListener
                 {
                     failures++;
                     var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff);
-                    _logger.LogWarning(
-                        "Listener on queue {Name} could not consume ({Failures} in a row): {Reason} Retrying in {Delay}",
+                    var reason = ex is BrokerException broken ? broken.Detail ?? broken.Title : ex.Message;
+                    // A warning when the outage begins or its cause changes, not at every retry: a broker down for an
+                    // hour would otherwise leave a line every ListenerMaxBackoff from each loop. Its end is said below.
+                    _logger.Log(
+                        reason == failedBecause ? LogLevel.Debug : LogLevel.Warning,
+                        "Listener on queue {Name} could not consume ({Failures} in a row): {Reason} Retrying in {Delay}, then less often, until it resumes",
                         Queue.Name,
                         failures,
-                        ex is BrokerException broken ? broken.Detail ?? broken.Title : ex.Message,
+                        reason,
                         delay);
+                    failedBecause = reason;
                     await Task.Delay(delay, _time, stopping);
                     continue;
                 }
@@ -142,6 +148,7 @@ public sealed class QueueListener
                 {
                     _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed {Attempts}", Queue.Name, failures, Plural(failures, "attempt"));
                     failures = 0;
+                    failedBecause = null;
                 }
 
                 // Without a long poll an empty queue answers at once, and so does a broker that is stopping, whatever
