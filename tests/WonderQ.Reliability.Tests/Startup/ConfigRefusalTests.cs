@@ -310,13 +310,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     public async Task A_database_of_a_newer_schema_version_is_refused_in_one_line_and_left_as_it_was()
     {
         using var database = new TempDatabase();
-        using (var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false"))
-        {
-            connection.Open();
-            using var create = connection.CreateCommand();
-            create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE messages_v99 (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;";
-            create.ExecuteNonQuery();
-        }
+        CreateDatabase(database, "PRAGMA journal_mode = WAL; CREATE TABLE messages_v99 (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
 
         var before = File.ReadAllBytes(database.Path);
 
@@ -330,13 +324,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     public async Task A_damaged_database_is_refused_in_one_line_and_left_as_it_was()
     {
         using var database = new TempDatabase();
-        using (var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false"))
-        {
-            connection.Open();
-            using var create = connection.CreateCommand();
-            create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept');";
-            create.ExecuteNonQuery();
-        }
+        CreateDatabase(database, "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept');");
 
         // The first page past the file's header holds the schema: overwritten, as a failing disk can leave it.
         using (var file = File.OpenWrite(database.Path))
@@ -359,13 +347,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         // A write version above 2 in the file's header makes SQLite open it read-only, as it does a file or a folder
         // this user may not write: the test's stand-in for those, since the tests may run as root.
         using var database = new TempDatabase();
-        using (var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false"))
-        {
-            connection.Open();
-            using var create = connection.CreateCommand();
-            create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT);";
-            create.ExecuteNonQuery();
-        }
+        CreateDatabase(database, "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT);");
 
         using (var file = File.OpenWrite(database.Path))
         {
@@ -406,6 +388,16 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
 
     /// <summary>The name an app gives itself in its refusal.</summary>
     private static string DisplayName(string app) => app == "Broker" ? "broker" : app;
+
+    /// <summary>A database file made by <paramref name="sql"/>, as a stand-in for one the broker did not make.</summary>
+    private static void CreateDatabase(TempDatabase database, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false");
+        connection.Open();
+        using var create = connection.CreateCommand();
+        create.CommandText = sql;
+        create.ExecuteNonQuery();
+    }
 
     /// <summary>With a home of its own, so that no development certificate of the user running the tests is found.</summary>
     private async Task<string> RefusalWithoutCertificatesAsync(string app, Dictionary<string, string> environment, params string[] args)
