@@ -71,6 +71,17 @@ public sealed class StorageOptions : IValidatableObject
             yield return new ValidationResult("Storage:Sqlite:WalSizeLimitBytes must be from 0 to 4294967296.", ["Sqlite.WalSizeLimitBytes"]);
         }
 
+        if (Sqlite.PurgeBatchSize is < 1 or > 100_000)
+        {
+            yield return new ValidationResult("Storage:Sqlite:PurgeBatchSize must be from 1 to 100000.", ["Sqlite.PurgeBatchSize"]);
+        }
+
+        if (Sqlite.PurgeIntervalUnderLoad <= TimeSpan.Zero || Sqlite.PurgeIntervalUnderLoad > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult(
+                "Storage:Sqlite:PurgeIntervalUnderLoad must be more than 00:00:00 and at most 00:01:00.", ["Sqlite.PurgeIntervalUnderLoad"]);
+        }
+
         // Microsoft.Data.Sqlite counts command timeouts in whole seconds, and 0 there means waiting forever.
         if (Sqlite.BusyTimeout <= TimeSpan.Zero || Sqlite.BusyTimeout > TimeSpan.FromMinutes(5))
         {
@@ -114,4 +125,16 @@ public sealed class SqliteStorageOptions
     /// seconds, rounded up.
     /// </summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many messages of a deleted queue the writer removes in one transaction (about 10 µs each); the queue itself
+    /// is gone at once. A send that arrives meanwhile waits for at most one such chunk.
+    /// </summary>
+    public int PurgeBatchSize { get; set; } = 1000;
+
+    /// <summary>
+    /// While requests keep the writer busy, how often it still removes a chunk of a deleted queue's messages; an idle
+    /// writer removes them one chunk after another.
+    /// </summary>
+    public TimeSpan PurgeIntervalUnderLoad { get; set; } = TimeSpan.FromMilliseconds(100);
 }

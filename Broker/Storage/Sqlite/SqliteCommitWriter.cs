@@ -24,6 +24,13 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private readonly TimeSpan _busyTimeout;
     private readonly Dictionary<long, int> _published = [];
     private readonly List<(long QueueId, int Count)> _unclaimed = [];
+
+    // Deleted queues whose messages are still being removed, oldest first; see Purge.
+    private readonly Queue<long> _purges = new();
+    private readonly TimeSpan _purgeInterval;
+    private readonly TimeSpan _purgeRetryDelay;
+    private long _lastPurge;
+    private long _purgeRetryAt;
     private WriterCommands? _commands;
     private bool? _syncing;
 
@@ -43,6 +50,9 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _maxBatch = options.Value.Sqlite.MaxBatchOperations;
         _synchronous = options.Value.Sqlite.Synchronous;
         _busyTimeout = options.Value.Sqlite.BusyTimeout;
+        PurgeBatchSize = options.Value.Sqlite.PurgeBatchSize;
+        _purgeInterval = options.Value.Sqlite.PurgeIntervalUnderLoad;
+        _purgeRetryDelay = outages.Value.LogInterval;
         _pending = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(options.Value.Sqlite.MaxPendingOperations)
         {
             SingleReader = true,
@@ -54,6 +64,9 @@ internal sealed class SqliteCommitWriter : BackgroundService
             FullMode = BoundedChannelFullMode.Wait,
         });
     }
+
+    /// <summary>How many messages of a deleted queue one transaction removes (Storage:Sqlite:PurgeBatchSize).</summary>
+    public int PurgeBatchSize { get; }
 
     public async Task<T> RunAsync<T>(WriteOperation<T> operation)
     {
@@ -73,6 +86,19 @@ internal sealed class SqliteCommitWriter : BackgroundService
     {
         // Open before the server takes requests: a broker that cannot own its file must not start at all.
         _commands = new WriterCommands(_database.OpenWriter(), _synchronous);
+        using (var run = _commands.PendingPurges.With())
+        {
+            while (run.Read())
+            {
+                _purges.Enqueue(run.Int64(0));
+            }
+        }
+
+        if (_purges.Count > 0)
+        {
+            _logger.LogInformation("Removing the messages left by {Count} deleted queue(s), a chunk at a time", _purges.Count);
+        }
+
         return base.StartAsync(cancellationToken);
     }
 
@@ -110,8 +136,20 @@ internal sealed class SqliteCommitWriter : BackgroundService
         using var commands = _commands!;
         var batch = new List<WriteOperation>(_maxBatch);
         var reader = _pending.Reader;
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        while (true)
         {
+            if (_purges.Count > 0 && !reader.TryPeek(out _) && !reader.Completion.IsCompleted && PurgeMayRun())
+            {
+                // Nothing waiting: a chunk of a deleted queue's messages, then requests come first again.
+                Purge();
+                continue;
+            }
+
+            if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                break;
+            }
+
             while (batch.Count < _maxBatch && reader.TryRead(out var operation))
             {
                 if (operation.CancellationToken.IsCancellationRequested)
@@ -128,6 +166,12 @@ internal sealed class SqliteCommitWriter : BackgroundService
             {
                 Commit(batch);
                 batch.Clear();
+            }
+
+            // Requests that never let up still leave a chunk to a purge now and then, or it would never end.
+            if (_purges.Count > 0 && _time.GetElapsedTime(_lastPurge) >= _purgeInterval && PurgeMayRun())
+            {
+                Purge();
             }
         }
 
@@ -187,6 +231,11 @@ internal sealed class SqliteCommitWriter : BackgroundService
         // Committed: what the answers and wake-ups set off is no reason for this thread, which every write needs, to end.
         foreach (var operation in batch)
         {
+            if (operation is DeleteQueueOperation { PurgeLeft: { } purge })
+            {
+                _purges.Enqueue(purge);
+            }
+
             try
             {
                 operation.Complete(_activity);
@@ -251,6 +300,46 @@ internal sealed class SqliteCommitWriter : BackgroundService
             {
                 _unclaimed.Add((queueId, count - claimed));
             }
+        }
+    }
+
+    private bool PurgeMayRun() => _purgeRetryAt == 0 || _time.GetTimestamp() >= _purgeRetryAt;
+
+    /// <summary>
+    /// Removes one chunk of the oldest deleted queue's messages, in a transaction of its own and without a sync: what a
+    /// crash undoes is done again at the next start, from the queue's row in queue_purges, which was synced with its
+    /// deletion. No request can reach those messages meanwhile (SqliteSql.DeleteMessage), so only the file's space
+    /// waits for them. After a failure (a full disk, say) purging pauses for Outages:LogInterval, or until a request
+    /// wakes an idle writer after that.
+    /// </summary>
+    private void Purge()
+    {
+        var commands = _commands!;
+        var queueId = _purges.Peek();
+        _lastPurge = _time.GetTimestamp();
+        try
+        {
+            SetSync(commands, false);
+            commands.Begin.Execute();
+            var done = commands.PurgeQueueMessages.Execute(queueId, PurgeBatchSize) < PurgeBatchSize;
+            if (done)
+            {
+                commands.DeletePurge.Execute(queueId);
+            }
+
+            commands.Commit.Execute();
+            _purgeRetryAt = 0;
+            if (done)
+            {
+                _purges.Dequeue();
+                _logger.LogInformation("Removed the last messages of deleted queue {QueueId}", queueId);
+            }
+        }
+        catch (Exception ex)
+        {
+            TryRollback(commands);
+            _purgeRetryAt = _time.GetTimestamp() + (long)(_purgeRetryDelay.TotalSeconds * _time.TimestampFrequency);
+            _logger.LogWarning(ex, "Removing the messages of deleted queue {QueueId} failed; trying again in {Delay}", queueId, _purgeRetryDelay);
         }
     }
 

@@ -76,11 +76,14 @@ internal sealed class CreateQueueOperation(string name, CancellationToken ct) : 
     }
 }
 
-internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct) : WriteOperation<bool>(ct)
+internal sealed class DeleteQueueOperation(QueueRef queue, int purgeBatchSize, CancellationToken ct) : WriteOperation<bool>(ct)
 {
     public override bool NeedsSync => true;
 
     private long _deletedId;
+
+    /// <summary>Once executed: the queue whose messages were too many to delete with it, which the writer purges next.</summary>
+    public long? PurgeLeft { get; private set; }
 
     public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
@@ -90,9 +93,15 @@ internal sealed class DeleteQueueOperation(QueueRef queue, CancellationToken ct)
             return;
         }
 
-        // The queue first: the count trigger on each deleted message then has no row left to update.
+        // The queue first: the count trigger on each deleted message then has no row left to update, and what its
+        // purge has not reached yet is already gone to every request (SqliteSql.DeleteMessage).
         commands.DeleteQueue.Execute(found.Id);
-        commands.DeleteQueueMessages.Execute(found.Id);
+        if (commands.PurgeQueueMessages.Execute(found.Id, purgeBatchSize) == purgeBatchSize)
+        {
+            commands.InsertPurge.Execute(found.Id);
+            PurgeLeft = found.Id;
+        }
+
         commands.ForgetQueue(found);
         activity.Changed(found.Id);
         _deletedId = found.Id;

@@ -28,8 +28,11 @@ internal sealed class WriterCommands : IDisposable
         InsertQueue = Prepare(SqliteSql.InsertQueue, "$name", "$now");
         QueueById = Prepare(SqliteSql.QueueById, "$id");
         QueueByName = Prepare(SqliteSql.QueueByName, "$name");
-        DeleteQueueMessages = Prepare(SqliteSql.DeleteQueueMessages, "$queue_id");
         DeleteQueue = Prepare(SqliteSql.DeleteQueue, "$queue_id");
+        PurgeQueueMessages = Prepare(SqliteSql.PurgeQueueMessages, "$queue_id", "$limit");
+        InsertPurge = Prepare(SqliteSql.InsertPurge, "$queue_id");
+        DeletePurge = Prepare(SqliteSql.DeletePurge, "$queue_id");
+        PendingPurges = Prepare(SqliteSql.PendingPurges);
         InsertMessage = Prepare(SqliteSql.InsertMessage, "$queue_id", "$body", "$now");
         SelectClaimable = Prepare(SqliteSql.SelectClaimable, "$queue_id", "$now", "$size");
         Reserve = Prepare(SqliteSql.Reserve, "$until", "$token", "$ids");
@@ -65,8 +68,11 @@ internal sealed class WriterCommands : IDisposable
     public WriterStatement InsertQueue { get; }
     public WriterStatement QueueById { get; }
     public WriterStatement QueueByName { get; }
-    public WriterStatement DeleteQueueMessages { get; }
     public WriterStatement DeleteQueue { get; }
+    public WriterStatement PurgeQueueMessages { get; }
+    public WriterStatement InsertPurge { get; }
+    public WriterStatement DeletePurge { get; }
+    public WriterStatement PendingPurges { get; }
     public WriterStatement InsertMessage { get; }
     public WriterStatement SelectClaimable { get; }
     public WriterStatement Reserve { get; }

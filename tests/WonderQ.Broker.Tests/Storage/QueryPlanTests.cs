@@ -37,7 +37,8 @@ public sealed partial class QueryPlanTests : IDisposable
         { nameof(SqliteSql.DeleteQueue), SqliteSql.DeleteQueue, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.TakeSnapshot), SqliteSql.TakeSnapshot, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.ListQueues), SqliteSql.ListQueues, "SEARCH m USING COVERING INDEX ix_messages_claim (queue_id=? AND visible_at>?)" },
-        { nameof(SqliteSql.DeleteQueueMessages), SqliteSql.DeleteQueueMessages, "SEARCH messages USING COVERING INDEX ix_messages_queue (queue_id=?)" },
+        { nameof(SqliteSql.PurgeQueueMessages), SqliteSql.PurgeQueueMessages, "SEARCH messages USING COVERING INDEX ix_messages_queue (queue_id=?)" },
+        { nameof(SqliteSql.DeletePurge), SqliteSql.DeletePurge, "SEARCH queue_purges USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.QueueByName), SqliteSql.QueueByName, "SEARCH queues USING INDEX sqlite_autoindex_queues_1 (name=?)" },
         { nameof(SqliteSql.QueueByIdAndName), SqliteSql.QueueByIdAndName, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },
     };

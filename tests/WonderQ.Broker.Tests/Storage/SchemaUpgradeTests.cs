@@ -13,6 +13,7 @@ public sealed class SchemaUpgradeTests : IDisposable
     [Theory]
     [InlineData(1, "0001_initial.sql")]
     [InlineData(2, "0001_initial.sql", "0002_queue_message_count.sql")]
+    [InlineData(3, "0001_initial.sql", "0002_queue_message_count.sql", "0003_count_triggers_without_statement_journal.sql")]
     public async Task An_older_file_is_upgraded_with_its_queue_counts_intact_and_kept_up_to_date(int version, params string[] scripts)
     {
         var now = BrokerApplication.StartTime.ToUnixTimeMilliseconds();
