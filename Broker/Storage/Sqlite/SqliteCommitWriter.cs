@@ -52,7 +52,11 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _busyTimeout = options.Value.Sqlite.BusyTimeout;
         PurgeBatchSize = options.Value.Sqlite.PurgeBatchSize;
         _purgeInterval = options.Value.Sqlite.PurgeIntervalUnderLoad;
-        _purgeRetryDelay = outages.Value.LogInterval;
+
+        // Never sooner than a client is told to retry: a LogInterval of 0 had a failing purge retry, and log it, in a
+        // loop that kept a core busy.
+        var retryAfter = TimeSpan.FromSeconds(outages.Value.RetryAfterSeconds);
+        _purgeRetryDelay = outages.Value.LogInterval > retryAfter ? outages.Value.LogInterval : retryAfter;
         _pending = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(options.Value.Sqlite.MaxPendingOperations)
         {
             SingleReader = true,
@@ -309,8 +313,8 @@ internal sealed class SqliteCommitWriter : BackgroundService
     /// Removes one chunk of the oldest deleted queue's messages, in a transaction of its own and without a sync: what a
     /// crash undoes is done again at the next start, from the queue's row in queue_purges, which was synced with its
     /// deletion. No request can reach those messages meanwhile (SqliteSql.DeleteMessage), so only the file's space
-    /// waits for them. After a failure (a full disk, say) purging pauses for Outages:LogInterval, or until a request
-    /// wakes an idle writer after that.
+    /// waits for them. After a failure (a full disk, say) purging pauses for Outages:LogInterval (at least
+    /// Outages:RetryAfterSeconds), or until a request wakes an idle writer after that.
     /// </summary>
     private void Purge()
     {

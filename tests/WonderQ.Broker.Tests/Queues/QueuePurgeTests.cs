@@ -1,5 +1,10 @@
 using System.Net;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using WonderQ.Broker.Tests.Storage;
 
 namespace WonderQ.Broker.Tests.Queues;
 
@@ -10,6 +15,9 @@ namespace WonderQ.Broker.Tests.Queues;
 public sealed class QueuePurgeTests : IDisposable
 {
     private const int PurgeBatchSize = 10;
+
+    /// <summary>The queue whose purge a test leaves behind (<see cref="LeavePurgeBehind"/>).</summary>
+    private const long Deleted = 999;
 
     private readonly TempDatabase _database = new();
 
@@ -95,19 +103,7 @@ public sealed class QueuePurgeTests : IDisposable
             await client.SendAsync(kept, "kept");
         }
 
-        // What a broker stopped mid-purge leaves: the queue's row gone, its messages and its purge row still there.
-        const long Deleted = 999;
-        using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 45)
-                INSERT INTO messages (queue_id, body, created_at, visible_at) SELECT {Deleted}, 'left ' || i, 0, 0 FROM n;
-                INSERT INTO queue_purges (queue_id) VALUES ({Deleted});
-                """;
-            command.ExecuteNonQuery();
-        }
+        LeavePurgeBehind();
 
         await using var second = NewBroker();
         using var client2 = second.CreateClient();
@@ -116,9 +112,97 @@ public sealed class QueuePurgeTests : IDisposable
         (await client2.PeekAsync(kept)).Select(m => m.Body).Should().Equal("kept");
     }
 
-    private BrokerApplication NewBroker() => new(
-        _database.Path,
-        settings: new Dictionary<string, string> { ["Storage:Sqlite:PurgeBatchSize"] = $"{PurgeBatchSize}" });
+    /// <summary>
+    /// A failed purge waits Outages:LogInterval (10 s here) before it is tried again, however many requests the writer
+    /// commits meanwhile, and is tried again after it once a request wakes the writer.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_purge_is_tried_again_only_once_Outages_LogInterval_has_passed()
+    {
+        await CreateFileAsync();
+        LeavePurgeBehind(refused: true);
+        var log = new CommitWriterLog();
+        await using var broker = NewBroker();
+        await using var app = WithLog(broker, log);
+        using var client = app.CreateClient();
+        await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge tried at start");
+
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(9));
+        var queue = await client.CreateQueueAsync();
+        await client.SendAsync(queue.Id, "committed while the purge waits");
+        var failuresWithinTheInterval = PurgeFailures(log);
+        var leftWithinTheInterval = MessagesOf(Deleted);
+        Execute("DROP TRIGGER refuse_purge");
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(1));
+        await client.SendAsync(queue.Id, "wakes the writer once the interval has passed");
+
+        failuresWithinTheInterval.Should().Be(1, "requests under load do not bring the retry forward");
+        leftWithinTheInterval.Should().Be(45);
+        await Eventually.TrueAsync(() => MessagesOf(Deleted) == 0 && PendingPurges() == 0, "the purge done at its retry");
+        PurgeFailures(log).Should().Be(1);
+    }
+
+    /// <summary>
+    /// Outages:LogInterval 0 logs every 503; a purge that fails still waits Outages:RetryAfterSeconds before its next
+    /// try. It used to try again at once, and log each failure with its stack trace, in a loop that held a core.
+    /// </summary>
+    [Fact]
+    public async Task A_failing_purge_is_not_retried_in_a_loop_when_Outages_LogInterval_is_zero()
+    {
+        await CreateFileAsync();
+        LeavePurgeBehind(refused: true);
+        var log = new CommitWriterLog();
+        await using var broker = NewBroker(new() { ["Outages:LogInterval"] = "00:00:00" });
+        await using var app = WithLog(broker, log);
+        using var client = app.CreateClient();
+        await Eventually.TrueAsync(() => PurgeFailures(log) >= 1, "the purge tried at start");
+
+        var queue = await client.CreateQueueAsync();
+        await client.SendAsync(queue.Id, "committed while the purge waits");
+
+        PurgeFailures(log).Should().Be(1, "the clock has not moved since the failure");
+        MessagesOf(Deleted).Should().Be(45);
+    }
+
+    private BrokerApplication NewBroker(Dictionary<string, string>? settings = null)
+    {
+        settings ??= [];
+        settings["Storage:Sqlite:PurgeBatchSize"] = $"{PurgeBatchSize}";
+        return new(_database.Path, settings: settings);
+    }
+
+    private static WebApplicationFactory<Program> WithLog(BrokerApplication broker, CommitWriterLog log) =>
+        broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+
+    private static int PurgeFailures(CommitWriterLog log) =>
+        log.Entries.Count(e => e.Message.StartsWith("Removing the messages of deleted queue", StringComparison.Ordinal));
+
+    private async Task CreateFileAsync()
+    {
+        await using var first = NewBroker();
+        first.CreateClient().Dispose();
+    }
+
+    /// <summary>
+    /// What a broker stopped mid-purge leaves: the queue's row gone, its messages and its purge row still there. A
+    /// purge <paramref name="refused"/> fails on the first of them (as on a disk full to the last byte) until the
+    /// trigger refuse_purge is dropped.
+    /// </summary>
+    private void LeavePurgeBehind(bool refused = false) => Execute($"""
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 45)
+        INSERT INTO messages (queue_id, body, created_at, visible_at) SELECT {Deleted}, 'left ' || i, 0, 0 FROM n;
+        INSERT INTO queue_purges (queue_id) VALUES ({Deleted});
+        {(refused ? $"CREATE TRIGGER refuse_purge BEFORE DELETE ON messages WHEN OLD.queue_id = {Deleted} BEGIN SELECT RAISE(FAIL, 'purge refused'); END;" : "")}
+        """);
+
+    private void Execute(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
 
     private long MessagesOf(long queueId) => Count($"SELECT COUNT(*) FROM messages WHERE queue_id = {queueId}");
 
