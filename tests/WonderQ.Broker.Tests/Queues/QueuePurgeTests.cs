@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using WonderQ.Broker.Storage;
+using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Broker.Tests.Storage;
+using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Queues;
 
@@ -113,6 +116,50 @@ public sealed class QueuePurgeTests : IDisposable
     }
 
     /// <summary>
+    /// While requests leave the writer no idle moment, a purge still removes a chunk once per
+    /// Storage:Sqlite:PurgeIntervalUnderLoad (100 ms), and no more often. Made exact with batches of one change each,
+    /// queued behind a held one so that the writer finds nothing waiting only after the last; the clock moves inside
+    /// the second of them.
+    /// </summary>
+    [Fact]
+    public async Task Under_load_a_purge_removes_one_chunk_per_PurgeIntervalUnderLoad()
+    {
+        await using var app = NewBroker(new() { ["Storage:Sqlite:MaxBatchOperations"] = "1" });
+        using var client = app.CreateClient();
+        var doomed = await client.CreateQueueAsync();
+        for (var i = 0; i < 35; i++)
+        {
+            await client.SendAsync(doomed.Id, $"doomed {i}");
+        }
+
+        var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var left = new List<long>();
+        var queued = new List<Task<bool>>
+        {
+            writer.RunAsync(new DeleteQueueOperation(QueueRef.ById(doomed.Id), PurgeBatchSize, CancellationToken.None)),
+            writer.RunAsync(new StepOperation(() => left.Add(MessagesOf(doomed.Id)))),
+            writer.RunAsync(new StepOperation(() =>
+            {
+                left.Add(MessagesOf(doomed.Id));
+                app.FakeClock.Advance(TimeSpan.FromMilliseconds(100));
+            })),
+            writer.RunAsync(new StepOperation(() => left.Add(MessagesOf(doomed.Id)))),
+        };
+
+        hold.Release.Set();
+        await held;
+        await Task.WhenAll(queued);
+
+        left.Should().Equal(
+            [15, 15, 5],
+            "the delete took 10 and a chunk 10 more right after it (none had run for an interval); the next waited for the clock");
+        await Eventually.TrueAsync(() => MessagesOf(doomed.Id) == 0 && PendingPurges() == 0, "the rest removed once the writer is idle");
+    }
+
+    /// <summary>
     /// A failed purge waits Outages:LogInterval (10 s here) before it is tried again, however many requests the writer
     /// commits meanwhile, and is tried again after it once a request wakes the writer.
     /// </summary>
@@ -194,6 +241,16 @@ public sealed class QueuePurgeTests : IDisposable
         INSERT INTO queue_purges (queue_id) VALUES ({Deleted});
         {(refused ? $"CREATE TRIGGER refuse_purge BEFORE DELETE ON messages WHEN OLD.queue_id = {Deleted} BEGIN SELECT RAISE(FAIL, 'purge refused'); END;" : "")}
         """);
+
+    /// <summary>A change of its own for the writer to run, in a batch of its own when batches are of one.</summary>
+    private sealed class StepOperation(Action step) : WriteOperation<bool>(CancellationToken.None)
+    {
+        public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
+        {
+            step();
+            Result = true;
+        }
+    }
 
     private void Execute(string sql)
     {

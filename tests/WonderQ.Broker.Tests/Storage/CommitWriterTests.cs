@@ -67,23 +67,6 @@ public sealed class CommitWriterTests : FreshBroker
         await FluentActions.Awaiting(() => claim).Should().ThrowAsync<OperationCanceledException>();
     }
 
-    /// <summary>Keeps the writer inside its batch until released.</summary>
-    private sealed class HoldOperation() : WriteOperation<bool>(CancellationToken.None)
-    {
-        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Entered => _entered.Task;
-
-        public ManualResetEventSlim Release { get; } = new();
-
-        public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
-        {
-            _entered.SetResult();
-            Release.Wait(TimeSpan.FromSeconds(30));
-            Result = true;
-        }
-    }
-
     private sealed class FailingOperation() : WriteOperation<bool>(CancellationToken.None)
     {
         public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now) =>
