@@ -342,8 +342,17 @@ internal sealed class SqliteCommitWriter : BackgroundService
         catch (Exception ex)
         {
             TryRollback(commands);
+
+            // The stack trace with the first failure only, as for requests (CommitFailureLog): a disk that stays full
+            // fails every retry, and logged whole each time it filled the log with copies of one trace.
+            var first = _purgeRetryAt == 0;
             _purgeRetryAt = _time.GetTimestamp() + (long)(_purgeRetryDelay.TotalSeconds * _time.TimestampFrequency);
-            _logger.LogWarning(ex, "Removing the messages of deleted queue {QueueId} failed; trying again in {Delay}", queueId, _purgeRetryDelay);
+            _logger.LogWarning(
+                first ? ex : null,
+                "Removing the messages of deleted queue {QueueId} failed ({Reason}); trying again in {Delay}",
+                queueId,
+                ex.Message,
+                _purgeRetryDelay);
         }
     }
 

@@ -179,14 +179,49 @@ public sealed class QueuePurgeTests : IDisposable
         await client.SendAsync(queue.Id, "committed while the purge waits");
         var failuresWithinTheInterval = PurgeFailures(log);
         var leftWithinTheInterval = MessagesOf(Deleted);
-        Execute("DROP TRIGGER refuse_purge");
         broker.FakeClock.Advance(TimeSpan.FromSeconds(1));
         await client.SendAsync(queue.Id, "wakes the writer once the interval has passed");
+        await client.SendAsync(queue.Id, "after the retry");
+        var failuresAfterTheInterval = PurgeFailures(log);
+        Execute("DROP TRIGGER refuse_purge");
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
+        await client.SendAsync(queue.Id, "wakes the writer once the next interval has passed");
 
         failuresWithinTheInterval.Should().Be(1, "requests under load do not bring the retry forward");
         leftWithinTheInterval.Should().Be(45);
+        failuresAfterTheInterval.Should().Be(2);
         await Eventually.TrueAsync(() => MessagesOf(Deleted) == 0 && PendingPurges() == 0, "the purge done at its retry");
-        PurgeFailures(log).Should().Be(1);
+        PurgeFailures(log).Should().Be(2);
+    }
+
+    /// <summary>
+    /// A purge that keeps failing (a disk that stays full) is logged with its stack trace once; each retry after it
+    /// says only why it failed.
+    /// </summary>
+    [Fact]
+    public async Task A_purge_that_keeps_failing_logs_its_stack_trace_once()
+    {
+        await CreateFileAsync();
+        LeavePurgeBehind(refused: true);
+        var log = new CommitWriterLog();
+        await using var broker = NewBroker();
+        await using var app = WithLog(broker, log);
+        using var client = app.CreateClient();
+        await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge tried at start");
+        var queue = await client.CreateQueueAsync();
+
+        for (var retry = 0; retry < 2; retry++)
+        {
+            broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
+            await client.SendAsync(queue.Id, "wakes the writer for a retry");
+
+            // Answered only once the writer is past the retry, which must read the clock before it moves again.
+            await client.SendAsync(queue.Id, "after the retry");
+        }
+
+        var failures = log.Entries.Where(e => e.Message.StartsWith("Removing the messages of deleted queue", StringComparison.Ordinal)).ToList();
+        failures.Select(e => e.Exception is null).Should().Equal([false, true, true], "the first failure and two retries");
+        failures.Should().OnlyContain(e => e.Message.Contains("purge refused"), "each says why");
     }
 
     /// <summary>
