@@ -149,7 +149,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
                 continue;
             }
 
-            if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            if (!WaitForWork(reader))
             {
                 break;
             }
@@ -307,6 +307,33 @@ internal sealed class SqliteCommitWriter : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Waits for a request, false once there will be none. A purge waiting out a failure ends the wait when its retry
+    /// is due: an idle writer otherwise left it, and the log's "trying again in", until the next request came.
+    /// </summary>
+    private bool WaitForWork(ChannelReader<WriteOperation> reader)
+    {
+        CancellationTokenSource? retry = null;
+        if (_purges.Count > 0 && _purgeRetryAt != 0)
+        {
+            // Due already when requests kept the writer past it: a negative delay would throw, and end the writer.
+            var due = _time.GetElapsedTime(_time.GetTimestamp(), _purgeRetryAt);
+            retry = new CancellationTokenSource(due > TimeSpan.Zero ? due : TimeSpan.Zero, _time);
+        }
+
+        using (retry)
+        {
+            try
+            {
+                return reader.WaitToReadAsync(retry?.Token ?? CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                return true;
+            }
+        }
+    }
+
     private bool PurgeMayRun() => _purgeRetryAt == 0 || _time.GetTimestamp() >= _purgeRetryAt;
 
     /// <summary>
@@ -314,7 +341,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     /// crash undoes is done again at the next start, from the queue's row in queue_purges, which was synced with its
     /// deletion. No request can reach those messages meanwhile (SqliteSql.DeleteMessage), so only the file's space
     /// waits for them. After a failure (a full disk, say) purging pauses for Outages:LogInterval (at least
-    /// Outages:RetryAfterSeconds), or until a request wakes an idle writer after that.
+    /// Outages:RetryAfterSeconds).
     /// </summary>
     private void Purge()
     {

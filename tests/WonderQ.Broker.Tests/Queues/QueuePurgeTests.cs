@@ -161,7 +161,7 @@ public sealed class QueuePurgeTests : IDisposable
 
     /// <summary>
     /// A failed purge waits Outages:LogInterval (10 s here) before it is tried again, however many requests the writer
-    /// commits meanwhile, and is tried again after it once a request wakes the writer.
+    /// commits meanwhile.
     /// </summary>
     [Fact]
     public async Task A_failed_purge_is_tried_again_only_once_Outages_LogInterval_has_passed()
@@ -180,12 +180,12 @@ public sealed class QueuePurgeTests : IDisposable
         var failuresWithinTheInterval = PurgeFailures(log);
         var leftWithinTheInterval = MessagesOf(Deleted);
         broker.FakeClock.Advance(TimeSpan.FromSeconds(1));
-        await client.SendAsync(queue.Id, "wakes the writer once the interval has passed");
+        await client.SendAsync(queue.Id, "once the interval has passed");
         await client.SendAsync(queue.Id, "after the retry");
         var failuresAfterTheInterval = PurgeFailures(log);
         Execute("DROP TRIGGER refuse_purge");
         broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
-        await client.SendAsync(queue.Id, "wakes the writer once the next interval has passed");
+        await client.SendAsync(queue.Id, "once the next interval has passed");
 
         failuresWithinTheInterval.Should().Be(1, "requests under load do not bring the retry forward");
         leftWithinTheInterval.Should().Be(45);
@@ -213,7 +213,7 @@ public sealed class QueuePurgeTests : IDisposable
         for (var retry = 0; retry < 2; retry++)
         {
             broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
-            await client.SendAsync(queue.Id, "wakes the writer for a retry");
+            await client.SendAsync(queue.Id, "once the retry is due");
 
             // Answered only once the writer is past the retry, which must read the clock before it moves again.
             await client.SendAsync(queue.Id, "after the retry");
@@ -222,6 +222,28 @@ public sealed class QueuePurgeTests : IDisposable
         var failures = log.Entries.Where(e => e.Message.StartsWith("Removing the messages of deleted queue", StringComparison.Ordinal)).ToList();
         failures.Select(e => e.Exception is null).Should().Equal([false, true, true], "the first failure and two retries");
         failures.Should().OnlyContain(e => e.Message.Contains("purge refused"), "each says why");
+    }
+
+    /// <summary>
+    /// A broker that no request reaches still tries a failed purge again once Outages:LogInterval has passed, as its
+    /// log says it will; it used to wait for the next request.
+    /// </summary>
+    [Fact]
+    public async Task An_idle_broker_tries_a_failed_purge_again_when_its_retry_is_due()
+    {
+        await CreateFileAsync();
+        LeavePurgeBehind(refused: true);
+        var log = new CommitWriterLog();
+        await using var broker = NewBroker();
+        await using var app = WithLog(broker, log);
+        app.CreateClient().Dispose();
+        await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge tried at start");
+        Execute("DROP TRIGGER refuse_purge");
+
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
+
+        await Eventually.TrueAsync(() => MessagesOf(Deleted) == 0 && PendingPurges() == 0, "the purge done at its retry", TimeSpan.FromSeconds(10));
+        PurgeFailures(log).Should().Be(1);
     }
 
     /// <summary>
