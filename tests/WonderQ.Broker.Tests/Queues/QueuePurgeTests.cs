@@ -160,6 +160,38 @@ public sealed class QueuePurgeTests : IDisposable
     }
 
     /// <summary>
+    /// A queue's delete in a batch that rolls back leaves the queue with every message, and no purge: one taken up
+    /// all the same would remove the messages of a queue that is still there.
+    /// </summary>
+    [Fact]
+    public async Task A_queue_delete_rolled_back_with_its_batch_leaves_the_queue_and_its_messages_to_no_purge()
+    {
+        await using var app = NewBroker();
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        for (var i = 0; i < 35; i++)
+        {
+            await client.SendAsync(queue.Id, $"kept {i}");
+        }
+
+        var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var deleted = writer.RunAsync(new DeleteQueueOperation(QueueRef.ById(queue.Id), PurgeBatchSize, CancellationToken.None));
+        var failed = writer.RunAsync(new StepOperation(() => throw new InvalidOperationException("This change fails, and its whole batch with it.")));
+        hold.Release.Set();
+        await held;
+
+        await FluentActions.Awaiting(() => deleted).Should().ThrowAsync<StoreUnavailableException>();
+        await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
+        await client.SendAsync(queue.Id, "sent after the rollback, and after any purge it set off");
+        (await client.CountsAsync(queue.Id)).QueueSize.Should().Be(36);
+        MessagesOf(queue.Id).Should().Be(36);
+        PendingPurges().Should().Be(0);
+    }
+
+    /// <summary>
     /// A failed purge waits Outages:LogInterval (10 s here) before it is tried again, however many requests the writer
     /// commits meanwhile.
     /// </summary>
