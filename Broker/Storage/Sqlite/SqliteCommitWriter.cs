@@ -51,6 +51,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _synchronous = options.Value.Sqlite.Synchronous;
         _busyTimeout = options.Value.Sqlite.BusyTimeout;
         PurgeBatchSize = options.Value.Sqlite.PurgeBatchSize;
+        PurgeBatchBytes = options.Value.Sqlite.PurgeBatchBytes;
         _purgeInterval = options.Value.Sqlite.PurgeIntervalUnderLoad;
 
         // Never sooner than a client is told to retry: a LogInterval of 0 had a failing purge retry, and log it, in a
@@ -71,6 +72,9 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
     /// <summary>How many messages of a deleted queue one transaction removes (Storage:Sqlite:PurgeBatchSize).</summary>
     public int PurgeBatchSize { get; }
+
+    /// <summary>At most how many bytes of their bodies one such transaction removes (Storage:Sqlite:PurgeBatchBytes).</summary>
+    public long PurgeBatchBytes { get; }
 
     public async Task<T> RunAsync<T>(WriteOperation<T> operation)
     {
@@ -352,7 +356,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         {
             SetSync(commands, false);
             commands.Begin.Execute();
-            var done = commands.PurgeQueueMessages.Execute(queueId, PurgeBatchSize) < PurgeBatchSize;
+            var done = commands.PurgeChunk(queueId, PurgeBatchSize, PurgeBatchBytes);
             if (done)
             {
                 commands.DeletePurge.Execute(queueId);

@@ -51,7 +51,7 @@ internal sealed class SqliteMessageStore(
     }
 
     public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
-        writer.RunAsync(new DeleteQueueOperation(queue, writer.PurgeBatchSize, cancellationToken));
+        writer.RunAsync(new DeleteQueueOperation(queue, writer.PurgeBatchSize, writer.PurgeBatchBytes, cancellationToken));
 
     public Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
         PeekAsync<SqliteRows.MessageRow, MessageDto>(queue, SqliteSql.Peek, size, r => r.ToDto(), cancellationToken);

@@ -41,13 +41,17 @@ internal static class SqliteSql
     public const string DeleteQueue = "DELETE FROM queues WHERE id = $queue_id";
 
     /// <summary>
-    /// Up to <c>$limit</c> messages of a deleted queue. A chunk at a time: the writer runs every request's change, and
-    /// a million deleted in one statement held them all for about 10 s.
+    /// Up to <c>$limit</c> messages of a deleted queue with the size of each body, for the writer to remove a chunk at
+    /// a time (<see cref="WriterCommands.PurgeChunk"/>). octet_length takes the size from the row's header: reading a
+    /// large body would cost what its delete costs.
     /// </summary>
-    public const string PurgeQueueMessages = """
-        DELETE FROM messages
-        WHERE id IN (SELECT id FROM messages INDEXED BY ix_messages_queue WHERE queue_id = $queue_id LIMIT +$limit)
+    public const string SelectPurgeChunk = """
+        SELECT id, octet_length(body) FROM messages INDEXED BY ix_messages_queue
+        WHERE queue_id = $queue_id
+        LIMIT +$limit
         """;
+
+    public const string DeleteMessages = "DELETE FROM messages WHERE id IN (SELECT value FROM json_each($ids))";
 
     public const string InsertPurge = "INSERT OR IGNORE INTO queue_purges (queue_id) VALUES ($queue_id)";
 

@@ -76,7 +76,8 @@ internal sealed class CreateQueueOperation(string name, CancellationToken ct) : 
     }
 }
 
-internal sealed class DeleteQueueOperation(QueueRef queue, int purgeBatchSize, CancellationToken ct) : WriteOperation<bool>(ct)
+internal sealed class DeleteQueueOperation(QueueRef queue, int purgeBatchSize, long purgeBatchBytes, CancellationToken ct)
+    : WriteOperation<bool>(ct)
 {
     public override bool NeedsSync => true;
 
@@ -96,7 +97,7 @@ internal sealed class DeleteQueueOperation(QueueRef queue, int purgeBatchSize, C
         // The queue first: the count trigger on each deleted message then has no row left to update, and what its
         // purge has not reached yet is already gone to every request (SqliteSql.DeleteMessage).
         commands.DeleteQueue.Execute(found.Id);
-        if (commands.PurgeQueueMessages.Execute(found.Id, purgeBatchSize) == purgeBatchSize)
+        if (!commands.PurgeChunk(found.Id, purgeBatchSize, purgeBatchBytes))
         {
             commands.InsertPurge.Execute(found.Id);
             PurgeLeft = found.Id;

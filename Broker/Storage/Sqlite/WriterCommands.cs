@@ -29,7 +29,8 @@ internal sealed class WriterCommands : IDisposable
         QueueById = Prepare(SqliteSql.QueueById, "$id");
         QueueByName = Prepare(SqliteSql.QueueByName, "$name");
         DeleteQueue = Prepare(SqliteSql.DeleteQueue, "$queue_id");
-        PurgeQueueMessages = Prepare(SqliteSql.PurgeQueueMessages, "$queue_id", "$limit");
+        SelectPurgeChunk = Prepare(SqliteSql.SelectPurgeChunk, "$queue_id", "$limit");
+        DeleteMessages = Prepare(SqliteSql.DeleteMessages, "$ids");
         InsertPurge = Prepare(SqliteSql.InsertPurge, "$queue_id");
         DeletePurge = Prepare(SqliteSql.DeletePurge, "$queue_id");
         PendingPurges = Prepare(SqliteSql.PendingPurges);
@@ -69,7 +70,8 @@ internal sealed class WriterCommands : IDisposable
     public WriterStatement QueueById { get; }
     public WriterStatement QueueByName { get; }
     public WriterStatement DeleteQueue { get; }
-    public WriterStatement PurgeQueueMessages { get; }
+    public WriterStatement SelectPurgeChunk { get; }
+    public WriterStatement DeleteMessages { get; }
     public WriterStatement InsertPurge { get; }
     public WriterStatement DeletePurge { get; }
     public WriterStatement PendingPurges { get; }
@@ -107,6 +109,40 @@ internal sealed class WriterCommands : IDisposable
     {
         _queuesById.Clear();
         _queuesByName.Clear();
+    }
+
+    /// <summary>
+    /// Removes the next chunk of a deleted queue's messages: at most <paramref name="limit"/> of them, and once the first
+    /// is in, no more bodies than <paramref name="maxBytes"/>. A body over a page long is a chain of pages that its
+    /// delete reads one by one, so a count alone let a chunk of large messages hold the writer for seconds.
+    /// </summary>
+    /// <returns>Whether the queue has no message left.</returns>
+    public bool PurgeChunk(long queueId, int limit, long maxBytes)
+    {
+        var ids = new List<long>(limit);
+        var bytes = 0L;
+        var cut = false;
+        using (var run = SelectPurgeChunk.With(queueId, limit))
+        {
+            while (run.Read())
+            {
+                bytes += run.Int64(1);
+                if (ids.Count > 0 && bytes > maxBytes)
+                {
+                    cut = true;
+                    break;
+                }
+
+                ids.Add(run.Int64(0));
+            }
+        }
+
+        if (ids.Count > 0)
+        {
+            DeleteMessages.Execute("[" + string.Join(',', ids) + "]");
+        }
+
+        return !cut && ids.Count < limit;
     }
 
     private QueueDto? QueueWithId(long id) =>
