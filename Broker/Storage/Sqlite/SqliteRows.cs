@@ -9,6 +9,9 @@ internal static class SqliteRows
 
     public static long Millis(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
+    /// <summary>Message ids as the JSON array that <c>json_each($ids)</c> reads: one parameter however many there are.</summary>
+    public static string IdList(List<long> ids) => "[" + string.Join(',', ids) + "]";
+
     /// <summary>Reads the columns id, name, created_at.</summary>
     public static QueueDto Queue(WriterStatement.Run r) => new(r.Int64(0), r.Text(1), Time(r.Int64(2)));
 

@@ -194,8 +194,7 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
         _until = now + visibilityTimeout;
         var messages = new List<MessageDto>(ids.Count);
         var token = Guid.NewGuid().ToString("N");
-        var idList = "[" + string.Join(',', ids) + "]";
-        using (var run = commands.Reserve.With(SqliteRows.Millis(_until), token, idList))
+        using (var run = commands.Reserve.With(SqliteRows.Millis(_until), token, SqliteRows.IdList(ids)))
         {
             while (run.Read())
             {

@@ -139,7 +139,7 @@ internal sealed class WriterCommands : IDisposable
 
         if (ids.Count > 0)
         {
-            DeleteMessages.Execute("[" + string.Join(',', ids) + "]");
+            DeleteMessages.Execute(SqliteRows.IdList(ids));
         }
 
         return !cut && ids.Count < limit;
