@@ -179,7 +179,7 @@ public sealed class QueuePurgeTests : IDisposable
         var held = writer.RunAsync(hold);
         await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
         var deleted = writer.RunAsync(new DeleteQueueOperation(QueueRef.ById(queue.Id), PurgeBatchSize, long.MaxValue, CancellationToken.None));
-        var failed = writer.RunAsync(new StepOperation(() => throw new InvalidOperationException("This change fails, and its whole batch with it.")));
+        var failed = writer.RunAsync(new FailingOperation());
         hold.Release.Set();
         await held;
 

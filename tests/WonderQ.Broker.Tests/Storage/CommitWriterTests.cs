@@ -66,10 +66,4 @@ public sealed class CommitWriterTests : FreshBroker
         next.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 1);
         await FluentActions.Awaiting(() => claim).Should().ThrowAsync<OperationCanceledException>();
     }
-
-    private sealed class FailingOperation() : WriteOperation<bool>(CancellationToken.None)
-    {
-        public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now) =>
-            throw new InvalidOperationException("This change fails, and its whole batch with it.");
-    }
 }
