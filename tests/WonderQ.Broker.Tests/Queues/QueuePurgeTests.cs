@@ -198,13 +198,8 @@ public sealed class QueuePurgeTests : IDisposable
     [Fact]
     public async Task A_failed_purge_is_tried_again_only_once_Outages_LogInterval_has_passed()
     {
-        await CreateFileAsync();
-        LeavePurgeBehind(refused: true);
-        var log = new CommitWriterLog();
-        await using var broker = NewBroker();
-        await using var app = WithLog(broker, log);
-        using var client = app.CreateClient();
-        await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge tried at start");
+        await using var started = await StartWithARefusedPurgeAsync();
+        var (broker, client, log) = (started.Broker, started.Client, started.Log);
 
         broker.FakeClock.Advance(TimeSpan.FromSeconds(9));
         var queue = await client.CreateQueueAsync();
@@ -233,13 +228,8 @@ public sealed class QueuePurgeTests : IDisposable
     [Fact]
     public async Task A_purge_that_keeps_failing_logs_its_stack_trace_once()
     {
-        await CreateFileAsync();
-        LeavePurgeBehind(refused: true);
-        var log = new CommitWriterLog();
-        await using var broker = NewBroker();
-        await using var app = WithLog(broker, log);
-        using var client = app.CreateClient();
-        await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge tried at start");
+        await using var started = await StartWithARefusedPurgeAsync();
+        var (broker, client, log) = (started.Broker, started.Client, started.Log);
         var queue = await client.CreateQueueAsync();
 
         for (var retry = 0; retry < 2; retry++)
@@ -263,18 +253,13 @@ public sealed class QueuePurgeTests : IDisposable
     [Fact]
     public async Task An_idle_broker_tries_a_failed_purge_again_when_its_retry_is_due()
     {
-        await CreateFileAsync();
-        LeavePurgeBehind(refused: true);
-        var log = new CommitWriterLog();
-        await using var broker = NewBroker();
-        await using var app = WithLog(broker, log);
-        app.CreateClient().Dispose();
-        await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge tried at start");
+        await using var started = await StartWithARefusedPurgeAsync();
+        var (broker, log) = (started.Broker, started.Log);
         Execute("DROP TRIGGER refuse_purge");
 
         broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
 
-        await Eventually.TrueAsync(() => MessagesOf(Deleted) == 0 && PendingPurges() == 0, "the purge done at its retry", TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => MessagesOf(Deleted) == 0 && PendingPurges() == 0, "the purge done at its retry");
         PurgeFailures(log).Should().Be(1);
     }
 
@@ -285,13 +270,8 @@ public sealed class QueuePurgeTests : IDisposable
     [Fact]
     public async Task A_failing_purge_is_not_retried_in_a_loop_when_Outages_LogInterval_is_zero()
     {
-        await CreateFileAsync();
-        LeavePurgeBehind(refused: true);
-        var log = new CommitWriterLog();
-        await using var broker = NewBroker(new() { ["Outages:LogInterval"] = "00:00:00" });
-        await using var app = WithLog(broker, log);
-        using var client = app.CreateClient();
-        await Eventually.TrueAsync(() => PurgeFailures(log) >= 1, "the purge tried at start");
+        await using var started = await StartWithARefusedPurgeAsync(new() { ["Outages:LogInterval"] = "00:00:00" });
+        var (client, log) = (started.Client, started.Log);
 
         var queue = await client.CreateQueueAsync();
         await client.SendAsync(queue.Id, "committed while the purge waits");
@@ -334,6 +314,33 @@ public sealed class QueuePurgeTests : IDisposable
 
     private static WebApplicationFactory<Program> WithLog(BrokerApplication broker, CommitWriterLog log) =>
         broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+
+    /// <summary>
+    /// A broker started on a file whose purge <see cref="LeavePurgeBehind"/> refused, once that purge has failed the
+    /// first time.
+    /// </summary>
+    private async Task<RefusedPurge> StartWithARefusedPurgeAsync(Dictionary<string, string>? settings = null)
+    {
+        await CreateFileAsync();
+        LeavePurgeBehind(refused: true);
+        var log = new CommitWriterLog();
+        var broker = NewBroker(settings);
+        var app = WithLog(broker, log);
+        var started = new RefusedPurge(broker, app, app.CreateClient(), log);
+        await Eventually.TrueAsync(() => PurgeFailures(log) >= 1, "the purge tried at start");
+        return started;
+    }
+
+    private sealed record RefusedPurge(BrokerApplication Broker, WebApplicationFactory<Program> App, HttpClient Client, CommitWriterLog Log)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await App.DisposeAsync();
+            await Broker.DisposeAsync();
+        }
+    }
 
     private static int PurgeFailures(CommitWriterLog log) =>
         log.Entries.Count(e => e.Message.StartsWith("Removing the messages of deleted queue", StringComparison.Ordinal));
