@@ -81,10 +81,11 @@ start_broker() {
     wait_for http://127.0.0.1:4200 $BROKER_PID
 }
 
-# the reference under the broker's GC settings (its runtimeconfig: workstation GC, ConserveMemory 9): 4300 and 4301
+# the reference under the broker's GC settings (its runtimeconfig: workstation GC, ConserveMemory 9, objects up to
+# 1 MB off the large-object heap): 4300 and 4301
 start_bare() {
     local bare="$WORK/WonderQ.BareKestrel"
-    DOTNET_gcServer=0 DOTNET_GCConserveMemory=9 dotnet "$bare/WonderQ.BareKestrel.dll" --contentRoot "$bare" --Urls= \
+    DOTNET_gcServer=0 DOTNET_GCConserveMemory=9 DOTNET_GCLOHThreshold=0x100000 dotnet "$bare/WonderQ.BareKestrel.dll" --contentRoot "$bare" --Urls= \
         --Kestrel:Endpoints:Http:Url=http://127.0.0.1:4300 \
         --Kestrel:Endpoints:H2c:Url=http://127.0.0.1:4301 --Kestrel:Endpoints:H2c:Protocols=Http2 >> "$OUT/bare.log" 2>&1 &
     BARE_PID=$!
