@@ -345,7 +345,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     /// crash undoes is done again at the next start, from the queue's row in queue_purges, which was synced with its
     /// deletion. No request can reach those messages meanwhile (SqliteSql.DeleteMessage), so only the file's space
     /// waits for them. After a failure (a full disk, say) purging pauses for Outages:LogInterval (at least
-    /// Outages:RetryAfterSeconds).
+    /// Outages:RetryAfterSeconds), and then takes up the next deleted queue's.
     /// </summary>
     private void Purge()
     {
@@ -378,6 +378,10 @@ internal sealed class SqliteCommitWriter : BackgroundService
             // fails every retry, and logged whole each time it filled the log with copies of one trace.
             var first = _purgeRetryAt == 0;
             _purgeRetryAt = _time.GetTimestamp() + (long)(_purgeRetryDelay.TotalSeconds * _time.TimestampFrequency);
+
+            // To the back, so that a queue whose purge keeps failing on its own (a damaged page of its messages) does
+            // not hold up the purges of the queues deleted after it.
+            _purges.Enqueue(_purges.Dequeue());
             _logger.LogWarning(
                 first ? ex : null,
                 "Removing the messages of deleted queue {QueueId} failed ({Reason}); trying again in {Delay}",

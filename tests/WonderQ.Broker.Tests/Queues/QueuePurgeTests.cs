@@ -281,6 +281,31 @@ public sealed class QueuePurgeTests : IDisposable
     }
 
     /// <summary>
+    /// A purge that keeps failing on one deleted queue's messages (a damaged page of them, say) does not hold up the
+    /// purges of the queues deleted after it: once its retry is due the next queue's purge runs, and the failing one
+    /// waits its turn again.
+    /// </summary>
+    [Fact]
+    public async Task A_purge_that_keeps_failing_on_one_queue_does_not_hold_up_the_next_queues_purge()
+    {
+        await CreateFileAsync();
+        LeavePurgeBehind(refused: true);
+        LeavePurgeBehind(queueId: Deleted + 1);
+        var log = new CommitWriterLog();
+        await using var broker = NewBroker();
+        await using var app = WithLog(broker, log);
+        app.CreateClient().Dispose();
+        await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge of the first queue tried at start");
+
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
+
+        await Eventually.TrueAsync(() => MessagesOf(Deleted + 1) == 0, "the next queue's purge done at the retry");
+        await Eventually.TrueAsync(() => PurgeFailures(log) == 2, "the failing queue's turn again");
+        MessagesOf(Deleted).Should().Be(45);
+        PendingPurges().Should().Be(1, "the failing queue's purge is still to do");
+    }
+
+    /// <summary>
     /// A chunk also stops at Storage:Sqlite:PurgeBatchBytes of bodies, so that a chunk of large messages holds the writer
     /// no longer than one of small ones: 1000 messages of 256 KiB took a second per chunk off a cold disk, during which
     /// every send on every queue waited. Here the fifth message cannot be deleted, so only chunks without it succeed.
@@ -356,11 +381,11 @@ public sealed class QueuePurgeTests : IDisposable
     /// purge <paramref name="refused"/> fails on the first of them (as on a disk full to the last byte) until the
     /// trigger refuse_purge is dropped.
     /// </summary>
-    private void LeavePurgeBehind(bool refused = false) => Execute($"""
+    private void LeavePurgeBehind(bool refused = false, long queueId = Deleted) => Execute($"""
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 45)
-        INSERT INTO messages (queue_id, body, created_at, visible_at) SELECT {Deleted}, 'left ' || i, 0, 0 FROM n;
-        INSERT INTO queue_purges (queue_id) VALUES ({Deleted});
-        {(refused ? $"CREATE TRIGGER refuse_purge BEFORE DELETE ON messages WHEN OLD.queue_id = {Deleted} BEGIN SELECT RAISE(FAIL, 'purge refused'); END;" : "")}
+        INSERT INTO messages (queue_id, body, created_at, visible_at) SELECT {queueId}, 'left ' || i, 0, 0 FROM n;
+        INSERT INTO queue_purges (queue_id) VALUES ({queueId});
+        {(refused ? $"CREATE TRIGGER refuse_purge BEFORE DELETE ON messages WHEN OLD.queue_id = {queueId} BEGIN SELECT RAISE(FAIL, 'purge refused'); END;" : "")}
         """);
 
     /// <summary>A change of its own for the writer to run, in a batch of its own when batches are of one.</summary>
