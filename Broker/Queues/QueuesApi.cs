@@ -22,11 +22,12 @@ public static class QueuesApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Create a queue");
         group.MapGet("/find", FindQueue).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Find a queue by id or name");
-        group.MapGet("/", ListQueues)
+        group.MapGet("/", ListQueues).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Every queue with its message counts");
         group.MapGet("/{queue}/messages", PeekMessages).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable).Produces(StatusCodes.Status304NotModified)
             .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
         group.MapDelete("/{queue}", DeleteQueue).WithValidation<QueueRoute>().ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)

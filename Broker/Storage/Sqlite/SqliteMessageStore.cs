@@ -1,5 +1,8 @@
 using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Storage.Sqlite;
 
@@ -11,8 +14,15 @@ internal sealed class SqliteMessageStore(
     SqliteDatabase database,
     SqliteCommitWriter writer,
     QueueActivity activity,
-    TimeProvider time) : IMessageStore
+    TimeProvider time,
+    IOptions<OutageOptions> outages,
+    ILogger<SqliteMessageStore> logger) : IMessageStore
 {
+    private readonly Lock _failureLog = new();
+    private DateTimeOffset _nextFailureLine;
+    private DateTimeOffset _lastFailure = DateTimeOffset.MinValue;
+    private int _unloggedFailures;
+
     public QueueActivity Activity => activity;
 
     public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
@@ -32,23 +42,25 @@ internal sealed class SqliteMessageStore(
             return null;
         }
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<SqliteRows.QueueRow>(
-            new CommandDefinition(sql, new { id = queue.Id, name = queue.Name }, cancellationToken: cancellationToken));
+        var row = await ReadAsync(
+            connection => connection.QuerySingleOrDefaultAsync<SqliteRows.QueueRow>(
+                new CommandDefinition(sql, new { id = queue.Id, name = queue.Name }, cancellationToken: cancellationToken)),
+            cancellationToken);
         return row?.ToDto();
     }
 
-    public async Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenReaderAsync(cancellationToken);
-        // The clock is read once the snapshot is taken: read before it, a send committed in between would carry a
-        // later time than "now" and be counted as in flight.
-        await using var snapshot = connection.BeginTransaction(deferred: true);
-        await connection.ExecuteAsync(new CommandDefinition(SqliteSql.TakeSnapshot, transaction: snapshot, cancellationToken: cancellationToken));
-        var rows = await connection.QueryAsync<SqliteRows.QueueCountsRow>(
-            new CommandDefinition(SqliteSql.ListQueues, new { now = Now() }, snapshot, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToDto()).ToList();
-    }
+    public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<QueueCounts>>(
+        async connection =>
+        {
+            // The clock is read once the snapshot is taken: read before it, a send committed in between would carry a
+            // later time than "now" and be counted as in flight.
+            await using var snapshot = connection.BeginTransaction(deferred: true);
+            await connection.ExecuteAsync(new CommandDefinition(SqliteSql.TakeSnapshot, transaction: snapshot, cancellationToken: cancellationToken));
+            var rows = await connection.QueryAsync<SqliteRows.QueueCountsRow>(
+                new CommandDefinition(SqliteSql.ListQueues, new { now = Now() }, snapshot, cancellationToken: cancellationToken));
+            return rows.Select(r => r.ToDto()).ToList();
+        },
+        cancellationToken);
 
     public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
         writer.RunAsync(new DeleteQueueOperation(queue, writer.PurgeBatchSize, writer.PurgeBatchBytes, cancellationToken));
@@ -70,9 +82,10 @@ internal sealed class SqliteMessageStore(
 
     public async Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenReaderAsync(cancellationToken);
-        var next = await connection.ExecuteScalarAsync<long?>(
-            new CommandDefinition(SqliteSql.NextExpiry, new { queue_id = queueId, after = SqliteRows.Millis(after) }, cancellationToken: cancellationToken));
+        var next = await ReadAsync(
+            connection => connection.ExecuteScalarAsync<long?>(
+                new CommandDefinition(SqliteSql.NextExpiry, new { queue_id = queueId, after = SqliteRows.Millis(after) }, cancellationToken: cancellationToken)),
+            cancellationToken);
         return next is { } ms ? SqliteRows.Time(ms) : null;
     }
 
@@ -108,9 +121,64 @@ internal sealed class SqliteMessageStore(
             return null;
         }
 
-        await using var connection = await database.OpenReaderAsync(cancellationToken);
-        var rows = await connection.QueryAsync<TRow>(
-            new CommandDefinition(sql, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
+        var rows = await ReadAsync(
+            connection => connection.QueryAsync<TRow>(new CommandDefinition(sql, new { queue_id = found.Id, size }, cancellationToken: cancellationToken)),
+            cancellationToken);
         return rows.Select(map).ToList();
+    }
+
+    /// <summary>
+    /// Runs a read on a reader connection. A read SQLite fails (a disk that fails to read; the file deleted, found by a
+    /// reader the pool opens anew) is answered as a failed write is, 503 with what is known of the cause, which a
+    /// client retries; a 500 would say the broker is broken. SQLite's own error is logged with the first failure and
+    /// then at most once per Outages:LogInterval, with a count of the rest: a dashboard polls every second.
+    /// </summary>
+    private async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await database.OpenReaderAsync(cancellationToken);
+            return await read(connection);
+        }
+        catch (SqliteException ex)
+        {
+            var detail = database.IsInPlace ? CommitFailure.Of(ex).Detail : CommitFailure.DatabaseDeleted;
+            LogReadFailure(ex);
+            throw new StoreUnavailableException(detail, ex);
+        }
+    }
+
+    private void LogReadFailure(SqliteException exception)
+    {
+        int unlogged;
+        bool spell;
+        lock (_failureLog)
+        {
+            var now = time.GetUtcNow();
+            spell = now - _lastFailure > outages.Value.LogInterval;
+            _lastFailure = now;
+            if (now < _nextFailureLine)
+            {
+                _unloggedFailures++;
+                return;
+            }
+
+            _nextFailureLine = now + outages.Value.LogInterval;
+            unlogged = _unloggedFailures;
+            _unloggedFailures = 0;
+        }
+
+        // The stack trace once a spell of failures, as for writes (CommitFailureLog): a disk that stays broken fails
+        // every read, and one trace says all the copies would.
+        if (spell)
+        {
+            logger.LogError(exception, "A read of the message store failed and is answered 503: {Reason}", exception.Message);
+            return;
+        }
+
+        logger.LogError(
+            "A read of the message store failed and is answered 503: {Reason} ({Unlogged} more such failures since the last of these lines)",
+            exception.Message,
+            unlogged);
     }
 }

@@ -6,15 +6,16 @@ namespace WonderQ.Broker.Tests.Storage;
 
 internal sealed record LogEntry(LogLevel Level, string Message, Exception? Exception);
 
-/// <summary>What the commit writer logs.</summary>
-internal sealed class CommitWriterLog : ILoggerProvider
+/// <summary>What the commit writer logs, or the class <paramref name="category"/> names.</summary>
+internal sealed class CommitWriterLog(Type? category = null) : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
+    private readonly string _category = (category ?? typeof(SqliteCommitWriter)).FullName!;
 
     public IReadOnlyList<LogEntry> Entries => [.. _entries];
 
     public ILogger CreateLogger(string categoryName) =>
-        categoryName == typeof(SqliteCommitWriter).FullName ? new Collector(_entries) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        categoryName == _category ? new Collector(_entries) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     public void Dispose()
     {

@@ -1,10 +1,13 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
+using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Storage;
@@ -93,6 +96,65 @@ public sealed class DurabilityTests : IDisposable
         var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
         problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted while it ran");
         health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the store it answers from is gone");
+    }
+
+    /// <summary>
+    /// A read SQLite fails is answered as a failed write is: a 503 saying what is known of the cause, which a client
+    /// retries, rather than a 500. Here a reader the pool has to open anew finds the file gone.
+    /// </summary>
+    [Theory]
+    [InlineData("/queues")]
+    [InlineData("/queues/{0}/messages")]
+    public async Task A_read_after_the_database_file_was_deleted_is_a_503_that_says_so(string path)
+    {
+        await using var app = new BrokerApplication(_database.Path);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        foreach (var file in Directory.GetFiles(_database.Directory))
+        {
+            File.Delete(file);
+        }
+
+        SqliteConnection.ClearAllPools();
+        using var refused = await client.GetAsync(string.Format(CultureInfo.InvariantCulture, path, queue.Id));
+
+        var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted while it ran");
+        refused.Headers.RetryAfter.Should().NotBeNull();
+    }
+
+    /// <summary>
+    /// A dashboard polls every second: failed reads are logged with SQLite's error and its stack trace once, then in one
+    /// line an Outages:LogInterval (10 s) with a count of the rest.
+    /// </summary>
+    [Fact]
+    public async Task Failed_reads_are_logged_with_a_stack_trace_once_and_then_counted_once_an_interval()
+    {
+        var log = new CommitWriterLog(typeof(SqliteMessageStore));
+        await using var broker = new BrokerApplication(_database.Path);
+        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        using var client = app.CreateClient();
+        foreach (var file in Directory.GetFiles(_database.Directory))
+        {
+            File.Delete(file);
+        }
+
+        for (var read = 0; read < 3; read++)
+        {
+            SqliteConnection.ClearAllPools();
+            (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        var withinTheInterval = log.Entries;
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
+        SqliteConnection.ClearAllPools();
+        (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+
+        withinTheInterval.Should().ContainSingle().Which.Exception.Should().BeOfType<SqliteException>();
+        log.Entries.Should().HaveCount(2);
+        log.Entries[1].Exception.Should().BeNull("the trace was logged once in this spell of failures");
+        log.Entries[1].Message.Should().StartWith("A read of the message store failed and is answered 503: ")
+            .And.EndWith("(2 more such failures since the last of these lines)");
     }
 
     [Fact]
