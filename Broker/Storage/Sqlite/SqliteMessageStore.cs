@@ -18,6 +18,12 @@ internal sealed class SqliteMessageStore(
     IOptions<OutageOptions> outages,
     ILogger<SqliteMessageStore> logger) : IMessageStore
 {
+    /// <summary>
+    /// SQLITE_ERROR: SQL that SQLite refuses, a bug of the broker's (or a file whose schema is not its own) rather than
+    /// an outage. It stays a 500: a 503 would have every client retry what cannot succeed.
+    /// </summary>
+    private const int SqliteError = 1;
+
     private readonly Lock _failureLog = new();
     private DateTimeOffset _nextFailureLine;
     private DateTimeOffset _lastFailure = DateTimeOffset.MinValue;
@@ -140,7 +146,7 @@ internal sealed class SqliteMessageStore(
             await using var connection = await database.OpenReaderAsync(cancellationToken);
             return await read(connection);
         }
-        catch (SqliteException ex)
+        catch (SqliteException ex) when (ex.SqliteErrorCode != SqliteError)
         {
             var detail = database.IsInPlace ? CommitFailure.Of(ex).Detail : CommitFailure.DatabaseDeleted;
             LogReadFailure(ex);

@@ -124,6 +124,30 @@ public sealed class DurabilityTests : IDisposable
     }
 
     /// <summary>
+    /// SQL that SQLite refuses is a bug, not an outage: a 503 would have every client retry what cannot succeed, so it
+    /// stays a 500. Here the column a look-up reads was renamed under the broker.
+    /// </summary>
+    [Fact]
+    public async Task A_read_whose_SQL_SQLite_refuses_is_a_500_not_a_503_to_retry()
+    {
+        await using var app = new BrokerApplication(_database.Path);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
+        {
+            connection.Open();
+            using var rename = connection.CreateCommand();
+            rename.CommandText = "ALTER TABLE queues RENAME COLUMN created_at TO renamed";
+            rename.ExecuteNonQuery();
+        }
+
+        using var answer = await client.GetAsync($"/queues/find?name={queue.Name}");
+
+        await answer.ShouldBeProblemAsync(HttpStatusCode.InternalServerError);
+        answer.Headers.RetryAfter.Should().BeNull();
+    }
+
+    /// <summary>
     /// A dashboard polls every second: failed reads are logged with SQLite's error and its stack trace once, then in one
     /// line an Outages:LogInterval (10 s) with a count of the rest.
     /// </summary>
