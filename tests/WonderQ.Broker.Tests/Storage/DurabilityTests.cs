@@ -85,10 +85,7 @@ public sealed class DurabilityTests : IDisposable
         var queue = await client.CreateQueueAsync();
         await client.SendAsync(queue.Id, "sent before the file was deleted");
         (await client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK);
-        foreach (var file in Directory.GetFiles(_database.Directory))
-        {
-            File.Delete(file);
-        }
+        DeleteTheDatabaseFiles();
 
         using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would be lost at the next start")));
         using var health = await client.GetAsync("/healthz");
@@ -110,10 +107,7 @@ public sealed class DurabilityTests : IDisposable
         await using var app = new BrokerApplication(_database.Path);
         using var client = app.CreateClient();
         var queue = await client.CreateQueueAsync();
-        foreach (var file in Directory.GetFiles(_database.Directory))
-        {
-            File.Delete(file);
-        }
+        DeleteTheDatabaseFiles();
 
         SqliteConnection.ClearAllPools();
         using var refused = await client.GetAsync(string.Format(CultureInfo.InvariantCulture, path, queue.Id));
@@ -158,21 +152,13 @@ public sealed class DurabilityTests : IDisposable
         await using var broker = new BrokerApplication(_database.Path);
         await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
         using var client = app.CreateClient();
-        foreach (var file in Directory.GetFiles(_database.Directory))
-        {
-            File.Delete(file);
-        }
+        DeleteTheDatabaseFiles();
 
-        for (var read = 0; read < 3; read++)
-        {
-            SqliteConnection.ClearAllPools();
-            (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        }
+        await FailReadsAsync(client, 3);
 
         var withinTheInterval = log.Entries;
         broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
-        SqliteConnection.ClearAllPools();
-        (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        await FailReadsAsync(client, 1);
 
         withinTheInterval.Should().ContainSingle().Which.Exception.Should().BeOfType<SqliteException>();
         log.Entries.Should().HaveCount(2);
@@ -192,20 +178,12 @@ public sealed class DurabilityTests : IDisposable
         await using var broker = new BrokerApplication(_database.Path);
         await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
         using var client = app.CreateClient();
-        foreach (var file in Directory.GetFiles(_database.Directory))
-        {
-            File.Delete(file);
-        }
+        DeleteTheDatabaseFiles();
 
-        for (var read = 0; read < 3; read++)
-        {
-            SqliteConnection.ClearAllPools();
-            (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        }
+        await FailReadsAsync(client, 3);
 
         broker.FakeClock.Advance(TimeSpan.FromMinutes(1));
-        SqliteConnection.ClearAllPools();
-        (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        await FailReadsAsync(client, 1);
 
         log.Entries.Should().HaveCount(2);
         log.Entries[1].Exception.Should().BeOfType<SqliteException>("a new spell of failures began");
@@ -396,5 +374,23 @@ public sealed class DurabilityTests : IDisposable
         using var health = await secondClient.GetAsync("/healthz");
 
         health.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    private void DeleteTheDatabaseFiles()
+    {
+        foreach (var file in Directory.GetFiles(_database.Directory))
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Reads that fail, each on a reader the pool has to open anew, as the file is gone.</summary>
+    private static async Task FailReadsAsync(HttpClient client, int count)
+    {
+        for (var read = 0; read < count; read++)
+        {
+            SqliteConnection.ClearAllPools();
+            (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
     }
 }
