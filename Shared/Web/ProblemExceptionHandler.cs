@@ -40,9 +40,7 @@ public sealed partial class ProblemExceptionHandler(
     TimeProvider time,
     ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
-    private readonly Lock _outageLog = new();
-    private DateTimeOffset _nextOutageLine;
-    private int _outagesUnlogged;
+    private readonly LogThrottle _outageLog = new(time, outages.Value.LogInterval);
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -96,19 +94,9 @@ public sealed partial class ProblemExceptionHandler(
     /// </summary>
     private void LogOutage(HttpContext httpContext, ProblemDetails problem)
     {
-        int unlogged;
-        lock (_outageLog)
+        if (!_outageLog.ShouldLog(out var unlogged, out _))
         {
-            var now = time.GetUtcNow();
-            if (now < _nextOutageLine)
-            {
-                _outagesUnlogged++;
-                return;
-            }
-
-            _nextOutageLine = now + outages.Value.LogInterval;
-            unlogged = _outagesUnlogged;
-            _outagesUnlogged = 0;
+            return;
         }
 
         if (unlogged == 0)

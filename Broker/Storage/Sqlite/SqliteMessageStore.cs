@@ -24,10 +24,7 @@ internal sealed class SqliteMessageStore(
     /// </summary>
     private const int SqliteError = 1;
 
-    private readonly Lock _failureLog = new();
-    private DateTimeOffset _nextFailureLine;
-    private DateTimeOffset _lastFailure = DateTimeOffset.MinValue;
-    private int _unloggedFailures;
+    private readonly LogThrottle _failureLog = new(time, outages.Value.LogInterval);
 
     public QueueActivity Activity => activity;
 
@@ -156,22 +153,9 @@ internal sealed class SqliteMessageStore(
 
     private void LogReadFailure(SqliteException exception)
     {
-        int unlogged;
-        bool spell;
-        lock (_failureLog)
+        if (!_failureLog.ShouldLog(out var unlogged, out var spell))
         {
-            var now = time.GetUtcNow();
-            spell = now - _lastFailure > outages.Value.LogInterval;
-            _lastFailure = now;
-            if (now < _nextFailureLine)
-            {
-                _unloggedFailures++;
-                return;
-            }
-
-            _nextFailureLine = now + outages.Value.LogInterval;
-            unlogged = _unloggedFailures;
-            _unloggedFailures = 0;
+            return;
         }
 
         // The stack trace once a spell of failures, as for writes (CommitFailureLog): a disk that stays broken fails

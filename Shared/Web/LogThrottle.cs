@@ -1,0 +1,39 @@
+namespace WonderQ.Shared.Web;
+
+/// <summary>
+/// Spaces out the log lines of a failure that repeats (a broker down, a disk that fails every read): the first at
+/// once, then at most one every interval (<see cref="OutageOptions.LogInterval"/>), each saying how many it stands
+/// for. A dashboard polling each second would otherwise write a line a second for as long as the failure lasts.
+/// </summary>
+public sealed class LogThrottle(TimeProvider time, TimeSpan interval)
+{
+    private readonly Lock _lock = new();
+    private DateTimeOffset _nextLine;
+    private DateTimeOffset _last = DateTimeOffset.MinValue;
+    private int _unlogged;
+
+    /// <summary>
+    /// Counts one occurrence and says whether to log it: if so, <paramref name="unlogged"/> is how many since the last
+    /// line were only counted, and <paramref name="spellStarts"/> whether none came for a whole interval before it.
+    /// </summary>
+    public bool ShouldLog(out int unlogged, out bool spellStarts)
+    {
+        lock (_lock)
+        {
+            var now = time.GetUtcNow();
+            spellStarts = now - _last > interval;
+            _last = now;
+            if (now < _nextLine)
+            {
+                _unlogged++;
+                unlogged = 0;
+                return false;
+            }
+
+            _nextLine = now + interval;
+            unlogged = _unlogged;
+            _unlogged = 0;
+            return true;
+        }
+    }
+}
