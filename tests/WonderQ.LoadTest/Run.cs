@@ -17,7 +17,7 @@ internal sealed class Run : IDisposable
         Options = options;
         Interrupt = interrupt;
         Client = new BrokerClient(options.Url, options.ConnectionLimit, options.Http2Connections);
-        Ledger = new Ledger(TimeSpan.FromSeconds(options.VisibilityTimeout));
+        Ledger = new Ledger(TimeSpan.FromSeconds(options.VisibilityTimeout), options.BodyBytes);
         Tag = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()))[..8];
         // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does; after
         // Ctrl-C, nothing outlives it by more than the grace below.

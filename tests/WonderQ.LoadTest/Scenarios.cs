@@ -134,6 +134,7 @@ internal static class Scenarios
         result.Verification["duplicates"] = ledger.Duplicates;
         result.Verification["tolerated_duplicates_after_expiry"] = ledger.ToleratedDuplicates;
         result.Verification["foreign_received"] = ledger.Foreign;
+        result.Verification["corrupted"] = ledger.Corrupted;
         if (before is not null && after is not null)
         {
             result.Verification["queue_size_before"] = before.Value;
@@ -141,7 +142,8 @@ internal static class Scenarios
         }
 
         result.Verification["lost"] = lost;
-        result.Lost = lost + (ledger.Sent - ledger.DistinctIds);
+        // A message whose body came back changed is lost as surely as one that never came back.
+        result.Lost = lost + (ledger.Sent - ledger.DistinctIds) + ledger.Corrupted;
         result.Duplicates = ledger.Duplicates + extra;
         result.RssKiB["before"] = rssBefore;
         result.RssKiB["after"] = Rss.ReadKiB(o.BrokerPid);

@@ -84,7 +84,8 @@ internal sealed class Errors
 /// sequence number each body carries (a consumer can receive a message before its producer has read the answer, so ids
 /// cannot be the key).
 /// </summary>
-internal sealed class Ledger(TimeSpan visibilityTimeout)
+/// <param name="bodyBytes">The size every body of the run was sent at, so that one that comes back changed is caught.</param>
+internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 {
     private readonly ConcurrentDictionary<long, long> _sent = new();
     private readonly ConcurrentDictionary<long, Receipt> _firstReceived = new();
@@ -94,6 +95,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
     private long _tolerated;
     private long _foreign;
     private long _foreignDeleted;
+    private long _corrupted;
     private long _nextSeq;
 
     public long NextSeq() => Interlocked.Increment(ref _nextSeq);
@@ -107,6 +109,9 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
     public long ToleratedDuplicates => Interlocked.Read(ref _tolerated);
 
     public long Foreign => Interlocked.Read(ref _foreign);
+
+    /// <summary>Receipts of this run's messages whose body is not the one sent (cut short, grown or altered).</summary>
+    public long Corrupted => Interlocked.Read(ref _corrupted);
 
     /// <summary>Messages of other runs (already in the queue) that a consumer received and deleted.</summary>
     public long ForeignDeleted => Interlocked.Read(ref _foreignDeleted);
@@ -126,6 +131,11 @@ internal sealed class Ledger(TimeSpan visibilityTimeout)
         {
             Interlocked.Increment(ref _foreign);
             return null;
+        }
+
+        if (!Body.IsIntact(body, bodyBytes))
+        {
+            Interlocked.Increment(ref _corrupted);
         }
 
         var receipt = new Receipt(askedAt, Stopwatch.GetTimestamp());
@@ -206,6 +216,20 @@ internal static class Body
         return parts.Length >= 4 && parts[0] == "wq" && parts[1] == runTag
             && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out seq)
             && long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out timestamp);
+    }
+
+    /// <summary>Whether a body that <see cref="TryParse"/> read is what <see cref="Create"/> made for <paramref name="bytes"/>.</summary>
+    public static bool IsIntact(string body, int bytes)
+    {
+        // The head ends at its fourth ':'; a ':' in the padding is itself a change.
+        var head = 0;
+        for (var i = 0; i < 4 && head >= 0; i++)
+        {
+            head = body.IndexOf(':', head);
+            head = head < 0 ? -1 : head + 1;
+        }
+
+        return head > 0 && body.Length == Math.Max(head, bytes) && !body.AsSpan(head).ContainsAnyExcept('x');
     }
 }
 

@@ -14,7 +14,7 @@ public sealed class LedgerTests
     [Fact]
     public void Two_receipts_from_consumes_sent_moments_apart_are_a_duplicate()
     {
-        var ledger = new Ledger(_visibility);
+        var ledger = new Ledger(_visibility, 64);
         var body = Body.Create("run", 1, 64);
 
         ledger.Receive(body, "run", Stopwatch.GetTimestamp(), out _);
@@ -28,7 +28,7 @@ public sealed class LedgerTests
     public void A_redelivery_may_follow_a_first_claim_made_when_its_consume_was_sent_though_answered_late()
     {
         // The first consume was sent 2 s ago and answered only now: its claim may be 2 s old, past the 1 s timeout.
-        var ledger = new Ledger(_visibility);
+        var ledger = new Ledger(_visibility, 64);
         var body = Body.Create("run", 1, 64);
 
         ledger.Receive(body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
@@ -41,7 +41,7 @@ public sealed class LedgerTests
     [Fact]
     public void A_refused_delete_is_an_error_unless_its_message_was_redelivered()
     {
-        var ledger = new Ledger(_visibility);
+        var ledger = new Ledger(_visibility, 64);
         var errors = new Errors();
         var redelivered = Body.Create("run", 1, 64);
         var once = Body.Create("run", 2, 64);
@@ -61,10 +61,27 @@ public sealed class LedgerTests
     [Fact]
     public void A_body_of_another_run_is_counted_as_foreign_not_received()
     {
-        var ledger = new Ledger(_visibility);
+        var ledger = new Ledger(_visibility, 64);
 
         ledger.Receive(Body.Create("other", 1, 64), "run", Stopwatch.GetTimestamp(), out _).Should().BeNull();
 
         (ledger.Foreign, ledger.Received).Should().Be((1, 0));
+    }
+
+    [Theory]
+    [InlineData(63, 'x')]
+    [InlineData(65, 'x')]
+    [InlineData(64, ':')]
+    [InlineData(64, 'y')]
+    public void A_body_that_comes_back_cut_grown_or_altered_is_counted_as_corrupted(int length, char last)
+    {
+        var ledger = new Ledger(_visibility, 64);
+        var sent = Body.Create("run", 1, 64);
+        var changed = (sent + "x")[..(length - 1)] + last;
+
+        ledger.Receive(changed, "run", Stopwatch.GetTimestamp(), out _).Should().Be(1);
+        ledger.Receive(Body.Create("run", 2, 64), "run", Stopwatch.GetTimestamp(), out _);
+
+        ledger.Corrupted.Should().Be(1);
     }
 }

@@ -28,7 +28,9 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="loseEvery">Acknowledge every message but store only the others: every n-th is lost (0: none).</param>
     /// <param name="storeTwice">Store every message twice, under two ids, and answer with the first.</param>
     /// <param name="countsQueues">Serve <c>GET /queues</c>'s counts as WonderQ does, which the original does not.</param>
-    public static async Task<OriginalDialectServer> StartAsync(int loseEvery = 0, bool storeTwice = false, bool countsQueues = false)
+    /// <param name="dropLastCharacter">Store each body without its last character.</param>
+    public static async Task<OriginalDialectServer> StartAsync(
+        int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -65,6 +67,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         app.MapPost("/messages", async (HttpContext context) =>
         {
             var request = await ReadAsync(context);
+            if (dropLastCharacter)
+            {
+                request["body"] = ((string)request["body"]!)[..^1];
+            }
+
             lock (server._lock)
             {
                 var id = ++server._nextId;

@@ -212,6 +212,21 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_delivers_messages_with_their_bodies_cut_short_fails_the_run()
+    {
+        await using var cutting = await OriginalDialectServer.StartAsync(dropLastCharacter: true, countsQueues: true);
+        var options = LoadOptions.Parse(["cycle", "--messages", "20", "--producers", "2", "--consumers", "2", "--url", cutting.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("verification").GetProperty("corrupted").GetInt64().Should().Be(20);
+        json.RootElement.GetProperty("result").GetString().Should().Be("FAIL");
+    }
+
+    [Fact]
     public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
     {
         // Consumers wait up to 3 s on an empty queue: after the last message, the run must not count that wait.
