@@ -199,7 +199,7 @@ internal sealed class Run : IDisposable
 
             foreach (var message in messages)
             {
-                var seq = Ledger.Receive(message.Body, Tag, askedAt, out var first);
+                var seq = Ledger.Receive(message.Id, message.Body, Tag, askedAt, out var first);
                 if (endToEnd is not null && first && Body.TryParse(message.Body, Tag, out _, out var sentAt))
                 {
                     endToEnd.Add(sentAt);

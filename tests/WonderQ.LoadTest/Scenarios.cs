@@ -135,6 +135,8 @@ internal static class Scenarios
         result.Verification["tolerated_duplicates_after_expiry"] = ledger.ToleratedDuplicates;
         result.Verification["foreign_received"] = ledger.Foreign;
         result.Verification["corrupted"] = ledger.Corrupted;
+        var anotherId = ledger.ReceivedUnderAnotherId;
+        result.Verification["received_under_another_id"] = anotherId;
         if (before is not null && after is not null)
         {
             result.Verification["queue_size_before"] = before.Value;
@@ -142,8 +144,9 @@ internal static class Scenarios
         }
 
         result.Verification["lost"] = lost;
-        // A message whose body came back changed is lost as surely as one that never came back.
-        result.Lost = lost + (ledger.Sent - ledger.DistinctIds) + ledger.Corrupted;
+        // A message whose body came back changed, or under an id its send was not answered with, is lost as surely
+        // as one that never came back: a consumer could not act on it.
+        result.Lost = lost + (ledger.Sent - ledger.DistinctIds) + ledger.Corrupted + anotherId;
         result.Duplicates = ledger.Duplicates + extra;
         result.RssKiB["before"] = rssBefore;
         result.RssKiB["after"] = Rss.ReadKiB(o.BrokerPid);

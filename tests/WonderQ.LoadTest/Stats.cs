@@ -121,10 +121,10 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     public void Acknowledged(long seq, long id) => _sent[seq] = id;
 
     /// <summary>
-    /// Records a receipt from a consume sent at <paramref name="askedAt"/> (a <see cref="Stopwatch"/> timestamp);
-    /// returns its sequence number, or null for a body this run did not send.
+    /// Records a receipt of message <paramref name="id"/> from a consume sent at <paramref name="askedAt"/> (a
+    /// <see cref="Stopwatch"/> timestamp); returns its sequence number, or null for a body this run did not send.
     /// </summary>
-    public long? Receive(string body, string runTag, long askedAt, out bool first)
+    public long? Receive(long id, string body, string runTag, long askedAt, out bool first)
     {
         first = false;
         if (!Body.TryParse(body, runTag, out var seq, out _))
@@ -138,7 +138,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
             Interlocked.Increment(ref _corrupted);
         }
 
-        var receipt = new Receipt(askedAt, Stopwatch.GetTimestamp());
+        var receipt = new Receipt(askedAt, Stopwatch.GetTimestamp(), id);
         first = _firstReceived.TryAdd(seq, receipt);
         if (!first)
         {
@@ -163,7 +163,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
         return seq;
     }
 
-    private readonly record struct Receipt(long AskedAt, long AnsweredAt);
+    private readonly record struct Receipt(long AskedAt, long AnsweredAt, long Id);
 
     /// <summary>A delete answered 404 or 409; judged by <see cref="SettleRefusedAcknowledgements"/> once the run is over.</summary>
     public void AcknowledgementRefused(long? seq, int status) => _refused.Enqueue((seq, status));
@@ -197,6 +197,9 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     public long ReceivedUnacknowledged => _firstReceived.Keys.Count(seq => !_sent.ContainsKey(seq));
 
     public long DistinctIds => _sent.Values.Distinct().LongCount();
+
+    /// <summary>Received under an id other than the one its send was answered with: a consumer could not act on either.</summary>
+    public long ReceivedUnderAnotherId => _firstReceived.Count(kv => _sent.TryGetValue(kv.Key, out var id) && id != kv.Value.Id);
 }
 
 /// <summary>Message bodies: <c>wq:{run}:{seq}:{stopwatch timestamp}:</c> padded with 'x' to the requested size.</summary>

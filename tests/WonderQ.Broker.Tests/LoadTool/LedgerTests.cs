@@ -17,8 +17,8 @@ public sealed class LedgerTests
         var ledger = new Ledger(_visibility, 64);
         var body = Body.Create("run", 1, 64);
 
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp(), out _);
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.Duplicates.Should().Be(1);
         ledger.ToleratedDuplicates.Should().Be(0);
@@ -31,8 +31,8 @@ public sealed class LedgerTests
         var ledger = new Ledger(_visibility, 64);
         var body = Body.Create("run", 1, 64);
 
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
-        ledger.Receive(body, "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(1, body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
+        ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.Duplicates.Should().Be(0);
         ledger.ToleratedDuplicates.Should().Be(1);
@@ -45,9 +45,9 @@ public sealed class LedgerTests
         var errors = new Errors();
         var redelivered = Body.Create("run", 1, 64);
         var once = Body.Create("run", 2, 64);
-        ledger.Receive(redelivered, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
-        ledger.Receive(redelivered, "run", Stopwatch.GetTimestamp(), out var first);
-        ledger.Receive(once, "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(1, redelivered, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
+        ledger.Receive(1, redelivered, "run", Stopwatch.GetTimestamp(), out var first);
+        ledger.Receive(2, once, "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.AcknowledgementRefused(1, 409);
         ledger.AcknowledgementRefused(2, 404);
@@ -63,7 +63,7 @@ public sealed class LedgerTests
     {
         var ledger = new Ledger(_visibility, 64);
 
-        ledger.Receive(Body.Create("other", 1, 64), "run", Stopwatch.GetTimestamp(), out _).Should().BeNull();
+        ledger.Receive(1, Body.Create("other", 1, 64), "run", Stopwatch.GetTimestamp(), out _).Should().BeNull();
 
         (ledger.Foreign, ledger.Received).Should().Be((1, 0));
     }
@@ -79,9 +79,22 @@ public sealed class LedgerTests
         var sent = Body.Create("run", 1, 64);
         var changed = (sent + "x")[..(length - 1)] + last;
 
-        ledger.Receive(changed, "run", Stopwatch.GetTimestamp(), out _).Should().Be(1);
-        ledger.Receive(Body.Create("run", 2, 64), "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(1, changed, "run", Stopwatch.GetTimestamp(), out _).Should().Be(1);
+        ledger.Receive(2, Body.Create("run", 2, 64), "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.Corrupted.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_message_received_under_an_id_other_than_its_send_was_answered_with_is_counted()
+    {
+        var ledger = new Ledger(_visibility, 64);
+        ledger.Acknowledged(1, id: 10);
+        ledger.Acknowledged(2, id: 20);
+
+        ledger.Receive(10, Body.Create("run", 1, 64), "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(21, Body.Create("run", 2, 64), "run", Stopwatch.GetTimestamp(), out _);
+
+        ledger.ReceivedUnderAnotherId.Should().Be(1);
     }
 }

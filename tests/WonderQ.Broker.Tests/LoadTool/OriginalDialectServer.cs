@@ -29,8 +29,9 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="storeTwice">Store every message twice, under two ids, and answer with the first.</param>
     /// <param name="countsQueues">Serve <c>GET /queues</c>'s counts as WonderQ does, which the original does not.</param>
     /// <param name="dropLastCharacter">Store each body without its last character.</param>
+    /// <param name="answerIdOffset">Answer a send with its message's id plus this (0: the right id).</param>
     public static async Task<OriginalDialectServer> StartAsync(
-        int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false)
+        int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -85,7 +86,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                     server._messages[++server._nextId] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
                 }
 
-                return Results.Json(new JsonObject { ["id"] = id });
+                return Results.Json(new JsonObject { ["id"] = id + answerIdOffset });
             }
         });
         app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout) =>

@@ -227,6 +227,21 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_answers_sends_with_ids_its_consumers_do_not_see_fails_the_run()
+    {
+        await using var misnaming = await OriginalDialectServer.StartAsync(answerIdOffset: 1_000_000, countsQueues: true);
+        var options = LoadOptions.Parse(["cycle", "--messages", "20", "--producers", "2", "--consumers", "2", "--url", misnaming.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("verification").GetProperty("received_under_another_id").GetInt64().Should().Be(20);
+        json.RootElement.GetProperty("result").GetString().Should().Be("FAIL");
+    }
+
+    [Fact]
     public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
     {
         // Consumers wait up to 3 s on an empty queue: after the last message, the run must not count that wait.
