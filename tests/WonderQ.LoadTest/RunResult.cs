@@ -99,6 +99,36 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
 
     public string Result => Failed ? "FAIL" : Unverified > 0 ? "UNVERIFIED" : "PASS";
 
+    /// <summary>
+    /// What failed the run, in words: its verdict folds several counts into lost and duplicated, and a reader who sees
+    /// "lost=0" beside a FAIL should not have to work out which of the others did it.
+    /// </summary>
+    public List<string> Failures
+    {
+        get
+        {
+            long Count(string key) => Verification.GetValueOrDefault(key);
+            var failures = new List<string>();
+            void Add(long count, string what)
+            {
+                if (count > 0)
+                {
+                    failures.Add(string.Create(CultureInfo.InvariantCulture, $"{what}: {count}"));
+                }
+            }
+
+            Add(Errors.Values.Sum(), "requests failed");
+            Add(Count("lost"), "acknowledged messages lost");
+            Add(Count("acknowledged") - Count("distinct_ids"), "sends answered with an id already given to another");
+            Add(Count("received_under_another_id"), "messages received under an id other than their send's");
+            Add(Count("corrupted"), "messages received with a changed body");
+            Add(Count("duplicates"), "messages delivered twice within their visibility timeout");
+            Add(Count("extra_in_queue"), "more messages in the queue than were acknowledged");
+            failures.AddRange(Notes);
+            return failures;
+        }
+    }
+
     public string ToJson() => JsonSerializer.Serialize(this, OutputJson);
 
     /// <summary>
@@ -150,7 +180,7 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
         {
             "PASS" => "result PASS",
             "UNVERIFIED" => $"result UNVERIFIED ({Unverified} acknowledged messages were never received, and the server has no GET /queues to count what it still holds: they may be queued or lost)",
-            _ => "result FAIL (errors, lost or duplicated messages)",
+            _ => $"result FAIL ({string.Join("; ", Failures)})",
         });
         return sb.ToString();
     }
