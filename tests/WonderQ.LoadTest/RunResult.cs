@@ -123,7 +123,7 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
             Add(Count("received_under_another_id"), "messages received under an id other than their send's");
             Add(Count("corrupted"), "messages received with a changed body");
             Add(Count("duplicates"), "messages delivered twice within their visibility timeout");
-            Add(Count("extra_in_queue"), "more messages in the queue than were acknowledged");
+            Add(Count("extra_in_queue"), "messages in the queue at the end beyond those acknowledged and not deleted");
             failures.AddRange(Notes);
             return failures;
         }

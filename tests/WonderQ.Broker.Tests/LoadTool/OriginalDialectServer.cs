@@ -30,8 +30,10 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="countsQueues">Serve <c>GET /queues</c>'s counts as WonderQ does, which the original does not.</param>
     /// <param name="dropLastCharacter">Store each body without its last character.</param>
     /// <param name="answerIdOffset">Answer a send with its message's id plus this (0: the right id).</param>
+    /// <param name="keepDeleted">Answer a delete as done but keep the message.</param>
     public static async Task<OriginalDialectServer> StartAsync(
-        int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0)
+        int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
+        bool keepDeleted = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -124,7 +126,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         {
             lock (server._lock)
             {
-                return Results.Json(new JsonObject { ["success"] = server._messages.Remove(id) });
+                return Results.Json(new JsonObject { ["success"] = keepDeleted || server._messages.Remove(id) });
             }
         });
         await app.StartAsync();

@@ -241,6 +241,24 @@ public sealed class SideBySideTests : IAsyncLifetime
         json.RootElement.GetProperty("result").GetString().Should().Be("FAIL");
     }
 
+    [Theory]
+    [InlineData("cycle")]
+    [InlineData("consume")]
+    public async Task A_server_that_answers_deletes_but_keeps_the_messages_fails_the_run(string scenario)
+    {
+        await using var keeping = await OriginalDialectServer.StartAsync(keepDeleted: true, countsQueues: true);
+        var options = LoadOptions.Parse([scenario, "--messages", "20", "--consumers", "2", "--url", keeping.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var verification = json.RootElement.GetProperty("verification");
+        (verification.GetProperty("received").GetInt64(), verification.GetProperty("extra_in_queue").GetInt64()).Should().Be((20, 20));
+        json.RootElement.GetProperty("result").GetString().Should().Be("FAIL");
+    }
+
     [Fact]
     public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
     {
