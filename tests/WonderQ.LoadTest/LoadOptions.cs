@@ -51,7 +51,7 @@ internal sealed class LoadOptions
           --visibility-timeout S  consume, cycle, latency, idle-waiters: visibility_timeout on consume (default 60)
           --wait-time S           consume, cycle: wait_time (default 1; latency/idle-waiters always wait 20)
           --fill-concurrency N    consume: concurrent producers for the pre-fill (default 64)
-          --no-fill               consume: do not pre-fill; drain --messages from what the queue holds
+          --no-fill               consume: do not pre-fill; drain --messages from what --queue NAME holds
           --rate R                latency, idle-waiters: messages per second (default 50 / 10)
           --waiters N             idle-waiters: concurrent long polls (default 10000)
           --ramp R                idle-waiters: open at most R long polls per second (default 2000)
@@ -246,6 +246,12 @@ internal sealed class LoadOptions
         {
             throw new ArgumentException(
                 $"Give --broker-pid once for each --url, in the same order, or not at all; got {pids.Count} for {Math.Max(1, urls.Count)}.");
+        }
+
+        if (o.NoFill && o.Queue is null)
+        {
+            // The run's own queue is new and empty: it would measure nothing and call that a pass.
+            throw new ArgumentException("--no-fill drains a queue that already holds messages: name it with --queue NAME.");
         }
 
         var servers = Math.Max(1, urls.Count);

@@ -37,6 +37,11 @@ public sealed class LoadOptionsTests
     }
 
     [Fact]
+    public void A_drain_without_a_queue_to_drain_is_refused() =>
+        FluentActions.Invoking(() => LoadOptions.Parse(["consume", "--no-fill", "--duration", "2"]))
+            .Should().Throw<ArgumentException>().WithMessage("--no-fill drains a queue that already holds messages: name it with --queue NAME.");
+
+    [Fact]
     public void A_warm_up_is_refused_for_a_burst() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["burst", "--warmup", "5"]))
             .Should().Throw<ArgumentException>().WithMessage("*--warm*");
@@ -61,7 +66,8 @@ public sealed class LoadOptionsTests
         var takers = readers.Split(' ');
         foreach (var scenario in LoadOptions.Scenarios)
         {
-            string[] args = value is null ? [scenario, option] : [scenario, option, value];
+            // --queue, which every scenario reads: --no-fill drains one.
+            string[] args = value is null ? [scenario, option, "--queue", "q"] : [scenario, option, value, "--queue", "q"];
             var parse = FluentActions.Invoking(() => LoadOptions.Parse(args));
             if (takers.Contains(scenario))
             {
