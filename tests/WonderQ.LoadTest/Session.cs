@@ -17,6 +17,8 @@ internal static class Session
         var servers = options.Urls.Count;
         var runs = new List<(int Server, RunResult Result)>();
         string? failure = null;
+        // Why a run after Ctrl-C was given up (the server no longer answering): the exit code is still Ctrl-C's.
+        string? givenUp = null;
         for (var round = 0; round < options.Rounds && failure is null && !interrupt.IsCancellationRequested; round++)
         {
             for (var turn = 0; turn < servers && !interrupt.IsCancellationRequested; turn++)
@@ -39,6 +41,7 @@ internal static class Session
                     log.WriteLine($"The load test {reason}");
                     // After Ctrl-C, a run cut short is the user's doing (130), not a failure to set up (2).
                     failure = interrupt.IsCancellationRequested ? null : reason;
+                    givenUp = interrupt.IsCancellationRequested ? reason : null;
                     break;
                 }
 
@@ -72,11 +75,11 @@ internal static class Session
             if (options.Urls.Count * options.Rounds > 1)
             {
                 var summary = SideBySide.Summarise(options, runs);
-                output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary, failure ?? (stoppedEarly ? StoppedBeforeMeasuring : null)) : SideBySide.ToTable(options, summary, runs.Any(r => r.Result.Interrupted)));
+                output.WriteLine(options.Json ? SideBySide.ToJson(runs.Select(r => r.Result), summary, failure ?? givenUp ?? (stoppedEarly ? StoppedBeforeMeasuring : null)) : SideBySide.ToTable(options, summary, runs.Any(r => r.Result.Interrupted)));
             }
             else if (options.Json)
             {
-                output.WriteLine(runs.Count > 0 ? runs[0].Result.ToJson() : RunResult.NotRunJson(options, failure ?? StoppedBeforeMeasuring));
+                output.WriteLine(runs.Count > 0 ? runs[0].Result.ToJson() : RunResult.NotRunJson(options, failure ?? givenUp ?? StoppedBeforeMeasuring));
             }
         }
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using WonderQ.LoadTest;
 
@@ -117,6 +119,25 @@ public sealed class SideBySideTests : IAsyncLifetime
         json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
         json.RootElement.GetProperty("passed").GetBoolean().Should().BeFalse();
         json.RootElement.GetProperty("error").GetString().Should().Be("stopped by Ctrl-C before a run was measured");
+    }
+
+    [Fact]
+    public async Task Ctrl_c_that_gives_up_on_a_server_no_longer_answering_says_so_in_the_json()
+    {
+        // Connections are accepted (into the backlog) and never answered.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/";
+        var options = LoadOptions.Parse(["produce", "--duration", "30", "--url", url, "--json", "--quiet"]);
+        var output = new StringWriter();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+
+        exitCode.Should().Be(130);
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {url}: stopped by Ctrl-C with requests still unanswered");
     }
 
     [Fact]
