@@ -162,7 +162,18 @@ internal sealed class BrokerClient : IDisposable
                     .Append("&size="u8).Append(size)
                     .Append("&wait_time="u8).Append(waitTime)
                     .Append("&visibility_timeout="u8).Append(visibilityTimeout),
-                static json => JsonSerializer.Deserialize(json, LoadJsonContext.Default.ReceivedArray),
+                static json =>
+                {
+                    try
+                    {
+                        return JsonSerializer.Deserialize(json, LoadJsonContext.Default.ReceivedArray);
+                    }
+                    catch (JsonException)
+                    {
+                        // Short enough to be counted whole: the serializer's own message names the type first.
+                        throw new JsonException("not an array of messages, each with an id and a body");
+                    }
+                },
                 ct);
             if (ok)
             {
@@ -378,8 +389,12 @@ internal sealed class SetupException(string message) : Exception(message);
 /// What the tool reads of a consumed message. The rest of it (times, counts) it does not need, and other
 /// implementations of the API differ there: the original WonderQ's times are Unix milliseconds, not ISO strings.
 /// </summary>
-internal sealed record Received(long Id, string Body, string? ReservationToken);
+internal sealed record Received(long Id, string Body, string? ReservationToken = null);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+// A message without its id or body is a malformed answer, counted as the consume's error, not a null to crash on.
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(Received[]))]
 internal sealed partial class LoadJsonContext : JsonSerializerContext;

@@ -31,9 +31,10 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="dropLastCharacter">Store each body without its last character.</param>
     /// <param name="answerIdOffset">Answer a send with its message's id plus this (0: the right id).</param>
     /// <param name="keepDeleted">Answer a delete as done but keep the message.</param>
+    /// <param name="bodyField">The name a consumed message's body goes under.</param>
     public static async Task<OriginalDialectServer> StartAsync(
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
-        bool keepDeleted = false)
+        bool keepDeleted = false, string bodyField = "body")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -106,7 +107,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                     {
                         ["id"] = id,
                         ["queue_id"] = queue_id,
-                        ["body"] = message.Body,
+                        [bodyField] = message.Body,
                         ["retrievable_at"] = until,
                         ["reservation_token"] = token,
                         ["created_at"] = message.CreatedAt,

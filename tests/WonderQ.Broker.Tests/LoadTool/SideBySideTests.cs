@@ -281,6 +281,21 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_whose_consumed_messages_have_no_body_gets_its_consumes_counted_as_errors_not_a_crash()
+    {
+        await using var other = await OriginalDialectServer.StartAsync(bodyField: "message", countsQueues: true);
+        var options = LoadOptions.Parse(["cycle", "--messages", "20", "--producers", "2", "--consumers", "2", "--duration", "1", "--url", other.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("errors").EnumerateObject().Select(e => e.Name)
+            .Should().Equal("GET /messages/consume JsonException: not an array of messages, each with an id and a body");
+    }
+
+    [Fact]
     public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
     {
         // Consumers wait up to 3 s on an empty queue: after the last message, the run must not count that wait.
