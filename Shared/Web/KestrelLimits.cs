@@ -53,6 +53,15 @@ internal static class KestrelLimits
                 throw new StartRefusedException($"{Section}:{key} cannot be {value}: {Reason(ex.InnerException!)}", ex);
             }
         }
+
+        // Kestrel compares these only as it starts, where the process aborts with a stack trace.
+        if (limits.MaxRequestBufferSize is { } buffer && Math.Max(limits.MaxRequestLineSize, limits.MaxRequestHeadersTotalSize) > buffer)
+        {
+            throw new StartRefusedException(
+                $"{Section}:MaxRequestLineSize ({limits.MaxRequestLineSize}) and {Section}:MaxRequestHeadersTotalSize "
+                + $"({limits.MaxRequestHeadersTotalSize}) must be at most {Section}:MaxRequestBufferSize ({buffer}, Kestrel's "
+                + "default unless set), the buffer that holds them.");
+        }
     }
 
     private static bool IsDataRate(string key) =>

@@ -66,6 +66,20 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("Broker", "--Kestrel:Limits:MaxRequestHeadersTotalSize=2000000", "(8192)", "(2000000)", "(1048576,")]
+    [InlineData("DevTool", "--Kestrel:Limits:MaxRequestLineSize=2000000", "(2000000)", "(32768)", "(1048576,")]
+    [InlineData("UserApp", "--Kestrel:Limits:MaxRequestBufferSize=16384", "(8192)", "(32768)", "(16384,")]
+    public async Task A_request_line_or_headers_limit_over_Kestrels_request_buffer_is_refused_in_one_line(
+        string app, string arg, string line, string headers, string buffer)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Be(
+            $"WonderQ {DisplayName(app)} did not start: Kestrel:Limits:MaxRequestLineSize {line} and Kestrel:Limits:MaxRequestHeadersTotalSize "
+            + $"{headers} must be at most Kestrel:Limits:MaxRequestBufferSize {buffer} Kestrel's default unless set), the buffer that holds them.");
+    }
+
+    [Theory]
     [InlineData("Broker", "--Storage:Sqlite:Synchronus=NORMAL", "Storage:Sqlite:Synchronus", "Storage:Sqlite")]
     [InlineData("Broker", "--Storage:Provder=sqlite", "Storage:Provder", "Storage")]
     [InlineData("Broker", "--Limits:MaxBatchSze=5", "Limits:MaxBatchSze", "Limits")]
