@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Serialization;
 using FluentValidation;
@@ -82,7 +83,7 @@ public static class WebConventions
 
     /// <summary>
     /// Runs an app; a refusal to start (a setting that is invalid, does not convert to its type or is not a URL, a port
-    /// another process holds, an https address or endpoint without a certificate, or a
+    /// another process holds, an https address or endpoint without a certificate or with one that cannot be loaded, or a
     /// <see cref="StartRefusedException"/>) is the operator's to fix, so it is said in one line on stderr with exit code
     /// 1, not as a stack trace. Once the app has started, the same exceptions are failures like any other.
     /// </summary>
@@ -120,6 +121,7 @@ public static class WebConventions
     /// </summary>
     private static bool IsRefusal(Exception ex) => ex switch
     {
+        _ when LoadingCertificate(ex) => true,
         StartRefusedException => true,
         OptionsValidationException => true,
         InvalidOperationException { InnerException: FormatException or ArgumentException } =>
@@ -158,6 +160,8 @@ public static class WebConventions
     /// </summary>
     private static string ReasonFor(Exception ex, ListenSetting listening) => ex switch
     {
+        _ when LoadingCertificate(ex) => $"a server certificate under Kestrel:Certificates or Kestrel:Endpoints cannot be loaded " +
+            $"({ex.Message.TrimEnd('.')}): check its Path, and its KeyPath or Password if it has one.",
         DirectoryNotFoundException => $"its content root {ex.Message} does not exist. Give the folder that holds its " +
             "appsettings.json as an absolute path: a relative --contentRoot is taken from the folder of the app's dll, not the working directory.",
         // Only the host's start binds, and Run knows by then where the addresses come from.
@@ -218,6 +222,17 @@ public static class WebConventions
         return $"{which} {(endpoints.Count > 1 ? "need" : "needs")} a server certificate: give one under {where}Kestrel:Certificates:Default " +
             "(its Path, and its Password if it has one), or listen on http.";
     }
+
+    /// <summary>
+    /// A certificate that cannot be loaded (no such file, a wrong password) fails Kestrel's start with whatever reading
+    /// it threw, from file or crypto code: what tells it apart is this internal class on its way, which loads every
+    /// certificate of <c>Kestrel:Certificates</c> and <c>Kestrel:Endpoints</c>. Found by name, as the ones above.
+    /// </summary>
+    private static readonly Type? _certificateLoader =
+        typeof(KestrelServerOptions).Assembly.GetType("Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Certificates.CertificateConfigLoader");
+
+    private static bool LoadingCertificate(Exception ex) =>
+        _certificateLoader is not null && new StackTrace(ex).GetFrames().Any(frame => frame.GetMethod()?.DeclaringType == _certificateLoader);
 
     private static bool ThrownBy(Exception ex, Type? type) => type is not null && ex.TargetSite?.DeclaringType == type;
 

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using FluentAssertions;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Data.Sqlite;
@@ -199,6 +201,46 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         var said = await RefusalWithoutCertificatesAsync(app, new(), "--Urls=https://127.0.0.1:0");
 
         said.Should().Contain("https://127.0.0.1:0").And.Contain("Urls").And.Contain("Kestrel:Certificates:Default");
+    }
+
+    [Fact]
+    public async Task A_default_certificate_whose_file_is_not_there_is_refused_in_one_line()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"wonderq-no-such-{Guid.NewGuid():N}.pfx");
+
+        var said = await RefusalWithoutCertificatesAsync(
+            "Broker", new() { ["Kestrel__Certificates__Default__Path"] = missing }, "--Urls=https://127.0.0.1:0");
+
+        said.Should().Be("WonderQ broker did not start: a server certificate under Kestrel:Certificates or Kestrel:Endpoints cannot be " +
+            $"loaded (Could not find file '{missing}'): check its Path, and its KeyPath or Password if it has one.");
+    }
+
+    [Theory]
+    [InlineData("DevTool")]
+    [InlineData("UserApp")]
+    public async Task An_endpoint_certificate_given_a_wrong_password_is_refused_in_one_line(string app)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var path = Path.Combine(Path.GetTempPath(), $"wonderq-{Guid.NewGuid():N}.pfx");
+        await File.WriteAllBytesAsync(path, certificate.Export(X509ContentType.Pfx, "right"));
+        try
+        {
+            var said = await RefusalWithoutCertificatesAsync(app, new()
+            {
+                ["Kestrel__Endpoints__Web__Url"] = "https://127.0.0.1:0",
+                ["Kestrel__Endpoints__Web__Certificate__Path"] = path,
+                ["Kestrel__Endpoints__Web__Certificate__Password"] = "wrong",
+            });
+
+            said.Should().StartWith($"WonderQ {DisplayName(app)} did not start: a server certificate under Kestrel:Certificates or Kestrel:Endpoints cannot be loaded (")
+                .And.Contain("password");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Theory]
