@@ -65,6 +65,34 @@ public static class Settings
         }
     }
 
+    /// <summary>
+    /// The keys under <paramref name="section"/> that give a list of <paramref name="type"/> one value of its own, which
+    /// the binder passes over without a word: <c>Auth__ApiKeys=s3cret</c> would leave the list empty, and the broker
+    /// open. An empty value is an empty list.
+    /// </summary>
+    public static IEnumerable<string> ListsGivenOneValue(IConfigurationSection section, Type type)
+    {
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
+        {
+            var child = section.GetSection(property.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? property.Name);
+            var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (ItemType(propertyType) is not null)
+            {
+                if (!string.IsNullOrEmpty(child.Value))
+                {
+                    yield return child.Path;
+                }
+            }
+            else if (!IsSingleValue(propertyType))
+            {
+                foreach (var path in ListsGivenOneValue(child, propertyType))
+                {
+                    yield return path;
+                }
+            }
+        }
+    }
+
     private static IEnumerable<(string Key, string Section)> UnknownKeysOfValue(IConfigurationSection section, Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
@@ -123,6 +151,8 @@ public static class Settings
 
             var unknown = UnknownKeys(section, typeof(T))
                 .Select(u => $"{u.Key} is not a setting of {u.Section}: check its spelling against appsettings.json.")
+                .Concat(ListsGivenOneValue(section, typeof(T)).Select(path =>
+                    $"{path} is a list: give each item its own index, {path}:0, {path}:1 and so on ({path.Replace(":", "__", StringComparison.Ordinal)}__0 in the environment)."))
                 .ToList();
             return unknown.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(unknown);
         }

@@ -102,6 +102,25 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Api_keys_given_as_one_value_rather_than_a_list_are_refused_rather_than_leaving_the_broker_open()
+    {
+        var said = await RefusalOfAsync("Broker", "--Auth:ApiKeys=s3cret");
+
+        said.Should().Be("WonderQ broker did not start: Auth:ApiKeys is a list: give each item its own index, Auth:ApiKeys:0, " +
+            "Auth:ApiKeys:1 and so on (Auth__ApiKeys__0 in the environment).");
+    }
+
+    [Fact]
+    public async Task Api_keys_given_as_one_environment_variable_are_refused_rather_than_leaving_the_broker_open()
+    {
+        using var database = new TempDatabase();
+
+        var said = await RefusalOfAsync("Broker", database, new Dictionary<string, string> { ["Auth__ApiKeys"] = "s3cret" });
+
+        said.Should().Contain("Auth:ApiKeys is a list");
+    }
+
+    [Fact]
     public async Task A_key_that_names_no_setting_is_refused_when_it_comes_from_the_environment()
     {
         using var database = new TempDatabase();
