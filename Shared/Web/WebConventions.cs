@@ -130,7 +130,8 @@ public static class WebConventions
         DirectoryNotFoundException => ThrownBy(ex, typeof(PhysicalFileProvider)),
         IOException { InnerException: AddressInUseException } => true,
         InvalidOperationException =>
-            ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) || ThrownBy(ex, _tlsConfigurationLoader) || ThrownBy(ex, _logLevelReader),
+            ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) || ThrownBy(ex, _tlsConfigurationLoader) || ThrownBy(ex, _logLevelReader)
+            || OnTheWay(ex, _kestrelServer),
         AggregateException all => all.InnerExceptions.All(IsRefusal),
         _ => false,
     };
@@ -171,6 +172,7 @@ public static class WebConventions
         // It names the value, not the key, and the configuration it came from is not built yet.
         InvalidOperationException when ThrownBy(ex, _logLevelReader) =>
             $"a log level under Logging is not one ({ex.Message.TrimEnd('.')}): use Trace, Debug, Information, Warning, Error, Critical or None.",
+        InvalidOperationException when OnTheWay(ex, _kestrelServer) => $"Kestrel refused where or how to listen ({listening.Key}): {Sentence(ex.Message)}",
         _ => ex.Message,
     };
 
@@ -231,8 +233,23 @@ public static class WebConventions
     private static readonly Type? _certificateLoader =
         typeof(KestrelServerOptions).Assembly.GetType("Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Certificates.CertificateConfigLoader");
 
-    private static bool LoadingCertificate(Exception ex) =>
-        _certificateLoader is not null && new StackTrace(ex).GetFrames().Any(frame => frame.GetMethod()?.DeclaringType == _certificateLoader);
+    private static bool LoadingCertificate(Exception ex) => OnTheWay(ex, _certificateLoader);
+
+    /// <summary>
+    /// Kestrel checks the rest of its endpoints' settings only as it starts (HTTP/3 on an endpoint without TLS, TLS
+    /// settings on one without it), in plain InvalidOperationExceptions whose messages say what is wrong: thrown on
+    /// the way through this internal class before the app has started, they are settings to fix. Found by name, as the
+    /// ones above.
+    /// </summary>
+    private static readonly Type? _kestrelServer =
+        typeof(KestrelServerOptions).Assembly.GetType("Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerImpl");
+
+    /// <summary>Whether a method of <paramref name="type"/>, or of a state machine or closure inside it, was on the stack.</summary>
+    private static bool OnTheWay(Exception ex, Type? type) =>
+        type is not null && new StackTrace(ex).GetFrames().Any(frame => Within(frame.GetMethod()?.DeclaringType, type));
+
+    private static bool Within(Type? declaring, Type type) =>
+        declaring is not null && (declaring == type || Within(declaring.DeclaringType, type));
 
     private static bool ThrownBy(Exception ex, Type? type) => type is not null && ex.TargetSite?.DeclaringType == type;
 

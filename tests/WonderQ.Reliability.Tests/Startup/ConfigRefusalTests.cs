@@ -262,6 +262,23 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>Settings Kestrel checks only as it starts, in its own words: before, the app aborted with a stack trace.</summary>
+    [Theory]
+    [InlineData("Broker", "Protocols", "Http3", "HTTP/3 requires HTTPS.")]
+    [InlineData("UserApp", "SslProtocols__0", "Tls12", "The non-HTTPS endpoint Web includes HTTPS-only configuration for SslProtocols.")]
+    public async Task An_endpoint_setting_kestrel_refuses_as_it_starts_is_refused_in_one_line(string app, string key, string value, string kestrelSays)
+    {
+        using var database = new TempDatabase();
+
+        var said = await RefusalOfAsync(app, database, new Dictionary<string, string>
+        {
+            ["Kestrel__Endpoints__Web__Url"] = "http://127.0.0.1:0",
+            [$"Kestrel__Endpoints__Web__{key}"] = value,
+        }, "--urls=");
+
+        said.Should().Be($"WonderQ {DisplayName(app)} did not start: Kestrel refused where or how to listen (Kestrel:Endpoints): {kestrelSays}");
+    }
+
     [Theory]
     [InlineData("Broker")]
     [InlineData("DevTool")]
