@@ -32,9 +32,13 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="answerIdOffset">Answer a send with its message's id plus this (0: the right id).</param>
     /// <param name="keepDeleted">Answer a delete as done but keep the message.</param>
     /// <param name="bodyField">The name a consumed message's body goes under.</param>
+    /// <param name="refuseDeletes">
+    /// Refuse every delete with 409 and keep the message, as WonderQ does when a consume the run never heard of (a long
+    /// poll it gave up on) has claimed the message again since.
+    /// </param>
     public static async Task<OriginalDialectServer> StartAsync(
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
-        bool keepDeleted = false, string bodyField = "body")
+        bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -125,6 +129,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         });
         app.MapDelete("/messages/{id:long}", (long id) =>
         {
+            if (refuseDeletes)
+            {
+                return Results.Json(new JsonObject { ["success"] = false }, statusCode: StatusCodes.Status409Conflict);
+            }
+
             lock (server._lock)
             {
                 return Results.Json(new JsonObject { ["success"] = keepDeleted || server._messages.Remove(id) });

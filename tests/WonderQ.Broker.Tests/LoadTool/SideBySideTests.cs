@@ -296,6 +296,24 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_kept_because_their_deletes_were_refused_after_a_redelivery_are_not_counted_as_extra_in_the_queue()
+    {
+        // Visibility timeout 0: every message comes back at once, and each delete is refused as superseded, not as an error.
+        await using var server = await OriginalDialectServer.StartAsync(refuseDeletes: true, countsQueues: true);
+        var options = LoadOptions.Parse(["consume", "--messages", "20", "--consumers", "2", "--visibility-timeout", "0", "--duration", "1", "--url", server.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var verification = json.RootElement.GetProperty("verification");
+        verification.GetProperty("acknowledgements_refused_after_redelivery").GetInt64().Should().BeGreaterThanOrEqualTo(20);
+        (verification.GetProperty("queue_size_after").GetInt64(), verification.GetProperty("extra_in_queue").GetInt64()).Should().Be((20, 0));
+        json.RootElement.GetProperty("result").GetString().Should().Be("PASS");
+    }
+
+    [Fact]
     public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
     {
         // Consumers wait up to 3 s on an empty queue: after the last message, the run must not count that wait.
