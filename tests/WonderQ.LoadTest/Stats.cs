@@ -170,14 +170,16 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 
     /// <summary>
     /// A delete refused for a message that was redelivered is the queue at work: the first consumer's reservation ran
-    /// out and its token with it. Any other refusal is an error. Returns the former's count.
+    /// out and its token with it. So is any refusal under a visibility timeout of 0: a reservation has run out before
+    /// its delete is sent, and a consume whose answer the run never read (a long poll it gave up on) may have claimed
+    /// the message since. Any other refusal is an error. Returns the former's count.
     /// </summary>
     public long SettleRefusedAcknowledgements(Errors errors)
     {
         long superseded = 0;
         while (_refused.TryDequeue(out var refused))
         {
-            if (refused.Seq is { } seq && _redelivered.ContainsKey(seq))
+            if (visibilityTimeout == TimeSpan.Zero || (refused.Seq is { } seq && _redelivered.ContainsKey(seq)))
             {
                 superseded++;
             }

@@ -59,6 +59,22 @@ public sealed class LedgerTests
     }
 
     [Fact]
+    public void Under_a_visibility_timeout_of_0_a_refused_delete_of_a_message_received_once_is_not_an_error()
+    {
+        // Its reservation ran out as it was made: a long poll the run gave up on may have claimed it since.
+        var ledger = new Ledger(TimeSpan.Zero, 64);
+        var errors = new Errors();
+        ledger.Receive(1, Body.Create("run", 1, 64), "run", Stopwatch.GetTimestamp(), out _);
+
+        ledger.AcknowledgementRefused(1, 409);
+        ledger.AcknowledgementRefused(null, 409);
+        var superseded = ledger.SettleRefusedAcknowledgements(errors);
+
+        superseded.Should().Be(2);
+        errors.Snapshot().Should().BeEmpty();
+    }
+
+    [Fact]
     public void A_body_of_another_run_is_counted_as_foreign_not_received()
     {
         var ledger = new Ledger(_visibility, 64);
