@@ -162,7 +162,7 @@ public static class WebConventions
     private static string ReasonFor(Exception ex, ListenSetting listening) => ex switch
     {
         _ when LoadingCertificate(ex) => $"a server certificate under Kestrel:Certificates or Kestrel:Endpoints cannot be loaded " +
-            $"({ex.Message.TrimEnd('.')}): check its Path, and its KeyPath or Password if it has one.",
+            $"({ex.Message.TrimEnd('.')}): check its Path and any KeyPath or Password, or for one from a certificate store its Subject and Store.",
         DirectoryNotFoundException => $"its content root {ex.Message} does not exist. Give the folder that holds its " +
             "appsettings.json as an absolute path: a relative --contentRoot is taken from the folder of the app's dll, not the working directory.",
         // Only the host's start binds, and Run knows by then where the addresses come from.

@@ -231,7 +231,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             "Broker", new() { ["Kestrel__Certificates__Default__Path"] = missing }, "--Urls=https://127.0.0.1:0");
 
         said.Should().Be("WonderQ broker did not start: a server certificate under Kestrel:Certificates or Kestrel:Endpoints cannot be " +
-            $"loaded (Could not find file '{missing}'): check its Path, and its KeyPath or Password if it has one.");
+            $"loaded (Could not find file '{missing}'): check its Path and any KeyPath or Password, or for one from a certificate store its Subject and Store.");
     }
 
     [Theory]
