@@ -70,7 +70,7 @@ public static class Settings
     /// the binder passes over without a word: <c>Auth__ApiKeys=s3cret</c> would leave the list empty, and the broker
     /// open. An empty value is an empty list.
     /// </summary>
-    public static IEnumerable<string> ListsGivenOneValue(IConfigurationSection section, Type type)
+    private static IEnumerable<string> ListsGivenOneValue(IConfigurationSection section, Type type)
     {
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
         {
