@@ -6,7 +6,7 @@ using WonderQ.Shared.Validation;
 namespace WonderQ.Broker.Messages;
 
 /// <summary>A consume: claim at once, or park until a message can be claimed or the wait runs out.</summary>
-public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, TimeProvider time, IOptions<LimitsOptions> limits)
+public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, StoreClock time, IOptions<LimitsOptions> limits)
 {
     // The last empty look at each queue, in slots by queue so that it does not grow with the queues asked for. A
     // consumer that arrives while it still stands parks without a trip through the writer: 10,000 consumers re-polling

@@ -13,13 +13,13 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
     private readonly Dictionary<long, QueueWaiters> _queues = [];
     private readonly Lock _lock = new();
     private readonly IMessageStore _store;
-    private readonly TimeProvider _time;
+    private readonly StoreClock _time;
     private readonly ILogger<WaitingConsumers> _logger;
     private readonly CancellationTokenRegistration _stopping;
     private bool _stopped;
     private int _count;
 
-    public WaitingConsumers(IMessageStore store, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<WaitingConsumers> logger)
+    public WaitingConsumers(IMessageStore store, StoreClock time, IHostApplicationLifetime lifetime, ILogger<WaitingConsumers> logger)
     {
         _store = store;
         _time = time;

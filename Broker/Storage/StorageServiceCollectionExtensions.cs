@@ -9,6 +9,7 @@ public static class StorageServiceCollectionExtensions
     {
         services.AddOptions<StorageOptions>().BindSettings(StorageOptions.Section);
 
+        services.AddSingleton<StoreClock>();
         services.AddSingleton<QueueActivity>();
         services.AddSingleton<SqliteDatabase>();
         services.AddSingleton<SqliteCommitWriter>();

@@ -15,7 +15,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
 {
     private readonly SqliteDatabase _database;
     private readonly QueueActivity _activity;
-    private readonly TimeProvider _time;
+    private readonly StoreClock _time;
     private readonly ILogger<SqliteCommitWriter> _logger;
     private readonly CommitFailureLog _failures;
     private readonly Channel<WriteOperation> _pending;
@@ -37,7 +37,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     public SqliteCommitWriter(
         SqliteDatabase database,
         QueueActivity activity,
-        TimeProvider time,
+        StoreClock time,
         IOptions<StorageOptions> options,
         IOptions<OutageOptions> outages,
         ILogger<SqliteCommitWriter> logger)
@@ -99,6 +99,14 @@ internal sealed class SqliteCommitWriter : BackgroundService
             while (run.Read())
             {
                 _purges.Enqueue(run.Int64(0));
+            }
+        }
+
+        using (var run = _commands.LatestStamp.With())
+        {
+            if (run.Read() && !run.IsNull(0))
+            {
+                _time.NotBefore(DateTimeOffset.FromUnixTimeMilliseconds(run.Int64(0)));
             }
         }
 

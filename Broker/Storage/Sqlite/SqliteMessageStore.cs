@@ -14,7 +14,7 @@ internal sealed class SqliteMessageStore(
     SqliteDatabase database,
     SqliteCommitWriter writer,
     QueueActivity activity,
-    TimeProvider time,
+    StoreClock time,
     IOptions<OutageOptions> outages,
     ILogger<SqliteMessageStore> logger) : IMessageStore
 {

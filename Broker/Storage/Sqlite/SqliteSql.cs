@@ -121,6 +121,17 @@ internal static class SqliteSql
     /// </summary>
     public const string Ping = "SELECT COUNT(*) FROM messages WHERE id = 0";
 
+    /// <summary>
+    /// The creation time of the newest message and of the newest queue, whichever is later (null in an empty file):
+    /// where a restarted broker's clock resumes (<see cref="StoreClock"/>). Ids only grow, so the newest is the last id.
+    /// </summary>
+    public const string LatestStamp = """
+        SELECT MAX(created_at) FROM (
+            SELECT created_at FROM messages WHERE id = (SELECT MAX(id) FROM messages)
+            UNION ALL
+            SELECT created_at FROM queues WHERE id = (SELECT MAX(id) FROM queues))
+        """;
+
     public const string NextExpiry = """
         SELECT MIN(visible_at) FROM messages INDEXED BY ix_messages_claim
         WHERE queue_id = $queue_id AND visible_at > $after

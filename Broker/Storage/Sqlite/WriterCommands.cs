@@ -34,6 +34,7 @@ internal sealed class WriterCommands : IDisposable
         InsertPurge = Prepare(SqliteSql.InsertPurge, "$queue_id");
         DeletePurge = Prepare(SqliteSql.DeletePurge, "$queue_id");
         PendingPurges = Prepare(SqliteSql.PendingPurges);
+        LatestStamp = Prepare(SqliteSql.LatestStamp);
         InsertMessage = Prepare(SqliteSql.InsertMessage, "$queue_id", "$body", "$now");
         SelectClaimable = Prepare(SqliteSql.SelectClaimable, "$queue_id", "$now", "$size");
         Reserve = Prepare(SqliteSql.Reserve, "$until", "$token", "$ids");
@@ -75,6 +76,7 @@ internal sealed class WriterCommands : IDisposable
     public WriterStatement InsertPurge { get; }
     public WriterStatement DeletePurge { get; }
     public WriterStatement PendingPurges { get; }
+    public WriterStatement LatestStamp { get; }
     public WriterStatement InsertMessage { get; }
     public WriterStatement SelectClaimable { get; }
     public WriterStatement Reserve { get; }

@@ -41,8 +41,8 @@ public sealed class EarlyTimerTests : FreshBroker
         var store = App.Services.GetRequiredService<IMessageStore>();
         var lookUps = new HeldExpiryLookUps(store);
         using var waiters = new WaitingConsumers(
-            lookUps, Clock, App.Services.GetRequiredService<IHostApplicationLifetime>(), NullLogger<WaitingConsumers>.Instance);
-        var longPoll = new LongPoll(store, waiters, Clock, App.Services.GetRequiredService<IOptions<LimitsOptions>>());
+            lookUps, App.Services.GetRequiredService<StoreClock>(), App.Services.GetRequiredService<IHostApplicationLifetime>(), NullLogger<WaitingConsumers>.Instance);
+        var longPoll = new LongPoll(store, waiters, App.Services.GetRequiredService<StoreClock>(), App.Services.GetRequiredService<IOptions<LimitsOptions>>());
         var first = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
         var second = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, CancellationToken.None);
         await Eventually.TrueAsync(() => waiters.AsleepOn(queue.Id) == 2 && _clock.ExpiryArmed, "both consumers wait, the expiry timer armed");

@@ -195,7 +195,7 @@ public sealed class ParkingTests : FreshBroker
     }
 
     private LongPoll LongPoll(IMessageStore store) =>
-        new(store, Waiters, Clock, App.Services.GetRequiredService<IOptions<LimitsOptions>>());
+        new(store, Waiters, App.Services.GetRequiredService<StoreClock>(), App.Services.GetRequiredService<IOptions<LimitsOptions>>());
 
     /// <summary>
     /// Completes once the store has announced a change to the queue: a request is answered just before its

@@ -42,6 +42,7 @@ public sealed partial class QueryPlanTests : IDisposable
         { nameof(SqliteSql.DeletePurge), SqliteSql.DeletePurge, "SEARCH queue_purges USING INTEGER PRIMARY KEY (rowid=?)" },
         { nameof(SqliteSql.QueueByName), SqliteSql.QueueByName, "SEARCH queues USING INDEX sqlite_autoindex_queues_1 (name=?)" },
         { nameof(SqliteSql.QueueByIdAndName), SqliteSql.QueueByIdAndName, "SEARCH queues USING INTEGER PRIMARY KEY (rowid=?)" },
+        { nameof(SqliteSql.LatestStamp), SqliteSql.LatestStamp, "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" },
     };
 
     [Theory]

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using WonderQ.Broker.Storage;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Tests.Storage;
+
+/// <summary>
+/// The system clock stepping back (NTP correcting a clock that ran ahead, a virtual machine restored from a snapshot),
+/// while the file holds each message's times as wall-clock instants.
+/// </summary>
+public sealed class ClockStepTests : IDisposable
+{
+    private static readonly TimeSpan _step = TimeSpan.FromHours(1);
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task Messages_sent_before_the_clock_steps_back_stay_retrievable_and_come_first()
+    {
+        var clock = new SteppingClock();
+        await using var app = new BrokerApplication(_database.Path, clock: clock);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var before = await client.SendAsync(queue.Id, "sent before the step");
+        clock.StepBack(_step);
+        var after = await client.SendAsync(queue.Id, "sent after it");
+
+        var counts = await client.CountsAsync(queue.Id);
+        var consumed = await client.ConsumeAsync(queue.Id, size: 2);
+
+        counts.Should().Match<QueueCounts>(c => c.QueueSize == 2 && c.RetrievableSize == 2 && c.InFlightSize == 0);
+        consumed.Select(m => m.Id).Should().Equal(before, after);
+        consumed[1].CreatedAt.Should().BeOnOrAfter(consumed[0].CreatedAt, "a message's time never goes back");
+    }
+
+    [Fact]
+    public async Task A_broker_restarted_after_the_clock_stepped_back_delivers_the_messages_sent_before()
+    {
+        long queueId;
+        long id;
+        await using (var before = new BrokerApplication(_database.Path))
+        {
+            using var client = before.CreateClient();
+            queueId = (await client.CreateQueueAsync()).Id;
+            id = await client.SendAsync(queueId, "sent before the restart");
+        }
+
+        await using var after = new BrokerApplication(_database.Path, clock: new FakeTimeProvider(BrokerApplication.StartTime - _step));
+        using var restarted = after.CreateClient();
+
+        (await restarted.ConsumeAsync(queueId)).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public async Task A_reservation_taken_while_the_clock_is_behind_runs_out_its_timeout_counted_from_where_the_clock_stood()
+    {
+        var clock = new SteppingClock();
+        await using var app = new BrokerApplication(_database.Path, clock: clock);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var id = await client.SendAsync(queue.Id, "claimed while the clock is behind");
+        clock.StepBack(TimeSpan.FromSeconds(10));
+        (await client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Should().ContainSingle();
+
+        clock.Advance(TimeSpan.FromSeconds(39));
+        (await client.ConsumeAsync(queue.Id)).Should().BeEmpty("the reservation never runs out sooner than its timeout");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        (await client.ConsumeAsync(queue.Id)).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public void A_step_back_of_a_second_or_more_is_logged_once_until_the_clock_catches_up()
+    {
+        var clock = new SteppingClock();
+        var log = new CommitWriterLog(typeof(StoreClock));
+        using var factory = LoggerFactory.Create(logging => logging.AddProvider(log));
+        var storeClock = new StoreClock(clock, factory.CreateLogger<StoreClock>());
+        var start = storeClock.GetUtcNow();
+
+        clock.StepBack(TimeSpan.FromMilliseconds(900));
+        storeClock.GetUtcNow().Should().Be(start, "a clock's small correction is not logged, but time still stands");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        storeClock.GetUtcNow().Should().BeAfter(start);
+        clock.StepBack(_step);
+        var stood = storeClock.GetUtcNow();
+        storeClock.GetUtcNow().Should().Be(stood);
+        clock.Advance(_step + TimeSpan.FromSeconds(1));
+        storeClock.GetUtcNow().Should().BeAfter(stood);
+        clock.StepBack(_step);
+        storeClock.GetUtcNow();
+
+        log.Entries.Should().HaveCount(2).And.OnlyContain(e => e.Level == LogLevel.Warning && e.Message.Contains("behind"));
+    }
+
+    /// <summary>A fake clock whose wall time can step back while its timers and timestamps run on.</summary>
+    private sealed class SteppingClock() : FakeTimeProvider(BrokerApplication.StartTime)
+    {
+        private TimeSpan _behind;
+
+        public void StepBack(TimeSpan by) => _behind += by;
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() - _behind;
+    }
+}
