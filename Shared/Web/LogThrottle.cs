@@ -8,8 +8,11 @@ namespace WonderQ.Shared.Web;
 public sealed class LogThrottle(TimeProvider time, TimeSpan interval)
 {
     private readonly Lock _lock = new();
-    private DateTimeOffset _nextLine;
-    private DateTimeOffset _last = DateTimeOffset.MinValue;
+
+    // Times since this throttle was made, on the monotonic clock: a step of the wall clock must not silence the log.
+    private readonly long _origin = time.GetTimestamp();
+    private TimeSpan _nextLine;
+    private TimeSpan? _last;
     private int _unlogged;
 
     /// <summary>
@@ -20,8 +23,8 @@ public sealed class LogThrottle(TimeProvider time, TimeSpan interval)
     {
         lock (_lock)
         {
-            var now = time.GetUtcNow();
-            spellStarts = now - _last > interval;
+            var now = time.GetElapsedTime(_origin);
+            spellStarts = _last is not { } last || now - last > interval;
             _last = now;
             if (now < _nextLine)
             {

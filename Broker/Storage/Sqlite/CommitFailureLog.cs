@@ -13,7 +13,10 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
     /// <summary>The kind last logged; kept after commits succeed again, so a relapse within the interval is only counted.</summary>
     private CommitFailure? _current;
     private string _reason = "";
-    private DateTimeOffset _nextLine;
+
+    // Times since this log was made, on the monotonic clock: a step of the wall clock must not silence it.
+    private readonly long _origin = time.GetTimestamp();
+    private TimeSpan _nextLine;
     private int _unlogged;
     private long _committed;
     private int _failedBatches;
@@ -33,7 +36,7 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
 
     public void Failed(CommitFailure failure, Exception exception, int operations)
     {
-        var now = time.GetUtcNow();
+        var now = time.GetElapsedTime(_origin);
         // The last kind logged is always among those logged in full.
         var seen = _loggedKinds.Contains(failure.Kind);
         if (seen && (now < _nextLine || !_recoveryLogged || _unlogged > 0))
@@ -86,7 +89,7 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
     public void Succeeded(bool wrote)
     {
         _committed++;
-        var now = time.GetUtcNow();
+        var now = time.GetElapsedTime(_origin);
         if (!wrote || (_recoveryLogged && now < _nextLine))
         {
             return;

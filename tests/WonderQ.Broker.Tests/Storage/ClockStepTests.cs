@@ -93,14 +93,4 @@ public sealed class ClockStepTests : IDisposable
 
         log.Entries.Should().HaveCount(2).And.OnlyContain(e => e.Level == LogLevel.Warning && e.Message.Contains("behind"));
     }
-
-    /// <summary>A fake clock whose wall time can step back while its timers and timestamps run on.</summary>
-    private sealed class SteppingClock() : FakeTimeProvider(BrokerApplication.StartTime)
-    {
-        private TimeSpan _behind;
-
-        public void StepBack(TimeSpan by) => _behind += by;
-
-        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() - _behind;
-    }
 }

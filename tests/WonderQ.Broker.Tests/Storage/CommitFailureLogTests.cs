@@ -52,6 +52,23 @@ public sealed class CommitFailureLogTests
         _log.Entries[^1].Exception.Should().BeSameAs(corrupt);
     }
 
+    [Fact]
+    public void Repeats_are_said_once_the_interval_has_passed_even_if_the_wall_clock_stepped_back_meanwhile()
+    {
+        var clock = new SteppingClock();
+        var log = new CommitFailureLog(_log, clock, TimeSpan.FromSeconds(10));
+        var full = new SqliteException("database or disk is full", 13, 13);
+        log.Failed(CommitFailure.Of(full), full, 1);
+        log.Failed(CommitFailure.Of(full), full, 1);
+
+        clock.StepBack(TimeSpan.FromHours(1));
+        clock.Advance(TimeSpan.FromSeconds(11));
+        log.Failed(CommitFailure.Of(full), full, 1);
+
+        _log.Entries.Should().HaveCount(2, "an interval is time elapsed, not a reading of the wall clock");
+        _log.Entries[^1].Message.Should().Contain("2 more write batches failed");
+    }
+
     private sealed record Entry(LogLevel Level, string Message, Exception? Exception);
 
     private sealed class Lines : ILogger
