@@ -12,11 +12,27 @@ public static class DashboardFiles
     {
         var files = new EmbeddedFileProvider(typeof(DashboardFiles).Assembly, "WonderQ.DevTool.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
-        return app.UseStaticFiles(new StaticFileOptions
+        app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = files,
             // Revalidate each time: after an upgrade the page and its script must not come from two versions.
             OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "no-cache",
+        });
+
+        // The file middleware serves GET and HEAD and passes any other method on, which no endpoint takes: a PUT of the
+        // page would be a 404, as if there were no page, where it is the method that is wrong.
+        return app.Use((context, next) =>
+        {
+            var path = context.Request.Path;
+            if (context.GetEndpoint() is not null || HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)
+                || !(path == "/" ? files.GetFileInfo("/index.html") : files.GetFileInfo(path.Value ?? "")).Exists)
+            {
+                return next(context);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET, HEAD";
+            return Task.CompletedTask;
         });
     }
 }

@@ -52,6 +52,49 @@ public sealed partial class DashboardPageTests(BrokerAndDevTool apps) : IClassFi
         response.Content.Headers.ContentType?.MediaType.Should().Be(mediaType);
     }
 
+    [Theory]
+    [InlineData("PUT", "/")]
+    [InlineData("POST", "/")]
+    [InlineData("DELETE", "/")]
+    [InlineData("PUT", "/index.html")]
+    [InlineData("POST", "/app.js")]
+    [InlineData("PATCH", "/app.css")]
+    [InlineData("DELETE", "/favicon.svg")]
+    public async Task Another_method_than_GET_or_HEAD_on_the_page_or_its_files_is_a_405_that_allows_GET_and_HEAD(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+
+        using var response = await _devTool.SendAsync(request);
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.MethodNotAllowed, $"does not take {method}");
+        response.Content.Headers.Allow.Should().Equal("GET", "HEAD");
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("PUT")]
+    public async Task A_file_the_page_does_not_have_is_a_404_whatever_the_method(string method)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/no-such-file.js");
+
+        using var response = await _devTool.SendAsync(request);
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.NotFound, "/no-such-file.js");
+    }
+
+    [Fact]
+    public async Task A_file_asked_for_again_with_its_tag_is_a_304()
+    {
+        using var first = await _devTool.GetAsync("/app.js");
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/app.js");
+        again.Headers.IfNoneMatch.Add(first.Headers.ETag!);
+
+        using var response = await _devTool.SendAsync(again);
+
+        first.Headers.CacheControl!.NoCache.Should().BeTrue();
+        response.StatusCode.Should().Be(HttpStatusCode.NotModified);
+    }
+
     [Fact]
     public async Task The_page_has_no_inline_script_no_inline_handlers_and_nothing_from_another_origin()
     {
