@@ -179,9 +179,14 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
         {
             next = await _store.NextExpiryAsync(queueId, after, CancellationToken.None);
         }
+        // Waiters still wake on publishes and their own deadlines; only an early expiry wake-up is missed.
+        catch (StoreUnavailableException)
+        {
+            // The store has logged it, with SQLite's error and at most once per Outages:LogInterval. Logged here too,
+            // each failure would be said twice, and once for every consumer that parks while the store stays unreadable.
+        }
         catch (Exception ex)
         {
-            // Waiters still wake on publishes and their own deadlines; only an early expiry wake-up is missed.
             _logger.LogWarning(ex, "Could not look up the next reservation expiry of queue {QueueId}", queueId);
         }
 

@@ -190,6 +190,42 @@ public sealed class DurabilityTests : IDisposable
         log.Entries[1].Message.Should().EndWith("(2 more such failures since the last of these lines)");
     }
 
+    /// <summary>
+    /// A consumer that parks has the next reservation expiry of its queue looked up on a reader. A read that fails there
+    /// is the store's failed read like any other, logged by the store within its Outages:LogInterval, and not once more
+    /// by the waiting consumers, unthrottled and with a second stack trace.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_look_up_of_the_next_reservation_expiry_is_logged_once()
+    {
+        var storeLog = new CommitWriterLog(typeof(SqliteMessageStore));
+        var waitersLog = new CommitWriterLog(typeof(WaitingConsumers));
+        await using var broker = new BrokerApplication(_database.Path);
+        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
+            services.AddSingleton<ILoggerProvider>(storeLog).AddSingleton<ILoggerProvider>(waitersLog)));
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        DeleteTheDatabaseFiles();
+        SqliteConnection.ClearAllPools();
+
+        var consume = client.GetAsync($"/messages/consume?queue_id={queue.Id}&wait_time=1");
+        await Eventually.TrueAsync(() => storeLog.Entries.Count > 0, "the store to log the failed look-up");
+        await Eventually.TrueAsync(
+            () =>
+            {
+                // Again until it is answered: the consumer may not have set its deadline's timer yet.
+                broker.FakeClock.Advance(TimeSpan.FromSeconds(1));
+                return consume.IsCompleted;
+            },
+            "the consume to be answered once its wait ran out");
+        using var answer = await consume;
+
+        answer.StatusCode.Should().Be(HttpStatusCode.OK, "only the early wake-up at an expiry is lost");
+        storeLog.Entries.Should().ContainSingle().Which.Exception.Should().BeOfType<SqliteException>();
+        (await Eventually.WithinAsync(() => waitersLog.Entries.Count > 0, TimeSpan.FromMilliseconds(200)))
+            .Should().BeFalse(string.Join(Environment.NewLine, waitersLog.Entries.Select(e => e.Message)));
+    }
+
     [Fact]
     public async Task The_health_check_of_a_broker_whose_database_file_was_deleted_says_so()
     {
