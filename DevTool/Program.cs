@@ -18,7 +18,13 @@ public class Program
         var builder = WebApplication.CreateBuilder(args);
         var services = builder.Services;
 
-        services.AddWonderQConventions();
+        // The DevTool peeks but never consumes: of a consume's limits it reads only the longest wait, for its client's timeout.
+        services.AddWonderQConventions(
+            nameof(LimitsOptions.DefaultConsumeSize),
+            nameof(LimitsOptions.DefaultWaitTimeSeconds),
+            nameof(LimitsOptions.DefaultVisibilityTimeoutSeconds),
+            nameof(LimitsOptions.MaxVisibilityTimeoutSeconds),
+            nameof(LimitsOptions.MaxWaitingConsumers));
         services.AddOptions<LimitsOptions>().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
 

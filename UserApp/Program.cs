@@ -17,7 +17,13 @@ public class Program
         var builder = WebApplication.CreateBuilder(args);
         var services = builder.Services;
 
-        services.AddWonderQConventions();
+        // The UserApp takes no peek, applies none of the broker's defaults and holds no waiting consumers.
+        services.AddWonderQConventions(
+            nameof(LimitsOptions.DefaultPeekSize),
+            nameof(LimitsOptions.DefaultConsumeSize),
+            nameof(LimitsOptions.DefaultWaitTimeSeconds),
+            nameof(LimitsOptions.DefaultVisibilityTimeoutSeconds),
+            nameof(LimitsOptions.MaxWaitingConsumers));
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
         services.AddOptions<UserAppOptions>().BindSettings(UserAppOptions.Section).ValidateListenerDefaultsWithinLimits();
 

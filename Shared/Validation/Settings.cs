@@ -17,15 +17,17 @@ public static class Settings
     /// <summary>
     /// Binds <typeparamref name="T"/> to <paramref name="section"/>, validates its DataAnnotations and
     /// <see cref="IValidatableObject"/> checks, and refuses keys under the section that name none of its settings; all
-    /// checked at start.
+    /// checked at start. The DataAnnotations of <paramref name="unread"/>, settings of a section shared by several apps
+    /// that this one never reads, are not checked: the app is not refused over a value it would not use. They are still
+    /// settings of the section, so their keys are not refused as misspelt.
     /// </summary>
-    public static OptionsBuilder<T> BindSettings<T>(this OptionsBuilder<T> builder, string section)
+    public static OptionsBuilder<T> BindSettings<T>(this OptionsBuilder<T> builder, string section, params string[] unread)
         where T : class
     {
         builder.BindConfiguration(section);
         builder.Services.AddSingleton<IValidateOptions<T>>(sp =>
             new UnknownSettingsValidator<T>(builder.Name, sp.GetRequiredService<IConfiguration>().GetSection(section)));
-        builder.Services.AddSingleton<IValidateOptions<T>>(new SettingsValidator<T>(builder.Name));
+        builder.Services.AddSingleton<IValidateOptions<T>>(new SettingsValidator<T>(builder.Name, unread));
         return builder.ValidateOnStart();
     }
 
@@ -164,7 +166,7 @@ public static class Settings
     /// checks run even when a member's attribute fails, so that independent failures are all said at once: a check of
     /// one setting against another passes over a setting that is invalid on its own (<see cref="AreValid"/>).
     /// </summary>
-    private sealed class SettingsValidator<T>(string? name) : IValidateOptions<T>
+    private sealed class SettingsValidator<T>(string? name, string[] unread) : IValidateOptions<T>
         where T : class
     {
         public ValidateOptionsResult Validate(string? optionsName, T options)
@@ -177,7 +179,8 @@ public static class Settings
             var results = new List<ValidationResult>();
             foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
-                if (property.GetIndexParameters().Length == 0 && property.IsDefined(typeof(ValidationAttribute), inherit: true))
+                if (property.GetIndexParameters().Length == 0 && property.IsDefined(typeof(ValidationAttribute), inherit: true)
+                    && !unread.Contains(property.Name))
                 {
                     Validator.TryValidateProperty(property.GetValue(options), new ValidationContext(options) { MemberName = property.Name }, results);
                 }

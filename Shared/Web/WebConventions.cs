@@ -22,11 +22,12 @@ namespace WonderQ.Shared.Web;
 /// <summary>What every WonderQ app does alike: JSON on the wire, the input limits, and problem+json for every error.</summary>
 public static class WebConventions
 {
-    public static IServiceCollection AddWonderQConventions(this IServiceCollection services)
+    /// <param name="unreadLimits">The <see cref="LimitsOptions"/> the app never reads, which it does not check.</param>
+    public static IServiceCollection AddWonderQConventions(this IServiceCollection services, params string[] unreadLimits)
     {
         services.TryAddSingleton(TimeProvider.System);
         QuietHostOnRefusals(services);
-        services.AddOptions<LimitsOptions>().BindSettings(LimitsOptions.Section);
+        services.AddOptions<LimitsOptions>().BindSettings(LimitsOptions.Section, unreadLimits);
         services.AddOptions<OutageOptions>().BindSettings(OutageOptions.Section);
         services.AddOptions<KestrelServerOptions>()
             .Configure<IConfiguration>((kestrel, configuration) => KestrelLimits.Bind(kestrel.Limits, configuration))

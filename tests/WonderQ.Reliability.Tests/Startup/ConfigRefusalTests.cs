@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using FluentAssertions;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -94,6 +95,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--UserApp:DispatchParalelism=3", "UserApp:DispatchParalelism", "UserApp")]
     [InlineData("UserApp", "--Broker:MaxRetry=2", "Broker:MaxRetry", "Broker")]
     [InlineData("UserApp", "--Outages:LogIntervall=00:00:01", "Outages:LogIntervall", "Outages")]
+    [InlineData("UserApp", "--Limits:DefaultPeekSze=0", "Limits:DefaultPeekSze", "Limits")]
     public async Task A_key_that_names_no_setting_of_a_WonderQ_section_is_refused_in_one_line_naming_it(string app, string arg, string key, string section)
     {
         var said = await RefusalOfAsync(app, arg);
@@ -159,6 +161,28 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         var said = await RefusalOfAsync(app, arg);
 
         said.Should().Be($"WonderQ {DisplayName(app)} did not start: {reason}");
+    }
+
+    /// <summary>
+    /// The apps share the Limits section, but each checks only the settings it reads: the UserApp takes no peek and holds
+    /// no waiting consumers, the DevTool consumes nothing, and neither is stopped over a value it would never use.
+    /// </summary>
+    [Theory]
+    [InlineData("UserApp", "--Limits:DefaultPeekSize=0")]
+    [InlineData("UserApp", "--Limits:DefaultConsumeSize=0")]
+    [InlineData("UserApp", "--Limits:DefaultVisibilityTimeoutSeconds=-1")]
+    [InlineData("UserApp", "--Limits:MaxWaitingConsumers=0")]
+    [InlineData("DevTool", "--Limits:DefaultWaitTimeSeconds=-1")]
+    [InlineData("DevTool", "--Limits:MaxVisibilityTimeoutSeconds=-1")]
+    public async Task A_limit_out_of_range_that_the_app_never_reads_does_not_stop_it(string app, string arg)
+    {
+        Func<string[], WebApplication> create = app == "DevTool" ? WonderQ.DevTool.Program.CreateApp : WonderQ.UserApp.Program.CreateApp;
+
+        await using var started = create(["--urls", "http://127.0.0.1:0", arg]);
+        var start = () => started.StartAsync();
+
+        await start.Should().NotThrowAsync();
+        await started.StopAsync();
     }
 
     [Fact]
