@@ -27,7 +27,7 @@ public class Program
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
         services.AddOptions<UserAppOptions>().BindSettings(UserAppOptions.Section).ValidateListenerDefaultsWithinLimits();
 
-        services.AddOpenApi(options => options.AddWonderQConventions());
+        services.AddOpenApi(options => options.AddWonderQConventions().AddStubRange());
 
         services.AddValidatorsFromAssemblyContaining<DispatchRequestValidator>(ServiceLifetime.Singleton);
 

@@ -47,13 +47,28 @@ public static class OpenApiConventions
 
             // What a request requires it requires as a value: its records take null so that a missing field gets a
             // message naming it, but a null is refused like an absent one.
-            if (context.JsonTypeInfo.Type.Name.EndsWith("Request", StringComparison.Ordinal) && schema.Required is { } needed)
+            var request = context.JsonTypeInfo.Type.Name.EndsWith("Request", StringComparison.Ordinal);
+            if (request && schema.Required is { } needed)
             {
                 foreach (var name in needed)
                 {
                     if (schema.Properties?.TryGetValue(name, out var field) == true && field is OpenApiSchema { Type: { } type } value)
                     {
                         value.Type = type & ~JsonSchemaType.Null;
+                    }
+                }
+            }
+
+            // A request's numbers are held to the same ranges in a body as in a query string.
+            if (request)
+            {
+                var limits = context.ApplicationServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+                foreach (var (name, property) in schema.Properties ?? new Dictionary<string, IOpenApiSchema>())
+                {
+                    if (property is OpenApiSchema number && NumberRange(name, limits) is var (min, max, _))
+                    {
+                        number.Minimum = min.ToString(CultureInfo.InvariantCulture);
+                        number.Maximum = max.ToString(CultureInfo.InvariantCulture);
                     }
                 }
             }

@@ -1,5 +1,8 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
@@ -19,6 +22,24 @@ public static class DispatchApi
             .WithSummary("Send one message, or stub messages, to a queue, creating a queue named for the first time");
         return group;
     }
+
+    /// <summary>
+    /// Gives <c>stub</c> in the OpenAPI document the range its validator holds it to, <c>UserApp:MaxStub</c>: a setting
+    /// of the UserApp's own, which the shared conventions that range the other numbers do not know.
+    /// </summary>
+    public static OpenApiOptions AddStubRange(this OpenApiOptions options) =>
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            if (context.JsonTypeInfo.Type == typeof(DispatchRequest) && schema.Properties?.TryGetValue("stub", out var stub) == true
+                && stub is OpenApiSchema range)
+            {
+                range.Minimum = "1";
+                range.Maximum = context.ApplicationServices.GetRequiredService<IOptions<UserAppOptions>>().Value.MaxStub
+                    .ToString(CultureInfo.InvariantCulture);
+            }
+
+            return Task.CompletedTask;
+        });
 
     public static async Task<Results<Ok<DispatchResponse>, ValidationProblem, ProblemHttpResult>> Dispatch(
         DispatchRequest request, Dispatcher dispatcher, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)

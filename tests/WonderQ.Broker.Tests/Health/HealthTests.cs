@@ -92,6 +92,15 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
     }
 
     [Fact]
+    public async Task OpenApi_document_ranges_a_queue_id_in_a_body_as_in_a_query_string()
+    {
+        using var response = await _client.GetAsync("/openapi/v1.json");
+
+        var send = (await response.ReadJsonAsync()).GetProperty("components").GetProperty("schemas").GetProperty("SendMessageRequest");
+        send.GetProperty("properties").GetProperty("queue_id").GetProperty("minimum").GetInt64().Should().Be(1);
+    }
+
+    [Fact]
     public async Task A_document_other_than_v1_is_a_404_problem()
     {
         using var response = await _client.GetAsync("/openapi/v2.json");

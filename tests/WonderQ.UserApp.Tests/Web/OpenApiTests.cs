@@ -17,6 +17,16 @@ public sealed class OpenApiTests(UserAppOnASocket apps) : IClassFixture<UserAppO
     }
 
     [Fact]
+    public async Task A_dispatch_s_numbers_carry_the_ranges_its_validation_holds_them_to()
+    {
+        var dispatch = (await DocumentAsync()).GetProperty("components").GetProperty("schemas").GetProperty("DispatchRequest").GetProperty("properties");
+
+        var stub = dispatch.GetProperty("stub");
+        (stub.GetProperty("minimum").GetInt32(), stub.GetProperty("maximum").GetInt32()).Should().Be((1, 10_000), "UserApp:MaxStub");
+        dispatch.GetProperty("queue_id").GetProperty("minimum").GetInt64().Should().Be(1);
+    }
+
+    [Fact]
     public async Task The_listen_parameters_are_typed_as_the_whole_numbers_they_are()
     {
         var listen = (await DocumentAsync()).GetProperty("paths").GetProperty("/listen").GetProperty("get");
