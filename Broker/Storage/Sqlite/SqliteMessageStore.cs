@@ -163,13 +163,13 @@ internal sealed class SqliteMessageStore(
         // end of the last spell are said nowhere else.
         if (unlogged == 0)
         {
-            logger.LogError(spell ? exception : null, "A read of the message store failed and is answered 503: {Reason}", exception.Message);
+            logger.LogError(spell ? exception : null, "A read of the message store failed: {Reason}", exception.Message);
             return;
         }
 
         logger.LogError(
             spell ? exception : null,
-            "A read of the message store failed and is answered 503: {Reason} ({Unlogged} more such failures since the last of these lines)",
+            "A read of the message store failed: {Reason} ({Unlogged} more such failures since the last of these lines)",
             exception.Message,
             unlogged);
     }

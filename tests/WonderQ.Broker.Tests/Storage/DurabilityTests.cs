@@ -163,7 +163,7 @@ public sealed class DurabilityTests : IDisposable
         withinTheInterval.Should().ContainSingle().Which.Exception.Should().BeOfType<SqliteException>();
         log.Entries.Should().HaveCount(2);
         log.Entries[1].Exception.Should().BeNull("the trace was logged once in this spell of failures");
-        log.Entries[1].Message.Should().StartWith("A read of the message store failed and is answered 503: ")
+        log.Entries[1].Message.Should().StartWith("A read of the message store failed: ")
             .And.EndWith("(2 more such failures since the last of these lines)");
     }
 
