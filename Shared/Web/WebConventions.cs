@@ -57,8 +57,10 @@ public static class WebConventions
     }
 
     /// <summary>
-    /// Kestrel's server is made as the app is built, before the options are validated: invalid limits are left for that
-    /// validation to say, with every other invalid setting, and it stops the app before it serves a request.
+    /// Kestrel's server is made as the app is built, before the options are validated: invalid limits, and ones that do
+    /// not convert to their type, are left for that validation to say, with every other invalid setting, and it stops
+    /// the app before it serves a request. Said from here, a value such as <c>Limits:MaxBatchSize=abc</c> would be
+    /// blamed on where Kestrel listens.
     /// </summary>
     private static void LimitRequestBodies(KestrelServerOptions kestrel, IOptions<LimitsOptions> limits)
     {
@@ -66,7 +68,7 @@ public static class WebConventions
         {
             kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBodyBytes;
         }
-        catch (OptionsValidationException)
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
         {
         }
     }

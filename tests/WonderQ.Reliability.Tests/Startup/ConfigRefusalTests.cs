@@ -32,6 +32,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("Broker")]
+    [InlineData("DevTool")]
+    [InlineData("UserApp")]
+    public async Task A_limit_that_is_not_of_its_type_is_not_blamed_on_where_Kestrel_listens(string app)
+    {
+        var said = await RefusalOfAsync(app, "--Limits:MaxBatchSize=abc");
+
+        said.Should().Be(
+            $"WonderQ {DisplayName(app)} did not start: Failed to convert configuration value 'abc' at 'Limits:MaxBatchSize' to type 'System.Int32'.");
+    }
+
+    [Theory]
     [InlineData("DevTool", "--Broker:MaxRetries=99", "Broker:MaxRetries")]
     [InlineData("UserApp", "--Broker:MaxRetries=99", "Broker:MaxRetries")]
     [InlineData("UserApp", "--UserApp:DispatchParallelism=0", "UserApp:DispatchParallelism")]
