@@ -29,7 +29,8 @@ public sealed class BrokerClientOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (!Url.IsAbsoluteUri || Url.Scheme is not ("http" or "https"))
+        // An empty value binds as null, which [Required] says.
+        if (Url is not null && (!Url.IsAbsoluteUri || Url.Scheme is not ("http" or "https")))
         {
             yield return new ValidationResult("Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.", [nameof(Url)]);
         }

@@ -163,6 +163,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:02:00", "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.")]
     [InlineData("UserApp", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
     [InlineData("UserApp", "--Broker:Url=notaurl", "Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.")]
+    [InlineData("DevTool", "--Broker:Url=", "Broker:Url is required.")]
     [InlineData("Broker", "--Storage:Provider=postgres",
         "Storage:Provider 'postgres' is not available yet: PostgreSQL storage is planned, and until then the broker stores in SQLite; use 'sqlite'.")]
     [InlineData("Broker", "--Storage:Postgres:ConnectionString=Host=db;Database=wonderq",
