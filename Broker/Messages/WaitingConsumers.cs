@@ -211,7 +211,7 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
     private void ArmExpiry(QueueWaiters queue, DateTimeOffset at)
     {
         // Whole milliseconds, rounded up: a timer would drop the fraction and fire that much early.
-        var due = TimeSpan.FromMilliseconds(Math.Max(0, Math.Ceiling((at - _time.GetUtcNow()).TotalMilliseconds)));
+        var due = TimeSpan.FromMilliseconds(Math.Max(0, Math.Ceiling(_time.Until(at).TotalMilliseconds)));
 
         queue.ExpiryAt = at;
         queue.ExpiryTimer ??= _time.CreateTimer(_ => OnExpiry(queue), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

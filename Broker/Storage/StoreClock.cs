@@ -47,6 +47,17 @@ public sealed class StoreClock(TimeProvider time, ILogger<StoreClock> logger) : 
     /// </summary>
     public void NotBefore(DateTimeOffset stamped) => Raise(stamped.UtcTicks);
 
+    /// <summary>
+    /// How long until this clock reads <paramref name="at"/>. While it stands still that is as long as the wall clock
+    /// takes to get there, not <paramref name="at"/> less the time it stands at: a timer set for that would fire, find the
+    /// time unchanged and be set again, as often as that difference, until the wall clock caught up.
+    /// </summary>
+    public TimeSpan Until(DateTimeOffset at)
+    {
+        var now = time.GetUtcNow();
+        return Raise(now.UtcTicks) >= at.UtcTicks ? TimeSpan.Zero : at - now;
+    }
+
     /// <summary>The latest time so far, at least <paramref name="ticks"/>.</summary>
     private long Raise(long ticks)
     {

@@ -6,7 +6,7 @@ namespace WonderQ.Broker.Tests;
 /// A fake clock whose wall time can step back, as NTP may set a system clock that ran ahead, while its timers and
 /// timestamps (the monotonic clock) run on.
 /// </summary>
-public sealed class SteppingClock() : FakeTimeProvider(BrokerApplication.StartTime)
+public class SteppingClock() : FakeTimeProvider(BrokerApplication.StartTime)
 {
     private TimeSpan _behind;
 

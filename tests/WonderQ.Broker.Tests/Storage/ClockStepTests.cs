@@ -71,6 +71,34 @@ public sealed class ClockStepTests : IDisposable
     }
 
     [Fact]
+    public async Task A_waiting_consumer_does_not_set_the_expiry_timer_going_again_and_again_while_the_clock_stands_still()
+    {
+        var clock = new ArmCountingClock();
+        await using var app = new BrokerApplication(_database.Path, clock: clock);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var id = await client.SendAsync(queue.Id, "its reservation runs out a millisecond after the clock steps back");
+        (await client.ConsumeAsync(queue.Id, visibilityTimeout: 30)).Should().ContainSingle();
+        clock.Advance(TimeSpan.FromSeconds(30) - TimeSpan.FromMilliseconds(1));
+        await client.CountsAsync(queue.Id);
+        clock.StepBack(_step);
+
+        var consume = client.ConsumeAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => clock.Arms > 0, "the waiting consumer's expiry timer armed");
+        for (var millisecond = 0; millisecond < 1000; millisecond++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        clock.Arms.Should().Be(1, "the reservation runs out when the wall clock catches up, an hour away, not every millisecond until then");
+        clock.Advance(_step - TimeSpan.FromSeconds(1));
+        (await client.ConsumeAsync(queue.Id)).Should().BeEmpty("the broker's time stood a millisecond short of the reservation's end");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        (await client.ConsumeAsync(queue.Id)).Should().ContainSingle().Which.Id.Should().Be(id);
+        await consume;
+    }
+
+    [Fact]
     public void A_step_back_of_a_second_or_more_is_logged_once_until_the_clock_catches_up()
     {
         var clock = new SteppingClock();
@@ -92,5 +120,33 @@ public sealed class ClockStepTests : IDisposable
         storeClock.GetUtcNow();
 
         log.Entries.Should().HaveCount(2).And.OnlyContain(e => e.Level == LogLevel.Warning && e.Message.Contains("behind"));
+    }
+
+    /// <summary>Counts the timers set going by <c>Change</c>, as the reservation-expiry timer is (a waiter's own deadline is not).</summary>
+    private sealed class ArmCountingClock : SteppingClock
+    {
+        private int _arms;
+
+        public int Arms => Volatile.Read(ref _arms);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            new Timer(this, base.CreateTimer(callback, state, dueTime, period));
+
+        private sealed class Timer(ArmCountingClock clock, ITimer inner) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                if (dueTime != Timeout.InfiniteTimeSpan)
+                {
+                    Interlocked.Increment(ref clock._arms);
+                }
+
+                return inner.Change(dueTime, period);
+            }
+
+            public void Dispose() => inner.Dispose();
+
+            public ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
     }
 }
