@@ -70,16 +70,19 @@ public sealed partial class DashboardPageTests(BrokerAndDevTool apps) : IClassFi
         response.Content.Headers.Allow.Should().Equal("GET", "HEAD");
     }
 
+    /// <summary>/app/js is app.js to the embedded files (a folder separator and a dot are one to them), but no file's path.</summary>
     [Theory]
-    [InlineData("GET")]
-    [InlineData("PUT")]
-    public async Task A_file_the_page_does_not_have_is_a_404_whatever_the_method(string method)
+    [InlineData("GET", "/no-such-file.js")]
+    [InlineData("PUT", "/no-such-file.js")]
+    [InlineData("GET", "/app/js")]
+    [InlineData("PUT", "/app/js")]
+    public async Task A_file_the_page_does_not_have_is_a_404_whatever_the_method(string method, string path)
     {
-        using var request = new HttpRequestMessage(new HttpMethod(method), "/no-such-file.js");
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
 
         using var response = await _devTool.SendAsync(request);
 
-        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.NotFound, "/no-such-file.js");
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.NotFound, path);
     }
 
     [Fact]
