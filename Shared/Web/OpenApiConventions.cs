@@ -60,10 +60,10 @@ public static class OpenApiConventions
             }
 
             // A request's numbers are held to the same ranges in a body as in a query string.
-            if (request)
+            if (request && schema.Properties is { } fields)
             {
                 var limits = context.ApplicationServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-                foreach (var (name, property) in schema.Properties ?? new Dictionary<string, IOpenApiSchema>())
+                foreach (var (name, property) in fields)
                 {
                     if (property is OpenApiSchema number && NumberRange(name, limits) is var (min, max, _))
                     {
