@@ -10,6 +10,11 @@ namespace WonderQ.Broker.Messages;
 /// </summary>
 public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 {
+    // The longest a timer can be set for (49.7 days). A clock stepped back further than that puts an expiry beyond it,
+    // and setting a timer for longer throws: in a timer's own callback (OnExpiry) nothing catches that, and the broker
+    // stops. A timer that fires short of its expiry is set again for the rest.
+    private const double LongestDueMilliseconds = uint.MaxValue - 1;
+
     private readonly Dictionary<long, QueueWaiters> _queues = [];
     private readonly Lock _lock = new();
     private readonly IMessageStore _store;
@@ -211,7 +216,7 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
     private void ArmExpiry(QueueWaiters queue, DateTimeOffset at)
     {
         // Whole milliseconds, rounded up: a timer would drop the fraction and fire that much early.
-        var due = TimeSpan.FromMilliseconds(Math.Max(0, Math.Ceiling(_time.Until(at).TotalMilliseconds)));
+        var due = TimeSpan.FromMilliseconds(Math.Clamp(Math.Ceiling(_time.Until(at).TotalMilliseconds), 0, LongestDueMilliseconds));
 
         queue.ExpiryAt = at;
         queue.ExpiryTimer ??= _time.CreateTimer(_ => OnExpiry(queue), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -99,6 +99,27 @@ public sealed class ClockStepTests : IDisposable
     }
 
     [Fact]
+    public async Task A_step_back_longer_than_a_timer_can_wait_leaves_the_broker_answering_and_the_reservation_running_out()
+    {
+        var clock = new ArmCountingClock();
+        await using var app = new BrokerApplication(_database.Path, clock: clock);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var id = await client.SendAsync(queue.Id, "reserved for 10 s as the clock steps back 60 days");
+        (await client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle();
+        var consume = client.ConsumeAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => clock.Arms > 0, "the waiting consumer's expiry timer armed");
+        clock.StepBack(TimeSpan.FromDays(60));
+
+        // The expiry timer fires at 10 s, 60 days short of the reservation's end: set again, not thrown out of.
+        clock.Advance(TimeSpan.FromSeconds(20));
+
+        (await consume).Should().BeEmpty("the consumer's wait ran out");
+        clock.Advance(TimeSpan.FromDays(60) - TimeSpan.FromSeconds(10));
+        (await client.ConsumeAsync(queue.Id)).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
     public void A_step_back_of_a_second_or_more_is_logged_once_until_the_clock_catches_up()
     {
         var clock = new SteppingClock();
