@@ -198,6 +198,15 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         await started.StopAsync();
     }
 
+    /// <summary>The section is bound whole, so a value that does not convert stops the app whether it reads it or not.</summary>
+    [Fact]
+    public async Task A_limit_the_app_never_reads_still_stops_it_when_it_is_not_a_whole_number()
+    {
+        var said = await RefusalOfAsync("UserApp", "--Limits:DefaultPeekSize=abc");
+
+        said.Should().Be("WonderQ UserApp did not start: Failed to convert configuration value 'abc' at 'Limits:DefaultPeekSize' to type 'System.Int32'.");
+    }
+
     [Fact]
     public async Task Failures_in_several_sections_are_each_said_once_in_their_own_words()
     {
