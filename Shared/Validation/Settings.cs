@@ -26,7 +26,7 @@ public static class Settings
     {
         builder.BindConfiguration(section);
         builder.Services.AddSingleton<IValidateOptions<T>>(sp =>
-            new UnknownSettingsValidator<T>(builder.Name, sp.GetRequiredService<IConfiguration>().GetSection(section)));
+            new UnknownSettingsValidator<T>(builder.Name, sp.GetRequiredService<IConfiguration>(), section));
         builder.Services.AddSingleton<IValidateOptions<T>>(new SettingsValidator<T>(builder.Name, unread));
         return builder.ValidateOnStart();
     }
@@ -139,9 +139,11 @@ public static class Settings
 
     /// <summary>
     /// Refuses a key under the section that no setting reads. Said with its full path, which the binder's own check
-    /// (<see cref="BinderOptions.ErrorOnUnknownConfiguration"/>) cannot give: it names the class, not the section.
+    /// (<see cref="BinderOptions.ErrorOnUnknownConfiguration"/>) cannot give: it names the class, not the section. So is
+    /// a key meant for the section but spelt with an environment variable's <c>__</c> on the command line or in a file,
+    /// where it is no path at all: <c>--Auth__ApiKeys__0=...</c> would leave the broker open.
     /// </summary>
-    private sealed class UnknownSettingsValidator<T>(string? name, IConfigurationSection section) : IValidateOptions<T>
+    private sealed class UnknownSettingsValidator<T>(string? name, IConfiguration configuration, string sectionKey) : IValidateOptions<T>
         where T : class
     {
         public ValidateOptionsResult Validate(string? optionsName, T options)
@@ -151,10 +153,15 @@ public static class Settings
                 return ValidateOptionsResult.Skip;
             }
 
+            var section = configuration.GetSection(sectionKey);
             var unknown = UnknownKeys(section, typeof(T))
                 .Select(u => $"{u.Key} is not a setting of {u.Section}: check its spelling against appsettings.json.")
                 .Concat(ListsGivenOneValue(section, typeof(T)).Select(path =>
                     $"{path} is a list: give each item its own index, {path}:0, {path}:1 and so on ({path.Replace(":", "__", StringComparison.Ordinal)}__0 in the environment)."))
+                .Concat(configuration.GetChildren()
+                    .Where(c => c.Key.StartsWith(sectionKey + "__", StringComparison.OrdinalIgnoreCase))
+                    .Select(c => $"{c.Key} is not read: '__' stands for ':' only in an environment variable's name; write "
+                        + $"{c.Key.Replace("__", ":", StringComparison.Ordinal)} on the command line and in appsettings.json."))
                 .ToList();
             return unknown.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(unknown);
         }

@@ -63,6 +63,18 @@ public sealed class SettingsTests : IDisposable
     }
 
     [Fact]
+    public void A_key_written_with_the_environment_s_double_underscore_on_the_command_line_is_refused_not_ignored()
+    {
+        // Only an environment variable's "__" is read as ":": as an argument this key would be no setting at all, and
+        // the broker would run without the key it was given.
+        var start = () => Program.CreateApp(
+            ["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}", "--auth__ApiKeys__0=s3cret"]);
+
+        start.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
+            "auth__ApiKeys__0 is not read: '__' stands for ':' only in an environment variable's name; write auth:ApiKeys:0 on the command line and in appsettings.json.");
+    }
+
+    [Fact]
     public void A_limit_out_of_range_fails_once_in_its_own_words_and_not_again_for_the_defaults_compared_with_it()
     {
         var start = () => Program.CreateApp(
