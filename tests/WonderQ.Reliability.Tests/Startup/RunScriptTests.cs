@@ -44,8 +44,11 @@ public sealed class RunScriptTests : IDisposable
             """.ReplaceLineEndings("\n"));
         File.SetUnixFileMode(dotnet, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        // A session of its own, so that Ctrl-C can be sent as a terminal sends it: to the whole foreground group.
-        var start = new ProcessStartInfo("setsid", ["bash", Path.Combine(root, "run.sh")])
+        // A session of its own, so that Ctrl-C can be sent as a terminal sends it: to the whole foreground group. A
+        // test host started in the background of a script (`dotnet test &`) has SIGINT ignored, and passes that on; a
+        // shell cannot trap a signal ignored when it starts, so Ctrl-C would go unheard: env gives the script SIGINT
+        // as a terminal's foreground gives it.
+        var start = new ProcessStartInfo("setsid", ["env", "--default-signal=INT", "bash", Path.Combine(root, "run.sh")])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
