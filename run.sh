@@ -44,24 +44,26 @@ stopping=0
 stop_all() {
     [[ $stopping == 1 ]] && return
     stopping=1
-    (( ${#pids[@]} > 0 )) || return 0
+    # The shell's own list of its apps, not $pids: a Ctrl-C just after an app starts runs this before its pid is noted.
+    local running pid
+    running=$(jobs -p)
+    [[ -n $running ]] || return 0
     echo "Stopping WonderQ..."
     # Background jobs of a script ignore SIGINT, so each app is asked to stop with SIGTERM (a graceful shutdown).
-    local pid
-    for pid in "${pids[@]}"; do
+    for pid in $running; do
         kill -TERM "$pid" 2>/dev/null || true
     done
     local waited=0
     while (( waited < 100 )); do
         local alive=0
-        for pid in "${pids[@]}"; do
+        for pid in $running; do
             kill -0 "$pid" 2>/dev/null && alive=1
         done
         (( alive == 0 )) && break
         sleep 0.1
         waited=$((waited + 1))
     done
-    for pid in "${pids[@]}"; do
+    for pid in $running; do
         kill -KILL "$pid" 2>/dev/null || true
     done
     wait 2>/dev/null || true

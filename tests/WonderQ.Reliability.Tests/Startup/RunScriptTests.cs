@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Versioning;
 using FluentAssertions;
 
 namespace WonderQ.Reliability.Tests.Startup;
@@ -22,15 +24,11 @@ public sealed class RunScriptTests : IDisposable
             return;
         }
 
-        var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;
-        var bin = Directory.CreateDirectory(Path.Combine(_directory.Directory, "bin")).FullName;
-        File.Copy(Path.Combine(RepoPaths.Root, "run.sh"), Path.Combine(root, "run.sh"));
         var building = Path.Combine(_directory.Directory, "building");
         var started = Path.Combine(_directory.Directory, "started");
 
         // Like dotnet build, which handles SIGINT itself: it cancels the build, and the exit status may still be 0.
-        var dotnet = Path.Combine(bin, "dotnet");
-        File.WriteAllText(dotnet, $"""
+        using var script = StartScript($"""
             #!/usr/bin/env bash
             if [[ $1 == build ]]; then
                 sleep 30 > /dev/null 2>&1 &
@@ -41,20 +39,7 @@ public sealed class RunScriptTests : IDisposable
             fi
             echo "$*" >> '{started}'
             sleep 30
-            """.ReplaceLineEndings("\n"));
-        File.SetUnixFileMode(dotnet, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
-        // A session of its own, so that Ctrl-C can be sent as a terminal sends it: to the whole foreground group. A
-        // test host started in the background of a script (`dotnet test &`) has SIGINT ignored, and passes that on; a
-        // shell cannot trap a signal ignored when it starts, so Ctrl-C would go unheard: env gives the script SIGINT
-        // as a terminal's foreground gives it.
-        var start = new ProcessStartInfo("setsid", ["env", "--default-signal=INT", "bash", Path.Combine(root, "run.sh")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" },
-        };
-        using var script = Process.Start(start)!;
+            """);
         var output = script.StandardOutput.ReadToEndAsync();
         try
         {
@@ -80,6 +65,110 @@ public sealed class RunScriptTests : IDisposable
         File.Exists(started).Should().BeFalse("no app starts after Ctrl-C, even when the build ended with status 0");
         script.ExitCode.Should().Be(130);
         (await output).Should().NotContain("WonderQ is starting");
+    }
+
+    [Fact]
+    public async Task Ctrl_c_just_after_an_app_starts_stops_that_app_too()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var started = Path.Combine(_directory.Directory, "started");
+        // Ctrl-C when the broker runs but the script has yet to note its pid, a moment a busy machine can stretch: bash
+        // reads BASH_ENV before the script, and with functrace its DEBUG trap runs before every command, start's too.
+        var ctrlC = Path.Combine(_directory.Directory, "ctrl-c.sh");
+        File.WriteAllText(ctrlC, $"""
+            set -o functrace
+            trap 'if [[ $BASH_COMMAND == pids+=* ]]; then trap - DEBUG; until [[ -e "{started}" ]]; do sleep 0.01; done; kill -INT 0; fi' DEBUG
+            """.ReplaceLineEndings("\n"));
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            touch '{started}'
+            exec sleep 60
+            """, ("BASH_ENV", ctrlC));
+        try
+        {
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await script.WaitForExitAsync(exited.Token);
+
+            // The prefixers end a moment after the script, with their apps' last lines; a forgotten app would run 60 s.
+            await Eventually.WithinAsync(() => !RunningIn(script.Id).Any(), TimeSpan.FromSeconds(10));
+            RunningIn(script.Id).Should().BeEmpty("Ctrl-C stops every app the script has started, noted or not");
+            script.ExitCode.Should().Be(130);
+        }
+        finally
+        {
+            if (RunningIn(script.Id).Any())
+            {
+                Signal("KILL", script.Id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// run.sh from a repository of its own, with <paramref name="dotnet"/> (a bash script) first on the PATH for the
+    /// <c>dotnet</c> it builds and runs with.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private Process StartScript(string dotnet, params (string Name, string Value)[] environment)
+    {
+        var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;
+        var bin = Directory.CreateDirectory(Path.Combine(_directory.Directory, "bin")).FullName;
+        File.Copy(Path.Combine(RepoPaths.Root, "run.sh"), Path.Combine(root, "run.sh"));
+        File.WriteAllText(Path.Combine(bin, "dotnet"), dotnet.ReplaceLineEndings("\n"));
+        File.SetUnixFileMode(Path.Combine(bin, "dotnet"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        // A session of its own, so that Ctrl-C can be sent as a terminal sends it: to the whole foreground group. A
+        // test host started in the background of a script (`dotnet test &`) has SIGINT ignored, and passes that on; a
+        // shell cannot trap a signal ignored when it starts, so Ctrl-C would go unheard: env gives the script SIGINT
+        // as a terminal's foreground gives it.
+        var start = new ProcessStartInfo("setsid", ["env", "--default-signal=INT", "bash", Path.Combine(root, "run.sh")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" },
+        };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        return Process.Start(start)!;
+    }
+
+    /// <summary>
+    /// "pid (name)" of each process in the session the script leads (setsid made its pid the session's id), zombies
+    /// left out.
+    /// </summary>
+    private static List<string> RunningIn(int session)
+    {
+        var running = new List<string>();
+        foreach (var process in Directory.EnumerateDirectories("/proc").Where(path => int.TryParse(Path.GetFileName(path), out _)))
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(process, "stat"));
+            }
+            catch (IOException)
+            {
+                // One that ended meanwhile.
+                continue;
+            }
+
+            // "pid (name) state ppid pgrp session ...", where the name may hold spaces and parentheses.
+            var named = stat.LastIndexOf(')') + 1;
+            var fields = stat[(named + 1)..].Split(' ');
+            if (fields[0] != "Z" && fields[3] == session.ToString(CultureInfo.InvariantCulture))
+            {
+                running.Add(stat[..named]);
+            }
+        }
+
+        return running;
     }
 
     /// <summary>To the process group the script leads (setsid made its pid the group's id).</summary>
