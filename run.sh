@@ -44,6 +44,8 @@ stopping=0
 stop_all() {
     [[ $stopping == 1 ]] && return
     stopping=1
+    # A second Ctrl-C (or a TERM) waits for this stop instead of ending the script with the apps half stopped.
+    trap '' INT TERM
     # The shell's own list of its apps, not $pids: a Ctrl-C just after an app starts runs this before its pid is noted.
     local running pid
     running=$(jobs -p)

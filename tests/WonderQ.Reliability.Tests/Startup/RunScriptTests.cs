@@ -108,6 +108,47 @@ public sealed class RunScriptTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Ctrl_c_while_the_others_stop_after_one_app_failed_waits_until_they_are_gone()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // The user app fails at once, as on a port in use; the broker takes a second to shut down.
+        var stopping = Path.Combine(_directory.Directory, "stopping");
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            [[ $1 == *UserApp* ]] && exit 1
+            trap "touch '{stopping}'; sleep 1; echo gone; exit 0" TERM
+            while true; do sleep 0.1; done
+            """);
+        var output = script.StandardOutput.ReadToEndAsync();
+        try
+        {
+            await Eventually.TrueAsync(() => File.Exists(stopping), "the script stops the broker");
+            Signal("INT", script.Id);
+
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await script.WaitForExitAsync(exited.Token);
+
+            var written = await output;
+            written.Should().Contain("[broker] gone").And.Contain("WonderQ stopped.");
+            written.IndexOf("[broker] gone", StringComparison.Ordinal).Should()
+                .BeLessThan(written.IndexOf("WonderQ stopped.", StringComparison.Ordinal), "the script waits until the broker is gone");
+            script.ExitCode.Should().Be(1, "the stop under way ends as it would have, for the app that failed");
+        }
+        finally
+        {
+            if (RunningIn(script.Id).Any())
+            {
+                Signal("KILL", script.Id);
+            }
+        }
+    }
+
     /// <summary>
     /// run.sh from a repository of its own, with <paramref name="dotnet"/> (a bash script) first on the PATH for the
     /// <c>dotnet</c> it builds and runs with.
