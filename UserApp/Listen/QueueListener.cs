@@ -160,7 +160,7 @@ public sealed class QueueListener
                     continue;
                 }
 
-                await ProcessAsync(broker, messages, stopping);
+                await ProcessAsync(broker, messages, _time.GetTimestamp(), stopping);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -183,20 +183,40 @@ public sealed class QueueListener
     /// <summary>
     /// Reports each message, then acknowledges it. Once stopping, a message not yet reported is left to come back
     /// after its visibility timeout, and one already reported still gets its acknowledgement, for up to
-    /// <see cref="UserAppOptions.ListenerStopGrace"/>: cut short, it would be reported twice.
+    /// <see cref="UserAppOptions.ListenerStopGrace"/>: cut short, it would be reported twice. Nor is a message reported
+    /// once its reservation may have run out (the batch took longer than its visibility timeout): another consumer may
+    /// hold it and report it by then.
     /// </summary>
-    private async Task ProcessAsync(BrokerClient broker, IReadOnlyList<MessageDto> messages, CancellationToken stopping)
+    private async Task ProcessAsync(BrokerClient broker, IReadOnlyList<MessageDto> messages, long received, CancellationToken stopping)
     {
+        // The broker answers a claim the moment it commits it, so the reservation runs from about when the answer came,
+        // on this app's own clock (the broker's wall clock, in retrievable_at, may differ from it). Not from when the
+        // consume was sent: a long poll may wait longer than the visibility timeout before it claims anything. A
+        // visibility timeout of 0 reserves nothing.
+        var reserved = TimeSpan.FromSeconds(Settings.VisibilityTimeoutSeconds);
         using var acknowledging = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         using var grace = stopping.Register(static state =>
         {
             var (source, period) = ((CancellationTokenSource, TimeSpan))state!;
             source.CancelAfter(period);
         }, (acknowledging, _options.ListenerStopGrace));
-        foreach (var message in messages)
+        for (var i = 0; i < messages.Count; i++)
         {
+            var message = messages[i];
             if (stopping.IsCancellationRequested)
             {
+                return;
+            }
+
+            if (reserved > TimeSpan.Zero && _time.GetElapsedTime(received) >= reserved)
+            {
+                var left = messages.Count - i;
+                _logger.LogWarning(
+                    "Listener on queue {Name} left {Left} {Messages} of its batch unprocessed: their visibility timeout ({Seconds} s) ran out first, and they are delivered again",
+                    Queue.Name,
+                    left,
+                    Plural(left, "message"),
+                    Settings.VisibilityTimeoutSeconds);
                 return;
             }
 

@@ -311,6 +311,44 @@ public partial class ListenTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task A_message_whose_reservation_ran_out_mid_batch_is_left_to_the_consumer_that_claimed_it_not_printed()
+    {
+        foreach (var body in new[] { "first", "second", "third" })
+        {
+            (await DispatchAsync(new { queue_name = "stalled", body })).Failed.Should().BeEmpty();
+        }
+
+        // The first acknowledgement takes longer than the batch's 1 s reservation (a slow broker, a blocked stdout).
+        var deletes = 0;
+        App.BrokerDelay = request =>
+            request.Method == HttpMethod.Delete && Interlocked.Increment(ref deletes) == 1 ? TimeSpan.FromSeconds(3) : null;
+        using var started = await Http.GetAsync("/listen?queue_name=stalled&size=3&wait_time=1&visibility_timeout=1");
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the first message is printed");
+
+        // Meanwhile another consumer claims what the loop holds no more (the first too: its delete has not arrived yet).
+        var claimed = await BrokerClient.Client.ConsumeAsync(QueueRef.ByName("stalled"), size: 3, waitTimeSeconds: 5, visibilityTimeoutSeconds: 60);
+        await Eventually.ValueAsync(
+            () => string.Join(" | ", App.Logs.Warnings), warnings => warnings.Contains("left 2 messages", StringComparison.Ordinal), "a warning says so");
+
+        claimed.Select(m => m.Body).Should().Contain(["second", "third"]);
+        App.ProcessedBodies.Should().Equal(["first"], "a message is not printed while another consumer holds it");
+    }
+
+    [Fact]
+    public async Task A_message_claimed_late_in_a_long_poll_longer_than_its_visibility_timeout_is_printed()
+    {
+        await BrokerClient.Client.CreateQueueAsync("late");
+        using var started = await Http.GetAsync("/listen?queue_name=late&wait_time=5&visibility_timeout=1");
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        await BrokerClient.Client.SendAsync(QueueRef.ByName("late"), "after 2.5 s of the poll");
+
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is printed");
+        App.Logs.Warnings.Should().BeEmpty("its reservation runs from its claim, not from when the poll began");
+        (await QueueSizeAsync("late")).Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_loop_without_a_long_poll_pauses_after_each_empty_answer()
     {
         var clock = new PauseCountingClock(_idleDelay);
