@@ -95,6 +95,32 @@ public static class Settings
         }
     }
 
+    /// <summary>
+    /// <paramref name="section"/> and the sections under it given one value of their own, which the binder passes over
+    /// as it does a list's: <c>Auth=s3cret</c> would leave the broker open.
+    /// </summary>
+    private static IEnumerable<string> SectionsGivenOneValue(IConfigurationSection section, Type type)
+    {
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0).ToList();
+        if (!string.IsNullOrEmpty(section.Value) && properties.Count > 0)
+        {
+            yield return $"{section.Path} is a section, not a value: give each of its settings its own key, such as {section.Path}:{properties[0].Name}.";
+        }
+
+        foreach (var property in properties)
+        {
+            var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (ItemType(propertyType) is null && !IsSingleValue(propertyType))
+            {
+                var child = section.GetSection(property.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? property.Name);
+                foreach (var said in SectionsGivenOneValue(child, propertyType))
+                {
+                    yield return said;
+                }
+            }
+        }
+    }
+
     private static IEnumerable<(string Key, string Section)> UnknownKeysOfValue(IConfigurationSection section, Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
@@ -158,6 +184,7 @@ public static class Settings
                 .Select(u => $"{u.Key} is not a setting of {u.Section}: check its spelling against appsettings.json.")
                 .Concat(ListsGivenOneValue(section, typeof(T)).Select(path =>
                     $"{path} is a list: give each item its own index, {path}:0, {path}:1 and so on ({path.Replace(":", "__", StringComparison.Ordinal)}__0 in the environment)."))
+                .Concat(SectionsGivenOneValue(section, typeof(T)))
                 .Concat(configuration.GetChildren()
                     .Where(c => c.Key.StartsWith(sectionKey + "__", StringComparison.OrdinalIgnoreCase))
                     .Select(c => $"{c.Key} is not read: '__' stands for ':' only in an environment variable's name; write "

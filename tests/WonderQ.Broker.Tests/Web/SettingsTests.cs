@@ -74,6 +74,17 @@ public sealed class SettingsTests : IDisposable
             "auth__ApiKeys__0 is not read: '__' stands for ':' only in an environment variable's name; write auth:ApiKeys:0 on the command line and in appsettings.json.");
     }
 
+    [Theory]
+    [InlineData("--Auth=s3cret", "Auth is a section, not a value: give each of its settings its own key, such as Auth:ApiKeys.")]
+    [InlineData("--storage:sqlite=/tmp/q.db", "Storage:Sqlite is a section, not a value: give each of its settings its own key, such as Storage:Sqlite:Path.")]
+    public void A_section_given_one_value_of_its_own_is_refused_not_passed_over(string setting, string said)
+    {
+        // The binder passes over the value of a section as it does one given to a list: Auth=s3cret left the broker open.
+        var start = () => Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}", setting]);
+
+        start.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(said);
+    }
+
     [Fact]
     public void A_limit_out_of_range_fails_once_in_its_own_words_and_not_again_for_the_defaults_compared_with_it()
     {
