@@ -22,7 +22,7 @@ public class Program
         services.AddOptions<LimitsOptions>().ValidateConsumeDefaults().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, StoreProblemMapper>();
         services.AddOptions<ApiKeyOptions>().BindSettings(ApiKeyOptions.Section);
-        services.AddOpenApi(options => options.AddWonderQConventions());
+        services.AddOpenApi(options => options.AddWonderQConventions().AddApiKeySecurity());
 
         services.AddMessageStore();
         services.AddSingleton<WaitingConsumers>();

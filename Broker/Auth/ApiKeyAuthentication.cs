@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace WonderQ.Broker.Auth;
 
@@ -44,6 +46,40 @@ public static class ApiKeyAuthentication
             });
         });
     }
+
+    /// <summary>
+    /// With keys set, the OpenAPI document says what <see cref="UseApiKeys"/> asks of every endpoint but the health
+    /// check: a client generated from it would otherwise send no key and meet nothing but 401s.
+    /// </summary>
+    public static OpenApiOptions AddApiKeySecurity(this OpenApiOptions options) => options.AddDocumentTransformer((document, context, _) =>
+    {
+        if (context.ApplicationServices.GetRequiredService<IOptions<ApiKeyOptions>>().Value.ApiKeys.Length == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        const string Scheme = "ApiKey";
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[Scheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            Description = "One of the broker's Auth:ApiKeys.",
+        };
+        var requirement = new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Scheme, document)] = [] };
+        foreach (var (_, item) in document.Paths.Where(p => !p.Key.StartsWith("/healthz", StringComparison.OrdinalIgnoreCase)))
+        {
+            foreach (var operation in item.Operations?.Values.AsEnumerable() ?? [])
+            {
+                operation.Security = [requirement];
+                operation.Responses ??= new OpenApiResponses();
+                operation.Responses["401"] = new OpenApiResponse { Description = "No API key, or not one of the broker's." };
+            }
+        }
+
+        return Task.CompletedTask;
+    });
 
     private static bool IsAuthorized(HttpRequest request, byte[][] digests)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
 using WonderQ.Shared.Json;
@@ -113,6 +114,32 @@ public sealed class ApiKeyTests(AuthenticatedBroker broker) : IClassFixture<Auth
     }
 
     [Fact]
+    public async Task OpenApi_document_asks_for_a_bearer_key_on_every_endpoint_but_the_health_check()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AuthenticatedBroker.Key);
+
+        // Act
+        using var response = await client.GetAsync("/openapi/v1.json");
+
+        // Assert
+        var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        (scheme.GetProperty("type").GetString(), scheme.GetProperty("scheme").GetString()).Should().Be(("http", "bearer"));
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var secured = operation.Value.TryGetProperty("security", out var security)
+                    && security.EnumerateArray().Any(r => r.TryGetProperty("ApiKey", out _));
+                secured.Should().Be(path.Name != "/healthz", $"{operation.Name} {path.Name} needs a key exactly when it is not the health check");
+                operation.Value.GetProperty("responses").TryGetProperty("401", out _).Should().Be(secured);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Unauthorized_answer_is_problem_json_even_when_the_client_accepts_only_html()
     {
         // Arrange
@@ -142,6 +169,19 @@ public sealed class OpenBrokerTests(BrokerFactory broker) : IClassFixture<Broker
         // Assert
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         await client.ShouldStillServeAsync();
+    }
+
+    [Fact]
+    public async Task OpenApi_document_of_a_broker_without_keys_asks_for_none()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+
+        // Act
+        var document = await client.GetStringAsync("/openapi/v1.json");
+
+        // Assert
+        document.Should().NotContain("securitySchemes").And.NotContain("\"401\"");
     }
 
     [Fact]
