@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace WonderQ.Shared.Web;
@@ -57,6 +58,33 @@ public static class HeadRequests
         }
 
         return next(context);
+    }
+
+    /// <summary>
+    /// After routing: a GET that changes something is refused to another site's page. A browser sends such a GET for any
+    /// page that links to it or loads it as an image, with no question asked of this app: on a broker without keys, or
+    /// through the UserApp's own key, any web page its user opened could consume a queue's messages.
+    /// </summary>
+    internal static Task RefuseCrossSite(HttpContext context, RequestDelegate next) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<UnsafeGet>() is not null
+            && string.Equals(context.Request.Headers["Sec-Fetch-Site"], "cross-site", StringComparison.OrdinalIgnoreCase)
+            ? RefuseAsync(context)
+            : next(context);
+
+    private static async Task RefuseAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status403Forbidden,
+                Title = "Forbidden.",
+                Detail = $"{context.Request.Method} {context.Request.Path} changes what is stored, and this request came from another site's page "
+                    + "(Sec-Fetch-Site: cross-site): call it from a script, curl or the address bar.",
+            },
+        });
     }
 
     /// <summary>The methods mapped at that route pattern, written as routing writes the Allow of its own 405s.</summary>

@@ -393,6 +393,7 @@ public static class WebConventions
             .UseExceptionHandler()
             .UseRouting()
             .Use(HeadRequests.RunAsHead)
+            .Use(HeadRequests.RefuseCrossSite)
             .UseWhen(
                 static context => context.GetEndpoint()?.Metadata.GetMetadata<ISkipStatusCodePagesMetadata>() is null,
                 static branch => branch.UseStatusCodePages());

@@ -33,6 +33,22 @@ public sealed class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBrok
     }
 
     [Fact]
+    public async Task Consume_asked_for_by_another_site_s_page_is_a_403_that_claims_nothing()
+    {
+        // A broker without keys on localhost is reached by any page its user opens, through an image, say.
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "not yours");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/messages/consume?queue_id={queue.Id}&wait_time=0");
+        request.Headers.Add("Sec-Fetch-Site", "cross-site");
+
+        using var response = await Client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await Client.PeekAsync(queue.Id)).Should().ContainSingle().Which.ReceiveCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Consume_by_queue_name_claims_from_that_queue()
     {
         var queue = await Client.CreateQueueAsync();

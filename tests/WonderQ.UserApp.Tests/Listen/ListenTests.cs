@@ -223,6 +223,37 @@ public partial class ListenTests : UserAppTestBase
         (await ListenersAsync()).Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Listen_asked_for_by_another_site_s_page_is_a_403_that_starts_no_loop()
+    {
+        // A page on any site can make its reader's browser send this GET (an image, say), and the loop deletes what it reads.
+        await DispatchAsync(new { queue_name = "orders", body = "not yours" });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listen?queue_name=orders&wait_time=0");
+        request.Headers.Add("Sec-Fetch-Site", "cross-site");
+
+        using var response = await Http.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await ListenersAsync()).Should().BeEmpty();
+        (await QueueSizeAsync("orders")).Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("same-origin")]
+    [InlineData("same-site")]
+    public async Task Listen_from_the_address_bar_or_a_local_page_is_served(string site)
+    {
+        await DispatchAsync(new { queue_name = "orders", body = "hi" });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listen?queue_name=orders&wait_time=0");
+        request.Headers.Add("Sec-Fetch-Site", site);
+
+        using var response = await Http.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+    }
+
     [Theory]
     [InlineData("/listen")]
     [InlineData("/listen?queue_name=orders&size=0")]
