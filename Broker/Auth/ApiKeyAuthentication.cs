@@ -41,7 +41,10 @@ public static class ApiKeyAuthentication
                 {
                     Status = StatusCodes.Status401Unauthorized,
                     Title = "Unauthorized.",
-                    Detail = "This broker requires an API key: send 'Authorization: Bearer <key>' with a key from its Auth:ApiKeys.",
+                    // A client that sent a key must not be told to send one: what it has to check is the key itself.
+                    Detail = context.Request.Headers.Authorization.Count == 0
+                        ? "This broker requires an API key: send 'Authorization: Bearer <key>' with a key from its Auth:ApiKeys."
+                        : "The Authorization header sent is not 'Bearer <key>' with one of this broker's keys (Auth:ApiKeys): check the key.",
                 },
             });
         });

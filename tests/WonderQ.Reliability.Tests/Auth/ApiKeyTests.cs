@@ -67,6 +67,27 @@ public sealed class ApiKeyTests(AuthenticatedBroker broker) : IClassFixture<Auth
     }
 
     [Theory]
+    [InlineData(null, "This broker requires an API key")]
+    [InlineData("Bearer wrong", "The Authorization header sent is not 'Bearer <key>' with one of this broker's keys")]
+    [InlineData("Basic c2VjcmV0OnNlY3JldA==", "The Authorization header sent is not 'Bearer <key>' with one of this broker's keys")]
+    public async Task A_wrong_key_is_told_apart_from_a_missing_one(string? authorization, string said)
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        if (authorization is not null)
+        {
+            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert
+        var problem = await response.ShouldBeClientProblemAsync(HttpStatusCode.Unauthorized);
+        problem.GetProperty("detail").GetString().Should().StartWith(said).And.NotContain("wrong");
+    }
+
+    [Theory]
     [InlineData("bearer")]
     [InlineData("BEARER")]
     public async Task The_scheme_is_matched_without_regard_to_case(string scheme)
