@@ -68,38 +68,11 @@ public static class Settings
     }
 
     /// <summary>
-    /// The keys under <paramref name="section"/> that give a list of <paramref name="type"/> one value of its own, which
-    /// the binder passes over without a word: <c>Auth__ApiKeys=s3cret</c> would leave the list empty, and the broker
-    /// open. An empty value is an empty list.
+    /// What gives <paramref name="section"/>, or a list or section under it, one value of its own, which the binder
+    /// passes over without a word: <c>Auth=s3cret</c> or <c>Auth__ApiKeys=s3cret</c> would leave the broker open. An
+    /// empty value is an empty list.
     /// </summary>
-    private static IEnumerable<string> ListsGivenOneValue(IConfigurationSection section, Type type)
-    {
-        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
-        {
-            var child = section.GetSection(property.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? property.Name);
-            var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            if (ItemType(propertyType) is not null)
-            {
-                if (!string.IsNullOrEmpty(child.Value))
-                {
-                    yield return child.Path;
-                }
-            }
-            else if (!IsSingleValue(propertyType))
-            {
-                foreach (var path in ListsGivenOneValue(child, propertyType))
-                {
-                    yield return path;
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// <paramref name="section"/> and the sections under it given one value of their own, which the binder passes over
-    /// as it does a list's: <c>Auth=s3cret</c> would leave the broker open.
-    /// </summary>
-    private static IEnumerable<string> SectionsGivenOneValue(IConfigurationSection section, Type type)
+    private static IEnumerable<string> ValuesGivenToNoValue(IConfigurationSection section, Type type)
     {
         var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0).ToList();
         if (!string.IsNullOrEmpty(section.Value) && properties.Count > 0)
@@ -109,11 +82,19 @@ public static class Settings
 
         foreach (var property in properties)
         {
+            var child = section.GetSection(property.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? property.Name);
             var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            if (ItemType(propertyType) is null && !IsSingleValue(propertyType))
+            if (ItemType(propertyType) is not null)
             {
-                var child = section.GetSection(property.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? property.Name);
-                foreach (var said in SectionsGivenOneValue(child, propertyType))
+                if (!string.IsNullOrEmpty(child.Value))
+                {
+                    yield return $"{child.Path} is a list: give each item its own index, {child.Path}:0, {child.Path}:1 and so on "
+                        + $"({child.Path.Replace(":", "__", StringComparison.Ordinal)}__0 in the environment).";
+                }
+            }
+            else if (!IsSingleValue(propertyType))
+            {
+                foreach (var said in ValuesGivenToNoValue(child, propertyType))
                 {
                     yield return said;
                 }
@@ -182,9 +163,7 @@ public static class Settings
             var section = configuration.GetSection(sectionKey);
             var unknown = UnknownKeys(section, typeof(T))
                 .Select(u => $"{u.Key} is not a setting of {u.Section}: check its spelling against appsettings.json.")
-                .Concat(ListsGivenOneValue(section, typeof(T)).Select(path =>
-                    $"{path} is a list: give each item its own index, {path}:0, {path}:1 and so on ({path.Replace(":", "__", StringComparison.Ordinal)}__0 in the environment)."))
-                .Concat(SectionsGivenOneValue(section, typeof(T)))
+                .Concat(ValuesGivenToNoValue(section, typeof(T)))
                 .Concat(configuration.GetChildren()
                     .Where(c => c.Key.StartsWith(sectionKey + "__", StringComparison.OrdinalIgnoreCase))
                     .Select(c => $"{c.Key} is not read: '__' stands for ':' only in an environment variable's name; write "
