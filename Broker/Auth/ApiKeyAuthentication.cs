@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using WonderQ.Broker.Health;
 
 namespace WonderQ.Broker.Auth;
 
@@ -26,7 +27,7 @@ public static class ApiKeyAuthentication
 
         return app.Use(async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/healthz") || IsAuthorized(context.Request, digests))
+            if (context.Request.Path.StartsWithSegments(HealthApi.Path) || IsAuthorized(context.Request, digests))
             {
                 await next(context);
                 return;
@@ -71,7 +72,7 @@ public static class ApiKeyAuthentication
             Description = "One of the broker's Auth:ApiKeys.",
         };
         var requirement = new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Scheme, document)] = [] };
-        foreach (var (_, item) in document.Paths.Where(p => !p.Key.StartsWith("/healthz", StringComparison.OrdinalIgnoreCase)))
+        foreach (var (_, item) in document.Paths.Where(p => !p.Key.StartsWith(HealthApi.Path, StringComparison.OrdinalIgnoreCase)))
         {
             foreach (var operation in item.Operations?.Values.AsEnumerable() ?? [])
             {
