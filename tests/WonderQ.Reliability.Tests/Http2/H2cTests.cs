@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Broker.Messages;
@@ -17,18 +18,27 @@ namespace WonderQ.Reliability.Tests.Http2;
 public sealed class H2cBroker : KestrelBroker
 {
     public H2cBroker()
-        : this(FreePort.Next())
+        : this(FreePort.Next(), [])
     {
     }
 
-    private H2cBroker(int h2cPort)
+    private H2cBroker(int h2cPort, string[] args)
         : base(
         [
             "--Urls=",
             "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
             $"--Kestrel:Endpoints:H2c:Url=http://127.0.0.1:{h2cPort}",
             "--Kestrel:Endpoints:H2c:Protocols=Http2",
+            .. args,
         ]) => H2cAddress = new Uri($"http://127.0.0.1:{h2cPort}");
+
+    /// <summary>One started in a test, with settings of its own.</summary>
+    public static async Task<H2cBroker> StartWithAsync(params string[] args)
+    {
+        var broker = new H2cBroker(FreePort.Next(), args);
+        await broker.InitializeAsync();
+        return broker;
+    }
 
     public Uri H2cAddress { get; }
 
@@ -171,5 +181,44 @@ public sealed class H2cTests(H2cBroker broker) : IClassFixture<H2cBroker>
         var problem = await oversized.ShouldBeClientProblemAsync(HttpStatusCode.RequestEntityTooLarge);
         problem.GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
         await h2c.ShouldStillServeAsync();
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_without_a_declared_length_is_a_413_over_h2c_too()
+    {
+        // Arrange: a limit small enough that one read of the body passes it, and a body sent without a Content-Length,
+        // as a client streaming it sends it (over HTTP/1.1 it would be chunked).
+        await using var small = await H2cBroker.StartWithAsync("--Limits:MaxMessageBytes=1024", "--Limits:MaxRequestBodyBytes=1024");
+        using var h2c = small.CreateH2cClient();
+        using var tooLarge = new UndeclaredLengthContent(
+            Encoding.UTF8.GetBytes($"{{\"queue_name\":\"q-1\",\"body\":\"{new string('x', 8 * 1024)}\"}}"));
+
+        // Act
+        using var oversized = await h2c.PostAsync("/messages", tooLarge);
+
+        // Assert
+        var problem = await oversized.ShouldBeClientProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        problem.GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
+        await h2c.ShouldStillServeAsync();
+    }
+
+    /// <summary>Content whose length HttpClient is not told, so that it sends no Content-Length.</summary>
+    private sealed class UndeclaredLengthContent : HttpContent
+    {
+        private readonly byte[] _bytes;
+
+        public UndeclaredLengthContent(byte[] bytes)
+        {
+            _bytes = bytes;
+            Headers.ContentType = new("application/json");
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(_bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }
