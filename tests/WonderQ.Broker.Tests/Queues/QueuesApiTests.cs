@@ -100,6 +100,22 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
         problem.GetProperty("detail").GetString().Should().Contain(existing.Name);
     }
 
+    [Fact]
+    public async Task Names_differing_only_in_case_are_two_queues()
+    {
+        // The README says so, beside the parameter names that match without regard to case.
+        var lower = await _client.CreateQueueAsync(Wire.UniqueQueueName("case"));
+        var upper = await _client.CreateQueueAsync(lower.Name.ToUpperInvariant());
+        await _client.SendAsync(upper.Id, "for the upper-case queue");
+
+        using var mixed = await _client.GetAsync($"/queues/find?name={lower.Name[..1].ToUpperInvariant()}{lower.Name[1..]}");
+        using var byLowerName = await _client.GetAsync($"/messages/consume?queue_name={lower.Name}&wait_time=0");
+
+        upper.Id.Should().NotBe(lower.Id);
+        await mixed.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        (await byLowerName.ReadAsync<MessageDto[]>()).Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData("{\"name\": ")]
     [InlineData("not json")]
