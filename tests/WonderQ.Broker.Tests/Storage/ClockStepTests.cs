@@ -54,6 +54,26 @@ public sealed class ClockStepTests : IDisposable
     }
 
     [Fact]
+    public async Task A_broker_restarted_after_the_clock_stepped_back_delivers_a_message_sent_well_after_its_queue_was_created()
+    {
+        long queueId;
+        long id;
+        await using (var before = new BrokerApplication(_database.Path))
+        {
+            using var client = before.CreateClient();
+            queueId = (await client.CreateQueueAsync()).Id;
+            before.FakeClock.Advance(TimeSpan.FromMinutes(30));
+            id = await client.SendAsync(queueId, "sent half an hour after its queue");
+        }
+
+        // The clock resumes from the message's stamp, the latest in the file, not from its queue's older one.
+        await using var after = new BrokerApplication(_database.Path, clock: new FakeTimeProvider(BrokerApplication.StartTime - _step));
+        using var restarted = after.CreateClient();
+
+        (await restarted.ConsumeAsync(queueId)).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
     public async Task A_reservation_taken_while_the_clock_is_behind_runs_out_its_timeout_counted_from_where_the_clock_stood()
     {
         var clock = new SteppingClock();
