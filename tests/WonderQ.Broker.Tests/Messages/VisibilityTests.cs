@@ -98,6 +98,23 @@ public sealed class VisibilityTests : FreshBroker
     }
 
     [Fact]
+    public async Task A_consumer_parking_after_two_claims_is_woken_by_the_reservation_that_runs_out_first()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var soon = await Client.SendAsync(queue.Id, "reserved for 10 s");
+        await Client.SendAsync(queue.Id, "reserved for 60 s");
+        (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle();
+        (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 60)).Should().ContainSingle();
+
+        // Both reservations were made before it parked: its wake-up comes from the look-up of the next expiry.
+        var waiting = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id);
+        var messages = await AdvanceUntilAnsweredAsync(waiting, TimeSpan.FromSeconds(11));
+
+        messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == soon && m.ReceiveCount == 2);
+    }
+
+    [Fact]
     public async Task Reservations_running_out_together_reach_every_waiting_consumer_not_only_the_first_woken()
     {
         var queue = await Client.CreateQueueAsync();
