@@ -161,6 +161,27 @@ public sealed class ParkingTests : FreshBroker
         messages.Should().BeNull("there is no such queue any more");
     }
 
+    [Fact]
+    public async Task The_last_empty_look_at_a_queue_is_not_taken_for_another_queue_that_shares_its_slot()
+    {
+        // Last looks are kept in 256 slots by queue, and queues 256 ids apart share one.
+        var queue = await Client.CreateQueueAsync();
+        for (var i = 0; i < 255; i++)
+        {
+            await Client.CreateQueueAsync();
+        }
+
+        var other = await Client.CreateQueueAsync();
+        (QueueRef.ById(other.Id).GetHashCode() & 255).Should().Be(QueueRef.ById(queue.Id).GetHashCode() & 255);
+        var id = await Client.SendAsync(other.Id, "waiting on the other queue");
+        var longPoll = LongPoll(App.Services.GetRequiredService<IMessageStore>());
+        await EmptyLookAsync(longPoll, queue.Id);
+
+        var messages = await ConsumeAsync(longPoll, other.Id)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        messages.Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
     /// <summary>A long poll for one message that waits up to 20 s.</summary>
     private static Task<IReadOnlyList<MessageDto>?> ConsumeAsync(LongPoll longPoll, long queueId) =>
         longPoll.ConsumeAsync(QueueRef.ById(queueId), 1, _wait, _visibility, CancellationToken.None);
