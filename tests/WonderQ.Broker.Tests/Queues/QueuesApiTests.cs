@@ -177,6 +177,20 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     }
 
     [Fact]
+    public async Task Find_with_an_id_and_a_name_finds_the_queue_only_when_both_are_its_own()
+    {
+        var queue = await _client.CreateQueueAsync();
+        var other = await _client.CreateQueueAsync();
+
+        using var both = await _client.GetAsync($"/queues/find?id={queue.Id}&name={queue.Name}");
+        using var mismatched = await _client.GetAsync($"/queues/find?id={queue.Id}&name={other.Name}");
+
+        both.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await both.ReadAsync<QueueDto>()).Should().Be(queue);
+        await mismatched.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Find_with_neither_id_nor_name_returns_400()
     {
         using var response = await _client.GetAsync("/queues/find");
