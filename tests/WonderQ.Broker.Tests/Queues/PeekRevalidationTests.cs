@@ -25,7 +25,9 @@ public sealed class PeekRevalidationTests(SharedBroker broker) : IClassFixture<S
 
         first.StatusCode.Should().Be(HttpStatusCode.OK);
         first.Headers.CacheControl!.NoCache.Should().BeTrue("the next send or claim changes the answer");
+        first.Headers.CacheControl.Private.Should().BeTrue("a proxy between the broker and its clients must not keep the message bodies");
         again.StatusCode.Should().Be(HttpStatusCode.NotModified);
+        again.Headers.CacheControl!.Private.Should().BeTrue();
         (await again.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
         again.Headers.ETag.Should().Be(first.Headers.ETag);
     }
