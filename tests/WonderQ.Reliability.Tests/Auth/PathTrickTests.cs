@@ -46,6 +46,19 @@ public sealed class PathTrickTests(AuthenticatedKestrelBroker broker) : IClassFi
     }
 
     [Fact]
+    public async Task Key_after_more_than_one_space_is_accepted()
+    {
+        // Arrange: RFC 9110 (11.4) puts one or more spaces between the scheme and the key; HttpClient would send one.
+        var head = $"GET /queues HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer   {AuthenticatedBroker.Key}\r\nConnection: close\r\n\r\n";
+
+        // Act
+        var response = await RawHttp.SendAsync(broker.Url, head);
+
+        // Assert
+        response.Status.Should().Be(200, response.Body);
+    }
+
+    [Fact]
     public async Task Key_in_the_query_string_is_not_accepted()
     {
         // Arrange
