@@ -354,6 +354,21 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
     }
 
     [Theory]
+    [InlineData(1, 1)]
+    [InlineData(100, 2)]
+    public async Task Peek_accepts_a_size_at_either_end_of_its_range(int size, int expected)
+    {
+        var queue = await _client.CreateQueueAsync();
+        await _client.SendAsync(queue.Id, "first");
+        await _client.SendAsync(queue.Id, "second");
+
+        using var response = await _client.GetAsync($"/queues/{queue.Id}/messages?size={size}");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.ReadAsync<MessageDto[]>()).Should().HaveCount(expected);
+    }
+
+    [Theory]
     [InlineData("0", "from 1 to 100")]
     [InlineData("101", "from 1 to 100")]
     [InlineData("ten", "from 1 to 100")]
