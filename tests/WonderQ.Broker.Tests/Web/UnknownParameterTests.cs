@@ -20,6 +20,7 @@ public sealed class UnknownParameterTests(KestrelBroker broker) : IClassFixture<
     [InlineData("GET", "/messages/consume?queue_name={queue}&wait_time=0&sise=5", "sise",
         "'sise' is not a parameter of GET /messages/consume: it takes queue_id, queue_name, size, wait_time, visibility_timeout.")]
     [InlineData("GET", "/queues/find?nmae={queue}", "nmae", "'nmae' is not a parameter of GET /queues/find: it takes id, name.")]
+    [InlineData("GET", "/queues/find?na%0Ame={queue}", "na\nme", "'na?me' is not a parameter of GET /queues/find: it takes id, name.")] // a detail is one line
     [InlineData("GET", "/queues/{queue}/messages?count=5", "count", "'count' is not a parameter of GET /queues/{queue}/messages: it takes size.")]
     [InlineData("DELETE", "/messages/1?token=abc", "token", "'token' is not a parameter of DELETE /messages/{id}: it takes reservation_token.")]
     [InlineData("POST", "/messages?queue_name={queue}", "queue_name",
