@@ -85,6 +85,18 @@ public sealed class SettingsTests : IDisposable
         start.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(said);
     }
 
+    [Theory]
+    [InlineData("cl\u00e9")]
+    [InlineData("key\u007f")]
+    public void A_key_no_header_could_carry_is_refused_as_the_broker_would_ask_for_it_in_vain(string key)
+    {
+        // An Authorization header carries printable ASCII only: no client could ever send this key.
+        var start = () => Program.CreateApp(
+            ["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}", $"--Auth:ApiKeys:0={key}"]);
+
+        start.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal("Auth:ApiKeys:0 must be printable ASCII.");
+    }
+
     [Fact]
     public void A_limit_out_of_range_fails_once_in_its_own_words_and_not_again_for_the_defaults_compared_with_it()
     {
