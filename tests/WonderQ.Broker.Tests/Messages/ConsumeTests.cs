@@ -48,6 +48,22 @@ public sealed class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBrok
         (await Client.PeekAsync(queue.Id)).Should().ContainSingle().Which.ReceiveCount.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/queues")]
+    [InlineData("/queues/{queue}/messages")]
+    public async Task A_read_asked_for_by_another_site_s_page_is_answered_as_only_a_consume_claims(string path)
+    {
+        // A status page elsewhere may link to the health check or a peek: they change nothing, so they are no one's to refuse.
+        var queue = await Client.CreateQueueAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, path.Replace("{queue}", queue.Name, StringComparison.Ordinal));
+        request.Headers.Add("Sec-Fetch-Site", "cross-site");
+
+        using var response = await Client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     [Fact]
     public async Task Consume_by_queue_name_claims_from_that_queue()
     {
