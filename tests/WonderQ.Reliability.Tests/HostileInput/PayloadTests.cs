@@ -198,6 +198,7 @@ public sealed class PayloadTests(BrokerFactory factory) : IClassFixture<BrokerFa
     [InlineData("application/json; charset=csUTF8", null)] // IANA's name for it
     [InlineData("application/json", "identity")]
     [InlineData("application/json", "identity, identity")]
+    [InlineData("application/json", "Identity")] // RFC 9110 (8.4.1): codings are named without regard to case
     [InlineData("application/json", "")] // an empty list: no coding
     public async Task Body_labelled_UTF8_in_any_of_its_spellings_and_without_a_coding_is_read(string contentType, string? contentEncoding)
     {
