@@ -366,6 +366,25 @@ public partial class ListenTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task An_acknowledgement_arriving_after_another_consumer_claimed_the_message_leaves_it_to_that_consumer()
+    {
+        (await DispatchAsync(new { queue_name = "taken", body = "claimed twice" })).Failed.Should().BeEmpty();
+        // The acknowledgement takes longer than the loop's 1 s reservation (a slow broker, a blocked stdout).
+        App.BrokerDelay = request => UserAppFactory.IsAcknowledgement(request) ? TimeSpan.FromSeconds(3) : null;
+        using var started = await Http.GetAsync("/listen?queue_name=taken&size=1&wait_time=1&visibility_timeout=1");
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is printed");
+
+        // Another consumer claims the message once the loop's reservation has run out, before that acknowledgement arrives.
+        var claimed = (await BrokerClient.Client.ConsumeAsync(QueueRef.ByName("taken"), size: 1, waitTimeSeconds: 5, visibilityTimeoutSeconds: 60)).Single();
+        await Eventually.TrueAsync(
+            async () => App.Logs.Warnings.Any(w => w.Contains("Could not delete message", StringComparison.Ordinal)) || await QueueSizeAsync("taken") == 0,
+            "the late acknowledgement is answered");
+
+        (await QueueSizeAsync("taken")).Should().Be(1, "the late acknowledgement carries the loop's token, which no longer holds the message");
+        (await BrokerClient.Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken)).Should().BeTrue("the consumer that holds it acknowledges it");
+    }
+
+    [Fact]
     public async Task A_message_claimed_late_in_a_long_poll_longer_than_its_visibility_timeout_is_printed()
     {
         await BrokerClient.Client.CreateQueueAsync("late");
@@ -377,6 +396,32 @@ public partial class ListenTests : UserAppTestBase
         await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is printed");
         App.Logs.Warnings.Should().BeEmpty("its reservation runs from its claim, not from when the poll began");
         (await QueueSizeAsync("late")).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_loop_with_a_visibility_timeout_of_0_prints_and_deletes_each_message()
+    {
+        (await DispatchAsync(new { queue_name = "unreserved", stub = 3 })).Failed.Should().BeEmpty();
+
+        using var started = await Http.GetAsync("/listen?queue_name=unreserved&wait_time=1&visibility_timeout=0");
+
+        // A reservation of 0 s never runs out mid-batch, as it never began: no message is left unprinted for it.
+        await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 3 || App.Logs.Warnings.Count > 0, "the batch is processed");
+        App.Logs.Warnings.Should().BeEmpty();
+        App.ProcessedBodies.Should().HaveCount(3);
+        await Eventually.ValueAsync(() => QueueSizeAsync("unreserved"), size => size == 0, "every printed message is deleted");
+    }
+
+    [Fact]
+    public async Task Listen_without_loop_settings_runs_with_the_UserApp_defaults()
+    {
+        await DispatchAsync(new { queue_name = "defaults", body = "hi" });
+
+        using var response = await Http.GetAsync("/listen?queue_name=defaults");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var view = (await response.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!;
+        (view.Size, view.WaitTime, view.VisibilityTimeout).Should().Be((10, 20, 30), "UserApp:ListenerSize, ListenerWaitTimeSeconds and ListenerVisibilityTimeoutSeconds");
     }
 
     [Fact]
