@@ -390,6 +390,27 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_devtool_that_stops_answering_is_said_so_once_the_page_has_waited_its_request_timeout()
+    {
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        await Expect(dashboard.Page.Locator("#updated")).ToContainTextAsync("updated");
+        // From now on the queue list is never answered, as by a DevTool that hangs; the page waits 4 s for an answer
+        // (LiveApps's Broker:TotalTimeout and 2 s).
+        var hanging = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await dashboard.Page.RouteAsync("**/queues", _ => hanging.Task);
+
+        try
+        {
+            await Expect(dashboard.Banner).ToContainTextAsync("The DevTool is not answering.");
+            await Expect(dashboard.Page.Locator("#freshness")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("stale"));
+        }
+        finally
+        {
+            hanging.SetResult();
+        }
+    }
+
+    [Fact]
     public async Task A_slow_poll_answered_after_a_send_does_not_put_back_the_counts_from_before_it()
     {
         var (name, dashboard) = await WithNewQueueAsync("overtaken");

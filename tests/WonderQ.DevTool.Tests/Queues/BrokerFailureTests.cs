@@ -1,11 +1,16 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using FluentAssertions;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WonderQ.DevTool.Infrastructure;
+using WonderQ.Shared.Client;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.DevTool.Tests.Queues;
@@ -238,6 +243,40 @@ public sealed class BrokerFailureTests
     }
 
     [Fact]
+    public async Task A_devtool_started_without_its_settings_file_is_as_quick_to_give_up_on_the_broker_as_with_it()
+    {
+        // Started outside its folder, the DevTool reads no appsettings.json and runs on the defaults in its code, which
+        // must be the file's: one retry within 6 s, so the page learns quickly that the broker is down.
+        var folder = Directory.CreateTempSubdirectory("wonderq-devtool-");
+        var attempts = 0;
+        try
+        {
+            await using var devTool = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+            {
+                builder.UseContentRoot(folder.FullName);
+                builder.ConfigureServices(services => services.AddHttpClient<BrokerClient>().ConfigurePrimaryHttpMessageHandler(() => new StubHandler(
+                    HttpStatusCode.ServiceUnavailable,
+                    """{"status":503,"title":"The message store is unavailable.","detail":"Try again shortly."}""",
+                    "application/problem+json",
+                    () => Interlocked.Increment(ref attempts))));
+            });
+            using var client = devTool.CreateClient();
+
+            using var response = await client.GetAsync("/queues");
+            using var settings = await client.GetAsync("/dashboard/settings");
+
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            Volatile.Read(ref attempts).Should().Be(2, "one try and the one retry of the DevTool's Broker:MaxRetries");
+            (await settings.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("request_timeout_ms").GetInt32()
+                .Should().Be(8000, "the page waits for the DevTool's Broker:TotalTimeout of 6 s, and 2 s more");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_broker_that_stalls_after_its_headers_is_a_503_once_the_client_gives_up()
     {
         // The body is read after the resilience pipeline has returned, out of its timeouts' reach.
@@ -335,9 +374,12 @@ public sealed class BrokerFailureTests
         }
     }
 
-    private sealed class StubHandler(HttpStatusCode status, string body, string contentType) : HttpMessageHandler
+    private sealed class StubHandler(HttpStatusCode status, string body, string contentType, Action? called = null) : HttpMessageHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType) });
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            called?.Invoke();
+            return Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType) });
+        }
     }
 }
