@@ -17,6 +17,8 @@ public sealed partial class DashboardPageTests(BrokerAndDevTool apps) : IClassFi
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         response.Content.Headers.ContentType?.MediaType.Should().Be("text/html");
         response.Headers.GetValues("Content-Security-Policy").Single().Should().StartWith("default-src 'self'");
+        response.Headers.GetValues("X-Content-Type-Options").Single().Should().Be("nosniff", "nothing the DevTool serves is run as a type it was not sent as");
+        response.Headers.GetValues("Referrer-Policy").Single().Should().Be("no-referrer", "a link followed from the page does not tell another site where the DevTool is");
         var html = await response.Content.ReadAsStringAsync();
         html.Should().Contain("<script src=\"app.js\"").And.Contain("app.css");
     }
