@@ -3,7 +3,6 @@ using System.Net;
 using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
@@ -34,8 +33,7 @@ public static class WebConventions
             .Configure<IOptions<LimitsOptions>>(LimitRequestBodies)
             .ValidateOnStart();
 
-        // A Host header the app does not answer gets a bare 400: ASP.NET Core's own answer is an HTML page.
-        services.Configure<HostFilteringOptions>(options => options.IncludeFailureMessage = false);
+        services.HandOverHostFiltering();
         services.ConfigureHttpJsonOptions(options =>
         {
             WonderQJson.Configure(options.SerializerOptions);
@@ -104,7 +102,11 @@ public static class WebConventions
             app.Services.GetService<IStartupValidator>()?.Validate();
             listening = ListenSetting.Of(app.Configuration);
             ParseUrls(listening);
-            app.Lifetime.ApplicationStarted.Register(() => started = true);
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                started = true;
+                WarnIfReachableButAnsweringLocalNamesOnly(app);
+            });
             app.Run();
             return 0;
         }
@@ -382,6 +384,34 @@ public static class WebConventions
     }
 
     /// <summary>
+    /// Each app answers only the Host names of this machine by default, so that a web page whose own name the attacker
+    /// points at 127.0.0.1 (DNS rebinding) cannot read or drain its queues (<see cref="AllowedHostNames"/>). An app told
+    /// to listen beyond loopback would then refuse its remote clients: said at start, with the setting that lets them in.
+    /// </summary>
+    private static void WarnIfReachableButAnsweringLocalNamesOnly(WebApplication app)
+    {
+        var allowed = AllowedHostNames.Of(app.Configuration);
+        if (allowed.Count == 0 || !allowed.All(IsLocalName))
+        {
+            return;
+        }
+
+        // A Unix socket or named pipe is this machine's alone.
+        var reachable = app.Urls.Where(url => BindingAddress.Parse(url) is { IsUnixPipe: false, IsNamedPipe: false } address && !IsLocalName(address.Host)).ToList();
+        if (reachable.Count > 0)
+        {
+            app.Logger.LogWarning(
+                "Listening on {Addresses} beyond this machine, but AllowedHosts ({AllowedHosts}) answers only requests addressed to localhost: any other name or address is refused with a 400. Add the names and addresses clients use to AllowedHosts (';'-separated), or * for any.",
+                string.Join(", ", reachable), string.Join(';', allowed));
+        }
+    }
+
+    private static bool IsLocalName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+
+    /// <summary>
     /// Problem+json for exceptions and for the bare status answers (no route, wrong method), and a HEAD answered as its
     /// GET without the body (<see cref="HeadRequests"/>). An endpoint marked <c>SkipStatusCodePagesAttribute</c> always
     /// writes its own body, and bypasses the status-code middleware altogether rather than passing through it: that
@@ -390,6 +420,7 @@ public static class WebConventions
     /// </summary>
     public static IApplicationBuilder UseWonderQProblems(this IApplicationBuilder app) =>
         app.Use(HeadRequests.RouteAsGet)
+            .UseAllowedHostNames()
             .UseExceptionHandler()
             .UseRouting()
             .Use(HeadRequests.RunAsHead)

@@ -49,6 +49,34 @@ public sealed class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBrok
     }
 
     [Theory]
+    [InlineData("evil.example", HttpStatusCode.BadRequest)]
+    [InlineData("evil.example:3213", HttpStatusCode.BadRequest)]
+    [InlineData("localhost:3213", HttpStatusCode.OK)]
+    [InlineData("127.0.0.1:3213", HttpStatusCode.OK)]
+    [InlineData("[::1]:3213", HttpStatusCode.OK)]
+    public async Task A_consume_addressed_to_a_name_other_than_this_machine_s_claims_nothing(string host, HttpStatusCode expected)
+    {
+        // A page whose own name is pointed at 127.0.0.1 (DNS rebinding) is same-origin to the browser, so no
+        // Sec-Fetch-Site gives it away: only the name it sends as Host does.
+        var queue = await Client.CreateQueueAsync();
+        await Client.SendAsync(queue.Id, "not yours");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/messages/consume?queue_id={queue.Id}&wait_time=0");
+        request.Headers.Host = host;
+        request.Headers.Add("Sec-Fetch-Site", "same-origin");
+
+        using var response = await Client.SendAsync(request);
+
+        response.StatusCode.Should().Be(expected);
+        if (expected == HttpStatusCode.BadRequest)
+        {
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+            (await response.Content.ReadAsStringAsync()).Should().Contain("AllowedHosts");
+        }
+
+        (await Client.PeekAsync(queue.Id)).Should().ContainSingle().Which.ReceiveCount.Should().Be(expected == HttpStatusCode.OK ? 1 : 0);
+    }
+
+    [Theory]
     [InlineData("/healthz")]
     [InlineData("/queues")]
     [InlineData("/queues/{queue}/messages")]

@@ -39,7 +39,8 @@ public sealed partial class DashboardPageTests(BrokerAndDevTool apps) : IClassFi
         response.StatusCode.Should().Be(expected);
         if (expected == HttpStatusCode.BadRequest)
         {
-            (await response.Content.ReadAsStringAsync()).Should().BeEmpty("a bare 400, as the README says, not ASP.NET Core's HTML page");
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json", "not ASP.NET Core's bare 400 or HTML page");
+            (await response.Content.ReadAsStringAsync()).Should().Contain("AllowedHosts");
         }
     }
 

@@ -58,6 +58,8 @@ public sealed class StartupLogTests(ITestOutputHelper output)
         // The host says it started once every service has, so what they logged at start is out by then.
         await SaysAsync(broker, "Application started", "once started");
         broker.StandardOutput.Should().NotContain("MaxConcurrentConnections");
+        (await Eventually.WithinAsync(() => broker.StandardOutput.Contains("beyond this machine", StringComparison.Ordinal), TimeSpan.FromSeconds(2)))
+            .Should().BeFalse("it listens on 127.0.0.1 only");
     }
 
     [Theory]
@@ -74,6 +76,38 @@ public sealed class StartupLogTests(ITestOutputHelper output)
 
         await SaysAsync(process, $"{variable}={value} is not used", "at start");
         process.StandardOutput.Should().Contain("set Urls instead");
+    }
+
+    [Theory]
+    [InlineData("Broker")]
+    [InlineData("DevTool")]
+    [InlineData("UserApp")]
+    public async Task App_told_to_listen_beyond_this_machine_warns_that_it_answers_local_names_only(string app)
+    {
+        using var database = new TempDatabase();
+        var port = FreePort.Next();
+        string[] args = ["--urls", $"http://0.0.0.0:{port}", .. app == "Broker" ? [$"--Storage:Sqlite:Path={database.Path}"] : Array.Empty<string>()];
+        using var process = AppProcess.Start(app, port, null, args);
+
+        await SaysAsync(process, $"Listening on http://0.0.0.0:{port} beyond this machine, but AllowedHosts (localhost;127.0.0.1;[::1])", "at start");
+        process.StandardOutput.Should().Contain("or * for any");
+    }
+
+    [Theory]
+    [InlineData("--AllowedHosts=*")]
+    [InlineData("--AllowedHosts=localhost;queues.example")]
+    public async Task App_listening_beyond_this_machine_for_the_hosts_it_is_told_does_not_warn(string allowed)
+    {
+        using var database = new TempDatabase();
+        var port = FreePort.Next();
+        using var broker = AppProcess.Start(
+            "Broker", port, null, "--urls", $"http://0.0.0.0:{port}", $"--Storage:Sqlite:Path={database.Path}", allowed,
+            "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
+
+        // The host says it started before the callbacks registered ahead of its own run (they run last first).
+        await SaysAsync(broker, "Application started", "once started");
+        (await Eventually.WithinAsync(() => broker.StandardOutput.Contains("beyond this machine", StringComparison.Ordinal), TimeSpan.FromSeconds(2)))
+            .Should().BeFalse();
     }
 
     /// <summary>The console logger writes from a queue of its own, so a line logged at start is given time to arrive.</summary>

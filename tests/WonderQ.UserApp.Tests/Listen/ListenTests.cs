@@ -240,6 +240,29 @@ public partial class ListenTests : UserAppTestBase
     }
 
     [Theory]
+    [InlineData("evil.example:3000", HttpStatusCode.BadRequest)]
+    [InlineData("localhost:3000", HttpStatusCode.Accepted)]
+    [InlineData("127.0.0.1:3000", HttpStatusCode.Accepted)]
+    public async Task Listen_addressed_to_a_name_other_than_this_machine_s_starts_no_loop(string host, HttpStatusCode expected)
+    {
+        // A page whose own name is pointed at 127.0.0.1 (DNS rebinding) is same-origin to the browser: only its Host tells.
+        await DispatchAsync(new { queue_name = "orders", body = "not yours" });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listen?queue_name=orders&wait_time=0");
+        request.Headers.Host = host;
+        request.Headers.Add("Sec-Fetch-Site", "same-origin");
+
+        using var response = await Http.SendAsync(request);
+
+        response.StatusCode.Should().Be(expected);
+        if (expected == HttpStatusCode.BadRequest)
+        {
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+            (await ListenersAsync()).Should().BeEmpty();
+            (await QueueSizeAsync("orders")).Should().Be(1);
+        }
+    }
+
+    [Theory]
     [InlineData("none")]
     [InlineData("same-origin")]
     [InlineData("same-site")]

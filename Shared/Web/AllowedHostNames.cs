@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Primitives;
+
+namespace WonderQ.Shared.Web;
+
+/// <summary>
+/// DNS rebinding: a web page whose own name its author points at 127.0.0.1 is same-origin to the browser, so no
+/// <c>Sec-Fetch-Site</c> gives it away, and it could read, send and drain messages through an app on localhost. Only
+/// the <c>Host</c> it sends tells. Each app answers the names in <c>AllowedHosts</c> (ASP.NET Core's setting, matched as
+/// the framework matches it: ports ignored, <c>*.example.com</c> for subdomains, <c>*</c> for any) and refuses any
+/// other with problem+json that says which setting lets it in. The framework's own filter would answer a bare 400
+/// before any middleware of the app runs, so it is told to let every name through to this one.
+/// </summary>
+public static class AllowedHostNames
+{
+    public const string Key = "AllowedHosts";
+
+    internal static IServiceCollection HandOverHostFiltering(this IServiceCollection services) =>
+        services.Configure<HostFilteringOptions>(options => options.AllowedHosts = ["*"]);
+
+    /// <summary>The setting's names; empty when it allows any (<c>*</c>, or unset as the framework takes it).</summary>
+    public static IReadOnlyList<string> Of(IConfiguration configuration)
+    {
+        var names = (configuration[Key] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return names.Contains("*") ? [] : names;
+    }
+
+    internal static IApplicationBuilder UseAllowedHostNames(this IApplicationBuilder app)
+    {
+        var names = Of(app.ApplicationServices.GetRequiredService<IConfiguration>());
+        if (names.Count == 0)
+        {
+            return app;
+        }
+
+        // As the framework's filter takes them: an international name in the form a Host header carries it.
+        List<StringSegment> patterns = [.. names.Select(name => new StringSegment(new HostString(name).ToUriComponent()))];
+        return app.Use((context, next) =>
+        {
+            var host = context.Request.Headers.Host.ToString();
+            // HTTP/1.0 may send no Host at all, which the framework lets through too; no browser omits it.
+            return host.Length == 0 || HostString.MatchesAny(host, patterns) ? next(context) : RefuseAsync(context, host);
+        });
+    }
+
+    private static async Task RefuseAsync(HttpContext context, string host)
+    {
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = "Bad Request.",
+                Detail = $"This app does not answer the name {host} (Host): call it by a name in its {Key} setting, or add that name there.",
+            },
+        });
+    }
+}
