@@ -337,6 +337,23 @@
     return td;
   }
 
+  /**
+   * The first `limit` characters of a longer body, else null. Counted as the button counts them, not in UTF-16 units,
+   * in which a body of 1,500 emoji was cut at 1,000 of them under a limit of 2,000 characters; and never through a
+   * surrogate pair, which would show as a broken character.
+   */
+  function previewOf(body, limit) {
+    if (body.length <= limit) return null; // never more characters than UTF-16 units
+    let units = 0;
+    let characters = 0;
+    for (const character of body) {
+      if (characters === limit) return body.slice(0, units);
+      units += character.length;
+      characters += 1;
+    }
+    return null;
+  }
+
   function createMessageRow(m) {
     const tr = document.createElement("tr");
     tr.dataset.id = String(m.id);
@@ -348,13 +365,11 @@
     const pre = document.createElement("pre");
     text.appendChild(pre);
     body.appendChild(text);
-    const limit = settings.preview_characters;
-    if (m.body.length <= limit) {
+    const start = previewOf(m.body, settings.preview_characters);
+    if (start === null) {
       pre.textContent = m.body; // text, never HTML
     } else {
-      // Not through the middle of a surrogate pair, which would show as a broken character.
-      const cut = /[\uD800-\uDBFF]/.test(m.body[limit - 1]) ? limit - 1 : limit;
-      pre.textContent = `${m.body.slice(0, cut)}…`;
+      pre.textContent = `${start}…`;
       const characters = m.body.length - (m.body.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g) || []).length;
       const more = document.createElement("button");
       more.type = "button";

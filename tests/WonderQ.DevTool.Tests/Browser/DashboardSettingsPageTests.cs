@@ -69,4 +69,25 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
         await Expect(first.Locator("button.show-all")).ToHaveTextAsync("Show all 300 characters");
         (await first.Locator("pre").TextContentAsync()).Should().Be(new string('y', 100) + "…");
     }
+
+    [Fact]
+    public async Task A_body_of_emoji_is_cut_at_the_configured_number_of_characters_not_of_utf16_units()
+    {
+        var name = $"emoji-{Guid.NewGuid().ToString("N")[..8]}";
+        await apps.BrokerClient.CreateQueueAsync(name);
+        // 80 characters in 160 UTF-16 units: within the limit of 100 characters, so shown whole.
+        var within = string.Concat(Enumerable.Repeat("🙂", 80));
+        var over = string.Concat(Enumerable.Repeat("🙂", 150));
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), within);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), over);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+
+        await dashboard.OpenQueueAsync(name);
+
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(2);
+        await Expect(dashboard.MessageRows.Nth(0).Locator("button.show-all")).ToHaveCountAsync(0);
+        (await dashboard.MessageRows.Nth(0).Locator("pre").TextContentAsync()).Should().Be(within);
+        await Expect(dashboard.MessageRows.Nth(1).Locator("button.show-all")).ToHaveTextAsync("Show all 150 characters");
+        (await dashboard.MessageRows.Nth(1).Locator("pre").TextContentAsync()).Should().Be(string.Concat(Enumerable.Repeat("🙂", 100)) + "…");
+    }
 }

@@ -218,7 +218,8 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var showAll = first.Locator("button.show-all");
 
         await Expect(showAll).ToHaveTextAsync("Show all 4,999 characters");
-        (await first.Locator("pre").TextContentAsync()).Should().Be(longBody[..2_000] + "…");
+        // 2,000 characters, the emoji among them: 2,001 UTF-16 units.
+        (await first.Locator("pre").TextContentAsync()).Should().Be(longBody[..2_001] + "…");
         await Expect(dashboard.MessageRows.Nth(1).Locator("button.show-all")).ToHaveCountAsync(0);
 
         var previewHeight = await first.Locator("pre").EvaluateAsync<int>("pre => pre.clientHeight");
@@ -230,7 +231,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
 
         await showAll.ClickAsync();
         await Expect(showAll).ToHaveTextAsync("Show all 4,999 characters");
-        (await first.Locator("pre").TextContentAsync()).Should().HaveLength(2_001);
+        (await first.Locator("pre").TextContentAsync()).Should().Be(longBody[..2_001] + "…");
     }
 
     [Fact]
