@@ -166,8 +166,9 @@
   /**
    * Updates a table body in place, one row per item by key: rows are created once, then only their changing cells are
    * touched. Rebuilding every second would drop the reader's text selection and the keyboard focus.
+   * `fallback`: what takes the focus when it was in a row that is gone and no row is left.
    */
-  function syncRows(tbody, items, key, create, update) {
+  function syncRows(tbody, items, key, create, update, fallback = null) {
     const existing = new Map([...tbody.children].map((tr) => [tr.dataset.key, tr]));
     const rows = items.map((item) => {
       const k = key(item);
@@ -181,10 +182,18 @@
       update(tr, item);
       return tr;
     });
+    const gone = [...existing.values()].find((tr) => tr.contains(document.activeElement));
+    const lostAt = gone ? [...tbody.children].indexOf(gone) : -1;
     for (const stale of existing.values()) stale.remove();
     rows.forEach((tr, i) => {
       if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
     });
+    // A row removed with the focus in it (a queue deleted from its own Delete button, to which the dialog gives the
+    // focus back) would leave a keyboard user at the top of the page: the row now in its place takes it.
+    if (lostAt >= 0) {
+      const next = rows.length > 0 ? rows[Math.min(lostAt, rows.length - 1)].querySelector("button") : fallback;
+      if (next) next.focus();
+    }
   }
 
   function createQueueRow(q) {
@@ -244,7 +253,7 @@
 
   function renderQueues() {
     // Keyed by id as well as name: a queue deleted and created again under its name is a new row.
-    syncRows(el.queueRows, state.queues, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow);
+    syncRows(el.queueRows, state.queues, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow, el.createName);
     el.noQueues.hidden = state.queues.length > 0;
     renderQueueChoices();
   }

@@ -294,6 +294,31 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_queue_deleted_with_the_keyboard_leaves_the_focus_on_the_next_queue()
+    {
+        var deleted = NewQueueName("kbd-gone");
+        var next = NewQueueName("kbd-next");
+        await apps.BrokerClient.CreateQueueAsync(deleted);
+        await apps.BrokerClient.CreateQueueAsync(next);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
+
+        await dashboard.QueueRow(deleted).Locator(".delete-queue").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#confirm-delete button[value=cancel]")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.Locator("#confirm-button")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        await Expect(dashboard.QueueRow(deleted)).ToHaveCountAsync(0);
+        // Not dropped to the top of the page with the row it was in: the next Tab goes on from the list.
+        await Expect(dashboard.QueueRow(next).Locator(".queue-name")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(dashboard.QueueRow(next).Locator(".delete-queue")).ToBeFocusedAsync();
+    }
+
+    [Fact]
     public async Task A_second_click_on_send_while_the_first_is_answered_sends_nothing_more()
     {
         var (name, dashboard) = await WithNewQueueAsync("once");
