@@ -616,7 +616,13 @@
       : size === 0 ? "It has no messages."
       : size === 1 ? "It and its one message are deleted."
       : `It and all ${size.toLocaleString("en")} of its messages are deleted.`;
-    el.confirmWhat.textContent = `${what} This cannot be undone.`;
+    // Said, because a consumer is working on these now: its delete will find them gone, and no one will get them again.
+    const inFlight = queue ? queue.in_flight_size : 0;
+    const held =
+      inFlight === 0 ? ""
+      : inFlight === 1 ? " One is in flight: a consumer is working on it now."
+      : ` ${inFlight.toLocaleString("en")} are in flight: consumers are working on them now.`;
+    el.confirmWhat.textContent = `${what}${held} This cannot be undone.`;
     el.confirm.returnValue = "";
     el.confirm.showModal();
   }

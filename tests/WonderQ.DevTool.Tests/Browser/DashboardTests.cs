@@ -319,6 +319,28 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task Deleting_a_queue_whose_messages_are_in_flight_says_so_before_it_is_confirmed()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("busy");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        foreach (var body in new[] { "one", "two", "three" })
+        {
+            await apps.BrokerClient.SendAsync(QueueRef.ByName(name), body);
+        }
+
+        await apps.BrokerClient.ConsumeAsync(QueueRef.ByName(name), size: 2, waitTimeSeconds: 0, visibilityTimeoutSeconds: 600);
+        await Expect(dashboard.QueueRow(name).Locator(".in-flight-size")).ToHaveTextAsync("2");
+
+        await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+
+        await Expect(page.Locator("#confirm-what")).ToHaveTextAsync(
+            "It and all 3 of its messages are deleted. 2 are in flight: consumers are working on them now. This cannot be undone.");
+        await page.Locator("#confirm-delete button[value=cancel]").ClickAsync();
+        (await apps.BrokerClient.FindQueueAsync(QueueRef.ByName(name))).Should().NotBeNull("cancel keeps the queue");
+    }
+
+    [Fact]
     public async Task A_second_click_on_send_while_the_first_is_answered_sends_nothing_more()
     {
         var (name, dashboard) = await WithNewQueueAsync("once");
