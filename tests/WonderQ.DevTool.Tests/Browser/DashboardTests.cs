@@ -334,8 +334,10 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
 
         await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
 
-        await Expect(page.Locator("#confirm-what")).ToHaveTextAsync(
-            "It and all 3 of its messages are deleted. 2 are in flight: consumers are working on them now. This cannot be undone.");
+        const string What = "It and all 3 of its messages are deleted. 2 are in flight: consumers are working on them now. This cannot be undone.";
+        await Expect(page.Locator("#confirm-what")).ToHaveTextAsync(What);
+        // Read out with the question, as the focus goes to the dialog's Cancel button and not to this text.
+        await Expect(page.Locator("#confirm-delete")).ToHaveAccessibleDescriptionAsync(What);
         await page.Locator("#confirm-delete button[value=cancel]").ClickAsync();
         (await apps.BrokerClient.FindQueueAsync(QueueRef.ByName(name))).Should().NotBeNull("cancel keeps the queue");
     }
