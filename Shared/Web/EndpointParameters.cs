@@ -47,6 +47,12 @@ public sealed class EndpointParameters
     /// </summary>
     public bool ChecksQuery { get; }
 
+    /// <summary>
+    /// Whether it is known to read nothing from the query string or a body. Not so for <see cref="Unknown"/>, which may
+    /// read any query parameter (and then a repeated one joined as "1,1").
+    /// </summary>
+    public bool TakesNothing => !ChecksQuery && !ReferenceEquals(this, Unknown);
+
     /// <summary>Whether it binds <paramref name="name"/> from the query string; names match without regard to case.</summary>
     public bool TakesQueryParameter(string name)
     {

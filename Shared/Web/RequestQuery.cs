@@ -12,8 +12,8 @@ public static class RequestQuery
     /// <remarks>
     /// What an endpoint takes is read from what it binds, once per endpoint (<see cref="EndpointParameterCatalog"/>);
     /// a request pays a lookup and a comparison per parameter. An endpoint that takes neither query parameters nor a
-    /// body is not checked for unknown names (<see cref="EndpointParameters.ChecksQuery"/>), nor is a request no
-    /// endpoint answers (the dashboard's files), so a cache-buster there keeps working.
+    /// body is not checked for unknown names (<see cref="EndpointParameters.ChecksQuery"/>) or repeated ones, nor is a
+    /// request no endpoint answers (the dashboard's files), so a cache-buster there keeps working.
     /// </remarks>
     public static IApplicationBuilder UseKnownQueryParameters(this IApplicationBuilder app)
     {
@@ -35,7 +35,9 @@ public static class RequestQuery
                             key);
                     }
 
-                    if (values.Count > 1)
+                    // Only where a value is read: a cache-buster sent twice (?_=1&_=2) means nothing to an endpoint that
+                    // takes no parameters, nor to a request no endpoint answers, which is answered 404 for its path.
+                    if (values.Count > 1 && endpoint is { TakesNothing: false })
                     {
                         // Named as the API spells its parameters, whichever spelling came first.
                         var name = key.ToLowerInvariant();

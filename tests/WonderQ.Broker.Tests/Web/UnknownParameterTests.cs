@@ -142,5 +142,38 @@ public sealed class UnknownParameterTests(KestrelBroker broker) : IClassFixture<
         head.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Theory]
+    [InlineData("/healthz?_=1&_=2")]
+    [InlineData("/queues?_=1&_=2")]
+    public async Task An_endpoint_that_takes_no_parameters_leaves_a_cache_buster_given_twice_alone(string target)
+    {
+        using var get = await _client.GetAsync(target);
+        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, target));
+
+        get.StatusCode.Should().Be(HttpStatusCode.OK);
+        head.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_queue_delete_leaves_a_parameter_given_twice_alone()
+    {
+        var queue = await _client.CreateQueueAsync();
+
+        using var response = await _client.DeleteAsync($"/queues/{queue.Name}?_=1&_=2");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var find = await _client.GetAsync($"/queues/find?id={queue.Id}");
+        find.StatusCode.Should().Be(HttpStatusCode.NotFound, "the queue was deleted");
+    }
+
+    [Fact]
+    public async Task A_path_no_endpoint_serves_is_a_404_for_its_path_even_with_a_parameter_given_twice()
+    {
+        using var response = await _client.GetAsync("/queue?_=1&_=2");
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        problem.GetProperty("detail").GetString().Should().StartWith("There is no endpoint at GET /queue");
+    }
+
     public void Dispose() => _client.Dispose();
 }
