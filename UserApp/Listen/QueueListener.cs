@@ -113,8 +113,7 @@ public sealed class QueueListener
                     _logger.LogWarning("Queue {Name} ({Id}) no longer exists; its listener stops", Queue.Name, Queue.Id);
                     return;
                 }
-                catch (BrokerException ex) when (ex is not BrokerUnavailableException
-                    && ex.Status is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))
+                catch (BrokerException ex) when (!IsTransient(ex))
                 {
                     // A refusal no retry can change (a 400 for settings the broker does not allow, a 401 for a key it
                     // does not know): said once, and the loop ends, rather than a warning every backoff for ever.
@@ -226,14 +225,51 @@ public sealed class QueueListener
         }
     }
 
-    /// <summary>A failed acknowledgement is logged, not fatal: the message comes back after its visibility timeout.</summary>
+    /// <summary>
+    /// Acknowledges a printed message. A broker that cannot be reached or is busy is waited out, with the loop's backoff,
+    /// before the next message is printed: moving on would print the rest of the batch while none of its
+    /// acknowledgements can get through, and every one of them would be delivered, and printed, again. The token keeps
+    /// the late delete safe: past the visibility timeout it still holds unless another consumer has claimed the message
+    /// since (then it is a 409, and the message is that consumer's). A refusal no retry changes is logged, not fatal:
+    /// the message comes back after its visibility timeout.
+    /// </summary>
     private async Task DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken cancellationToken)
     {
+        var failures = 0;
         try
         {
-            if (!await broker.DeleteMessageAsync(message.Id, message.ReservationToken, cancellationToken))
+            while (true)
             {
-                _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, Queue.Name);
+                try
+                {
+                    if (!await broker.DeleteMessageAsync(message.Id, message.ReservationToken, cancellationToken))
+                    {
+                        _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, Queue.Name);
+                    }
+
+                    if (failures > 0)
+                    {
+                        _logger.LogInformation(
+                            "Listener on queue {Name} acknowledged message {Id} after {Failures} failed {Attempts}", Queue.Name, message.Id, failures, Plural(failures, "attempt"));
+                    }
+
+                    return;
+                }
+                catch (BrokerException ex) when (IsTransient(ex))
+                {
+                    failures++;
+                    var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff);
+                    // Once per outage, as for a consume: the retries in between are at Debug.
+                    _logger.Log(
+                        failures == 1 ? LogLevel.Warning : LogLevel.Debug,
+                        "Listener on queue {Name} could not delete message {Id} ({Failures} in a row): {Reason} Retrying in {Delay}, then less often, before it processes another message",
+                        Queue.Name,
+                        message.Id,
+                        failures,
+                        ex.Detail ?? ex.Title,
+                        delay);
+                    await Task.Delay(delay, _time, cancellationToken);
+                }
             }
         }
         catch (BrokerException ex)
@@ -250,4 +286,11 @@ public sealed class QueueListener
             throw;
         }
     }
+
+    /// <summary>
+    /// A broker that could not be reached or answered with a server error, or a proxy's 408 or 429 in front of it: worth
+    /// waiting out. Any other refusal (a 400, a 401) stays what it is however often it is asked.
+    /// </summary>
+    private static bool IsTransient(BrokerException ex) =>
+        ex is BrokerUnavailableException || ex.Status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
 }

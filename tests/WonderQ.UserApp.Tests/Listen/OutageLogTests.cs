@@ -3,7 +3,7 @@ using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Listen;
 
-/// <summary>What a listening loop tells the operator about a broker that stays down through many of its retries.</summary>
+/// <summary>What a listening loop does, and tells the operator, about a broker that stays down through many of its retries.</summary>
 public sealed class OutageLogTests : UserAppTestBase
 {
     // Each failed consume is one attempt of the loop's, not of the client's retries within it.
@@ -48,6 +48,45 @@ public sealed class OutageLogTests : UserAppTestBase
             warnings => warnings.Count == 2,
             "each outage is warned of");
         outages.Should().AllSatisfy(w => w.Should().Contain("(1 in a row)"));
+    }
+
+    [Fact]
+    public async Task A_broker_that_cannot_take_acknowledgements_mid_batch_is_waited_out_before_the_rest_is_printed()
+    {
+        // Arrange: a batch of three, and a broker that answers every acknowledgement 503 until it recovers.
+        foreach (var body in new[] { "first", "second", "third" })
+        {
+            (await DispatchAsync(new { queue_name = "stalled", body })).Failed.Should().BeEmpty();
+        }
+
+        var recovered = false;
+        var refused = new System.Collections.Concurrent.ConcurrentBag<string>();
+        App.BrokerRequest = request =>
+        {
+            if (!UserAppFactory.IsAcknowledgement(request) || Volatile.Read(ref recovered))
+            {
+                return null;
+            }
+
+            refused.Add(request.RequestUri!.AbsolutePath);
+            return StoreUnavailable();
+        };
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=stalled&size=3&wait_time=1&visibility_timeout=600");
+        await Eventually.ValueAsync(() => refused.Count, count => count >= 3, "the first acknowledgement is refused again and again");
+
+        // Assert: while no acknowledgement gets through, nothing more is printed, as it would all be delivered again.
+        App.ProcessedBodies.Should().Equal(["first"], "the rest of the batch waits for the broker");
+        refused.Distinct().Should().ContainSingle("only the printed message's acknowledgement is retried");
+        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not delete message", StringComparison.Ordinal));
+
+        // Act: the broker recovers long before the reservations run out.
+        Volatile.Write(ref recovered, true);
+
+        // Assert: each message printed once and deleted, none left to be delivered and printed again.
+        await Eventually.ValueAsync(() => QueueSizeAsync("stalled"), size => size == 0, "every message is acknowledged");
+        App.ProcessedBodies.Should().Equal(["first", "second", "third"]);
     }
 
     private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath == "/messages/consume";
