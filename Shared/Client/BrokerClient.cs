@@ -64,6 +64,11 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
     /// </summary>
     public async Task<PeekResult> PeekIfChangedAsync(QueueRef queue, int? size, string? ifNoneMatch, CancellationToken cancellationToken = default)
     {
+        if (!await MatchesAsync(queue, cancellationToken))
+        {
+            throw new BrokerException(HttpStatusCode.NotFound, "Not found.", $"There is no queue with {queue}.");
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Get, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}/messages{Query(("size", size))}");
         // Passed on as it came: a tag the broker cannot parse only means a full answer. One past ASCII, which no tag
         // of the broker's is, means the same, and HttpClient would refuse to send it, as if the broker were down.
@@ -79,9 +84,14 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
             : new PeekResult(await response.Content.ReadFromJsonAsync<MessageDto[]>(WonderQJson.Options, cancellationToken) ?? [], tag);
     }
 
-    /// <summary>True when deleted, false when there was no such queue.</summary>
+    /// <summary>True when deleted, false when there was no such queue (given an id and a name, none with both).</summary>
     public async Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
     {
+        if (!await MatchesAsync(queue, cancellationToken))
+        {
+            return false;
+        }
+
         try
         {
             await SendAsync<SuccessResponse>(HttpMethod.Delete, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}", null, cancellationToken);
@@ -136,6 +146,15 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
             return false;
         }
     }
+
+    /// <summary>
+    /// Whether a queue named by both id and name is one queue. The broker's <c>/queues/{queue}</c> takes one of them,
+    /// and the route would carry the id alone: a name that is not that queue's (a broker started afresh on a new
+    /// database gives the id out again, to another queue) would go unchecked, and the delete take the other queue with
+    /// all its messages. Ids are never given out twice by one database, so the queue found is the one the id then names.
+    /// </summary>
+    private async Task<bool> MatchesAsync(QueueRef queue, CancellationToken cancellationToken) =>
+        queue.Id is null || queue.Name is null || await FindQueueAsync(queue, cancellationToken) is not null;
 
     private static string Query(params (string Name, object? Value)[] parameters)
     {
