@@ -17,7 +17,7 @@ namespace WonderQ.Shared.Client;
 /// surfaces as <see cref="BrokerException"/> (the broker said no) or <see cref="BrokerUnavailableException"/> (it did
 /// not answer).
 /// </summary>
-public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limits = null)
+public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limits = null, IOptions<BrokerClientOptions>? options = null)
 {
     private const string ProblemJson = "application/problem+json";
 
@@ -181,9 +181,20 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
+        // The pipeline's timeouts govern a call; this bounds what they cannot see, the reading of an answer's body after
+        // its headers, and lies past them by one attempt. Per call, so that it stretches by the call's own wait: the
+        // HttpClient's timeout, one for every call, is off (AddBrokerClient), and a bound from this app's
+        // Limits:MaxWaitTimeSeconds would cut short a long poll a broker with a higher limit allows.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (options?.Value is { } client)
+        {
+            var wait = request.Options.TryGetValue(WaitTimeKey, out var asked) ? asked : TimeSpan.Zero;
+            bounded.CancelAfter(client.TotalTimeout + wait + client.AttemptTimeout);
+        }
+
         try
         {
-            response = await http.SendAsync(request, cancellationToken);
+            response = await http.SendAsync(request, bounded.Token);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or TimeoutRejectedException or TaskCanceledException)
         {

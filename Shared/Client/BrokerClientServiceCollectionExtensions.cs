@@ -26,12 +26,10 @@ public static class BrokerClientServiceCollectionExtensions
         var builder = services.AddHttpClient<BrokerClient>((sp, http) =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
-            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
             // Relative paths resolve under the base's last slash: a broker behind a prefix (http://host/wq) would lose it.
             http.BaseAddress = options.Url.AbsolutePath.EndsWith('/') ? options.Url : new Uri(options.Url.AbsoluteUri + "/");
-            // The pipeline's timeouts govern a call; this one bounds what they cannot see, the reading of an answer's
-            // body after its headers, and lies past them even for the longest long poll.
-            http.Timeout = options.TotalTimeout + TimeSpan.FromSeconds(limits.MaxWaitTimeSeconds) + options.AttemptTimeout;
+            // BrokerClient bounds each call itself, by the call's own wait: one timeout for every call could not be.
+            http.Timeout = Timeout.InfiniteTimeSpan;
             // So that a DevTool or UserApp at this Broker:Url (itself, even) says so rather than answer as it would.
             http.DefaultRequestHeaders.Via.Add(new ViaHeaderValue("1.1", NotTheBroker.ClientVia));
             if (!string.IsNullOrEmpty(options.ApiKey))

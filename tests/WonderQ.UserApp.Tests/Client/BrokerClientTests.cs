@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
 using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Client;
@@ -212,6 +215,30 @@ public class BrokerClientTests
         });
 
         var messages = await client.Client.ConsumeAsync(QueueRef.ByName("orders"), size: 1, waitTimeSeconds: 3);
+
+        messages.Should().BeEmpty();
+        broker.Attempts.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_long_poll_longer_than_the_app_s_own_Limits_allow_is_not_cut_off()
+    {
+        // The broker allows longer polls than this app's Limits:MaxWaitTimeSeconds, which an app of the client's that
+        // sets none leaves at 20 s: the endpoint answers after 2 s, within the poll's 3 s wait_time.
+        await using var broker = await FlakyBroker.SlowAsync(TimeSpan.FromSeconds(2), "[]");
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Broker:Url"] = broker.Url.ToString(),
+            ["Broker:AttemptTimeout"] = "00:00:00.500",
+            ["Broker:TotalTimeout"] = "00:00:01",
+        }).Build());
+        services.AddLogging();
+        services.Configure<LimitsOptions>(limits => limits.MaxWaitTimeSeconds = 0);
+        services.AddBrokerClient();
+        await using var provider = services.BuildServiceProvider();
+
+        var messages = await provider.GetRequiredService<BrokerClient>().ConsumeAsync(QueueRef.ByName("orders"), size: 1, waitTimeSeconds: 3);
 
         messages.Should().BeEmpty();
         broker.Attempts.Should().Be(1);
