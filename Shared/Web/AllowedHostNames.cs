@@ -17,8 +17,19 @@ public static class AllowedHostNames
 {
     public const string Key = "AllowedHosts";
 
-    internal static IServiceCollection HandOverHostFiltering(this IServiceCollection services) =>
+    internal static IServiceCollection HandOverHostFiltering(this IServiceCollection services)
+    {
         services.Configure<HostFilteringOptions>(options => options.AllowedHosts = ["*"]);
+        // The framework takes a value that names no host as *: an empty variable (AllowedHosts=${HOSTS} with HOSTS unset)
+        // would answer every name without a word, and let a DNS-rebinding page in. Unset, as the framework's bare
+        // defaults leave it when there is no appsettings.json (said at start), it still answers any.
+        services.AddOptions<HostFilteringOptions>()
+            .Validate<IConfiguration>(
+                (_, configuration) => configuration[Key] is not { } value || value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length > 0,
+                $"{Key} names no host: give the names this app answers, ';'-separated (localhost;127.0.0.1;[::1] in appsettings.json), or * for any.")
+            .ValidateOnStart();
+        return services;
+    }
 
     /// <summary>The setting's names; empty when it allows any (<c>*</c>, or unset as the framework takes it).</summary>
     public static IReadOnlyList<string> Of(IConfiguration configuration)

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 
 namespace WonderQ.Broker.Tests.Web;
 
@@ -29,6 +30,20 @@ public sealed class AllowedHostsTests
         var status = await StatusForAsync(broker, "evil.example");
 
         status.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ; ")]
+    public void A_value_that_names_no_host_stops_the_broker_rather_than_answering_any_name(string value)
+    {
+        // The framework would take it as *, and a page that points its own name at 127.0.0.1 could drain the queues.
+        using var database = new TempDatabase();
+        var start = () => Program.CreateApp(
+            ["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={database.Path}", $"--AllowedHosts={value}"]);
+
+        start.Should().Throw<OptionsValidationException>().Which.Failures.Should().Equal(
+            "AllowedHosts names no host: give the names this app answers, ';'-separated (localhost;127.0.0.1;[::1] in appsettings.json), or * for any.");
     }
 
     private static async Task<HttpStatusCode> StatusForAsync(BrokerApplication broker, string host)

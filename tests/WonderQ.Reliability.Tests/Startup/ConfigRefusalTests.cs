@@ -73,6 +73,8 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("DevTool", "--Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond=-1", "Kestrel:Limits:MinRequestBodyDataRate")]
     [InlineData("Broker", "--Kestrel:Limits:MinResponseDataRate:GracePerod=00:00:05", "Kestrel:Limits:MinResponseDataRate")]
     [InlineData("UserApp", "--Kestrel:Limits:MinRequestBodyDataRate=100", "Kestrel:Limits:MinRequestBodyDataRate")]
+    [InlineData("DevTool", "--AllowedHosts=", "AllowedHosts names no host")]
+    [InlineData("UserApp", "--AllowedHosts=;", "AllowedHosts names no host")]
     public async Task A_value_out_of_range_is_refused_in_one_line(string app, string arg, string key)
     {
         var said = await RefusalOfAsync(app, arg);
