@@ -89,6 +89,13 @@ internal static class KestrelLimits
             {
                 throw new InvalidOperationException("give its BytesPerSecond and GracePeriod, or an empty value to turn it off.");
             }
+            else if (rate.GetChildren().FirstOrDefault(c => c.Value is { Length: 0 }) is { } empty)
+            {
+                // The binder reads an empty value as none, and the rate would keep appsettings.json's without a word,
+                // though whoever emptied it most likely meant to turn the rate off.
+                throw new StartRefusedException(
+                    $"{empty.Path} is empty: give it a value, or give {Section}:{rate.Key} itself an empty value to turn the rate off.");
+            }
             else
             {
                 var given = rate.Get<DataRate>(options => options.ErrorOnUnknownConfiguration = true)!;

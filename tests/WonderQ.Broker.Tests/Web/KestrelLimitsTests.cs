@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Tests.Web;
 
@@ -30,5 +31,18 @@ public sealed class KestrelLimitsTests : IDisposable
         limits.MinRequestBodyDataRate!.BytesPerSecond.Should().Be(1000);
         limits.MinRequestBodyDataRate.GracePeriod.Should().Be(TimeSpan.FromSeconds(2));
         limits.MinResponseDataRate.Should().BeNull("an empty value given over appsettings.json's turns the rate off");
+    }
+
+    [Theory]
+    [InlineData("MinRequestBodyDataRate:BytesPerSecond")]
+    [InlineData("MinResponseDataRate:GracePeriod")]
+    public void An_empty_value_for_one_half_of_a_minimum_data_rate_stops_the_broker_rather_than_keeping_the_rate(string key)
+    {
+        // The binder would read it as no value at all, and the rate would stay on though the operator emptied it.
+        var start = () => Program.CreateApp(
+            ["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}", $"--Kestrel:Limits:{key}="]);
+
+        start.Should().Throw<StartRefusedException>().WithMessage(
+            $"Kestrel:Limits:{key} is empty: give it a value, or give Kestrel:Limits:{key.Split(':')[0]} itself an empty value to turn the rate off.");
     }
 }
