@@ -20,7 +20,7 @@ internal sealed record CommitFailure(string Kind, string Detail)
         "The broker's disk failed to read or write (an I/O error): it cannot store or claim messages until the disk works again. Try again later.";
 
     public const string DatabaseDeleted =
-        "The broker's database file was deleted while it ran: it cannot store messages that would outlast its restart. Its operator must restart it.";
+        "The broker's database file was deleted or replaced while it ran: it cannot store messages that would outlast its restart. Its operator must restart it.";
 
     public const string Unknown = "The broker could not reach its storage. Try again shortly.";
 

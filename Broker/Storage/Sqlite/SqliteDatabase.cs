@@ -1,5 +1,6 @@
 using System.Data;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,8 @@ internal sealed class SqliteDatabase : IDisposable
     private bool _createdLockFile;
     private FileStream? _fileOwnership;
     private bool _gone;
+    private SqliteConnection? _identity;
+    private readonly Lock _identityLock = new();
 
     static SqliteDatabase()
     {
@@ -71,15 +74,46 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>
     /// Whether the file and its write-ahead log are still where the broker opened them. SQLite goes on reading and
     /// writing files deleted under it without a word, and all it commits to them from then on is gone at the next start.
+    /// So too when another file was renamed over it (a backup restored with mv while the broker ran): a file is at the
+    /// path, but not the one SQLite writes to, and the log it checkpoints into that nameless one leaves the new one damaged.
     /// </summary>
     public bool IsInPlace
     {
         get
         {
             // Gone once, gone for good: files put back at the path (a backup restored) are not the ones SQLite has open.
-            _gone = _gone || !File.Exists(FilePathWithoutLinks) || !File.Exists(WalPath);
+            _gone = _gone || !File.Exists(FilePathWithoutLinks) || !File.Exists(WalPath) || HasMoved();
             return !_gone;
         }
+    }
+
+    private const int SqliteFcntlHasMoved = 20;
+    private const int SqliteOk = 0;
+
+    /// <summary>
+    /// Whether the file at the path is no longer the one the broker opened: SQLite's own check (SQLITE_FCNTL_HAS_MOVED),
+    /// which on Unix compares the path's inode with the open file's. Asked of a connection of its own, as the writer's
+    /// is busy on its thread; Windows, where SQLite does not answer it, renames no file over one that is open.
+    /// </summary>
+    private bool HasMoved()
+    {
+        lock (_identityLock)
+        {
+            if (_identity?.Handle is not { } handle)
+            {
+                return false;
+            }
+
+            return NativeMethods.sqlite3_file_control(handle.DangerousGetHandle(), "main", SqliteFcntlHasMoved, out var moved) == SqliteOk
+                && moved != 0;
+        }
+    }
+
+    private static class NativeMethods
+    {
+        // The SQLite that Microsoft.Data.Sqlite loads (SQLitePCLRaw's bundle); SQLitePCLRaw itself has no file_control.
+        [DllImport("e_sqlite3", CallingConvention = CallingConvention.Cdecl, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+        public static extern int sqlite3_file_control(IntPtr db, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, int op, out int result);
     }
 
     /// <summary>
@@ -110,6 +144,7 @@ internal sealed class SqliteDatabase : IDisposable
             Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
             ApplySchema(connection);
             opened = true;
+            OpenIdentity();
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen or SqliteReadOnly or SqliteCorrupt)
         {
@@ -136,6 +171,25 @@ internal sealed class SqliteDatabase : IDisposable
         return connection;
     }
 
+    /// <summary>
+    /// A connection kept open on the file the writer opened, for <see cref="HasMoved"/>: a reader opened later opens
+    /// whatever file is at the path by then. It runs no statement, so it holds no lock and never checkpoints.
+    /// </summary>
+    private void OpenIdentity()
+    {
+        var identity = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = FilePath,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
+        identity.Open();
+        lock (_identityLock)
+        {
+            _identity = identity;
+        }
+    }
+
     public async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(ReaderConnectionString);
@@ -145,6 +199,12 @@ internal sealed class SqliteDatabase : IDisposable
 
     public void Dispose()
     {
+        lock (_identityLock)
+        {
+            _identity?.Dispose();
+            _identity = null;
+        }
+
         if (_fileOwnership is not null)
         {
             // Closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's too: the idle

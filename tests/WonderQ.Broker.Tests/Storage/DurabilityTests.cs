@@ -91,7 +91,7 @@ public sealed class DurabilityTests : IDisposable
         using var health = await client.GetAsync("/healthz");
 
         var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
-        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted while it ran");
+        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted or replaced while it ran");
         health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the store it answers from is gone");
     }
 
@@ -113,7 +113,7 @@ public sealed class DurabilityTests : IDisposable
         using var refused = await client.GetAsync(string.Format(CultureInfo.InvariantCulture, path, queue.Id));
 
         var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
-        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted while it ran");
+        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted or replaced while it ran");
         refused.Headers.RetryAfter.Should().NotBeNull();
     }
 
@@ -236,7 +236,7 @@ public sealed class DurabilityTests : IDisposable
         using var health = await client.GetAsync("/healthz");
 
         var problem = await health.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
-        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted while it ran", "the store still answers reads");
+        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted or replaced while it ran", "the store still answers reads");
     }
 
     [Theory]
@@ -291,6 +291,36 @@ public sealed class DurabilityTests : IDisposable
 
         sent.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "SQLite still writes to the file it opened, which has no name");
         health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+    }
+
+    /// <summary>
+    /// A file renamed over the database (a backup restored with <c>mv</c> while the broker ran) leaves a file at the
+    /// path, but SQLite goes on writing to the one it opened, which has no name any more: what it commits there is gone
+    /// at the next start, and its log checkpointed into that file leaves the new one damaged.
+    /// </summary>
+    [Fact]
+    public async Task A_send_after_another_file_was_renamed_over_the_database_is_a_503_that_says_so_and_the_health_check_fails()
+    {
+        await using var app = new BrokerApplication(_database.Path);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var backup = Path.Combine(_database.Directory, "backup.db");
+        await using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"VACUUM INTO '{backup}'";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        File.Move(backup, _database.Path, overwrite: true);
+        using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would go to the file with no name")));
+        using var health = await client.GetAsync("/healthz");
+
+        var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted or replaced while it ran");
+        (await health.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable)).GetProperty("detail").GetString()
+            .Should().StartWith("The broker's database file was deleted or replaced while it ran");
     }
 
     [Fact]
