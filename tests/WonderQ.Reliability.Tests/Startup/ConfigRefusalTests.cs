@@ -503,6 +503,35 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             .And.Contain("this user can write it and its folder");
     }
 
+    /// <summary>
+    /// A file the broker made has nothing left to upgrade, so starting on it writes nothing: were it only opened, a file
+    /// SQLite can only read would start a broker whose every send, claim and delete is a 503 that names no cause.
+    /// </summary>
+    [Fact]
+    public async Task A_database_with_the_current_schema_that_SQLite_can_only_read_is_refused_in_one_line()
+    {
+        using var database = new TempDatabase();
+        var broker = typeof(WonderQ.Broker.Program).Assembly;
+        const string Prefix = "WonderQ.Broker.Schema.";
+        var scripts = broker.GetManifestResourceNames().Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        var schema = string.Concat(scripts.Select(name =>
+        {
+            using var reader = new StreamReader(broker.GetManifestResourceStream(name)!);
+            return reader.ReadToEnd() + ";\n";
+        }));
+        CreateDatabase(database, $"PRAGMA journal_mode = WAL; {schema} PRAGMA user_version = {int.Parse(scripts[^1].AsSpan(Prefix.Length, 4), provider: System.Globalization.CultureInfo.InvariantCulture)};");
+
+        using (var file = File.OpenWrite(database.Path))
+        {
+            file.Position = 18;
+            file.WriteByte(3);
+        }
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): SQLite can only read it");
+    }
+
     [Fact]
     public async Task A_database_path_under_a_regular_file_is_refused_in_one_line()
     {
