@@ -271,6 +271,29 @@ public sealed class WireClientTests : IAsyncLifetime
         (send.Count, consume.Count, delete.Count).Should().Be((1, 2, 1));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public async Task A_broker_on_an_ipv6_address_is_sent_a_host_it_accepts_over_either_transport(int http2Connections)
+    {
+        // Arrange: the broker on the IPv6 loopback, as --url http://[::1]:port names it; its AllowedHosts has [::1].
+        await using var broker = await KestrelBroker.StartAsync(
+            "--urls", "http://[::1]:0", $"--Kestrel:EndpointDefaults:Protocols={(http2Connections > 0 ? "Http2" : "Http1")}");
+        using var client = new BrokerClient(broker.Url, 8, http2Connections);
+        var queue = await client.CreateQueueAsync(Wire.UniqueQueueName("ipv6"), CancellationToken.None);
+        var recorder = new Recorder("any");
+
+        // Act
+        var id = await client.SendAsync(queue.Id, "over IPv6", recorder, CancellationToken.None);
+        var messages = await client.ConsumeAsync(queue.Id, 10, 0, 60, recorder, CancellationToken.None);
+
+        // Assert
+        broker.Url.Host.Should().Be("[::1]");
+        client.Errors.Snapshot().Should().BeEmpty("a Host (or :authority) of ::1:port, without its brackets, is refused by any server");
+        id.Should().BePositive();
+        messages.Should().ContainSingle().Which.Body.Should().Be("over IPv6");
+    }
+
     private static void WriteGet(WirePool pool, WireConnection connection, string pathAndQuery) =>
         connection.Request.Append("GET "u8).Append(pool.BasePath).AppendAscii(pathAndQuery)
             .Append(" HTTP/1.1\r\nHost: "u8).Append(pool.HostHeader).Append("\r\n\r\n"u8);

@@ -36,7 +36,9 @@ internal sealed class WirePool : IDisposable
         _host = baseUrl.DnsSafeHost;
         _port = baseUrl.Port;
         _slots = new SemaphoreSlim(maxConnections, maxConnections);
-        HostHeader = Encoding.ASCII.GetBytes(baseUrl.IsDefaultPort ? baseUrl.IdnHost : $"{baseUrl.IdnHost}:{baseUrl.Port}");
+        // An IPv6 literal keeps its brackets (IdnHost drops them): "Host: ::1:3213" is a 400 from any server.
+        var host = baseUrl.HostNameType == UriHostNameType.IPv6 ? baseUrl.Host : baseUrl.IdnHost;
+        HostHeader = Encoding.ASCII.GetBytes(baseUrl.IsDefaultPort ? host : $"{host}:{baseUrl.Port}");
         BasePath = Encoding.ASCII.GetBytes(baseUrl.AbsolutePath.EndsWith('/') ? baseUrl.AbsolutePath : baseUrl.AbsolutePath + "/");
     }
 
