@@ -38,6 +38,9 @@ internal sealed class BrokerClient : IDisposable
             UseProxy = false,
             UseCookies = false,
             AutomaticDecompression = DecompressionMethods.None,
+            // Traffic goes only where --url points: a redirect would take the setup calls, the queue's DELETE among
+            // them, to another server while the hot path (which follows none) stayed here.
+            AllowAutoRedirect = false,
         };
         // Long polls run up to 20 s; every call carries its own cancellation instead of a client-wide timeout.
         _http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan };
@@ -350,6 +353,12 @@ internal sealed class BrokerClient : IDisposable
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what, CancellationToken ct)
     {
+        if (response.Headers.Location is { } location && (int)response.StatusCode is >= 300 and < 400)
+        {
+            throw new SetupException(
+                $"{what} answered {(int)response.StatusCode}, a redirect to {location}: the load test sends only where --url points and follows none.");
+        }
+
         if (!response.IsSuccessStatusCode)
         {
             throw new SetupException($"{what} answered {(int)response.StatusCode}: {await ExcerptAsync(response, ct)}");

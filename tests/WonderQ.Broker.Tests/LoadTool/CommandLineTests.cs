@@ -1,5 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace WonderQ.Broker.Tests.LoadTool;
 
@@ -112,6 +116,37 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
             row.GetProperty("transport").GetString().Should().Be("http/1.1");
         });
         json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {closed}/: ");
+    }
+
+    [Fact]
+    public async Task A_server_that_redirects_is_not_followed_to_another_server()
+    {
+        // Arrange: where --url points, every request is redirected (307 keeps the method: the queue's DELETE too) to
+        // another server, which counts what reaches it.
+        await using var elsewhere = await NotABroker.StartAsync(status: 200);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var redirecting = builder.Build();
+        redirecting.Run(context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            context.Response.Headers.Location = new Uri(elsewhere.Url, context.Request.Path + context.Request.QueryString).ToString();
+            return Task.CompletedTask;
+        });
+        await redirecting.StartAsync();
+        var url = redirecting.Urls.First();
+
+        // Act
+        var run = await LoadToolProcess.RunAsync("produce", "--url", url, "--duration", "0.5", "--producers", "2", "--json", "--quiet");
+
+        // Assert
+        elsewhere.Requests.Should().Be(0, "traffic goes only where --url points");
+        run.ExitCode.Should().Be(2, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should()
+            .Contain($"POST /queues answered 307, a redirect to {elsewhere.Url}queues: the load test sends only where --url points");
     }
 
     private async Task<List<string>> QueueNamesAsync()
