@@ -31,8 +31,13 @@ if [ "$(findmnt -no FSTYPE -T "$WORK")" = tmpfs ]; then
     echo "$WORK is on a tmpfs, where a sync costs nothing: run from a repository on a disk" >&2
     exit 2
 fi
+# Whatever listens there, not only an HTTP server that answers: a connection accepted and never answered (a stopped
+# process) held an HTTP probe without end, and one closed unanswered read as a free port until the broker could not bind.
 for port in 4200 4201 4300 4301; do
-    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    # 1: refused, nothing there; 0: connected; 124: no answer to the connect in 2 s (a full accept queue)
+    status=0
+    timeout 2 bash -c ": > /dev/tcp/127.0.0.1/$port" 2> /dev/null || status=$?
+    if [ $status -ne 1 ]; then
         echo "port $port is in use: stop what listens there first" >&2
         exit 2
     fi
@@ -60,14 +65,15 @@ load() {
 }
 
 # wait_for <url> <pid>: until the process started answers (and has not died, say on a port taken after all)
+# (at most 30 s: each probe is bounded too, so a process that takes the connection and never answers does not hold it)
 wait_for() {
-    local attempt
-    for attempt in $(seq 1500); do
+    local deadline=$((SECONDS + 30))
+    while [ $SECONDS -lt $deadline ]; do
         kill -0 "$2" 2> /dev/null || { echo "the process for $1 exited; see $OUT/*.log" >&2; exit 1; }
-        curl -fs -o /dev/null "$1/healthz" && return 0
+        curl -fs --max-time 2 -o /dev/null "$1/healthz" && return 0
         sleep 0.02
     done
-    echo "nothing answered at $1" >&2
+    echo "nothing answered at $1 within 30 s" >&2
     exit 1
 }
 
