@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using WonderQ.Broker.Health;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Auth;
 
@@ -33,21 +33,15 @@ public static class ApiKeyAuthentication
                 return;
             }
 
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status401Unauthorized,
-                    Title = "Unauthorized.",
-                    // A client that sent a key must not be told to send one: what it has to check is the key itself.
-                    Detail = context.Request.Headers.Authorization.Count == 0
-                        ? "This broker requires an API key: send 'Authorization: Bearer <key>' with a key from its Auth:ApiKeys."
-                        : "The Authorization header sent is not 'Bearer <key>' with one of this broker's keys (Auth:ApiKeys): check the key.",
-                },
-            });
+            await Problems.WriteAsync(
+                context,
+                StatusCodes.Status401Unauthorized,
+                "Unauthorized.",
+                // A client that sent a key must not be told to send one: what it has to check is the key itself.
+                context.Request.Headers.Authorization.Count == 0
+                    ? "This broker requires an API key: send 'Authorization: Bearer <key>' with a key from its Auth:ApiKeys."
+                    : "The Authorization header sent is not 'Bearer <key>' with one of this broker's keys (Auth:ApiKeys): check the key.");
         });
     }
 

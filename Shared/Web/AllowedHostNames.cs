@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.HostFiltering;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Primitives;
 
@@ -56,18 +55,10 @@ public static class AllowedHostNames
         });
     }
 
-    private static async Task RefuseAsync(HttpContext context, string host)
-    {
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status400BadRequest,
-                Title = "Bad Request.",
-                Detail = $"This app does not answer the name {host} (Host): call it by a name in its {Key} setting, or add that name there.",
-            },
-        });
-    }
+    private static Task RefuseAsync(HttpContext context, string host) =>
+        Problems.WriteAsync(
+            context,
+            StatusCodes.Status400BadRequest,
+            "Bad Request.",
+            $"This app does not answer the name {host} (Host): call it by a name in its {Key} setting, or add that name there.");
 }

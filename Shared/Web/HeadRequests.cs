@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace WonderQ.Shared.Web;
@@ -71,21 +70,13 @@ public static class HeadRequests
             ? RefuseAsync(context)
             : next(context);
 
-    private static async Task RefuseAsync(HttpContext context)
-    {
-        context.Response.StatusCode = StatusCodes.Status403Forbidden;
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status403Forbidden,
-                Title = "Forbidden.",
-                Detail = $"{context.Request.Method} {context.Request.Path} changes what is stored, and this request came from another site's page "
-                    + "(Sec-Fetch-Site: cross-site): call it from a script, curl or the address bar.",
-            },
-        });
-    }
+    private static Task RefuseAsync(HttpContext context) =>
+        Problems.WriteAsync(
+            context,
+            StatusCodes.Status403Forbidden,
+            "Forbidden.",
+            $"{context.Request.Method} {context.Request.Path} changes what is stored, and this request came from another site's page "
+                + "(Sec-Fetch-Site: cross-site): call it from a script, curl or the address bar.");
 
     /// <summary>The methods mapped at that route pattern, written as routing writes the Allow of its own 405s.</summary>
     private static string AllowedMethods(HttpContext context, string? route) =>

@@ -8,6 +8,17 @@ namespace WonderQ.Shared.Web;
 /// <summary>The problem+json answers the endpoints give besides validation failures.</summary>
 public static class Problems
 {
+    /// <summary>A problem answered by middleware, before or instead of an endpoint.</summary>
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+
     // ProblemHttpResult, not NotFound<ProblemDetails>/Conflict<ProblemDetails>: those serialize the problem as plain
     // application/json, and every error must be application/problem+json.
     public static ProblemHttpResult NotFound(string detail, bool withSuccessFlag = false)
