@@ -1,5 +1,7 @@
+using System.Net;
 using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
 namespace WonderQ.Shared.Web;
@@ -24,7 +26,7 @@ public static class AllowedHostNames
         // defaults leave it when there is no appsettings.json (said at start), it still answers any.
         services.AddOptions<HostFilteringOptions>()
             .Validate<IConfiguration>(
-                (_, configuration) => configuration[Key] is not { } value || value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length > 0,
+                (_, configuration) => configuration[Key] is not { } value || Names(value).Length > 0,
                 $"{Key} names no host: give the names this app answers, ';'-separated (localhost;127.0.0.1;[::1] in appsettings.json), or * for any.")
             .ValidateOnStart();
         return services;
@@ -33,9 +35,39 @@ public static class AllowedHostNames
     /// <summary>The setting's names; empty when it allows any (<c>*</c>, or unset as the framework takes it).</summary>
     public static IReadOnlyList<string> Of(IConfiguration configuration)
     {
-        var names = (configuration[Key] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var names = Names(configuration[Key] ?? "");
         return names.Contains("*") ? [] : names;
     }
+
+    private static string[] Names(string value) => value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>
+    /// Each app answers only the Host names of this machine by default, so that a web page whose own name the attacker
+    /// points at 127.0.0.1 (DNS rebinding) cannot read or drain its queues. An app told
+    /// to listen beyond loopback would then refuse its remote clients: said at start, with the setting that lets them in.
+    /// </summary>
+    internal static void WarnIfReachableButAnsweringLocalNamesOnly(WebApplication app)
+    {
+        var allowed = Of(app.Configuration);
+        if (allowed.Count == 0 || !allowed.All(IsLocalName))
+        {
+            return;
+        }
+
+        // A Unix socket or named pipe is this machine's alone.
+        var reachable = app.Urls.Where(url => BindingAddress.Parse(url) is { IsUnixPipe: false, IsNamedPipe: false } address && !IsLocalName(address.Host)).ToList();
+        if (reachable.Count > 0)
+        {
+            app.Logger.LogWarning(
+                "Listening on {Addresses} beyond this machine, but AllowedHosts ({AllowedHosts}) answers only requests addressed to localhost: any other name or address is refused with a 400. Add the names and addresses clients use to AllowedHosts (';'-separated), or * for any.",
+                string.Join(", ", reachable), string.Join(';', allowed));
+        }
+    }
+
+    private static bool IsLocalName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     internal static IApplicationBuilder UseAllowedHostNames(this IApplicationBuilder app)
     {

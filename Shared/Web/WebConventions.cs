@@ -105,7 +105,7 @@ public static class WebConventions
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 started = true;
-                WarnIfReachableButAnsweringLocalNamesOnly(app);
+                AllowedHostNames.WarnIfReachableButAnsweringLocalNamesOnly(app);
             });
             app.Run();
             return 0;
@@ -382,34 +382,6 @@ public static class WebConventions
             }
         }
     }
-
-    /// <summary>
-    /// Each app answers only the Host names of this machine by default, so that a web page whose own name the attacker
-    /// points at 127.0.0.1 (DNS rebinding) cannot read or drain its queues (<see cref="AllowedHostNames"/>). An app told
-    /// to listen beyond loopback would then refuse its remote clients: said at start, with the setting that lets them in.
-    /// </summary>
-    private static void WarnIfReachableButAnsweringLocalNamesOnly(WebApplication app)
-    {
-        var allowed = AllowedHostNames.Of(app.Configuration);
-        if (allowed.Count == 0 || !allowed.All(IsLocalName))
-        {
-            return;
-        }
-
-        // A Unix socket or named pipe is this machine's alone.
-        var reachable = app.Urls.Where(url => BindingAddress.Parse(url) is { IsUnixPipe: false, IsNamedPipe: false } address && !IsLocalName(address.Host)).ToList();
-        if (reachable.Count > 0)
-        {
-            app.Logger.LogWarning(
-                "Listening on {Addresses} beyond this machine, but AllowedHosts ({AllowedHosts}) answers only requests addressed to localhost: any other name or address is refused with a 400. Add the names and addresses clients use to AllowedHosts (';'-separated), or * for any.",
-                string.Join(", ", reachable), string.Join(';', allowed));
-        }
-    }
-
-    private static bool IsLocalName(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-        || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
-        || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     /// <summary>
     /// Problem+json for exceptions and for the bare status answers (no route, wrong method), and a HEAD answered as its
