@@ -14,7 +14,16 @@ internal sealed record CommitFailure(string Kind, string Detail)
     /// <summary>SQLITE_FULL: the disk (or the database's <c>max_page_count</c>) has no room for the change.</summary>
     private const int SqliteFull = 13;
 
+    /// <summary>SQLITE_READONLY: SQLite refuses to write the file (it can no longer lock or set up its -shm file, say).</summary>
+    private const int SqliteReadOnly = 8;
+
+    /// <summary>SQLITE_READONLY_DBMOVED: the file was renamed or deleted since SQLite opened it.</summary>
+    private const int SqliteReadOnlyDbMoved = 1032;
+
     public const string DiskFull = "The broker's disk is full: it cannot store or claim messages until space is freed. Try again later.";
+
+    public const string ReadOnly =
+        "The broker's database has become read-only: it cannot store or claim messages until its operator lets the broker's user write the file, its -wal and -shm files and their folder again (or remounts the file system read-write). Try again later.";
 
     public const string DiskError =
         "The broker's disk failed to read or write (an I/O error): it cannot store or claim messages until the disk works again. Try again later.";
@@ -26,10 +35,12 @@ internal sealed record CommitFailure(string Kind, string Detail)
 
     public static CommitFailure Of(Exception exception) => exception switch
     {
+        SqliteException { SqliteExtendedErrorCode: SqliteReadOnlyDbMoved } => new("database deleted", DatabaseDeleted),
         SqliteException sqlite => (sqlite.SqliteErrorCode & 0xFF) switch
         {
             SqliteFull => new("disk full", DiskFull),
             SqliteIoError => new("disk I/O error", DiskError),
+            SqliteReadOnly => new("database read-only", ReadOnly),
             var code => new($"SQLite error {code}", Unknown),
         },
         DatabaseDeletedException => new("database deleted", DatabaseDeleted),

@@ -1,12 +1,10 @@
 using System.Net;
-using System.Reflection;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Storage;
@@ -157,17 +155,8 @@ public sealed class FullDiskTests : IAsyncLifetime
     private Task<HttpResponseMessage> SendAsync(long queueId, string body) =>
         _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queueId, null, body)));
 
-    /// <summary>
-    /// The database may grow no further than it is: SQLite's <c>max_page_count</c>, set on the writer's own connection
-    /// (private to it, so reached by reflection, while the writer is idle between requests).
-    /// </summary>
-    private void FillTheDisk()
-    {
-        var writer = _app.Services.GetRequiredService<SqliteCommitWriter>();
-        var commands = typeof(SqliteCommitWriter).GetField("_commands", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(writer)!;
-        var connection = (SqliteConnection)typeof(WriterCommands).GetField("_connection", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(commands)!;
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA max_page_count = 1"; // never below the pages in use: so, exactly those
-        ((long)pragma.ExecuteScalar()!).Should().BeGreaterThan(1);
-    }
+    /// <summary>The database may grow no further than it is: SQLite's <c>max_page_count</c>, on the writer's own connection.</summary>
+    private void FillTheDisk() =>
+        // Never below the pages in use: so, exactly those.
+        ((long)WriterConnection.Pragma(_app.Services, "PRAGMA max_page_count = 1")!).Should().BeGreaterThan(1);
 }
