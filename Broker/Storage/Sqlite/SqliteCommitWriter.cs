@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
@@ -33,6 +34,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private long _purgeRetryAt;
     private WriterCommands? _commands;
     private bool? _syncing;
+    private TimeSpan _lockWait;
 
     public SqliteCommitWriter(
         SqliteDatabase database,
@@ -49,7 +51,8 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _failures = new CommitFailureLog(logger, time, outages.Value.LogInterval);
         _maxBatch = options.Value.Sqlite.MaxBatchOperations;
         _synchronous = options.Value.Sqlite.Synchronous;
-        _busyTimeout = options.Value.Sqlite.BusyTimeout;
+        _busyTimeout = database.BusyTimeout;
+        _lockWait = _busyTimeout; // as SqliteDatabase.OpenWriter sets it
         PurgeBatchSize = options.Value.Sqlite.PurgeBatchSize;
         PurgeBatchBytes = options.Value.Sqlite.PurgeBatchBytes;
         _purgeInterval = options.Value.Sqlite.PurgeIntervalUnderLoad;
@@ -78,6 +81,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
     public async Task<T> RunAsync<T>(WriteOperation<T> operation)
     {
+        operation.Queued = Stopwatch.GetTimestamp();
         try
         {
             await _pending.Writer.WriteAsync(operation, operation.CancellationToken);
@@ -212,6 +216,12 @@ internal sealed class SqliteCommitWriter : BackgroundService
             }
 
             SetSync(commands, sync);
+
+            // Storage:Sqlite:BusyTimeout bounds a request's wait on a lock another process holds (a sqlite3 shell's
+            // transaction, a VACUUM), counted from when the batch's oldest request reached the writer. Waited out
+            // afresh by each batch, a request that came in while the batch before it waited on the lock would wait
+            // again for its own, up to twice as long, and one behind MaxBatchOperations others once more for each.
+            WaitOnLocks(commands, _busyTimeout - Stopwatch.GetElapsedTime(batch[0].Queued));
             commands.Begin.Execute();
             var now = _time.GetUtcNow();
             foreach (var operation in batch)
@@ -363,6 +373,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         try
         {
             SetSync(commands, false);
+            WaitOnLocks(commands, _busyTimeout);
             commands.Begin.Execute();
             var done = commands.PurgeChunk(queueId, PurgeBatchSize, PurgeBatchBytes);
             if (done)
@@ -406,6 +417,18 @@ internal sealed class SqliteCommitWriter : BackgroundService
         {
             commands.SyncCommits(sync);
             _syncing = sync;
+        }
+    }
+
+    /// <summary>Sets how long the next transaction waits on another connection's lock, only when that changes; never less than nothing.</summary>
+    private void WaitOnLocks(WriterCommands commands, TimeSpan wait)
+    {
+        // Whole milliseconds, as SQLite takes them: a batch whose oldest request waited less than one changes nothing.
+        wait = wait > TimeSpan.Zero ? TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)) : TimeSpan.Zero;
+        if (wait != _lockWait)
+        {
+            commands.WaitOnLocks(wait);
+            _lockWait = wait;
         }
     }
 

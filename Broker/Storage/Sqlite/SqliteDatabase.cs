@@ -69,6 +69,9 @@ internal sealed class SqliteDatabase : IDisposable
 
     private int BusyTimeoutSeconds => (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds);
 
+    /// <summary>How long a write may wait on a lock (Storage:Sqlite:BusyTimeout, rounded up to whole seconds).</summary>
+    public TimeSpan BusyTimeout => TimeSpan.FromSeconds(BusyTimeoutSeconds);
+
     public string ReaderConnectionString { get; }
 
     /// <summary>

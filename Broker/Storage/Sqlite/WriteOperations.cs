@@ -12,6 +12,9 @@ internal abstract class WriteOperation
 
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>When the request handed it to the writer (<see cref="System.Diagnostics.Stopwatch"/>'s timestamp).</summary>
+    public long Queued { get; set; }
+
     /// <summary>
     /// Whether the commit must reach the disk before the answer: true for what a client was promised would last
     /// (a sent message, a created or deleted queue). A claim or a delete undone by a power loss only makes a message

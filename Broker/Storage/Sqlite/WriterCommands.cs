@@ -61,6 +61,9 @@ internal sealed class WriterCommands : IDisposable
         }
     }
 
+    /// <summary>How long the next statements wait on a lock another connection holds before they fail with SQLITE_BUSY.</summary>
+    public void WaitOnLocks(TimeSpan wait) => raw.sqlite3_busy_timeout(_connection.Handle!, (int)wait.TotalMilliseconds);
+
     /// <summary>Rows this connection has inserted, updated or deleted since it opened (wrapping past int.MaxValue).</summary>
     public int TotalChanges => raw.sqlite3_total_changes(_connection.Handle!);
 
