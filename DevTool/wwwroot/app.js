@@ -566,12 +566,30 @@
     submitting(el.createForm, createQueue);
   });
 
+  // No maxlength on the name: it cut a name pasted in silently, and Create made a queue the user had not named. A name
+  // over the DevTool's limit is kept as typed and said to be too long as it is typed, and Create has the DevTool say so.
+  let nameTooLong = false;
+  el.createName.addEventListener("input", () => {
+    const length = el.createName.value.trim().length;
+    const tooLong = length > settings.max_queue_name_length;
+    if (tooLong) {
+      say(el.createStatus, `The name is ${length.toLocaleString("en")} characters long; a queue name may have at most ${settings.max_queue_name_length.toLocaleString("en")}.`, false);
+      el.createName.setAttribute("aria-invalid", "true");
+    } else if (nameTooLong) {
+      say(el.createStatus, "", true);
+      el.createName.removeAttribute("aria-invalid");
+    }
+    nameTooLong = tooLong;
+  });
+
   async function createQueue() {
     const name = el.createName.value.trim();
     try {
       const queue = await api("POST", "/queues", { name });
       say(el.createStatus, `Created ${queue.name} (id ${queue.id}).`, true);
       el.createName.value = "";
+      nameTooLong = false;
+      el.createName.removeAttribute("aria-invalid");
       await refresh();
       select(queue.name);
     } catch (error) {
@@ -671,7 +689,6 @@
       // The defaults above; the first refresh will say whether the DevTool is there at all.
     }
     for (const hint of document.querySelectorAll(".refresh-every")) hint.textContent = every(settings.refresh_interval_ms);
-    el.createName.maxLength = settings.max_queue_name_length;
     renderSizeChoices();
     renderQueueChoices();
     setInterval(renderFreshness, 1000);

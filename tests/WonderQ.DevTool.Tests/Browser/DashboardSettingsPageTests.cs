@@ -52,7 +52,39 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
 
         await Expect(size.Locator("option")).ToHaveTextAsync(["10", "25", "30", "50"]);
         await Expect(size).ToHaveValueAsync("30");
-        await Expect(dashboard.Page.Locator("#new-queue-name")).ToHaveAttributeAsync("maxlength", "40");
+    }
+
+    [Fact]
+    public async Task A_name_pasted_over_the_limit_is_kept_whole_said_to_be_too_long_and_creates_no_queue()
+    {
+        var prefix = $"pasted-{Guid.NewGuid().ToString("N")[..8]}-";
+        var name = prefix + new string('x', 45 - prefix.Length);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        var input = page.Locator("#new-queue-name");
+        var status = page.Locator("#create-status");
+        await Expect(page.Locator(".panel-head .refresh-every")).ToHaveTextAsync("every 0.2 s"); // the settings are in
+
+        // What a paste does: the text inserted at once, as one input event. A maxlength cut it to its first 40 characters
+        // without a word, and Create made a queue of that name.
+        await input.FocusAsync();
+        await page.Keyboard.InsertTextAsync(name);
+
+        await Expect(input).ToHaveValueAsync(name);
+        await Expect(input).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(status).ToHaveTextAsync("The name is 45 characters long; a queue name may have at most 40.");
+        await Expect(status).ToHaveClassAsync("form-status error");
+
+        await page.Locator("#create-queue button[type=submit]").ClickAsync();
+
+        await Expect(status).ToContainTextAsync("must be 1 to 40 characters long");
+        await Expect(input).ToHaveValueAsync(name);
+        (await apps.BrokerClient.ListQueuesAsync()).Should().NotContain(q => q.Name.StartsWith(prefix, StringComparison.Ordinal));
+
+        // Cut back within the limit, the name is fine again and the message goes.
+        await input.FillAsync(name[..40]);
+        await Expect(status).ToHaveTextAsync("");
+        await Expect(input).Not.ToHaveAttributeAsync("aria-invalid", "true");
     }
 
     [Fact]
