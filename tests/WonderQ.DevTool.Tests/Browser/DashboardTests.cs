@@ -1,4 +1,5 @@
 using FluentAssertions;
+using Microsoft.Playwright;
 using WonderQ.Shared.Contracts;
 using static Microsoft.Playwright.Assertions;
 
@@ -582,6 +583,21 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
 
         await Expect(dashboard.QueueRow(name).Locator(".queue-name")).ToHaveAttributeAsync("aria-current", "true");
         await Expect(dashboard.Page.Locator("#queue-rows .queue-name[aria-current]")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task Each_table_is_named_for_assistive_technology_by_the_heading_above_it()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("named");
+        await using var _ = dashboard;
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "listed");
+        var page = dashboard.Page;
+
+        await dashboard.OpenQueueAsync(name);
+
+        // The name a screen reader announces on entering the table, computed as the browser computes it.
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Queues", Exact = true })).ToHaveIdAsync("queues");
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = $"Messages in {name}", Exact = true })).ToHaveIdAsync("messages");
     }
 
     [Fact]
