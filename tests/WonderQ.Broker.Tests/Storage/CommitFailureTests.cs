@@ -12,11 +12,13 @@ public sealed class CommitFailureTests
     [InlineData(10, 778, "I/O error")] // SQLITE_IOERR_WRITE
     [InlineData(10, 1034, "I/O error")] // SQLITE_IOERR_FSYNC
     [InlineData(8, 8, "database has become read-only")] // SQLITE_READONLY
+    [InlineData(5, 5, "locked by another program")] // SQLITE_BUSY
+    [InlineData(5, 261, "locked by another program")] // SQLITE_BUSY_RECOVERY: another process recovering the log
     [InlineData(8, 1288, "database has become read-only")] // SQLITE_READONLY_CANTINIT: it cannot set up its -shm file
     [InlineData(8, 1032, "database file was deleted or replaced")] // SQLITE_READONLY_DBMOVED
     [InlineData(19, 1811, "could not reach its storage")] // SQLITE_CONSTRAINT_TRIGGER: nothing wrong with the disk
     [InlineData(11, 11, "could not reach its storage")] // SQLITE_CORRUPT
-    public void A_full_disk_a_disk_error_and_a_read_only_database_are_named_and_anything_else_is_the_generic_detail(int code, int extended, string detail)
+    public void A_full_disk_a_disk_error_a_read_only_and_a_locked_database_are_named_and_anything_else_is_the_generic_detail(int code, int extended, string detail)
     {
         var failure = CommitFailure.Of(new SqliteException("SQLite said no", code, extended));
 

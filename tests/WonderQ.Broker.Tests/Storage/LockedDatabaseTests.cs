@@ -8,7 +8,7 @@ namespace WonderQ.Broker.Tests.Storage;
 /// <summary>
 /// The write lock held by another process (a sqlite3 shell's open transaction, a VACUUM) while requests come in: each
 /// waits for it at most Storage:Sqlite:BusyTimeout, counted from when it reached the writer, and is then a 503 that
-/// keeps nothing. Real time, as the wait is SQLite's own busy handler; a second connection in this process takes the
+/// says the database is locked by another program and keeps nothing. Real time, as the wait is SQLite's own busy handler; a second connection in this process takes the
 /// lock, which SQLite enforces between connections of one process as between processes.
 /// </summary>
 public sealed class LockedDatabaseTests() : FreshBroker(new BrokerApplication(settings: new Dictionary<string, string>
@@ -31,6 +31,8 @@ public sealed class LockedDatabaseTests() : FreshBroker(new BrokerApplication(se
             var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => TimedSendAsync(queue.Id, $"refused {i}")));
 
             answers.Select(a => a.Status).Should().AllBeEquivalentTo(HttpStatusCode.ServiceUnavailable);
+            answers.Select(a => a.Detail).Should().AllBe(
+                "The broker's database is locked by another program (a sqlite3 shell with a transaction open, a VACUUM): the broker cannot store or claim messages until it lets go. Try again shortly.");
             answers.Select(a => a.Took).Should().AllSatisfy(
                 // Waited out afresh by each batch of one, the last would wait 6 s; the bound leaves a busy machine room.
                 took => took.Should().BeLessThan(TimeSpan.FromSeconds(2.5), "a request waits on the lock for its BusyTimeout of 1 s, not again for each batch ahead of it"));
@@ -42,11 +44,13 @@ public sealed class LockedDatabaseTests() : FreshBroker(new BrokerApplication(se
         (await Client.PeekAsync(queue.Id)).Select(m => m.Id).Should().Equal([sent], "the refused sends kept nothing");
     }
 
-    private async Task<(HttpStatusCode Status, TimeSpan Took)> TimedSendAsync(long queueId, string body)
+    private async Task<(HttpStatusCode Status, string? Detail, TimeSpan Took)> TimedSendAsync(long queueId, string body)
     {
         var started = Stopwatch.GetTimestamp();
         using var response = await Client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queueId, null, body)));
-        return (response.StatusCode, Stopwatch.GetElapsedTime(started));
+        var took = Stopwatch.GetElapsedTime(started);
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        return (response.StatusCode, problem.GetProperty("detail").GetString(), took);
     }
 
     private static void Execute(SqliteConnection connection, string sql)
