@@ -35,7 +35,8 @@ public static class MessagesApi
             .WithMetadata(new SkipStatusCodePagesAttribute()).RefusesHead()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Long-poll for messages and claim them for the visibility timeout");
-        group.MapDelete("/{id}", DeleteMessage).ProducesValidationProblem()
+        // Routing matches /messages/consume here too; only a number can be a message's id.
+        group.MapDelete("/{id}", DeleteMessage).TakesRouteValue("id", id => Rules.TryParseWholeNumber(id, out _)).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Delete (acknowledge) a message, checked against its reservation token when one is given");

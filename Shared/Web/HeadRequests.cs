@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Routing;
 
 namespace WonderQ.Shared.Web;
 
@@ -42,18 +41,9 @@ public static class HeadRequests
         }
 
         context.Request.Method = HttpMethods.Head;
-        if (context.GetEndpoint() is RouteEndpoint unsafeGet && unsafeGet.Metadata.GetMetadata<UnsafeGet>() is not null)
+        if (context.GetEndpoint() is { } endpoint && IsUnsafeGet(endpoint))
         {
-            var allow = AllowedMethods(context, unsafeGet.RoutePattern.RawText);
-            context.SetEndpoint(new Endpoint(
-                refused =>
-                {
-                    refused.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                    refused.Response.Headers.Allow = allow;
-                    return Task.CompletedTask;
-                },
-                EndpointMetadataCollection.Empty,
-                "405 HEAD of an unsafe GET"));
+            context.SetEndpoint(AllowedMethods.RefusalEndpoint());
         }
 
         return next(context);
@@ -65,7 +55,7 @@ public static class HeadRequests
     /// through the UserApp's own key, any web page its user opened could consume a queue's messages.
     /// </summary>
     internal static Task RefuseCrossSite(HttpContext context, RequestDelegate next) =>
-        context.GetEndpoint()?.Metadata.GetMetadata<UnsafeGet>() is not null
+        context.GetEndpoint() is { } endpoint && IsUnsafeGet(endpoint)
             && string.Equals(context.Request.Headers["Sec-Fetch-Site"], "cross-site", StringComparison.OrdinalIgnoreCase)
             ? RefuseAsync(context)
             : next(context);
@@ -78,14 +68,7 @@ public static class HeadRequests
             $"{context.Request.Method} {context.Request.Path} changes what is stored, and this request came from another site's page "
                 + "(Sec-Fetch-Site: cross-site): call it from a script, curl or the address bar.");
 
-    /// <summary>The methods mapped at that route pattern, written as routing writes the Allow of its own 405s.</summary>
-    private static string AllowedMethods(HttpContext context, string? route) =>
-        string.Join(", ", context.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints
-            .OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText == route)
-            .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [])
-            .Distinct()
-            .Order(StringComparer.Ordinal));
+    internal static bool IsUnsafeGet(Endpoint endpoint) => endpoint.Metadata.GetMetadata<UnsafeGet>() is not null;
 
     private sealed class UnsafeGet
     {

@@ -402,9 +402,9 @@ public static class WebConventions
                 static branch => branch.UseStatusCodePages());
 
     /// <summary>
-    /// Refuses oversized bodies, bodies in another charset than UTF-8 or compressed, and query parameters the endpoint
-    /// does not take or given twice, before anything reads them.
+    /// Refuses a method the path does not take, and then oversized bodies, bodies in another charset than UTF-8 or
+    /// compressed, and query parameters the endpoint does not take or given twice, before anything reads them.
     /// </summary>
     public static IApplicationBuilder UseWonderQRequestChecks(this IApplicationBuilder app) =>
-        app.UseRequestBodyLimit().UseKnownRequestContent().UseKnownQueryParameters();
+        app.Use(AllowedMethods.RefuseWrongMethod).UseRequestBodyLimit().UseKnownRequestContent().UseKnownQueryParameters();
 }
