@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -20,9 +21,16 @@ public sealed class ProblemJsonFallbackWriter(IOptions<ProblemDetailsOptions> pr
         var problem = context.ProblemDetails;
         problem.Status ??= response.StatusCode;
         problem.Title ??= ReasonPhrases.GetReasonPhrase(problem.Status.Value);
+        // What the default writer gives the same problem, so that one asked for by a browser is no poorer: the type of
+        // its status (a ProblemHttpResult fills it in as it is made) and the trace id the log names the request by.
+        _ = TypedResults.Problem(problem);
+        var json = jsonOptions.Value.SerializerOptions;
+        problem.Extensions.TryAdd(
+            json.PropertyNamingPolicy?.ConvertName("traceId") ?? "traceId",
+            Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
         problemOptions.Value.CustomizeProblemDetails?.Invoke(context);
 
-        var typeInfo = jsonOptions.Value.SerializerOptions.GetTypeInfo(problem.GetType());
+        var typeInfo = json.GetTypeInfo(problem.GetType());
         return new ValueTask(response.WriteAsJsonAsync(problem, typeInfo, "application/problem+json", context.HttpContext.RequestAborted));
     }
 }
