@@ -31,6 +31,14 @@ internal static class KestrelLimits
                 continue;
             }
 
+            // The binder reads an empty value as none, so a cap Kestrel allows to be null (MaxConcurrentConnections,
+            // MaxRequestBufferSize) was taken off without a word, when the value most likely comes from a variable left
+            // unset (--Kestrel:Limits:MaxConcurrentConnections=$MAX_CONNECTIONS); any other limit cannot convert it.
+            if (value.Length == 0)
+            {
+                throw new StartRefusedException($"{Section}:{key} is empty: give it a value (appsettings.json has each limit's default).");
+            }
+
             // Two settings for one limit would leave the operator guessing which one holds.
             if (key.Equals(nameof(KestrelServerLimits.MaxRequestBodySize), StringComparison.OrdinalIgnoreCase))
             {

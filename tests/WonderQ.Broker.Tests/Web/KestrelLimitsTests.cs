@@ -45,4 +45,19 @@ public sealed class KestrelLimitsTests : IDisposable
         start.Should().Throw<StartRefusedException>().WithMessage(
             $"Kestrel:Limits:{key} is empty: give it a value, or give Kestrel:Limits:{key.Split(':')[0]} itself an empty value to turn the rate off.");
     }
+
+    [Theory]
+    [InlineData("MaxConcurrentConnections")]
+    [InlineData("MaxRequestHeaderCount")]
+    [InlineData("Http2:MaxStreamsPerConnection")]
+    public void An_empty_limit_stops_the_broker_naming_it_rather_than_taking_the_cap_off_or_keeping_the_default(string key)
+    {
+        // Most likely a variable left unset: read as no value, MaxConcurrentConnections lost its cap, and with it the
+        // warning that waiting consumers could take every connection; the others were refused as 'cannot be : ...'.
+        var start = () => Program.CreateApp(
+            ["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}", $"--Kestrel:Limits:{key}="]);
+
+        start.Should().Throw<StartRefusedException>().WithMessage(
+            $"Kestrel:Limits:{key} is empty: give it a value (appsettings.json has each limit's default).");
+    }
 }
