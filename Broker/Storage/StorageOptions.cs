@@ -109,9 +109,14 @@ public sealed class SqliteStorageOptions
 
     /// <summary>
     /// SQLite's <c>synchronous</c> setting. FULL syncs the WAL on every commit, so a 201 survives a power loss;
-    /// NORMAL survives a process crash but may lose the last commits on power loss.
+    /// NORMAL survives a process crash but may lose the last commits on power loss. Taken in any case, as
+    /// <c>Storage:Provider</c> is and as SQLite takes it, and kept in capitals, the form it is checked in.
     /// </summary>
-    public string Synchronous { get; set; } = "FULL";
+    public string Synchronous
+    {
+        get;
+        set => field = value.ToUpperInvariant();
+    } = "FULL";
 
     /// <summary>The most operations (sends, claims, deletes) committed together in one transaction.</summary>
     public int MaxBatchOperations { get; set; } = 512;

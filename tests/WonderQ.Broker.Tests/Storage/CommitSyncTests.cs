@@ -14,6 +14,8 @@ public sealed class CommitSyncTests
     [Theory]
     [InlineData("FULL", 2)]
     [InlineData("EXTRA", 3)]
+    [InlineData("full", 2)] // any case, as Storage:Provider and SQLite take it
+    [InlineData("Extra", 3)]
     public async Task A_fresh_brokers_first_sends_commit_at_the_configured_level_and_a_claim_between_them_does_not_change_that(
         string synchronous, long level)
     {
