@@ -11,6 +11,9 @@ namespace WonderQ.Shared.Client;
 
 public static class BrokerClientServiceCollectionExtensions
 {
+    /// <summary>When a call began, by the pipeline's clock.</summary>
+    private static readonly ResiliencePropertyKey<long> _callStarted = new("WonderQ.CallStarted");
+
     /// <summary>
     /// Registers <see cref="BrokerClient"/> over <see cref="IHttpClientFactory"/>, configured from section
     /// <c>Broker</c>, with a resilience pipeline: a total timeout, retries with exponential backoff and jitter for
@@ -43,12 +46,18 @@ public static class BrokerClientServiceCollectionExtensions
         builder.AddResilienceHandler("broker", (pipeline, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
-            pipeline.TimeProvider = context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
+            var time = context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
+            pipeline.TimeProvider = time;
 
             pipeline.AddTimeout(new TimeoutStrategyOptions
             {
                 Name = "total",
-                TimeoutGenerator = args => ValueTask.FromResult(options.TotalTimeout + WaitTime(args.Context)),
+                TimeoutGenerator = args =>
+                {
+                    // Asked once a call, as it starts: when, so that a Retry-After is weighed against the time left.
+                    args.Context.Properties.Set(_callStarted, time.GetTimestamp());
+                    return ValueTask.FromResult(options.TotalTimeout + WaitTime(args.Context));
+                },
             });
 
             if (options.MaxRetries > 0)
@@ -60,9 +69,10 @@ public static class BrokerClientServiceCollectionExtensions
                     UseJitter = true,
                     Delay = options.RetryBaseDelay,
                     // Connection failures, timeouts, 5xx, 408 and 429; never another 4xx, which a retry cannot fix. The
-                    // delay is the answer's Retry-After when it has one: past the call's budget, the total timeout
-                    // would cut the wait short and report a broker that answered "busy" as one that did not answer.
-                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, options)),
+                    // delay is the answer's Retry-After when it has one: past what is left of the call's budget, the
+                    // total timeout would cut the wait short and report a broker that answered "busy" as one that did
+                    // not answer.
+                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)),
                 });
             }
 
@@ -81,8 +91,17 @@ public static class BrokerClientServiceCollectionExtensions
             ? wait
             : TimeSpan.Zero;
 
-    private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, BrokerClientOptions options) =>
-        outcome.Result?.Headers.RetryAfter?.Delta >= options.TotalTimeout;
+    /// <summary>Whether the answer's Retry-After is as long as what is left of the call's total timeout, or longer.</summary>
+    private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, ResilienceContext context, BrokerClientOptions options, TimeProvider time)
+    {
+        if (outcome.Result?.Headers.RetryAfter?.Delta is not { } retryAfter)
+        {
+            return false;
+        }
+
+        var used = context.Properties.TryGetValue(_callStarted, out var started) ? time.GetElapsedTime(started) : TimeSpan.Zero;
+        return retryAfter >= options.TotalTimeout + WaitTime(context) - used;
+    }
 
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
     {

@@ -82,6 +82,32 @@ public class BrokerClientTests
     }
 
     [Fact]
+    public async Task A_503_asking_for_longer_than_the_call_has_left_is_not_retried_and_surfaces_as_busy()
+    {
+        // The 503 comes 8 s into a call of 10 s and asks for 5 s: less than the call's whole budget, more than is left.
+        var clock = new TimerRecordingClock();
+        await using var broker = await FlakyBroker.UnavailableOnceThenOkAsync(5, "[]", () => clock.Advance(TimeSpan.FromSeconds(8)));
+        using var client = new TestBrokerClient(
+            broker.Url,
+            new Dictionary<string, string?> { ["Broker:AttemptTimeout"] = "00:00:10", ["Broker:TotalTimeout"] = "00:00:10" },
+            clock);
+
+        var call = client.Client.ListQueuesAsync();
+        await Eventually.ValueAsync(
+            () => string.Join(", ", clock.DueTimes),
+            _ => call.IsCompleted || clock.DueTimes.Contains(TimeSpan.FromSeconds(5)),
+            "the call ended, or waits for the 5 s the 503 asked for",
+            TimeSpan.FromSeconds(10));
+        // The call's end: a client that waited for the retry sees its total timeout run out meanwhile.
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var act = () => call.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.AnsweredWith.Should().Be(HttpStatusCode.ServiceUnavailable, "the broker answered busy; the call did not run out of time waiting");
+        broker.Attempts.Should().Be(1);
+    }
+
+    [Fact]
     public async Task A_400_is_not_retried_and_surfaces_the_problem_detail()
     {
         await using var broker = await FlakyBroker.AlwaysAsync(400, "Name it properly.", errorsJson: """{"name": ["'name' is required."]}""");

@@ -32,13 +32,16 @@ public sealed class FlakyBroker : IAsyncDisposable
             : Json(context, 200, json));
 
     /// <summary>Answers the first request 503 with <c>Retry-After: <paramref name="seconds"/></c>, then <paramref name="json"/>.</summary>
-    public static Task<FlakyBroker> UnavailableOnceThenOkAsync(int seconds, string json) =>
+    /// <param name="beforeFirstAnswer">Run before the 503 is written (to move a fake clock on, as a slow answer would).</param>
+    public static Task<FlakyBroker> UnavailableOnceThenOkAsync(int seconds, string json, Action? beforeFirstAnswer = null) =>
         StartAsync((broker, context) =>
         {
             if (broker._attempts > 1)
             {
                 return Json(context, 200, json);
             }
+
+            beforeFirstAnswer?.Invoke();
 
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Problem(context, 503, "Busy.");
