@@ -24,8 +24,36 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
     /// <summary>Set on a request so the timeouts stretch by the long poll's own wait.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> WaitTimeKey = new("WonderQ.WaitTime");
 
-    public Task<QueueDto> CreateQueueAsync(string name, CancellationToken cancellationToken = default) =>
-        SendAsync<QueueDto>(HttpMethod.Post, "queues", JsonContent.Create(new CreateQueueRequest(name), options: WonderQJson.Options), cancellationToken)!;
+    /// <summary>Set on a request so the resilience pipeline can note that an attempt of it may have been handled unanswered.</summary>
+    internal static readonly HttpRequestOptionsKey<CallNote> CallNoteKey = new("WonderQ.CallNote");
+
+    /// <summary>
+    /// Creates a queue; a 409 <see cref="BrokerException"/> when one of that name exists. A retry that reads 409 after
+    /// an attempt whose answer was lost (a timeout, a reset, a 5xx) finds the queue and returns it: that attempt may
+    /// have created it, and the caller would otherwise be told its own queue was there before it.
+    /// </summary>
+    public async Task<QueueDto> CreateQueueAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var call = new CallNote();
+        try
+        {
+            return (await SendAsync<QueueDto>(
+                HttpMethod.Post,
+                "queues",
+                JsonContent.Create(new CreateQueueRequest(name), options: WonderQJson.Options),
+                cancellationToken,
+                note: call))!;
+        }
+        catch (BrokerException ex) when (ex.Status == HttpStatusCode.Conflict && call.AnswerMayBeLost)
+        {
+            if (await FindQueueAsync(QueueRef.ByName(name), cancellationToken) is { } created)
+            {
+                return created;
+            }
+
+            throw;
+        }
+    }
 
     /// <summary>The queue, or null when there is none.</summary>
     public async Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
@@ -84,7 +112,11 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
             : new PeekResult(await response.Content.ReadFromJsonAsync<MessageDto[]>(WonderQJson.Options, cancellationToken) ?? [], tag);
     }
 
-    /// <summary>True when deleted, false when there was no such queue (given an id and a name, none with both).</summary>
+    /// <summary>
+    /// True when deleted, false when there was no such queue (given an id and a name, none with both). A retry that
+    /// reads 404 after an attempt whose answer was lost (a timeout, a reset, a 5xx) is true: that attempt may have
+    /// deleted it, and the caller would otherwise be told there was no queue to delete.
+    /// </summary>
     public async Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
     {
         if (!await MatchesAsync(queue, cancellationToken))
@@ -92,14 +124,15 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
             return false;
         }
 
+        var call = new CallNote();
         try
         {
-            await SendAsync<SuccessResponse>(HttpMethod.Delete, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}", null, cancellationToken);
+            await SendAsync<SuccessResponse>(HttpMethod.Delete, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}", null, cancellationToken, note: call);
             return true;
         }
         catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
         {
-            return false;
+            return call.AnswerMayBeLost;
         }
     }
 
@@ -165,12 +198,18 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
         return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
     }
 
-    private async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, TimeSpan? waitTime = null)
+    private async Task<T?> SendAsync<T>(
+        HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, TimeSpan? waitTime = null, CallNote? note = null)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         if (waitTime is { } wait)
         {
             request.Options.Set(WaitTimeKey, wait);
+        }
+
+        if (note is not null)
+        {
+            request.Options.Set(CallNoteKey, note);
         }
 
         using var response = await SendAsync(request, cancellationToken);
@@ -262,5 +301,21 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
         return (int)status >= 500
             ? new BrokerUnavailableException(problem?.Detail ?? $"The broker answered {(int)status} {title}.", answeredWith: status)
             : new BrokerException(status, title, problem?.Detail, problem?.Errors);
+    }
+}
+
+/// <summary>
+/// What the resilience pipeline learned of a call's attempts. One object, shared by reference: each retry sends a copy
+/// of the request, whose options are copied from the first.
+/// </summary>
+internal sealed class CallNote
+{
+    private volatile bool _answerMayBeLost;
+
+    /// <summary>An attempt was retried after a failure that may have come after the broker had done the work.</summary>
+    public bool AnswerMayBeLost
+    {
+        get => _answerMayBeLost;
+        set => _answerMayBeLost = value;
     }
 }

@@ -73,6 +73,17 @@ public static class BrokerClientServiceCollectionExtensions
                     // total timeout would cut the wait short and report a broker that answered "busy" as one that did
                     // not answer.
                     ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)),
+                    OnRetry = args =>
+                    {
+                        if (MayHaveBeenHandled(args.Outcome)
+                            && args.Context.GetRequestMessage() is { } request
+                            && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note))
+                        {
+                            note.AnswerMayBeLost = true;
+                        }
+
+                        return default;
+                    },
                 });
             }
 
@@ -102,6 +113,19 @@ public static class BrokerClientServiceCollectionExtensions
         var used = context.Properties.TryGetValue(_callStarted, out var started) ? time.GetElapsedTime(started) : TimeSpan.Zero;
         return retryAfter >= options.TotalTimeout + WaitTime(context) - used;
     }
+
+    /// <summary>
+    /// Whether the broker may have done what the failed attempt asked, its answer lost: a timeout, a connection that
+    /// broke once the request was sent, a 5xx (a proxy's 502 or 504, a 500 after the commit). Not a connection that was
+    /// never made, nor a 408 or 429, which say the request was not handled.
+    /// </summary>
+    private static bool MayHaveBeenHandled(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } } => false,
+        { Exception: HttpRequestException or TimeoutRejectedException } => true,
+        { Result: { } response } => (int)response.StatusCode >= 500,
+        _ => false,
+    };
 
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
     {

@@ -1,0 +1,70 @@
+using System.Net;
+using WonderQ.Shared.Client;
+using WonderQ.Shared.Contracts;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Client;
+
+/// <summary>
+/// A queue created or deleted by the broker whose answer never reached the client: the client's retry then reads
+/// 409 or 404, which is its own first attempt's work, not someone else's.
+/// </summary>
+public sealed class LostAnswerTests(KestrelBroker broker) : IClassFixture<KestrelBroker>, IDisposable
+{
+    private readonly TestBrokerClient _direct = new(broker.Url);
+
+    public void Dispose() => _direct.Dispose();
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_create_whose_answer_was_lost_reports_the_queue_it_created_not_a_409(bool reset)
+    {
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "POST", reset);
+        using var client = new TestBrokerClient(relay.Url);
+        var name = $"created-unanswered-{reset}";
+
+        var created = await client.Client.CreateQueueAsync(name);
+
+        created.Name.Should().Be(name);
+        (await _direct.Client.FindQueueAsync(QueueRef.ByName(name))).Should().BeEquivalentTo(created);
+        relay.Forwarded.Should().BeGreaterThanOrEqualTo(2, "the broker created it on the first attempt and refused the retry");
+    }
+
+    [Fact]
+    public async Task A_create_of_a_queue_that_was_there_before_is_a_409_though_an_answer_of_the_call_is_never_lost()
+    {
+        await _direct.Client.CreateQueueAsync("there-before");
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "DELETE", reset: true);
+        using var client = new TestBrokerClient(relay.Url);
+
+        var act = () => client.Client.CreateQueueAsync("there-before");
+
+        (await act.Should().ThrowAsync<BrokerException>()).Which.Status.Should().Be(HttpStatusCode.Conflict);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_delete_whose_answer_was_lost_reports_the_queue_deleted_not_missing(bool reset)
+    {
+        var queue = await _direct.Client.CreateQueueAsync($"deleted-unanswered-{reset}");
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "DELETE", reset);
+        using var client = new TestBrokerClient(relay.Url);
+
+        var deleted = await client.Client.DeleteQueueAsync(QueueRef.ById(queue.Id));
+
+        deleted.Should().BeTrue("this call's first attempt deleted it");
+        (await _direct.Client.FindQueueAsync(QueueRef.ById(queue.Id))).Should().BeNull();
+        relay.Forwarded.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_delete_of_a_queue_that_is_not_there_is_false_when_no_answer_was_lost()
+    {
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "POST", reset: true);
+        using var client = new TestBrokerClient(relay.Url);
+
+        (await client.Client.DeleteQueueAsync(QueueRef.ByName("never-created"))).Should().BeFalse();
+    }
+}
