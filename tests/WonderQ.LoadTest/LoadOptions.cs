@@ -27,7 +27,8 @@ internal sealed class LoadOptions
           --duration S            stop after S seconds (default 10), or at --messages, whichever comes first; a
                                   burst is given up S + 60 s after it started
           --body-bytes B          message body size in bytes (default 1024; latency/idle-waiters 64)
-          --queue NAME            use (or create) this queue instead of a fresh uniquely-named one, and keep it
+          --queue NAME            use (or create) this queue instead of a fresh uniquely-named one, and keep it;
+                                  messages of others in it are deleted when received, and not counted
           --keep-queue            do not delete the queue at the end
           --http2 N               speak HTTP/2 without TLS (h2c, for the broker's h2c port) over N connections that
                                   every producer and consumer shares, 100 requests at once on each (default: HTTP/1.1,

@@ -232,13 +232,18 @@ internal sealed class Run : IDisposable
         {
             switch (await task)
             {
-                case 200:
-                    ok++;
-                    if (seq is null)
+                case 200 when seq is null:
+                    // Another run's message, or another producer's on a shared --queue: deleted, as a drain would, but
+                    // not this run's to count, unless the run drains what the queue held (--no-fill), all of it foreign.
+                    Ledger.ForeignAcknowledged();
+                    if (Options.NoFill)
                     {
-                        Ledger.ForeignAcknowledged();
+                        ok++;
                     }
 
+                    break;
+                case 200:
+                    ok++;
                     break;
                 case var refused and (404 or 409):
                     Ledger.AcknowledgementRefused(seq, refused);

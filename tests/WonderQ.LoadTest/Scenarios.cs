@@ -143,6 +143,7 @@ internal static class Scenarios
         result.Verification["duplicates"] = ledger.Duplicates;
         result.Verification["tolerated_duplicates_after_expiry"] = ledger.ToleratedDuplicates;
         result.Verification["foreign_received"] = ledger.Foreign;
+        result.Verification["foreign_deleted"] = ledger.ForeignDeleted;
         result.Verification["corrupted"] = ledger.Corrupted;
         var anotherId = ledger.ReceivedUnderAnotherId;
         result.Verification["received_under_another_id"] = anotherId;

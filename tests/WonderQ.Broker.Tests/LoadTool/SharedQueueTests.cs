@@ -1,0 +1,40 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using WonderQ.LoadTest;
+
+namespace WonderQ.Broker.Tests.LoadTool;
+
+/// <summary>The load tool on a <c>--queue</c> that holds messages of others: another run's, or another producer's.</summary>
+public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<KestrelBroker>
+{
+    [Fact]
+    public async Task Consume_on_a_queue_holding_others_messages_counts_and_checks_only_its_own_and_deletes_the_rest()
+    {
+        // Arrange: 30 messages of another app, older than (so claimed before) the run's 20.
+        using var http = broker.CreateClient();
+        var queue = await (await http.PostAsJsonAsync("/queues", new { name = "shared-with-others" })).Content.ReadFromJsonAsync<JsonElement>();
+        for (var i = 0; i < 30; i++)
+        {
+            (await http.PostAsJsonAsync("/messages", new { queue_id = queue.GetProperty("id").GetInt64(), body = $"another app's #{i}" })).EnsureSuccessStatusCode();
+        }
+
+        var options = LoadOptions.Parse([
+            "consume", "--queue", "shared-with-others", "--messages", "20", "--consumers", "1", "--batch", "10", "--fill-concurrency", "4",
+            "--duration", "30", "--url", broker.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        // Act
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        // Assert: the run went on past the others' messages until it had received its own 20.
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var verification = json.RootElement.GetProperty("verification");
+        verification.GetProperty("received").GetInt64().Should().Be(20, "the run's own messages are what it counts");
+        verification.GetProperty("foreign_received").GetInt64().Should().Be(30);
+        verification.GetProperty("foreign_deleted").GetInt64().Should().Be(30);
+        verification.GetProperty("unreceived_still_queued").GetInt64().Should().Be(0);
+        verification.GetProperty("queue_size_after").GetInt64().Should().Be(0);
+        json.RootElement.GetProperty("result").GetString().Should().Be("PASS");
+    }
+}
