@@ -20,7 +20,8 @@ internal sealed class LoadOptions
           burst         --concurrency N simultaneous POST /messages in one burst; all must be acknowledged
 
         options (--name value or --name=value), for every scenario:
-          --url U                 broker base URL, plain http (default http://127.0.0.1:3213); give it again for
+          --url U                 broker base URL, plain http (default http://127.0.0.1:3213), with a path for a
+                                  broker behind a prefix (http://host:port/wq); no query; give it again for
                                   each further server to measure side by side
           --rounds N              run the scenario N times on each server, in turns (default 1); a summary compares
                                   each server's median throughput with the first's
@@ -208,6 +209,14 @@ internal sealed class LoadOptions
                     {
                         // The hot path is a minimal plain-HTTP/1.1 client (README, "Transport").
                         throw new ArgumentException($"--url must be a plain http URL: the load test does not speak TLS; got '{url}'.");
+                    }
+
+                    if (parsed.Query.Length > 0 || parsed.Fragment.Length > 0 || parsed.UserInfo.Length > 0)
+                    {
+                        // Each request makes its own query, and the broker refuses a parameter it does not read: a
+                        // query, a fragment or a user name would have been dropped without a word. A path is kept.
+                        throw new ArgumentException(
+                            $"--url must be the broker's base URL, http://host:port or http://host:port/prefix, without a query, a fragment or a user name; got '{url}'.");
                     }
 
                     urls.Add(parsed);

@@ -103,6 +103,21 @@ public sealed class LoadOptionsTests
         FluentActions.Invoking(() => LoadOptions.Parse(["burst", arg]))
             .Should().Throw<ArgumentException>().WithMessage(refusal);
 
+    [Theory]
+    [InlineData("http://127.0.0.1:3213/?x=1")]
+    [InlineData("http://127.0.0.1:3213/wq?x=1")]
+    [InlineData("http://127.0.0.1:3213/#top")]
+    [InlineData("http://user:secret@127.0.0.1:3213/")]
+    public void A_url_with_a_query_a_fragment_or_a_user_name_is_refused_rather_than_dropped(string url) =>
+        FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--url", url]))
+            .Should().Throw<ArgumentException>().WithMessage($"--url must be the broker's base URL*without a query, a fragment or a user name; got '{url}'.");
+
+    [Theory]
+    [InlineData("http://127.0.0.1:3213/wq", "http://127.0.0.1:3213/wq/")]
+    [InlineData("http://127.0.0.1:3213/wq/", "http://127.0.0.1:3213/wq/")]
+    public void A_url_with_a_path_keeps_it_as_the_prefix_of_every_request(string url, string expected) =>
+        LoadOptions.Parse(["produce", "--url", url]).Url.Should().Be(new Uri(expected));
+
     [Fact]
     public void An_option_left_without_its_value_is_refused_rather_than_taking_the_next_option_as_it() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["produce", "--queue", "--url", "http://127.0.0.1:4200"]))
