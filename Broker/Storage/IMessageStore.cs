@@ -4,7 +4,8 @@ namespace WonderQ.Broker.Storage;
 
 /// <summary>
 /// Everything the broker keeps. Endpoints talk only to this; each implementation keeps its SQL beside it.
-/// Times are passed in by the caller (from <see cref="TimeProvider"/>) so that a store never reads a clock of its own.
+/// Its times come from <see cref="StoreClock"/>, the clock the waiting consumers compare them with, never from the
+/// system's directly: that clock never goes back, and tests drive it with a fake <see cref="TimeProvider"/>.
 /// </summary>
 public interface IMessageStore
 {
