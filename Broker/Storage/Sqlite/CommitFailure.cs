@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace WonderQ.Broker.Storage.Sqlite;
 
@@ -8,24 +9,6 @@ namespace WonderQ.Broker.Storage.Sqlite;
 /// </summary>
 internal sealed record CommitFailure(string Kind, string Detail)
 {
-    /// <summary>SQLITE_IOERR, whose extended codes (a failed read, write, fsync...) all share it as their low byte.</summary>
-    private const int SqliteIoError = 10;
-
-    /// <summary>SQLITE_FULL: the disk (or the database's <c>max_page_count</c>) has no room for the change.</summary>
-    private const int SqliteFull = 13;
-
-    /// <summary>
-    /// SQLITE_BUSY: another connection held the write lock for all of Storage:Sqlite:BusyTimeout. Only the broker's
-    /// writer writes, so that is another process: a sqlite3 shell with a transaction open, a VACUUM.
-    /// </summary>
-    private const int SqliteBusy = 5;
-
-    /// <summary>SQLITE_READONLY: SQLite refuses to write the file (it can no longer lock or set up its -shm file, say).</summary>
-    private const int SqliteReadOnly = 8;
-
-    /// <summary>SQLITE_READONLY_DBMOVED: the file was renamed or deleted since SQLite opened it.</summary>
-    private const int SqliteReadOnlyDbMoved = 1032;
-
     public const string DiskFull = "The broker's disk is full: it cannot store or claim messages until space is freed. Try again later.";
 
     public const string ReadOnly =
@@ -44,13 +27,19 @@ internal sealed record CommitFailure(string Kind, string Detail)
 
     public static CommitFailure Of(Exception exception) => exception switch
     {
-        SqliteException { SqliteExtendedErrorCode: SqliteReadOnlyDbMoved } => new("database deleted", DatabaseDeleted),
+        // The file renamed or deleted since SQLite opened it.
+        SqliteException { SqliteExtendedErrorCode: raw.SQLITE_READONLY_DBMOVED } => new("database deleted", DatabaseDeleted),
+        // The extended codes (a failed read, write, fsync...) share their primary code as their low byte.
         SqliteException sqlite => (sqlite.SqliteErrorCode & 0xFF) switch
         {
-            SqliteFull => new("disk full", DiskFull),
-            SqliteIoError => new("disk I/O error", DiskError),
-            SqliteReadOnly => new("database read-only", ReadOnly),
-            SqliteBusy => new("database locked", Locked),
+            // The disk (or the database's max_page_count) has no room for the change.
+            raw.SQLITE_FULL => new("disk full", DiskFull),
+            raw.SQLITE_IOERR => new("disk I/O error", DiskError),
+            // SQLite refuses to write the file (it can no longer lock or set up its -shm file, say).
+            raw.SQLITE_READONLY => new("database read-only", ReadOnly),
+            // Another connection held the write lock for all of Storage:Sqlite:BusyTimeout. Only the broker's writer
+            // writes, so that is another process: a sqlite3 shell with a transaction open, a VACUUM.
+            raw.SQLITE_BUSY => new("database locked", Locked),
             var code => new($"SQLite error {code}", Unknown),
         },
         DatabaseDeletedException => new("database deleted", DatabaseDeleted),

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using SQLitePCL;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Storage.Sqlite;
@@ -31,15 +32,9 @@ internal sealed class SqliteDatabase : IDisposable
         // limit, neither of which the broker uses: taking and releasing it was about 4% of the commit writer's CPU
         // (perf, 2026-11-30). SQLite takes this only before its first connection opens; after that (a second broker
         // in one test process) it refuses, and nothing changes.
-        SQLitePCL.Batteries_V2.Init();
-        _ = SQLitePCL.raw.sqlite3_config(SqliteConfigMemStatus, 0);
+        Batteries_V2.Init();
+        _ = raw.sqlite3_config(raw.SQLITE_CONFIG_MEMSTATUS, 0);
     }
-
-    private const int SqliteConfigMemStatus = 9;
-    private const int SqliteReadOnly = 8;
-    private const int SqliteCorrupt = 11;
-    private const int SqliteCannotOpen = 14;
-    private const int SqliteNotADatabase = 26;
 
     public SqliteDatabase(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<SqliteDatabase> logger)
     {
@@ -90,8 +85,8 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>SQLITE_FCNTL_HAS_MOVED, which SQLitePCLRaw does not name.</summary>
     private const int SqliteFcntlHasMoved = 20;
-    private const int SqliteOk = 0;
 
     /// <summary>
     /// Whether the file at the path is no longer the one the broker opened: SQLite's own check (SQLITE_FCNTL_HAS_MOVED),
@@ -107,7 +102,7 @@ internal sealed class SqliteDatabase : IDisposable
                 return false;
             }
 
-            return NativeMethods.sqlite3_file_control(handle.DangerousGetHandle(), "main", SqliteFcntlHasMoved, out var moved) == SqliteOk
+            return NativeMethods.sqlite3_file_control(handle.DangerousGetHandle(), "main", SqliteFcntlHasMoved, out var moved) == raw.SQLITE_OK
                 && moved != 0;
         }
     }
@@ -158,15 +153,15 @@ internal sealed class SqliteDatabase : IDisposable
             OpenIdentity();
             opened = true;
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCannotOpen or SqliteReadOnly or SqliteCorrupt)
+        catch (SqliteException ex) when (ex.SqliteErrorCode is raw.SQLITE_NOTADB or raw.SQLITE_CANTOPEN or raw.SQLITE_READONLY or raw.SQLITE_CORRUPT)
         {
             throw ex.SqliteErrorCode switch
             {
-                SqliteNotADatabase => CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex),
+                raw.SQLITE_NOTADB => CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex),
                 // SQLite opens a file it may not write read-only, and says so at the first write: a read-only file, or
                 // a folder where it cannot create the -wal and -shm files it keeps beside it.
-                SqliteReadOnly => CannotOpen($"SQLite can only read it ({ex.Message.TrimEnd('.')}). Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it", ex),
-                SqliteCorrupt => CannotOpen($"it is damaged ({ex.Message.TrimEnd('.')}). Restore it from a backup, or let sqlite3's .recover salvage what it can into a new file", ex),
+                raw.SQLITE_READONLY => CannotOpen($"SQLite can only read it ({ex.Message.TrimEnd('.')}). Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it", ex),
+                raw.SQLITE_CORRUPT => CannotOpen($"it is damaged ({ex.Message.TrimEnd('.')}). Restore it from a backup, or let sqlite3's .recover salvage what it can into a new file", ex),
                 _ => CannotOpen($"SQLite cannot open it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex),
             };
         }

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using SQLitePCL;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Web;
 
@@ -18,12 +19,6 @@ internal sealed class SqliteMessageStore(
     IOptions<OutageOptions> outages,
     ILogger<SqliteMessageStore> logger) : IMessageStore
 {
-    /// <summary>
-    /// SQLITE_ERROR: SQL that SQLite refuses, a bug of the broker's (or a file whose schema is not its own) rather than
-    /// an outage. It stays a 500: a 503 would have every client retry what cannot succeed.
-    /// </summary>
-    private const int SqliteError = 1;
-
     private readonly LogThrottle _failureLog = new(time, outages.Value.LogInterval);
 
     public QueueActivity Activity => activity;
@@ -143,7 +138,9 @@ internal sealed class SqliteMessageStore(
             await using var connection = await database.OpenReaderAsync(cancellationToken);
             return await read(connection);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode != SqliteError)
+        // Not SQLITE_ERROR, SQL that SQLite refuses: a bug of the broker's (or a file whose schema is not its own) rather
+        // than an outage. It stays a 500: a 503 would have every client retry what cannot succeed.
+        catch (SqliteException ex) when (ex.SqliteErrorCode != raw.SQLITE_ERROR)
         {
             var detail = database.IsInPlace ? CommitFailure.Of(ex).Detail : CommitFailure.DatabaseDeleted;
             LogReadFailure(ex);
