@@ -8,7 +8,8 @@ namespace WonderQ.Shared.Web;
 /// <summary>
 /// The writer of last resort, registered after the default one. The default writer declines when the request's
 /// Accept header leaves out JSON (<c>Accept: text/html</c>); an error would then go out with an empty or plain-text
-/// body, and where a writer is required (the API key check) as a 500. Every error is problem+json, whatever was asked.
+/// body, and where a writer is required (a refusal middleware writes with <see cref="Problems.WriteAsync"/>: a Host
+/// not answered, a cross-site consume, a missing API key) as a 500. Every error is problem+json, whatever was asked.
 /// </summary>
 public sealed class ProblemJsonFallbackWriter(IOptions<ProblemDetailsOptions> problemOptions, IOptions<JsonOptions> jsonOptions)
     : IProblemDetailsWriter
