@@ -110,7 +110,7 @@ public sealed class QueueListener
                 }
                 catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
                 {
-                    _logger.LogWarning("Queue {Name} ({Id}) no longer exists; its listener stops", Queue.Name, Queue.Id);
+                    LogQueueGone();
                     return;
                 }
                 catch (BrokerException ex) when (!IsTransient(ex))
@@ -159,7 +159,11 @@ public sealed class QueueListener
                     continue;
                 }
 
-                await ProcessAsync(broker, messages, _time.GetTimestamp(), stopping);
+                if (!await ProcessAsync(broker, messages, _time.GetTimestamp(), stopping))
+                {
+                    LogQueueGone();
+                    return;
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -179,14 +183,16 @@ public sealed class QueueListener
 
     private static string Plural(long count, string noun) => count == 1 ? noun : noun + "s";
 
+    private void LogQueueGone() => _logger.LogWarning("Queue {Name} ({Id}) no longer exists; its listener stops", Queue.Name, Queue.Id);
+
     /// <summary>
     /// Reports each message, then acknowledges it. Once stopping, a message not yet reported is left to come back
     /// after its visibility timeout, and one already reported still gets its acknowledgement, for up to
     /// <see cref="UserAppOptions.ListenerStopGrace"/>: cut short, it would be reported twice. Nor is a message reported
     /// once its reservation may have run out (the batch took longer than its visibility timeout): another consumer may
-    /// hold it and report it by then.
+    /// hold it and report it by then. False when the queue was deleted mid-batch: the rest of the batch went with it.
     /// </summary>
-    private async Task ProcessAsync(BrokerClient broker, IReadOnlyList<MessageDto> messages, long received, CancellationToken stopping)
+    private async Task<bool> ProcessAsync(BrokerClient broker, IReadOnlyList<MessageDto> messages, long received, CancellationToken stopping)
     {
         // The broker answers a claim the moment it commits it, so the reservation runs from about when the answer came,
         // on this app's own clock (the broker's wall clock, in retrievable_at, may differ from it). Not from when the
@@ -204,7 +210,7 @@ public sealed class QueueListener
             var message = messages[i];
             if (stopping.IsCancellationRequested)
             {
-                return;
+                return true;
             }
 
             if (reserved > TimeSpan.Zero && _time.GetElapsedTime(received) >= reserved)
@@ -216,12 +222,40 @@ public sealed class QueueListener
                     left,
                     Plural(left, "message"),
                     Settings.VisibilityTimeoutSeconds);
-                return;
+                return true;
             }
 
             _output.Processing(message.Body);
             Interlocked.Increment(ref _processed);
-            await DeleteAsync(broker, message, acknowledging.Token);
+            if (!await DeleteAsync(broker, message, acknowledging.Token))
+            {
+                if (await QueueGoneAsync(broker, acknowledging.Token))
+                {
+                    return false;
+                }
+
+                _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, Queue.Name);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the queue has been deleted, asked when a message of it was not there to delete. Deleted mid-batch, it
+    /// took the rest of the batch with it: each would be printed, though no longer in any queue, and each delete warn
+    /// that its message was already gone. An answer that cannot be had is taken as a queue still there: the next
+    /// consume says for sure.
+    /// </summary>
+    private async Task<bool> QueueGoneAsync(BrokerClient broker, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await broker.FindQueueAsync(new QueueRef(Queue.Id, Queue.Name), cancellationToken) is null;
+        }
+        catch (BrokerException)
+        {
+            return false;
         }
     }
 
@@ -231,9 +265,9 @@ public sealed class QueueListener
     /// acknowledgements can get through, and every one of them would be delivered, and printed, again. The token keeps
     /// the late delete safe: past the visibility timeout it still holds unless another consumer has claimed the message
     /// since (then it is a 409, and the message is that consumer's). A refusal no retry changes is logged, not fatal:
-    /// the message comes back after its visibility timeout.
+    /// the message comes back after its visibility timeout. False when the message was not there to delete.
     /// </summary>
-    private async Task DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken cancellationToken)
+    private async Task<bool> DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken cancellationToken)
     {
         var failures = 0;
         try
@@ -242,18 +276,14 @@ public sealed class QueueListener
             {
                 try
                 {
-                    if (!await broker.DeleteMessageAsync(message.Id, message.ReservationToken, cancellationToken))
-                    {
-                        _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, Queue.Name);
-                    }
-
+                    var deleted = await broker.DeleteMessageAsync(message.Id, message.ReservationToken, cancellationToken);
                     if (failures > 0)
                     {
                         _logger.LogInformation(
                             "Listener on queue {Name} acknowledged message {Id} after {Failures} failed {Attempts}", Queue.Name, message.Id, failures, Plural(failures, "attempt"));
                     }
 
-                    return;
+                    return deleted;
                 }
                 catch (BrokerException ex) when (IsTransient(ex))
                 {
@@ -275,6 +305,7 @@ public sealed class QueueListener
         catch (BrokerException ex)
         {
             _logger.LogWarning("Could not delete message {Id} on queue {Name}: {Reason}", message.Id, Queue.Name, ex.Detail ?? ex.Title);
+            return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using WonderQ.Shared.Contracts;
 using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Listen;
@@ -53,6 +54,31 @@ public sealed class LoopEndTests : UserAppTestBase
         await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
         App.Logs.Warnings.Should().ContainSingle(w => w.Contains("refused its consume (401)", StringComparison.Ordinal));
         App.ProcessedBodies.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_queue_deleted_mid_batch_ends_the_loop_with_one_warning_and_the_rest_of_the_batch_unprinted()
+    {
+        // Arrange: the queue is deleted through the broker just as the first message of a batch of five is printed.
+        var queue = (await DispatchAsync(new { queue_name = "dropped", stub = 5 })).Queue;
+        App.Output.LineWritten = line =>
+        {
+            if (line.StartsWith("Processing message: ", StringComparison.Ordinal))
+            {
+                App.Output.LineWritten = null;
+                BrokerClient.Client.DeleteQueueAsync(QueueRef.ById(queue.Id)).GetAwaiter().GetResult().Should().BeTrue();
+            }
+        };
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=dropped&size=5&wait_time=1");
+
+        // Assert: the four messages deleted with the queue are not printed as processed, and the operator is told
+        // once that the queue is gone, not once for each of them that it was already gone.
+        started.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
+        App.ProcessedBodies.Should().ContainSingle();
+        App.Logs.Warnings.Should().ContainSingle().Which.Should().Contain("dropped (" + queue.Id + ") no longer exists");
     }
 
     [Theory]
