@@ -47,41 +47,58 @@ public sealed class Dispatcher(
         var bodies = new string[count];
         var ids = new long?[count];
         var errors = new string?[count];
+        var attempted = new bool[count];
         var target = QueueRef.ById(queue.Id);
         string? stopped = null;
 
-        await Parallel.ForEachAsync(
-            Enumerable.Range(0, count),
-            new ParallelOptions { MaxDegreeOfParallelism = options.Value.DispatchParallelism, CancellationToken = cancellationToken },
-            async (i, ct) =>
-            {
-                // The timestamp is taken as each stub goes out, so it tells when it was sent.
-                bodies[i] = body ?? string.Create(CultureInfo.InvariantCulture, $"message #{i + 1} at {time.GetUtcNow().ToUnixTimeMilliseconds()}");
+        try
+        {
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, count),
+                new ParallelOptions { MaxDegreeOfParallelism = options.Value.DispatchParallelism, CancellationToken = cancellationToken },
+                async (i, ct) =>
+                {
+                    // The timestamp is taken as each stub goes out, so it tells when it was sent.
+                    bodies[i] = body ?? string.Create(CultureInfo.InvariantCulture, $"message #{i + 1} at {time.GetUtcNow().ToUnixTimeMilliseconds()}");
 
-                // No new sends once the app stops (the sends under way finish, and the caller gets the partial
-                // answer) or once one has failed after all its retries: the rest would each wait out theirs too.
-                if (lifetime.ApplicationStopping.IsCancellationRequested)
-                {
-                    errors[i] = "Not sent: the UserApp is shutting down.";
-                    return;
-                }
+                    // No new sends once the app stops (the sends under way finish, and the caller gets the partial
+                    // answer) or once one has failed after all its retries: the rest would each wait out theirs too.
+                    if (lifetime.ApplicationStopping.IsCancellationRequested)
+                    {
+                        errors[i] = "Not sent: the UserApp is shutting down.";
+                        return;
+                    }
 
-                if (Volatile.Read(ref stopped) is { } reason)
-                {
-                    errors[i] = $"Not sent: an earlier message failed ({reason}).";
-                    return;
-                }
+                    if (Volatile.Read(ref stopped) is { } reason)
+                    {
+                        errors[i] = $"Not sent: an earlier message failed ({reason}).";
+                        return;
+                    }
 
-                try
-                {
-                    ids[i] = (await broker.SendAsync(target, bodies[i], ct)).Id;
-                }
-                catch (BrokerException ex)
-                {
-                    errors[i] = ex.Detail ?? ex.Title;
-                    Interlocked.CompareExchange(ref stopped, errors[i], null);
-                }
-            });
+                    try
+                    {
+                        attempted[i] = true;
+                        ids[i] = (await broker.SendAsync(target, bodies[i], ct)).Id;
+                    }
+                    catch (BrokerException ex)
+                    {
+                        errors[i] = ex.Detail ?? ex.Title;
+                        Interlocked.CompareExchange(ref stopped, errors[i], null);
+                    }
+                });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller left (a client's timeout, a Ctrl-C) and no answer will say what was sent: the log does, or the
+            // messages already in the queue would be unexplained.
+            logger.LogWarning(
+                "A dispatch of {Count} messages to queue {Name} stopped when its caller went away: {Sent} were sent, and {UnderWay} under way then may have been",
+                count,
+                queue.Name,
+                ids.Count(id => id is not null),
+                Enumerable.Range(0, count).Count(i => attempted[i] && ids[i] is null && errors[i] is null));
+            throw;
+        }
 
         var sent = new List<DispatchedMessage>(count);
         var failed = new List<FailedMessage>();

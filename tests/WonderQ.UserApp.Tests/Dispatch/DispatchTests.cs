@@ -166,6 +166,37 @@ public partial class DispatchTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Dispatch_whose_caller_goes_away_midway_says_in_the_log_how_many_it_sent()
+    {
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:DispatchParallelism"] = "1" });
+        using var http = app.CreateClient();
+        (await http.PostAsJsonAsync("/dispatch", new { queue_name = "abandoned", body = "creates it" })).EnsureSuccessStatusCode();
+        using var leaving = new CancellationTokenSource();
+        var sends = 0;
+        // The caller gives up (a client's timeout, a Ctrl-C) as the 100th stub goes out.
+        app.BrokerRequest = request =>
+        {
+            if (IsSend(request) && Interlocked.Increment(ref sends) == 100)
+            {
+                leaving.Cancel();
+            }
+
+            return null;
+        };
+
+        var dispatch = () => http.PostAsJsonAsync("/dispatch", new { queue_name = "abandoned", stub = 10_000 }, leaving.Token);
+
+        await dispatch.Should().ThrowAsync<OperationCanceledException>();
+        var warning = await Eventually.ValueAsync(
+            () => app.Logs.Warnings.SingleOrDefault(w => w.Contains("caller went away", StringComparison.Ordinal)) ?? "",
+            line => line.Length > 0,
+            "a warning says the dispatch was cut short");
+        var stored = await QueueSizeAsync("abandoned") - 1;
+        warning.Should().Contain("10000 messages to queue abandoned").And.Contain($": {stored} were sent");
+        stored.Should().BeLessThan(10_000, "the dispatch stopped when its caller left");
+    }
+
+    [Fact]
     public async Task Dispatch_to_an_existing_queue_does_not_create_it_again()
     {
         var first = await DispatchAsync(new { queue_name = "orders", body = "one" });
