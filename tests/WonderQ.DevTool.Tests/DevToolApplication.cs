@@ -10,6 +10,8 @@ public sealed class BrokerApplication : WebApplicationFactory<WonderQ.Broker.Pro
 {
     private readonly TempDatabase _database = new();
 
+    public string DatabasePath => _database.Path;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder) =>
         // A file of its own, so no test class sees another's queues.
         builder.UseSetting("Storage:Sqlite:Path", _database.Path);

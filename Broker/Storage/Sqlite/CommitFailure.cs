@@ -20,8 +20,10 @@ internal sealed record CommitFailure(string Kind, string Detail)
     public const string DiskError =
         "The broker's disk failed to read or write (an I/O error): it cannot store or claim messages until the disk works again. Try again later.";
 
+    // Says when to try again, as every detail here does: the DevTool and the UserApp otherwise add "Try again shortly",
+    // which no retry before the restart can honour.
     public const string DatabaseDeleted =
-        "The broker's database file was deleted or replaced while it ran: it cannot store messages that would outlast its restart. Its operator must restart it.";
+        "The broker's database file was deleted or replaced while it ran: it cannot store messages that would outlast its restart. Its operator must restart it. Try again once it has.";
 
     public const string Unknown = "The broker could not reach its storage. Try again shortly.";
 

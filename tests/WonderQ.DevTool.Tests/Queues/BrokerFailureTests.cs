@@ -76,6 +76,22 @@ public sealed class BrokerFailureTests
         problem.GetProperty("detail").GetString().Should().EndWith($"answered 503: {DiskFull}");
     }
 
+    [Fact]
+    public async Task A_broker_whose_database_file_was_deleted_is_passed_on_as_needing_a_restart_not_a_retry_shortly()
+    {
+        await using var broker = new BrokerApplication();
+        await new BrokerClient(broker.CreateClient()).CreateQueueAsync("orders");
+        File.Delete(broker.DatabasePath);
+        await using var devTool = new DevToolApplication(() => broker.Server.CreateHandler());
+        using var client = devTool.CreateClient();
+
+        using var response = await client.PostAsJsonAsync("/messages", new { queue_name = "orders", body = "hello" });
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, "must restart it");
+        problem.GetProperty("detail").GetString().Should().NotContain(
+            "Try again shortly", "no retry can succeed until the broker is restarted, so the page must not promise one");
+    }
+
     [Theory]
     [InlineData("<html>not a broker</html>", "text/html")]
     [InlineData("""[{"id":1,"queue_id":1,"body":"b","created_at":"yesterday","retrievable_at":null,"reservation_token":null,"receive_count":0}]""", "application/json")]
