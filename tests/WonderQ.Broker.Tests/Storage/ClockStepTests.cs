@@ -1,5 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
 
@@ -128,7 +130,11 @@ public sealed class ClockStepTests : IDisposable
         var id = await client.SendAsync(queue.Id, "reserved for 10 s as the clock steps back 60 days");
         (await client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle();
         var consume = client.ConsumeAsync(queue.Id, waitTime: 20);
-        await Eventually.TrueAsync(() => clock.Arms > 0, "the waiting consumer's expiry timer armed");
+        var waiters = app.Services.GetRequiredService<WaitingConsumers>();
+        // Asleep too, not only the expiry timer armed: that is armed from the consumer's registration, and a clock
+        // advanced before the consumer sets its own 20 s deadline would leave it waiting until the HttpClient gives up.
+        await Eventually.TrueAsync(
+            () => clock.Arms > 0 && waiters.AsleepOn(queue.Id) == 1, "the waiting consumer asleep, its expiry timer armed");
         clock.StepBack(TimeSpan.FromDays(60));
 
         // The expiry timer fires at 10 s, 60 days short of the reservation's end: set again, not thrown out of.
