@@ -17,7 +17,8 @@ namespace WonderQ.Shared.Client;
 /// surfaces as <see cref="BrokerException"/> (the broker said no) or <see cref="BrokerUnavailableException"/> (it did
 /// not answer).
 /// </summary>
-public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limits = null, IOptions<BrokerClientOptions>? options = null)
+public sealed class BrokerClient(
+    HttpClient http, IOptions<LimitsOptions>? limits = null, IOptions<BrokerClientOptions>? options = null, BrokerRefusalLog? refusals = null)
 {
     private const string ProblemJson = "application/problem+json";
 
@@ -242,12 +243,19 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
 
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotModified)
         {
+            refusals?.Accepted(http.BaseAddress);
             return response;
         }
 
         using (response)
         {
-            throw await ToExceptionAsync(http.BaseAddress, response, cancellationToken);
+            var refused = await ToExceptionAsync(http.BaseAddress, http.DefaultRequestHeaders.Authorization is not null, response, cancellationToken);
+            if (refused is BrokerRefusedAppException app)
+            {
+                refusals?.Refused(app);
+            }
+
+            throw refused;
         }
     }
 
@@ -259,7 +267,7 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
         _ => "the request failed",
     };
 
-    private static async Task<BrokerException> ToExceptionAsync(Uri? brokerUrl, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<BrokerException> ToExceptionAsync(Uri? brokerUrl, bool keySent, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = response.StatusCode;
         var mediaType = response.Content.Headers.ContentType?.MediaType;
@@ -295,6 +303,22 @@ public sealed class BrokerClient(HttpClient http, IOptions<LimitsOptions>? limit
             return new BrokerAnswerNotRecognizedException(
                 $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url.",
                 status);
+        }
+
+        // The broker refused this app, not what its caller asked: the name in Broker:Url, or this app's key. Passed on
+        // as they are, the caller would read its own request as wrong, and the broker's setting as one it can change.
+        if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return new BrokerRefusedAppException(status, keySent
+                ? $"The broker at {brokerUrl} does not take this app's key ({(int)status}): set Broker:ApiKey to one of the broker's Auth:ApiKeys."
+                : $"The broker at {brokerUrl} requires an API key ({(int)status}) and this app sends none: set Broker:ApiKey to one of the broker's Auth:ApiKeys.");
+        }
+
+        if (status == HttpStatusCode.BadRequest && problem?.Detail?.StartsWith(AllowedHostNames.RefusalPrefix, StringComparison.Ordinal) == true)
+        {
+            return new BrokerRefusedAppException(status,
+                $"The broker at {brokerUrl} does not answer the name {brokerUrl?.Host} that this app calls it by ({(int)status}): set Broker:Url to a "
+                    + $"name in the broker's {AllowedHostNames.Key}, or add {brokerUrl?.Host} to the broker's {AllowedHostNames.Key}.");
         }
 
         var title = problem?.Title ?? response.ReasonPhrase ?? status.ToString();

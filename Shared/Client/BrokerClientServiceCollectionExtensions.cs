@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -25,6 +26,8 @@ public static class BrokerClientServiceCollectionExtensions
     {
         services.AddOptions<BrokerClientOptions>().BindSettings(BrokerClientOptions.Section);
         services.AddHostedService<BrokerUrlLog>();
+        services.TryAddSingleton<BrokerRefusalLog>();
+        services.AddSingleton<IFailureLog>(sp => sp.GetRequiredService<BrokerRefusalLog>());
 
         var builder = services.AddHttpClient<BrokerClient>((sp, http) =>
         {

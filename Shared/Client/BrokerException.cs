@@ -36,3 +36,12 @@ public sealed class BrokerAnswerNotRecognizedException(string detail, HttpStatus
 {
     public HttpStatusCode AnsweredWith { get; } = answeredWith;
 }
+
+/// <summary>
+/// The broker refused this app itself, whatever it was asked: the name this app calls it by (the host of
+/// <c>Broker:Url</c>, not in the broker's <c>AllowedHosts</c>) or this app's key (<c>Broker:ApiKey</c>). No caller of the
+/// app can change that, only its operator: <see cref="BrokerException.Detail"/> names the setting to look at, and
+/// <see cref="BrokerException.Status"/> stays the broker's (400, 401, 403).
+/// </summary>
+public sealed class BrokerRefusedAppException(HttpStatusCode status, string detail)
+    : BrokerException(status, "The broker refused this app.", detail);

@@ -18,6 +18,12 @@ public static class AllowedHostNames
 {
     public const string Key = "AllowedHosts";
 
+    /// <summary>
+    /// How the detail of a refused name begins: the broker client reads it to tell a broker that does not answer the
+    /// name in <c>Broker:Url</c> from one that refuses what its caller asked.
+    /// </summary>
+    public const string RefusalPrefix = "This app does not answer the name ";
+
     internal static IServiceCollection HandOverHostFiltering(this IServiceCollection services)
     {
         services.Configure<HostFilteringOptions>(options => options.AllowedHosts = ["*"]);
@@ -92,5 +98,5 @@ public static class AllowedHostNames
             context,
             StatusCodes.Status400BadRequest,
             "Bad Request.",
-            $"This app does not answer the name {host} (Host): call it by a name in its {Key} setting, or add that name there.");
+            $"{RefusalPrefix}{host} (Host): call it by a name in its {Key} setting, or add that name there.");
 }

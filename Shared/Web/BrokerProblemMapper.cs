@@ -8,7 +8,8 @@ namespace WonderQ.Shared.Web;
 
 /// <summary>
 /// For the apps in front of the broker: its refusals (4xx) and its 503s pass through with their status and detail; a
-/// broker that does not answer is a 503 and one that answers badly a 502, each naming the broker's URL — never a 500.
+/// broker that does not answer is a 503, and one that answers badly or refuses this app itself (its name or key) a
+/// 502, each naming the broker's URL — never a 500.
 /// </summary>
 public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : IProblemMapper
 {
@@ -30,11 +31,8 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
             StatusCodes.Status503ServiceUnavailable,
             "The broker is unreachable.",
             $"The broker at {BrokerUrl} is unreachable: it refused the connection or did not answer in time. Start it (./run.sh), or point Broker:Url at it."),
-        // The caller did nothing wrong: this app's own key is missing or wrong, which only its operator can fix.
-        BrokerException { Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } denied => ProblemExceptionHandler.Problem(
-            StatusCodes.Status502BadGateway,
-            "The broker refused this app.",
-            $"The broker at {BrokerUrl} answered {(int)denied.Status} ({denied.Title?.TrimEnd('.')}): set Broker:ApiKey to one of the broker's API keys."),
+        // The caller did nothing wrong: the broker refused this app's name or key, which only its operator can fix.
+        BrokerRefusedAppException app => ProblemExceptionHandler.Problem(StatusCodes.Status502BadGateway, app.Title, app.Message),
         // Not the broker's answer (an error page from another server at Broker:Url): its detail says what came back.
         BrokerAnswerNotRecognizedException other => ProblemExceptionHandler.Problem(StatusCodes.Status502BadGateway, other.Title, other.Message),
         BrokerException refused => FromBroker(refused),

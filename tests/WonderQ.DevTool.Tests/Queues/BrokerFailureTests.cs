@@ -181,6 +181,86 @@ public sealed class BrokerFailureTests
     }
 
     [Fact]
+    public async Task A_broker_that_does_not_answer_the_devtools_name_for_it_is_a_502_naming_both_settings_not_the_callers_400()
+    {
+        // A real broker that answers only "localhost", called by the DevTool as 127.0.0.1.
+        await using var broker = await KestrelBroker.StartAsync("--AllowedHosts=localhost");
+        var logs = new LogLines(typeof(BrokerClient), typeof(ProblemExceptionHandler));
+        await using var devTool = new DevToolApplication(brokerHandler: null, broker.Url.ToString(),
+            builder => builder.ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var client = devTool.CreateClient();
+
+        using var list = await client.GetAsync("/queues");
+        using var create = await client.PostAsJsonAsync("/queues", new { name = "orders" });
+        using var send = await client.PostAsJsonAsync("/messages", new { queue_name = "orders", body = "hello" });
+
+        foreach (var response in new[] { list, create, send })
+        {
+            var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, broker.Url.Authority);
+            problem.GetProperty("title").GetString().Should().Be("The broker refused this app.");
+            problem.GetProperty("detail").GetString().Should().Contain("Broker:Url").And.Contain("the broker's AllowedHosts")
+                .And.NotContain("(Host): call it by", "that is the broker's word to its own caller, which the DevTool's caller is not");
+        }
+
+        logs.Lines.Where(line => !line.StartsWith("Information: Using the broker", StringComparison.Ordinal)).Should().ContainSingle(
+            "one error says which setting to fix, not one line per request while the dashboard polls")
+            .Which.Should().StartWith($"Error: The broker at {broker.Url} does not answer the name 127.0.0.1");
+    }
+
+    [Fact]
+    public async Task A_broker_that_refuses_the_devtools_key_is_logged_once_as_an_error_and_once_when_it_takes_it_again()
+    {
+        await using var broker = await KestrelBroker.StartAsync("--Auth:ApiKeys:0=the-brokers-key");
+        var logs = new LogLines(typeof(BrokerClient), typeof(ProblemExceptionHandler));
+        await using var devTool = new DevToolApplication(brokerHandler: null, broker.Url.ToString(), builder =>
+        {
+            builder.UseSetting("Broker:ApiKey", "not-the-brokers-key");
+            builder.ConfigureLogging(logging => logging.AddProvider(logs));
+        });
+        using var client = devTool.CreateClient();
+
+        for (var poll = 0; poll < 3; poll++)
+        {
+            using var refused = await client.GetAsync("/queues");
+            await ProblemAssertions.ShouldBeProblemAsync(refused, HttpStatusCode.BadGateway, "set Broker:ApiKey");
+        }
+
+        // The broker's operator gives it the DevTool's key.
+        await broker.StopAsync();
+        await using var rekeyed = await KestrelApp.StartAsync(
+            WonderQ.Broker.Program.CreateApp, broker.Url.Port, [$"--Storage:Sqlite:Path={broker.DatabasePath}", "--Auth:ApiKeys:0=not-the-brokers-key"]);
+        // Until then, a connection the old broker closed may still be tried once, a 503 the reachability log handles.
+        await Eventually.ValueAsync(
+            async () =>
+            {
+                using var response = await client.GetAsync("/queues");
+                return response.StatusCode;
+            },
+            status => status == HttpStatusCode.OK, "the broker takes the key");
+
+        logs.Lines.Where(line => !line.StartsWith("Information: Using the broker", StringComparison.Ordinal)).Should().SatisfyRespectively(
+            refused => refused.Should().StartWith($"Error: The broker at {broker.Url} does not take this app's key (401): set Broker:ApiKey"),
+            back => back.Should().Be($"Information: The broker at {broker.Url} takes this app's calls again."));
+    }
+
+    [Fact]
+    public async Task The_brokers_own_refusals_of_the_callers_request_still_come_through_as_they_are()
+    {
+        await using var broker = await KestrelBroker.StartAsync("--Auth:ApiKeys:0=the-brokers-key");
+        await using var devTool = new DevToolApplication(brokerHandler: null, broker.Url.ToString(),
+            builder => builder.UseSetting("Broker:ApiKey", "the-brokers-key"));
+        using var client = devTool.CreateClient();
+
+        using var created = await client.PostAsJsonAsync("/queues", new { name = "orders" });
+        using var again = await client.PostAsJsonAsync("/queues", new { name = "orders" });
+        using var missing = await client.GetAsync("/queues/nowhere");
+
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        await ProblemAssertions.ShouldBeProblemAsync(again, HttpStatusCode.Conflict, "orders");
+        await ProblemAssertions.ShouldBeProblemAsync(missing, HttpStatusCode.NotFound, "nowhere");
+    }
+
+    [Fact]
     public async Task A_broker_that_hangs_is_logged_once_as_unreachable_and_once_when_it_answers_again()
     {
         var broker = new HangingHandler { Hanging = false };
