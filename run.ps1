@@ -1,6 +1,7 @@
 #!/usr/bin/env pwsh
-# Builds WonderQ once, then runs the broker (3213), the dev tool (3210) and the user app (3000) from the build
-# output. Every log line is prefixed with its app's name; Ctrl-C stops all three and waits until they are gone.
+# Builds WonderQ once, then runs the broker, the dev tool and the user app (by default on 3213, 3210 and 3000, from
+# each app's appsettings.json) from the build output. Every log line is prefixed with its app's name; Ctrl-C stops
+# all three and waits until they are gone.
 # Works in PowerShell 7 (pwsh, any OS) and Windows PowerShell 5.1.
 # The database is data\wonderq.db under the repository root; $env:Storage__Sqlite__Path puts it elsewhere, a relative
 # path taken from the directory you run this script in (not the broker's build output, its content root).
@@ -71,7 +72,8 @@ try {
         Start-App -Name 'devtool' -Folder 'DevTool' -Assembly 'WonderQ.DevTool'
     }
     Start-App -Name 'userapp' -Folder 'UserApp' -Assembly 'WonderQ.UserApp'
-    Write-Host 'WonderQ is starting: broker http://localhost:3213, dev tool http://localhost:3210, user app http://localhost:3000. Ctrl-C stops all.'
+    # Not the addresses: they come from each app's appsettings.json or the environment, and only the apps know them.
+    Write-Host "WonderQ is starting: each app logs the address it listens on ('Now listening on: ...'). Ctrl-C stops all."
 
     # Runs until Ctrl-C, or until one app exits on its own (a port already in use, say): then the others stop too.
     while ($true) {

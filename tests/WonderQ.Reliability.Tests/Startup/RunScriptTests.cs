@@ -149,6 +149,48 @@ public sealed class RunScriptTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task The_start_banner_names_no_port_the_apps_may_not_listen_on()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // Apps whose appsettings.json moved them off the default ports (the broker and the user app: this repository
+        // has no DevTool folder).
+        var started = Path.Combine(_directory.Directory, "started");
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            port=4000; [[ $1 == *UserApp* ]] && port=4002
+            echo "Now listening on: http://localhost:$port"
+            echo "$*" >> '{started}'
+            exec sleep 60
+            """);
+        var output = script.StandardOutput.ReadToEndAsync();
+        try
+        {
+            await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started");
+            Signal("INT", script.Id);
+
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await script.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            if (RunningIn(script.Id).Any())
+            {
+                Signal("KILL", script.Id);
+            }
+        }
+
+        var written = await output;
+        written.Should().Contain("[userapp] Now listening on: http://localhost:4002");
+        written.Split('\n').Should().ContainSingle(line => line.StartsWith("WonderQ is starting", StringComparison.Ordinal))
+            .Which.Should().NotMatchRegex(@":\d", "only the apps know their addresses, and each logs its own");
+    }
+
     /// <summary>
     /// run.sh from a repository of its own, with <paramref name="dotnet"/> (a bash script) first on the PATH for the
     /// <c>dotnet</c> it builds and runs with.
