@@ -21,7 +21,9 @@ public class Program
         services.AddWonderQConventions();
         services.AddOptions<LimitsOptions>().ValidateConsumeDefaults().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, StoreProblemMapper>();
-        services.AddOptions<ApiKeyOptions>().BindSettings(ApiKeyOptions.Section);
+        services.AddOptions<ApiKeyOptions>().BindSettings(ApiKeyOptions.Section)
+            .PostConfigure<IConfiguration>((options, configuration) => options.KeyPaths =
+                [.. configuration.GetSection($"{ApiKeyOptions.Section}:{nameof(ApiKeyOptions.ApiKeys)}").GetChildren().Select(key => key.Path)]);
         services.AddOpenApi(options => options.AddWonderQConventions().AddApiKeySecurity());
 
         services.AddMessageStore();

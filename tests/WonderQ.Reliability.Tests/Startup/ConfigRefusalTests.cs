@@ -224,6 +224,15 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             .And.NotContain("Limits:DefaultConsumeSize").And.NotContain("Limits:DefaultPeekSize");
     }
 
+    [Fact]
+    public async Task An_api_key_not_numbered_from_0_is_named_as_it_was_written_not_by_its_place_in_the_list()
+    {
+        var said = await RefusalOfAsync("Broker", "--Auth:ApiKeys:0=s3cret", "--Auth:ApiKeys:3=");
+
+        said.Should().Be(
+            "WonderQ broker did not start: Auth:ApiKeys:3 is empty: give it a key, or set no Auth:ApiKeys at all to run without keys.");
+    }
+
     [Theory]
     [InlineData("Broker", "--Logging:LogLevel:Default=Verbose", "Verbose")]
     [InlineData("DevTool", "--Logging:LogLevel:Microsoft.AspNetCore=Loud", "Loud")]
