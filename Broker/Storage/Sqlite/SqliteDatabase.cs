@@ -112,9 +112,6 @@ internal sealed class SqliteDatabase : IDisposable
         // The SQLite that Microsoft.Data.Sqlite loads (SQLitePCLRaw's bundle); SQLitePCLRaw itself has no file_control.
         [DllImport("e_sqlite3", CallingConvention = CallingConvention.Cdecl, BestFitMapping = false, ThrowOnUnmappableChar = true)]
         public static extern int sqlite3_file_control(IntPtr db, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, int op, out int result);
-
-        [DllImport("e_sqlite3", CallingConvention = CallingConvention.Cdecl, BestFitMapping = false, ThrowOnUnmappableChar = true)]
-        public static extern int sqlite3_db_readonly(IntPtr db, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
     }
 
     /// <summary>
@@ -144,7 +141,7 @@ internal sealed class SqliteDatabase : IDisposable
             Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
             Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
             // SQLite says so only at the first write, and a file with nothing to upgrade gets none before the first send.
-            if (NativeMethods.sqlite3_db_readonly(connection.Handle!.DangerousGetHandle(), "main") == 1)
+            if (raw.sqlite3_db_readonly(connection.Handle, "main") == 1)
             {
                 throw CannotOpen("SQLite can only read it. Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it");
             }
