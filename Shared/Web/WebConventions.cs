@@ -74,7 +74,8 @@ public static class WebConventions
     /// <summary>
     /// Checks the options validated on start as soon as the app is built: its middleware and endpoints read some of
     /// them as they are set up, and the first one invalid would stop the app there alone, not said with every other
-    /// setting that is wrong. (<see cref="Run"/> checks them again, for an app built without this.)
+    /// setting that is wrong. The host checks them again only as it starts, and would log what fails there with its
+    /// stack trace before it throws.
     /// </summary>
     public static WebApplication ValidateSettings(this WebApplication app)
     {
@@ -98,8 +99,6 @@ public static class WebConventions
             var app = createApp();
             WarnIfUnconfigured(app);
             WarnIfListeningVariablesIgnored(app);
-            // The host checks these only as it starts, and logs what fails there with its stack trace before it throws.
-            app.Services.GetService<IStartupValidator>()?.Validate();
             listening = ListenSetting.Of(app.Configuration);
             ParseUrls(listening);
             app.Lifetime.ApplicationStarted.Register(() =>
