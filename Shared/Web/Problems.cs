@@ -28,7 +28,6 @@ public static class Problems
             Status = StatusCodes.Status404NotFound,
             Title = "Not found.",
             Detail = detail,
-            Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
         };
         if (withSuccessFlag)
         {
@@ -43,7 +42,6 @@ public static class Problems
         Status = StatusCodes.Status409Conflict,
         Title = "Conflict.",
         Detail = detail,
-        Type = "https://tools.ietf.org/html/rfc9110#section-15.5.10",
     });
 
     /// <summary>

@@ -98,6 +98,7 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
 
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.Conflict);
         problem.GetProperty("detail").GetString().Should().Contain(existing.Name);
+        problem.GetProperty("type").GetString().Should().Be("https://tools.ietf.org/html/rfc9110#section-15.5.10");
     }
 
     [Fact]
@@ -477,6 +478,7 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.NotFound);
         var other = await unknownQueue.ShouldBeProblemAsync(HttpStatusCode.NotFound);
         problem.GetProperty("title").GetString().Should().Be("Not found.").And.Be(other.GetProperty("title").GetString());
+        other.GetProperty("type").GetString().Should().Be("https://tools.ietf.org/html/rfc9110#section-15.5.5");
     }
 
     [Fact]
