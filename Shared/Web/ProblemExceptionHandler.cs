@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WonderQ.Shared.Validation;
 
 namespace WonderQ.Shared.Web;
 
@@ -35,7 +34,6 @@ public sealed partial class ProblemExceptionHandler(
     IProblemDetailsService problems,
     IEnumerable<IProblemMapper> mappers,
     IEnumerable<IFailureLog> failureLogs,
-    IOptions<LimitsOptions> limits,
     IOptions<OutageOptions> outages,
     TimeProvider time,
     ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
@@ -120,14 +118,9 @@ public sealed partial class ProblemExceptionHandler(
     {
         RefusedRequestException { Field: { } field } refused => FieldProblem(refused.Status, refused.Title, field, refused.Detail),
         RefusedRequestException refused => Problem(refused.Status, refused.Title, refused.Detail),
-        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => Problem(
-            413,
-            "The request is too large.",
-            $"The request body is over the limit of {limits.Value.MaxRequestBodyBytes} bytes (Limits:MaxRequestBodyBytes)."),
-        BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => Problem(
-            415,
-            "Unsupported media type.",
-            "Send the request body as JSON with 'Content-Type: application/json'."),
+        // Titled and explained by StatusDetails.Fill, as the framework's own answers of these statuses are.
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge or StatusCodes.Status415UnsupportedMediaType } bad =>
+            new() { Status = bad.StatusCode },
         BadHttpRequestException { InnerException: JsonException json } when UnknownField(json) is { } name => DescribeUnknownField(name, httpContext),
         BadHttpRequestException { InnerException: JsonException json } => DescribeJson(json),
         // "Required parameter ... was not provided from body" for an explicit body, "... but no body was provided" for an inferred one.

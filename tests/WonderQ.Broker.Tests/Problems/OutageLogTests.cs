@@ -5,7 +5,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Storage;
-using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Tests.Problems;
@@ -82,7 +81,6 @@ public sealed class OutageLogTests : IDisposable
         _services.GetRequiredService<IProblemDetailsService>(),
         [new StoreProblemMapper()],
         failureLogs,
-        Options.Create(new LimitsOptions()),
         Options.Create(outages),
         _clock,
         _log);
