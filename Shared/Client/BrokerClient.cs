@@ -280,8 +280,7 @@ public sealed class BrokerClient(
             // so are a proxy's or rate limiter's 408 and 429, which callers back off from and try again.
             return new BrokerAnswerNotRecognizedException(
                 $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status} with "
-                    + $"{(mediaType is null ? "no content type" : $"'{mediaType}'")}, not {ProblemJson}. Check Broker:Url.",
-                status);
+                    + $"{(mediaType is null ? "no content type" : $"'{mediaType}'")}, not {ProblemJson}. Check Broker:Url.");
         }
 
         HttpValidationProblemDetails? problem = null;
@@ -301,8 +300,7 @@ public sealed class BrokerClient(
             || (status == HttpStatusCode.NotFound && problem?.Detail?.StartsWith(StatusDetails.NoEndpointPrefix, StringComparison.Ordinal) == true))
         {
             return new BrokerAnswerNotRecognizedException(
-                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url.",
-                status);
+                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url.");
         }
 
         // The broker refused this app, not what its caller asked: the name in Broker:Url, or this app's key. Passed on

@@ -28,14 +28,10 @@ public sealed class BrokerUnavailableException(string detail, Exception? inner =
 /// <summary>
 /// An error answer that is not problem+json, which every WonderQ broker error is: whatever listens at Broker:Url (a
 /// mistyped port, another server) said it, not the broker. <see cref="BrokerException.Status"/> is 502, what an app
-/// in front answers for it, so no caller takes that server's 404 for "no such queue"; its own status is
-/// <see cref="AnsweredWith"/>.
+/// in front answers for it, so no caller takes that server's 404 for "no such queue"; its own status is in the detail.
 /// </summary>
-public sealed class BrokerAnswerNotRecognizedException(string detail, HttpStatusCode answeredWith)
-    : BrokerException(HttpStatusCode.BadGateway, "The broker's answer could not be read.", detail)
-{
-    public HttpStatusCode AnsweredWith { get; } = answeredWith;
-}
+public sealed class BrokerAnswerNotRecognizedException(string detail)
+    : BrokerException(HttpStatusCode.BadGateway, "The broker's answer could not be read.", detail);
 
 /// <summary>
 /// The broker refused this app itself, whatever it was asked: the name this app calls it by (the host of
