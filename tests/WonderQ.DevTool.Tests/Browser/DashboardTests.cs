@@ -129,6 +129,41 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await Expect(row.Locator(".delete-queue")).ToBeFocusedAsync();
     }
 
+    // The broker lists queues by id, so a real list only gains rows at its end and loses them anywhere; a list served
+    // in another order checks that rows are placed wherever they belong, each kept rather than drawn again.
+    [Fact]
+    public async Task A_list_served_in_another_order_is_shown_in_that_order_with_the_rows_that_stay_kept()
+    {
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        var served = new[] { "alpha", "bravo", "charlie", "delta" };
+        await page.RouteAsync("**/queues", route => route.FulfillAsync(new()
+        {
+            Status = 200,
+            ContentType = "application/json",
+            Body = System.Text.Json.JsonSerializer.Serialize(Volatile.Read(ref served).Select(name => new
+            {
+                id = name[0] - 'a' + 1,
+                name,
+                queue_size = 0,
+                retrievable_size = 0,
+                in_flight_size = 0,
+            })),
+        }));
+        var names = page.Locator("#queue-rows .queue-name");
+        await Expect(names).ToHaveTextAsync(served);
+        foreach (var kept in new[] { "alpha", "bravo", "delta" })
+        {
+            await dashboard.QueueRow(kept).EvaluateAsync("tr => tr.dataset.firstDrawn = 'yes'");
+        }
+
+        Volatile.Write(ref served, ["delta", "bravo", "echo", "alpha"]);
+
+        await Expect(names).ToHaveTextAsync(["delta", "bravo", "echo", "alpha"]);
+        await Expect(page.Locator("#queue-rows tr[data-first-drawn=yes]")).ToHaveCountAsync(3);
+        dashboard.ConsoleErrors.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Clicking_a_queue_lists_its_oldest_messages()
     {
