@@ -53,6 +53,7 @@
     pendingDelete: null,
     peek: null, // the last messages shown: { path, tag, messages }
     mustChoose: false, // the queue chosen to send to was deleted: ask until the user picks another
+    choices: null, // the send form's queue names as last drawn, one a line
   };
 
   // An action's refresh can overlap the poll's, and their answers can come back in either order: each kind of answer is
@@ -263,6 +264,11 @@
   }
 
   function renderQueueChoices() {
+    // Rebuilt only when the choices change, so an open drop-down is not reset every second, and a long list of queues
+    // costs a string comparison a refresh rather than thousands of options made and thrown away.
+    const names = state.queues.length > 0 ? state.queues.map((q) => q.name).join("\n") : noQueuesChoice();
+    if (state.choices === names) return;
+    state.choices = names;
     const previous = el.sendQueue.value || state.selected;
     const options = state.queues.map((q) => {
       const option = document.createElement("option");
@@ -273,25 +279,20 @@
     if (options.length === 0) {
       const none = document.createElement("option");
       none.value = "";
-      none.textContent = noQueuesChoice();
+      none.textContent = names;
       options.push(none);
     }
-    // Rebuild only when the choices change, so an open drop-down is not reset every second.
-    const names = options.map((o) => o.textContent).join("\n");
-    if (el.sendQueue.dataset.names !== names) {
-      if (previous && state.queues.length > 0 && !state.queues.some((q) => q.name === previous)) state.mustChoose = true;
-      if (state.mustChoose && state.queues.length > 0) {
-        // The queue chosen is gone: ask again, however often the list changes after, rather than send the next message
-        // to whichever queue comes first.
-        const choose = document.createElement("option");
-        choose.value = "";
-        choose.textContent = "choose a queue";
-        options.unshift(choose);
-      }
-      el.sendQueue.replaceChildren(...options);
-      el.sendQueue.dataset.names = names;
-      el.sendQueue.value = !state.mustChoose && previous && state.queues.some((q) => q.name === previous) ? previous : options[0].value;
+    if (previous && state.queues.length > 0 && !state.queues.some((q) => q.name === previous)) state.mustChoose = true;
+    if (state.mustChoose && state.queues.length > 0) {
+      // The queue chosen is gone: ask again, however often the list changes after, rather than send the next message
+      // to whichever queue comes first.
+      const choose = document.createElement("option");
+      choose.value = "";
+      choose.textContent = "choose a queue";
+      options.unshift(choose);
     }
+    el.sendQueue.replaceChildren(...options);
+    el.sendQueue.value = !state.mustChoose && previous && state.queues.some((q) => q.name === previous) ? previous : options[0].value;
   }
 
   /** What the send form offers with no queue to send to: the list may be empty, not answered yet, or refused. */
