@@ -5,7 +5,10 @@ public sealed record QueueSummary(long Id, string Name);
 /// <summary>What a listener loop passes to the broker on each long poll.</summary>
 public sealed record ListenSettings(int Size, int WaitTimeSeconds, int VisibilityTimeoutSeconds);
 
-/// <summary>A running (or just stopped) listener loop as <c>/listen</c> and <c>/listeners</c> show it.</summary>
+/// <summary>
+/// A running (or just stopped) listener loop as <c>/listen</c> and <c>/listeners</c> show it. <see cref="PausedBecause"/>
+/// says why a running loop consumes nothing (the broker out of reach, or refusing this app), null while it consumes.
+/// </summary>
 public sealed record ListenerView(
     bool Listening,
     QueueSummary Queue,
@@ -13,7 +16,8 @@ public sealed record ListenerView(
     DateTimeOffset StartedAt,
     int Size,
     int WaitTime,
-    int VisibilityTimeout);
+    int VisibilityTimeout,
+    string? PausedBecause);
 
 /// <summary>The query string of <c>DELETE /listen</c>, kept as text so a bad value gets a message naming the field.</summary>
 public sealed record ListenerQuery(

@@ -6,8 +6,9 @@ namespace WonderQ.UserApp.Listen;
 
 /// <summary>
 /// One queue's consume loop: long-poll, report each message, acknowledge it with its reservation token. A broker
-/// that cannot be reached is waited out with a capped exponential backoff; the loop ends only when it is stopped, the
-/// app stops, or the queue is gone.
+/// that cannot be reached, or that refuses this app itself (its key, the name it calls the broker by), is waited out
+/// with a capped exponential backoff; the loop ends only when it is stopped, the app stops, the queue is gone, or the
+/// broker refuses what the loop asks of it.
 /// </summary>
 public sealed class QueueListener
 {
@@ -18,6 +19,7 @@ public sealed class QueueListener
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop;
     private long _processed;
+    private string? _pausedBecause;
 
     public QueueListener(
         QueueSummary queue,
@@ -48,6 +50,9 @@ public sealed class QueueListener
 
     public long Processed => Interlocked.Read(ref _processed);
 
+    /// <summary>Why the loop is waiting for the broker rather than consuming; null while its calls get through.</summary>
+    public string? PausedBecause => Volatile.Read(ref _pausedBecause);
+
     /// <summary>Asked to stop (or the app is stopping): it may still be acknowledging, but it takes no more messages.</summary>
     public bool IsStopping => _stop.IsCancellationRequested;
 
@@ -55,7 +60,7 @@ public sealed class QueueListener
     public Task Completion { get; private set; } = Task.CompletedTask;
 
     public ListenerView View(bool listening) => new(
-        listening, Queue, Processed, StartedAt, Settings.Size, Settings.WaitTimeSeconds, Settings.VisibilityTimeoutSeconds);
+        listening, Queue, Processed, StartedAt, Settings.Size, Settings.WaitTimeSeconds, Settings.VisibilityTimeoutSeconds, PausedBecause);
 
     public void Start(Action<QueueListener> ended) =>
         Completion = Task.Run(async () =>
@@ -115,8 +120,9 @@ public sealed class QueueListener
                 }
                 catch (BrokerException ex) when (!IsTransient(ex))
                 {
-                    // A refusal no retry can change (a 400 for settings the broker does not allow, a 401 for a key it
-                    // does not know): said once, and the loop ends, rather than a warning every backoff for ever.
+                    // A refusal of what the loop asks (a 400 for settings the broker does not allow), which no retry
+                    // and no change to the broker's setup can change: said once, and the loop ends, rather than a
+                    // warning every backoff for ever.
                     _logger.LogError(
                         "Listener on queue {Name} stops: the broker refused its consume ({Status}): {Reason}",
                         Queue.Name,
@@ -139,6 +145,7 @@ public sealed class QueueListener
                         reason,
                         delay);
                     failedBecause = reason;
+                    Volatile.Write(ref _pausedBecause, reason);
                     await Task.Delay(delay, _time, stopping);
                     continue;
                 }
@@ -148,6 +155,7 @@ public sealed class QueueListener
                     _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed {Attempts}", Queue.Name, failures, Plural(failures, "attempt"));
                     failures = 0;
                     failedBecause = null;
+                    Volatile.Write(ref _pausedBecause, null);
                 }
 
                 // Without a long poll an empty queue answers at once, and so does a broker that is stopping, whatever
@@ -260,12 +268,13 @@ public sealed class QueueListener
     }
 
     /// <summary>
-    /// Acknowledges a printed message. A broker that cannot be reached or is busy is waited out, with the loop's backoff,
-    /// before the next message is printed: moving on would print the rest of the batch while none of its
-    /// acknowledgements can get through, and every one of them would be delivered, and printed, again. The token keeps
-    /// the late delete safe: past the visibility timeout it still holds unless another consumer has claimed the message
-    /// since (then it is a 409, and the message is that consumer's). A refusal no retry changes is logged, not fatal:
-    /// the message comes back after its visibility timeout. False when the message was not there to delete.
+    /// Acknowledges a printed message. A broker that cannot be reached, is busy or refuses this app itself is waited
+    /// out, with the loop's backoff, before the next message is printed: moving on would print the rest of the batch
+    /// while none of its acknowledgements can get through, and every one of them would be delivered, and printed,
+    /// again. The token keeps the late delete safe: past the visibility timeout it still holds unless another consumer
+    /// has claimed the message since (then it is a 409, and the message is that consumer's). A refusal no retry
+    /// changes is logged, not fatal: the message comes back after its visibility timeout. False when the message was
+    /// not there to delete.
     /// </summary>
     private async Task<bool> DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken cancellationToken)
     {
@@ -281,6 +290,7 @@ public sealed class QueueListener
                     {
                         _logger.LogInformation(
                             "Listener on queue {Name} acknowledged message {Id} after {Failures} failed {Attempts}", Queue.Name, message.Id, failures, Plural(failures, "attempt"));
+                        Volatile.Write(ref _pausedBecause, null);
                     }
 
                     return deleted;
@@ -298,6 +308,7 @@ public sealed class QueueListener
                         failures,
                         ex.Detail ?? ex.Title,
                         delay);
+                    Volatile.Write(ref _pausedBecause, ex.Detail ?? ex.Title);
                     await Task.Delay(delay, _time, cancellationToken);
                 }
             }
@@ -320,8 +331,12 @@ public sealed class QueueListener
 
     /// <summary>
     /// A broker that could not be reached or answered with a server error, or a proxy's 408 or 429 in front of it: worth
-    /// waiting out. Any other refusal (a 400, a 401) stays what it is however often it is asked.
+    /// waiting out. So is a broker that refuses this app itself (its key, the name it is called by): that is fixed on
+    /// the broker's side (a key added, AllowedHosts widened, the broker restarted with them) without touching this app,
+    /// and a loop that had ended there would leave its queue to pile up unseen; the client logs the refusal once. Any
+    /// other refusal (a 400 for what the loop asked) stays what it is however often it is asked.
     /// </summary>
     private static bool IsTransient(BrokerException ex) =>
-        ex is BrokerUnavailableException || ex.Status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
+        ex is BrokerUnavailableException or BrokerRefusedAppException
+        || ex.Status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
 }

@@ -8,7 +8,7 @@ namespace WonderQ.Testing;
 public class KestrelBroker : IAsyncLifetime, IAsyncDisposable
 {
     private readonly TempDatabase _database = new();
-    private readonly string[] _args;
+    private string[] _args;
     private KestrelApp? _app;
 
     public KestrelBroker()
@@ -56,6 +56,13 @@ public class KestrelBroker : IAsyncLifetime, IAsyncDisposable
     {
         await StopAsync();
         await StartOnAsync(Url.Port);
+    }
+
+    /// <summary>Restarts it with other command-line settings in place of its own, as an operator who changed them.</summary>
+    public async Task RestartWithAsync(params string[] args)
+    {
+        _args = args;
+        await RestartAsync();
     }
 
     public async Task DisposeAsync()

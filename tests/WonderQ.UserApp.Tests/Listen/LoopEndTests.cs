@@ -1,10 +1,15 @@
 using System.Net;
+using System.Text.Json;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Web;
 using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Listen;
 
-/// <summary>How a listening loop ends other than by a plain stop: cut short in its grace, or refused for good by the broker.</summary>
+/// <summary>
+/// How a listening loop ends other than by a plain stop (cut short in its grace, or refused for good by the broker), and
+/// what it waits out instead of ending.
+/// </summary>
 public sealed class LoopEndTests : UserAppTestBase
 {
     protected override IDictionary<string, string> Settings => new Dictionary<string, string>
@@ -34,16 +39,10 @@ public sealed class LoopEndTests : UserAppTestBase
     [Fact]
     public async Task A_consume_the_broker_refuses_for_good_ends_the_loop_with_an_error_instead_of_retrying_for_ever()
     {
-        // Arrange: the broker no longer accepts the app's key.
-        await DispatchAsync(new { queue_name = "refused", body = "waits for a valid key" });
-        App.BrokerRequest = request => request.RequestUri!.AbsolutePath == "/messages/consume"
-            ? new HttpResponseMessage(HttpStatusCode.Unauthorized)
-            {
-                Content = new StringContent(
-                    """{"status":401,"title":"Unauthorized.","detail":"Send 'Authorization: Bearer <key>'."}""",
-                    System.Text.Encoding.UTF8,
-                    "application/problem+json"),
-            }
+        // Arrange: the broker no longer allows the loop's settings (its limit lowered since the loop started).
+        await DispatchAsync(new { queue_name = "refused", body = "waits for settings the broker allows" });
+        App.BrokerRequest = request => IsConsume(request)
+            ? Problem(HttpStatusCode.BadRequest, """{"status":400,"title":"Bad request.","detail":"'visibility_timeout' must be at most 10."}""")
             : null;
 
         // Act
@@ -52,8 +51,33 @@ public sealed class LoopEndTests : UserAppTestBase
         // Assert: the loop leaves the listing, and says why once.
         started.StatusCode.Should().Be(HttpStatusCode.Accepted);
         await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
-        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("refused its consume (401)", StringComparison.Ordinal));
+        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("refused its consume (400)", StringComparison.Ordinal));
         App.ProcessedBodies.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.Unauthorized, "Send 'Authorization: Bearer <key>'.", "requires an API key (401)")]
+    [InlineData(HttpStatusCode.Forbidden, "Not allowed.", "requires an API key (403)")]
+    [InlineData(HttpStatusCode.BadRequest, AllowedHostNames.RefusalPrefix + "127.0.0.1 (Host): call it by a name in its AllowedHosts setting, or add that name there.", "does not answer the name 127.0.0.1")]
+    public async Task A_broker_that_refuses_the_app_itself_is_waited_out_and_the_loop_goes_on(HttpStatusCode status, string detail, string said)
+    {
+        // Arrange: the broker refuses the app's first four consumes, until its operator fixes its settings.
+        await DispatchAsync(new { queue_name = "refused-app", body = "through once the broker takes the app" });
+        var turnedAway = 0;
+        var body = JsonSerializer.Serialize(new { status = (int)status, title = "Refused.", detail });
+        App.BrokerRequest = request => IsConsume(request) && Interlocked.Increment(ref turnedAway) <= 4 ? Problem(status, body) : null;
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=refused-app&wait_time=1");
+
+        // Assert: the loop backs off as from a broker that is down, and gets the message; the refusal is an error once,
+        // and the loop's own line once, not one per attempt.
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker takes the app");
+        turnedAway.Should().BeGreaterThan(4);
+        App.Logs.Warnings.Where(w => w.Contains(said, StringComparison.Ordinal)).Should().HaveCount(2)
+            .And.ContainSingle(w => w.StartsWith("The broker at", StringComparison.Ordinal))
+            .And.ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal));
+        App.Logs.Warnings.Should().NotContain(w => w.Contains("refused its consume", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -81,6 +105,22 @@ public sealed class LoopEndTests : UserAppTestBase
         App.Logs.Warnings.Should().ContainSingle().Which.Should().Contain("dropped (" + queue.Id + ") no longer exists");
     }
 
+    [Fact]
+    public async Task A_queue_deleted_between_consumes_ends_the_loop_with_one_warning_rather_than_being_waited_out()
+    {
+        // Arrange: a loop that has drained its queue and polls it.
+        var queue = (await DispatchAsync(new { queue_name = "gone", body = "before" })).Queue;
+        using var started = await Http.GetAsync("/listen?queue_name=gone&wait_time=1");
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed");
+
+        // Act
+        (await BrokerClient.Client.DeleteQueueAsync(QueueRef.ById(queue.Id))).Should().BeTrue();
+
+        // Assert
+        await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
+        App.Logs.Warnings.Should().ContainSingle().Which.Should().Contain("gone (" + queue.Id + ") no longer exists");
+    }
+
     [Theory]
     [InlineData(HttpStatusCode.RequestTimeout)]
     [InlineData(HttpStatusCode.TooManyRequests)]
@@ -101,4 +141,11 @@ public sealed class LoopEndTests : UserAppTestBase
         App.Logs.Warnings.Should().Contain(w => w.Contains("could not consume", StringComparison.Ordinal))
             .And.NotContain(w => w.Contains("refused its consume", StringComparison.Ordinal));
     }
+
+    private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath == "/messages/consume";
+
+    private static HttpResponseMessage Problem(HttpStatusCode status, string json) => new(status)
+    {
+        Content = new StringContent(json, System.Text.Encoding.UTF8, "application/problem+json"),
+    };
 }
