@@ -47,9 +47,10 @@ public static class ListenApi
         {
             found = await broker.FindQueueAsync(queue, cancellationToken);
         }
-        catch (BrokerUnavailableException) when (running is not null)
+        catch (BrokerException ex) when (running is not null && ex is BrokerUnavailableException or BrokerRefusedAppException)
         {
-            // The broker cannot say now; the loop runs, and waits the outage out itself.
+            // The broker cannot say now, or will not take this app's calls; the loop runs, waits that out itself, and
+            // its view says why.
             return TypedResults.Ok(running.View(listening: true));
         }
 

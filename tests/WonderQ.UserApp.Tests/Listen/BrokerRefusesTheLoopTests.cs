@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using WonderQ.Shared.Json;
 using WonderQ.UserApp.Listen;
@@ -49,6 +50,12 @@ public sealed class BrokerRefusesTheLoopTests : UserAppTestBase
         refusals.Should().ContainSingle(w => w.StartsWith("The broker at", StringComparison.Ordinal), "the client says once which setting to fix");
         refusals.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal), "the loop says once that it waits, not at each attempt");
         refusals.Should().HaveCount(2);
+
+        // Asked for again by name meanwhile, the UserApp answers with the running loop, as it does in an outage, not
+        // with the broker's refusal of a lookup the loop does not need.
+        using var again = await Http.GetAsync("/listen?queue_name=rotated");
+        again.StatusCode.Should().Be(HttpStatusCode.OK, await again.Content.ReadAsStringAsync());
+        (await again.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!.PausedBecause.Should().Contain("Broker:ApiKey");
 
         // Act: the broker is restarted with the app's key.
         await Broker.RestartWithAsync("--Auth:ApiKeys:0=the-apps-key");
