@@ -290,7 +290,6 @@ public sealed class QueueListener
                     {
                         _logger.LogInformation(
                             "Listener on queue {Name} acknowledged message {Id} after {Failures} failed {Attempts}", Queue.Name, message.Id, failures, Plural(failures, "attempt"));
-                        Volatile.Write(ref _pausedBecause, null);
                     }
 
                     return deleted;
@@ -326,6 +325,14 @@ public sealed class QueueListener
                 message.Id,
                 Queue.Name);
             throw;
+        }
+        finally
+        {
+            // However the wait ended (acknowledged, given up on, or stopped), the loop no longer waits on the broker.
+            if (failures > 0)
+            {
+                Volatile.Write(ref _pausedBecause, null);
+            }
         }
     }
 

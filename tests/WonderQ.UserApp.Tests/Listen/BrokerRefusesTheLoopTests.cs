@@ -116,6 +116,40 @@ public sealed class BrokerRefusesTheLoopTests : UserAppTestBase
         (await ListenersAsync()).Should().ContainSingle().Which.PausedBecause.Should().BeNull();
     }
 
+    [Fact]
+    public async Task A_loop_whose_refused_acknowledgement_is_then_given_up_does_not_go_on_saying_it_waits()
+    {
+        // Arrange: the broker refuses the app's key for an acknowledgement, then answers it 409 (the message claimed
+        // by another consumer meanwhile), which the loop gives up on and moves past.
+        (await DispatchAsync(new { queue_name = "superseded", body = "only" })).Failed.Should().BeEmpty();
+        var refused = 0;
+        App.BrokerRequest = request =>
+        {
+            if (!UserAppFactory.IsAcknowledgement(request))
+            {
+                return null;
+            }
+
+            var (status, body) = Interlocked.Increment(ref refused) <= 2
+                ? (HttpStatusCode.Unauthorized, """{"status":401,"title":"Unauthorized.","detail":"Send 'Authorization: Bearer <key>'."}""")
+                : (HttpStatusCode.Conflict, """{"status":409,"title":"Conflict.","detail":"The message is reserved under another token."}""");
+            return new HttpResponseMessage(status)
+            {
+                Content = new StringContent(body, System.Text.Encoding.UTF8, "application/problem+json"),
+            };
+        };
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=superseded&wait_time=1&visibility_timeout=600");
+        await Eventually.ValueAsync(() => Volatile.Read(ref refused), count => count >= 3, "the acknowledgement is refused, then answered 409");
+
+        // Assert: the loop consumes again, and says nothing of a wait that is over.
+        var listener = await Eventually.ValueAsync(
+            ListenersAsync, listeners => listeners.Length == 1 && listeners[0].PausedBecause is null, "the loop no longer waits for the broker");
+        listener[0].Listening.Should().BeTrue();
+        App.ProcessedBodies.Should().Equal(["only"]);
+    }
+
     private async Task<ListenerView[]> ListenersAsync() =>
         (await Http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options))!;
 }
