@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Microsoft.Playwright;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Json;
 using static Microsoft.Playwright.Assertions;
 
 namespace WonderQ.DevTool.Tests.Browser;
@@ -11,6 +12,10 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     private const string HostileBody = "<img src=x onerror=alert(1)>";
 
     private static string NewQueueName(string prefix = "q") => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>A DevTool's <c>GET /queues</c> answer listing these queues, each without messages, for a page route to serve.</summary>
+    private static string EmptyQueuesJson(IEnumerable<(long Id, string Name)> queues) =>
+        System.Text.Json.JsonSerializer.Serialize(queues.Select(q => new QueueCounts(q.Id, q.Name, 0, 0, 0)), WonderQJson.Options);
 
     /// <summary>A new queue, and the dashboard open with it listed.</summary>
     private async Task<(string Name, DashboardPage Dashboard)> WithNewQueueAsync(string prefix)
@@ -141,14 +146,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         {
             Status = 200,
             ContentType = "application/json",
-            Body = System.Text.Json.JsonSerializer.Serialize(Volatile.Read(ref served).Select(name => new
-            {
-                id = name[0] - 'a' + 1,
-                name,
-                queue_size = 0,
-                retrievable_size = 0,
-                in_flight_size = 0,
-            })),
+            Body = EmptyQueuesJson(Volatile.Read(ref served).Select(name => ((long)(name[0] - 'a' + 1), name))),
         }));
         var names = page.Locator("#queue-rows .queue-name");
         await Expect(names).ToHaveTextAsync(served);
@@ -173,14 +171,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var second = await apps.BrokerClient.CreateQueueAsync(NewQueueName("same"));
         await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var page = dashboard.Page;
-        var list = System.Text.Json.JsonSerializer.Serialize(new[] { first, second }.Select(q => new
-        {
-            id = q.Id,
-            name = q.Name,
-            queue_size = 0,
-            retrievable_size = 0,
-            in_flight_size = 0,
-        }));
+        var list = EmptyQueuesJson([(first.Id, first.Name), (second.Id, second.Name)]);
         var answered = 0;
         await page.RouteAsync("**/queues", async route =>
         {
@@ -201,13 +192,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
             """);
         // The poll asks again only once an answer is shown: four more answered means three of them were shown.
         var seen = Volatile.Read(ref answered);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (Volatile.Read(ref answered) < seen + 4 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        Volatile.Read(ref answered).Should().BeGreaterThanOrEqualTo(seen + 4, "the page refreshes every second");
+        await Eventually.ValueAsync(() => Volatile.Read(ref answered), count => count >= seen + 4, "the page refreshes every second", TimeSpan.FromSeconds(15));
         (await page.EvaluateAsync<string[]>("() => window.changes")).Should().BeEmpty();
         await Expect(dashboard.QueueRow(second.Name)).ToHaveClassAsync("selected");
         await Expect(dashboard.QueueRow(first.Name)).Not.ToHaveClassAsync("selected");
@@ -222,7 +207,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var queue = await apps.BrokerClient.CreateQueueAsync(NewQueueName("gone"));
         await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
         var page = dashboard.Page;
-        var list = System.Text.Json.JsonSerializer.Serialize(new[] { new { id = queue.Id, name = queue.Name, queue_size = 0, retrievable_size = 0, in_flight_size = 0 } });
+        var list = EmptyQueuesJson([(queue.Id, queue.Name)]);
         await page.RouteAsync("**/queues", route => route.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = list }));
         await Expect(page.Locator("#queue-rows .queue-name")).ToHaveTextAsync([queue.Name]);
         await dashboard.OpenQueueAsync(queue.Name);
