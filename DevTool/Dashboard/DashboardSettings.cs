@@ -14,6 +14,7 @@ public sealed record DashboardSettings(
     int RequestTimeoutMs,
     int StaleAfterMs,
     int PreviewCharacters,
+    int MaxQueueRows,
     int MaxQueueNameLength,
     int DefaultPeekSize,
     int MaxPeekSize)
@@ -29,6 +30,7 @@ public sealed record DashboardSettings(
         Milliseconds(broker.TotalTimeout + RequestTimeoutMargin),
         Milliseconds(dashboard.StaleAfter),
         dashboard.PreviewCharacters,
+        dashboard.MaxQueueRows,
         limits.MaxQueueNameLength,
         limits.DefaultPeekSize,
         limits.MaxBatchSize);
@@ -50,7 +52,7 @@ public static class DashboardSettingsApi
         routes.MapGet("/dashboard/settings", () => TypedResults.Json(
                 DashboardSettings.From(settings.Value, broker.Value, limits.Value), DashboardJsonContext.Default.DashboardSettings))
             .WithTags("Dashboard")
-            .WithSummary("The page's refresh interval, request timeout, staleness threshold, body preview length and input limits");
+            .WithSummary("The page's refresh interval, request timeout, staleness threshold, body preview length, queue rows and input limits");
         return routes;
     }
 }

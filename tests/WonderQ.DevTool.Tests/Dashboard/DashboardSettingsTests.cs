@@ -20,6 +20,7 @@ public sealed class DashboardSettingsTests
         settings.GetProperty("request_timeout_ms").GetInt32().Should().Be(7000);
         settings.GetProperty("stale_after_ms").GetInt32().Should().Be(3000);
         settings.GetProperty("preview_characters").GetInt32().Should().Be(2000);
+        settings.GetProperty("max_queue_rows").GetInt32().Should().Be(500);
         settings.GetProperty("max_queue_name_length").GetInt32().Should().Be(80);
         settings.GetProperty("default_peek_size").GetInt32().Should().Be(10);
         settings.GetProperty("max_peek_size").GetInt32().Should().Be(100);
@@ -32,6 +33,7 @@ public sealed class DashboardSettingsTests
             .UseSetting("Dashboard:RefreshInterval", "00:00:00.250")
             .UseSetting("Dashboard:StaleAfter", "00:00:10")
             .UseSetting("Dashboard:PreviewCharacters", "500")
+            .UseSetting("Dashboard:MaxQueueRows", "40")
             .UseSetting("Broker:TotalTimeout", "00:00:30")
             .UseSetting("Limits:MaxQueueNameLength", "40")
             .UseSetting("Limits:DefaultPeekSize", "30")
@@ -43,6 +45,7 @@ public sealed class DashboardSettingsTests
         settings.GetProperty("request_timeout_ms").GetInt32().Should().Be(32_000);
         settings.GetProperty("stale_after_ms").GetInt32().Should().Be(10_000);
         settings.GetProperty("preview_characters").GetInt32().Should().Be(500);
+        settings.GetProperty("max_queue_rows").GetInt32().Should().Be(40);
         settings.GetProperty("max_queue_name_length").GetInt32().Should().Be(40);
         settings.GetProperty("default_peek_size").GetInt32().Should().Be(30);
         settings.GetProperty("max_peek_size").GetInt32().Should().Be(60);

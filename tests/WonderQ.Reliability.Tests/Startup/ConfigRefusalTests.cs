@@ -156,6 +156,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("Broker", "--Storage:Sqlite:PurgeBatchSize=0", "Storage:Sqlite:PurgeBatchSize must be from 1 to 100000.")]
     [InlineData("Broker", "--Storage:Sqlite:PurgeBatchBytes=0", "Storage:Sqlite:PurgeBatchBytes must be from 1 to 1073741824.")]
     [InlineData("DevTool", "--Dashboard:PreviewCharacters=50", "Dashboard:PreviewCharacters must be from 100 to 1000000.")]
+    [InlineData("DevTool", "--Dashboard:MaxQueueRows=5", "Dashboard:MaxQueueRows must be from 10 to 100000.")]
     [InlineData("DevTool", "--Dashboard:RefreshInterval=00:02:00", "Dashboard:RefreshInterval must be from 00:00:00.100 to 00:01:00.")]
     [InlineData("DevTool", "--Broker:AttemptTimeout=00:20:00", "Broker:AttemptTimeout must be more than 00:00:00 and at most 00:10:00.")]
     [InlineData("DevTool", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
