@@ -22,7 +22,7 @@ public sealed class DashboardOptions : IValidatableObject
     /// list of 100,000 queues took the tab a minute and 7 GB to show, and 10,000 took 5–6 s.
     /// </summary>
     [Range(10, 100_000, ErrorMessage = "Dashboard:MaxQueueRows must be from 10 to 100000.")]
-    public int MaxQueueRows { get; set; } = 500;
+    public int MaxQueueRows { get; set; } = 1000;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -12,7 +12,7 @@
     // A body is shown up to this many characters until asked for in full.
     preview_characters: 2000,
     // The list lays out no more queue rows than this; its filter finds the others.
-    max_queue_rows: 500,
+    max_queue_rows: 1000,
     // The DevTool's Limits, which its forms offer no more than.
     max_queue_name_length: 80,
     default_peek_size: 10,

@@ -20,7 +20,7 @@ public sealed class DashboardSettingsTests
         settings.GetProperty("request_timeout_ms").GetInt32().Should().Be(7000);
         settings.GetProperty("stale_after_ms").GetInt32().Should().Be(3000);
         settings.GetProperty("preview_characters").GetInt32().Should().Be(2000);
-        settings.GetProperty("max_queue_rows").GetInt32().Should().Be(500);
+        settings.GetProperty("max_queue_rows").GetInt32().Should().Be(1000);
         settings.GetProperty("max_queue_name_length").GetInt32().Should().Be(80);
         settings.GetProperty("default_peek_size").GetInt32().Should().Be(10);
         settings.GetProperty("max_peek_size").GetInt32().Should().Be(100);
