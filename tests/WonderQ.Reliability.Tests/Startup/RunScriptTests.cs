@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.Versioning;
 using FluentAssertions;
+using static WonderQ.Reliability.Tests.Startup.ScriptSession;
 
 namespace WonderQ.Reliability.Tests.Startup;
 
@@ -101,10 +101,7 @@ public sealed class RunScriptTests : IDisposable
         }
         finally
         {
-            if (RunningIn(script.Id).Any())
-            {
-                Signal("KILL", script.Id);
-            }
+            KillAll(script.Id);
         }
     }
 
@@ -142,10 +139,7 @@ public sealed class RunScriptTests : IDisposable
         }
         finally
         {
-            if (RunningIn(script.Id).Any())
-            {
-                Signal("KILL", script.Id);
-            }
+            KillAll(script.Id);
         }
     }
 
@@ -179,10 +173,7 @@ public sealed class RunScriptTests : IDisposable
         }
         finally
         {
-            if (RunningIn(script.Id).Any())
-            {
-                Signal("KILL", script.Id);
-            }
+            KillAll(script.Id);
         }
 
         var written = await output;
@@ -201,8 +192,7 @@ public sealed class RunScriptTests : IDisposable
         var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;
         var bin = Directory.CreateDirectory(Path.Combine(_directory.Directory, "bin")).FullName;
         File.Copy(Path.Combine(RepoPaths.Root, "run.sh"), Path.Combine(root, "run.sh"));
-        File.WriteAllText(Path.Combine(bin, "dotnet"), dotnet.ReplaceLineEndings("\n"));
-        File.SetUnixFileMode(Path.Combine(bin, "dotnet"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        WriteDotnetStandIn(bin, dotnet);
 
         // A session of its own, so that Ctrl-C can be sent as a terminal sends it: to the whole foreground group. A
         // test host started in the background of a script (`dotnet test &`) has SIGINT ignored, and passes that on; a
@@ -220,44 +210,5 @@ public sealed class RunScriptTests : IDisposable
         }
 
         return Process.Start(start)!;
-    }
-
-    /// <summary>
-    /// "pid (name)" of each process in the session the script leads (setsid made its pid the session's id), zombies
-    /// left out.
-    /// </summary>
-    private static List<string> RunningIn(int session)
-    {
-        var running = new List<string>();
-        foreach (var process in Directory.EnumerateDirectories("/proc").Where(path => int.TryParse(Path.GetFileName(path), out _)))
-        {
-            string stat;
-            try
-            {
-                stat = File.ReadAllText(Path.Combine(process, "stat"));
-            }
-            catch (IOException)
-            {
-                // One that ended meanwhile.
-                continue;
-            }
-
-            // "pid (name) state ppid pgrp session ...", where the name may hold spaces and parentheses.
-            var named = stat.LastIndexOf(')') + 1;
-            var fields = stat[(named + 1)..].Split(' ');
-            if (fields[0] != "Z" && fields[3] == session.ToString(CultureInfo.InvariantCulture))
-            {
-                running.Add(stat[..named]);
-            }
-        }
-
-        return running;
-    }
-
-    /// <summary>To the process group the script leads (setsid made its pid the group's id).</summary>
-    private static void Signal(string signal, int group)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", "--", $"-{group}"])!;
-        kill.WaitForExit();
     }
 }
