@@ -300,18 +300,23 @@
     syncRows(el.queueRows, shown, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow, el.createName);
     el.noQueues.hidden = state.queues.length > 0;
     el.queueTools.hidden = state.queues.length === 0 && !typed;
-    setText(el.queueCount, queueCount(typed, matching.length, max));
+    setText(el.queueCount, queueCount(typed, matching.length, max, shown.length > max ? state.selected : null));
   }
 
-  /** How many queues there are, how many the filter matches, and whether the list shows them all. */
-  function queueCount(typed, matching, max) {
+  /**
+   * How many queues there are, how many the filter matches, and whether the list shows them all. `open`: the open
+   * queue laid out after the first rows, named because "the first 10" over eleven rows, the last out of order, reads
+   * as a mistake.
+   */
+  function queueCount(typed, matching, max, open) {
     const total = state.queues.length;
     const n = (x) => x.toLocaleString("en");
     const queues = `${n(total)} queue${total === 1 ? "" : "s"}`;
-    if (!typed) return total <= max ? queues : `The first ${n(max)} of ${queues} by id: filter by name for the others.`;
+    const andOpen = open ? `, and ${open}, which is open` : "";
+    if (!typed) return total <= max ? queues : `The first ${n(max)} of ${queues} by id${andOpen}: filter by name for the others.`;
     if (matching === 0) return `No queue name contains “${typed}”.`;
     if (matching <= max) return `${n(matching)} of ${queues} ${matching === 1 ? "matches" : "match"}.`;
-    return `The first ${n(max)} by id of the ${n(matching)} queues whose names contain “${typed}”.`;
+    return `The first ${n(max)} by id of the ${n(matching)} queues whose names contain “${typed}”${andOpen}.`;
   }
 
   /**

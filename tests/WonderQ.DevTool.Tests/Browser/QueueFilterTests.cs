@@ -107,6 +107,13 @@ public sealed class QueueFilterTests(ChromiumFixture chromium) : IAsyncLifetime
 
         await ExpectRowsAsync(dashboard, [.. Names(1, 10), Name(15)]);
         await Expect(dashboard.QueueRow(Name(15)).Locator(".queue-name")).ToHaveAttributeAsync("aria-current", "true");
+        // Eleven rows, the last out of order: the count line says which is the eleventh, and why.
+        var count = dashboard.Page.Locator("#queue-count");
+        await Expect(count).ToHaveTextAsync($"The first 10 of 24 queues by id, and {Name(15)}, which is open: filter by name for the others.");
+        await TypeFilterAsync(dashboard, "q-");
+        await ExpectRowsAsync(dashboard, [.. Names(1, 10), Name(15)]);
+        await Expect(count).ToHaveTextAsync($"The first 10 by id of the 24 queues whose names contain “q-”, and {Name(15)}, which is open.");
+        await TypeFilterAsync(dashboard, "");
 
         // Opened, it is the queue to send to; sent from the form, the message is its.
         await dashboard.SendFromFormAsync(Name(15), "past the first rows");
@@ -130,6 +137,6 @@ public sealed class QueueFilterTests(ChromiumFixture chromium) : IAsyncLifetime
         await ExpectRowsAsync(dashboard, [.. Names(1, 10), "orders"]);
         await Expect(dashboard.QueueRow("orders").Locator(".queue-name")).ToHaveAttributeAsync("aria-current", "true");
         await Expect(dashboard.QueueRow("orders")).ToBeInViewportAsync();
-        await Expect(page.Locator("#queue-count")).ToHaveTextAsync("The first 10 of 25 queues by id: filter by name for the others.");
+        await Expect(page.Locator("#queue-count")).ToHaveTextAsync("The first 10 of 25 queues by id, and orders, which is open: filter by name for the others.");
     }
 }
