@@ -135,6 +135,49 @@ public sealed class RunPowerShellScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_a_database_path_the_broker_gets_the_repositorys_and_each_app_logs_a_line_an_event()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // Run from elsewhere, as `../wonderq/run.ps1` is: the default database is the repository's, not the caller's.
+        // Set but empty (a variable of the caller's left unset) counts as not set, as in run.sh.
+        var caller = Directory.CreateDirectory(Path.Combine(_directory.Directory, "elsewhere")).FullName;
+        using var script = Start("""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            echo "arguments: $*"
+            echo "logs: $Logging__Console__FormatterName, single line $Logging__Console__FormatterOptions__SingleLine"
+            exec sleep 60
+            """, caller, ("Storage__Sqlite__Path", ""));
+        try
+        {
+            await Eventually.TrueAsync(
+                () => script.Output.Split('\n').Count(line => line.Contains("] logs: ", StringComparison.Ordinal)) == 3,
+                "the three apps have started");
+            Signal("INT", script.Process.Id);
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await script.Process.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            KillAll(script.Process.Id);
+        }
+
+        var broker = Path.Combine(script.Root, "Broker", "bin", "Release", "net10.0");
+        var output = script.Output;
+        output.Should().Contain(
+            $"[broker] arguments: {Path.Combine(broker, "WonderQ.Broker.dll")} --contentRoot {broker} --Storage:Sqlite:Path={Path.Combine(script.Root, "data", "wonderq.db")}\n");
+        foreach (var app in new[] { "broker", "devtool", "userapp" })
+        {
+            // One line an event, so that each line of a multi-line entry does not need the app's name to be read.
+            output.Should().Contain($"[{app}] logs: simple, single line true\n");
+        }
+    }
+
+    [Fact]
     public async Task A_failed_build_starts_no_app_and_ends_with_its_status()
     {
         if (!OperatingSystem.IsLinux())
