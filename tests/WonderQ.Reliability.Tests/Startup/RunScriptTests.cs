@@ -88,7 +88,7 @@ public sealed class RunScriptTests : IDisposable
             [[ $1 == build ]] && exit 0
             touch '{started}'
             exec sleep 60
-            """, ("BASH_ENV", ctrlC));
+            """, environment: ("BASH_ENV", ctrlC));
         try
         {
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -182,12 +182,52 @@ public sealed class RunScriptTests : IDisposable
             .Which.Should().NotMatchRegex(@":\d", "only the apps know their addresses, and each logs its own");
     }
 
+    [Theory]
+    [InlineData("", "{repo}/data/wonderq.db")]
+    [InlineData("mydata/q.db", "{caller}/mydata/q.db")]
+    [InlineData("/srv/q.db", "/srv/q.db")]
+    [InlineData(":memory:", ":memory:")]
+    public async Task The_broker_gets_the_repositorys_database_unless_told_and_a_relative_path_from_where_the_script_runs(string configured, string expected)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // Run from elsewhere, as `../wonderq/run.sh` is. Set but empty (a variable of the caller's left unset) counts as
+        // not set; :memory: goes to the broker as given, for it to refuse with its reason.
+        var caller = Directory.CreateDirectory(Path.Combine(_directory.Directory, "elsewhere")).FullName;
+        var started = Path.Combine(_directory.Directory, "started");
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            echo "$*" >> '{started}'
+            exec sleep 60
+            """, caller, ("Storage__Sqlite__Path", configured));
+        try
+        {
+            await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started");
+            Signal("INT", script.Id);
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await script.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            KillAll(script.Id);
+        }
+
+        var database = expected.Replace("{repo}", Path.Combine(_directory.Directory, "repo"), StringComparison.Ordinal)
+            .Replace("{caller}", caller, StringComparison.Ordinal);
+        File.ReadAllLines(started).Should().ContainSingle(line => line.Contains("WonderQ.Broker.dll", StringComparison.Ordinal))
+            .Which.Should().EndWith($" --Storage:Sqlite:Path={database}");
+    }
+
     /// <summary>
     /// run.sh from a repository of its own, with <paramref name="dotnet"/> (a bash script) first on the PATH for the
-    /// <c>dotnet</c> it builds and runs with.
+    /// <c>dotnet</c> it builds and runs with, run from <paramref name="caller"/> (by default the tests' own directory).
     /// </summary>
     [SupportedOSPlatform("linux")]
-    private Process StartScript(string dotnet, params (string Name, string Value)[] environment)
+    private Process StartScript(string dotnet, string? caller = null, params (string Name, string Value)[] environment)
     {
         var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;
         var bin = Directory.CreateDirectory(Path.Combine(_directory.Directory, "bin")).FullName;
@@ -200,6 +240,7 @@ public sealed class RunScriptTests : IDisposable
         // as a terminal's foreground gives it.
         var start = new ProcessStartInfo("setsid", ["env", "--default-signal=INT", "bash", Path.Combine(root, "run.sh")])
         {
+            WorkingDirectory = caller ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             Environment = { ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" },
