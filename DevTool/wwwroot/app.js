@@ -60,7 +60,7 @@
     mustChoose: false, // the queue chosen to send to was deleted: ask until the user picks another
     choices: null, // the send form's queue names as last drawn, one a line
     queuesText: null, // the list's answer as last drawn, to skip one that is the same
-    shown: [], // the queues the list lays out: those the filter matches, up to max_queue_rows of them
+    listed: [], // the queues the list lays out: those the filter matches, up to max_queue_rows of them
   };
 
   // An action's refresh can overlap the poll's, and their answers can come back in either order: each kind of answer is
@@ -294,13 +294,13 @@
     const filter = typed.toLowerCase();
     const matching = filter ? state.queues.filter((q) => q.name.toLowerCase().includes(filter)) : state.queues;
     const max = settings.max_queue_rows;
-    const shown = matching.length <= max ? matching : matching.filter((q, i) => i < max || q.name === state.selected);
-    state.shown = shown;
+    const listed = matching.length <= max ? matching : matching.filter((q, i) => i < max || q.name === state.selected);
+    state.listed = listed;
     // Keyed by id as well as name: a queue deleted and created again under its name is a new row.
-    syncRows(el.queueRows, shown, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow, el.createName);
+    syncRows(el.queueRows, listed, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow, el.createName);
     el.noQueues.hidden = state.queues.length > 0;
     el.queueTools.hidden = state.queues.length === 0 && !typed;
-    setText(el.queueCount, queueCount(typed, matching.length, max, shown.length > max ? state.selected : null));
+    setText(el.queueCount, queueCount(typed, matching.length, max, listed.length > max ? state.selected : null));
   }
 
   /**
@@ -325,7 +325,7 @@
    */
   function renderQueueChoices() {
     const previous = el.sendQueue.value || state.selected;
-    const offered = state.shown.map((q) => q.name);
+    const offered = state.listed.map((q) => q.name);
     if (previous && !offered.includes(previous) && state.queues.some((q) => q.name === previous)) offered.push(previous);
     // Rebuilt only when the choices change, so an open drop-down is not reset every second.
     const names = state.queues.length > 0 ? offered.join("\n") : noQueuesChoice();
