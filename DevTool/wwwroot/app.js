@@ -381,9 +381,8 @@
       el.sendQueue.value = name;
       state.mustChoose = false;
     }
+    // The list scrolls in a box of its own: a queue selected out of its sight (one just created is last) is shown.
     for (const tr of el.queueRows.children) {
-      markSelected(tr, tr.dataset.queue === name);
-      // The list scrolls in a box of its own: a queue selected out of its sight (one just created is last) is shown.
       if (tr.dataset.queue === name) tr.scrollIntoView({ block: "nearest" });
     }
     el.messagesHeading.textContent = `Messages in ${name}`;
