@@ -98,60 +98,26 @@ public sealed class RunPowerShellScriptTests : IDisposable
         script.Output.Should().Contain("[userapp] exited with status 3; stopping the others.").And.EndWith("WonderQ stopped.\n");
     }
 
-    [Fact]
-    public async Task Each_line_carries_its_apps_name_and_a_relative_database_path_is_taken_from_where_the_script_runs()
+    [Theory]
+    [InlineData("", "{repo}/data/wonderq.db")]
+    [InlineData("mydata/q.db", "{caller}/mydata/q.db")]
+    public async Task Each_line_carries_its_apps_name_and_the_broker_gets_the_repositorys_database_unless_told(string configured, string expected)
     {
         if (!OperatingSystem.IsLinux())
         {
             return;
         }
 
+        // Run from elsewhere, as `../wonderq/run.ps1` is: the default database is the repository's, a relative path is
+        // the caller's. Set but empty (a variable of the caller's left unset) counts as not set, as in run.sh.
         var caller = Directory.CreateDirectory(Path.Combine(_directory.Directory, "elsewhere")).FullName;
         using var script = Start("""
             #!/usr/bin/env bash
             [[ $1 == build ]] && exit 0
             echo "arguments: $*"
-            echo "on standard error" >&2
+            echo "logs: $Logging__Console__FormatterName, single line $Logging__Console__FormatterOptions__SingleLine" >&2
             exec sleep 60
-            """, caller, ("Storage__Sqlite__Path", Path.Combine("mydata", "q.db")));
-        try
-        {
-            await Eventually.TrueAsync(
-                () => script.Output.Split('\n').Count(line => line.EndsWith("] on standard error", StringComparison.Ordinal)) == 3,
-                "the three apps have written to standard error");
-            Signal("INT", script.Process.Id);
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await script.Process.WaitForExitAsync(exited.Token);
-        }
-        finally
-        {
-            KillAll(script.Process.Id);
-        }
-
-        var broker = Path.Combine(script.Root, "Broker", "bin", "Release", "net10.0");
-        script.Output.Should()
-            .Contain($"[broker] arguments: {Path.Combine(broker, "WonderQ.Broker.dll")} --contentRoot {broker} --Storage:Sqlite:Path={Path.Combine(caller, "mydata", "q.db")}\n")
-            .And.Contain("[devtool] on standard error\n").And.Contain("[userapp] on standard error\n");
-    }
-
-    [Fact]
-    public async Task Without_a_database_path_the_broker_gets_the_repositorys_and_each_app_logs_a_line_an_event()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        // Run from elsewhere, as `../wonderq/run.ps1` is: the default database is the repository's, not the caller's.
-        // Set but empty (a variable of the caller's left unset) counts as not set, as in run.sh.
-        var caller = Directory.CreateDirectory(Path.Combine(_directory.Directory, "elsewhere")).FullName;
-        using var script = Start("""
-            #!/usr/bin/env bash
-            [[ $1 == build ]] && exit 0
-            echo "arguments: $*"
-            echo "logs: $Logging__Console__FormatterName, single line $Logging__Console__FormatterOptions__SingleLine"
-            exec sleep 60
-            """, caller, ("Storage__Sqlite__Path", ""));
+            """, caller, ("Storage__Sqlite__Path", configured));
         try
         {
             await Eventually.TrueAsync(
@@ -167,12 +133,12 @@ public sealed class RunPowerShellScriptTests : IDisposable
         }
 
         var broker = Path.Combine(script.Root, "Broker", "bin", "Release", "net10.0");
+        var database = expected.Replace("{repo}", script.Root, StringComparison.Ordinal).Replace("{caller}", caller, StringComparison.Ordinal);
         var output = script.Output;
-        output.Should().Contain(
-            $"[broker] arguments: {Path.Combine(broker, "WonderQ.Broker.dll")} --contentRoot {broker} --Storage:Sqlite:Path={Path.Combine(script.Root, "data", "wonderq.db")}\n");
+        output.Should().Contain($"[broker] arguments: {Path.Combine(broker, "WonderQ.Broker.dll")} --contentRoot {broker} --Storage:Sqlite:Path={database}\n");
         foreach (var app in new[] { "broker", "devtool", "userapp" })
         {
-            // One line an event, so that each line of a multi-line entry does not need the app's name to be read.
+            // Standard error too; and one line an event, so that no line of a multi-line entry goes without the app's name.
             output.Should().Contain($"[{app}] logs: simple, single line true\n");
         }
     }
