@@ -291,8 +291,8 @@
    */
   function renderQueueRows() {
     const typed = el.queueFilter.value.trim();
-    const filter = typed.toLowerCase();
-    const matching = filter ? state.queues.filter((q) => q.name.toLowerCase().includes(filter)) : state.queues;
+    const matches = nameFilter();
+    const matching = typed ? state.queues.filter((q) => matches(q.name)) : state.queues;
     const max = settings.max_queue_rows;
     const listed = matching.length <= max ? matching : matching.filter((q, i) => i < max || q.name === state.selected);
     state.listed = listed;
@@ -301,6 +301,12 @@
     el.noQueues.hidden = state.queues.length > 0;
     el.queueTools.hidden = state.queues.length === 0 && !typed;
     setText(el.queueCount, queueCount(typed, matching.length, max, listed.length > max ? state.selected : null));
+  }
+
+  /** Whether a queue name contains the filter as typed now, in any case; read once, as it is asked of every queue. */
+  function nameFilter() {
+    const filter = el.queueFilter.value.trim().toLowerCase();
+    return (name) => name.toLowerCase().includes(filter);
   }
 
   /**
@@ -325,8 +331,9 @@
    */
   function renderQueueChoices() {
     const previous = el.sendQueue.value || state.selected;
+    const previousExists = !!previous && state.queues.some((q) => q.name === previous);
     const offered = state.listed.map((q) => q.name);
-    if (previous && !offered.includes(previous) && state.queues.some((q) => q.name === previous)) offered.push(previous);
+    if (previousExists && !offered.includes(previous)) offered.push(previous);
     // Rebuilt only when the choices change, so an open drop-down is not reset every second.
     const names = state.queues.length > 0 ? offered.join("\n") : noQueuesChoice();
     if (state.choices === names) return;
@@ -343,7 +350,7 @@
       none.textContent = state.queues.length > 0 ? "no queue matches the filter" : names;
       options.push(none);
     }
-    if (previous && state.queues.length > 0 && !state.queues.some((q) => q.name === previous)) state.mustChoose = true;
+    if (previous && state.queues.length > 0 && !previousExists) state.mustChoose = true;
     if (state.mustChoose && state.queues.length > 0) {
       // The queue chosen is gone: ask again, however often the list changes after, rather than send the next message
       // to whichever queue comes first.
@@ -353,7 +360,7 @@
       options.unshift(choose);
     }
     el.sendQueue.replaceChildren(...options);
-    el.sendQueue.value = !state.mustChoose && previous && state.queues.some((q) => q.name === previous) ? previous : options[0].value;
+    el.sendQueue.value = !state.mustChoose && previousExists ? previous : options[0].value;
   }
 
   /** What the send form offers with no queue to send to: the list may be empty, not answered yet, or refused. */
@@ -668,7 +675,7 @@
       nameTooLong = false;
       el.createName.removeAttribute("aria-invalid");
       // The queue just made is shown, though the filter typed would hide it.
-      if (!queue.name.toLowerCase().includes(el.queueFilter.value.trim().toLowerCase())) el.queueFilter.value = "";
+      if (!nameFilter()(queue.name)) el.queueFilter.value = "";
       await refresh();
       select(queue.name);
     } catch (error) {
