@@ -93,8 +93,9 @@ public sealed class RunPowerShellScriptTests : IDisposable
             KillAll(script.Process.Id);
         }
 
-        // Killed at once: Ctrl-C's way, which gives each app 10 s to end by itself, would take 20 s here.
-        stopping.Should().BeLessThan(TimeSpan.FromSeconds(8));
+        // Killed at once: Ctrl-C's way, which gives each app 10 s to end by itself, would take 20 s here. The bound leaves
+        // a loaded machine room: the script itself takes about a second.
+        stopping.Should().BeLessThan(TimeSpan.FromSeconds(15));
         script.Output.Should().Contain("[userapp] exited with status 3; stopping the others.").And.EndWith("WonderQ stopped.\n");
     }
 
