@@ -26,7 +26,7 @@ public class Program
                 [.. configuration.GetSection($"{ApiKeyOptions.Section}:{nameof(ApiKeyOptions.ApiKeys)}").GetChildren().Select(key => key.Path)]);
         services.AddOpenApi(options => options.AddWonderQConventions().AddApiKeySecurity());
 
-        services.AddMessageStore();
+        services.AddMessageStore(builder.Configuration);
         services.AddSingleton<WaitingConsumers>();
         services.AddSingleton<LongPoll>();
         services.AddHostedService<WaitingCapWarning>();

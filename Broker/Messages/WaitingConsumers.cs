@@ -32,6 +32,7 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
         store.Activity.Published += (queueId, count) => Wake(queueId, count, WakeReason.Signaled);
         store.Activity.Reserved += OnReserved;
         store.Activity.QueueDeleted += queueId => Release(queueId, WakeReason.QueueDeleted);
+        store.Activity.Unannounced += WakeAll;
         store.Activity.Parked = this;
         _stopping = lifetime.ApplicationStopping.Register(ReleaseAll);
     }
@@ -116,6 +117,21 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
             }
 
             DropIfIdle(queue);
+        }
+    }
+
+    /// <summary>Wakes every waiter of every queue to look again.</summary>
+    private void WakeAll()
+    {
+        List<long> queueIds;
+        lock (_lock)
+        {
+            queueIds = [.. _queues.Keys];
+        }
+
+        foreach (var queueId in queueIds)
+        {
+            Wake(queueId, int.MaxValue, WakeReason.Signaled);
         }
     }
 

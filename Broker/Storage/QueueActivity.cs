@@ -16,6 +16,9 @@ public sealed class QueueActivity
 
     public event Action<long>? QueueDeleted;
 
+    /// <summary>Changes may have gone by unannounced (a store lost its line to other brokers): every waiting consumer looks again.</summary>
+    public event Action? Unannounced;
+
     /// <summary>The long-polling consumers a store may serve as it publishes; set by whatever parks them.</summary>
     public IParkedConsumers? Parked { get; set; }
 
@@ -34,4 +37,14 @@ public sealed class QueueActivity
     public void OnReserved(long queueId, DateTimeOffset until) => Reserved?.Invoke(queueId, until);
 
     public void OnQueueDeleted(long queueId) => QueueDeleted?.Invoke(queueId);
+
+    public void OnUnannounced()
+    {
+        for (var i = 0; i < _changes.Length; i++)
+        {
+            Interlocked.Increment(ref _changes[i]);
+        }
+
+        Unannounced?.Invoke();
+    }
 }

@@ -7,31 +7,33 @@ public sealed class StorageOptions : IValidatableObject
 {
     public const string Section = "Storage";
 
-    /// <summary><c>sqlite</c> (the default).</summary>
+    /// <summary><c>sqlite</c> (the default: one broker, one file) or <c>postgres</c> (brokers sharing one database).</summary>
     public string Provider { get; set; } = "sqlite";
+
+    public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 
     public SqliteStorageOptions Sqlite { get; set; } = new();
 
-    /// <summary>Named by the specification for the PostgreSQL store to come; refused when set until then.</summary>
     public PostgresStorageOptions Postgres { get; set; } = new();
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase))
+        if (IsPostgres)
         {
-            yield return new ValidationResult(
-                "Storage:Provider 'postgres' is not available yet: PostgreSQL storage is planned, and until then the broker stores in SQLite; use 'sqlite'.",
-                [nameof(Provider)]);
+            foreach (var result in Postgres.Validate())
+            {
+                yield return result;
+            }
         }
         else if (!string.Equals(Provider, "sqlite", StringComparison.OrdinalIgnoreCase))
         {
-            yield return new ValidationResult($"Storage:Provider '{Provider}' is not supported; use 'sqlite'.", [nameof(Provider)]);
+            yield return new ValidationResult($"Storage:Provider '{Provider}' is not supported; use 'sqlite' or 'postgres'.", [nameof(Provider)]);
         }
         else if (!string.IsNullOrEmpty(Postgres.ConnectionString))
         {
             // Ignored, it would leave the operator believing the messages are in PostgreSQL.
             yield return new ValidationResult(
-                "Storage:Postgres:ConnectionString is set, but PostgreSQL storage is not available yet: the broker stores in Storage:Sqlite:Path; remove the setting.",
+                "Storage:Postgres:ConnectionString is set, but Storage:Provider is 'sqlite': the broker would store in Storage:Sqlite:Path. Set Storage:Provider to 'postgres', or remove the connection string.",
                 ["Postgres.ConnectionString"]);
         }
 
@@ -95,10 +97,60 @@ public sealed class StorageOptions : IValidatableObject
     }
 }
 
-/// <summary>Section <c>Storage:Postgres</c>.</summary>
+/// <summary>Section <c>Storage:Postgres</c>, read when <c>Storage:Provider</c> is <c>postgres</c>.</summary>
 public sealed class PostgresStorageOptions
 {
+    /// <summary>An Npgsql connection string; its Search Path names the schema the broker's tables live in.</summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// How long the connection that hears other brokers' changes may stay quiet before the broker checks that it is
+    /// still there: a server gone away says nothing to a connection that only listens.
+    /// </summary>
+    public TimeSpan NotificationCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the broker waits before it connects again to hear other brokers' changes, after losing that connection.</summary>
+    public TimeSpan NotificationRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    internal IEnumerable<ValidationResult> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return new ValidationResult(
+                "Storage:Postgres:ConnectionString must be set when Storage:Provider is 'postgres' (for example Host=127.0.0.1;Port=5432;Database=wonderq;Username=wonderq).",
+                [nameof(ConnectionString)]);
+        }
+        else if (Parse(ConnectionString) is { } problem)
+        {
+            yield return new ValidationResult($"Storage:Postgres:ConnectionString is not a connection string Npgsql reads: {problem}", [nameof(ConnectionString)]);
+        }
+
+        if (NotificationCheckInterval < TimeSpan.FromSeconds(1) || NotificationCheckInterval > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult(
+                "Storage:Postgres:NotificationCheckInterval must be from 00:00:01 to 01:00:00.", [nameof(NotificationCheckInterval)]);
+        }
+
+        if (NotificationRetryInterval < TimeSpan.FromMilliseconds(10) || NotificationRetryInterval > TimeSpan.FromMinutes(5))
+        {
+            yield return new ValidationResult(
+                "Storage:Postgres:NotificationRetryInterval must be from 00:00:00.010 to 00:05:00.", [nameof(NotificationRetryInterval)]);
+        }
+    }
+
+    /// <summary>Why Npgsql refuses the string, or null. Its message names the key, never the value (a password).</summary>
+    private static string? Parse(string connectionString)
+    {
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            return null;
+        }
+        catch (ArgumentException ex)
+        {
+            return ex.Message;
+        }
+    }
 }
 
 /// <summary>Section <c>Storage:Sqlite</c>.</summary>

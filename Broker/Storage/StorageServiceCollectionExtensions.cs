@@ -1,3 +1,4 @@
+using WonderQ.Broker.Storage.Postgres;
 using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Validation;
 
@@ -5,12 +6,23 @@ namespace WonderQ.Broker.Storage;
 
 public static class StorageServiceCollectionExtensions
 {
-    public static IServiceCollection AddMessageStore(this IServiceCollection services)
+    /// <summary>The store <c>Storage:Provider</c> names; an unknown one is refused when the options are validated at start.</summary>
+    public static IServiceCollection AddMessageStore(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().BindSettings(StorageOptions.Section);
 
         services.AddSingleton<StoreClock>();
         services.AddSingleton<QueueActivity>();
+        // The key alone: binding the whole section here would fail on any other bad value before validation can say it.
+        if (new StorageOptions { Provider = configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.Provider)}"] ?? "" }.IsPostgres)
+        {
+            services.AddSingleton<PostgresDatabase>();
+            services.AddSingleton<PostgresNotifications>();
+            services.AddHostedService(sp => sp.GetRequiredService<PostgresNotifications>());
+            services.AddSingleton<IMessageStore, PostgresMessageStore>();
+            return services;
+        }
+
         services.AddSingleton<SqliteDatabase>();
         services.AddSingleton<SqliteCommitWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<SqliteCommitWriter>());
@@ -19,12 +31,20 @@ public static class StorageServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Takes ownership of the database file before the host starts, so a broker pointed at a file another broker
-    /// owns stops with one clear line rather than a host start-up failure and its stack trace.
+    /// Takes ownership of the SQLite file, or brings the PostgreSQL schema up to date, before the host starts, so a
+    /// broker that cannot use its store stops with one clear line rather than a host start-up failure and its stack trace.
     /// </summary>
     public static WebApplication ClaimStore(this WebApplication app)
     {
-        app.Services.GetRequiredService<SqliteDatabase>().TakeOwnership();
+        if (app.Services.GetService<PostgresDatabase>() is { } postgres)
+        {
+            postgres.Prepare();
+        }
+        else
+        {
+            app.Services.GetRequiredService<SqliteDatabase>().TakeOwnership();
+        }
+
         return app;
     }
 }

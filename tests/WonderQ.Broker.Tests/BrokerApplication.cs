@@ -41,6 +41,24 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
         _settings = settings ?? new Dictionary<string, string>();
     }
 
+    /// <summary>
+    /// A broker on PostgreSQL (<see cref="PostgresServer"/>), in a fresh schema, or in the one of
+    /// <paramref name="connectionString"/> to share it with another broker.
+    /// </summary>
+    public static BrokerApplication OnPostgres(
+        string? connectionString = null, FakeTimeProvider? clock = null, bool systemClock = false, IReadOnlyDictionary<string, string>? settings = null) =>
+        new(
+            systemClock: systemClock,
+            clock: clock,
+            settings: new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
+            {
+                ["Storage:Provider"] = "postgres",
+                ["Storage:Postgres:ConnectionString"] = connectionString ?? PostgresServer.CreateSchema(),
+            });
+
+    /// <summary>The PostgreSQL connection string when this broker stores there; null on SQLite.</summary>
+    public string? PostgresConnectionString => _settings.GetValueOrDefault("Storage:Postgres:ConnectionString");
+
     /// <summary>Where a broker's fake clock starts.</summary>
     public static DateTimeOffset StartTime { get; } = new(2026, 11, 22, 14, 8, 0, TimeSpan.Zero);
 

@@ -5,9 +5,16 @@ namespace WonderQ.Broker.Tests;
 /// A class's tests run one at a time, so one may move the fake clock forward to run a visibility timeout out: the others
 /// read it only relative to the moment. A test that parks consumers or counts them takes a <see cref="FreshBroker"/>.
 /// </summary>
-public sealed class SharedBroker : IAsyncLifetime
+public class SharedBroker : IAsyncLifetime
 {
-    public BrokerApplication App { get; } = new();
+    public SharedBroker()
+        : this(new BrokerApplication())
+    {
+    }
+
+    protected SharedBroker(BrokerApplication app) => App = app;
+
+    public BrokerApplication App { get; }
 
     public HttpClient Client { get; private set; } = null!;
 
@@ -23,3 +30,6 @@ public sealed class SharedBroker : IAsyncLifetime
         await App.DisposeAsync();
     }
 }
+
+/// <summary>A <see cref="SharedBroker"/> on PostgreSQL, for the contract tests that run against both stores.</summary>
+public sealed class PostgresSharedBroker() : SharedBroker(BrokerApplication.OnPostgres());

@@ -5,8 +5,18 @@ using WonderQ.Shared.Contracts;
 namespace WonderQ.Broker.Tests.Messages;
 
 /// <summary>Many producers and consumers at once, on the real clock: every message is delivered exactly once.</summary>
-public sealed class ConcurrentConsumeTests() : FreshBroker(new BrokerApplication(systemClock: true))
+public class ConcurrentConsumeTests : FreshBroker
 {
+    public ConcurrentConsumeTests()
+        : base(new BrokerApplication(systemClock: true))
+    {
+    }
+
+    protected ConcurrentConsumeTests(BrokerApplication app)
+        : base(app)
+    {
+    }
+
     private const int MessageCount = 2_000;
     private const int Consumers = 16;
     private const int Producers = 16;
@@ -59,3 +69,6 @@ public sealed class ConcurrentConsumeTests() : FreshBroker(new BrokerApplication
         (await Client.CountsAsync(queue.Id)).Should().Be(new QueueCounts(queue.Id, queue.Name, 0, 0, 0));
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class ConcurrentConsumeOnPostgresTests() : ConcurrentConsumeTests(BrokerApplication.OnPostgres(systemClock: true));

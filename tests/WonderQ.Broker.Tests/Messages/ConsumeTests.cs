@@ -5,7 +5,7 @@ using WonderQ.Shared.Contracts;
 namespace WonderQ.Broker.Tests.Messages;
 
 /// <summary>Consume without waiting: the claim, its parameters and their limits, and the order messages come in.</summary>
-public sealed class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private HttpClient Client => broker.Client;
 
@@ -286,3 +286,6 @@ public sealed class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBrok
         problem.ErrorsFor(field).Should().NotBeEmpty();
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class ConsumeOnPostgresTests(PostgresSharedBroker broker) : ConsumeTests(broker), IClassFixture<PostgresSharedBroker>;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace WonderQ.Broker.Tests.Messages;
 
-public sealed class DeleteMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public class DeleteMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private HttpClient Client => broker.Client;
 
@@ -222,3 +222,6 @@ public sealed class DeleteMessageTests(SharedBroker broker) : IClassFixture<Shar
         messages.Should().BeEmpty();
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class DeleteMessageOnPostgresTests(PostgresSharedBroker broker) : DeleteMessageTests(broker), IClassFixture<PostgresSharedBroker>;

@@ -12,8 +12,17 @@ using WonderQ.Shared.Validation;
 
 namespace WonderQ.Broker.Tests.Messages;
 
-public sealed class LongPollTests : FreshBroker
+public class LongPollTests : FreshBroker
 {
+    public LongPollTests()
+    {
+    }
+
+    protected LongPollTests(BrokerApplication app)
+        : base(app)
+    {
+    }
+
     [Fact]
     public async Task Consume_returns_as_soon_as_a_message_is_published_while_it_waits()
     {
@@ -196,3 +205,6 @@ public sealed class LongPollTests : FreshBroker
         App.WaitingConsumerCount.Should().Be(0);
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class LongPollOnPostgresTests() : LongPollTests(BrokerApplication.OnPostgres());

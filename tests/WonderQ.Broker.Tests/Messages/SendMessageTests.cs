@@ -4,7 +4,7 @@ using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Messages;
 
-public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public class SendMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private const int MaxMessageBytes = 256 * 1024;
     private readonly HttpClient _client = broker.Client;
@@ -50,7 +50,8 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
     public async Task Send_keeps_the_body_exactly()
     {
         var queue = await _client.CreateQueueAsync();
-        const string Body = "<b>not html</b> \"quoted\" \\ émoji 🎉 \n tab\t";
+        // U+0000 too, which a JSON string may hold and PostgreSQL's text type cannot.
+        const string Body = "<b>not html</b> \"quoted\" \\ émoji 🎉 \n tab\t nul\u0000 \u001f";
 
         await _client.SendAsync(queue.Id, Body);
 
@@ -279,3 +280,6 @@ public sealed class SendMessageTests(SharedBroker broker) : IClassFixture<Shared
         problem.GetProperty("detail").GetString().Should().Contain("2097152").And.Contain("MaxRequestBodyBytes");
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class SendMessageOnPostgresTests(PostgresSharedBroker broker) : SendMessageTests(broker), IClassFixture<PostgresSharedBroker>;

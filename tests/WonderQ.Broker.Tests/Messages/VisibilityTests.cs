@@ -3,8 +3,17 @@ using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Messages;
 
-public sealed class VisibilityTests : FreshBroker
+public class VisibilityTests : FreshBroker
 {
+    public VisibilityTests()
+    {
+    }
+
+    protected VisibilityTests(BrokerApplication app)
+        : base(app)
+    {
+    }
+
     [Fact]
     public async Task A_claimed_message_is_not_returned_before_its_visibility_timeout_runs_out()
     {
@@ -171,3 +180,6 @@ public sealed class VisibilityTests : FreshBroker
         messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class VisibilityOnPostgresTests() : VisibilityTests(BrokerApplication.OnPostgres());

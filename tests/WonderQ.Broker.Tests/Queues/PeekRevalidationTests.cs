@@ -9,7 +9,7 @@ namespace WonderQ.Broker.Tests.Queues;
 /// A peek answers with an entity tag, and an If-None-Match that still holds gets a 304 and no bodies: the dashboard
 /// polls the open queue every second, and the messages are what changes least often.
 /// </summary>
-public sealed class PeekRevalidationTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public class PeekRevalidationTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private readonly HttpClient _client = broker.Client;
 
@@ -142,3 +142,6 @@ public sealed class PeekRevalidationTests(SharedBroker broker) : IClassFixture<S
         return response.Headers.ETag!.ToString();
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class PeekRevalidationOnPostgresTests(PostgresSharedBroker broker) : PeekRevalidationTests(broker), IClassFixture<PostgresSharedBroker>;

@@ -4,7 +4,7 @@ using WonderQ.Shared.Contracts;
 namespace WonderQ.Broker.Tests.Queues;
 
 /// <summary>GET /queues counts through a message's life: sent, claimed, expired, claimed again, deleted.</summary>
-public sealed class QueueCountsTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public class QueueCountsTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private HttpClient Client => broker.Client;
 
@@ -51,3 +51,6 @@ public sealed class QueueCountsTests(SharedBroker broker) : IClassFixture<Shared
         counts.Should().Be(new QueueCounts(queue.Id, queue.Name, 1, 1, 0));
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class QueueCountsOnPostgresTests(PostgresSharedBroker broker) : QueueCountsTests(broker), IClassFixture<PostgresSharedBroker>;

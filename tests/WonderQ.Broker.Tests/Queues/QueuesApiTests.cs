@@ -4,7 +4,7 @@ using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Queues;
 
-public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private readonly HttpClient _client = broker.Client;
 
@@ -490,3 +490,6 @@ public sealed partial class QueuesApiTests(SharedBroker broker) : IClassFixture<
         problem.GetProperty("title").GetString().Should().Be("Method not allowed.");
     }
 }
+
+/// <summary>The same on PostgreSQL: the contract both stores keep.</summary>
+public sealed class QueuesApiOnPostgresTests(PostgresSharedBroker broker) : QueuesApiTests(broker), IClassFixture<PostgresSharedBroker>;

@@ -167,16 +167,30 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
     [InlineData("UserApp", "--Broker:Url=notaurl", "Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.")]
     [InlineData("DevTool", "--Broker:Url=", "Broker:Url is required.")]
+    [InlineData("Broker", "--Storage:Provider=mysql", "Storage:Provider 'mysql' is not supported; use 'sqlite' or 'postgres'.")]
     [InlineData("Broker", "--Storage:Provider=postgres",
-        "Storage:Provider 'postgres' is not available yet: PostgreSQL storage is planned, and until then the broker stores in SQLite; use 'sqlite'.")]
+        "Storage:Postgres:ConnectionString must be set when Storage:Provider is 'postgres' (for example Host=127.0.0.1;Port=5432;Database=wonderq;Username=wonderq).")]
     [InlineData("Broker", "--Storage:Postgres:ConnectionString=Host=db;Database=wonderq",
-        "Storage:Postgres:ConnectionString is set, but PostgreSQL storage is not available yet: the broker stores in Storage:Sqlite:Path; remove the setting.")]
+        "Storage:Postgres:ConnectionString is set, but Storage:Provider is 'sqlite': the broker would store in Storage:Sqlite:Path. Set Storage:Provider to 'postgres', or remove the connection string.")]
     public async Task A_value_out_of_range_is_said_in_its_own_words_without_the_checks_against_it_that_fail_because_of_it(
         string app, string arg, string reason)
     {
         var said = await RefusalOfAsync(app, arg);
 
         said.Should().Be($"WonderQ {DisplayName(app)} did not start: {reason}");
+    }
+
+    [Fact]
+    public async Task A_broker_whose_PostgreSQL_server_does_not_answer_says_so_in_one_line()
+    {
+        var said = await RefusalOfAsync(
+            "Broker",
+            "--Storage:Provider=postgres",
+            $"--Storage:Postgres:ConnectionString=Host=127.0.0.1;Port={FreePort.Next()};Database=wonderq;Username=wonderq;Password=s3cret;Timeout=2");
+
+        said.Should().StartWith("WonderQ broker did not start: cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: ")
+            .And.EndWith("Check that the server is up and that the setting names it.")
+            .And.NotContain("s3cret");
     }
 
     /// <summary>

@@ -1,0 +1,211 @@
+using System.Data;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using WonderQ.Shared.Web;
+
+namespace WonderQ.Broker.Storage.Postgres;
+
+/// <summary>
+/// The PostgreSQL database several brokers share: its connections, its schema, the channel its brokers tell each
+/// other of changes on (<see cref="PostgresNotifications"/>), and what its failures mean to a client.
+/// </summary>
+internal sealed class PostgresDatabase : IAsyncDisposable
+{
+    private const string SchemaPrefix = "WonderQ.Broker.PostgresSchema.";
+
+    private readonly StoreClock _time;
+    private readonly ILogger<PostgresDatabase> _logger;
+    private readonly LogThrottle _failureLog;
+    private readonly LogThrottle _notifyFailureLog;
+
+    static PostgresDatabase() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    public PostgresDatabase(IOptions<StorageOptions> options, IOptions<OutageOptions> outages, StoreClock time, ILogger<PostgresDatabase> logger)
+    {
+        _time = time;
+        _logger = logger;
+        _failureLog = new LogThrottle(time, outages.Value.LogInterval);
+        _notifyFailureLog = new LogThrottle(time, outages.Value.LogInterval);
+        var connection = new NpgsqlConnectionStringBuilder(options.Value.Postgres.ConnectionString);
+
+        // Every statement the store runs is one of a dozen, so each connection keeps them prepared rather than have the
+        // server parse and plan them on every request; a connection string that sets Max Auto Prepare (0: never, as a
+        // pooler in transaction mode may need) has its way.
+        if (!connection.ContainsKey("Max Auto Prepare"))
+        {
+            connection.MaxAutoPrepare = 32;
+        }
+
+        DataSource = NpgsqlDataSource.Create(connection);
+    }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>The channel of this deployment's notifications, known once <see cref="Prepare"/> has run.</summary>
+    public string Channel { get; private set; } = "";
+
+    /// <summary>
+    /// Brings the schema up to date and sets the clock to resume after the latest stamp in the database. Throws
+    /// <see cref="StartRefusedException"/> when the server cannot be reached or the schema is not this broker's.
+    /// </summary>
+    public void Prepare()
+    {
+        try
+        {
+            using var connection = DataSource.OpenConnection();
+            var schema = connection.ExecuteScalar<string?>(PostgresSql.CurrentSchema)
+                ?? throw new StartRefusedException(
+                    "the search path of Storage:Postgres:ConnectionString (its Search Path) names no schema that exists, so there is nowhere to keep the queues. Create the schema, or name one that exists.");
+            ApplySchema(connection, schema);
+            Channel = ChannelFor(schema);
+            if (connection.ExecuteScalar<long?>(PostgresSql.LatestStamp) is { } latest)
+            {
+                _time.NotBefore(DateTimeOffset.FromUnixTimeMilliseconds(latest));
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or ArgumentException or TimeoutException)
+        {
+            throw new StartRefusedException(
+                $"cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: {Reason(ex)}. Check that the server is up and that the setting names it.",
+                ex);
+        }
+    }
+
+    /// <summary>
+    /// Runs an operation on a pooled connection. A failure of the server or of the way to it is answered 503, which a
+    /// client retries; SQL the server refuses stays a 500 (a bug, or a schema that is not the broker's).
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+            return await operation(connection);
+        }
+        catch (Exception ex) when (IsOutage(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable(ex);
+        }
+    }
+
+    /// <summary>What a client is told of a failure of the server (logged, a line at most every Outages:LogInterval).</summary>
+    public StoreUnavailableException Unavailable(Exception exception)
+    {
+        LogFailure(exception);
+        return new StoreUnavailableException("The PostgreSQL database is unavailable. Try again shortly.", exception);
+    }
+
+    /// <summary>
+    /// Not SQL the server refused (class 42: syntax, a missing table or column; 22: bad data; 23: a constraint the
+    /// store does not expect), which would fail the same way on every retry.
+    /// </summary>
+    public static bool IsOutage(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.SqlState[..2] is not ("42" or "22" or "23" or "2B" or "P0"),
+        NpgsqlException or TimeoutException => true,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Tells the other brokers of changes this one has committed. It cannot fail the requests that made them, which are
+    /// done: notifications lost to an outage leave their consumers to find the changes at their next look.
+    /// </summary>
+    public async Task NotifyAsync(IReadOnlyList<string> payloads, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(
+                PostgresSql.Notify, new { channel = Channel, payloads }, cancellationToken: cancellationToken));
+        }
+        catch (Exception ex) when (IsOutage(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            if (_notifyFailureLog.ShouldLog(out var unlogged, out _))
+            {
+                _logger.LogWarning(
+                    "Could not tell the other brokers of changes: {Reason} ({Unlogged} more since the last of these lines); their consumers see them at their next look",
+                    Reason(ex),
+                    unlogged);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+
+    /// <summary>
+    /// The channel name: PostgreSQL's notifications go to every session of the database that listens, whatever its
+    /// schema, so each schema (each deployment) has a channel of its own. Hashed past PostgreSQL's 63-byte limit.
+    /// </summary>
+    internal static string ChannelFor(string schema)
+    {
+        var channel = $"wonderq:{schema}";
+        return Encoding.UTF8.GetByteCount(channel) <= 63
+            ? channel
+            : "wonderq:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema)))[..32];
+    }
+
+    private static string Reason(Exception ex) => ex switch
+    {
+        PostgresException pg => $"{pg.SqlState}: {pg.MessageText}",
+        _ when ex.InnerException is { } inner && ex is NpgsqlException => $"{ex.Message.TrimEnd('.')}: {inner.Message.TrimEnd('.')}",
+        _ => ex.Message.TrimEnd('.'),
+    };
+
+    private void ApplySchema(NpgsqlConnection connection, string schema)
+    {
+        var assembly = typeof(PostgresDatabase).Assembly;
+        var scripts = assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(SchemaPrefix, StringComparison.Ordinal))
+            .Select(n => (Name: n, Version: int.Parse(n.AsSpan(SchemaPrefix.Length, 4), provider: System.Globalization.CultureInfo.InvariantCulture)))
+            .OrderBy(s => s.Version)
+            .ToList();
+
+        using var transaction = connection.BeginTransaction();
+        connection.Execute(PostgresSql.LockSchema, transaction: transaction);
+        connection.Execute(PostgresSql.CreateSchemaVersions, transaction: transaction);
+        var current = connection.ExecuteScalar<int>(PostgresSql.SchemaVersion, transaction: transaction);
+        var latest = scripts[^1].Version;
+        if (current > latest)
+        {
+            throw new StartRefusedException(
+                $"the WonderQ tables in PostgreSQL schema '{schema}' are version {current}, newer than this broker's {latest}: a newer WonderQ broker uses them. Run that broker, or point this one at another schema.");
+        }
+
+        // All in one transaction: a broker stopped halfway leaves the schema as it found it, and PostgreSQL's DDL is
+        // transactional.
+        foreach (var (name, version) in scripts.Where(s => s.Version > current))
+        {
+            connection.Execute(ReadScript(assembly, name), transaction: transaction, commandType: CommandType.Text);
+            connection.Execute(PostgresSql.RecordSchemaVersion, new { version }, transaction);
+            _logger.LogInformation("Applied PostgreSQL schema version {Version} to schema {Schema}", version, schema);
+        }
+
+        transaction.Commit();
+    }
+
+    private static string ReadScript(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private void LogFailure(Exception exception)
+    {
+        if (!_failureLog.ShouldLog(out var unlogged, out var spell))
+        {
+            return;
+        }
+
+        // The stack trace once a spell of failures, as for SQLite's: a server that stays down fails every request.
+        _logger.LogError(
+            spell ? exception : null,
+            "The PostgreSQL database failed a request: {Reason} ({Unlogged} more such failures since the last of these lines)",
+            Reason(exception),
+            unlogged);
+    }
+}

@@ -1,0 +1,333 @@
+using System.Text;
+using Dapper;
+using Npgsql;
+using WonderQ.Shared.Contracts;
+
+namespace WonderQ.Broker.Storage.Postgres;
+
+/// <summary>
+/// <see cref="IMessageStore"/> on a PostgreSQL database that several brokers may share. Each request runs its own
+/// statement on a pooled connection, and PostgreSQL commits concurrent ones together; a claim locks the rows it takes
+/// and skips those another broker's claim holds. Every change that can make a message claimable is announced to the
+/// other brokers once it has committed (<see cref="PostgresNotifications"/>), as it is to this one's consumers.
+/// </summary>
+internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNotifications notifications, QueueActivity activity, StoreClock time)
+    : IMessageStore
+{
+    public QueueActivity Activity => activity;
+
+    public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) => database.RunAsync(
+        async connection =>
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<QueueRow>(
+                new CommandDefinition(PostgresSql.InsertQueue, new { name, now = Now() }, cancellationToken: cancellationToken));
+            return row?.ToDto();
+        },
+        cancellationToken);
+
+    public Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
+        database.RunAsync(connection => FindAsync(connection, queue, cancellationToken), cancellationToken);
+
+    public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) => database.RunAsync<IReadOnlyList<QueueCounts>>(
+        async connection =>
+        {
+            var rows = await connection.QueryAsync<QueueCountsRow>(
+                new CommandDefinition(PostgresSql.ListQueues, new { now = Now() }, cancellationToken: cancellationToken));
+            return rows.Select(r => r.ToDto()).ToList();
+        },
+        cancellationToken);
+
+    public Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken) => database.RunAsync(
+        async connection =>
+        {
+            if (await FindAsync(connection, queue, cancellationToken) is not { } found)
+            {
+                return false;
+            }
+
+            var deleted = await connection.ExecuteScalarAsync<long?>(
+                new CommandDefinition(PostgresSql.DeleteQueue, new { id = found.Id }, cancellationToken: cancellationToken));
+            if (deleted is null)
+            {
+                return false;
+            }
+
+            activity.Changed(found.Id);
+            activity.OnQueueDeleted(found.Id);
+            notifications.Deleted(found.Id);
+            return true;
+        },
+        cancellationToken);
+
+    public async Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
+        await PeekAsync<MessageRow, MessageDto>(queue, PostgresSql.Peek, size, r => r.ToDto(), cancellationToken);
+
+    public Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
+        PeekAsync<MessageVersionRow, MessageVersion>(queue, PostgresSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
+
+    /// <summary>
+    /// Claims the new message for a consumer parked on its queue in the same transaction, as the SQLite store does:
+    /// the consumer is answered by this commit, in the order consumers parked, instead of waking to race the others
+    /// for it. Unclaimed, it is announced to wake one.
+    /// </summary>
+    public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) => database.RunAsync(
+        async connection =>
+        {
+            if (await QueueIdAsync(connection, queue, cancellationToken) is not { } queueId)
+            {
+                return null;
+            }
+
+            var now = time.GetUtcNow();
+            var message = new { queue_id = queueId, body = Encoding.UTF8.GetBytes(body), now = Millis(now) };
+            if (activity.Parked?.Take(queueId, 1) is not [var consumer])
+            {
+                if (await InsertAsync(connection, null, message, cancellationToken) is not { } sent)
+                {
+                    return null;
+                }
+
+                activity.Changed(queueId);
+                activity.OnPublished(queueId, 1);
+                notifications.Published(queueId);
+                return new SentMessage(sent, queueId);
+            }
+
+            // Taken, the consumer can no longer time out or be woken otherwise: it must be handed this claim, or a
+            // failure. Not the producer's to cancel from here.
+            var handOver = new TaskCompletionSource<ClaimResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            consumer.HandOver(handOver.Task);
+            var until = now + consumer.VisibilityTimeout;
+            long? id;
+            ClaimResult? claim = null;
+            try
+            {
+                await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+                id = await InsertAsync(connection, transaction, message, CancellationToken.None);
+                if (id is not null)
+                {
+                    claim = await ClaimInAsync(connection, transaction, queueId, consumer.Size, now, until, CancellationToken.None);
+                    await transaction.CommitAsync(CancellationToken.None);
+                }
+            }
+            catch (Exception ex)
+            {
+                handOver.TrySetException(PostgresDatabase.IsOutage(ex) ? database.Unavailable(ex) : ex);
+                throw;
+            }
+
+            // No such queue: the consumer's queue went while it waited, which is answered as its deletion is.
+            handOver.TrySetResult(claim);
+            if (id is null)
+            {
+                return null;
+            }
+
+            activity.Changed(queueId);
+            activity.OnReserved(queueId, until);
+            notifications.Reserved(queueId, until);
+            return new SentMessage(id.Value, queueId);
+        },
+        cancellationToken);
+
+    public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken) =>
+        database.RunAsync(
+            async connection =>
+            {
+                if (await QueueIdAsync(connection, queue, cancellationToken) is not { } queueId)
+                {
+                    return null;
+                }
+
+                // Read before the claim's snapshot: a change committed after it then differs from what the claim saw,
+                // and a consumer about to park looks again (LongPoll).
+                var changesSeen = activity.ChangesTo(queueId);
+                var now = time.GetUtcNow();
+                var until = now + visibilityTimeout;
+                var claim = await ClaimInAsync(connection, null, queueId, size, now, until, cancellationToken);
+                if (claim.Messages.Count > 0)
+                {
+                    activity.Changed(queueId);
+                    activity.OnReserved(queueId, until);
+                    notifications.Reserved(queueId, until);
+                    return claim;
+                }
+
+                // Found nothing: perhaps because there is no such queue, when the claim named it by id alone.
+                if (queue.Name is null && await FindAsync(connection, queue, cancellationToken) is null)
+                {
+                    return null;
+                }
+
+                var nextExpiry = mayPark
+                    ? await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                        PostgresSql.NextExpiry, new { queue_id = queueId, after = Millis(now) }, cancellationToken: cancellationToken))
+                    : null;
+                return claim with
+                {
+                    ChangesSeen = changesSeen,
+                    NextExpiry = nextExpiry is { } ms ? Time(ms) : null,
+                };
+            },
+            cancellationToken);
+
+    public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) => database.RunAsync(
+        async connection =>
+        {
+            var deleted = reservationToken is null
+                ? await connection.ExecuteAsync(new CommandDefinition(PostgresSql.DeleteMessage, new { id }, cancellationToken: cancellationToken))
+                : await connection.ExecuteAsync(new CommandDefinition(
+                    PostgresSql.DeleteReservedMessage, new { id, token = reservationToken }, cancellationToken: cancellationToken));
+            if (deleted > 0)
+            {
+                return DeleteMessageResult.Deleted;
+            }
+
+            return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(PostgresSql.MessageExists, new { id }, cancellationToken: cancellationToken))
+                ? DeleteMessageResult.TokenMismatch
+                : DeleteMessageResult.NotFound;
+        },
+        cancellationToken);
+
+    public Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) => database.RunAsync(
+        async connection =>
+        {
+            var next = await connection.ExecuteScalarAsync<long?>(
+                new CommandDefinition(PostgresSql.NextExpiry, new { queue_id = queueId, after = Millis(after) }, cancellationToken: cancellationToken));
+            return next is { } ms ? Time(ms) : (DateTimeOffset?)null;
+        },
+        cancellationToken);
+
+    public async Task<string?> PingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await database.RunAsync(
+                connection => connection.ExecuteScalarAsync<long>(new CommandDefinition(PostgresSql.Ping, cancellationToken: cancellationToken)),
+                cancellationToken);
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return "The message store does not answer.";
+        }
+    }
+
+    private long Now() => Millis(time.GetUtcNow());
+
+    private static async Task<ClaimResult> ClaimInAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, long queueId, int size, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
+            PostgresSql.Claim,
+            new { queue_id = queueId, now = Millis(now), size, until = Millis(until), token = Guid.NewGuid().ToString("N") },
+            transaction,
+            cancellationToken: cancellationToken));
+
+        // RETURNING keeps no order: the batch goes back in queue order.
+        return new ClaimResult(queueId, [.. rows.OrderBy(r => r.WasVisibleAt).ThenBy(r => r.Id).Select(r => r.ToDto())]);
+    }
+
+    private static long Millis(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
+
+    /// <summary>The queue's id; by its id alone without a look at the table, where the statement that uses it finds no such queue itself.</summary>
+    private static async Task<long?> QueueIdAsync(NpgsqlConnection connection, QueueRef queue, CancellationToken cancellationToken) =>
+        queue is { Id: { } id, Name: null } ? id : (await FindAsync(connection, queue, cancellationToken))?.Id;
+
+    /// <summary>The new message's id; null when there is no such queue.</summary>
+    private static async Task<long?> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, object message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(PostgresSql.InsertMessage, message, transaction, cancellationToken: cancellationToken));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // Deleted while the message went in.
+            return null;
+        }
+    }
+
+    private static async Task<QueueDto?> FindAsync(NpgsqlConnection connection, QueueRef queue, CancellationToken cancellationToken)
+    {
+        var sql = (queue.Id, queue.Name) switch
+        {
+            (not null, not null) => PostgresSql.QueueByIdAndName,
+            (not null, null) => PostgresSql.QueueById,
+            (null, not null) => PostgresSql.QueueByName,
+            _ => null,
+        };
+        if (sql is null)
+        {
+            return null;
+        }
+
+        var row = await connection.QuerySingleOrDefaultAsync<QueueRow>(
+            new CommandDefinition(sql, new { id = queue.Id, name = queue.Name }, cancellationToken: cancellationToken));
+        return row?.ToDto();
+    }
+
+    private Task<IReadOnlyList<T>?> PeekAsync<TRow, T>(QueueRef queue, string sql, int size, Func<TRow, T> map, CancellationToken cancellationToken) =>
+        database.RunAsync<IReadOnlyList<T>?>(
+            async connection =>
+            {
+                if (await FindAsync(connection, queue, cancellationToken) is not { } found)
+                {
+                    return null;
+                }
+
+                var rows = await connection.QueryAsync<TRow>(new CommandDefinition(sql, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
+                return rows.Select(map).ToList();
+            },
+            cancellationToken);
+
+    private sealed class QueueRow
+    {
+        public long Id { get; init; }
+        public string Name { get; init; } = "";
+        public long CreatedAt { get; init; }
+
+        public QueueDto ToDto() => new(Id, Name, Time(CreatedAt));
+    }
+
+    private sealed class QueueCountsRow
+    {
+        public long Id { get; init; }
+        public string Name { get; init; } = "";
+        public long QueueSize { get; init; }
+        public long InFlightSize { get; init; }
+
+        public QueueCounts ToDto() => new(Id, Name, QueueSize, QueueSize - InFlightSize, InFlightSize);
+    }
+
+    private sealed class MessageVersionRow
+    {
+        public long Id { get; init; }
+        public long CreatedAt { get; init; }
+        public string? ReservationToken { get; init; }
+        public int ReceiveCount { get; init; }
+
+        public MessageVersion ToVersion() => new(Id, Time(CreatedAt), ReservationToken, ReceiveCount);
+    }
+
+    private class MessageRow
+    {
+        public long Id { get; init; }
+        public long QueueId { get; init; }
+        public byte[] Body { get; init; } = [];
+        public long CreatedAt { get; init; }
+        public long? RetrievableAt { get; init; }
+        public string? ReservationToken { get; init; }
+        public int ReceiveCount { get; init; }
+
+        public MessageDto ToDto() => new(
+            Id, QueueId, Encoding.UTF8.GetString(Body), Time(CreatedAt), RetrievableAt is { } at ? Time(at) : null, ReservationToken, ReceiveCount);
+    }
+
+    private sealed class ClaimedRow : MessageRow
+    {
+        public long WasVisibleAt { get; init; }
+    }
+}

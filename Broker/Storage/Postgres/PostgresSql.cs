@@ -1,0 +1,137 @@
+namespace WonderQ.Broker.Storage.Postgres;
+
+/// <summary>
+/// Every statement the PostgreSQL store runs. Parameters only; times are Unix milliseconds from the broker's clock,
+/// as in the SQLite store (<see cref="Sqlite.SqliteSql"/>), and tables are found on the connection's search_path.
+/// </summary>
+internal static class PostgresSql
+{
+    private const string MessageColumns = "id, queue_id, body, created_at, retrievable_at, reservation_token, receive_count";
+
+    /// <summary>
+    /// Held for the transaction that brings the schema up to date, so brokers started together upgrade it one after
+    /// another. Keyed by the schema as well: deployments in two schemas of one database do not wait on each other.
+    /// </summary>
+    public const string LockSchema = "SELECT pg_advisory_xact_lock(1465996645, hashtext(current_schema()))";
+
+    public const string CreateSchemaVersions = """
+        CREATE TABLE IF NOT EXISTS wonderq_schema (
+            version    integer     PRIMARY KEY,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )
+        """;
+
+    public const string SchemaVersion = "SELECT COALESCE(MAX(version), 0) FROM wonderq_schema";
+
+    public const string RecordSchemaVersion = "INSERT INTO wonderq_schema (version) VALUES (@version)";
+
+    /// <summary>Null when the connection's search_path names no schema that exists: there would be nowhere to create the tables.</summary>
+    public const string CurrentSchema = "SELECT current_schema()";
+
+    public const string InsertQueue = """
+        INSERT INTO queues (name, created_at) VALUES (@name, @now)
+        ON CONFLICT (name) DO NOTHING
+        RETURNING id, name, created_at
+        """;
+
+    public const string QueueById = "SELECT id, name, created_at FROM queues WHERE id = @id";
+
+    public const string QueueByName = "SELECT id, name, created_at FROM queues WHERE name = @name";
+
+    public const string QueueByIdAndName = "SELECT id, name, created_at FROM queues WHERE id = @id AND name = @name";
+
+    /// <summary>
+    /// Counted afresh on every call, from one snapshot: a size kept on the queue's row, as SQLite's triggers keep it,
+    /// would make every send to a queue wait for the row lock of the one before it until that commits.
+    /// </summary>
+    public const string ListQueues = """
+        SELECT q.id, q.name,
+               (SELECT COUNT(*) FROM messages m WHERE m.queue_id = q.id) AS queue_size,
+               (SELECT COUNT(*) FROM messages m WHERE m.queue_id = q.id AND m.visible_at > @now) AS in_flight_size
+        FROM queues q
+        ORDER BY q.id
+        """;
+
+    /// <summary>Its messages go with it (ON DELETE CASCADE), in the same transaction.</summary>
+    public const string DeleteQueue = "DELETE FROM queues WHERE id = @id RETURNING id";
+
+    public const string Peek = $"""
+        SELECT {MessageColumns} FROM messages
+        WHERE queue_id = @queue_id
+        ORDER BY id
+        LIMIT @size
+        """;
+
+    /// <summary>The peek's rows without their bodies.</summary>
+    public const string PeekVersions = """
+        SELECT id, created_at, reservation_token, receive_count FROM messages
+        WHERE queue_id = @queue_id
+        ORDER BY id
+        LIMIT @size
+        """;
+
+    /// <summary>
+    /// No row when there is no such queue; one deleted while this runs fails it on the foreign key (23503), which the
+    /// store answers the same way.
+    /// </summary>
+    public const string InsertMessage = """
+        INSERT INTO messages (queue_id, body, created_at, visible_at)
+        SELECT id, @body, @now, @now FROM queues WHERE id = @queue_id
+        RETURNING id
+        """;
+
+    /// <summary>
+    /// The claim in one statement: the oldest retrievable rows in queue order (an index seek on ix_messages_claim),
+    /// locked as they are read, skipping any row another broker's claim holds, then reserved under a fresh token. A row
+    /// another claim reserved and committed since this statement began is checked again once locked and no longer
+    /// qualifies, so no message is handed out twice. <c>was_visible_at</c> gives the batch back its queue order, which
+    /// RETURNING does not keep.
+    /// </summary>
+    public const string Claim = """
+        WITH picked AS (
+            SELECT id, visible_at AS was_visible_at FROM messages
+            WHERE queue_id = @queue_id AND visible_at <= @now
+            ORDER BY visible_at, id
+            LIMIT @size
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE messages m
+        SET visible_at = @until, retrievable_at = @until, reservation_token = @token, receive_count = m.receive_count + 1
+        FROM picked
+        WHERE m.id = picked.id
+        RETURNING m.id, m.queue_id, m.body, m.created_at, m.retrievable_at, m.reservation_token, m.receive_count, picked.was_visible_at
+        """;
+
+    public const string DeleteMessage = "DELETE FROM messages WHERE id = @id";
+
+    public const string DeleteReservedMessage = "DELETE FROM messages WHERE id = @id AND reservation_token = @token";
+
+    public const string MessageExists = "SELECT EXISTS (SELECT 1 FROM messages WHERE id = @id)";
+
+    public const string NextExpiry = """
+        SELECT MIN(visible_at) FROM messages
+        WHERE queue_id = @queue_id AND visible_at > @after
+        """;
+
+    /// <summary>Where a starting broker's clock resumes (<see cref="StoreClock"/>): the latest time any broker stamped.</summary>
+    public const string LatestStamp = """
+        SELECT GREATEST(
+            (SELECT created_at FROM messages ORDER BY id DESC LIMIT 1),
+            (SELECT created_at FROM queues ORDER BY id DESC LIMIT 1))
+        """;
+
+    /// <summary>The health check: a read of the messages table, which needs the server, the database and the schema.</summary>
+    public const string Ping = "SELECT COUNT(*) FROM messages WHERE id = 0";
+
+    /// <summary>
+    /// Sent once the changes it announces have committed, several at a time (<see cref="PostgresNotifications"/>), in a
+    /// transaction of its own that does not wait for a sync: PostgreSQL commits transactions that notify one at a time,
+    /// under one lock, so a notification sent in a send's own transaction made every send wait for the sync of the one
+    /// before (999 sends/s from 64 producers). A notification lost in a crash of the server only costs a consumer a
+    /// later look.
+    /// </summary>
+    public const string Notify = """
+        SELECT pg_notify(@channel, payload)
+        FROM set_config('synchronous_commit', 'off', true), unnest(@payloads) AS payload
+        """;
+}

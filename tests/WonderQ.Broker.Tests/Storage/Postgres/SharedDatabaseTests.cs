@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using WonderQ.Broker.Messages;
+using WonderQ.Shared.Web;
+
+namespace WonderQ.Broker.Tests.Storage.Postgres;
+
+/// <summary>
+/// Several brokers on one PostgreSQL database, as SPEC's scale-out has them behind a load balancer: what one broker
+/// commits reaches the consumers waiting on the others, and no message goes to two consumers whichever broker they ask.
+/// (The single-broker contract is the one the SQLite store keeps: the *OnPostgresTests classes run those tests here.)
+/// </summary>
+public sealed class SharedDatabaseTests : IAsyncLifetime
+{
+    private readonly string _connectionString = PostgresServer.CreateSchema();
+    private readonly List<BrokerApplication> _apps = [];
+    private readonly FakeTimeProvider _clock = new(BrokerApplication.StartTime);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_broker_keeps_its_queues_and_messages_in_the_schema_its_connection_string_names()
+    {
+        var client = Broker().CreateClient();
+
+        var queue = await client.CreateQueueAsync();
+        await client.SendAsync(queue.Id, "stored");
+
+        (await ScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE queue_id = @id", queue.Id)).Should().Be(1);
+        (await ScalarAsync<int>("SELECT MAX(version) FROM wonderq_schema")).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_message_sent_through_one_broker_answers_a_consumer_waiting_on_another()
+    {
+        var (one, other) = (Broker(), Broker());
+        var (producer, consumer) = (one.CreateClient(), other.CreateClient());
+        var queue = await producer.CreateQueueAsync();
+
+        var waiting = consumer.ConsumeAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the consumer is asleep on the other broker");
+        var id = await producer.SendAsync(queue.Id, "across");
+
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public async Task A_reservation_taken_on_one_broker_that_runs_out_wakes_a_consumer_waiting_on_another()
+    {
+        var (one, other) = (Broker(), Broker());
+        var (first, second) = (one.CreateClient(), other.CreateClient());
+        var queue = await first.CreateQueueAsync();
+        var id = await first.SendAsync(queue.Id, "not deleted in time");
+
+        (await first.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle();
+        var waiting = second.ConsumeAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the consumer is asleep on the other broker");
+        // Whenever the reservation's notice reaches the other broker, before this or after, its timer fires at the expiry.
+        _clock.Advance(TimeSpan.FromSeconds(11));
+
+        var again = (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Subject;
+        again.Id.Should().Be(id);
+        again.ReceiveCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_queue_deleted_through_one_broker_answers_the_consumers_waiting_on_another_with_nothing()
+    {
+        var (one, other) = (Broker(), Broker());
+        var queue = await one.CreateClient().CreateQueueAsync();
+        var waiting = other.CreateClient().ConsumeAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the consumer is asleep on the other broker");
+
+        using var deleted = await one.CreateClient().DeleteAsync($"/queues/{queue.Id}");
+
+        deleted.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
+        using var send = await other.CreateClient().PostAsync("/messages", Wire.Json(new { queue_id = queue.Id, body = "too late" }));
+        await send.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Consumers_of_two_brokers_draining_one_queue_at_once_receive_each_message_exactly_once()
+    {
+        const int Messages = 300;
+        var (one, other) = (Broker(systemClock: true), Broker(systemClock: true));
+        var producer = one.CreateClient();
+        var queue = await producer.CreateQueueAsync();
+        var sent = new List<long>();
+        for (var i = 0; i < Messages; i++)
+        {
+            sent.Add(await producer.SendAsync(queue.Id, $"m{i}"));
+        }
+
+        var received = new ConcurrentBag<long>();
+        var consumers = Enumerable.Range(0, 12).Select(async n =>
+        {
+            using var client = (n % 2 == 0 ? one : other).CreateClient();
+            while (true)
+            {
+                var batch = await client.ConsumeAsync(queue.Id, size: 1 + (n % 5), visibilityTimeout: 300);
+                if (batch.Length == 0)
+                {
+                    return;
+                }
+
+                foreach (var message in batch)
+                {
+                    received.Add(message.Id);
+                    using var delete = await client.DeleteMessageAsync(message.Id, message.ReservationToken);
+                    delete.StatusCode.Should().Be(HttpStatusCode.OK);
+                }
+            }
+        });
+        await Task.WhenAll(consumers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        received.Should().OnlyHaveUniqueItems().And.BeEquivalentTo(sent);
+    }
+
+    [Fact]
+    public async Task Brokers_started_together_on_an_empty_schema_create_it_once()
+    {
+        var started = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            using var client = Broker().CreateClient();
+            using var health = await client.GetAsync("/healthz");
+            return health.StatusCode;
+        })));
+
+        started.Should().AllBeEquivalentTo(HttpStatusCode.OK);
+        (await ScalarAsync<long>("SELECT COUNT(*) FROM wonderq_schema")).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Messages_and_their_reservations_outlast_the_broker_that_stored_them()
+    {
+        var first = Broker();
+        var client = first.CreateClient();
+        var queue = await client.CreateQueueAsync("kept");
+        var reserved = await client.SendAsync(queue.Id, "reserved");
+        var ready = await client.SendAsync(queue.Id, "ready");
+        var claim = (await client.ConsumeAsync(queue.Id, visibilityTimeout: 60)).Single();
+        await first.DisposeAsync();
+        _apps.Remove(first);
+
+        var after = Broker().CreateClient();
+
+        claim.Id.Should().Be(reserved);
+        (await after.ConsumeAsync(queue.Id, size: 10)).Should().ContainSingle().Which.Id.Should().Be(ready);
+        using var delete = await after.DeleteMessageAsync(reserved, claim.ReservationToken);
+        delete.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_broker_that_lost_its_line_to_the_other_brokers_wakes_its_consumers_to_look_again_once_it_is_back()
+    {
+        var settings = new Dictionary<string, string> { ["Storage:Postgres:NotificationRetryInterval"] = "00:00:01" };
+        var (one, other) = (Broker(systemClock: true), Broker(systemClock: true, settings));
+        var producer = one.CreateClient();
+        var queue = await producer.CreateQueueAsync();
+        var waiting = other.CreateClient().ConsumeAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the consumer is asleep on the other broker");
+
+        // Its listening connection cut, the other broker hears nothing of this send; the consumer would sleep through it.
+        var channel = $"wonderq:{new NpgsqlConnectionStringBuilder(_connectionString).SearchPath}";
+        (await ScalarAsync<long>(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = @listen",
+            $"LISTEN \"{channel}\"")).Should().Be(2, "both brokers listen");
+        var id = await producer.SendAsync(queue.Id, "sent while it was deaf");
+
+        var started = DateTime.UtcNow;
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(15))).Should().ContainSingle().Which.Id.Should().Be(id);
+        (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(10), "the consumer looked again when its broker listened again, well before its 20 s ran out");
+    }
+
+    [Fact]
+    public void A_broker_whose_database_does_not_answer_stops_at_start_saying_so()
+    {
+        var unreachable = new NpgsqlConnectionStringBuilder(_connectionString) { Port = FreePort.Next(), Timeout = 2 }.ConnectionString;
+
+        var start = () => CreateApp(unreachable);
+
+        start.Should().Throw<StartRefusedException>()
+            .WithMessage("cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: *Check that the server is up and that the setting names it.");
+    }
+
+    [Fact]
+    public async Task A_broker_stops_at_start_on_tables_a_newer_broker_has_upgraded()
+    {
+        using (Broker().CreateClient())
+        {
+        }
+
+        await ScalarAsync<int>("INSERT INTO wonderq_schema (version) VALUES (99) RETURNING version");
+
+        var start = () => CreateApp(_connectionString);
+
+        start.Should().Throw<StartRefusedException>().WithMessage("*version 99, newer than this broker's 1*");
+    }
+
+    private BrokerApplication Broker(bool systemClock = false, IReadOnlyDictionary<string, string>? settings = null, string? connectionString = null)
+    {
+        var app = BrokerApplication.OnPostgres(connectionString ?? _connectionString, systemClock ? null : _clock, systemClock, settings);
+        _apps.Add(app);
+        return app;
+    }
+
+    /// <summary>The broker as its Main builds it: its store is claimed there, before the host starts.</summary>
+    private static WebApplication CreateApp(string connectionString) => Program.CreateApp(
+        ["--urls", "http://127.0.0.1:0", "--Storage:Provider=postgres", $"--Storage:Postgres:ConnectionString={connectionString}"]);
+
+    private static WaitingConsumers Waiters(BrokerApplication app) => app.Services.GetRequiredService<WaitingConsumers>();
+
+    private async Task<T> ScalarAsync<T>(string sql, object? value = null)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        if (value is not null)
+        {
+            command.Parameters.AddWithValue(sql.Contains("@listen", StringComparison.Ordinal) ? "listen" : "id", value);
+        }
+
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+}
