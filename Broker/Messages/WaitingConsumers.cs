@@ -120,7 +120,10 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
         }
     }
 
-    /// <summary>Wakes every waiter of every queue to look again.</summary>
+    /// <summary>
+    /// Wakes the first waiter of every queue to look again; as after an expiry, one that fills its batch passes the turn
+    /// on (LongPoll.PassTurnOn), so a store back from an outage is not met by every waiter's claim at once.
+    /// </summary>
     private void WakeAll()
     {
         List<long> queueIds;
@@ -131,7 +134,7 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 
         foreach (var queueId in queueIds)
         {
-            Wake(queueId, int.MaxValue, WakeReason.Signaled);
+            Wake(queueId, 1, WakeReason.Expired);
         }
     }
 

@@ -10,7 +10,7 @@ public sealed class StorageOptions : IValidatableObject
     /// <summary><c>sqlite</c> (the default: one broker, one file) or <c>postgres</c> (brokers sharing one database).</summary>
     public string Provider { get; set; } = "sqlite";
 
-    public bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
+    internal bool IsPostgres => string.Equals(Provider, "postgres", StringComparison.OrdinalIgnoreCase);
 
     public SqliteStorageOptions Sqlite { get; set; } = new();
 
@@ -120,9 +120,12 @@ public sealed class PostgresStorageOptions
                 "Storage:Postgres:ConnectionString must be set when Storage:Provider is 'postgres' (for example Host=127.0.0.1;Port=5432;Database=wonderq;Username=wonderq).",
                 [nameof(ConnectionString)]);
         }
-        else if (Parse(ConnectionString) is { } problem)
+        else if (!Parses(ConnectionString))
         {
-            yield return new ValidationResult($"Storage:Postgres:ConnectionString is not a connection string Npgsql reads: {problem}", [nameof(ConnectionString)]);
+            // Npgsql's own message names the part it could not read, which may be a piece of a password.
+            yield return new ValidationResult(
+                "Storage:Postgres:ConnectionString is not a connection string Npgsql reads: a key it does not know, or a value of the wrong form (a value with a ';' in it goes in quotes).",
+                [nameof(ConnectionString)]);
         }
 
         if (NotificationCheckInterval < TimeSpan.FromSeconds(1) || NotificationCheckInterval > TimeSpan.FromHours(1))
@@ -138,17 +141,16 @@ public sealed class PostgresStorageOptions
         }
     }
 
-    /// <summary>Why Npgsql refuses the string, or null. Its message names the key, never the value (a password).</summary>
-    private static string? Parse(string connectionString)
+    private static bool Parses(string connectionString)
     {
         try
         {
             _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-            return null;
+            return true;
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException)
         {
-            return ex.Message;
+            return false;
         }
     }
 }

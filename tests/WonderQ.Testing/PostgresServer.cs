@@ -13,6 +13,7 @@ namespace WonderQ.Testing;
 public static class PostgresServer
 {
     private static readonly Lazy<string> _server = new(Start);
+    private static readonly List<string> _schemas = [];
 
     /// <summary>A fresh, empty schema; returns the connection string whose search path names it.</summary>
     public static string CreateSchema()
@@ -25,6 +26,11 @@ public static class PostgresServer
             create.ExecuteNonQuery();
         }
 
+        lock (_schemas)
+        {
+            _schemas.Add(schema);
+        }
+
         return new NpgsqlConnectionStringBuilder(_server.Value) { SearchPath = schema }.ConnectionString;
     }
 
@@ -35,6 +41,8 @@ public static class PostgresServer
     {
         if (Environment.GetEnvironmentVariable("WONDERQ_POSTGRES") is { Length: > 0 } given)
         {
+            // A server of the developer's own keeps nothing of the tests'.
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => DropSchemas(given);
             return given;
         }
 
@@ -77,14 +85,14 @@ public static class PostgresServer
 
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            RunAs(asRoot, Path.Combine(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop");
             try
             {
+                RunAs(asRoot, Path.Combine(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop");
                 Directory.Delete(directory, recursive: true);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
             {
-                // The OS's to clean, with the rest of the temp directory.
+                // Left for the next run to remove (RemoveStoppedClusters), or the OS's to clean with the temp directory.
             }
         };
 
@@ -98,14 +106,18 @@ public static class PostgresServer
     }
 
     /// <summary>
-    /// Clusters of earlier test runs whose server has stopped: a test host ended before its exit handlers finished
-    /// leaves one behind.
+    /// Clusters of earlier test runs whose server is gone: a test host ended before its exit handlers finished leaves
+    /// one behind. Not one made in the last minutes, which may be another run's still starting (no server yet).
     /// </summary>
     private static void RemoveStoppedClusters()
     {
         foreach (var left in new DirectoryInfo(Path.GetTempPath()).EnumerateDirectories("wonderq-postgres-*"))
         {
-            if (!File.Exists(Path.Combine(left.FullName, "data", "postmaster.pid")))
+            var pidFile = Path.Combine(left.FullName, "data", "postmaster.pid");
+            var serverGone = File.Exists(pidFile)
+                ? !(int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Directory.Exists($"/proc/{pid}"))
+                : DateTime.UtcNow - left.CreationTimeUtc > TimeSpan.FromMinutes(10);
+            if (serverGone)
             {
                 try
                 {
@@ -116,6 +128,27 @@ public static class PostgresServer
                     // Another user's, or going away already.
                 }
             }
+        }
+    }
+
+    private static void DropSchemas(string server)
+    {
+        try
+        {
+            using var connection = new NpgsqlConnection(server);
+            connection.Open();
+            lock (_schemas)
+            {
+                foreach (var schema in _schemas)
+                {
+                    using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
+                    drop.ExecuteNonQuery();
+                }
+            }
+        }
+        catch (NpgsqlException)
+        {
+            // The server's owner can drop them: their names start with t and a GUID.
         }
     }
 

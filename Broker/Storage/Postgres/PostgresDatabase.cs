@@ -35,7 +35,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         // Every statement the store runs is one of a dozen, so each connection keeps them prepared rather than have the
         // server parse and plan them on every request; a connection string that sets Max Auto Prepare (0: never, as a
         // pooler in transaction mode may need) has its way.
-        if (!connection.ContainsKey("Max Auto Prepare"))
+        // Keys, not ContainsKey, which is true of every key Npgsql knows, set or not.
+        if (!connection.Keys.Cast<string>().Contains("Max Auto Prepare", StringComparer.OrdinalIgnoreCase))
         {
             connection.MaxAutoPrepare = 32;
         }
@@ -62,16 +63,44 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                     "the search path of Storage:Postgres:ConnectionString (its Search Path) names no schema that exists, so there is nowhere to keep the queues. Create the schema, or name one that exists.");
             ApplySchema(connection, schema);
             Channel = ChannelFor(schema);
+            _logger.LogInformation(
+                "Using the PostgreSQL database {Database} on {Host}:{Port}, schema {Schema}", connection.Database, connection.Host, connection.Port, schema);
             if (connection.ExecuteScalar<long?>(PostgresSql.LatestStamp) is { } latest)
             {
                 _time.NotBefore(DateTimeOffset.FromUnixTimeMilliseconds(latest));
             }
+
+            WarnIfClockDiffers(connection);
         }
         catch (Exception ex) when (ex is NpgsqlException or ArgumentException or TimeoutException)
         {
+            // A server that answered refused something (a permission, a database that does not exist): saying to check
+            // that it is up would point the wrong way.
+            var check = ex is PostgresException
+                ? "Check that the database exists and that its user may create tables in the schema"
+                : "Check that the server is up and that the setting names it";
             throw new StartRefusedException(
-                $"cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: {Reason(ex)}. Check that the server is up and that the setting names it.",
-                ex);
+                $"cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: {Reason(ex)}. {check}.", ex);
+        }
+    }
+
+    /// <summary>
+    /// Brokers sharing a database stamp reservations with their own clocks, so one whose clock is behind another's by
+    /// more than a visibility timeout would see that broker's reservations as run out at once, and hand the message
+    /// out again. The server's clock is the one reference they share.
+    /// </summary>
+    private void WarnIfClockDiffers(NpgsqlConnection connection)
+    {
+        var asked = _time.GetTimestamp();
+        var server = DateTimeOffset.FromUnixTimeMilliseconds(connection.ExecuteScalar<long>(PostgresSql.ServerClock));
+        var roundTrip = _time.GetElapsedTime(asked);
+        var offset = _time.GetUtcNow() - roundTrip / 2 - server;
+        if (offset.Duration() > TimeSpan.FromSeconds(1))
+        {
+            _logger.LogWarning(
+                "This broker's clock is {Offset} {Direction} the PostgreSQL server's. Brokers sharing a database must agree on the time to well within a visibility timeout, or one can hand out a message another has reserved; keep their clocks in step (NTP)",
+                offset.Duration(),
+                offset > TimeSpan.Zero ? "ahead of" : "behind");
         }
     }
 
@@ -92,11 +121,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
-    /// <summary>What a client is told of a failure of the server (logged, a line at most every Outages:LogInterval).</summary>
-    public StoreUnavailableException Unavailable(Exception exception)
+    /// <summary>What a client is told of a failure of the server.</summary>
+    public const string Unavailability = "The PostgreSQL database is unavailable. Try again shortly.";
+
+    /// <summary>A failure of the server, logged (a line at most every Outages:LogInterval), as a client is told of it.</summary>
+    private StoreUnavailableException Unavailable(Exception exception)
     {
         LogFailure(exception);
-        return new StoreUnavailableException("The PostgreSQL database is unavailable. Try again shortly.", exception);
+        return new StoreUnavailableException(Unavailability, exception);
     }
 
     /// <summary>
@@ -111,26 +143,29 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     };
 
     /// <summary>
-    /// Tells the other brokers of changes this one has committed. It cannot fail the requests that made them, which are
-    /// done: notifications lost to an outage leave their consumers to find the changes at their next look.
+    /// Tells the other brokers of changes this one has committed; false when the server did not take them (logged, a
+    /// line at most every Outages:LogInterval), for the caller to try again.
     /// </summary>
-    public async Task NotifyAsync(IReadOnlyList<string> payloads, CancellationToken cancellationToken)
+    public async Task<bool> NotifyAsync(IReadOnlyList<string> payloads, CancellationToken cancellationToken)
     {
         try
         {
             await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(
                 PostgresSql.Notify, new { channel = Channel, payloads }, cancellationToken: cancellationToken));
+            return true;
         }
         catch (Exception ex) when (IsOutage(ex) && !cancellationToken.IsCancellationRequested)
         {
             if (_notifyFailureLog.ShouldLog(out var unlogged, out _))
             {
                 _logger.LogWarning(
-                    "Could not tell the other brokers of changes: {Reason} ({Unlogged} more since the last of these lines); their consumers see them at their next look",
+                    "Could not tell the other brokers of changes: {Reason} ({Unlogged} more since the last of these lines); trying again",
                     Reason(ex),
                     unlogged);
             }
+
+            return false;
         }
     }
 

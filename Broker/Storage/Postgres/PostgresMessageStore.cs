@@ -45,8 +45,11 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
                 return false;
             }
 
+            // Not cancelled once sent, as a send is not; and with no time limit, as its messages go with it, about 4-5 s a
+            // million.
+            cancellationToken.ThrowIfCancellationRequested();
             var deleted = await connection.ExecuteScalarAsync<long?>(
-                new CommandDefinition(PostgresSql.DeleteQueue, new { id = found.Id }, cancellationToken: cancellationToken));
+                new CommandDefinition(PostgresSql.DeleteQueue, new { id = found.Id }, commandTimeout: 0, cancellationToken: CancellationToken.None));
             if (deleted is null)
             {
                 return false;
@@ -80,9 +83,24 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
 
             var now = time.GetUtcNow();
             var message = new { queue_id = queueId, body = Encoding.UTF8.GetBytes(body), now = Millis(now) };
+            // From here the statements run to the end whatever the client does: one cancelled as it commits would leave a
+            // change that no consumer hears of.
+            cancellationToken.ThrowIfCancellationRequested();
             if (activity.Parked?.Take(queueId, 1) is not [var consumer])
             {
-                if (await InsertAsync(connection, null, message, cancellationToken) is not { } sent)
+                long? sent;
+                try
+                {
+                    sent = await InsertAsync(connection, null, message, CancellationToken.None);
+                }
+                catch
+                {
+                    // It may have committed before its answer was lost.
+                    LookAgain(queueId);
+                    throw;
+                }
+
+                if (sent is null)
                 {
                     return null;
                 }
@@ -90,11 +108,11 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
                 activity.Changed(queueId);
                 activity.OnPublished(queueId, 1);
                 notifications.Published(queueId);
-                return new SentMessage(sent, queueId);
+                return new SentMessage(sent.Value, queueId);
             }
 
             // Taken, the consumer can no longer time out or be woken otherwise: it must be handed this claim, or a
-            // failure. Not the producer's to cancel from here.
+            // failure.
             var handOver = new TaskCompletionSource<ClaimResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
             consumer.HandOver(handOver.Task);
             var until = now + consumer.VisibilityTimeout;
@@ -112,7 +130,9 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
             }
             catch (Exception ex)
             {
-                handOver.TrySetException(PostgresDatabase.IsOutage(ex) ? database.Unavailable(ex) : ex);
+                // Logged once, as the send's own failure.
+                handOver.TrySetException(PostgresDatabase.IsOutage(ex) ? new StoreUnavailableException(PostgresDatabase.Unavailability, ex) : ex);
+                LookAgain(queueId);
                 throw;
             }
 
@@ -126,6 +146,13 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
             activity.Changed(queueId);
             activity.OnReserved(queueId, until);
             notifications.Reserved(queueId, until);
+            if (!claim!.Messages.Any(m => m.Id == id))
+            {
+                // The consumer took an older message (one whose reservation ran out), and the new one is there for another.
+                activity.OnPublished(queueId, 1);
+                notifications.Published(queueId);
+            }
+
             return new SentMessage(id.Value, queueId);
         },
         cancellationToken);
@@ -144,7 +171,20 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
                 var changesSeen = activity.ChangesTo(queueId);
                 var now = time.GetUtcNow();
                 var until = now + visibilityTimeout;
-                var claim = await ClaimInAsync(connection, null, queueId, size, now, until, cancellationToken);
+                cancellationToken.ThrowIfCancellationRequested();
+                ClaimResult claim;
+                try
+                {
+                    // Not cancelled once sent, as a send is not.
+                    claim = await ClaimInAsync(connection, null, queueId, size, now, until, CancellationToken.None);
+                }
+                catch
+                {
+                    // It may have committed before its answer was lost, and its locks made other claims pass its rows by.
+                    LookAgain(queueId);
+                    throw;
+                }
+
                 if (claim.Messages.Count > 0)
                 {
                     activity.Changed(queueId);
@@ -214,6 +254,17 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
     }
 
     private long Now() => Millis(time.GetUtcNow());
+
+    /// <summary>
+    /// After a write whose outcome is unknown: every consumer that might have missed what it did looks at the queue
+    /// again, here and on the other brokers. A needless look costs a claim; a missed one, a message slept through.
+    /// </summary>
+    private void LookAgain(long queueId)
+    {
+        activity.Changed(queueId);
+        activity.OnPublished(queueId, 1);
+        notifications.Published(queueId);
+    }
 
     private static async Task<ClaimResult> ClaimInAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, long queueId, int size, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)

@@ -13,7 +13,8 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// earliest expiry, so under load a broker sends a notification per round trip rather than per request. The other
 /// brokers' announcements arrive on one connection that listens, and raise the same <see cref="QueueActivity"/>
 /// events their own changes raise. A notification lost with a dropped connection would leave a consumer asleep until
-/// its wait ran out, so after listening again a broker wakes every waiting consumer to look again.
+/// its wait ran out, so each time it starts listening a broker wakes its waiting consumers to look again; and one it
+/// could not send is kept and sent again until the server takes it.
 /// </summary>
 internal sealed class PostgresNotifications(
     PostgresDatabase database,
@@ -44,47 +45,50 @@ internal sealed class PostgresNotifications(
 
     private async Task AnnounceAsync(CancellationToken stoppingToken)
     {
-        var published = new Dictionary<long, long>();
-        var reserved = new Dictionary<long, long>();
-        var deleted = new HashSet<long>();
-        var payloads = new List<string>();
+        var pending = new Pending();
         try
         {
             while (await _changes.Reader.WaitToReadAsync(stoppingToken))
             {
-                while (_changes.Reader.TryRead(out var change))
+                Gather(pending);
+
+                // Kept until told, however long the server is away: a change never told leaves the other brokers'
+                // consumers asleep beside it.
+                while (!await database.NotifyAsync(pending.Payloads(_origin), stoppingToken))
                 {
-                    switch (change.Kind)
-                    {
-                        case Kind.Published:
-                            published[change.QueueId] = published.GetValueOrDefault(change.QueueId) + change.Value;
-                            break;
-                        case Kind.Reserved:
-                            reserved[change.QueueId] = reserved.TryGetValue(change.QueueId, out var until) ? Math.Min(until, change.Value) : change.Value;
-                            break;
-                        default:
-                            deleted.Add(change.QueueId);
-                            break;
-                    }
+                    await Task.Delay(_options.NotificationRetryInterval, time, stoppingToken);
+                    Gather(pending);
                 }
 
-                payloads.Clear();
-                payloads.AddRange(published.Select(p => Payload('p', p.Key, p.Value)));
-                payloads.AddRange(reserved.Select(r => Payload('r', r.Key, r.Value)));
-                payloads.AddRange(deleted.Select(d => Payload('d', d, 0)));
-                published.Clear();
-                reserved.Clear();
-                deleted.Clear();
-                await database.NotifyAsync(payloads, stoppingToken);
+                pending.Clear();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            // What the last requests changed, told before the broker goes: its own consumers are leaving, the others' are not.
+            Gather(pending);
+            if (pending.Payloads(_origin) is { Count: > 0 } last)
+            {
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await database.NotifyAsync(last, deadline.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
         }
     }
 
-    private string Payload(char kind, long queueId, long value) =>
-        string.Create(CultureInfo.InvariantCulture, $"{_origin} {kind} {queueId} {value}");
+    private void Gather(Pending pending)
+    {
+        while (_changes.Reader.TryRead(out var change))
+        {
+            pending.Add(change);
+        }
+    }
+
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
@@ -95,13 +99,19 @@ internal sealed class PostgresNotifications(
             {
                 await using var connection = await database.DataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => Handle(e.Payload);
-                await connection.ExecuteAsync(new CommandDefinition($"LISTEN \"{database.Channel.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", cancellationToken: stoppingToken));
+                var channel = database.Channel.Replace("\"", "\"\"", StringComparison.Ordinal);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"SET application_name = '{database.Channel.Replace("'", "''", StringComparison.Ordinal)}'; LISTEN \"{channel}\"",
+                    cancellationToken: stoppingToken));
+
+                // What others changed before this connection listened went unheard: before its first LISTEN the broker
+                // already took requests, and between two it heard nothing.
                 if (listenedBefore)
                 {
-                    logger.LogInformation("Listening for other brokers' changes again; every waiting consumer looks at its queue again");
-                    activity.OnUnannounced();
+                    logger.LogInformation("Listening for other brokers' changes again; the waiting consumers look at their queues again");
                 }
 
+                activity.OnUnannounced();
                 listenedBefore = true;
                 while (true)
                 {
@@ -116,9 +126,11 @@ internal sealed class PostgresNotifications(
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex)
             {
+                // Whatever it was, a broker that stopped listening would leave its consumers deaf to the others.
                 logger.LogWarning(
+                    ex is NpgsqlException or TimeoutException ? null : ex,
                     "Lost the connection that hears other brokers' changes ({Reason}); trying again in {Delay}",
                     ex.Message,
                     _options.NotificationRetryInterval);
@@ -162,4 +174,45 @@ internal sealed class PostgresNotifications(
     }
 
     private readonly record struct Change(Kind Kind, long QueueId, long Value);
+
+    /// <summary>Changes not told yet: publishes to a queue as one count, its reservations as the earliest expiry.</summary>
+    private sealed class Pending
+    {
+        private readonly Dictionary<long, long> _published = [];
+        private readonly Dictionary<long, long> _reserved = [];
+        private readonly HashSet<long> _deleted = [];
+
+        public void Add(Change change)
+        {
+            switch (change.Kind)
+            {
+                case Kind.Published:
+                    _published[change.QueueId] = _published.GetValueOrDefault(change.QueueId) + change.Value;
+                    break;
+                case Kind.Reserved:
+                    _reserved[change.QueueId] = _reserved.TryGetValue(change.QueueId, out var until) ? Math.Min(until, change.Value) : change.Value;
+                    break;
+                default:
+                    _deleted.Add(change.QueueId);
+                    break;
+            }
+        }
+
+        public List<string> Payloads(string origin) =>
+        [
+            .. _published.Select(p => Payload(origin, 'p', p.Key, p.Value)),
+            .. _reserved.Select(r => Payload(origin, 'r', r.Key, r.Value)),
+            .. _deleted.Select(d => Payload(origin, 'd', d, 0)),
+        ];
+
+        public void Clear()
+        {
+            _published.Clear();
+            _reserved.Clear();
+            _deleted.Clear();
+        }
+
+        private static string Payload(string origin, char kind, long queueId, long value) =>
+            string.Create(CultureInfo.InvariantCulture, $"{origin} {kind} {queueId} {value}");
+    }
 }

@@ -120,6 +120,9 @@ internal static class PostgresSql
             (SELECT created_at FROM queues ORDER BY id DESC LIMIT 1))
         """;
 
+    /// <summary>The server's clock, for a broker to compare its own with.</summary>
+    public const string ServerClock = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
     /// <summary>The health check: a read of the messages table, which needs the server, the database and the schema.</summary>
     public const string Ping = "SELECT COUNT(*) FROM messages WHERE id = 0";
 

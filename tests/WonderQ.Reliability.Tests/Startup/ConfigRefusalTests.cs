@@ -193,6 +193,15 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             .And.NotContain("s3cret");
     }
 
+    [Fact]
+    public async Task A_PostgreSQL_connection_string_Npgsql_cannot_read_is_refused_without_repeating_any_of_it()
+    {
+        var said = await RefusalOfAsync("Broker", "--Storage:Provider=postgres", "--Storage:Postgres:ConnectionString=Host=db;Password=pa;ss=word");
+
+        said.Should().Be(
+            "WonderQ broker did not start: Storage:Postgres:ConnectionString is not a connection string Npgsql reads: a key it does not know, or a value of the wrong form (a value with a ';' in it goes in quotes).");
+    }
+
     /// <summary>
     /// The apps share the Limits section, but each checks only the settings it reads: the UserApp takes no peek and holds
     /// no waiting consumers, the DevTool consumes nothing, and neither is stopped over a value it would never use.

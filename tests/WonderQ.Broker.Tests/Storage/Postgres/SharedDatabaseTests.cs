@@ -18,6 +18,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
 {
     private readonly string _connectionString = PostgresServer.CreateSchema();
     private readonly List<BrokerApplication> _apps = [];
+    private readonly Lock _appsLock = new();
     private readonly FakeTimeProvider _clock = new(BrokerApplication.StartTime);
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -62,11 +63,17 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var (one, other) = (Broker(), Broker());
         var (first, second) = (one.CreateClient(), other.CreateClient());
         var queue = await first.CreateQueueAsync();
-        var id = await first.SendAsync(queue.Id, "not deleted in time");
 
-        (await first.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle();
+        // Both asleep on an empty queue, so the other broker's consumer has no expiry to wait for. The send hands the
+        // message to the consumer on its own broker in its commit: all the other broker hears of is the reservation.
         var waiting = second.ConsumeAsync(queue.Id, waitTime: 20);
         await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the consumer is asleep on the other broker");
+        var taken = first.ConsumeAsync(queue.Id, waitTime: 20, visibilityTimeout: 10);
+        await Eventually.TrueAsync(() => Waiters(one).AsleepOn(queue.Id) == 1, "a consumer is asleep on the sending broker");
+        var id = await first.SendAsync(queue.Id, "not deleted in time");
+        (await taken.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+        waiting.IsCompleted.Should().BeFalse("the message is reserved");
+
         // Whenever the reservation's notice reaches the other broker, before this or after, its timer fires at the expiry.
         _clock.Advance(TimeSpan.FromSeconds(11));
 
@@ -174,10 +181,11 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the consumer is asleep on the other broker");
 
         // Its listening connection cut, the other broker hears nothing of this send; the consumer would sleep through it.
+        // The brokers name their listening connections after the channel.
         var channel = $"wonderq:{new NpgsqlConnectionStringBuilder(_connectionString).SearchPath}";
         (await ScalarAsync<long>(
-            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = @listen",
-            $"LISTEN \"{channel}\"")).Should().Be(2, "both brokers listen");
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @listen", channel))
+            .Should().Be(2, "both brokers listen");
         var id = await producer.SendAsync(queue.Id, "sent while it was deaf");
 
         var started = DateTime.UtcNow;
@@ -213,7 +221,11 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     private BrokerApplication Broker(bool systemClock = false, IReadOnlyDictionary<string, string>? settings = null, string? connectionString = null)
     {
         var app = BrokerApplication.OnPostgres(connectionString ?? _connectionString, systemClock ? null : _clock, systemClock, settings);
-        _apps.Add(app);
+        lock (_appsLock)
+        {
+            _apps.Add(app);
+        }
+
         return app;
     }
 
