@@ -19,7 +19,7 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
     public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) => database.RunAsync(
         async connection =>
         {
-            var row = await connection.QuerySingleOrDefaultAsync<QueueRow>(
+            var row = await connection.QuerySingleOrDefaultAsync<StoreRows.QueueRow>(
                 new CommandDefinition(PostgresSql.InsertQueue, new { name, now = Now() }, cancellationToken: cancellationToken));
             return row?.ToDto();
         },
@@ -31,7 +31,7 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
     public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) => database.RunAsync<IReadOnlyList<QueueCounts>>(
         async connection =>
         {
-            var rows = await connection.QueryAsync<QueueCountsRow>(
+            var rows = await connection.QueryAsync<StoreRows.QueueCountsRow>(
                 new CommandDefinition(PostgresSql.ListQueues, new { now = Now() }, cancellationToken: cancellationToken));
             return rows.Select(r => r.ToDto()).ToList();
         },
@@ -66,7 +66,7 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
         await PeekAsync<MessageRow, MessageDto>(queue, PostgresSql.Peek, size, r => r.ToDto(), cancellationToken);
 
     public Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
-        PeekAsync<MessageVersionRow, MessageVersion>(queue, PostgresSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
+        PeekAsync<StoreRows.MessageVersionRow, MessageVersion>(queue, PostgresSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
 
     /// <summary>
     /// Claims the new message for a consumer parked on its queue in the same transaction, as the SQLite store does:
@@ -281,7 +281,7 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
 
     private static long Millis(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
 
-    private static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
+    private static DateTimeOffset Time(long unixMilliseconds) => StoreRows.Time(unixMilliseconds);
 
     /// <summary>The queue's id; by its id alone without a look at the table, where the statement that uses it finds no such queue itself.</summary>
     private static async Task<long?> QueueIdAsync(NpgsqlConnection connection, QueueRef queue, CancellationToken cancellationToken) =>
@@ -315,7 +315,7 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
             return null;
         }
 
-        var row = await connection.QuerySingleOrDefaultAsync<QueueRow>(
+        var row = await connection.QuerySingleOrDefaultAsync<StoreRows.QueueRow>(
             new CommandDefinition(sql, new { id = queue.Id, name = queue.Name }, cancellationToken: cancellationToken));
         return row?.ToDto();
     }
@@ -333,35 +333,6 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
                 return rows.Select(map).ToList();
             },
             cancellationToken);
-
-    private sealed class QueueRow
-    {
-        public long Id { get; init; }
-        public string Name { get; init; } = "";
-        public long CreatedAt { get; init; }
-
-        public QueueDto ToDto() => new(Id, Name, Time(CreatedAt));
-    }
-
-    private sealed class QueueCountsRow
-    {
-        public long Id { get; init; }
-        public string Name { get; init; } = "";
-        public long QueueSize { get; init; }
-        public long InFlightSize { get; init; }
-
-        public QueueCounts ToDto() => new(Id, Name, QueueSize, QueueSize - InFlightSize, InFlightSize);
-    }
-
-    private sealed class MessageVersionRow
-    {
-        public long Id { get; init; }
-        public long CreatedAt { get; init; }
-        public string? ReservationToken { get; init; }
-        public int ReceiveCount { get; init; }
-
-        public MessageVersion ToVersion() => new(Id, Time(CreatedAt), ReservationToken, ReceiveCount);
-    }
 
     private class MessageRow
     {

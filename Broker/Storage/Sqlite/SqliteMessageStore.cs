@@ -41,7 +41,7 @@ internal sealed class SqliteMessageStore(
         }
 
         var row = await ReadAsync(
-            connection => connection.QuerySingleOrDefaultAsync<SqliteRows.QueueRow>(
+            connection => connection.QuerySingleOrDefaultAsync<StoreRows.QueueRow>(
                 new CommandDefinition(sql, new { id = queue.Id, name = queue.Name }, cancellationToken: cancellationToken)),
             cancellationToken);
         return row?.ToDto();
@@ -54,7 +54,7 @@ internal sealed class SqliteMessageStore(
             // later time than "now" and be counted as in flight.
             await using var snapshot = connection.BeginTransaction(deferred: true);
             await connection.ExecuteAsync(new CommandDefinition(SqliteSql.TakeSnapshot, transaction: snapshot, cancellationToken: cancellationToken));
-            var rows = await connection.QueryAsync<SqliteRows.QueueCountsRow>(
+            var rows = await connection.QueryAsync<StoreRows.QueueCountsRow>(
                 new CommandDefinition(SqliteSql.ListQueues, new { now = Now() }, snapshot, cancellationToken: cancellationToken));
             return rows.Select(r => r.ToDto()).ToList();
         },
@@ -67,7 +67,7 @@ internal sealed class SqliteMessageStore(
         PeekAsync<SqliteRows.MessageRow, MessageDto>(queue, SqliteSql.Peek, size, r => r.ToDto(), cancellationToken);
 
     public Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
-        PeekAsync<SqliteRows.MessageVersionRow, MessageVersion>(queue, SqliteSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
+        PeekAsync<StoreRows.MessageVersionRow, MessageVersion>(queue, SqliteSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
 
     public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) =>
         writer.RunAsync(new SendOperation(queue, body, cancellationToken));

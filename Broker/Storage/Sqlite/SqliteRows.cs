@@ -2,10 +2,10 @@ using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Storage.Sqlite;
 
-/// <summary>Row shapes as the SQL returns them (times in Unix milliseconds), and their mapping to the wire contracts.</summary>
+/// <summary>The SQLite store's rows as the SQL returns them (times in Unix milliseconds); the shapes both stores share are in <see cref="StoreRows"/>.</summary>
 internal static class SqliteRows
 {
-    public static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
+    public static DateTimeOffset Time(long unixMilliseconds) => StoreRows.Time(unixMilliseconds);
 
     public static long Millis(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
@@ -24,35 +24,6 @@ internal static class SqliteRows
         r.NullableInt64(4) is { } retrievableAt ? Time(retrievableAt) : null,
         r.NullableText(5),
         (int)r.Int64(6));
-
-    public sealed class QueueRow
-    {
-        public long Id { get; init; }
-        public string Name { get; init; } = "";
-        public long CreatedAt { get; init; }
-
-        public QueueDto ToDto() => new(Id, Name, Time(CreatedAt));
-    }
-
-    public sealed class QueueCountsRow
-    {
-        public long Id { get; init; }
-        public string Name { get; init; } = "";
-        public long QueueSize { get; init; }
-        public long InFlightSize { get; init; }
-
-        public QueueCounts ToDto() => new(Id, Name, QueueSize, QueueSize - InFlightSize, InFlightSize);
-    }
-
-    public sealed class MessageVersionRow
-    {
-        public long Id { get; init; }
-        public long CreatedAt { get; init; }
-        public string? ReservationToken { get; init; }
-        public int ReceiveCount { get; init; }
-
-        public MessageVersion ToVersion() => new(Id, Time(CreatedAt), ReservationToken, ReceiveCount);
-    }
 
     public sealed class MessageRow
     {
