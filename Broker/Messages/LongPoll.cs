@@ -141,7 +141,8 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Stor
     /// change or expiry wakes the consumer.)
     /// </summary>
     private bool NothingNewSince(ClaimResult empty) =>
-        store.Activity.ChangesTo(empty.QueueId) == empty.ChangesSeen
+        !store.Activity.Deaf
+        && store.Activity.ChangesTo(empty.QueueId) == empty.ChangesSeen
         && (empty.NextExpiry is not { } expiry || expiry > time.GetUtcNow());
 
     private sealed record EmptyLook(QueueRef Queue, ClaimResult Claim);

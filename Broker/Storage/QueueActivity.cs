@@ -19,6 +19,18 @@ public sealed class QueueActivity
     /// <summary>Changes may have gone by unannounced (a store lost its line to other brokers): every waiting consumer looks again.</summary>
     public event Action? Unannounced;
 
+    /// <summary>
+    /// Whether changes can happen that this broker hears nothing of right now: a store shared with other brokers that
+    /// is not listening for theirs. The counts below cannot then say that nothing changed.
+    /// </summary>
+    public bool Deaf
+    {
+        get => Volatile.Read(ref _deaf);
+        set => Volatile.Write(ref _deaf, value);
+    }
+
+    private bool _deaf;
+
     /// <summary>The long-polling consumers a store may serve as it publishes; set by whatever parks them.</summary>
     public IParkedConsumers? Parked { get; set; }
 

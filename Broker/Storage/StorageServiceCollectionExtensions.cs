@@ -11,10 +11,14 @@ public static class StorageServiceCollectionExtensions
     {
         services.AddOptions<StorageOptions>().BindSettings(StorageOptions.Section);
 
-        services.AddSingleton<StoreClock>();
-        services.AddSingleton<QueueActivity>();
         // The key alone: binding the whole section here would fail on any other bad value before validation can say it.
-        if (new StorageOptions { Provider = configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.Provider)}"] ?? "" }.IsPostgres)
+        var postgres = new StorageOptions { Provider = configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.Provider)}"] ?? "" }.IsPostgres;
+
+        services.AddSingleton<StoreClock>();
+
+        // Shared with other brokers, a store hears of their changes only once it listens: deaf until then.
+        services.AddSingleton(new QueueActivity { Deaf = postgres });
+        if (postgres)
         {
             services.AddSingleton<PostgresDatabase>();
             services.AddSingleton<PostgresNotifications>();

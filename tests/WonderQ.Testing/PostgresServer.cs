@@ -67,21 +67,33 @@ public static class PostgresServer
             Run("chown", "postgres:postgres", directory);
         }
 
-        var port = FreePort.Next();
-
         // Nothing here needs to survive a crash of the machine: no syncs, so the tests do not wait on the disk.
         RunAs(asRoot, Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8");
-        RunAs(
-            asRoot,
-            Path.Combine(bin, "pg_ctl"),
-            "-D",
-            data,
-            "-w",
-            "-l",
-            Path.Combine(directory, "log"),
-            "-o",
-            $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
-            "start");
+
+        // A free port can be taken by another process (another test project's) before the server binds it: a few tries.
+        var port = 0;
+        for (var attempt = 1; port == 0; attempt++)
+        {
+            var tried = FreePort.Next();
+            try
+            {
+                RunAs(
+                    asRoot,
+                    Path.Combine(bin, "pg_ctl"),
+                    "-D",
+                    data,
+                    "-w",
+                    "-l",
+                    Path.Combine(directory, "log"),
+                    "-o",
+                    $"-p {tried} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+                    "start");
+                port = tried;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+            }
+        }
 
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
@@ -174,10 +186,16 @@ public static class PostgresServer
 
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(1)) || process.ExitCode != 0)
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
         {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed: {error}{output.Result}");
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} did not finish within a minute.");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed: {error.Result}{output.Result}");
         }
     }
 }

@@ -65,12 +65,13 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             Channel = ChannelFor(schema);
             _logger.LogInformation(
                 "Using the PostgreSQL database {Database} on {Host}:{Port}, schema {Schema}", connection.Database, connection.Host, connection.Port, schema);
+
+            // Before the clock is raised to the latest stamp, which would hide how far this one is behind.
+            WarnIfClockDiffers(connection);
             if (connection.ExecuteScalar<long?>(PostgresSql.LatestStamp) is { } latest)
             {
                 _time.NotBefore(DateTimeOffset.FromUnixTimeMilliseconds(latest));
             }
-
-            WarnIfClockDiffers(connection);
         }
         catch (Exception ex) when (ex is NpgsqlException or ArgumentException or TimeoutException)
         {
@@ -85,9 +86,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     }
 
     /// <summary>
-    /// Brokers sharing a database stamp reservations with their own clocks, so one whose clock is behind another's by
-    /// more than a visibility timeout would see that broker's reservations as run out at once, and hand the message
-    /// out again. The server's clock is the one reference they share.
+    /// Brokers sharing a database stamp reservations with their own clocks, so one whose clock is ahead of another's by
+    /// more than a visibility timeout sees that broker's reservations as run out at once, and hands the message out
+    /// again. The server's clock is the one reference they share.
     /// </summary>
     private void WarnIfClockDiffers(NpgsqlConnection connection)
     {
@@ -115,7 +116,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
             return await operation(connection);
         }
-        catch (Exception ex) when (IsOutage(ex) && !cancellationToken.IsCancellationRequested)
+        // Also when the client has gone: a statement not cancelled with it (a send's, a claim's) can still time out, and
+        // that outage is counted and logged as any other.
+        catch (Exception ex) when (IsOutage(ex))
         {
             throw Unavailable(ex);
         }
@@ -155,11 +158,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                 PostgresSql.Notify, new { channel = Channel, payloads }, cancellationToken: cancellationToken));
             return true;
         }
-        catch (Exception ex) when (IsOutage(ex) && !cancellationToken.IsCancellationRequested)
+        // Whatever it was, and not only an outage (a server that refuses pg_notify to this user): untold, the changes
+        // would leave the other brokers' consumers asleep beside them, so they are tried again, and the log says why.
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            if (_notifyFailureLog.ShouldLog(out var unlogged, out _))
+            if (_notifyFailureLog.ShouldLog(out var unlogged, out var spell))
             {
                 _logger.LogWarning(
+                    IsOutage(ex) && !spell ? null : ex,
                     "Could not tell the other brokers of changes: {Reason} ({Unlogged} more since the last of these lines); trying again",
                     Reason(ex),
                     unlogged);

@@ -48,8 +48,21 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
             // Not cancelled once sent, as a send is not; and with no time limit, as its messages go with it, about 4-5 s a
             // million.
             cancellationToken.ThrowIfCancellationRequested();
-            var deleted = await connection.ExecuteScalarAsync<long?>(
-                new CommandDefinition(PostgresSql.DeleteQueue, new { id = found.Id }, commandTimeout: 0, cancellationToken: CancellationToken.None));
+            long? deleted;
+            try
+            {
+                deleted = await connection.ExecuteScalarAsync<long?>(
+                    new CommandDefinition(PostgresSql.DeleteQueue, new { id = found.Id }, commandTimeout: 0, cancellationToken: CancellationToken.None));
+            }
+            catch
+            {
+                // It may have committed before its answer was lost: the consumers waiting on the queue are let go (they
+                // answer empty, as a client may hear at any time), rather than wait out their time on a queue that is gone.
+                activity.Changed(found.Id);
+                activity.OnQueueDeleted(found.Id);
+                notifications.Deleted(found.Id);
+                throw;
+            }
             if (deleted is null)
             {
                 return false;
@@ -96,7 +109,7 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
                 catch
                 {
                     // It may have committed before its answer was lost.
-                    LookAgain(queueId);
+                    LookAgain(queueId, 1);
                     throw;
                 }
 
@@ -132,7 +145,7 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
             {
                 // Logged once, as the send's own failure.
                 handOver.TrySetException(PostgresDatabase.IsOutage(ex) ? new StoreUnavailableException(PostgresDatabase.Unavailability, ex) : ex);
-                LookAgain(queueId);
+                LookAgain(queueId, 1 + consumer.Size);
                 throw;
             }
 
@@ -180,8 +193,9 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
                 }
                 catch
                 {
-                    // It may have committed before its answer was lost, and its locks made other claims pass its rows by.
-                    LookAgain(queueId);
+                    // It may have committed before its answer was lost, and its locks made other claims pass up to that
+                    // many rows by.
+                    LookAgain(queueId, size);
                     throw;
                 }
 
@@ -259,11 +273,11 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
     /// After a write whose outcome is unknown: every consumer that might have missed what it did looks at the queue
     /// again, here and on the other brokers. A needless look costs a claim; a missed one, a message slept through.
     /// </summary>
-    private void LookAgain(long queueId)
+    private void LookAgain(long queueId, int messages)
     {
         activity.Changed(queueId);
-        activity.OnPublished(queueId, 1);
-        notifications.Published(queueId);
+        activity.OnPublished(queueId, messages);
+        notifications.Published(queueId, messages);
     }
 
     private static async Task<ClaimResult> ClaimInAsync(

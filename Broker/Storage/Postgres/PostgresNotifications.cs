@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Storage.Postgres;
 
@@ -21,8 +22,11 @@ internal sealed class PostgresNotifications(
     QueueActivity activity,
     TimeProvider time,
     IOptions<StorageOptions> options,
+    IOptions<OutageOptions> outages,
     ILogger<PostgresNotifications> logger) : BackgroundService
 {
+    private readonly LogThrottle _lostLog = new(time, outages.Value.LogInterval);
+
     // Tells this broker's own notifications, which it has acted on already, from the others'.
     private readonly string _origin = Guid.NewGuid().ToString("N")[..12];
     private readonly PostgresStorageOptions _options = options.Value.Postgres;
@@ -35,7 +39,7 @@ internal sealed class PostgresNotifications(
         Deleted,
     }
 
-    public void Published(long queueId) => _changes.Writer.TryWrite(new Change(Kind.Published, queueId, 1));
+    public void Published(long queueId, int messages = 1) => _changes.Writer.TryWrite(new Change(Kind.Published, queueId, messages));
 
     public void Reserved(long queueId, DateTimeOffset until) => _changes.Writer.TryWrite(new Change(Kind.Reserved, queueId, until.ToUnixTimeMilliseconds()));
 
@@ -99,9 +103,10 @@ internal sealed class PostgresNotifications(
             {
                 await using var connection = await database.DataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => Handle(e.Payload);
-                var channel = database.Channel.Replace("\"", "\"\"", StringComparison.Ordinal);
+                // Named after the channel in pg_stat_activity, for an operator (and a test) to find.
                 await connection.ExecuteAsync(new CommandDefinition(
-                    $"SET application_name = '{database.Channel.Replace("'", "''", StringComparison.Ordinal)}'; LISTEN \"{channel}\"",
+                    $"SELECT set_config('application_name', @channel, false); LISTEN \"{database.Channel.Replace("\"", "\"\"", StringComparison.Ordinal)}\"",
+                    new { channel = database.Channel },
                     cancellationToken: stoppingToken));
 
                 // What others changed before this connection listened went unheard: before its first LISTEN the broker
@@ -111,6 +116,7 @@ internal sealed class PostgresNotifications(
                     logger.LogInformation("Listening for other brokers' changes again; the waiting consumers look at their queues again");
                 }
 
+                activity.Deaf = false;
                 activity.OnUnannounced();
                 listenedBefore = true;
                 while (true)
@@ -118,7 +124,7 @@ internal sealed class PostgresNotifications(
                     // A quiet connection says nothing when the server goes away: look at it now and then.
                     if (!await connection.WaitAsync(_options.NotificationCheckInterval, stoppingToken))
                     {
-                        await connection.ExecuteAsync(new CommandDefinition("SELECT 1", cancellationToken: stoppingToken));
+                        await connection.ExecuteAsync(new CommandDefinition("SELECT 1", commandTimeout: 5, cancellationToken: stoppingToken));
                     }
                 }
             }
@@ -128,12 +134,19 @@ internal sealed class PostgresNotifications(
             }
             catch (Exception ex)
             {
-                // Whatever it was, a broker that stopped listening would leave its consumers deaf to the others.
-                logger.LogWarning(
-                    ex is NpgsqlException or TimeoutException ? null : ex,
-                    "Lost the connection that hears other brokers' changes ({Reason}); trying again in {Delay}",
-                    ex.Message,
-                    _options.NotificationRetryInterval);
+                // Whatever it was, a broker that stopped listening would leave its consumers deaf to the others. Until it
+                // listens again its consumers look at their queues rather than trust that nothing changed (LongPoll).
+                activity.Deaf = true;
+                if (_lostLog.ShouldLog(out var unlogged, out _))
+                {
+                    // The server's own refusal (a permission, say) or the unexpected, with its trace; a lost connection without.
+                    logger.LogWarning(
+                        ex is PostgresException || ex is not (NpgsqlException or TimeoutException) ? ex : null,
+                        "Not listening for other brokers' changes ({Reason}; {Unlogged} more such failures since the last of these lines); trying again every {Delay}",
+                        ex.Message,
+                        unlogged,
+                        _options.NotificationRetryInterval);
+                }
                 try
                 {
                     await Task.Delay(_options.NotificationRetryInterval, time, stoppingToken);

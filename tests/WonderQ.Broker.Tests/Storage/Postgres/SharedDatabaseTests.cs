@@ -181,16 +181,32 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the consumer is asleep on the other broker");
 
         // Its listening connection cut, the other broker hears nothing of this send; the consumer would sleep through it.
-        // The brokers name their listening connections after the channel.
-        var channel = $"wonderq:{new NpgsqlConnectionStringBuilder(_connectionString).SearchPath}";
-        (await ScalarAsync<long>(
-            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @listen", channel))
-            .Should().Be(2, "both brokers listen");
+        await CutListenersAsync();
         var id = await producer.SendAsync(queue.Id, "sent while it was deaf");
 
         var started = DateTime.UtcNow;
         (await waiting.WaitAsync(TimeSpan.FromSeconds(15))).Should().ContainSingle().Which.Id.Should().Be(id);
         (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(10), "the consumer looked again when its broker listened again, well before its 20 s ran out");
+    }
+
+    [Fact]
+    public async Task A_broker_that_is_not_listening_has_its_consumers_look_at_the_queue_rather_than_trust_that_it_was_empty()
+    {
+        var settings = new Dictionary<string, string> { ["Storage:Postgres:NotificationRetryInterval"] = "00:01:00" };
+        var (one, other) = (Broker(systemClock: true), Broker(systemClock: true, settings));
+        var producer = one.CreateClient();
+        var consumer = other.CreateClient();
+        var queue = await producer.CreateQueueAsync();
+        await CutListenersAsync();
+
+        // An empty look the other broker would otherwise reuse (LongPoll) while nothing it hears of changes the queue.
+        (await consumer.ConsumeAsync(queue.Id, waitTime: 1)).Should().BeEmpty();
+        var id = await producer.SendAsync(queue.Id, "sent while the other broker is deaf");
+        var started = DateTime.UtcNow;
+        var messages = await consumer.ConsumeAsync(queue.Id, waitTime: 5);
+
+        messages.Should().ContainSingle().Which.Id.Should().Be(id);
+        (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(4), "it looked at once");
     }
 
     [Fact]
@@ -232,6 +248,17 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     /// <summary>The broker as its Main builds it: its store is claimed there, before the host starts.</summary>
     private static WebApplication CreateApp(string connectionString) => Program.CreateApp(
         ["--urls", "http://127.0.0.1:0", "--Storage:Provider=postgres", $"--Storage:Postgres:ConnectionString={connectionString}"]);
+
+    /// <summary>Cuts both brokers' listening connections, which they name after the channel, once both listen.</summary>
+    private async Task CutListenersAsync()
+    {
+        var channel = $"wonderq:{new NpgsqlConnectionStringBuilder(_connectionString).SearchPath}";
+        await Eventually.TrueAsync(
+            async () => await ScalarAsync<long>("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = @listen", channel) == 2,
+            "both brokers listen");
+        (await ScalarAsync<long>("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @listen", channel))
+            .Should().Be(2);
+    }
 
     private static WaitingConsumers Waiters(BrokerApplication app) => app.Services.GetRequiredService<WaitingConsumers>();
 
