@@ -112,6 +112,9 @@ public sealed class PostgresStorageOptions
     /// <summary>How long the broker waits before it connects again to hear other brokers' changes, after losing that connection.</summary>
     public TimeSpan NotificationRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The most sends that go in as one statement and one commit; the rest wait for the next.</summary>
+    public int MaxBatchSends { get; set; } = 256;
+
     internal IEnumerable<ValidationResult> Validate()
     {
         if (string.IsNullOrWhiteSpace(ConnectionString))
@@ -132,6 +135,11 @@ public sealed class PostgresStorageOptions
         {
             yield return new ValidationResult(
                 "Storage:Postgres:NotificationCheckInterval must be from 00:00:01 to 01:00:00.", [nameof(NotificationCheckInterval)]);
+        }
+
+        if (MaxBatchSends is < 1 or > 10_000)
+        {
+            yield return new ValidationResult("Storage:Postgres:MaxBatchSends must be from 1 to 10000.", [nameof(MaxBatchSends)]);
         }
 
         if (NotificationRetryInterval < TimeSpan.FromMilliseconds(10) || NotificationRetryInterval > TimeSpan.FromMinutes(5))

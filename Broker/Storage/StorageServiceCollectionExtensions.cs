@@ -22,6 +22,7 @@ public static class StorageServiceCollectionExtensions
         {
             services.AddSingleton<PostgresDatabase>();
             services.AddSingleton<PostgresNotifications>();
+            services.AddSingleton<PostgresSends>();
             services.AddHostedService(sp => sp.GetRequiredService<PostgresNotifications>());
             services.AddSingleton<IMessageStore, PostgresMessageStore>();
             return services;

@@ -124,6 +124,19 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>An operation on connections of its own, its failures told to a client as <see cref="RunAsync{T}(Func{NpgsqlConnection, Task{T}}, CancellationToken)"/> tells them.</summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex);
+        }
+    }
+
     /// <summary>What a client is told of a failure of the server.</summary>
     public const string Unavailability = "The PostgreSQL database is unavailable. Try again shortly.";
 

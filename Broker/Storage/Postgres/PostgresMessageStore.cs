@@ -11,7 +11,8 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// and skips those another broker's claim holds. Every change that can make a message claimable is announced to the
 /// other brokers once it has committed (<see cref="PostgresNotifications"/>), as it is to this one's consumers.
 /// </summary>
-internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNotifications notifications, QueueActivity activity, StoreClock time)
+internal sealed class PostgresMessageStore(
+    PostgresDatabase database, PostgresSends sends, PostgresNotifications notifications, QueueActivity activity, StoreClock time)
     : IMessageStore
 {
     public QueueActivity Activity => activity;
@@ -82,93 +83,111 @@ internal sealed class PostgresMessageStore(PostgresDatabase database, PostgresNo
         PeekAsync<StoreRows.MessageVersionRow, MessageVersion>(queue, PostgresSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
 
     /// <summary>
-    /// Claims the new message for a consumer parked on its queue in the same transaction, as the SQLite store does:
-    /// the consumer is answered by this commit, in the order consumers parked, instead of waking to race the others
-    /// for it. Unclaimed, it is announced to wake one.
+    /// Gathered with the other sends of the moment into one statement and one commit (<see cref="PostgresSends"/>); or,
+    /// when a consumer is parked on the queue, claimed for it in its own transaction, as the SQLite store does: the
+    /// consumer is answered by this commit, in the order consumers parked, instead of waking to race the others for it.
     /// </summary>
-    public Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken) => database.RunAsync(
-        async connection =>
+    public async Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken)
+    {
+        // By id alone, the statement that inserts finds whether there is such a queue.
+        var queueId = queue is { Id: { } id, Name: null }
+            ? id
+            : (await database.RunAsync(connection => FindAsync(connection, queue, cancellationToken), cancellationToken))?.Id;
+        if (queueId is not { } found)
         {
-            if (await QueueIdAsync(connection, queue, cancellationToken) is not { } queueId)
-            {
-                return null;
-            }
+            return null;
+        }
 
-            var now = time.GetUtcNow();
-            var message = new { queue_id = queueId, body = Encoding.UTF8.GetBytes(body), now = Millis(now) };
-            // From here the statements run to the end whatever the client does: one cancelled as it commits would leave a
-            // change that no consumer hears of.
-            cancellationToken.ThrowIfCancellationRequested();
-            if (activity.Parked?.Take(queueId, 1) is not [var consumer])
-            {
-                long? sent;
-                try
-                {
-                    sent = await InsertAsync(connection, null, message, CancellationToken.None);
-                }
-                catch
-                {
-                    // It may have committed before its answer was lost.
-                    LookAgain(queueId, 1);
-                    throw;
-                }
+        var now = time.GetUtcNow();
+        var bytes = Encoding.UTF8.GetBytes(body);
 
-                if (sent is null)
-                {
-                    return null;
-                }
-
-                activity.Changed(queueId);
-                activity.OnPublished(queueId, 1);
-                notifications.Published(queueId);
-                return new SentMessage(sent.Value, queueId);
-            }
-
+        // From here the statements run to the end whatever the client does: one cancelled as it commits would leave a
+        // change that no consumer hears of.
+        cancellationToken.ThrowIfCancellationRequested();
+        if (activity.Parked?.Take(found, 1) is [var consumer])
+        {
             // Taken, the consumer can no longer time out or be woken otherwise: it must be handed this claim, or a
-            // failure.
+            // failure, whatever fails, opening the connection too.
             var handOver = new TaskCompletionSource<ClaimResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
             consumer.HandOver(handOver.Task);
-            var until = now + consumer.VisibilityTimeout;
-            long? id;
-            ClaimResult? claim = null;
             try
             {
-                await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-                id = await InsertAsync(connection, transaction, message, CancellationToken.None);
-                if (id is not null)
-                {
-                    claim = await ClaimInAsync(connection, transaction, queueId, consumer.Size, now, until, CancellationToken.None);
-                    await transaction.CommitAsync(CancellationToken.None);
-                }
+                return await database.RunAsync(connection => HandOverAsync(connection, found, bytes, now, consumer, handOver), CancellationToken.None);
             }
             catch (Exception ex)
             {
-                // Logged once, as the send's own failure.
-                handOver.TrySetException(PostgresDatabase.IsOutage(ex) ? new StoreUnavailableException(PostgresDatabase.Unavailability, ex) : ex);
-                LookAgain(queueId, 1 + consumer.Size);
+                handOver.TrySetException(ex);
+                LookAgain(found, 1 + consumer.Size);
                 throw;
             }
+        }
 
-            // No such queue: the consumer's queue went while it waited, which is answered as its deletion is.
-            handOver.TrySetResult(claim);
-            if (id is null)
+        long? sent;
+        try
+        {
+            sent = await database.RunAsync(() => sends.InsertAsync(found, bytes, Millis(now)));
+        }
+        catch
+        {
+            // It may have committed before its answer was lost.
+            LookAgain(found, 1);
+            throw;
+        }
+
+        if (sent is null)
+        {
+            return null;
+        }
+
+        activity.Changed(found);
+        activity.OnPublished(found, 1);
+        notifications.Published(found);
+        return new SentMessage(sent.Value, found);
+    }
+
+    private async Task<SentMessage?> HandOverAsync(
+        NpgsqlConnection connection, long queueId, byte[] body, DateTimeOffset now, IParkedConsumer consumer, TaskCompletionSource<ClaimResult?> handOver)
+    {
+        var message = new { queue_id = queueId, body, now = Millis(now) };
+        var until = now + consumer.VisibilityTimeout;
+        long? id;
+        ClaimResult? claim = null;
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+            id = await InsertAsync(connection, transaction, message, CancellationToken.None);
+            if (id is not null)
             {
-                return null;
+                claim = await ClaimInAsync(connection, transaction, queueId, consumer.Size, now, until, CancellationToken.None);
+                await transaction.CommitAsync(CancellationToken.None);
             }
+        }
+        catch (Exception ex)
+        {
+            // Logged once, as the send's own failure (SendAsync wakes the queue's consumers).
+            handOver.TrySetException(PostgresDatabase.IsOutage(ex) ? new StoreUnavailableException(PostgresDatabase.Unavailability, ex) : ex);
+            throw;
+        }
 
-            activity.Changed(queueId);
-            activity.OnReserved(queueId, until);
-            notifications.Reserved(queueId, until);
-            if (!claim!.Messages.Any(m => m.Id == id))
-            {
-                // The consumer took an older message (one whose reservation ran out), and the new one is there for another.
-                activity.OnPublished(queueId, 1);
-                notifications.Published(queueId);
-            }
+        // No such queue: the consumer's queue went while it waited, which is answered as its deletion is.
+        handOver.TrySetResult(claim);
+        if (id is null)
+        {
+            return null;
+        }
 
-            return new SentMessage(id.Value, queueId);
-        },
-        cancellationToken);
+        activity.Changed(queueId);
+        activity.OnReserved(queueId, until);
+        notifications.Reserved(queueId, until);
+        if (!claim!.Messages.Any(m => m.Id == id))
+        {
+            // The consumer took an older message (one whose reservation ran out), and the new one is there for another.
+            activity.OnPublished(queueId, 1);
+            notifications.Published(queueId);
+        }
+
+        return new SentMessage(id.Value, queueId);
+    }
 
     public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken) =>
         database.RunAsync(

@@ -81,6 +81,24 @@ internal static class PostgresSql
         """;
 
     /// <summary>
+    /// Several sends in one statement (<see cref="PostgresSends"/>), each row numbered by its place in the arrays; a send
+    /// to no such queue has no row. The ids are drawn first, so that each is known by its send's number: RETURNING says
+    /// nothing of which input row made a row.
+    /// </summary>
+    public const string InsertMessages = """
+        WITH input AS (
+            SELECT i.n, i.queue_id, i.body, i.now, nextval(pg_get_serial_sequence('messages', 'id')) AS id
+            FROM unnest(@queue_ids::bigint[], @bodies::bytea[], @nows::bigint[]) WITH ORDINALITY AS i(queue_id, body, now, n)
+            WHERE EXISTS (SELECT 1 FROM queues q WHERE q.id = i.queue_id)
+        ), inserted AS (
+            INSERT INTO messages (id, queue_id, body, created_at, visible_at) OVERRIDING SYSTEM VALUE
+            SELECT id, queue_id, body, now, now FROM input ORDER BY n
+            RETURNING id
+        )
+        SELECT input.n, input.id FROM input JOIN inserted USING (id)
+        """;
+
+    /// <summary>
     /// The claim in one statement: the oldest retrievable rows in queue order (an index seek on ix_messages_claim),
     /// locked as they are read, skipping any row another broker's claim holds, then reserved under a fresh token. A row
     /// another claim reserved and committed since this statement began is checked again once locked and no longer

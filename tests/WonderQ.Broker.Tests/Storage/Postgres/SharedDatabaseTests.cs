@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using WonderQ.Broker.Messages;
+using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Tests.Storage.Postgres;
@@ -134,6 +135,33 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await Task.WhenAll(consumers).WaitAsync(TimeSpan.FromSeconds(60));
 
         received.Should().OnlyHaveUniqueItems().And.BeEquivalentTo(sent);
+    }
+
+    [Fact]
+    public async Task Sends_that_go_in_together_each_get_their_own_answer()
+    {
+        // Sends arriving together share one statement (PostgresSends); one to a queue that does not exist must not
+        // take the others with it, nor be given one of their ids.
+        var client = Broker(systemClock: true).CreateClient();
+        var queues = new[] { await client.CreateQueueAsync(), await client.CreateQueueAsync() };
+        const long NoSuchQueue = 999_999_999;
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 90).Select(async i =>
+        {
+            var queueId = i % 3 == 2 ? NoSuchQueue : queues[i % 3].Id;
+            using var response = await client.PostAsync("/messages", Wire.Json(new { queue_id = queueId, body = $"m{i}" }));
+            return (i, queueId, response.StatusCode, Id: response.IsSuccessStatusCode ? (await response.ReadAsync<SendMessageResponse>()).Id : 0);
+        }));
+
+        answers.Where(a => a.queueId == NoSuchQueue).Should().OnlyContain(a => a.StatusCode == HttpStatusCode.NotFound);
+        var stored = answers.Where(a => a.queueId != NoSuchQueue).ToList();
+        stored.Should().OnlyContain(a => a.StatusCode == HttpStatusCode.Created).And.HaveCount(60);
+        stored.Select(a => a.Id).Should().OnlyHaveUniqueItems();
+        foreach (var queue in queues)
+        {
+            var bodies = (await client.PeekAsync(queue.Id, size: 100)).ToDictionary(m => m.Id, m => m.Body);
+            bodies.Should().BeEquivalentTo(stored.Where(a => a.queueId == queue.Id).ToDictionary(a => a.Id, a => $"m{a.i}"));
+        }
     }
 
     [Fact]
