@@ -115,6 +115,12 @@ public sealed class PostgresStorageOptions
     /// <summary>The most sends that go in as one statement and one commit; the rest wait for the next.</summary>
     public int MaxBatchSends { get; set; } = 256;
 
+    /// <summary>
+    /// The most bytes of message bodies in such a statement (always one message at least): they go to the server as one
+    /// parameter, and PostgreSQL takes one of at most 1 GB.
+    /// </summary>
+    public long MaxBatchSendBytes { get; set; } = 16 * 1024 * 1024;
+
     internal IEnumerable<ValidationResult> Validate()
     {
         if (string.IsNullOrWhiteSpace(ConnectionString))
@@ -140,6 +146,11 @@ public sealed class PostgresStorageOptions
         if (MaxBatchSends is < 1 or > 10_000)
         {
             yield return new ValidationResult("Storage:Postgres:MaxBatchSends must be from 1 to 10000.", [nameof(MaxBatchSends)]);
+        }
+
+        if (MaxBatchSendBytes is < 1024 or > 268_435_456)
+        {
+            yield return new ValidationResult("Storage:Postgres:MaxBatchSendBytes must be from 1024 to 268435456.", [nameof(MaxBatchSendBytes)]);
         }
 
         if (NotificationRetryInterval < TimeSpan.FromMilliseconds(10) || NotificationRetryInterval > TimeSpan.FromMinutes(5))

@@ -14,6 +14,7 @@ internal sealed class PostgresSends(PostgresDatabase database, IOptions<StorageO
 {
     private readonly Channel<Send> _pending = Channel.CreateUnbounded<Send>(new UnboundedChannelOptions { SingleReader = true });
     private readonly int _maxBatch = options.Value.Postgres.MaxBatchSends;
+    private readonly long _maxBatchBytes = options.Value.Postgres.MaxBatchSendBytes;
     private int _draining;
 
     /// <summary>The new message's id once committed; null when there is no such queue. Not cancelled once asked.</summary>
@@ -36,14 +37,22 @@ internal sealed class PostgresSends(PostgresDatabase database, IOptions<StorageO
         while (true)
         {
             batch.Clear();
-            while (batch.Count < _maxBatch && _pending.Reader.TryRead(out var send))
+            var bytes = 0L;
+
+            // The bodies go as one parameter, which PostgreSQL takes up to 1 GB: a few large messages fill a batch.
+            while (batch.Count < _maxBatch
+                && _pending.Reader.TryPeek(out var next)
+                && (batch.Count == 0 || bytes + next.Body.Length <= _maxBatchBytes)
+                && _pending.Reader.TryRead(out var send))
             {
                 batch.Add(send);
+                bytes += send.Body.Length;
             }
 
             if (batch.Count == 0)
             {
-                Volatile.Write(ref _draining, 0);
+                // A full fence between clearing the flag and looking again (a write alone would let the look go first).
+                Interlocked.Exchange(ref _draining, 0);
 
                 // A send written after the last read and before the flag fell would wait for the next one: look again.
                 if (_pending.Reader.TryPeek(out _) && Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
@@ -68,9 +77,10 @@ internal sealed class PostgresSends(PostgresDatabase database, IOptions<StorageO
             {
                 ids = await InsertAsync(connection, batch);
             }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation && batch.Count > 1)
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
             {
-                // A queue deleted as the batch went in fails it whole: each send on its own, so only that queue's are refused.
+                // A queue deleted as the batch went in fails it whole: each send on its own, so only that queue's are
+                // refused, and each answered as it commits (a failure further on must not fail one already stored).
                 ids = new long?[batch.Count];
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -82,6 +92,8 @@ internal sealed class PostgresSends(PostgresDatabase database, IOptions<StorageO
                     {
                         ids[i] = null;
                     }
+
+                    batch[i].Result.TrySetResult(ids[i]);
                 }
             }
 

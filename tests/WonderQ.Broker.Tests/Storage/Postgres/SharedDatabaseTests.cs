@@ -165,6 +165,20 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sends_whose_bodies_pass_the_batch_byte_limit_go_in_one_at_a_time()
+    {
+        var settings = new Dictionary<string, string> { ["Storage:Postgres:MaxBatchSendBytes"] = "1024" };
+        var client = Broker(systemClock: true, settings).CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var body = new string('x', 3000);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.SendAsync(queue.Id, body))).WaitAsync(TimeSpan.FromSeconds(30));
+
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(20);
+        (await client.PeekAsync(queue.Id, size: 30)).Should().HaveCount(20).And.OnlyContain(m => m.Body == body);
+    }
+
+    [Fact]
     public async Task Brokers_started_together_on_an_empty_schema_create_it_once()
     {
         var started = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
