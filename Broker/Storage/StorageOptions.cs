@@ -127,36 +127,36 @@ public sealed class PostgresStorageOptions
         {
             yield return new ValidationResult(
                 "Storage:Postgres:ConnectionString must be set when Storage:Provider is 'postgres' (for example Host=127.0.0.1;Port=5432;Database=wonderq;Username=wonderq).",
-                [nameof(ConnectionString)]);
+                ["Postgres.ConnectionString"]);
         }
         else if (!Parses(ConnectionString))
         {
             // Npgsql's own message names the part it could not read, which may be a piece of a password.
             yield return new ValidationResult(
                 "Storage:Postgres:ConnectionString is not a connection string Npgsql reads: a key it does not know, or a value of the wrong form (a value with a ';' in it goes in quotes).",
-                [nameof(ConnectionString)]);
+                ["Postgres.ConnectionString"]);
         }
 
         if (NotificationCheckInterval < TimeSpan.FromSeconds(1) || NotificationCheckInterval > TimeSpan.FromHours(1))
         {
             yield return new ValidationResult(
-                "Storage:Postgres:NotificationCheckInterval must be from 00:00:01 to 01:00:00.", [nameof(NotificationCheckInterval)]);
+                "Storage:Postgres:NotificationCheckInterval must be from 00:00:01 to 01:00:00.", ["Postgres.NotificationCheckInterval"]);
         }
 
         if (MaxBatchSends is < 1 or > 10_000)
         {
-            yield return new ValidationResult("Storage:Postgres:MaxBatchSends must be from 1 to 10000.", [nameof(MaxBatchSends)]);
+            yield return new ValidationResult("Storage:Postgres:MaxBatchSends must be from 1 to 10000.", ["Postgres.MaxBatchSends"]);
         }
 
         if (MaxBatchSendBytes is < 1024 or > 268_435_456)
         {
-            yield return new ValidationResult("Storage:Postgres:MaxBatchSendBytes must be from 1024 to 268435456.", [nameof(MaxBatchSendBytes)]);
+            yield return new ValidationResult("Storage:Postgres:MaxBatchSendBytes must be from 1024 to 268435456.", ["Postgres.MaxBatchSendBytes"]);
         }
 
         if (NotificationRetryInterval < TimeSpan.FromMilliseconds(10) || NotificationRetryInterval > TimeSpan.FromMinutes(5))
         {
             yield return new ValidationResult(
-                "Storage:Postgres:NotificationRetryInterval must be from 00:00:00.010 to 00:05:00.", [nameof(NotificationRetryInterval)]);
+                "Storage:Postgres:NotificationRetryInterval must be from 00:00:00.010 to 00:05:00.", ["Postgres.NotificationRetryInterval"]);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Data;
-using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
@@ -15,8 +14,6 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresDatabase : IAsyncDisposable
 {
-    private const string SchemaPrefix = "WonderQ.Broker.PostgresSchema.";
-
     private readonly StoreClock _time;
     private readonly ILogger<PostgresDatabase> _logger;
     private readonly LogThrottle _failureLog;
@@ -33,9 +30,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         var connection = new NpgsqlConnectionStringBuilder(options.Value.Postgres.ConnectionString);
 
         // Every statement the store runs is one of a dozen, so each connection keeps them prepared rather than have the
-        // server parse and plan them on every request; a connection string that sets Max Auto Prepare (0: never, as a
-        // pooler in transaction mode may need) has its way.
-        // Keys, not ContainsKey, which is true of every key Npgsql knows, set or not.
+        // server parse and plan them on every request; a connection string that sets Max Auto Prepare has its way. Asked
+        // of Keys, not ContainsKey, which is true of every key Npgsql knows, set or not.
         if (!connection.Keys.Cast<string>().Contains("Max Auto Prepare", StringComparer.OrdinalIgnoreCase))
         {
             connection.MaxAutoPrepare = 32;
@@ -109,28 +105,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     /// Runs an operation on a pooled connection. A failure of the server or of the way to it is answered 503, which a
     /// client retries; SQL the server refuses stays a 500 (a bug, or a schema that is not the broker's).
     /// </summary>
-    public async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> operation, CancellationToken cancellationToken)
+    public Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> operation, CancellationToken cancellationToken) => RunAsync(async () =>
     {
-        try
-        {
-            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
-            return await operation(connection);
-        }
-        // Also when the client has gone: a statement not cancelled with it (a send's, a claim's) can still time out, and
-        // that outage is counted and logged as any other.
-        catch (Exception ex) when (IsOutage(ex))
-        {
-            throw Unavailable(ex);
-        }
-    }
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        return await operation(connection);
+    });
 
-    /// <summary>An operation on connections of its own, its failures told to a client as <see cref="RunAsync{T}(Func{NpgsqlConnection, Task{T}}, CancellationToken)"/> tells them.</summary>
+    /// <summary>An operation on connections of its own (<see cref="PostgresSends"/>), its failures told to a client as above.</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> operation)
     {
         try
         {
             return await operation();
         }
+        // Also when the client has gone: a statement not cancelled with it (a send's, a claim's) can still time out, and
+        // that outage is counted and logged as any other.
         catch (Exception ex) when (IsOutage(ex))
         {
             throw Unavailable(ex);
@@ -211,12 +200,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
     private void ApplySchema(NpgsqlConnection connection, string schema)
     {
-        var assembly = typeof(PostgresDatabase).Assembly;
-        var scripts = assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(SchemaPrefix, StringComparison.Ordinal))
-            .Select(n => (Name: n, Version: int.Parse(n.AsSpan(SchemaPrefix.Length, 4), provider: System.Globalization.CultureInfo.InvariantCulture)))
-            .OrderBy(s => s.Version)
-            .ToList();
+        var scripts = SchemaScripts.Load("WonderQ.Broker.PostgresSchema.");
 
         using var transaction = connection.BeginTransaction();
         connection.Execute(PostgresSql.LockSchema, transaction: transaction);
@@ -231,21 +215,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
         // All in one transaction: a broker stopped halfway leaves the schema as it found it, and PostgreSQL's DDL is
         // transactional.
-        foreach (var (name, version) in scripts.Where(s => s.Version > current))
+        foreach (var (version, sql) in scripts.Where(s => s.Version > current))
         {
-            connection.Execute(ReadScript(assembly, name), transaction: transaction, commandType: CommandType.Text);
+            connection.Execute(sql, transaction: transaction, commandType: CommandType.Text);
             connection.Execute(PostgresSql.RecordSchemaVersion, new { version }, transaction);
             _logger.LogInformation("Applied PostgreSQL schema version {Version} to schema {Schema}", version, schema);
         }
 
         transaction.Commit();
-    }
-
-    private static string ReadScript(Assembly assembly, string name)
-    {
-        using var stream = assembly.GetManifestResourceStream(name)!;
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     private void LogFailure(Exception exception)

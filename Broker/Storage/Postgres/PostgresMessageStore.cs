@@ -59,25 +59,22 @@ internal sealed class PostgresMessageStore(
             {
                 // It may have committed before its answer was lost: the consumers waiting on the queue are let go (they
                 // answer empty, as a client may hear at any time), rather than wait out their time on a queue that is gone.
-                activity.Changed(found.Id);
-                activity.OnQueueDeleted(found.Id);
-                notifications.Deleted(found.Id);
+                AnnounceDeleted(found.Id);
                 throw;
             }
+
             if (deleted is null)
             {
                 return false;
             }
 
-            activity.Changed(found.Id);
-            activity.OnQueueDeleted(found.Id);
-            notifications.Deleted(found.Id);
+            AnnounceDeleted(found.Id);
             return true;
         },
         cancellationToken);
 
-    public async Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
-        await PeekAsync<MessageRow, MessageDto>(queue, PostgresSql.Peek, size, r => r.ToDto(), cancellationToken);
+    public Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
+        PeekAsync<MessageRow, MessageDto>(queue, PostgresSql.Peek, size, r => r.ToDto(), cancellationToken);
 
     public Task<IReadOnlyList<MessageVersion>?> PeekVersionsAsync(QueueRef queue, int size, CancellationToken cancellationToken) =>
         PeekAsync<StoreRows.MessageVersionRow, MessageVersion>(queue, PostgresSql.PeekVersions, size, r => r.ToVersion(), cancellationToken);
@@ -116,6 +113,7 @@ internal sealed class PostgresMessageStore(
             }
             catch (Exception ex)
             {
+                // As the send is told of it: an outage as a 503, logged once.
                 handOver.TrySetException(ex);
                 LookAgain(found, 1 + consumer.Size);
                 throw;
@@ -152,21 +150,16 @@ internal sealed class PostgresMessageStore(
         var until = now + consumer.VisibilityTimeout;
         long? id;
         ClaimResult? claim = null;
-        try
+
+        // A failure reaches the consumer through SendAsync, which also wakes the queue's consumers.
+        await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))
         {
-            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
             id = await InsertAsync(connection, transaction, message, CancellationToken.None);
             if (id is not null)
             {
                 claim = await ClaimInAsync(connection, transaction, queueId, consumer.Size, now, until, CancellationToken.None);
                 await transaction.CommitAsync(CancellationToken.None);
             }
-        }
-        catch (Exception ex)
-        {
-            // Logged once, as the send's own failure (SendAsync wakes the queue's consumers).
-            handOver.TrySetException(PostgresDatabase.IsOutage(ex) ? new StoreUnavailableException(PostgresDatabase.Unavailability, ex) : ex);
-            throw;
         }
 
         // No such queue: the consumer's queue went while it waited, which is answered as its deletion is.
@@ -287,6 +280,13 @@ internal sealed class PostgresMessageStore(
     }
 
     private long Now() => Millis(time.GetUtcNow());
+
+    private void AnnounceDeleted(long queueId)
+    {
+        activity.Changed(queueId);
+        activity.OnQueueDeleted(queueId);
+        notifications.Deleted(queueId);
+    }
 
     /// <summary>
     /// After a write whose outcome is unknown: every consumer that might have missed what it did looks at the queue

@@ -93,7 +93,6 @@ internal sealed class PostgresNotifications(
         }
     }
 
-
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
         var listenedBefore = false;
@@ -103,11 +102,8 @@ internal sealed class PostgresNotifications(
             {
                 await using var connection = await database.DataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => Handle(e.Payload);
-                // Named after the channel in pg_stat_activity, for an operator (and a test) to find.
                 await connection.ExecuteAsync(new CommandDefinition(
-                    $"SELECT set_config('application_name', @channel, false); LISTEN \"{database.Channel.Replace("\"", "\"\"", StringComparison.Ordinal)}\"",
-                    new { channel = database.Channel },
-                    cancellationToken: stoppingToken));
+                    PostgresSql.Listen(database.Channel), new { channel = database.Channel }, cancellationToken: stoppingToken));
 
                 // What others changed before this connection listened went unheard: before its first LISTEN the broker
                 // already took requests, and between two it heard nothing.
@@ -124,7 +120,7 @@ internal sealed class PostgresNotifications(
                     // A quiet connection says nothing when the server goes away: look at it now and then.
                     if (!await connection.WaitAsync(_options.NotificationCheckInterval, stoppingToken))
                     {
-                        await connection.ExecuteAsync(new CommandDefinition("SELECT 1", commandTimeout: 5, cancellationToken: stoppingToken));
+                        await connection.ExecuteAsync(new CommandDefinition(PostgresSql.Check, commandTimeout: 5, cancellationToken: stoppingToken));
                     }
                 }
             }
@@ -147,6 +143,7 @@ internal sealed class PostgresNotifications(
                         unlogged,
                         _options.NotificationRetryInterval);
                 }
+
                 try
                 {
                     await Task.Delay(_options.NotificationRetryInterval, time, stoppingToken);

@@ -145,6 +145,16 @@ internal static class PostgresSql
     public const string Ping = "SELECT COUNT(*) FROM messages WHERE id = 0";
 
     /// <summary>
+    /// A broker's connection that hears the others' changes: named after the channel in pg_stat_activity, for an
+    /// operator (and a test) to find, then listening. The channel is an identifier, quoted; the name a parameter.
+    /// </summary>
+    public static string Listen(string channel) =>
+        $"SELECT set_config('application_name', @channel, false); LISTEN \"{channel.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+
+    /// <summary>That the listening connection is still there.</summary>
+    public const string Check = "SELECT 1";
+
+    /// <summary>
     /// Sent once the changes it announces have committed, several at a time (<see cref="PostgresNotifications"/>), in a
     /// transaction of its own that does not wait for a sync: PostgreSQL commits transactions that notify one at a time,
     /// under one lock, so a notification sent in a send's own transaction made every send wait for the sync of the one

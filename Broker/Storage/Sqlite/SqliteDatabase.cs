@@ -1,5 +1,4 @@
 using System.Data;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -414,13 +413,7 @@ internal sealed class SqliteDatabase : IDisposable
 
     private void ApplySchema(SqliteConnection connection)
     {
-        var assembly = typeof(SqliteDatabase).Assembly;
-        const string Prefix = "WonderQ.Broker.Schema.";
-        var scripts = assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal))
-            .Select(n => (Name: n, Version: int.Parse(n.AsSpan(Prefix.Length, 4), provider: System.Globalization.CultureInfo.InvariantCulture)))
-            .OrderBy(s => s.Version)
-            .ToList();
+        var scripts = SchemaScripts.Load("WonderQ.Broker.Schema.");
 
         var current = connection.ExecuteScalar<int>("PRAGMA user_version;", commandType: CommandType.Text);
         var latest = scripts[^1].Version;
@@ -431,21 +424,14 @@ internal sealed class SqliteDatabase : IDisposable
             throw CannotOpen($"its schema is version {current}, newer than this broker's {latest}: a newer WonderQ broker has used it. Run that broker, or point this one at another file");
         }
 
-        foreach (var (name, version) in scripts.Where(s => s.Version > current))
+        foreach (var (version, sql) in scripts.Where(s => s.Version > current))
         {
             using var transaction = connection.BeginTransaction();
-            connection.Execute(ReadScript(assembly, name), transaction: transaction, commandType: CommandType.Text);
+            connection.Execute(sql, transaction: transaction, commandType: CommandType.Text);
             connection.Execute($"PRAGMA user_version = {version};", transaction: transaction, commandType: CommandType.Text);
             transaction.Commit();
             _logger.LogInformation("Applied schema version {Version} to {Path}", version, FilePath);
         }
-    }
-
-    private static string ReadScript(Assembly assembly, string name)
-    {
-        using var stream = assembly.GetManifestResourceStream(name)!;
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     private static void Execute(SqliteConnection connection, string sql) =>

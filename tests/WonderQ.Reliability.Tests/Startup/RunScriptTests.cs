@@ -163,18 +163,7 @@ public sealed class RunScriptTests : IDisposable
             exec sleep 60
             """);
         var output = script.StandardOutput.ReadToEndAsync();
-        try
-        {
-            await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started");
-            Signal("INT", script.Id);
-
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await script.WaitForExitAsync(exited.Token);
-        }
-        finally
-        {
-            KillAll(script.Id);
-        }
+        await InterruptOnceStartedAsync(script, started);
 
         var written = await output;
         written.Should().Contain("[userapp] Now listening on: http://localhost:4002");
@@ -204,17 +193,7 @@ public sealed class RunScriptTests : IDisposable
             echo "$*" >> '{started}'
             exec sleep 60
             """, caller, ("Storage__Sqlite__Path", configured));
-        try
-        {
-            await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started");
-            Signal("INT", script.Id);
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await script.WaitForExitAsync(exited.Token);
-        }
-        finally
-        {
-            KillAll(script.Id);
-        }
+        await InterruptOnceStartedAsync(script, started);
 
         var database = expected.Replace("{repo}", Path.Combine(_directory.Directory, "repo"), StringComparison.Ordinal)
             .Replace("{caller}", caller, StringComparison.Ordinal);
@@ -251,5 +230,21 @@ public sealed class RunScriptTests : IDisposable
         }
 
         return Process.Start(start)!;
+    }
+
+    /// <summary>Once the stand-in has started two apps (a line each in <paramref name="started"/>), a Ctrl-C, and the script's exit.</summary>
+    private static async Task InterruptOnceStartedAsync(Process script, string started)
+    {
+        try
+        {
+            await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started");
+            Signal("INT", script.Id);
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await script.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            KillAll(script.Id);
+        }
     }
 }

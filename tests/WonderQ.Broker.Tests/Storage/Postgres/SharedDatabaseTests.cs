@@ -40,7 +40,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var queue = await client.CreateQueueAsync();
         await client.SendAsync(queue.Id, "stored");
 
-        (await ScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE queue_id = @id", queue.Id)).Should().Be(1);
+        (await ScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE queue_id = @value", queue.Id)).Should().Be(1);
         (await ScalarAsync<int>("SELECT MAX(version) FROM wonderq_schema")).Should().Be(1);
     }
 
@@ -296,14 +296,15 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     {
         var channel = $"wonderq:{new NpgsqlConnectionStringBuilder(_connectionString).SearchPath}";
         await Eventually.TrueAsync(
-            async () => await ScalarAsync<long>("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = @listen", channel) == 2,
+            async () => await ScalarAsync<long>("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = @value", channel) == 2,
             "both brokers listen");
-        (await ScalarAsync<long>("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @listen", channel))
+        (await ScalarAsync<long>("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @value", channel))
             .Should().Be(2);
     }
 
     private static WaitingConsumers Waiters(BrokerApplication app) => app.Services.GetRequiredService<WaitingConsumers>();
 
+    /// <summary>A value read straight from the brokers' schema; <paramref name="value"/> is <c>@value</c> in the SQL.</summary>
     private async Task<T> ScalarAsync<T>(string sql, object? value = null)
     {
         await using var connection = new NpgsqlConnection(_connectionString);
@@ -311,7 +312,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await using var command = new NpgsqlCommand(sql, connection);
         if (value is not null)
         {
-            command.Parameters.AddWithValue(sql.Contains("@listen", StringComparison.Ordinal) ? "listen" : "id", value);
+            command.Parameters.AddWithValue("value", value);
         }
 
         return (T)(await command.ExecuteScalarAsync())!;
