@@ -121,6 +121,9 @@ public sealed class PostgresStorageOptions
     /// </summary>
     public long MaxBatchSendBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>The most deletes that go in as one statement and one commit; the rest wait for the next.</summary>
+    public int MaxBatchDeletes { get; set; } = 256;
+
     internal IEnumerable<ValidationResult> Validate()
     {
         if (string.IsNullOrWhiteSpace(ConnectionString))
@@ -151,6 +154,11 @@ public sealed class PostgresStorageOptions
         if (MaxBatchSendBytes is < 1024 or > 268_435_456)
         {
             yield return new ValidationResult("Storage:Postgres:MaxBatchSendBytes must be from 1024 to 268435456.", ["Postgres.MaxBatchSendBytes"]);
+        }
+
+        if (MaxBatchDeletes is < 1 or > 10_000)
+        {
+            yield return new ValidationResult("Storage:Postgres:MaxBatchDeletes must be from 1 to 10000.", ["Postgres.MaxBatchDeletes"]);
         }
 
         if (NotificationRetryInterval < TimeSpan.FromMilliseconds(10) || NotificationRetryInterval > TimeSpan.FromMinutes(5))

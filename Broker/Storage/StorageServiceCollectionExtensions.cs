@@ -23,6 +23,7 @@ public static class StorageServiceCollectionExtensions
             services.AddSingleton<PostgresDatabase>();
             services.AddSingleton<PostgresNotifications>();
             services.AddSingleton<PostgresSends>();
+            services.AddSingleton<PostgresDeletes>();
             services.AddHostedService(sp => sp.GetRequiredService<PostgresNotifications>());
             services.AddSingleton<IMessageStore, PostgresMessageStore>();
             return services;

@@ -111,7 +111,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         return await operation(connection);
     });
 
-    /// <summary>An operation on connections of its own (<see cref="PostgresSends"/>), its failures told to a client as above.</summary>
+    /// <summary>An operation on connections of its own (<see cref="PostgresSends"/>, <see cref="PostgresDeletes"/>), its failures told to a client as above.</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> operation)
     {
         try

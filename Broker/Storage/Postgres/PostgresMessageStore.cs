@@ -12,7 +12,7 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// other brokers once it has committed (<see cref="PostgresNotifications"/>), as it is to this one's consumers.
 /// </summary>
 internal sealed class PostgresMessageStore(
-    PostgresDatabase database, PostgresSends sends, PostgresNotifications notifications, QueueActivity activity, StoreClock time)
+    PostgresDatabase database, PostgresSends sends, PostgresDeletes deletes, PostgresNotifications notifications, QueueActivity activity, StoreClock time)
     : IMessageStore
 {
     public QueueActivity Activity => activity;
@@ -237,23 +237,13 @@ internal sealed class PostgresMessageStore(
             },
             cancellationToken);
 
-    public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) => database.RunAsync(
-        async connection =>
-        {
-            var deleted = reservationToken is null
-                ? await connection.ExecuteAsync(new CommandDefinition(PostgresSql.DeleteMessage, new { id }, cancellationToken: cancellationToken))
-                : await connection.ExecuteAsync(new CommandDefinition(
-                    PostgresSql.DeleteReservedMessage, new { id, token = reservationToken }, cancellationToken: cancellationToken));
-            if (deleted > 0)
-            {
-                return DeleteMessageResult.Deleted;
-            }
-
-            return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(PostgresSql.MessageExists, new { id }, cancellationToken: cancellationToken))
-                ? DeleteMessageResult.TokenMismatch
-                : DeleteMessageResult.NotFound;
-        },
-        cancellationToken);
+    /// <summary>Gathered with the other deletes of the moment into one statement and one commit (<see cref="PostgresDeletes"/>).</summary>
+    public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken)
+    {
+        // Not cancelled once asked, as a send is not.
+        cancellationToken.ThrowIfCancellationRequested();
+        return database.RunAsync(() => deletes.DeleteAsync(id, reservationToken));
+    }
 
     public Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) => database.RunAsync(
         async connection =>

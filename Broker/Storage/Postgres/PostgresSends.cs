@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -10,68 +9,33 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// transaction and one sync, while the next ones gather. One statement a send kept PostgreSQL's processes switching and
 /// committing: 3,300–3,700 sends/s from 64 producers on two cores (docs/performance.md).
 /// </summary>
-internal sealed class PostgresSends(PostgresDatabase database, IOptions<StorageOptions> options)
+internal sealed class PostgresSends
 {
-    private readonly Channel<Send> _pending = Channel.CreateUnbounded<Send>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly int _maxBatch = options.Value.Postgres.MaxBatchSends;
-    private readonly long _maxBatchBytes = options.Value.Postgres.MaxBatchSendBytes;
-    private int _draining;
+    private readonly PostgresDatabase _database;
+    private readonly GroupCommit<Send> _batches;
+
+    public PostgresSends(PostgresDatabase database, IOptions<StorageOptions> options)
+    {
+        _database = database;
+
+        // The bodies go as one parameter, which PostgreSQL takes up to 1 GB: a few large messages fill a batch.
+        var postgres = options.Value.Postgres;
+        _batches = new GroupCommit<Send>(RunAsync, postgres.MaxBatchSends, postgres.MaxBatchSendBytes, s => s.Body.Length);
+    }
 
     /// <summary>The new message's id once committed; null when there is no such queue. Not cancelled once asked.</summary>
     public Task<long?> InsertAsync(long queueId, byte[] body, long now)
     {
         var send = new Send(queueId, body, now);
-        _pending.Writer.TryWrite(send);
-        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
-        {
-            _ = Task.Run(DrainAsync);
-        }
-
+        _batches.Add(send);
         return send.Result.Task;
-    }
-
-    /// <summary>Runs batches while sends wait, then stops; the next send starts it again.</summary>
-    private async Task DrainAsync()
-    {
-        var batch = new List<Send>(_maxBatch);
-        while (true)
-        {
-            batch.Clear();
-            var bytes = 0L;
-
-            // The bodies go as one parameter, which PostgreSQL takes up to 1 GB: a few large messages fill a batch.
-            while (batch.Count < _maxBatch
-                && _pending.Reader.TryPeek(out var next)
-                && (batch.Count == 0 || bytes + next.Body.Length <= _maxBatchBytes)
-                && _pending.Reader.TryRead(out var send))
-            {
-                batch.Add(send);
-                bytes += send.Body.Length;
-            }
-
-            if (batch.Count == 0)
-            {
-                // A full fence between clearing the flag and looking again (a write alone would let the look go first).
-                Interlocked.Exchange(ref _draining, 0);
-
-                // A send written after the last read and before the flag fell would wait for the next one: look again.
-                if (_pending.Reader.TryPeek(out _) && Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
-                {
-                    continue;
-                }
-
-                return;
-            }
-
-            await RunAsync(batch);
-        }
     }
 
     private async Task RunAsync(List<Send> batch)
     {
         try
         {
-            await using var connection = await database.DataSource.OpenConnectionAsync();
+            await using var connection = await _database.DataSource.OpenConnectionAsync();
             long?[] ids;
             try
             {

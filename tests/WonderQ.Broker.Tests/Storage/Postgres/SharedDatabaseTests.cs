@@ -179,6 +179,85 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deletes_that_go_in_together_each_get_their_own_answer()
+    {
+        // Deletes arriving together share one statement (PostgresDeletes): each is answered for its own message and
+        // token, and a message deleted twice at once is deleted once.
+        var client = Broker(systemClock: true).CreateClient();
+        var queue = await client.CreateQueueAsync();
+        for (var i = 0; i < 40; i++)
+        {
+            await client.SendAsync(queue.Id, $"m{i}");
+        }
+
+        var claimed = new List<MessageDto>();
+        while (claimed.Count < 40)
+        {
+            claimed.AddRange(await client.ConsumeAsync(queue.Id, size: 10, visibilityTimeout: 60));
+        }
+
+        // By the message's place: 0 its token, 1 another token, 2 its token twice at once, 3 no token.
+        var asks = claimed.Index().SelectMany(c => (c.Index % 4) switch
+        {
+            0 => [(c.Item.Id, c.Item.ReservationToken)],
+            1 => [(c.Item.Id, "0000000000000000000000000000000f")],
+            2 => [(c.Item.Id, c.Item.ReservationToken), (c.Item.Id, c.Item.ReservationToken)],
+            _ => new[] { (c.Item.Id, (string?)null) },
+        }).Append((999_999_999, null)).ToList();
+        var answers = await Task.WhenAll(asks.Select(async a =>
+        {
+            using var response = await client.DeleteMessageAsync(a.Item1, a.Item2);
+            return (Id: a.Item1, response.StatusCode);
+        }));
+
+        var byMessage = answers.ToLookup(a => a.Id, a => a.StatusCode);
+        foreach (var (i, message) in claimed.Index())
+        {
+            byMessage[message.Id].Should().BeEquivalentTo(
+                (i % 4) switch
+                {
+                    1 => [HttpStatusCode.Conflict],
+                    2 => [HttpStatusCode.OK, HttpStatusCode.NotFound],
+                    _ => new[] { HttpStatusCode.OK },
+                },
+                $"message {i} was asked for as case {i % 4}");
+        }
+
+        byMessage[999_999_999].Should().Equal(HttpStatusCode.NotFound);
+        (await client.PeekAsync(queue.Id, size: 100)).Select(m => m.Id).Should().BeEquivalentTo(claimed.Where((_, i) => i % 4 == 1).Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task A_delete_of_a_message_another_transaction_holds_waits_for_it_alone()
+    {
+        var client = Broker(systemClock: true).CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var (held, free) = (await client.SendAsync(queue.Id, "held"), await client.SendAsync(queue.Id, "free"));
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("SELECT id FROM messages WHERE id = @id FOR UPDATE", connection, transaction))
+        {
+            lockRow.Parameters.AddWithValue("id", held);
+            (await lockRow.ExecuteScalarAsync()).Should().Be(held);
+        }
+
+        var waiting = client.DeleteMessageAsync(held);
+        await Task.Delay(200);
+        using (var other = await client.DeleteMessageAsync(free).WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            other.StatusCode.Should().Be(HttpStatusCode.OK, "the held message's delete holds up no other");
+        }
+
+        waiting.IsCompleted.Should().BeFalse("the row is still held");
+        await transaction.CommitAsync();
+
+        using var deleted = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        deleted.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Brokers_started_together_on_an_empty_schema_create_it_once()
     {
         var started = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
