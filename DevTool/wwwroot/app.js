@@ -299,7 +299,11 @@
     // Keyed by id as well as name: a queue deleted and created again under its name is a new row.
     syncRows(el.queueRows, listed, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow, el.createName);
     el.noQueues.hidden = state.queues.length > 0;
-    el.queueTools.hidden = state.queues.length === 0 && !typed;
+    // Its box hidden with the focus in it (the filter cleared when no queue is left) would leave a keyboard user at the
+    // top of the page: the create form takes the focus, as it does when the last row goes with it.
+    const noTools = state.queues.length === 0 && !typed;
+    if (noTools && el.queueTools.contains(document.activeElement)) el.createName.focus();
+    el.queueTools.hidden = noTools;
     setText(el.queueCount, queueCount(typed, matching.length, max, listed.length > max ? state.selected : null));
   }
 
@@ -344,14 +348,14 @@
       option.textContent = name;
       return option;
     });
+    if (previous && state.queues.length > 0 && !previousExists) state.mustChoose = true;
     if (options.length === 0) {
+      // Alone, though the queue chosen is gone: with "choose a queue" over it, there were two ways of saying "none".
       const none = document.createElement("option");
       none.value = "";
       none.textContent = state.queues.length > 0 ? "no queue matches the filter" : names;
       options.push(none);
-    }
-    if (previous && state.queues.length > 0 && !previousExists) state.mustChoose = true;
-    if (state.mustChoose && state.queues.length > 0) {
+    } else if (state.mustChoose) {
       // The queue chosen is gone: ask again, however often the list changes after, rather than send the next message
       // to whichever queue comes first.
       const choose = document.createElement("option");

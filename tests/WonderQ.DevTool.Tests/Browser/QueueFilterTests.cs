@@ -1,3 +1,4 @@
+using FluentAssertions;
 using WonderQ.Shared.Contracts;
 using static Microsoft.Playwright.Assertions;
 
@@ -138,5 +139,58 @@ public sealed class QueueFilterTests(ChromiumFixture chromium) : IAsyncLifetime
         await Expect(dashboard.QueueRow("orders").Locator(".queue-name")).ToHaveAttributeAsync("aria-current", "true");
         await Expect(dashboard.QueueRow("orders")).ToBeInViewportAsync();
         await Expect(page.Locator("#queue-count")).ToHaveTextAsync("The first 10 of 25 queues by id, and orders, which is open: filter by name for the others.");
+    }
+    [Fact]
+    public async Task With_the_queue_chosen_to_send_to_deleted_a_filter_that_matches_nothing_offers_one_placeholder()
+    {
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.Url);
+        var page = dashboard.Page;
+        var choices = page.Locator("#send-queue option");
+        await ExpectRowsAsync(dashboard, Names(1, 10));
+        await page.Locator("#send-queue").SelectOptionAsync(Name(5));
+
+        // Deleted elsewhere (another tab), while the filter hides every queue.
+        await TypeFilterAsync(dashboard, "orders");
+        await _apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(Name(5)));
+        await Expect(page.Locator("#queue-count")).ToHaveTextAsync("No queue name contains “orders”.");
+        await Expect(choices).ToHaveTextAsync(["no queue matches the filter"]);
+        await Expect(page.Locator("#send-queue")).ToHaveValueAsync("");
+        await page.Locator("#send-message button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#send-status")).ToHaveTextAsync("Choose a queue.");
+
+        // The filter cleared, the form still asks rather than send to the first queue on offer.
+        await TypeFilterAsync(dashboard, "");
+        await Expect(choices).ToHaveTextAsync(["choose a queue", .. Names(1, 4), .. Names(6, 11)]);
+        await Expect(page.Locator("#send-queue")).ToHaveValueAsync("");
+        (await _apps.BrokerClient.ListQueuesAsync()).Should().OnlyContain(q => q.QueueSize == 0);
+    }
+
+    [Fact]
+    public async Task The_filter_cleared_after_every_queue_is_deleted_leaves_the_focus_on_the_create_form()
+    {
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.Url);
+        var page = dashboard.Page;
+        var filter = page.Locator("#queue-filter");
+        await TypeFilterAsync(dashboard, "q-");
+        await ExpectRowsAsync(dashboard, Names(1, 10));
+
+        for (var i = 1; i <= QueueCount; i++)
+        {
+            await _apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(Name(i)));
+        }
+
+        await ExpectRowsAsync(dashboard, []);
+        await Expect(page.Locator("#queue-count")).ToHaveTextAsync("No queue name contains “q-”.");
+        await filter.FocusAsync();
+        await page.Keyboard.PressAsync("Control+A");
+        await page.Keyboard.PressAsync("Backspace");
+
+        // The filter's box goes with the last queue; its focus is not dropped to the top of the page with it, but goes
+        // where the page asks for the next step.
+        await Expect(page.Locator("#queue-tools")).ToBeHiddenAsync();
+        await Expect(page.Locator("#no-queues")).ToHaveTextAsync("No queues yet. Create one below.");
+        await Expect(page.Locator("#new-queue-name")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.Locator("#create-queue button[type=submit]")).ToBeFocusedAsync();
     }
 }
