@@ -146,20 +146,23 @@ internal sealed class PostgresMessageStore(
     private async Task<SentMessage?> HandOverAsync(
         NpgsqlConnection connection, long queueId, byte[] body, DateTimeOffset now, IParkedConsumer consumer, TaskCompletionSource<ClaimResult?> handOver)
     {
-        var message = new { queue_id = queueId, body, now = Millis(now) };
         var until = now + consumer.VisibilityTimeout;
-        long? id;
+        long? id = null;
         ClaimResult? claim = null;
 
         // A failure reaches the consumer through SendAsync, which also wakes the queue's consumers.
-        await using (var transaction = await connection.BeginTransactionAsync(CancellationToken.None))
+        try
         {
-            id = await InsertAsync(connection, transaction, message, CancellationToken.None);
-            if (id is not null)
-            {
-                claim = await ClaimInAsync(connection, transaction, queueId, consumer.Size, now, until, CancellationToken.None);
-                await transaction.CommitAsync(CancellationToken.None);
-            }
+            await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+                PostgresSql.HandOver,
+                new { queue_id = queueId, body, now = Millis(now), size = consumer.Size, until = Millis(until), token = NewToken() },
+                cancellationToken: CancellationToken.None));
+            id = await results.ReadSingleOrDefaultAsync<long?>();
+            claim = id is null ? null : new ClaimResult(queueId, InQueueOrder(await results.ReadAsync<ClaimedRow>()));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // Deleted while the message went in; the claim went back with it.
         }
 
         // No such queue: the consumer's queue went while it waited, which is answered as its deletion is.
@@ -201,7 +204,7 @@ internal sealed class PostgresMessageStore(
                 try
                 {
                     // Not cancelled once sent, as a send is not.
-                    claim = await ClaimInAsync(connection, null, queueId, size, now, until, CancellationToken.None);
+                    claim = await ClaimInAsync(connection, queueId, size, now, until, CancellationToken.None);
                 }
                 catch
                 {
@@ -290,17 +293,20 @@ internal sealed class PostgresMessageStore(
     }
 
     private static async Task<ClaimResult> ClaimInAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, long queueId, int size, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
+        NpgsqlConnection connection, long queueId, int size, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
             PostgresSql.Claim,
-            new { queue_id = queueId, now = Millis(now), size, until = Millis(until), token = Guid.NewGuid().ToString("N") },
-            transaction,
+            new { queue_id = queueId, now = Millis(now), size, until = Millis(until), token = NewToken() },
             cancellationToken: cancellationToken));
-
-        // RETURNING keeps no order: the batch goes back in queue order.
-        return new ClaimResult(queueId, [.. rows.OrderBy(r => r.WasVisibleAt).ThenBy(r => r.Id).Select(r => r.ToDto())]);
+        return new ClaimResult(queueId, InQueueOrder(rows));
     }
+
+    // RETURNING keeps no order: the batch goes back in queue order.
+    private static List<MessageDto> InQueueOrder(IEnumerable<ClaimedRow> rows) =>
+        [.. rows.OrderBy(r => r.WasVisibleAt).ThenBy(r => r.Id).Select(r => r.ToDto())];
+
+    private static string NewToken() => Guid.NewGuid().ToString("N");
 
     private static long Millis(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
 
@@ -309,20 +315,6 @@ internal sealed class PostgresMessageStore(
     /// <summary>The queue's id; by its id alone without a look at the table, where the statement that uses it finds no such queue itself.</summary>
     private static async Task<long?> QueueIdAsync(NpgsqlConnection connection, QueueRef queue, CancellationToken cancellationToken) =>
         queue is { Id: { } id, Name: null } ? id : (await FindAsync(connection, queue, cancellationToken))?.Id;
-
-    /// <summary>The new message's id; null when there is no such queue.</summary>
-    private static async Task<long?> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, object message, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(PostgresSql.InsertMessage, message, transaction, cancellationToken: cancellationToken));
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
-        {
-            // Deleted while the message went in.
-            return null;
-        }
-    }
 
     private static async Task<QueueDto?> FindAsync(NpgsqlConnection connection, QueueRef queue, CancellationToken cancellationToken)
     {

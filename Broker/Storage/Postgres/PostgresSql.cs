@@ -120,6 +120,13 @@ internal static class PostgresSql
         RETURNING m.id, m.queue_id, m.body, m.created_at, m.retrievable_at, m.reservation_token, m.receive_count, picked.was_visible_at
         """;
 
+    /// <summary>
+    /// A send handed to a consumer waiting on its queue: the message stored, then the consumer's batch claimed, the new
+    /// message with it unless older ones fill the batch. Two statements in one command go to the server in one round
+    /// trip and run as one transaction, which a failure of either rolls back.
+    /// </summary>
+    public const string HandOver = InsertMessage + ";\n" + Claim;
+
     public const string DeleteMessage = "DELETE FROM messages WHERE id = @id";
 
     public const string DeleteReservedMessage = "DELETE FROM messages WHERE id = @id AND reservation_token = @token";
