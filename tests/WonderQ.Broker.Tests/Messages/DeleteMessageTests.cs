@@ -187,6 +187,31 @@ public class DeleteMessageTests(SharedBroker broker) : IClassFixture<SharedBroke
     }
 
     [Fact]
+    public async Task A_token_holding_U0000_is_a_409_and_fails_none_of_the_deletes_that_go_in_with_it()
+    {
+        // No token the broker hands out holds U+0000, which PostgreSQL's text cannot; that store commits the deletes of
+        // the moment as one statement, so each must still be answered for its own message.
+        var queue = await Client.CreateQueueAsync();
+        var ids = new List<long>();
+        for (var i = 0; i < 30; i++)
+        {
+            ids.Add(await Client.SendAsync(queue.Id, $"m{i}"));
+        }
+
+        var answers = await Task.WhenAll(ids.Select(async (id, i) =>
+        {
+            using var response = await Client.DeleteAsync(i % 3 == 0 ? $"/messages/{id}?reservation_token=%00{i}" : $"/messages/{id}");
+            return (Forged: i % 3 == 0, response.StatusCode);
+        }));
+        using var gone = await Client.DeleteAsync("/messages/999999999?reservation_token=%00");
+
+        answers.Where(a => a.Forged).Should().OnlyContain(a => a.StatusCode == HttpStatusCode.Conflict);
+        answers.Where(a => !a.Forged).Should().OnlyContain(a => a.StatusCode == HttpStatusCode.OK);
+        await gone.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        (await Client.PeekAsync(queue.Id, size: 30)).Select(m => m.Id).Should().BeEquivalentTo(ids.Where((_, i) => i % 3 == 0));
+    }
+
+    [Fact]
     public async Task Delete_with_an_id_past_the_largest_names_the_limit()
     {
         using var response = await Client.DeleteAsync("/messages/9223372036854775808");
