@@ -13,7 +13,8 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// <param name="bytesOf">An operation's bytes.</param>
 internal sealed class GroupCommit<T>(Func<List<T>, Task> runBatch, int maxCount, long maxBytes, Func<T, long> bytesOf)
 {
-    private readonly Channel<T> _pending = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
+    // Not SingleReader: a drain's last look, after it lets go, can overlap the reads of the drain that follows it.
+    private readonly Channel<T> _pending = Channel.CreateUnbounded<T>();
     private int _draining;
 
     public void Add(T operation)
@@ -55,7 +56,15 @@ internal sealed class GroupCommit<T>(Func<List<T>, Task> runBatch, int maxCount,
                 return;
             }
 
-            await runBatch(batch);
+            try
+            {
+                await runBatch(batch);
+            }
+            catch (Exception)
+            {
+                // runBatch answers each of its operations itself; a throw must not end the loop, which the next
+                // operations would wait on for ever.
+            }
         }
     }
 }

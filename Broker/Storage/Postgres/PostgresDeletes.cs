@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace WonderQ.Broker.Storage.Postgres;
 
@@ -35,13 +36,23 @@ internal sealed class PostgresDeletes
 
             // A message asked for twice goes in once (a null id matches no row); the others after the batch, one by one.
             var seen = new HashSet<long>();
-            var rows = await connection.QueryAsync<(long N, bool Deleted)>(
-                PostgresSql.DeleteMessages,
-                new
-                {
-                    ids = batch.Select(d => seen.Add(d.Id) ? d.Id : (long?)null).ToArray(),
-                    tokens = batch.Select(d => d.Token).ToArray(),
-                });
+            IEnumerable<(long N, bool Deleted)> rows;
+            try
+            {
+                rows = await connection.QueryAsync<(long N, bool Deleted)>(
+                    PostgresSql.DeleteMessages,
+                    new
+                    {
+                        ids = batch.Select(d => seen.Add(d.Id) ? d.Id : (long?)null).ToArray(),
+                        tokens = batch.Select(d => d.Token).ToArray(),
+                    });
+            }
+            catch (PostgresException ex) when (!PostgresDatabase.IsOutage(ex))
+            {
+                // One delete's value the server refuses must not fail the others with it: each on its own.
+                rows = [];
+            }
+
             var answered = new bool[batch.Count];
             foreach (var (n, deleted) in rows)
             {
