@@ -193,6 +193,21 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             .And.NotContain("s3cret");
     }
 
+    [Theory]
+    [InlineData("--Storage:Postgres:MaxBatchSends=0", "Storage:Postgres:MaxBatchSends must be from 1 to 10000.")]
+    [InlineData("--Storage:Postgres:MaxBatchSendBytes=100", "Storage:Postgres:MaxBatchSendBytes must be from 1024 to 268435456.")]
+    [InlineData("--Storage:Postgres:MaxBatchDeletes=20000", "Storage:Postgres:MaxBatchDeletes must be from 1 to 10000.")]
+    [InlineData("--Storage:Postgres:NotificationCheckInterval=00:00:00.500", "Storage:Postgres:NotificationCheckInterval must be from 00:00:01 to 01:00:00.")]
+    [InlineData("--Storage:Postgres:NotificationRetryInterval=00:10:00", "Storage:Postgres:NotificationRetryInterval must be from 00:00:00.010 to 00:05:00.")]
+    public async Task A_PostgreSQL_setting_out_of_range_is_said_before_the_server_is_tried(string arg, string reason)
+    {
+        // A server that would not answer: the setting is refused first, not the connection after a timeout.
+        var said = await RefusalOfAsync(
+            "Broker", "--Storage:Provider=postgres", $"--Storage:Postgres:ConnectionString=Host=127.0.0.1;Port={FreePort.Next()};Timeout=2", arg);
+
+        said.Should().Be($"WonderQ broker did not start: {reason}");
+    }
+
     [Fact]
     public async Task A_PostgreSQL_connection_string_Npgsql_cannot_read_is_refused_without_repeating_any_of_it()
     {
