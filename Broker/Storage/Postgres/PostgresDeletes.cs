@@ -20,10 +20,13 @@ internal sealed class PostgresDeletes
         _batches = new GroupCommit<Delete>(RunAsync, options.Value.Postgres.MaxBatchDeletes, long.MaxValue, _ => 0);
     }
 
-    /// <summary>Deletes the message, by its reservation token when one is given. Not cancelled once asked.</summary>
-    public Task<DeleteMessageResult> DeleteAsync(long id, string? reservationToken)
+    /// <summary>
+    /// Deletes the message, by its reservation token when one is given. Not cancelled once in a batch; cancelled while it
+    /// waits on its own for a row another transaction holds, which a queue's deletion can do for seconds.
+    /// </summary>
+    public Task<DeleteMessageResult> DeleteAsync(long id, string? reservationToken, CancellationToken cancellationToken)
     {
-        var delete = new Delete(id, reservationToken);
+        var delete = new Delete(id, reservationToken, cancellationToken);
         _batches.Add(delete);
         return delete.Result.Task;
     }
@@ -84,14 +87,17 @@ internal sealed class PostgresDeletes
     {
         try
         {
-            await using var connection = await _database.DataSource.OpenConnectionAsync();
+            var cancellationToken = delete.Cancelled;
+            await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken);
             var deleted = delete.Token is null
-                ? await connection.ExecuteAsync(PostgresSql.DeleteMessage, new { id = delete.Id })
-                : await connection.ExecuteAsync(PostgresSql.DeleteReservedMessage, new { id = delete.Id, token = delete.Token });
+                ? await connection.ExecuteAsync(new CommandDefinition(PostgresSql.DeleteMessage, new { id = delete.Id }, cancellationToken: cancellationToken))
+                : await connection.ExecuteAsync(new CommandDefinition(
+                    PostgresSql.DeleteReservedMessage, new { id = delete.Id, token = delete.Token }, cancellationToken: cancellationToken));
             delete.Result.TrySetResult(
                 deleted > 0 ? DeleteMessageResult.Deleted
-                : await connection.ExecuteScalarAsync<bool>(PostgresSql.MessageExists, new { id = delete.Id }) ? DeleteMessageResult.TokenMismatch
-                : DeleteMessageResult.NotFound);
+                : await connection.ExecuteScalarAsync<bool>(new CommandDefinition(PostgresSql.MessageExists, new { id = delete.Id }, cancellationToken: cancellationToken))
+                    ? DeleteMessageResult.TokenMismatch
+                    : DeleteMessageResult.NotFound);
         }
         catch (Exception ex)
         {
@@ -99,7 +105,7 @@ internal sealed class PostgresDeletes
         }
     }
 
-    private sealed record Delete(long Id, string? Token)
+    private sealed record Delete(long Id, string? Token, CancellationToken Cancelled)
     {
         // Completed off the batch's thread, so the next batch does not wait for the requests' continuations.
         public TaskCompletionSource<DeleteMessageResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -255,9 +255,8 @@ internal sealed class PostgresMessageStore(
                 cancellationToken);
         }
 
-        // Not cancelled once asked, as a send is not.
         cancellationToken.ThrowIfCancellationRequested();
-        return database.RunAsync(() => deletes.DeleteAsync(id, reservationToken));
+        return database.RunAsync(() => deletes.DeleteAsync(id, reservationToken, cancellationToken));
     }
 
     public Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) => database.RunAsync(

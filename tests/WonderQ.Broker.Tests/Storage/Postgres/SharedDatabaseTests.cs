@@ -258,6 +258,37 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delete_waiting_for_a_held_message_stops_waiting_when_its_client_leaves()
+    {
+        // A queue's deletion can hold its messages for seconds: the deletes of a client that gave up must not hold the
+        // broker's connections meanwhile.
+        var client = Broker(systemClock: true).CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var held = await client.SendAsync(queue.Id, "held");
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("SELECT id FROM messages WHERE id = @id FOR UPDATE", connection, transaction))
+        {
+            lockRow.Parameters.AddWithValue("id", held);
+            (await lockRow.ExecuteScalarAsync()).Should().Be(held);
+        }
+
+        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
+        using var leaving = new CancellationTokenSource();
+        var waiting = client.DeleteAsync($"/messages/{held}", leaving.Token);
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the delete waits for the row");
+
+        await leaving.CancelAsync();
+
+        await Eventually.TrueAsync(
+            async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 0, "the delete stopped waiting", TimeSpan.FromSeconds(5));
+        await transaction.RollbackAsync();
+        await waiting.Invoking(async w => await w).Should().ThrowAsync<OperationCanceledException>();
+        (await client.PeekAsync(queue.Id)).Should().ContainSingle().Which.Id.Should().Be(held);
+    }
+
+    [Fact]
     public async Task Brokers_started_together_on_an_empty_schema_create_it_once()
     {
         var started = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
