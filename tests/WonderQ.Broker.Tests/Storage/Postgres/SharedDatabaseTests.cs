@@ -258,6 +258,38 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_send_handed_to_a_waiting_consumer_as_another_broker_deletes_the_queue_is_a_404_and_the_consumer_is_answered_empty()
+    {
+        // The send's insert and the consumer's claim go as one command: the queue's deletion committing under the
+        // insert fails it on the foreign key, and both requests are answered as for a queue that is gone, not a 500.
+        var broker = Broker();
+        var client = broker.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var consuming = client.ConsumeResponseAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 1, "the consumer is asleep");
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var deleting = await connection.BeginTransactionAsync();
+        await using (var deleteQueue = new NpgsqlCommand("DELETE FROM queues WHERE id = @id", connection, deleting))
+        {
+            deleteQueue.Parameters.AddWithValue("id", queue.Id);
+            (await deleteQueue.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        var sending = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "too late")));
+        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the send waits for the deletion");
+        await deleting.CommitAsync();
+
+        using var sent = await sending.WaitAsync(TimeSpan.FromSeconds(10));
+        await sent.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        using var consumed = await consuming.WaitAsync(TimeSpan.FromSeconds(10));
+        consumed.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await consumed.ReadAsync<MessageDto[]>()).Should().BeEmpty();
+        (await ScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE queue_id = @value", queue.Id)).Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_delete_waiting_for_a_held_message_stops_waiting_when_its_client_leaves()
     {
         // A queue's deletion can hold its messages for seconds: the deletes of a client that gave up must not hold the
