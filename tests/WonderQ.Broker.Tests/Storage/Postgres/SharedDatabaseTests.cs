@@ -234,13 +234,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var queue = await client.CreateQueueAsync();
         var (held, free) = (await client.SendAsync(queue.Id, "held"), await client.SendAsync(queue.Id, "free"));
         await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var lockRow = new NpgsqlCommand("SELECT id FROM messages WHERE id = @id FOR UPDATE", connection, transaction))
-        {
-            lockRow.Parameters.AddWithValue("id", held);
-            (await lockRow.ExecuteScalarAsync()).Should().Be(held);
-        }
+        await using var transaction = await HoldAsync(connection, held);
 
         var waiting = client.DeleteMessageAsync(held);
         await Task.Delay(200);
@@ -298,13 +292,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var queue = await client.CreateQueueAsync();
         var held = await client.SendAsync(queue.Id, "held");
         await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var lockRow = new NpgsqlCommand("SELECT id FROM messages WHERE id = @id FOR UPDATE", connection, transaction))
-        {
-            lockRow.Parameters.AddWithValue("id", held);
-            (await lockRow.ExecuteScalarAsync()).Should().Be(held);
-        }
+        await using var transaction = await HoldAsync(connection, held);
 
         const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
         using var leaving = new CancellationTokenSource();
@@ -442,6 +430,17 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
             "both brokers listen");
         (await ScalarAsync<long>("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @value", channel))
             .Should().Be(2);
+    }
+
+    /// <summary>A transaction on <paramref name="connection"/> (opened here) that holds the message's row, as a claim or a queue's deletion would.</summary>
+    private static async Task<NpgsqlTransaction> HoldAsync(NpgsqlConnection connection, long messageId)
+    {
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using var lockRow = new NpgsqlCommand("SELECT id FROM messages WHERE id = @id FOR UPDATE", connection, transaction);
+        lockRow.Parameters.AddWithValue("id", messageId);
+        (await lockRow.ExecuteScalarAsync()).Should().Be(messageId);
+        return transaction;
     }
 
     private static WaitingConsumers Waiters(BrokerApplication app) => app.Services.GetRequiredService<WaitingConsumers>();
