@@ -27,7 +27,16 @@ internal sealed class PostgresDeletes
     public Task<DeleteMessageResult> DeleteAsync(long id, string? reservationToken, CancellationToken cancellationToken)
     {
         var delete = new Delete(id, reservationToken, cancellationToken);
-        _batches.Add(delete);
+        if (delete.TokenCannotMatch)
+        {
+            // Kept out of the batch: the server would refuse the token, and the batch with it.
+            _ = DeleteAloneAsync(delete);
+        }
+        else
+        {
+            _batches.Add(delete);
+        }
+
         return delete.Result.Task;
     }
 
@@ -91,6 +100,7 @@ internal sealed class PostgresDeletes
             await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken);
             var deleted = delete.Token is null
                 ? await connection.ExecuteAsync(new CommandDefinition(PostgresSql.DeleteMessage, new { id = delete.Id }, cancellationToken: cancellationToken))
+                : delete.TokenCannotMatch ? 0
                 : await connection.ExecuteAsync(new CommandDefinition(
                     PostgresSql.DeleteReservedMessage, new { id = delete.Id, token = delete.Token }, cancellationToken: cancellationToken));
             delete.Result.TrySetResult(
@@ -109,5 +119,11 @@ internal sealed class PostgresDeletes
     {
         // Completed off the batch's thread, so the next batch does not wait for the requests' continuations.
         public TaskCompletionSource<DeleteMessageResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>
+        /// PostgreSQL's text cannot hold U+0000, which no token the broker hands out has: such a token is no reservation
+        /// (a 409, or a 404 for no such message, as on SQLite), and is never sent.
+        /// </summary>
+        public bool TokenCannotMatch => Token?.Contains('\0', StringComparison.Ordinal) == true;
     }
 }

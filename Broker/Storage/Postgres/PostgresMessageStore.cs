@@ -243,18 +243,6 @@ internal sealed class PostgresMessageStore(
     /// <summary>Gathered with the other deletes of the moment into one statement and one commit (<see cref="PostgresDeletes"/>).</summary>
     public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken)
     {
-        // PostgreSQL's text cannot hold U+0000, which no token the broker hands out has: such a token is no reservation,
-        // as on SQLite, and is not sent, where the server's refusal would fail every delete of its batch with a 500.
-        if (reservationToken?.Contains('\0', StringComparison.Ordinal) == true)
-        {
-            return database.RunAsync(
-                async connection => await connection.ExecuteScalarAsync<bool>(
-                    new CommandDefinition(PostgresSql.MessageExists, new { id }, cancellationToken: cancellationToken))
-                    ? DeleteMessageResult.TokenMismatch
-                    : DeleteMessageResult.NotFound,
-                cancellationToken);
-        }
-
         cancellationToken.ThrowIfCancellationRequested();
         return database.RunAsync(() => deletes.DeleteAsync(id, reservationToken, cancellationToken));
     }
