@@ -93,10 +93,14 @@ public static class AllowedHostNames
         });
     }
 
+    /// <summary>
+    /// Names the host without its port: the setting ignores ports, and an entry written with one matches nothing, so
+    /// "localhost:3213" added as told would leave localhost refused.
+    /// </summary>
     private static Task RefuseAsync(HttpContext context, string host) =>
         Problems.WriteAsync(
             context,
             StatusCodes.Status400BadRequest,
             "Bad Request.",
-            $"{RefusalPrefix}{host} (Host): call it by a name in its {Key} setting, or add that name there.");
+            $"{RefusalPrefix}{new HostString(host).Host} (Host): call it by a name in its {Key} setting, or add that name there.");
 }

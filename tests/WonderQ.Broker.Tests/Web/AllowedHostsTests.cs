@@ -22,6 +22,26 @@ public sealed class AllowedHostsTests
         status.Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData("localhost:3213", "localhost")]
+    [InlineData("[::1]:3213", "[::1]")]
+    [InlineData("evil.example", "evil.example")]
+    public async Task A_refused_name_is_said_without_its_port_as_it_is_to_be_added_to_the_setting(string host, string name)
+    {
+        // The setting matches names with their ports ignored, and an entry with a port matches nothing: told to add
+        // "localhost:3213", an operator would add it, and the broker would go on refusing localhost.
+        await using var broker = new BrokerApplication(settings: new Dictionary<string, string> { ["AllowedHosts"] = "queues.example" });
+        using var client = broker.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/queues");
+        request.Headers.Host = host;
+
+        using var response = await client.SendAsync(request);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Be(
+            $"This app does not answer the name {name} (Host): call it by a name in its AllowedHosts setting, or add that name there.");
+    }
+
     [Fact]
     public async Task A_star_answers_any_name()
     {
