@@ -34,6 +34,22 @@ public sealed class BrokerClientOptions : IValidatableObject
         {
             yield return new ValidationResult("Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.", [nameof(Url)]);
         }
+        else if (Url is not null && Url.UserInfo.Length > 0)
+        {
+            // HttpClient sends no credentials from a URL, so they would only show: in the start-up line, and in every
+            // error detail that names the broker, the dashboard's banner included. Not echoed here either.
+            yield return new ValidationResult(
+                "Broker:Url must not hold a user name or password, which this app would not send but show in its log and its errors: "
+                    + "for a broker with Auth:ApiKeys, set Broker:ApiKey.",
+                [nameof(Url)]);
+        }
+        else if (Url is not null && (Url.Query.Length > 0 || Url.Fragment.Length > 0))
+        {
+            // The paths of the broker's API are resolved against it: a query or fragment is dropped from every call, and
+            // one after a path prefix (http://proxy/wonderq?x=1) drops the prefix too.
+            yield return new ValidationResult(
+                "Broker:Url must be the broker's base URL, without a query or fragment, e.g. http://localhost:3213.", [nameof(Url)]);
+        }
 
         // An empty key is no key; one with spaces around it, or a character a header cannot carry, would fail every
         // call rather than the start.

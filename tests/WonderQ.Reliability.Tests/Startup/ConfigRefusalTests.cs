@@ -166,6 +166,10 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:02:00", "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.")]
     [InlineData("UserApp", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
     [InlineData("UserApp", "--Broker:Url=notaurl", "Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.")]
+    [InlineData("DevTool", "--Broker:Url=http://admin:s3cret@localhost:3213",
+        "Broker:Url must not hold a user name or password, which this app would not send but show in its log and its errors: for a broker with Auth:ApiKeys, set Broker:ApiKey.")]
+    [InlineData("UserApp", "--Broker:Url=http://localhost:3213/wonderq?x=1",
+        "Broker:Url must be the broker's base URL, without a query or fragment, e.g. http://localhost:3213.")]
     [InlineData("DevTool", "--Broker:Url=", "Broker:Url is required.")]
     [InlineData("Broker", "--Storage:Provider=mysql", "Storage:Provider 'mysql' is not supported; use 'sqlite' or 'postgres'.")]
     [InlineData("Broker", "--Storage:Provider=postgres",
