@@ -81,6 +81,9 @@ public sealed class EndpointParameters
             : $"'{quoted}' is not a parameter of {Endpoint}: it takes none.";
     }
 
+    /// <summary>The 400's detail for a body sent to an endpoint that takes its parameters in the query string.</summary>
+    public string UnreadBody() => $"{Endpoint} reads no request body: give {string.Join(", ", _query)} in the query string.";
+
     /// <summary>The 400's detail for a body field the endpoint does not take.</summary>
     public string UnknownBodyField(string name) => BodyFields is { Count: > 0 } fields
         ? $"'{Quotable(name)}' is not a field of {Endpoint}: its JSON body takes {string.Join(", ", fields)}."

@@ -402,8 +402,9 @@ public static class WebConventions
 
     /// <summary>
     /// Refuses a method the path does not take, and then oversized bodies, bodies in another charset than UTF-8 or
-    /// compressed, and query parameters the endpoint does not take or given twice, before anything reads them.
+    /// compressed, query parameters the endpoint does not take or given twice, and a body sent to an endpoint that
+    /// takes its parameters in the query string, before anything reads them.
     /// </summary>
     public static IApplicationBuilder UseWonderQRequestChecks(this IApplicationBuilder app) =>
-        app.Use(AllowedMethods.RefuseWrongMethod).UseRequestBodyLimit().UseKnownRequestContent().UseKnownQueryParameters();
+        app.Use(AllowedMethods.RefuseWrongMethod).UseRequestBodyLimit().UseKnownRequestContent().UseKnownQueryParameters().UseQueryOnlyRequests();
 }

@@ -75,6 +75,72 @@ public sealed class UnknownParameterTests(KestrelBroker broker) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_reservation_token_in_a_delete_s_body_is_a_400_that_deletes_nothing()
+    {
+        // The token of a consume whose reservation ran out, sent where a JSON API might take it: ignored, the delete
+        // was unconditional and took the message from the consumer that claimed it since.
+        var queue = await _client.CreateQueueAsync();
+        var id = await _client.SendAsync(queue.Id, "claimed again");
+        var stale = (await _client.ConsumeAsync(queue.Id, visibilityTimeout: 0)).Single();
+        await _client.ConsumeAsync(queue.Id, visibilityTimeout: 60);
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"/messages/{id}")
+        {
+            Content = Wire.Json($$"""{"reservation_token":"{{stale.ReservationToken}}"}"""),
+        };
+
+        using var response = await _client.SendAsync(request);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Be(
+            "DELETE /messages/{id} reads no request body: give reservation_token in the query string.");
+        (await _client.CountsAsync(queue.Id)).InFlightSize.Should().Be(1, "the message stays with the consumer that holds it");
+    }
+
+    [Theory]
+    [InlineData("GET", "/messages/consume?queue_name={queue}&wait_time=0", """{"size":5}""",
+        "GET /messages/consume reads no request body: give queue_id, queue_name, size, wait_time, visibility_timeout in the query string.")]
+    [InlineData("GET", "/queues/find", """{"name":"{queue}"}""", "GET /queues/find reads no request body: give id, name in the query string.")]
+    [InlineData("GET", "/queues/{queue}/messages", """{"size":5}""", "GET /queues/{queue}/messages reads no request body: give size in the query string.")]
+    public async Task A_body_sent_to_an_endpoint_that_takes_the_query_string_is_a_400_that_claims_nothing(
+        string method, string target, string json, string detail)
+    {
+        var queue = await _client.CreateQueueAsync();
+        await _client.SendAsync(queue.Id, "still there");
+        using var request = new HttpRequestMessage(new HttpMethod(method), target.Replace("{queue}", queue.Name, StringComparison.Ordinal))
+        {
+            Content = Wire.Json(json.Replace("{queue}", queue.Name, StringComparison.Ordinal)),
+        };
+
+        using var response = await _client.SendAsync(request);
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Be(detail);
+        (await _client.CountsAsync(queue.Id)).InFlightSize.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_empty_body_on_a_delete_is_no_body(bool chunked)
+    {
+        var queue = await _client.CreateQueueAsync();
+        await _client.SendAsync(queue.Id, "one");
+        var message = (await _client.ConsumeAsync(queue.Id, visibilityTimeout: 60)).Single();
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"/messages/{message.Id}?reservation_token={message.ReservationToken}")
+        {
+            Content = new ByteArrayContent([]),
+        };
+
+        // Chunked, the body's framing arrives without data in it.
+        request.Headers.TransferEncodingChunked = chunked;
+
+        using var response = await _client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        (await _client.CountsAsync(queue.Id)).QueueSize.Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_request_with_every_documented_parameter_is_answered_as_before()
     {
         using var created = await _client.PostAsync("/queues", Wire.Json($$"""{"name":"{{Wire.UniqueQueueName("every")}}"}"""));

@@ -58,6 +58,26 @@ public sealed class UnknownParameterTests(UserAppOnASocket apps) : IClassFixture
     }
 
     [Fact]
+    public async Task A_listen_with_its_settings_in_a_body_is_a_400_and_starts_no_loop()
+    {
+        // Ignored, the body's settings gave way to the defaults: a loop reserving for 30 s, not the 5 asked for.
+        var queue = QueueName("body");
+        await _broker.Client.CreateQueueAsync(queue);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/listen?queue_name={queue}")
+        {
+            Content = Json("""{"visibility_timeout":5}"""),
+        };
+
+        using var response = await _userApp.SendAsync(request);
+
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest, text);
+        JsonDocument.Parse(text).RootElement.GetProperty("detail").GetString().Should().Be(
+            "GET /listen reads no request body: give queue_id, queue_name, size, wait_time, visibility_timeout in the query string.");
+        (await _userApp.GetStringAsync("/listeners")).Should().NotContain(queue, "no loop was started");
+    }
+
+    [Fact]
     public async Task Requests_with_every_documented_parameter_are_answered_as_before()
     {
         var queue = QueueName("every");
