@@ -50,23 +50,25 @@ public static class HeadRequests
     }
 
     /// <summary>
-    /// After routing: a GET that changes something is refused to another site's page. A browser sends such a GET for any
-    /// page that links to it or loads it as an image, with no question asked of this app: on a broker without keys, or
-    /// through the UserApp's own key, any web page its user opened could consume a queue's messages.
+    /// After routing: a GET that changes something is refused to another origin's page. A browser sends such a GET for
+    /// any page that links to it or loads it as an image, with no question asked of this app: on a broker without keys,
+    /// or through the UserApp's own key, any web page its user opened could consume a queue's messages. A page served
+    /// from another port of this machine is <c>same-site</c> to the browser, not <c>cross-site</c>, and is refused too.
     /// </summary>
     internal static Task RefuseCrossSite(HttpContext context, RequestDelegate next) =>
         context.GetEndpoint() is { } endpoint && IsUnsafeGet(endpoint)
-            && string.Equals(context.Request.Headers["Sec-Fetch-Site"], "cross-site", StringComparison.OrdinalIgnoreCase)
-            ? RefuseAsync(context)
+            && context.Request.Headers["Sec-Fetch-Site"].ToString() is var site
+            && (site.Equals("cross-site", StringComparison.OrdinalIgnoreCase) || site.Equals("same-site", StringComparison.OrdinalIgnoreCase))
+            ? RefuseAsync(context, site)
             : next(context);
 
-    private static Task RefuseAsync(HttpContext context) =>
+    private static Task RefuseAsync(HttpContext context, string site) =>
         Problems.WriteAsync(
             context,
             StatusCodes.Status403Forbidden,
             "Forbidden.",
-            $"{context.Request.Method} {context.Request.Path} changes what is stored, and this request came from another site's page "
-                + "(Sec-Fetch-Site: cross-site): call it from a script, curl or the address bar.");
+            $"{context.Request.Method} {context.Request.Path} changes what is stored, and this request came from another origin's page "
+                + $"(Sec-Fetch-Site: {site.ToLowerInvariant()}): call it from a script, curl or the address bar.");
 
     internal static bool IsUnsafeGet(Endpoint endpoint) => endpoint.Metadata.GetMetadata<UnsafeGet>() is not null;
 
