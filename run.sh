@@ -22,8 +22,14 @@ pids=()
 # Writes each line it reads with the app's name in front, as soon as it is read.
 prefix() {
     local name=$1 line
-    # Ctrl-C reaches the whole process group: keep forwarding until the app's last line (its shutdown log).
+    # Ctrl-C reaches the whole process group: keep forwarding until the app's last line (its shutdown log). Ignored
+    # here, it stays ignored in perl.
     trap '' INT
+    # bash reads a pipe a byte per system call, half a second for each 256 KiB body the user app logs; perl reads it
+    # in blocks and still writes each line as soon as it is whole.
+    if command -v perl > /dev/null; then
+        exec perl -lpe 'BEGIN { $| = 1; $p = "[" . shift(@ARGV) . "] " } $_ = $p . $_' "$name"
+    fi
     while IFS= read -r line || [[ -n $line ]]; do
         printf '[%s] %s\n' "$name" "$line"
     done

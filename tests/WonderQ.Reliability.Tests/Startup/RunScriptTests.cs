@@ -171,6 +171,37 @@ public sealed class RunScriptTests : IDisposable
             .Which.Should().NotMatchRegex(@":\d", "only the apps know their addresses, and each logs its own");
     }
 
+    [Fact]
+    public async Task A_long_log_line_is_written_whole_and_without_holding_its_app_back()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // The user app logs each body it reads, up to 256 KiB: read from the pipe a byte at a time, each such line took
+        // the prefixer half a second, and a listener printing them was held to two messages a second.
+        var started = Path.Combine(_directory.Directory, "started");
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            if [[ $1 == *UserApp* ]]; then
+                body=$(head -c 262144 /dev/zero | tr '\0' x)
+                for i in $(seq 40); do echo "$body"; done
+            fi
+            echo "$*" >> '{started}'
+            exec sleep 60
+            """);
+        var output = script.StandardOutput.ReadToEndAsync();
+        var writing = Stopwatch.StartNew();
+        await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started and written");
+        var written = writing.Elapsed;
+        await InterruptOnceStartedAsync(script, started);
+
+        written.Should().BeLessThan(TimeSpan.FromSeconds(8), "40 lines of 256 KiB pass in well under a second");
+        (await output).Split('\n').Count(line => line == "[userapp] " + new string('x', 262144)).Should().Be(40);
+    }
+
     [Theory]
     [InlineData("", "{repo}/data/wonderq.db")]
     [InlineData("mydata/q.db", "{caller}/mydata/q.db")]
