@@ -59,8 +59,10 @@ public sealed class QueueListener
     /// <summary>Completes when the loop has ended; it never faults.</summary>
     public Task Completion { get; private set; } = Task.CompletedTask;
 
+    /// <summary>A stopped loop waits for nothing: the broker's state is not why it stopped.</summary>
     public ListenerView View(bool listening) => new(
-        listening, Queue, Processed, StartedAt, Settings.Size, Settings.WaitTimeSeconds, Settings.VisibilityTimeoutSeconds, PausedBecause);
+        listening, Queue, Processed, StartedAt, Settings.Size, Settings.WaitTimeSeconds, Settings.VisibilityTimeoutSeconds,
+        listening ? PausedBecause : null);
 
     public void Start(Action<QueueListener> ended) =>
         Completion = Task.Run(async () =>

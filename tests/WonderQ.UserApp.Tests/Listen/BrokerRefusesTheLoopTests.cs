@@ -150,6 +150,28 @@ public sealed class BrokerRefusesTheLoopTests : UserAppTestBase
         App.ProcessedBodies.Should().Equal(["only"]);
     }
 
+    [Fact]
+    public async Task A_loop_stopped_while_it_waits_for_the_broker_is_answered_as_stopped_not_as_waiting()
+    {
+        // Arrange: a loop that waits, as a restarted broker refuses the app's key.
+        (await DispatchAsync(new { queue_name = "stopped", body = "first" })).Failed.Should().BeEmpty();
+        using var started = await Http.GetAsync("/listen?queue_name=stopped&wait_time=1");
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the first message is processed");
+        await Broker.RestartWithAsync("--Auth:ApiKeys:0=another-key");
+        await Eventually.ValueAsync(
+            ListenersAsync, listeners => listeners.Length == 1 && listeners[0].PausedBecause is not null, "the loop waits for the broker");
+
+        // Act
+        using var stopped = await Http.DeleteAsync("/listen?queue_name=stopped");
+
+        // Assert: the wait is not why it stopped; the user asked.
+        stopped.StatusCode.Should().Be(HttpStatusCode.OK);
+        var view = (await stopped.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!;
+        view.Listening.Should().BeFalse();
+        view.PausedBecause.Should().BeNull();
+        view.Processed.Should().Be(1);
+    }
+
     private async Task<ListenerView[]> ListenersAsync() =>
         (await Http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options))!;
 }
