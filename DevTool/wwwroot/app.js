@@ -27,6 +27,7 @@
     updated: $("updated"),
     freshness: $("freshness"),
     messagesPanel: $("messages-panel"),
+    queues: $("queues"),
     queueRows: $("queue-rows"),
     queueTools: $("queue-tools"),
     queueFilter: $("queue-filter"),
@@ -298,7 +299,10 @@
     state.listed = listed;
     // Keyed by id as well as name: a queue deleted and created again under its name is a new row.
     syncRows(el.queueRows, listed, (q) => `${q.id}:${q.name}`, createQueueRow, updateQueueRow, el.createName);
-    el.noQueues.hidden = state.queues.length > 0;
+    // As the messages' table: without a row, a header over nothing reads as a list still to come. The line below or the
+    // count above says why there is none.
+    el.queues.hidden = listed.length === 0;
+    renderNoQueues();
     // Its box hidden with the focus in it (the filter cleared when no queue is left) would leave a keyboard user at the
     // top of the page: the create form takes the focus, as it does when the last row goes with it.
     const noTools = state.queues.length === 0 && !typed;
@@ -369,12 +373,29 @@
 
   /** What the send form offers with no queue to send to: the list may be empty, not answered yet, or refused. */
   function noQueuesChoice() {
-    const problem = state.queuesProblem;
-    if (problem) {
-      const why = (problem.problem && problem.problem.title) || problem.message;
-      return `could not load the queues: ${why.charAt(0).toLowerCase()}${why.slice(1).replace(/\.$/, "")}`;
-    }
+    const failure = queuesFailure();
+    if (failure) return `could not load the queues: ${failure}`;
     return state.queuesLoaded ? "create a queue first" : "loading the queues…";
+  }
+
+  /** Why the list is not answered, as "the broker is unreachable", for the send form and the list to say; else null. */
+  function queuesFailure() {
+    const problem = state.queuesProblem;
+    if (!problem) return null;
+    const why = (problem.problem && problem.problem.title) || problem.message;
+    return `${why.charAt(0).toLowerCase()}${why.slice(1).replace(/\.$/, "")}`;
+  }
+
+  /**
+   * The line in the list's place while it has no queue, saying what the send form says: none yet, or the list not
+   * answered yet or refused. A list answered before stays on screen instead, marked stale, while the broker is away.
+   */
+  function renderNoQueues() {
+    el.noQueues.hidden = state.queues.length > 0;
+    if (el.noQueues.hidden) return;
+    const failure = queuesFailure();
+    const text = failure ? `Could not load the queues: ${failure}.` : state.queuesLoaded ? "No queues yet. Create one below." : "Loading the queues…";
+    setText(el.noQueues, text);
   }
 
   function select(name) {
@@ -605,6 +626,7 @@
           state.queuesText = text;
           renderQueues();
         } else if (problem) {
+          renderNoQueues();
           renderQueueChoices();
         }
       }
@@ -612,6 +634,7 @@
       // Kept to say why the send form has no queue to offer: not because there is none.
       if (newest("queues", ticket)) {
         state.queuesProblem = error;
+        renderNoQueues();
         renderQueueChoices();
       }
       throw error;

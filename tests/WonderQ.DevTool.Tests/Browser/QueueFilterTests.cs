@@ -75,9 +75,12 @@ public sealed class QueueFilterTests(ChromiumFixture chromium) : IAsyncLifetime
         await TypeFilterAsync(dashboard, "orders");
         await ExpectRowsAsync(dashboard, []);
         await Expect(count).ToHaveTextAsync("No queue name contains “orders”.");
+        // The count line says it: no header is left over no rows.
+        await Expect(dashboard.Page.Locator("#queues")).ToBeHiddenAsync();
 
         await TypeFilterAsync(dashboard, "");
         await ExpectRowsAsync(dashboard, Names(1, 10));
+        await Expect(dashboard.Page.Locator("#queues")).ToBeVisibleAsync();
     }
 
     [Fact]
@@ -189,6 +192,7 @@ public sealed class QueueFilterTests(ChromiumFixture chromium) : IAsyncLifetime
         // where the page asks for the next step.
         await Expect(page.Locator("#queue-tools")).ToBeHiddenAsync();
         await Expect(page.Locator("#no-queues")).ToHaveTextAsync("No queues yet. Create one below.");
+        await Expect(page.Locator("#queues")).ToBeHiddenAsync();
         await Expect(page.Locator("#new-queue-name")).ToBeFocusedAsync();
         await page.Keyboard.PressAsync("Tab");
         await Expect(page.Locator("#create-queue button[type=submit]")).ToBeFocusedAsync();

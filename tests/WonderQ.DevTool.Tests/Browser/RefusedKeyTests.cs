@@ -28,6 +28,8 @@ public sealed class RefusedKeyTests(ChromiumFixture chromium, LiveAppsWithRefuse
         await page.Locator("#send-message button[type=submit]").ClickAsync();
 
         await Expect(page.Locator("#send-status")).ToContainTextAsync("set Broker:ApiKey");
-        await Expect(page.Locator("#no-queues")).ToBeHiddenAsync();
+        // The list says so too, in its place, rather than "No queues yet" of a broker that has one.
+        await Expect(page.Locator("#no-queues")).ToHaveTextAsync("Could not load the queues: the broker refused this app.");
+        await Expect(page.Locator("#queues")).ToBeHiddenAsync();
     }
 }
