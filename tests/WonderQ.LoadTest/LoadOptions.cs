@@ -139,7 +139,10 @@ internal sealed class LoadOptions
     public bool Reads(string option) => _readBy[option].Contains(Scenario);
 
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
-    public static LoadOptions Parse(string[] args)
+    public static LoadOptions Parse(string[] args) => Parse(args, OpenFileLimit());
+
+    /// <param name="openFileLimit">The files this process may have open (<c>ulimit -n</c>); null: no limit known.</param>
+    internal static LoadOptions Parse(string[] args, long? openFileLimit)
     {
         if (args.Length == 0 || !Scenarios.Contains(args[0]))
         {
@@ -280,9 +283,54 @@ internal sealed class LoadOptions
             o.CheckHttp2Connections();
         }
 
+        for (var server = 0; server < servers; server++)
+        {
+            o.ForServer(server).CheckOpenFiles(openFileLimit);
+        }
+
         o = o.ForServer(0);
 
         return o;
+    }
+
+    /// <summary>
+    /// The descriptors the runtime holds besides the run's connections: two for each assembly it loads, its pipes and
+    /// epoll (about 90 measured), and the setup calls' connections.
+    /// </summary>
+    internal const int RuntimeFiles = 128;
+
+    /// <summary>
+    /// A socket past the process's open-file limit is not an error the run could count: the .NET runtime then fails to
+    /// start a thread and aborts the process ("Out of memory.", exit code 134), with no report and the queue left behind.
+    /// </summary>
+    private void CheckOpenFiles(long? openFileLimit)
+    {
+        var connections = Http2Connections > 0 ? Http2Connections : ConnectionLimit;
+        if (openFileLimit is { } limit && connections + RuntimeFiles > limit)
+        {
+            throw new ArgumentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Scenario} may open {connections:N0} connections at once, and this process may have only {limit:N0} files open (ulimit -n), about {RuntimeFiles} of them the runtime's: ask for fewer, or raise ulimit -n (README, \"Limits on this machine\")."));
+        }
+    }
+
+    /// <summary>The soft limit on open files from /proc/self/limits; null where there is none or it cannot be read.</summary>
+    private static long? OpenFileLimit()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+            var soft = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(3);
+            return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) ? limit : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private void CheckHttp2Connections()

@@ -29,6 +29,20 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         (await QueueNamesAsync()).Should().NotContain(name => name.StartsWith($"load-{scenario}-", StringComparison.Ordinal), "nothing was sent");
     }
 
+    [Theory]
+    [InlineData("burst", "--concurrency")]
+    [InlineData("idle-waiters", "--waiters")]
+    public async Task More_connections_than_the_process_may_open_files_are_refused_before_any_traffic_not_a_crash(string scenario, string option)
+    {
+        // Past the limit the runtime aborted the tool ("Out of memory.", exit code 134) with no report, its queue left behind.
+        var run = await LoadToolProcess.RunWithOpenFileLimitAsync(
+            1_000, scenario, option, "1200", "--url", Url, "--duration", "0.5", "--keep-queue", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Error);
+        run.Error.Split('\n')[0].Should().StartWith($"{scenario} may open 1,2").And.Contain("this process may have only 1,000 files open (ulimit -n)");
+        (await QueueNamesAsync()).Should().NotContain(name => name.StartsWith($"load-{scenario}-", StringComparison.Ordinal), "nothing was sent");
+    }
+
     [Fact]
     public async Task Options_given_as_name_equals_value_take_effect()
     {

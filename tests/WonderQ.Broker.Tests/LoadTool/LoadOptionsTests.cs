@@ -36,6 +36,21 @@ public sealed class LoadOptionsTests
         result.Parameters.Keys.Should().BeEquivalentTo(listed.Split(' '), "an option the scenario refuses would read as if it bounded the run");
     }
 
+    [Theory]
+    [InlineData(new[] { "produce", "--producers", "1100" }, 1_200)]
+    // Side by side, for the server measured over HTTP/1.1 though the first speaks HTTP/2.
+    [InlineData(new[] { "produce", "--url", "http://127.0.0.1:1", "--http2", "16", "--url", "http://127.0.0.1:2", "--http2", "0", "--producers", "1100" }, 1_200)]
+    public void A_run_needing_more_connections_than_the_open_file_limit_allows_is_refused(string[] args, long openFiles) =>
+        FluentActions.Invoking(() => LoadOptions.Parse(args, openFiles)).Should().Throw<ArgumentException>().WithMessage("* (ulimit -n)*");
+
+    [Fact]
+    public void Connections_over_http2_need_only_their_own_files()
+    {
+        var options = LoadOptions.Parse(["produce", "--producers", "3000", "--http2", "31"], openFileLimit: 1_000);
+
+        options.Http2Connections.Should().Be(31);
+    }
+
     [Fact]
     public void A_drain_without_a_queue_to_drain_is_refused() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["consume", "--no-fill", "--duration", "2"]))

@@ -10,14 +10,23 @@ internal static class LoadToolProcess
 {
     public sealed record Outcome(int ExitCode, string Output, string Error);
 
-    public static async Task<Outcome> RunAsync(params string[] args)
+    public static Task<Outcome> RunAsync(params string[] args) => RunAsync(new ProcessStartInfo("dotnet"), args);
+
+    /// <summary>The tool started from a shell that first lowers its open-file limit (<c>ulimit -n</c>) to <paramref name="openFiles"/>.</summary>
+    public static Task<Outcome> RunWithOpenFileLimitAsync(int openFiles, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var info = new ProcessStartInfo("bash");
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"ulimit -n {openFiles} && exec dotnet \"$@\"");
+        info.ArgumentList.Add("bash");
+        return RunAsync(info, args);
+    }
+
+    private static async Task<Outcome> RunAsync(ProcessStartInfo info, string[] args)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "WonderQ.LoadTest.dll"));
         foreach (var arg in args)
         {
