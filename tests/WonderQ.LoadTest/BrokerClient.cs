@@ -346,8 +346,13 @@ internal sealed class BrokerClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            // "Connection refused" alone does not tell a script reading --json's "error" how far the run got.
-            throw new HttpRequestException($"{what}: {ex.Message}", ex, ex.StatusCode);
+            // "Connection refused" alone does not tell a script reading --json's "error" how far the run got. A server
+            // that hung up gets HttpClient's "An error occurred while sending the request.", which says nothing of why:
+            // the reason is the inner exception's.
+            var why = ex.InnerException is { Message: var inner } && !ex.Message.Contains(inner, StringComparison.Ordinal)
+                ? $"{ex.Message} {inner}"
+                : ex.Message;
+            throw new HttpRequestException($"{what}: {why}", ex, ex.StatusCode);
         }
     }
 

@@ -85,6 +85,29 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task A_server_that_hangs_up_without_answering_is_named_as_the_reason_the_run_did_not_run()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var hangingUp = Task.Run(async () =>
+        {
+            // Reads the request, then closes the connection without a word, as a server that crashed on it would.
+            using var client = await listener.AcceptTcpClientAsync();
+            _ = await client.GetStream().ReadAsync(new byte[4096]);
+            client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+        });
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", url, "--duration", "0.5", "--json", "--quiet");
+
+        await hangingUp;
+        run.ExitCode.Should().Be(2, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {url}/: POST /queues: ")
+            .And.Contain("ended prematurely", "\"An error occurred while sending the request.\" alone says nothing of why");
+    }
+
+    [Fact]
     public async Task A_server_that_answers_200_with_no_queue_gets_json_saying_so_not_a_crash()
     {
         await using var other = await NotABroker.StartAsync(status: 200);
