@@ -72,7 +72,15 @@ internal sealed class BrokerClient : IDisposable
 
     public async Task<QueueDto> CreateQueueAsync(string name, CancellationToken ct)
     {
-        using var response = await SetupCallAsync("POST /queues", () => _http.PostAsJsonAsync("queues", new CreateQueueRequest(name), WonderQJson.Options, ct));
+        // With its length, not chunked as PostAsJsonAsync sends it: the server under test may be a minimal one that reads
+        // only Content-Length, as the tool's own sends do.
+        using var response = await SetupCallAsync("POST /queues", () => _http.PostAsync(
+            "queues",
+            new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new CreateQueueRequest(name), WonderQJson.Options))
+            {
+                Headers = { ContentType = new("application/json") },
+            },
+            ct));
         if (response.StatusCode == HttpStatusCode.Conflict)
         {
             return await FindQueueAsync(name, ct);

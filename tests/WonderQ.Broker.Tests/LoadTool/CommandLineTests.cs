@@ -85,6 +85,37 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task The_queue_is_created_with_a_content_length_that_a_minimal_server_can_read()
+    {
+        // A stand-in for another implementation of the API that reads bodies by Content-Length only: chunked, the
+        // create would read as empty there and the run would not start.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var request = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            var buffer = new byte[4096];
+            var read = 0;
+            var head = "";
+            while (!head.Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                read += await client.GetStream().ReadAsync(buffer.AsMemory(read));
+                head = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+            }
+
+            client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+            return head;
+        });
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+
+        _ = await LoadToolProcess.RunAsync("produce", "--url", url, "--duration", "0.5", "--json", "--quiet");
+
+        var head = await request;
+        head.Should().StartWith("POST /queues ").And.MatchRegex("(?im)^Content-Length: [1-9]")
+            .And.NotContainEquivalentOf("Transfer-Encoding: chunked");
+    }
+
+    [Fact]
     public async Task A_server_that_hangs_up_without_answering_is_named_as_the_reason_the_run_did_not_run()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
