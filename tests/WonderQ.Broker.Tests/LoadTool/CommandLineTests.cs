@@ -89,28 +89,11 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     {
         // A stand-in for another implementation of the API that reads bodies by Content-Length only: chunked, the
         // create would read as empty there and the run would not start.
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var request = Task.Run(async () =>
-        {
-            using var client = await listener.AcceptTcpClientAsync();
-            var buffer = new byte[4096];
-            var read = 0;
-            var head = "";
-            while (!head.Contains("\r\n\r\n", StringComparison.Ordinal))
-            {
-                read += await client.GetStream().ReadAsync(buffer.AsMemory(read));
-                head = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
-            }
+        using var server = new HangingUpServer();
 
-            client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
-            return head;
-        });
-        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        _ = await LoadToolProcess.RunAsync("produce", "--url", server.Url, "--duration", "0.5", "--json", "--quiet");
 
-        _ = await LoadToolProcess.RunAsync("produce", "--url", url, "--duration", "0.5", "--json", "--quiet");
-
-        var head = await request;
+        var head = await server.RequestHead;
         head.Should().StartWith("POST /queues ").And.MatchRegex("(?im)^Content-Length: [1-9]")
             .And.NotContainEquivalentOf("Transfer-Encoding: chunked");
     }
@@ -118,20 +101,12 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     [Fact]
     public async Task A_server_that_hangs_up_without_answering_is_named_as_the_reason_the_run_did_not_run()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var hangingUp = Task.Run(async () =>
-        {
-            // Reads the request, then closes the connection without a word, as a server that crashed on it would.
-            using var client = await listener.AcceptTcpClientAsync();
-            _ = await client.GetStream().ReadAsync(new byte[4096]);
-            client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
-        });
-        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        using var server = new HangingUpServer();
+        var url = server.Url;
 
         var run = await LoadToolProcess.RunAsync("produce", "--url", url, "--duration", "0.5", "--json", "--quiet");
 
-        await hangingUp;
+        await server.RequestHead;
         run.ExitCode.Should().Be(2, run.Error);
         using var json = JsonDocument.Parse(run.Output);
         json.RootElement.GetProperty("error").GetString().Should().StartWith($"could not run against {url}/: POST /queues: ")
@@ -222,5 +197,52 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         using var http = broker.CreateClient();
         var queues = await http.GetFromJsonAsync<JsonElement>("/queues");
         return [.. queues.EnumerateArray().Select(q => q.GetProperty("name").GetString()!)];
+    }
+
+    /// <summary>
+    /// Reads the first request, then closes the connection without a word, as a server that crashed on it would. Its
+    /// body is read too (by its Content-Length): a socket closed with data unread is reset rather than ended.
+    /// </summary>
+    private sealed class HangingUpServer : IDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+
+        public HangingUpServer()
+        {
+            _listener.Start();
+            Url = $"http://127.0.0.1:{((System.Net.IPEndPoint)_listener.LocalEndpoint).Port}";
+            RequestHead = Task.Run(ReadOneHeadAsync);
+        }
+
+        public string Url { get; }
+
+        public Task<string> RequestHead { get; }
+
+        public void Dispose() => _listener.Dispose();
+
+        private async Task<string> ReadOneHeadAsync()
+        {
+            using var client = await _listener.AcceptTcpClientAsync();
+            var buffer = new byte[4096];
+            var read = 0;
+            var head = "";
+            while (!head.Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                read += await client.GetStream().ReadAsync(buffer.AsMemory(read));
+                head = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+            }
+
+            var length = System.Text.RegularExpressions.Regex.Match(head, @"(?im)^Content-Length: *(\d+)") is { Success: true } found
+                ? int.Parse(found.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+                : 0;
+            while (read < head.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4 + length)
+            {
+                read += await client.GetStream().ReadAsync(buffer.AsMemory(read));
+            }
+
+            head = head[..(head.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)];
+            client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+            return head;
+        }
     }
 }
