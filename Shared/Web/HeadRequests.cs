@@ -55,7 +55,7 @@ public static class HeadRequests
     /// or through the UserApp's own key, any web page its user opened could consume a queue's messages. A page served
     /// from another port of this machine is <c>same-site</c> to the browser, not <c>cross-site</c>, and is refused too.
     /// </summary>
-    internal static Task RefuseCrossSite(HttpContext context, RequestDelegate next) =>
+    internal static Task RefuseOtherOrigins(HttpContext context, RequestDelegate next) =>
         context.GetEndpoint() is { } endpoint && IsUnsafeGet(endpoint)
             && context.Request.Headers["Sec-Fetch-Site"].ToString() is var site
             && (site.Equals("cross-site", StringComparison.OrdinalIgnoreCase) || site.Equals("same-site", StringComparison.OrdinalIgnoreCase))

@@ -395,7 +395,7 @@ public static class WebConventions
             .UseExceptionHandler()
             .UseRouting()
             .Use(HeadRequests.RunAsHead)
-            .Use(HeadRequests.RefuseCrossSite)
+            .Use(HeadRequests.RefuseOtherOrigins)
             .UseWhen(
                 static context => context.GetEndpoint()?.Metadata.GetMetadata<ISkipStatusCodePagesMetadata>() is null,
                 static branch => branch.UseStatusCodePages());

@@ -232,15 +232,15 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
                 head = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
             }
 
+            head = head[..(head.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)];
             var length = System.Text.RegularExpressions.Regex.Match(head, @"(?im)^Content-Length: *(\d+)") is { Success: true } found
                 ? int.Parse(found.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
                 : 0;
-            while (read < head.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4 + length)
+            while (read < head.Length + length)
             {
                 read += await client.GetStream().ReadAsync(buffer.AsMemory(read));
             }
 
-            head = head[..(head.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)];
             client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
             return head;
         }
