@@ -38,6 +38,16 @@ public static class StatusDetails
             };
         }
 
+        if (problem.Detail is null && problem.Status is StatusCodes.Status408RequestTimeout or StatusCodes.Status413PayloadTooLarge
+            && !HttpProtocol.IsHttp2(request.Protocol) && !HttpProtocol.IsHttp3(request.Protocol))
+        {
+            // A body Kestrel cut off, or one over its limit, is never read to its end, so Kestrel cannot find the next
+            // request after it and ends the connection once this is answered. Said here, a client that keeps its
+            // connections alive does not send its next request down this one to find it reset. (The apps' own 413,
+            // a message over Limits:MaxMessageBytes, comes with a detail of its own: its body was read whole.)
+            context.HttpContext.Response.Headers.Connection = "close";
+        }
+
         problem.Detail ??= problem.Status switch
         {
             // An asterisk-form target (OPTIONS *) has no path.

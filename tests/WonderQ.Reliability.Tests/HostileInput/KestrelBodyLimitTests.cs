@@ -46,6 +46,22 @@ public sealed class KestrelBodyLimitTests(KestrelBroker broker) : IClassFixture<
     }
 
     [Fact]
+    public async Task Declared_content_length_over_the_limit_says_the_connection_closes()
+    {
+        // Arrange: a kept-alive request, as a client that reuses its connection sends it. The broker does not read the
+        // body it refused, so it cannot read a next request after it either, and closes the connection.
+        var head = RawHttp.PostJson("/messages", chunked: false, OverLimit).Replace("Connection: close\r\n", "");
+
+        // Act
+        var response = await RawHttp.SendAsync(broker.Url, head);
+
+        // Assert: said in the answer, or a client sends its next request down a connection about to close and sees it
+        // reset (Python's http.client: a BrokenPipeError) rather than a 413 it can act on.
+        response.ShouldBeProblem(413);
+        response.Header("Connection").Should().Be("close");
+    }
+
+    [Fact]
     public async Task Chunked_body_under_the_limit_is_accepted()
     {
         // Arrange

@@ -67,13 +67,14 @@ public sealed class KestrelLimitSettingsTests
     [InlineData("Broker", "/messages")]
     [InlineData("DevTool", "/messages")]
     [InlineData("UserApp", "/dispatch")]
-    public async Task A_body_slower_than_MinRequestBodyDataRate_is_a_408_problem_naming_the_setting(string app, string path)
+    public async Task A_body_slower_than_MinRequestBodyDataRate_is_a_408_problem_naming_the_setting_that_closes_the_connection(string app, string path)
     {
-        // Arrange
+        // Arrange: a kept-alive request, as a client that reuses its connection sends it.
         await using var running = await StartAsync(app, "--Kestrel:Limits:MinRequestBodyDataRate:GracePeriod=00:00:02");
+        var head = RawHttp.PostJson(path, chunked: false, 100).Replace("Connection: close\r\n", "");
 
         // Act: one byte of the promised hundred, then a pause well past the grace period.
-        var response = await RawHttp.SendAsync(running.Url, RawHttp.PostJson(path, chunked: false, 100), async (stream, ct) =>
+        var response = await RawHttp.SendAsync(running.Url, head, async (stream, ct) =>
         {
             await stream.WriteAsync("{"u8.ToArray(), ct);
             await Task.Delay(TimeSpan.FromSeconds(6), ct);
@@ -81,6 +82,10 @@ public sealed class KestrelLimitSettingsTests
 
         // Assert
         response.ShouldBeProblem(408).GetProperty("detail").GetString().Should().Contain("Kestrel:Limits:MinRequestBodyDataRate");
+
+        // The rest of the body is never read, so the connection ends: said in the answer, or a client sends its next
+        // request down it and sees it reset.
+        response.Header("Connection").Should().Be("close");
     }
 
     /// <summary>The app in process on a real socket (the broker on a database file of its own, removed with it).</summary>
