@@ -68,13 +68,19 @@ public class BrokerClientTests
     public async Task A_503_asking_for_as_long_as_the_call_may_take_or_longer_is_not_retried_and_surfaces_as_busy(int retryAfterSeconds, int totalSeconds)
     {
         await using var broker = await FlakyBroker.UnavailableOnceThenOkAsync(seconds: retryAfterSeconds, json: "[]");
-        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
-        {
-            ["Broker:AttemptTimeout"] = "00:00:01",
-            ["Broker:TotalTimeout"] = TimeSpan.FromSeconds(totalSeconds).ToString(),
-        });
+        // A clock that stands still: on the real one a loaded machine could run out the one-second attempt before the
+        // 503 is read, and the retry that follows would find the broker answering.
+        using var client = new TestBrokerClient(
+            broker.Url,
+            new Dictionary<string, string?>
+            {
+                ["Broker:AttemptTimeout"] = "00:00:01",
+                ["Broker:TotalTimeout"] = TimeSpan.FromSeconds(totalSeconds).ToString(),
+            },
+            new TimerRecordingClock());
 
-        var act = () => client.Client.ListQueuesAsync();
+        // Bounded: a client that waited to retry would wait on that clock for ever.
+        var act = () => client.Client.ListQueuesAsync().WaitAsync(TimeSpan.FromSeconds(10));
 
         var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
         thrown.AnsweredWith.Should().Be(HttpStatusCode.ServiceUnavailable, "the broker answered; it did not time out");
