@@ -46,7 +46,25 @@ public sealed class AppProcess : IDisposable, IAsyncDisposable
         Start(app, port, workingDirectory, new Dictionary<string, string>(), args);
 
     /// <summary>The same, with <paramref name="environment"/> set for the process on top of the test runner's.</summary>
-    public static AppProcess Start(string app, int port, string? workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static AppProcess Start(string app, int port, string? workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(app, port, new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory ?? RepoPaths.AppDirectory(app) }, environment, args);
+
+    /// <summary>
+    /// The same, from its own folder, started from a shell that lets it write no file past <paramref name="fileSizeLimitKiB"/>
+    /// (<c>ulimit -f</c>): a write that would grow one further fails as on a disk with no room left. SIGXFSZ is ignored so
+    /// that such a write fails rather than kill the process, and the runtime maps no code through a file (W^X off), as it
+    /// would not start with that limit otherwise.
+    /// </summary>
+    public static AppProcess StartWithFileSizeLimit(string app, int port, int fileSizeLimitKiB, params string[] args)
+    {
+        var info = new ProcessStartInfo("bash") { WorkingDirectory = RepoPaths.AppDirectory(app) };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"trap '' XFSZ && ulimit -f {fileSizeLimitKiB} && exec dotnet \"$@\"");
+        info.ArgumentList.Add("bash");
+        return Start(app, port, info, new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" }, args);
+    }
+
+    private static AppProcess Start(string app, int port, ProcessStartInfo info, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var dll = RepoPaths.AppDll(app);
         if (!File.Exists(dll))
@@ -55,13 +73,9 @@ public sealed class AppProcess : IDisposable, IAsyncDisposable
         }
 
         var url = FreePort.Url(port);
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory ?? RepoPaths.AppDirectory(app),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         foreach (var arg in new[] { dll, "--urls", url.ToString().TrimEnd('/'), "--Logging:LogLevel:Default=Warning" }.Concat(args))
         {
             info.ArgumentList.Add(arg);

@@ -149,15 +149,21 @@ internal sealed class SqliteDatabase : IDisposable
             OpenIdentity();
             opened = true;
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is raw.SQLITE_NOTADB or raw.SQLITE_CANTOPEN or raw.SQLITE_READONLY or raw.SQLITE_CORRUPT)
+        catch (SqliteException ex) when ((ex.SqliteErrorCode & 0xFF) is raw.SQLITE_NOTADB or raw.SQLITE_CANTOPEN or raw.SQLITE_READONLY
+            or raw.SQLITE_CORRUPT or raw.SQLITE_FULL or raw.SQLITE_IOERR)
         {
-            throw ex.SqliteErrorCode switch
+            throw (ex.SqliteErrorCode & 0xFF) switch
             {
                 raw.SQLITE_NOTADB => CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex),
                 // SQLite opens a file it may not write read-only, and says so at the first write: a read-only file, or
                 // a folder where it cannot create the -wal and -shm files it keeps beside it.
                 raw.SQLITE_READONLY => CannotOpen($"SQLite can only read it ({ex.Message.TrimEnd('.')}). Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it", ex),
                 raw.SQLITE_CORRUPT => CannotOpen($"it is damaged ({ex.Message.TrimEnd('.')}). Restore it from a backup, or let sqlite3's .recover salvage what it can into a new file", ex),
+                // A broker restarted on the disk that filled up under it: opening needs room (the -shm file, the schema).
+                // SQLite says SQLITE_FULL only when a write to the file or its log found none; growing the -shm file on a
+                // full disk is an I/O error, hence the room left in its words.
+                raw.SQLITE_FULL => CannotOpen($"its disk is full ({ex.Message.TrimEnd('.')}). Free space on it, then start the broker again", ex),
+                raw.SQLITE_IOERR => CannotOpen($"SQLite could not read or write it or its -wal and -shm files ({ex.Message.TrimEnd('.')}), as on a full disk{FreeSpace()} or a failing one. Free space on the disk, or check it, then start the broker again", ex),
                 _ => CannotOpen($"SQLite cannot open it ({ex.Message.TrimEnd('.')}). Check that this user can read and write it and its folder", ex),
             };
         }
@@ -390,6 +396,19 @@ internal sealed class SqliteDatabase : IDisposable
     private static bool IsLockHeld(IOException ex) => ex.HResult is 11 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     private StartRefusedException CannotOpen(string why, Exception? inner = null) => new(CannotOpenBecause(why), inner);
+
+    /// <summary>The room left where the file is, for an operator to tell a full disk from a failing one; empty if unknown.</summary>
+    private string FreeSpace()
+    {
+        try
+        {
+            return $" ({new DriveInfo(Path.GetDirectoryName(FilePathWithoutLinks)!).AvailableFreeSpace:N0} bytes free there now)";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return "";
+        }
+    }
 
     private string CannotOpenBecause(string why) => $"cannot open the database {FilePath} (Storage:Sqlite:Path): {why}.";
 

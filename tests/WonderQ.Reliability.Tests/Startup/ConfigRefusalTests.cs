@@ -609,6 +609,24 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             .And.NotContain("in use by another WonderQ broker");
     }
 
+    /// <summary>
+    /// A broker restarted on the disk that filled up under it, here a file it may not grow past 16 KiB: opening the
+    /// database needs room (its 32 KiB -shm file), and SQLite's I/O error was an unhandled exception, a stack trace and
+    /// exit code 134 that named neither the file nor the disk.
+    /// </summary>
+    [Fact]
+    public async Task A_database_whose_files_cannot_grow_as_on_a_full_disk_is_refused_in_one_line_naming_the_disk()
+    {
+        using var database = new TempDatabase();
+        CreateDatabase(database, "PRAGMA journal_mode = DELETE; CREATE TABLE notes (body TEXT);");
+        using var broker = AppProcess.StartWithFileSizeLimit("Broker", FreePort.Next(), 16, $"--Storage:Sqlite:Path={database.Path}");
+
+        var said = await RefusalOfAsync(broker, "Broker limited to files of 16 KiB");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): SQLite could not read or write it or its -wal and -shm files")
+            .And.Contain("disk I/O error").And.Contain("bytes free there now").And.Contain("Free space on the disk, or check it");
+    }
+
     /// <summary>The name an app gives itself in its refusal.</summary>
     private static string DisplayName(string app) => app == "Broker" ? "broker" : app;
 
@@ -653,13 +671,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     private async Task<string> RefusalOfAsync(string app, TempDatabase database, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         using var process = AppProcess.Start(app, FreePort.Next(), null, environment, [$"--Storage:Sqlite:Path={database.Path}", .. args]);
+        return await RefusalOfAsync(process, $"{app} {string.Join(' ', args)}");
+    }
+
+    private async Task<string> RefusalOfAsync(AppProcess process, string started)
+    {
         if (!await process.WaitForExitAsync(TimeSpan.FromSeconds(60)))
         {
             process.Kill();
         }
 
         var text = string.Join('\n', process.Output);
-        output.WriteLine($"{app} {string.Join(' ', args)}: exit {process.ExitCode}\n{text}");
+        output.WriteLine($"{started}: exit {process.ExitCode}\n{text}");
         process.ExitCode.Should().Be(1, "a refusal to start is exit code 1");
         text.Should().NotContain("   at ", "a refusal to start is a message, not a stack trace");
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
