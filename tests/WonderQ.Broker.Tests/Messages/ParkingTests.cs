@@ -182,6 +182,42 @@ public sealed class ParkingTests : FreshBroker
         messages.Should().ContainSingle().Which.Id.Should().Be(id);
     }
 
+    [Fact]
+    public async Task A_consumer_arriving_the_moment_a_reservation_runs_out_after_the_last_empty_look_receives_it_at_once()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "reserved by another");
+        var reserved = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 10)).Should().ContainSingle().Subject;
+        var longPoll = LongPoll(App.Services.GetRequiredService<IMessageStore>());
+        await EmptyLookAsync(longPoll, queue.Id);
+
+        // To the very millisecond its reservation ends, when the message is retrievable again.
+        Clock.Advance(reserved.RetrievableAt!.Value - Clock.GetUtcNow());
+
+        var messages = await ConsumeAsync(longPoll, queue.Id)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        messages.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+
+    [Fact]
+    public async Task A_wake_up_passes_over_a_consumer_whose_wait_ran_out_but_that_has_not_left_yet()
+    {
+        var queue = await Client.CreateQueueAsync();
+        using var leaving = Waiters.Register(queue.Id, 1, _visibility);
+        using var next = Waiters.Register(queue.Id, 1, _visibility);
+        var leavingWait = leaving.WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+        var nextWait = next.WaitAsync(_wait, CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        (await leavingWait.WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(WaitingConsumers.WakeReason.TimedOut);
+
+        // Still first in line until it leaves. A wake-up spent on it would be lost: the next consumer would sleep until
+        // its own wait_time ran out beside the message it was meant for (a relay after an expiry, a store back from an
+        // outage, a publish to a consumer still running its own claim).
+        Waiters.Wake(queue.Id, 1, WaitingConsumers.WakeReason.Signaled);
+
+        (await nextWait.WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(WaitingConsumers.WakeReason.Signaled);
+    }
+
     /// <summary>A long poll for one message that waits up to 20 s.</summary>
     private static Task<IReadOnlyList<MessageDto>?> ConsumeAsync(LongPoll longPoll, long queueId) =>
         longPoll.ConsumeAsync(QueueRef.ById(queueId), 1, _wait, _visibility, CancellationToken.None);
