@@ -43,4 +43,4 @@ Console.CancelKeyPress += (_, e) =>
     }
 };
 
-return await Session.RunAsync(options, Console.Out, Console.Error, interrupt.Token);
+return await Session.RunAsync(options, Console.Out, Console.Error, interrupt: interrupt.Token);

@@ -11,9 +11,11 @@ internal sealed class Run : IDisposable
     private long _stamp;
     private long _lastDelivery;
 
+    /// <param name="time">What counts down the hard limit and the grace after Ctrl-C (a test's fake clock).</param>
     /// <param name="interrupt">Ctrl-C: ends the measured phase early, as its deadline would.</param>
-    public Run(LoadOptions options, CancellationToken interrupt = default)
+    public Run(LoadOptions options, TimeProvider? time = null, CancellationToken interrupt = default)
     {
+        _time = time ?? TimeProvider.System;
         Options = options;
         Interrupt = interrupt;
         Client = new BrokerClient(options.Url, options.ConnectionLimit, options.Http2Connections);
@@ -22,12 +24,13 @@ internal sealed class Run : IDisposable
         // The absolute bound: nothing outlives the duration by more than a minute, whatever the broker does; after
         // Ctrl-C, nothing outlives it by more than the grace below.
         HardLimit = options.Duration + TimeSpan.FromSeconds(60);
-        Hard = new CancellationTokenSource(HardLimit);
-        _hardDeadline = Stopwatch.GetTimestamp() + (long)(HardLimit.TotalSeconds * Stopwatch.Frequency);
+        Hard = new CancellationTokenSource(HardLimit, _time);
+        _hardDeadline = _time.GetTimestamp() + (long)(HardLimit.TotalSeconds * _time.TimestampFrequency);
         _afterInterrupt = interrupt.UnsafeRegister(static run => ((Run)run!).GiveUpSoon(), this);
     }
 
     private readonly long _hardDeadline;
+    private readonly TimeProvider _time;
 
     /// <summary>The run's absolute bound, from its start (setup included): --duration and a minute more.</summary>
     public TimeSpan HardLimit { get; }
@@ -35,7 +38,7 @@ internal sealed class Run : IDisposable
     /// <summary>After Ctrl-C: the hard limit comes forward to <see cref="InterruptGrace"/> from now, never later.</summary>
     private void GiveUpSoon()
     {
-        if (Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _hardDeadline) > InterruptGrace)
+        if (_time.GetElapsedTime(_time.GetTimestamp(), _hardDeadline) > InterruptGrace)
         {
             Hard.CancelAfter(InterruptGrace);
         }

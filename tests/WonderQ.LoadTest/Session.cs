@@ -11,8 +11,10 @@ internal static class Session
     /// <summary>
     /// Prints each run and, for more than one, the side-by-side summary; returns the process's exit code. After a
     /// server could not be reached, or Ctrl-C (<paramref name="interrupt"/>), the runs done so far are still printed.
+    /// <paramref name="time"/> counts down each run's hard limit and its grace after Ctrl-C.
     /// </summary>
-    public static async Task<int> RunAsync(LoadOptions options, TextWriter output, TextWriter log, CancellationToken interrupt = default)
+    public static async Task<int> RunAsync(
+        LoadOptions options, TextWriter output, TextWriter log, TimeProvider? time = null, CancellationToken interrupt = default)
     {
         var servers = options.Urls.Count;
         var runs = new List<(int Server, RunResult Result)>();
@@ -33,7 +35,7 @@ internal static class Session
                 RunResult? result;
                 try
                 {
-                    result = await MeasureAsync(server, warmUp: round == 0, log, interrupt);
+                    result = await MeasureAsync(server, warmUp: round == 0, log, time, interrupt);
                 }
                 catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
                 {
@@ -94,7 +96,7 @@ internal static class Session
     private const string StoppedBeforeMeasuring = "stopped by Ctrl-C before a run was measured";
 
     /// <summary>The measured run, or null when Ctrl-C came during the warm-up.</summary>
-    private static async Task<RunResult?> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log, CancellationToken interrupt)
+    private static async Task<RunResult?> MeasureAsync(LoadOptions options, bool warmUp, TextWriter log, TimeProvider? time, CancellationToken interrupt)
     {
         RunResult? warm = null;
         if (warmUp && options.WarmupSeconds > 0)
@@ -106,7 +108,7 @@ internal static class Session
                 log.WriteLine($"warming up for {options.WarmupSeconds:0.#} s (unmeasured)");
             }
 
-            using var warmUpRun = new Run(options.ForWarmUp(), interrupt);
+            using var warmUpRun = new Run(options.ForWarmUp(), time, interrupt);
             warm = await Scenarios.RunAsync(warmUpRun);
             if (interrupt.IsCancellationRequested)
             {
@@ -115,7 +117,7 @@ internal static class Session
         }
 
         // Made after the warm-up: a run's hard deadline counts from its creation.
-        using var run = new Run(options, interrupt);
+        using var run = new Run(options, time, interrupt);
         if (warm is not null)
         {
             run.Extra["warmup_s"] = options.WarmupSeconds;

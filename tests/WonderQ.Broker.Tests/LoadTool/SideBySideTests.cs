@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using WonderQ.LoadTest;
 
 namespace WonderQ.Broker.Tests.LoadTool;
@@ -81,7 +82,7 @@ public sealed class SideBySideTests : IAsyncLifetime
         using var interrupt = new CancellationTokenSource();
         using var broker = new HttpClient { BaseAddress = new Uri(Url(0)) };
 
-        var running = Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+        var running = Session.RunAsync(options, output, TextWriter.Null, interrupt: interrupt.Token);
         // Ctrl-C once the measured run is sending, not after a fixed second: on a busy machine its setup can take
         // longer, and a Ctrl-C during the setup reports nothing (as the warm-up test below expects).
         await Eventually.TrueAsync(async () => JsonDocument.Parse(await broker.GetStringAsync("/queues")).RootElement.EnumerateArray()
@@ -106,7 +107,7 @@ public sealed class SideBySideTests : IAsyncLifetime
         using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt: interrupt.Token);
 
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20));
         exitCode.Should().Be(130);
@@ -120,7 +121,7 @@ public sealed class SideBySideTests : IAsyncLifetime
         var output = new StringWriter();
         using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt: interrupt.Token);
 
         exitCode.Should().Be(130);
         using var json = JsonDocument.Parse(output.ToString());
@@ -138,9 +139,18 @@ public sealed class SideBySideTests : IAsyncLifetime
         var url = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/";
         var options = LoadOptions.Parse(["produce", "--duration", "30", "--url", url, "--json", "--quiet"]);
         var output = new StringWriter();
-        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var time = new FakeTimeProvider();
+        using var interrupt = new CancellationTokenSource();
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null, interrupt.Token);
+        var session = Session.RunAsync(options, output, TextWriter.Null, time, interrupt.Token);
+        using (await silent.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            // A request is on its way and will never be answered: Ctrl-C, and the grace after it runs out.
+            interrupt.Cancel();
+            time.Advance(Run.InterruptGrace);
+        }
+
+        var exitCode = await session.WaitAsync(TimeSpan.FromSeconds(10));
 
         exitCode.Should().Be(130);
         using var json = JsonDocument.Parse(output.ToString());
@@ -187,7 +197,7 @@ public sealed class SideBySideTests : IAsyncLifetime
         var (output, log) = (new StringWriter(), new StringWriter());
         using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
 
-        var exitCode = await Session.RunAsync(options, output, log, interrupt.Token);
+        var exitCode = await Session.RunAsync(options, output, log, interrupt: interrupt.Token);
 
         exitCode.Should().Be(130, log.ToString());
         output.ToString().Should().NotContain("result PASS", "a run that measured nothing is no pass at 0 msgs/s");
