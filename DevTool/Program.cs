@@ -49,6 +49,7 @@ public class Program
         app.UseWonderQProblems();
         app.RefuseBrokerClients("DevTool");
         app.UseWonderQRequestChecks();
+        app.UseStoppingRequests("DevTool");
         app.UseSecurityHeaders();
 
         app.UseDashboard();

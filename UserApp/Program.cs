@@ -43,6 +43,7 @@ public class Program
         app.UseWonderQProblems();
         app.RefuseBrokerClients("UserApp");
         app.UseWonderQRequestChecks();
+        app.UseStoppingRequests("UserApp");
 
         // The one document there is, by its path: the template route would answer any other name with a text/plain 404.
         app.MapOpenApi("/openapi/v1.json");

@@ -116,6 +116,7 @@ public sealed partial class ProblemExceptionHandler(
 
     private ProblemDetails Describe(Exception exception, HttpContext httpContext) => exception switch
     {
+        AppStoppingException stopping => Problem(503, "The app is shutting down.", stopping.Message),
         RefusedRequestException { Field: { } field } refused => FieldProblem(refused.Status, refused.Title, field, refused.Detail),
         RefusedRequestException refused => Problem(refused.Status, refused.Title, refused.Detail),
         // Titled and explained by StatusDetails.Fill, as the framework's own answers of these statuses are.

@@ -58,11 +58,11 @@ public sealed class Dispatcher(
                 new ParallelOptions { MaxDegreeOfParallelism = options.Value.DispatchParallelism, CancellationToken = cancellationToken },
                 async (i, ct) =>
                 {
-                    // The timestamp is taken as each stub goes out, so it tells when it was sent.
-                    bodies[i] = body ?? string.Create(CultureInfo.InvariantCulture, $"message #{i + 1} at {time.GetUtcNow().ToUnixTimeMilliseconds()}");
+                    bodies[i] = Body(i);
 
-                    // No new sends once the app stops (the sends under way finish, and the caller gets the partial
-                    // answer) or once one has failed after all its retries: the rest would each wait out theirs too.
+                    // No new sends once the app stops (the sends under way have StoppingRequests.Grace to be answered,
+                    // and the caller gets the partial answer) or once one has failed after all its retries: the rest
+                    // would each wait out theirs too.
                     if (lifetime.ApplicationStopping.IsCancellationRequested)
                     {
                         errors[i] = "Not sent: the UserApp is shutting down.";
@@ -85,7 +85,15 @@ public sealed class Dispatcher(
                         errors[i] = ex.Detail ?? ex.Title;
                         Interlocked.CompareExchange(ref stopped, errors[i], null);
                     }
+                    catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+                    {
+                        errors[i] = "Not confirmed: the UserApp stopped waiting for the broker's answer as it shut down; the broker may have stored it.";
+                    }
                 });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Cut short by the app's stop, not by its caller, who is still there to read which went out.
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -110,7 +118,7 @@ public sealed class Dispatcher(
             }
             else
             {
-                failed.Add(new FailedMessage(bodies[i], errors[i] ?? "Not sent."));
+                failed.Add(new FailedMessage(bodies[i] ?? Body(i), errors[i] ?? "Not sent: the UserApp is shutting down."));
             }
         }
 
@@ -120,5 +128,8 @@ public sealed class Dispatcher(
         }
 
         return (sent, failed);
+
+        // The timestamp is taken as each stub goes out, so it tells when it was sent.
+        string Body(int i) => body ?? string.Create(CultureInfo.InvariantCulture, $"message #{i + 1} at {time.GetUtcNow().ToUnixTimeMilliseconds()}");
     }
 }

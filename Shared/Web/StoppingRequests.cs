@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Hosting;
+
+namespace WonderQ.Shared.Web;
+
+/// <summary>
+/// For the apps in front of the broker: a request's calls to it end shortly after the app begins to stop. The host
+/// waits for every request under way before it exits, and a call to a broker that takes connections but never answers
+/// (stopped, hung) would hold it for the client's whole Broker:TotalTimeout, half a minute, after a Ctrl-C.
+/// </summary>
+public static class StoppingRequests
+{
+    /// <summary>
+    /// What a call under way as the app begins to stop still has: enough for a broker that answers to answer, so that
+    /// what it did is reported as done, and short of what a person pressing Ctrl-C waits for.
+    /// </summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Gives each request a <see cref="HttpContext.RequestAborted"/> that is cancelled when its client leaves, as before,
+    /// or <see cref="Grace"/> after the app begins to stop; a request cut short by the stop is a 503 saying so.
+    /// </summary>
+    public static IApplicationBuilder UseStoppingRequests(this IApplicationBuilder app, string appName)
+    {
+        var lifetime = app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>();
+        var time = app.ApplicationServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        return app.Use(async (context, next) =>
+        {
+            var client = context.RequestAborted;
+            using var aborted = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            // Disposed before the source they cancel: disposing a registration waits for its callback to finish.
+            using (client.Register(static source => ((CancellationTokenSource)source!).Cancel(), aborted))
+            using (lifetime.ApplicationStopping.Register(static source => ((CancellationTokenSource)source!).CancelAfter(Grace), aborted))
+            {
+                context.RequestAborted = aborted.Token;
+                try
+                {
+                    await next(context);
+                }
+                catch (OperationCanceledException ex) when (aborted.IsCancellationRequested && !client.IsCancellationRequested)
+                {
+                    throw new AppStoppingException(
+                        $"The {appName} is shutting down and stopped waiting for the broker: what it asked of the broker may have been done "
+                            + "all the same. Try again once the app is back.",
+                        ex);
+                }
+                finally
+                {
+                    // The exception handler writes its answer with it.
+                    context.RequestAborted = client;
+                }
+            }
+        });
+    }
+}
+
+/// <summary>A request cut short because the app is stopping: a 503, as a retry once the app is back may succeed.</summary>
+public sealed class AppStoppingException(string detail, Exception inner) : Exception(detail, inner);

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using WonderQ.Shared.Json;
+using WonderQ.UserApp.Dispatch;
+
+namespace WonderQ.UserApp.Tests.Web;
+
+/// <summary>A Ctrl-C or SIGTERM while a request waits on a broker that never answers.</summary>
+public sealed partial class StoppingTests
+{
+    [Theory]
+    [InlineData("POST", "/dispatch")]
+    [InlineData("GET", "/listen?queue_name=orders")]
+    public async Task A_request_waiting_on_a_broker_that_never_answers_ends_with_the_app_and_says_so(string method, string path)
+    {
+        // Arrange: the request's lookup of its queue is under way on a broker that takes connections and never answers.
+        await using var broker = new SilentBroker();
+        var app = await KestrelApp.StartAsync(Program.CreateApp, port: 0, [$"--Broker:Url={broker.Url}"]);
+        using var http = app.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "POST" ? JsonContent.Create(new { queue_name = "orders", body = "hello" }) : null,
+        };
+        var answer = http.SendAsync(request);
+        await broker.Requested.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Act: the app is told to stop, as by SIGTERM.
+        var clock = Stopwatch.StartNew();
+        var stopping = app.DisposeAsync().AsTask();
+        var stoppedInTime = await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromSeconds(5))) == stopping;
+        var took = clock.Elapsed;
+        await stopping;
+
+        // Assert: the app did not wait out the client's 30 s Broker:TotalTimeout, and its caller heard why it got no answer.
+        stoppedInTime.Should().BeTrue($"the app stops within a second or two, not after the broker call's timeout (it took {took})");
+        using var response = await answer;
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("detail").GetString().Should().StartWith("The UserApp is shutting down");
+    }
+
+    [Fact]
+    public async Task A_dispatch_whose_send_goes_unanswered_as_the_app_stops_reports_what_was_sent_and_that_one_unconfirmed()
+    {
+        // Arrange: a broker that answers the lookup and the first two sends, then stops answering (hung, SIGSTOP).
+        var thirdSend = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sends = 0;
+        await using var broker = await StandInBroker.StartAsync(async context =>
+        {
+            if (context.Request.Method == "GET")
+            {
+                await context.Response.WriteAsJsonAsync(new { id = 1, name = "hung", created_at = DateTimeOffset.UtcNow }, WonderQJson.Options);
+                return;
+            }
+
+            var send = Interlocked.Increment(ref sends);
+            if (send == 3)
+            {
+                thirdSend.TrySetResult();
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status201Created;
+            await context.Response.WriteAsJsonAsync(new { id = send }, WonderQJson.Options);
+        });
+        var app = await KestrelApp.StartAsync(Program.CreateApp, port: 0, [$"--Broker:Url={broker.Url}", "--UserApp:DispatchParallelism=1"]);
+        using var http = app.CreateClient();
+        var answer = http.PostAsJsonAsync("/dispatch", new { queue_name = "hung", stub = 10 });
+        await thirdSend.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Act: the app is told to stop, as by SIGTERM, while the third send waits.
+        var clock = Stopwatch.StartNew();
+        var stopping = app.DisposeAsync().AsTask();
+        var stoppedInTime = await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromSeconds(5))) == stopping;
+        var took = clock.Elapsed;
+        await stopping;
+
+        // Assert: the caller learns which went out, which may have, and which were never sent.
+        stoppedInTime.Should().BeTrue($"the app stops within a second or two, not after the send's 30 s timeout (it took {took})");
+        using var response = await answer;
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var result = (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
+        result.Created.Should().Be(2, "the two sends the broker answered are reported sent");
+        result.Failed.Should().HaveCount(8);
+        result.Failed[0].Body.Should().StartWith("message #3 at ");
+        result.Failed[0].Error.Should().StartWith("Not confirmed: the UserApp stopped waiting for the broker's answer").And.Contain("may have stored it");
+        result.Failed.Skip(1).Should().AllSatisfy(f => f.Error.Should().Be("Not sent: the UserApp is shutting down."));
+        result.Failed.Select(f => f.Body).Should().OnlyHaveUniqueItems().And.AllSatisfy(b => StubBody().IsMatch(b).Should().BeTrue(b));
+    }
+
+    [GeneratedRegex(@"^message #\d+ at \d{13}$")]
+    private static partial Regex StubBody();
+
+    /// <summary>A broker of a test's own making on a real socket, answering every request with one delegate.</summary>
+    private sealed class StandInBroker(WebApplication app) : IAsyncDisposable
+    {
+        public Uri Url { get; } = new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+        public static async Task<StandInBroker> StartAsync(RequestDelegate answer)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            app.Run(answer);
+            await app.StartAsync();
+            return new StandInBroker(app);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
