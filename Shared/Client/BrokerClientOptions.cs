@@ -27,6 +27,13 @@ public sealed class BrokerClientOptions : IValidatableObject
     /// <summary>The first retry's delay; each later one doubles it, with jitter.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How long a request's call to the broker still waits for its answer once the app begins to stop: enough for a
+    /// broker that answers to answer, so that what it did is reported as done, and short of what a person pressing
+    /// Ctrl-C waits for (<see cref="Web.StoppingRequests"/>).
+    /// </summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(1);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // An empty value binds as null, which [Required] says.
@@ -74,6 +81,12 @@ public sealed class BrokerClientOptions : IValidatableObject
         if (RetryBaseDelay < TimeSpan.Zero || RetryBaseDelay > TimeSpan.FromMinutes(1))
         {
             yield return new ValidationResult("Broker:RetryBaseDelay must be from 00:00:00 to 00:01:00.", [nameof(RetryBaseDelay)]);
+        }
+
+        // Under the host's shutdown timeout (30 s), which would cut the requests short without their answer.
+        if (StopGrace < TimeSpan.Zero || StopGrace > TimeSpan.FromSeconds(20))
+        {
+            yield return new ValidationResult("Broker:StopGrace must be from 00:00:00 to 00:00:20.", [nameof(StopGrace)]);
         }
     }
 }

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using WonderQ.Shared.Client;
 
 namespace WonderQ.Shared.Web;
 
@@ -10,26 +12,21 @@ namespace WonderQ.Shared.Web;
 public static class StoppingRequests
 {
     /// <summary>
-    /// What a call under way as the app begins to stop still has: enough for a broker that answers to answer, so that
-    /// what it did is reported as done, and short of what a person pressing Ctrl-C waits for.
-    /// </summary>
-    public static readonly TimeSpan Grace = TimeSpan.FromSeconds(1);
-
-    /// <summary>
     /// Gives each request a <see cref="HttpContext.RequestAborted"/> that is cancelled when its client leaves, as before,
-    /// or <see cref="Grace"/> after the app begins to stop; a request cut short by the stop is a 503 saying so.
+    /// or <see cref="BrokerClientOptions.StopGrace"/> after the app begins to stop; a request cut short by the stop is a 503 saying so.
     /// </summary>
     public static IApplicationBuilder UseStoppingRequests(this IApplicationBuilder app, string appName)
     {
         var lifetime = app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>();
         var time = app.ApplicationServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        var grace = app.ApplicationServices.GetRequiredService<IOptions<BrokerClientOptions>>().Value.StopGrace;
         return app.Use(async (context, next) =>
         {
             var client = context.RequestAborted;
             using var aborted = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
             // Disposed before the source they cancel: disposing a registration waits for its callback to finish.
             using (client.Register(static source => ((CancellationTokenSource)source!).Cancel(), aborted))
-            using (lifetime.ApplicationStopping.Register(static source => ((CancellationTokenSource)source!).CancelAfter(Grace), aborted))
+            using (lifetime.ApplicationStopping.Register(() => aborted.CancelAfter(grace)))
             {
                 context.RequestAborted = aborted.Token;
                 try

@@ -60,7 +60,7 @@ public sealed class Dispatcher(
                 {
                     bodies[i] = Body(i);
 
-                    // No new sends once the app stops (the sends under way have StoppingRequests.Grace to be answered,
+                    // No new sends once the app stops (the sends under way have Broker:StopGrace to be answered,
                     // and the caller gets the partial answer) or once one has failed after all its retries: the rest
                     // would each wait out theirs too.
                     if (lifetime.ApplicationStopping.IsCancellationRequested)

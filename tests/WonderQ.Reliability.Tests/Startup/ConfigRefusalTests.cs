@@ -164,6 +164,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--UserApp:ListenerSize=20000", "UserApp:ListenerSize must be from 1 to 10000.")]
     [InlineData("UserApp", "--UserApp:ListenerInitialBackoff=00:20:00", "UserApp:ListenerInitialBackoff must be more than 00:00:00 and at most 00:10:00.")]
     [InlineData("UserApp", "--UserApp:ListenerStopGrace=00:02:00", "UserApp:ListenerStopGrace must be from 00:00:00 to 00:01:00.")]
+    [InlineData("DevTool", "--Broker:StopGrace=00:01:00", "Broker:StopGrace must be from 00:00:00 to 00:00:20.")]
     [InlineData("UserApp", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
     [InlineData("UserApp", "--Broker:Url=notaurl", "Broker:Url must be an absolute http(s) URL, e.g. http://localhost:3213.")]
     [InlineData("DevTool", "--Broker:Url=http://admin:s3cret@localhost:3213",

@@ -99,6 +99,44 @@ public sealed partial class StoppingTests
         result.Failed.Select(f => f.Body).Should().OnlyHaveUniqueItems().And.AllSatisfy(b => StubBody().IsMatch(b).Should().BeTrue(b));
     }
 
+    [Fact]
+    public async Task A_send_the_broker_answers_within_Broker_StopGrace_of_the_stop_is_reported_sent()
+    {
+        // Arrange: a broker slow to answer a send, given a grace longer than the second it would otherwise have.
+        var sendArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var broker = await StandInBroker.StartAsync(async context =>
+        {
+            if (context.Request.Method == "GET")
+            {
+                await context.Response.WriteAsJsonAsync(new { id = 1, name = "slow", created_at = DateTimeOffset.UtcNow }, WonderQJson.Options);
+                return;
+            }
+
+            sendArrived.TrySetResult();
+            await release.Task;
+            context.Response.StatusCode = StatusCodes.Status201Created;
+            await context.Response.WriteAsJsonAsync(new { id = 7 }, WonderQJson.Options);
+        });
+        var app = await KestrelApp.StartAsync(Program.CreateApp, port: 0, [$"--Broker:Url={broker.Url}", "--Broker:StopGrace=00:00:05"]);
+        using var http = app.CreateClient();
+        var answer = http.PostAsJsonAsync("/dispatch", new { queue_name = "slow", body = "hello" });
+        await sendArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Act: the app is told to stop, and the broker answers a second and a half later.
+        var stopping = app.DisposeAsync().AsTask();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        release.TrySetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Assert: the send was waited for, and is reported as the broker answered it.
+        using var response = await answer;
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var result = (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
+        result.Failed.Should().BeEmpty();
+        result.Messages.Should().Equal(new DispatchedMessage(7));
+    }
+
     [GeneratedRegex(@"^message #\d+ at \d{13}$")]
     private static partial Regex StubBody();
 
