@@ -6,8 +6,8 @@ namespace WonderQ.Testing;
 /// <summary>
 /// A PostgreSQL server for the tests of the PostgreSQL store: a throwaway cluster of Debian's PostgreSQL
 /// (<c>apt-get install -y postgresql</c>) started once per test process on a free port and removed at its exit, or the
-/// server <c>WONDERQ_POSTGRES</c> names (a connection string of a user who may create schemas). Each broker gets a
-/// schema of its own (<see cref="CreateSchema"/>), so tests running together never see each other's queues or
+/// server <c>WONDERQ_POSTGRES</c> names (a connection string of a user who may create schemas and roles). Each broker
+/// gets a schema of its own (<see cref="CreateSchema"/>), so tests running together never see each other's queues or
 /// notifications.
 /// </summary>
 public static class PostgresServer
@@ -53,7 +53,7 @@ public static class PostgresServer
         if (bin is null || !File.Exists(Path.Combine(bin, "initdb")))
         {
             throw new InvalidOperationException(
-                "The PostgreSQL store's tests need PostgreSQL: run 'apt-get install -y postgresql', or set WONDERQ_POSTGRES to the connection string of a server where they may create schemas.");
+                "The PostgreSQL store's tests need PostgreSQL: run 'apt-get install -y postgresql', or set WONDERQ_POSTGRES to the connection string of a server where they may create schemas and roles.");
         }
 
         RemoveStoppedClusters();

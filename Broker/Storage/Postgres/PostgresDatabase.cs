@@ -204,7 +204,11 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
         using var transaction = connection.BeginTransaction();
         connection.Execute(PostgresSql.LockSchema, transaction: transaction);
-        connection.Execute(PostgresSql.CreateSchemaVersions, transaction: transaction);
+        if (!connection.ExecuteScalar<bool>(PostgresSql.SchemaVersionsExist, transaction: transaction))
+        {
+            connection.Execute(PostgresSql.CreateSchemaVersions, transaction: transaction);
+        }
+
         var current = connection.ExecuteScalar<int>(PostgresSql.SchemaVersion, transaction: transaction);
         var latest = scripts[^1].Version;
         if (current > latest)

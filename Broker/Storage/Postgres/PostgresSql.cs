@@ -14,6 +14,14 @@ internal static class PostgresSql
     /// </summary>
     public const string LockSchema = "SELECT pg_advisory_xact_lock(1465996645, hashtext(current_schema()))";
 
+    /// <summary>
+    /// Asked before <see cref="CreateSchemaVersions"/>, whose IF NOT EXISTS does not spare a user without CREATE on the
+    /// schema its refusal: a broker whose user was only granted the use of the tables must find them without trying.
+    /// </summary>
+    public const string SchemaVersionsExist = """
+        SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'wonderq_schema')
+        """;
+
     public const string CreateSchemaVersions = """
         CREATE TABLE IF NOT EXISTS wonderq_schema (
             version    integer     PRIMARY KEY,

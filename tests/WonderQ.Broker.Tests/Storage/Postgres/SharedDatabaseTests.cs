@@ -323,6 +323,45 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_broker_whose_user_was_granted_only_the_use_of_the_tables_another_created_serves_the_queues()
+    {
+        // The README's grants for a broker whose user did not create the tables, and no more: no CREATE on the schema.
+        var creator = Broker(systemClock: true);
+        var queue = await creator.CreateClient().CreateQueueAsync();
+        await creator.DisposeAsync();
+        _apps.Remove(creator);
+        var (role, password) = ($"u{Guid.NewGuid():N}", Guid.NewGuid().ToString("N"));
+        var schema = new NpgsqlConnectionStringBuilder(_connectionString).SearchPath;
+        await ScalarAsync<object>($"""
+            CREATE ROLE {role} LOGIN PASSWORD '{password}';
+            GRANT USAGE ON SCHEMA {schema} TO {role};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON queues, messages, wonderq_schema TO {role};
+            GRANT USAGE ON SEQUENCE messages_id_seq TO {role}
+            """);
+        try
+        {
+            var user = Broker(systemClock: true, connectionString: new NpgsqlConnectionStringBuilder(_connectionString) { Username = role, Password = password }.ConnectionString);
+            var client = user.CreateClient();
+
+            var id = await client.SendAsync(queue.Id, "through a broker that created nothing");
+            var claimed = (await client.ConsumeAsync(queue.Id)).Should().ContainSingle().Subject;
+            using var deleted = await client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+            var other = await client.CreateQueueAsync();
+            using var queueDeleted = await client.DeleteAsync($"/queues/{other.Id}");
+
+            claimed.Id.Should().Be(id);
+            deleted.StatusCode.Should().Be(HttpStatusCode.OK);
+            queueDeleted.StatusCode.Should().Be(HttpStatusCode.OK);
+            await user.DisposeAsync();
+            _apps.Remove(user);
+        }
+        finally
+        {
+            await ScalarAsync<object>($"DROP OWNED BY {role}; DROP ROLE {role}");
+        }
+    }
+
+    [Fact]
     public async Task Messages_and_their_reservations_outlast_the_broker_that_stored_them()
     {
         var first = Broker();
