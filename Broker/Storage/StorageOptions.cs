@@ -132,11 +132,19 @@ public sealed class PostgresStorageOptions
                 "Storage:Postgres:ConnectionString must be set when Storage:Provider is 'postgres' (for example Host=127.0.0.1;Port=5432;Database=wonderq;Username=wonderq).",
                 ["Postgres.ConnectionString"]);
         }
-        else if (!Parses(ConnectionString))
+        else if (Parse(ConnectionString) is not { } connection)
         {
             // Npgsql's own message names the part it could not read, which may be a piece of a password.
             yield return new ValidationResult(
                 "Storage:Postgres:ConnectionString is not a connection string Npgsql reads: a key it does not know, or a value of the wrong form (a value with a ';' in it goes in quotes).",
+                ["Postgres.ConnectionString"]);
+        }
+        else if (connection.Pooling && connection.MaxPoolSize < 2)
+        {
+            // The listening connection is never given back: a pool of one would leave every request waiting for it, and
+            // answered 503 as if the server were down.
+            yield return new ValidationResult(
+                $"Storage:Postgres:ConnectionString sets Maximum Pool Size {connection.MaxPoolSize}: the broker holds one connection to hear the other brokers' changes, and needs at least one more for requests. Set it to 2 or more.",
                 ["Postgres.ConnectionString"]);
         }
 
@@ -168,16 +176,15 @@ public sealed class PostgresStorageOptions
         }
     }
 
-    private static bool Parses(string connectionString)
+    private static Npgsql.NpgsqlConnectionStringBuilder? Parse(string connectionString)
     {
         try
         {
-            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-            return true;
+            return new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
         }
         catch (ArgumentException)
         {
-            return false;
+            return null;
         }
     }
 }

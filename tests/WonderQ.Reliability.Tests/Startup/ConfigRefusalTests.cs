@@ -222,6 +222,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             "WonderQ broker did not start: Storage:Postgres:ConnectionString is not a connection string Npgsql reads: a key it does not know, or a value of the wrong form (a value with a ';' in it goes in quotes).");
     }
 
+    [Fact]
+    public async Task A_PostgreSQL_pool_of_one_connection_is_refused_as_the_broker_keeps_one_for_listening()
+    {
+        // A server that would not answer: with a pool of one, one that did would have every request wait for the
+        // listening connection and answer 503.
+        var said = await RefusalOfAsync(
+            "Broker", "--Storage:Provider=postgres", $"--Storage:Postgres:ConnectionString=Host=127.0.0.1;Port={FreePort.Next()};Timeout=2;Maximum Pool Size=1");
+
+        said.Should().Be(
+            "WonderQ broker did not start: Storage:Postgres:ConnectionString sets Maximum Pool Size 1: the broker holds one connection to hear the other brokers' changes, and needs at least one more for requests. Set it to 2 or more.");
+    }
+
     /// <summary>
     /// The apps share the Limits section, but each checks only the settings it reads: the UserApp takes no peek and holds
     /// no waiting consumers, the DevTool consumes nothing, and neither is stopped over a value it would never use.
