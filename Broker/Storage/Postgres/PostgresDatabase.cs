@@ -73,9 +73,12 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         {
             // A server that answered refused something (a permission, a database that does not exist): saying to check
             // that it is up would point the wrong way.
-            var check = ex is PostgresException
-                ? "Check that the database exists and that its user may create tables in the schema"
-                : "Check that the server is up and that the setting names it";
+            var check = ex switch
+            {
+                PostgresException { SqlState: ['2', '8', ..] } => "Check the user name and password, and that the server lets that user in from here (pg_hba.conf)",
+                PostgresException => "Check that the database exists and that its user may create tables in the schema",
+                _ => "Check that the server is up and that the setting names it",
+            };
             throw new StartRefusedException(
                 $"cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: {Reason(ex)}. {check}.", ex);
         }

@@ -432,6 +432,17 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_broker_whose_user_the_server_does_not_let_in_stops_at_start_pointing_at_the_user_not_at_the_tables()
+    {
+        var unknown = new NpgsqlConnectionStringBuilder(_connectionString) { Username = $"nobody{Guid.NewGuid():N}", Password = "wrong" }.ConnectionString;
+
+        var start = () => CreateApp(unknown);
+
+        start.Should().Throw<StartRefusedException>()
+            .WithMessage("cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: 28*Check the user name and password, and that the server lets that user in from here (pg_hba.conf).");
+    }
+
+    [Fact]
     public async Task A_broker_stops_at_start_on_tables_a_newer_broker_has_upgraded()
     {
         using (Broker().CreateClient())
