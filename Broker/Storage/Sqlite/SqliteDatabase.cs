@@ -250,7 +250,7 @@ internal sealed class SqliteDatabase : IDisposable
 
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+            CreateFolder(Path.GetDirectoryName(FilePath)!);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -275,7 +275,13 @@ internal sealed class SqliteDatabase : IDisposable
         var existed = File.Exists(lockPath);
         try
         {
-            _ownership = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = OwnerOnly;
+            }
+
+            _ownership = new FileStream(lockPath, options);
             _createdLockFile = !existed;
         }
         catch (UnauthorizedAccessException ex)
@@ -304,6 +310,29 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>
+    /// The permissions of the files the broker creates: its messages are no other local user's to read, and a user who
+    /// could open the lock file or the database could also take the lock on it while the broker is stopped, and keep
+    /// it from starting again. SQLite gives the <c>-wal</c> and <c>-shm</c> files the database file's permissions.
+    /// </summary>
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>
+    /// A folder the broker creates for its database is its owner's alone too: in a folder others may write (a umask of
+    /// 0), any user could replace the database or its <c>-wal</c> while the broker is stopped.
+    /// </summary>
+    private static void CreateFolder(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, OwnerOnly | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>
     /// A hard link is the same file under another name, beside which a second broker finds a lock file of its own
     /// (and SQLite a write-ahead log of its own): on Unix the file itself is locked too, and a lock on a file is a
     /// lock on its inode, whatever name it was opened by. FileShare.None is an exclusive non-blocking flock there,
@@ -321,14 +350,14 @@ internal sealed class SqliteDatabase : IDisposable
 
         try
         {
-            // Created if missing, as SQLite would (an empty file is an empty database), with SQLite's permissions
-            // rather than .NET's; opened only to read, so a file that is not a database is refused as it was.
+            // Created if missing, as SQLite would (an empty file is an empty database), but for its owner alone (see
+            // OwnerOnly); opened only to read, so a file that is not a database is refused as it was.
             _fileOwnership = new FileStream(FilePath, new FileStreamOptions
             {
                 Mode = FileMode.OpenOrCreate,
                 Access = FileAccess.Read,
                 Share = FileShare.None,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+                UnixCreateMode = OwnerOnly,
             });
         }
         catch (UnauthorizedAccessException ex)

@@ -442,6 +442,26 @@ public sealed class DurabilityTests : IDisposable
         health.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task The_folder_and_files_a_broker_creates_are_for_its_own_user_alone()
+    {
+        var folder = Path.Combine(_database.Directory, "data");
+        var path = Path.Combine(folder, "wonderq.db");
+
+        await using var broker = new BrokerApplication(path);
+        using var client = broker.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        await client.SendAsync(queue.Id, "for the broker's user only");
+
+        // Another local user must not read the messages, nor take the lock that keeps the broker from starting.
+        File.GetUnixFileMode(folder).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var file in (string[])[path, path + "-wal", path + "-shm", path + ".lock"])
+        {
+            File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, file);
+        }
+    }
+
     private void DeleteTheDatabaseFiles()
     {
         foreach (var file in Directory.GetFiles(_database.Directory))
