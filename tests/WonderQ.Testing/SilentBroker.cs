@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
 
 namespace WonderQ.Testing;
 
@@ -26,6 +29,31 @@ public sealed class SilentBroker : IAsyncDisposable
 
     /// <summary>Completes once a request has begun to arrive: a call is then waiting for an answer that never comes.</summary>
     public Task Requested => _requested.Task;
+
+    /// <summary>
+    /// Starts an app on this broker, sends it a request (a POST with a JSON body naming the queue "orders"), and once the
+    /// request's call reaches the broker stops the app, as SIGTERM would: whether the stop was done within
+    /// <paramref name="limit"/>, how long it took, and the request's answer.
+    /// </summary>
+    public async Task<(bool StoppedWithin, TimeSpan Took, HttpResponseMessage Answer)> StopWhileAskedAsync(
+        Func<string[], WebApplication> createApp, string method, string path, TimeSpan limit)
+    {
+        var app = await KestrelApp.StartAsync(createApp, port: 0, [$"--Broker:Url={Url}"]);
+        using var http = app.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "POST" ? JsonContent.Create(new { queue_name = "orders", body = "hello" }) : null,
+        };
+        var answer = http.SendAsync(request);
+        await Requested.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var clock = Stopwatch.StartNew();
+        var stopping = app.DisposeAsync().AsTask();
+        var stoppedWithin = await Task.WhenAny(stopping, Task.Delay(limit)) == stopping;
+        var took = clock.Elapsed;
+        await stopping;
+        return (stoppedWithin, took, await answer);
+    }
 
     private async Task AcceptAsync()
     {

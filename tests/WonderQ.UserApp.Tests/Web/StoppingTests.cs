@@ -24,27 +24,15 @@ public sealed partial class StoppingTests
     [InlineData("GET", "/listen?queue_name=orders")]
     public async Task A_request_waiting_on_a_broker_that_never_answers_ends_with_the_app_and_says_so(string method, string path)
     {
-        // Arrange: the request's lookup of its queue is under way on a broker that takes connections and never answers.
+        // Arrange: a broker that takes connections and never answers.
         await using var broker = new SilentBroker();
-        var app = await KestrelApp.StartAsync(Program.CreateApp, port: 0, [$"--Broker:Url={broker.Url}"]);
-        using var http = app.CreateClient();
-        using var request = new HttpRequestMessage(new HttpMethod(method), path)
-        {
-            Content = method == "POST" ? JsonContent.Create(new { queue_name = "orders", body = "hello" }) : null,
-        };
-        var answer = http.SendAsync(request);
-        await broker.Requested.WaitAsync(TimeSpan.FromSeconds(30));
 
-        // Act: the app is told to stop, as by SIGTERM.
-        var clock = Stopwatch.StartNew();
-        var stopping = app.DisposeAsync().AsTask();
-        var stoppedInTime = await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromSeconds(5))) == stopping;
-        var took = clock.Elapsed;
-        await stopping;
+        // Act: the app is told to stop, as by SIGTERM, while the request's lookup of its queue is under way.
+        var (stoppedInTime, took, answer) = await broker.StopWhileAskedAsync(Program.CreateApp, method, path, TimeSpan.FromSeconds(5));
 
         // Assert: the app did not wait out the client's 30 s Broker:TotalTimeout, and its caller heard why it got no answer.
         stoppedInTime.Should().BeTrue($"the app stops within a second or two, not after the broker call's timeout (it took {took})");
-        using var response = await answer;
+        using var response = answer;
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         problem.GetProperty("detail").GetString().Should().StartWith("The UserApp is shutting down");
