@@ -59,6 +59,9 @@ public sealed class FlakyBroker : IAsyncDisposable
             await Json(context, 200, json);
         });
 
+    /// <summary>Answers every request with <paramref name="answer"/>: a broker a test scripts itself.</summary>
+    public static Task<FlakyBroker> AnsweringAsync(RequestDelegate answer) => StartAsync((_, context) => answer(context));
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

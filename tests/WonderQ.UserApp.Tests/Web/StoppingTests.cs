@@ -3,16 +3,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using WonderQ.Shared.Json;
 using WonderQ.UserApp.Dispatch;
+using WonderQ.UserApp.Tests.Client;
 
 namespace WonderQ.UserApp.Tests.Web;
 
@@ -44,7 +38,7 @@ public sealed partial class StoppingTests
         // Arrange: a broker that answers the lookup and the first two sends, then stops answering (hung, SIGSTOP).
         var thirdSend = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sends = 0;
-        await using var broker = await StandInBroker.StartAsync(async context =>
+        await using var broker = await FlakyBroker.AnsweringAsync(async context =>
         {
             if (context.Request.Method == "GET")
             {
@@ -93,7 +87,7 @@ public sealed partial class StoppingTests
         // Arrange: a broker slow to answer a send, given a grace longer than the second it would otherwise have.
         var sendArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var broker = await StandInBroker.StartAsync(async context =>
+        await using var broker = await FlakyBroker.AnsweringAsync(async context =>
         {
             if (context.Request.Method == "GET")
             {
@@ -127,27 +121,4 @@ public sealed partial class StoppingTests
 
     [GeneratedRegex(@"^message #\d+ at \d{13}$")]
     private static partial Regex StubBody();
-
-    /// <summary>A broker of a test's own making on a real socket, answering every request with one delegate.</summary>
-    private sealed class StandInBroker(WebApplication app) : IAsyncDisposable
-    {
-        public Uri Url { get; } = new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-
-        public static async Task<StandInBroker> StartAsync(RequestDelegate answer)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            app.Run(answer);
-            await app.StartAsync();
-            return new StandInBroker(app);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-    }
 }
