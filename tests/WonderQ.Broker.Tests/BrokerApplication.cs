@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Broker.Messages;
 
@@ -74,6 +75,8 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
 
     /// <summary>The consumers parked in a long poll right now.</summary>
     public int WaitingConsumerCount => Services.GetRequiredService<WaitingConsumers>().Count;
+
+    protected override IHost CreateHost(IHostBuilder builder) => InProcessStart.Start(builder, base.CreateHost);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using WonderQ.Shared.Client;
 
 namespace WonderQ.DevTool.Tests;
@@ -11,6 +12,8 @@ public sealed class BrokerApplication : WebApplicationFactory<WonderQ.Broker.Pro
     private readonly TempDatabase _database = new();
 
     public string DatabasePath => _database.Path;
+
+    protected override IHost CreateHost(IHostBuilder builder) => InProcessStart.Start(builder, base.CreateHost);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder) =>
         // A file of its own, so no test class sees another's queues.
@@ -32,6 +35,8 @@ public sealed class DevToolApplication(
     Func<HttpMessageHandler>? brokerHandler, string brokerUrl = "http://localhost/", Action<IWebHostBuilder>? configure = null)
     : WebApplicationFactory<Program>
 {
+    protected override IHost CreateHost(IHostBuilder builder) => InProcessStart.Start(builder, base.CreateHost);
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Broker:Url", brokerUrl);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 
 namespace WonderQ.Reliability.Tests.Support;
 
@@ -28,6 +29,8 @@ public class BrokerFactory : WebApplicationFactory<WonderQ.Broker.Program>
     }
 
     public string DatabasePath => _database.Path;
+
+    protected override IHost CreateHost(IHostBuilder builder) => InProcessStart.Start(builder, base.CreateHost);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http;
 using WonderQ.UserApp.Listen;
 
@@ -38,6 +39,8 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
 
     /// <summary>Holds every acknowledgement back for half a minute, unless the app cancels it first.</summary>
     public void HoldAcknowledgements() => BrokerDelay = request => IsAcknowledgement(request) ? TimeSpan.FromSeconds(30) : null;
+
+    protected override IHost CreateHost(IHostBuilder builder) => InProcessStart.Start(builder, base.CreateHost);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
