@@ -76,6 +76,8 @@ public static class BrokerClientServiceCollectionExtensions
                     // total timeout would cut the wait short and report a broker that answered "busy" as one that did
                     // not answer.
                     ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)),
+                    // Polly's own reads a Retry-After date against the system clock, not this pipeline's.
+                    DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome, time)),
                     OnRetry = args =>
                     {
                         if (MayHaveBeenHandled(args.Outcome)
@@ -108,7 +110,7 @@ public static class BrokerClientServiceCollectionExtensions
     /// <summary>Whether the answer's Retry-After is as long as what is left of the call's total timeout, or longer.</summary>
     private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, ResilienceContext context, BrokerClientOptions options, TimeProvider time)
     {
-        if (outcome.Result?.Headers.RetryAfter?.Delta is not { } retryAfter)
+        if (RetryAfter(outcome, time) is not { } retryAfter)
         {
             return false;
         }
@@ -116,6 +118,17 @@ public static class BrokerClientServiceCollectionExtensions
         var used = context.Properties.TryGetValue(_callStarted, out var started) ? time.GetElapsedTime(started) : TimeSpan.Zero;
         return retryAfter >= options.TotalTimeout + WaitTime(context) - used;
     }
+
+    /// <summary>
+    /// How long the answer asks to be left alone, null when it does not say. RFC 9110 allows an HTTP date as well as
+    /// seconds, and a proxy or load balancer in front of the broker may send one; a date passed asks for no wait.
+    /// </summary>
+    private static TimeSpan? RetryAfter(Outcome<HttpResponseMessage> outcome, TimeProvider time) => outcome.Result?.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => TimeSpan.FromTicks(Math.Max(0, (date - time.GetUtcNow()).Ticks)),
+        _ => null,
+    };
 
     /// <summary>
     /// Whether the broker may have done what the failed attempt asked, its answer lost: a timeout, a connection that

@@ -114,6 +114,59 @@ public class BrokerClientTests
     }
 
     [Fact]
+    public async Task A_503_whose_Retry_After_is_an_HTTP_date_is_retried_at_that_date_by_the_client_s_clock()
+    {
+        // A proxy or load balancer in front of the broker may send a date (RFC 9110) where the broker sends seconds.
+        // The clock is years from the real one: a date read against that would wait years, or not at all.
+        var clock = new TimerRecordingClock();
+        clock.SetUtcNow(new DateTimeOffset(2041, 10, 21, 7, 27, 30, TimeSpan.Zero));
+        await using var broker = await FlakyBroker.UnavailableOnceThenOkAsync("Mon, 21 Oct 2041 07:28:00 GMT", "[]");
+        using var client = new TestBrokerClient(
+            broker.Url,
+            new Dictionary<string, string?> { ["Broker:AttemptTimeout"] = "00:01:00", ["Broker:TotalTimeout"] = "00:05:00" },
+            clock);
+
+        using var stop = new CancellationTokenSource();
+        var call = client.Client.ListQueuesAsync(stop.Token);
+        try
+        {
+            await Eventually.ValueAsync(
+                () => string.Join(", ", clock.DueTimes),
+                _ => clock.DueTimes.Contains(TimeSpan.FromSeconds(30)),
+                "a retry timer of the 30 s until the date the 503 named",
+                TimeSpan.FromSeconds(10));
+            broker.Attempts.Should().Be(1);
+            clock.Advance(TimeSpan.FromSeconds(30));
+            (await call.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        broker.Attempts.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_503_whose_Retry_After_date_lies_past_the_call_s_time_is_not_retried_and_surfaces_as_busy()
+    {
+        var clock = new TimerRecordingClock();
+        clock.SetUtcNow(new DateTimeOffset(2041, 10, 21, 7, 27, 50, TimeSpan.Zero));
+        await using var broker = await FlakyBroker.UnavailableOnceThenOkAsync("Mon, 21 Oct 2041 07:28:00 GMT", "[]");
+        using var client = new TestBrokerClient(
+            broker.Url,
+            new Dictionary<string, string?> { ["Broker:AttemptTimeout"] = "00:00:05", ["Broker:TotalTimeout"] = "00:00:05" },
+            clock);
+
+        // Bounded: a client that waited to retry would wait on that clock for ever.
+        var act = () => client.Client.ListQueuesAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.AnsweredWith.Should().Be(HttpStatusCode.ServiceUnavailable, "the broker answered busy for longer than the call may take");
+        broker.Attempts.Should().Be(1);
+    }
+
+    [Fact]
     public async Task A_400_is_not_retried_and_surfaces_the_problem_detail()
     {
         await using var broker = await FlakyBroker.AlwaysAsync(400, "Name it properly.", errorsJson: """{"name": ["'name' is required."]}""");

@@ -34,6 +34,10 @@ public sealed class FlakyBroker : IAsyncDisposable
     /// <summary>Answers the first request 503 with <c>Retry-After: <paramref name="seconds"/></c>, then <paramref name="json"/>.</summary>
     /// <param name="beforeFirstAnswer">Run before the 503 is written (to move a fake clock on, as a slow answer would).</param>
     public static Task<FlakyBroker> UnavailableOnceThenOkAsync(int seconds, string json, Action? beforeFirstAnswer = null) =>
+        UnavailableOnceThenOkAsync(seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), json, beforeFirstAnswer);
+
+    /// <summary>Answers the first request 503 with <c>Retry-After: <paramref name="retryAfter"/></c> as given (an HTTP date, say), then <paramref name="json"/>.</summary>
+    public static Task<FlakyBroker> UnavailableOnceThenOkAsync(string retryAfter, string json, Action? beforeFirstAnswer = null) =>
         StartAsync((broker, context) =>
         {
             if (broker._attempts > 1)
@@ -43,7 +47,7 @@ public sealed class FlakyBroker : IAsyncDisposable
 
             beforeFirstAnswer?.Invoke();
 
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = retryAfter;
             return Problem(context, 503, "Busy.");
         });
 
