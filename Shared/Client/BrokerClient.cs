@@ -162,22 +162,26 @@ public sealed class BrokerClient(
 
     /// <summary>
     /// Acknowledges a message. True when deleted, false when there was no such message; a 409 (another consumer holds
-    /// it now) is a <see cref="BrokerException"/>.
+    /// it now) is a <see cref="BrokerException"/>. A retry that reads 404 after an attempt whose answer was lost (a
+    /// timeout, a reset, a 5xx) is true, as for a queue: that attempt may have deleted it, and the listener would
+    /// otherwise warn that its own acknowledgement found the message gone.
     /// </summary>
     public async Task<bool> DeleteMessageAsync(long id, string? reservationToken = null, CancellationToken cancellationToken = default)
     {
+        var call = new CallNote();
         try
         {
             await SendAsync<SuccessResponse>(
                 HttpMethod.Delete,
                 $"messages/{id.ToString(CultureInfo.InvariantCulture)}{Query(("reservation_token", reservationToken))}",
                 null,
-                cancellationToken);
+                cancellationToken,
+                note: call);
             return true;
         }
         catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
         {
-            return false;
+            return call.AnswerMayBeLost;
         }
     }
 

@@ -67,4 +67,34 @@ public sealed class LostAnswerTests(KestrelBroker broker) : IClassFixture<Kestre
 
         (await client.Client.DeleteQueueAsync(QueueRef.ByName("never-created"))).Should().BeFalse();
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_message_delete_whose_answer_was_lost_reports_the_message_deleted_not_missing(bool reset)
+    {
+        var queue = await _direct.Client.CreateQueueAsync($"acknowledged-unanswered-{reset}");
+        await _direct.Client.SendAsync(QueueRef.ById(queue.Id), "hello");
+        var claimed = (await _direct.Client.ConsumeAsync(QueueRef.ById(queue.Id), size: 1, waitTimeSeconds: 0)).Single();
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "DELETE", reset);
+        using var client = new TestBrokerClient(relay.Url);
+
+        var deleted = await client.Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        deleted.Should().BeTrue("this call's first attempt deleted it");
+        (await _direct.Client.PeekAsync(QueueRef.ById(queue.Id))).Should().BeEmpty();
+        relay.Forwarded.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_message_delete_of_a_message_that_is_not_there_is_false_when_no_answer_was_lost()
+    {
+        var queue = await _direct.Client.CreateQueueAsync("acknowledged-twice");
+        var sent = await _direct.Client.SendAsync(QueueRef.ById(queue.Id), "hello");
+        await _direct.Client.DeleteMessageAsync(sent.Id);
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "POST", reset: true);
+        using var client = new TestBrokerClient(relay.Url);
+
+        (await client.Client.DeleteMessageAsync(sent.Id)).Should().BeFalse();
+    }
 }
