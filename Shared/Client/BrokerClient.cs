@@ -225,6 +225,12 @@ public sealed class BrokerClient(
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
+        if (!request.Options.TryGetValue(CallNoteKey, out var note))
+        {
+            note = new CallNote();
+            request.Options.Set(CallNoteKey, note);
+        }
+
         // The pipeline's timeouts govern a call; this bounds what they cannot see, the reading of an answer's body after
         // its headers, and lies past them by one attempt. Per call, so that it stretches by the call's own wait: the
         // HttpClient's timeout, one for every call, is off (AddBrokerClient), and a bound from this app's
@@ -242,7 +248,10 @@ public sealed class BrokerClient(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or TimeoutRejectedException or TaskCanceledException)
         {
-            throw new BrokerUnavailableException($"The broker at {http.BaseAddress} did not answer: {Describe(ex)}.", ex);
+            throw new BrokerUnavailableException($"The broker at {http.BaseAddress} did not answer: {Describe(ex)}.", ex)
+            {
+                AnswerMayBeLost = note.AnswerMayBeLost || ex is TaskCanceledException || BrokerClientServiceCollectionExtensions.MayHaveBeenHandled(Polly.Outcome.FromException<HttpResponseMessage>(ex)),
+            };
         }
 
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotModified)
@@ -257,6 +266,11 @@ public sealed class BrokerClient(
             if (refused is BrokerRefusedAppException app)
             {
                 refusals?.Refused(app);
+            }
+            else if (refused is BrokerUnavailableException unavailable)
+            {
+                // A 5xx: the broker may have failed after its commit, or a proxy lost its answer.
+                unavailable.AnswerMayBeLost = true;
             }
 
             throw refused;

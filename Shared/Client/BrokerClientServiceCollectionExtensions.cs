@@ -135,7 +135,7 @@ public static class BrokerClientServiceCollectionExtensions
     /// broke once the request was sent, a 5xx (a proxy's 502 or 504, a 500 after the commit). Not a connection that was
     /// never made, nor a 408 or 429, which say the request was not handled.
     /// </summary>
-    private static bool MayHaveBeenHandled(Outcome<HttpResponseMessage> outcome) => outcome switch
+    internal static bool MayHaveBeenHandled(Outcome<HttpResponseMessage> outcome) => outcome switch
     {
         { Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } } => false,
         { Exception: HttpRequestException or TimeoutRejectedException } => true,

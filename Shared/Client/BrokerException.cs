@@ -23,6 +23,12 @@ public sealed class BrokerUnavailableException(string detail, Exception? inner =
     : BrokerException(HttpStatusCode.ServiceUnavailable, "The broker is unreachable.", detail, null, inner)
 {
     public HttpStatusCode? AnsweredWith { get; } = answeredWith;
+
+    /// <summary>
+    /// Whether an attempt of the call may have reached the broker and been carried out, its answer lost (a timeout, a
+    /// connection broken once the request was sent, a 5xx): a caller that tries again may find the work done.
+    /// </summary>
+    public bool AnswerMayBeLost { get; internal set; }
 }
 
 /// <summary>

@@ -281,13 +281,16 @@ public sealed class QueueListener
     private async Task<bool> DeleteAsync(BrokerClient broker, MessageDto message, CancellationToken cancellationToken)
     {
         var failures = 0;
+        var mayHaveDeleted = false;
         try
         {
             while (true)
             {
                 try
                 {
-                    var deleted = await broker.DeleteMessageAsync(message.Id, message.ReservationToken, cancellationToken);
+                    // A 404 after a failed try that may have reached the broker is that try's work, most likely, not
+                    // another consumer's: warned of as a message already gone, it would read as processed twice.
+                    var deleted = await broker.DeleteMessageAsync(message.Id, message.ReservationToken, cancellationToken) || mayHaveDeleted;
                     if (failures > 0)
                     {
                         _logger.LogInformation(
@@ -299,6 +302,7 @@ public sealed class QueueListener
                 catch (BrokerException ex) when (IsTransient(ex))
                 {
                     failures++;
+                    mayHaveDeleted |= ex is BrokerUnavailableException { AnswerMayBeLost: true };
                     var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff);
                     // Once per outage, as for a consume: the retries in between are at Debug.
                     _logger.Log(

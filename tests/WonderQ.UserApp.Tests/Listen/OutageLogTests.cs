@@ -89,6 +89,43 @@ public sealed class OutageLogTests : UserAppTestBase
         App.ProcessedBodies.Should().Equal(["first", "second", "third"]);
     }
 
+    [Fact]
+    public async Task An_acknowledgement_whose_answer_was_lost_and_that_the_loop_tried_again_is_no_message_already_gone()
+    {
+        // Arrange: the broker deletes the first message, and its answer is lost on the way (a proxy's 502); with no
+        // retries of the client's, the loop's own next try reads 404.
+        foreach (var body in new[] { "first", "second" })
+        {
+            (await DispatchAsync(new { queue_name = "lost-ack", body })).Failed.Should().BeEmpty();
+        }
+
+        var lost = 0;
+        App.BrokerRequest = request =>
+        {
+            if (!UserAppFactory.IsAcknowledgement(request) || Interlocked.Exchange(ref lost, 1) != 0)
+            {
+                return null;
+            }
+
+            using var done = BrokerClient.Client.DeleteMessageAsync(
+                long.Parse(request.RequestUri!.Segments[^1], System.Globalization.CultureInfo.InvariantCulture));
+            done.GetAwaiter().GetResult().Should().BeTrue();
+            return new HttpResponseMessage(HttpStatusCode.BadGateway)
+            {
+                Content = new StringContent("<html><body>502 Bad Gateway</body></html>", System.Text.Encoding.UTF8, "text/html"),
+            };
+        };
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=lost-ack&size=1&wait_time=1");
+
+        // Assert: the second is printed only once the first's acknowledgement is settled.
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 2, "both messages are processed");
+        await Eventually.ValueAsync(() => QueueSizeAsync("lost-ack"), size => size == 0, "both messages are acknowledged");
+        App.ProcessedBodies.Should().Equal(["first", "second"]);
+        App.Logs.Warnings.Should().NotContain(w => w.Contains("already gone", StringComparison.Ordinal), "the loop's own first try deleted it");
+    }
+
     private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath == "/messages/consume";
 
     private static HttpResponseMessage StoreUnavailable() => new(HttpStatusCode.ServiceUnavailable)
