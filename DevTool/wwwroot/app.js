@@ -62,6 +62,8 @@
     choices: null, // the send form's queue names as last drawn, one a line
     queuesText: null, // the list's answer as last drawn, to skip one that is the same
     listed: [], // the queues the list lays out: those the filter matches, up to max_queue_rows of them
+    sent: null, // the message the send form last sent: { id, queue, queueId, queues, messages (tickets), gone }
+    peeked: null, // the open queue's messages as last shown: { queue, size, messages, ticket }
   };
 
   // An action's refresh can overlap the poll's, and their answers can come back in either order: each kind of answer is
@@ -560,6 +562,7 @@
 
   async function fetchMessages(path) {
     const name = state.selected;
+    const size = Number(el.size.value);
     const last = state.peek && state.peek.path === path ? state.peek : null;
     const ticket = ++asked.messages;
     try {
@@ -569,6 +572,7 @@
       if (messagesPath() !== path || !newest("messages", ticket)) return;
       const tag = response.headers.get("ETag");
       state.peek = tag ? { path, tag, messages } : null;
+      state.peeked = { queue: name, size, messages, ticket };
       // Rendered again even when unchanged: a reservation running out turns "in flight" into "ready".
       renderMessages(messages);
     } catch (error) {
@@ -605,6 +609,7 @@
       // blink (and be announced) every second, and the page would call itself up to date.
       state.lastSuccess = new Date();
       clearOutage();
+      renderSent();
     } catch (error) {
       if (isOutage(error)) showOutage(error);
     }
@@ -649,9 +654,10 @@
 
   // ---- actions ------------------------------------------------------------------------------------------------
 
+  /** `ok`: true for what worked, false for what did not, null for news that is neither. */
   function say(target, text, ok) {
     target.textContent = text;
-    target.className = ok ? "form-status ok" : "form-status error";
+    target.className = ok === null ? "form-status" : ok ? "form-status ok" : "form-status error";
   }
 
   function problemText(error) {
@@ -731,12 +737,46 @@
     }
     try {
       const sent = await api("POST", "/messages", { queue_name: queue, body: el.sendBody.value });
+      const target = state.queues.find((q) => q.name === queue);
+      // Only answers asked for from now on can tell whether it is still there: one on its way may be from before it.
+      state.sent = { id: sent.id, queue, queueId: target ? target.id : null, queues: asked.queues, messages: asked.messages, gone: false };
       say(el.sendStatus, `Sent message ${sent.id} to ${queue}.`, true);
       await refresh(true);
     } catch (error) {
+      state.sent = null;
       if (isOutage(error)) showOutage(error);
       say(el.sendStatus, problemText(error), false);
     }
+  }
+
+  /**
+   * "Sent message 5 to orders." in green read as a message waiting there long after a consumer had deleted it, or its
+   * queue had been. Once an answer asked for after the send shows it gone, the line says so. The broker cannot be asked
+   * for one message, so it is known gone when its queue is, or is empty, or when the open queue's oldest messages
+   * leave it out while reaching past it; otherwise the line stays as it is.
+   */
+  function renderSent() {
+    const sent = state.sent;
+    if (!sent || sent.gone) return;
+    const why = sentGone(sent);
+    if (!why) return;
+    sent.gone = true;
+    say(el.sendStatus, `Sent message ${sent.id} to ${sent.queue}. ${why}`, null);
+  }
+
+  function sentGone(sent) {
+    if (shown.queues > sent.queues && !state.queuesProblem) {
+      const queue = state.queues.find((q) => q.name === sent.queue);
+      // By id too: a queue deleted and created again under its name does not hold the message.
+      if (!queue || (sent.queueId !== null && queue.id !== sent.queueId)) return "The queue has since been deleted.";
+      if (queue.queue_size === 0) return "It has since been deleted.";
+    }
+    const peeked = state.peeked;
+    if (!peeked || peeked.ticket <= sent.messages || peeked.queue !== sent.queue) return null;
+    const messages = peeked.messages;
+    if (messages.some((m) => m.id === sent.id)) return null;
+    const past = messages.length < peeked.size || messages.some((m) => m.id > sent.id);
+    return past ? "It has since been deleted." : null;
   }
 
   function askDelete(name) {

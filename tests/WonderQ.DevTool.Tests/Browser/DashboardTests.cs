@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FluentAssertions;
 using Microsoft.Playwright;
 using WonderQ.Shared.Contracts;
@@ -364,6 +365,50 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_message_sent_from_the_page_and_then_deleted_by_a_consumer_is_no_longer_said_to_be_sent_as_if_still_there()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("sent-gone");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        var status = page.Locator("#send-status");
+        var row = dashboard.QueueRow(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "older, and left alone");
+        await dashboard.OpenQueueAsync(name);
+        await dashboard.SendFromFormAsync(name, "from the page");
+        await Expect(status).ToHaveTextAsync(new Regex(@"^Sent message \d+ to " + name + @"\.$"));
+        var sentLine = await status.TextContentAsync();
+
+        // Claimed but not deleted: the message is still there, and the line stays.
+        var claimed = await apps.BrokerClient.ConsumeAsync(QueueRef.ByName(name), size: 2, waitTimeSeconds: 0, visibilityTimeoutSeconds: 300);
+        await Expect(row.Locator(".in-flight-size")).ToHaveTextAsync("2");
+        await Expect(dashboard.MessageRows.Locator(".badge.in-flight")).ToHaveCountAsync(2);
+        await Expect(status).ToHaveTextAsync(sentLine!);
+
+        var mine = claimed.Single(m => m.Body == "from the page");
+        (await apps.BrokerClient.DeleteMessageAsync(mine.Id, mine.ReservationToken)).Should().BeTrue();
+
+        await Expect(status).ToHaveTextAsync($"Sent message {mine.Id} to {name}. It has since been deleted.");
+        await Expect(status).Not.ToHaveClassAsync(new Regex(@"\bok\b"));
+        await Expect(row.Locator(".queue-size")).ToHaveTextAsync("1");
+    }
+
+    [Fact]
+    public async Task A_message_sent_from_the_page_whose_queue_is_then_deleted_is_said_to_be_gone_with_it()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("sent-queue-gone");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        await dashboard.SendFromFormAsync(name, "from the page");
+        await Expect(page.Locator("#send-status")).ToContainTextAsync("Sent message");
+        var sent = (await apps.BrokerClient.PeekAsync(QueueRef.ByName(name))).Single();
+
+        await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+        await page.Locator("#confirm-button").ClickAsync();
+
+        await Expect(page.Locator("#send-status")).ToHaveTextAsync($"Sent message {sent.Id} to {name}. The queue has since been deleted.");
+    }
+
+    [Fact]
     public async Task A_queue_can_be_created_and_deleted_from_the_page_with_a_confirmation()
     {
         var name = NewQueueName("made-here");
@@ -550,7 +595,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         {
             // The page gives up only after its 4 s, so the default 10 s leaves a loaded machine too little room.
             await Expect(dashboard.Banner).ToContainTextAsync("The DevTool is not answering.", new() { Timeout = 20_000 });
-            await Expect(dashboard.Page.Locator("#freshness")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("stale"));
+            await Expect(dashboard.Page.Locator("#freshness")).ToHaveClassAsync(new Regex("stale"));
         }
         finally
         {
