@@ -464,6 +464,34 @@
     return null;
   }
 
+  // What draws nothing: white space, control characters, those Unicode says to leave unseen (U+200B zero width space,
+  // U+00AD soft hyphen, U+FEFF, the direction marks, U+3164 Hangul filler...), and U+2800, the blank Braille pattern.
+  const invisible = /^[\s\p{Cc}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
+  const whiteSpace = /^\s*$/;
+  const maxCodePointsShown = 12;
+
+  /**
+   * For a body that would show as nothing, what it is made of, its code points in runs ("U+0020 ×3 U+000A"): a count
+   * alone told neither "   " from "\n\n\n" nor a zero width space from a soft hyphen. Null for a body that shows.
+   */
+  function blankBody(body) {
+    if (body.length === 0) return "(empty)";
+    if (!invisible.test(body)) return null;
+    const runs = [];
+    let characters = 0;
+    for (const character of body) {
+      characters += 1;
+      const code = `U+${character.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+      const last = runs[runs.length - 1];
+      if (last && last.code === code) last.count += 1;
+      else runs.push({ code, count: 1 });
+    }
+    const shown = runs.slice(0, maxCodePointsShown).map((r) => (r.count === 1 ? r.code : `${r.code} ×${r.count.toLocaleString("en")}`));
+    const more = runs.length > maxCodePointsShown ? ` … ${characters.toLocaleString("en")} characters in all` : "";
+    const what = whiteSpace.test(body) ? "whitespace only" : "invisible characters only";
+    return `(${what}: ${shown.join(" ")}${more})`;
+  }
+
   function createMessageRow(m) {
     const tr = document.createElement("tr");
     tr.dataset.id = String(m.id);
@@ -497,13 +525,13 @@
       });
       text.appendChild(more);
     }
-    if (/^\s*$/.test(m.body)) {
-      // A body of spaces or line breaks alone would show as an empty cell, as if it had none.
-      const blank = document.createElement("span");
-      blank.className = "hint blank-body";
-      const characters = m.body.length;
-      blank.textContent = characters === 0 ? "(empty)" : `(whitespace only: ${characters.toLocaleString("en")} character${characters === 1 ? "" : "s"})`;
-      text.appendChild(blank);
+    const blank = blankBody(m.body);
+    if (blank) {
+      // A body of spaces, line breaks or characters that draw nothing would show as an empty cell, as if it had none.
+      const hint = document.createElement("span");
+      hint.className = "hint blank-body";
+      hint.textContent = blank;
+      text.appendChild(hint);
     }
     tr.appendChild(labelled(body, "Body"));
     tr.appendChild(labelled(cell("", "time created"), "Created"));

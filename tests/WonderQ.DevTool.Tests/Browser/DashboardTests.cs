@@ -294,11 +294,41 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
 
         await dashboard.OpenQueueAsync(name);
 
-        await Expect(dashboard.MessageRows.Nth(0).Locator(".blank-body")).ToHaveTextAsync("(whitespace only: 3 characters)");
+        await Expect(dashboard.MessageRows.Nth(0).Locator(".blank-body")).ToHaveTextAsync("(whitespace only: U+0020 U+000A U+0009)");
         // Seen, at a phone's width too, where the panel's hints are hidden to save room.
         await Expect(dashboard.MessageRows.Nth(0).Locator(".blank-body")).ToBeVisibleAsync();
         (await dashboard.MessageRows.Nth(0).Locator("pre").TextContentAsync()).Should().Be(" \n\t", "the body itself is still shown as it is");
         await Expect(dashboard.MessageRows.Nth(1).Locator(".blank-body")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Bodies_of_invisible_characters_alone_name_their_code_points_so_each_is_told_from_the_others()
+    {
+        var name = NewQueueName("invisible");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        string[] bodies = ["\u200B", "\u00AD", "   ", "\n\n\n", "\u200E\u200F" + new string('\u3164', 2), "a\u200Bb"];
+        foreach (var body in bodies)
+        {
+            await apps.BrokerClient.SendAsync(QueueRef.ByName(name), body);
+        }
+
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+
+        await dashboard.OpenQueueAsync(name);
+
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(bodies.Length);
+        var hints = dashboard.MessageRows.Locator(".blank-body");
+        await Expect(hints).ToHaveTextAsync(
+        [
+            "(invisible characters only: U+200B)",
+            "(invisible characters only: U+00AD)",
+            "(whitespace only: U+0020 ×3)",
+            "(whitespace only: U+000A ×3)",
+            "(invisible characters only: U+200E U+200F U+3164 ×2)",
+        ]);
+        // A body with something to see is shown as before, with no note.
+        await Expect(dashboard.MessageRows.Nth(5).Locator(".blank-body")).ToHaveCountAsync(0);
+        (await dashboard.MessageRows.Nth(0).Locator("pre").TextContentAsync()).Should().Be("\u200B", "the body itself is still shown as it is");
     }
 
     [Fact]
