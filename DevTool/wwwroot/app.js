@@ -286,6 +286,7 @@
   function renderQueues() {
     renderQueueRows();
     renderQueueChoices();
+    renderConfirmWhat();
   }
 
   /**
@@ -808,9 +809,21 @@
   }
 
   function askDelete(name) {
-    const queue = state.queues.find((q) => q.name === name);
     state.pendingDelete = name;
     el.confirmName.textContent = name;
+    renderConfirmWhat();
+    el.confirm.returnValue = "";
+    el.confirm.showModal();
+  }
+
+  /**
+   * What the open delete dialog says goes with the queue, as the list counts it now: set once as the dialog opened, it
+   * still said "It has no messages." after a producer had sent a hundred, and Delete took them all.
+   */
+  function renderConfirmWhat() {
+    const name = state.pendingDelete;
+    if (!name) return;
+    const queue = state.queues.find((q) => q.name === name);
     const size = queue ? queue.queue_size : null;
     const what =
       size === null ? "It and all its messages are deleted."
@@ -823,9 +836,7 @@
       inFlight === 0 ? ""
       : inFlight === 1 ? " One is in flight: a consumer is working on it now."
       : ` ${inFlight.toLocaleString("en")} are in flight: consumers are working on them now.`;
-    el.confirmWhat.textContent = `${what}${held} This cannot be undone.`;
-    el.confirm.returnValue = "";
-    el.confirm.showModal();
+    setText(el.confirmWhat, `${what}${held} This cannot be undone.`);
   }
 
   el.confirm.addEventListener("close", async () => {

@@ -515,6 +515,30 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task The_delete_dialog_counts_the_messages_sent_while_it_is_open()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("filling");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        var what = page.Locator("#confirm-what");
+        await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+        await Expect(what).ToHaveTextAsync("It has no messages. This cannot be undone.");
+
+        foreach (var body in new[] { "one", "two", "three" })
+        {
+            await apps.BrokerClient.SendAsync(QueueRef.ByName(name), body);
+        }
+
+        await apps.BrokerClient.ConsumeAsync(QueueRef.ByName(name), size: 1, waitTimeSeconds: 0, visibilityTimeoutSeconds: 600);
+
+        const string Now = "It and all 3 of its messages are deleted. One is in flight: a consumer is working on it now. This cannot be undone.";
+        await Expect(what).ToHaveTextAsync(Now);
+        await Expect(page.Locator("#confirm-delete")).ToHaveAccessibleDescriptionAsync(Now);
+        await page.Locator("#confirm-delete button[value=cancel]").ClickAsync();
+        (await apps.BrokerClient.FindQueueAsync(QueueRef.ByName(name))).Should().NotBeNull("cancel keeps the queue");
+    }
+
+    [Fact]
     public async Task A_second_click_on_send_while_the_first_is_answered_sends_nothing_more()
     {
         var (name, dashboard) = await WithNewQueueAsync("once");
