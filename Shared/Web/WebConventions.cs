@@ -26,6 +26,7 @@ public static class WebConventions
     {
         services.TryAddSingleton(TimeProvider.System);
         QuietHostOnRefusals(services);
+        LogLevels.CheckBeforeTheyAreRead(services);
         services.AddOptions<LimitsOptions>().BindSettings(LimitsOptions.Section, unreadLimits);
         services.AddOptions<OutageOptions>().BindSettings(OutageOptions.Section);
         services.AddOptions<KestrelServerOptions>()
@@ -173,7 +174,7 @@ public static class WebConventions
         IOException { InnerException: AddressInUseException } => InUse(ex, listening),
         InvalidOperationException when ThrownBy(ex, typeof(ListenOptionsHttpsExtensions)) => NoCertificate(listening),
         InvalidOperationException when ThrownBy(ex, _tlsConfigurationLoader) => NoEndpointCertificate(listening),
-        // It names the value, not the key, and the configuration it came from is not built yet.
+        // Should the levels be read before LogLevels checks them (which names the key): this names the value alone.
         InvalidOperationException when ThrownBy(ex, _logLevelReader) =>
             $"a log level under Logging is not one ({ex.Message.TrimEnd('.')}): use Trace, Debug, Information, Warning, Error, Critical or None.",
         InvalidOperationException when OnTheWay(ex, _kestrelServer) => $"Kestrel refused where or how to listen ({listening.Key}): {Sentence(ex.Message)}",
