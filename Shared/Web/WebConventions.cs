@@ -120,7 +120,8 @@ public static class WebConventions
     /// <summary>
     /// A bad setting, known by who threw (or, for the binder, by its message too, should it ever be generated code): the
     /// options' validation; the binder failing to convert a value (it wraps the type converter's complaint, and its
-    /// message names the key and the value; its other errors are the code's); Kestrel's parser of listening addresses;
+    /// message names the key and the value; its other errors are the code's; a TimeSpan's converter lets a value past its
+    /// range, such as 99999999999 read as days, through as an OverflowException); Kestrel's parser of listening addresses;
     /// Kestrel finding its port taken, or no certificate for an https address (in <c>Urls</c>) or endpoint (in
     /// <c>Kestrel:Endpoints</c>). Options validated on start fail together, as one aggregate.
     /// </summary>
@@ -129,7 +130,7 @@ public static class WebConventions
         _ when LoadingCertificate(ex) => true,
         StartRefusedException => true,
         OptionsValidationException => true,
-        InvalidOperationException { InnerException: FormatException or ArgumentException } =>
+        InvalidOperationException { InnerException: FormatException or ArgumentException or OverflowException } =>
             ThrownBy(ex, typeof(ConfigurationBinder)) || ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal),
         FormatException => ThrownBy(ex, typeof(BindingAddress)),
         DirectoryNotFoundException => ThrownBy(ex, typeof(PhysicalFileProvider)),

@@ -24,6 +24,10 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("DevTool", "--Broker:AttemptTimeout=abc", "Broker:AttemptTimeout", "abc")]
     [InlineData("UserApp", "--UserApp:DispatchParallelism=many", "UserApp:DispatchParallelism", "many")]
     [InlineData("DevTool", "--Kestrel:Limits:KeepAliveTimeout=soon", "Kestrel:Limits:KeepAliveTimeout", "soon")]
+    // A number read as days past TimeSpan's range: the converter's OverflowException was an unhandled exception.
+    [InlineData("Broker", "--Outages:LogInterval=99999999999", "Outages:LogInterval", "99999999999")]
+    [InlineData("DevTool", "--Broker:AttemptTimeout=99999999999", "Broker:AttemptTimeout", "99999999999")]
+    [InlineData("UserApp", "--UserApp:ListenerStopGrace=99999999999", "UserApp:ListenerStopGrace", "99999999999")]
     public async Task A_value_that_is_not_of_its_type_is_refused_in_one_line(string app, string arg, string key, string value)
     {
         var said = await RefusalOfAsync(app, arg);
