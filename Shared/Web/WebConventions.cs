@@ -101,6 +101,7 @@ public static class WebConventions
             WarnIfUnconfigured(app);
             WarnIfListeningVariablesIgnored(app);
             listening = ListenSetting.Of(app.Configuration);
+            RefuseNoAddress(app.Configuration, listening);
             ParseUrls(listening);
             app.Lifetime.ApplicationStarted.Register(() =>
             {
@@ -258,6 +259,22 @@ public static class WebConventions
         declaring is not null && (declaring == type || Within(declaring.DeclaringType, type));
 
     private static bool ThrownBy(Exception ex, Type? type) => type is not null && ex.TargetSite?.DeclaringType == type;
+
+    /// <summary>
+    /// A <c>Urls</c> set to nothing (a variable left unset: <c>--urls=$URLS</c>), without Kestrel's endpoints or the
+    /// ports ASP.NET Core takes instead (<c>HTTP_PORTS</c>), would have Kestrel listen on its own default,
+    /// http://localhost:5000, rather than on an address the operator chose. Unset altogether, it is the app's own
+    /// appsettings.json that is missing, which <see cref="WarnIfUnconfigured"/> says.
+    /// </summary>
+    private static void RefuseNoAddress(IConfiguration configuration, ListenSetting listening)
+    {
+        if (listening.Key == ListenSetting.UrlsKey && listening.Addresses.Count == 0 && configuration[WebHostDefaults.ServerUrlsKey] is not null
+            && string.IsNullOrEmpty(configuration[WebHostDefaults.HttpPortsKey]) && string.IsNullOrEmpty(configuration[WebHostDefaults.HttpsPortsKey]))
+        {
+            throw new StartRefusedException(
+                "Urls names no address to listen on: give one or more, ';'-separated, such as http://127.0.0.1:3213, or endpoints under Kestrel:Endpoints.");
+        }
+    }
 
     /// <summary>
     /// Parses the addresses to listen on as Kestrel will, so that one which is not a URL, or whose port no socket can

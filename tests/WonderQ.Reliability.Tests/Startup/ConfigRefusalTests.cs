@@ -352,6 +352,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Contain($"http://127.0.0.1:{port}/ is given twice (Urls)").And.NotContain("another process");
     }
 
+    /// <summary>A variable left unset (--urls=$URLS): Kestrel would listen on its own default, http://localhost:5000.</summary>
+    [Theory]
+    [InlineData("DevTool", "--urls=")]
+    [InlineData("Broker", "--Urls=;")]
+    public async Task Urls_that_name_no_address_are_refused_rather_than_listening_on_Kestrels_default(string app, string arg)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Be($"WonderQ {DisplayName(app)} did not start: Urls names no address to listen on: give one or more, ';'-separated, " +
+            "such as http://127.0.0.1:3213, or endpoints under Kestrel:Endpoints.");
+    }
+
     [Fact]
     public async Task An_address_that_is_not_a_url_is_refused_in_one_line()
     {
