@@ -251,6 +251,32 @@ public sealed class ParkingTests : FreshBroker
         (await second.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
     }
 
+    [Fact]
+    public async Task A_consumer_woken_for_a_message_whose_client_leaves_before_it_sleeps_passes_the_wake_up_on()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var store = new HeldLooks(App.Services.GetRequiredService<IMessageStore>());
+
+        // As on PostgreSQL while its line to other brokers is down: every consumer looks again once parked, so a send
+        // can find both still between that look and their sleep, and wakes the first in line instead of claiming for it.
+        store.Activity.Deaf = true;
+        var longPoll = LongPoll(store);
+        using var leaves = new CancellationTokenSource();
+        var first = longPoll.ConsumeAsync(QueueRef.ById(queue.Id), 1, _wait, _visibility, leaves.Token);
+        await Eventually.TrueAsync(() => store.Held == 1, "the first consumer has looked once parked");
+        var second = ConsumeAsync(longPoll, queue.Id);
+        await Eventually.TrueAsync(() => store.Held == 2, "the second consumer has looked once parked");
+
+        var id = await Client.SendAsync(queue.Id, "for whichever consumer is still there");
+        await Eventually.TrueAsync(() => Waiters.Count == 1, "the send woke the first consumer");
+        await leaves.CancelAsync();
+        await FluentActions.Awaiting(() => first.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<OperationCanceledException>();
+        store.Release();
+
+        // No time passes on the broker's clock: without the wake-up the second would sleep out its 20 s.
+        (await second.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
     private LongPoll LongPoll(IMessageStore store) =>
         new(store, Waiters, App.Services.GetRequiredService<StoreClock>(), App.Services.GetRequiredService<IOptions<LimitsOptions>>());
 
@@ -269,6 +295,32 @@ public sealed class ParkingTests : FreshBroker
             }
         });
         return announced.Task;
+    }
+
+    /// <summary>
+    /// The broker's own store, whose looks once parked are answered only when released (a cancelled one throws): the
+    /// moment between a consumer's last look and its sleep, held open.
+    /// </summary>
+    private sealed class HeldLooks(IMessageStore inner) : DelegatingStore(inner)
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _held;
+
+        public int Held => Volatile.Read(ref _held);
+
+        public void Release() => _released.TrySetResult();
+
+        public override async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken)
+        {
+            var claim = await base.ClaimAsync(queue, size, visibilityTimeout, mayPark, cancellationToken);
+            if (!mayPark && !_released.Task.IsCompleted)
+            {
+                Interlocked.Increment(ref _held);
+                await _released.Task.WaitAsync(cancellationToken);
+            }
+
+            return claim;
+        }
     }
 
     /// <summary>The broker's own store, counting claims, with a hook run after the first one returns.</summary>
