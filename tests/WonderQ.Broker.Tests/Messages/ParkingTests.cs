@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
+using WonderQ.Broker.Storage.Sqlite;
+using WonderQ.Broker.Tests.Storage;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
 
@@ -275,6 +277,34 @@ public sealed class ParkingTests : FreshBroker
 
         // No time passes on the broker's clock: without the wake-up the second would sleep out its 20 s.
         (await second.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public async Task Two_messages_published_in_one_commit_while_two_consumers_are_about_to_sleep_reach_both()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var store = new HeldLooks(App.Services.GetRequiredService<IMessageStore>());
+        store.Activity.Deaf = true;
+        var longPoll = LongPoll(store);
+        var first = ConsumeAsync(longPoll, queue.Id);
+        await Eventually.TrueAsync(() => store.Held == 1, "the first consumer has looked once parked");
+        var second = ConsumeAsync(longPoll, queue.Id);
+        await Eventually.TrueAsync(() => store.Held == 2, "the second consumer has looked once parked");
+
+        // One commit publishes both, as when the writer gathers sends that arrive together into one batch.
+        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var sends = new[] { "one", "two" }.Select(body => writer.RunAsync(new SendOperation(QueueRef.ById(queue.Id), body, CancellationToken.None))).ToList();
+        hold.Release.Set();
+        await held;
+        var sent = await Task.WhenAll(sends);
+        await Eventually.TrueAsync(() => Waiters.Count == 0, "the commit woke both consumers", TimeSpan.FromSeconds(10));
+        store.Release();
+
+        var received = (await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10))).SelectMany(m => m!).Select(m => m.Id);
+        received.Should().BeEquivalentTo(sent.Select(m => m!.Id));
     }
 
     private LongPoll LongPoll(IMessageStore store) =>
