@@ -152,6 +152,22 @@ public class LongPollTests : FreshBroker
     }
 
     [Fact]
+    public async Task Every_consumer_waiting_on_a_queue_returns_empty_at_once_when_it_is_deleted()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var first = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        var second = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await WaitingConsumersAsync(2);
+
+        using var delete = await Client.DeleteAsync($"/queues/{queue.Id}");
+        var answers = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+
+        delete.StatusCode.Should().Be(HttpStatusCode.OK);
+        answers.Should().AllSatisfy(messages => messages.Should().BeEmpty());
+        App.WaitingConsumerCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_waiting_consumer_gets_empty_not_an_error_when_the_broker_stops()
     {
         var queue = await Client.CreateQueueAsync();
