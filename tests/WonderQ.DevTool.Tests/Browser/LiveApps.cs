@@ -36,3 +36,10 @@ public class LiveApps : FrontedApp
 
     protected override WebApplication CreateApp(string[] args) => WonderQ.DevTool.Program.CreateApp(args);
 }
+
+/// <summary>
+/// The same apps for tests of what the DevTool answers rather than of how soon it gives up on the broker: LiveApps's
+/// two seconds, there so that a page learns quickly that the broker is gone, were too few for a first answer on a
+/// loaded machine (a CI run's 503 to <c>GET /queues?_=1</c>).
+/// </summary>
+public sealed class PatientLiveApps() : LiveApps(["--Broker:AttemptTimeout=00:00:15", "--Broker:TotalTimeout=00:00:15"]);

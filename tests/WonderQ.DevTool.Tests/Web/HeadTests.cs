@@ -9,7 +9,7 @@ namespace WonderQ.DevTool.Tests.Web;
 /// HEAD over real sockets, the DevTool in front of a real broker: the page, its files and every JSON endpoint answer
 /// a HEAD with the status and headers of their GET and no body.
 /// </summary>
-public sealed class HeadTests(LiveApps apps) : IClassFixture<LiveApps>, IDisposable
+public sealed class HeadTests(PatientLiveApps apps) : IClassFixture<PatientLiveApps>, IDisposable
 {
     private readonly HttpClient _devTool = apps.CreateClient();
 

@@ -12,7 +12,7 @@ namespace WonderQ.DevTool.Tests.Web;
 /// take is the DevTool's own 400 naming it, before anything reaches the broker; what the page sends, and every
 /// documented parameter, is taken; the page, its files and its settings keep a cache-buster working.
 /// </summary>
-public sealed class UnknownParameterTests(LiveApps apps) : IClassFixture<LiveApps>, IDisposable
+public sealed class UnknownParameterTests(PatientLiveApps apps) : IClassFixture<PatientLiveApps>, IDisposable
 {
     private readonly HttpClient _devTool = apps.CreateClient();
 
