@@ -100,7 +100,8 @@ public sealed class Dispatcher(
             // The caller left (a client's timeout, a Ctrl-C) and no answer will say what was sent: the log does, or the
             // messages already in the queue would be unexplained.
             logger.LogWarning(
-                "A dispatch of {Count} messages to queue {Name} stopped when its caller went away: {Sent} were sent, and {UnderWay} under way then may have been",
+                "A dispatch of {Count} messages to queue {Name} stopped when its caller went away: {Sent} were sent, and " +
+                "{UnderWay} under way then may have been stored all the same",
                 count,
                 queue.Name,
                 ids.Count(id => id is not null),
