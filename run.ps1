@@ -14,9 +14,13 @@ $framework = 'net10.0'
 
 # The three apps alone: the solution's test projects took the first start from under half a minute to a minute or more.
 Write-Host "Building WonderQ ($config)..."
+# What a build says is shown only when it fails: three "Build succeeded" summaries said nothing.
 foreach ($project in 'Broker/WonderQ.Broker.csproj', 'DevTool/WonderQ.DevTool.csproj', 'UserApp/WonderQ.UserApp.csproj') {
-    dotnet build $project -c $config --nologo -v quiet
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    $built = dotnet build $project -c $config --nologo -v quiet 2>&1
+    if ($LASTEXITCODE -ne 0) {
+        $built | ForEach-Object { Write-Host $_ }
+        exit $LASTEXITCODE
+    }
 }
 
 # One log line per event reads best behind a prefix.

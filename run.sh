@@ -87,8 +87,9 @@ trap 'stop_all' EXIT
 # After the traps: dotnet build handles a Ctrl-C itself and may still exit 0, after which the apps must not start.
 # The three apps alone: the solution's test projects took the first start from under half a minute to a minute or more.
 echo "Building WonderQ ($config)..."
+# What a build says is shown only when it fails: three "Build succeeded" summaries said nothing.
 for project in Broker/WonderQ.Broker.csproj DevTool/WonderQ.DevTool.csproj UserApp/WonderQ.UserApp.csproj; do
-    dotnet build "$project" -c "$config" --nologo -v quiet
+    built=$(dotnet build "$project" -c "$config" --nologo -v quiet 2>&1) || { status=$?; printf '%s\n' "$built"; exit "$status"; }
 done
 
 database=${Storage__Sqlite__Path:-$root/data/wonderq.db}

@@ -155,7 +155,7 @@ public sealed class RunPowerShellScriptTests : IDisposable
         var started = Path.Combine(_directory.Directory, "started");
         using var script = Start($"""
             #!/usr/bin/env bash
-            [[ $1 == build ]] && exit 4
+            [[ $1 == build ]] && echo "error CS0029: the build's own words" && exit 4
             touch '{started}'
             """);
         try
@@ -170,7 +170,8 @@ public sealed class RunPowerShellScriptTests : IDisposable
 
         script.Process.ExitCode.Should().Be(4);
         File.Exists(started).Should().BeFalse();
-        script.Output.Should().NotContain("WonderQ is starting");
+        script.Output.Should().Contain("error CS0029: the build's own words", "a build is quiet only when it succeeds")
+            .And.NotContain("WonderQ is starting");
     }
 
     private sealed class Script(Process process, string root) : IDisposable

@@ -106,6 +106,40 @@ public sealed class RunScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_build_says_why_starts_no_app_and_ends_with_its_status()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // The broker builds; the dev tool does not.
+        var started = Path.Combine(_directory.Directory, "started");
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build && $2 == *DevTool* ]] && echo "error CS0029: the build's own words" && exit 4
+            [[ $1 == build ]] && echo "Build succeeded." && exit 0
+            touch '{started}'
+            """);
+        var output = script.StandardOutput.ReadToEndAsync();
+        try
+        {
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await script.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            KillAll(script.Id);
+        }
+
+        script.ExitCode.Should().Be(4);
+        File.Exists(started).Should().BeFalse();
+        var written = await output;
+        written.Should().Contain("error CS0029: the build's own words", "a build is quiet only when it succeeds")
+            .And.NotContain("Build succeeded.").And.NotContain("WonderQ is starting");
+    }
+
+    [Fact]
     public async Task Ctrl_c_while_the_others_stop_after_one_app_failed_waits_until_they_are_gone()
     {
         if (!OperatingSystem.IsLinux())
