@@ -478,7 +478,16 @@ internal sealed class SqliteDatabase : IDisposable
             connection.Execute(sql, transaction: transaction, commandType: CommandType.Text);
             connection.Execute($"PRAGMA user_version = {version};", transaction: transaction, commandType: CommandType.Text);
             transaction.Commit();
-            _logger.LogInformation("Applied schema version {Version} to {Path}", version, FilePath);
+            if (current > 0)
+            {
+                _logger.LogInformation("Applied schema version {Version} to {Path}", version, FilePath);
+            }
+        }
+
+        // One line for a new file: a version applied at a time read as the upgrade of a database that was not there.
+        if (current == 0)
+        {
+            _logger.LogInformation("Created the database {Path} (schema version {Version})", FilePath, latest);
         }
     }
 

@@ -1,4 +1,9 @@
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using WonderQ.Broker.Storage;
+using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Storage;
@@ -6,6 +11,11 @@ namespace WonderQ.Broker.Tests.Storage;
 /// <summary>A file written by an older broker opens in this one with nothing lost and its counts right.</summary>
 public sealed class SchemaUpgradeTests : IDisposable
 {
+    private static readonly int _latestVersion = SchemaScripts.Load("WonderQ.Broker.Schema.")[^1].Version;
+
+    /// <summary>Its lines about the schema are at Information, under the tests' Warning.</summary>
+    private static readonly Dictionary<string, string> _schemaLogged = new() { [$"Logging:LogLevel:{typeof(SqliteDatabase).FullName}"] = "Information" };
+
     private readonly TempDatabase _database = new();
 
     public void Dispose() => _database.Dispose();
@@ -34,7 +44,9 @@ public sealed class SchemaUpgradeTests : IDisposable
                 """);
         }
 
-        await using var app = new BrokerApplication(_database.Path);
+        var log = new CommitWriterLog(typeof(SqliteDatabase));
+        await using var broker = new BrokerApplication(_database.Path, settings: _schemaLogged);
+        await using var app = broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
         using var client = app.CreateClient();
         var upgraded = new[] { await client.CountsAsync(1), await client.CountsAsync(2), await client.CountsAsync(3) };
         var sent = await client.SendAsync(1, "a4");
@@ -49,6 +61,21 @@ public sealed class SchemaUpgradeTests : IDisposable
         afterSend.Should().Be(new QueueCounts(1, "old-a", 4, 3, 1));
         afterDelete.Should().Be(new QueueCounts(1, "old-a", 3, 2, 1));
         await AssertSameSchemaAsNewFileAsync();
+        log.Entries.Select(e => e.Message).Where(m => m.Contains("schema", StringComparison.Ordinal)).Should().Equal(
+            Enumerable.Range(version + 1, _latestVersion - version).Select(v => $"Applied schema version {v} to {_database.Path}"));
+    }
+
+    [Fact]
+    public async Task A_new_file_is_logged_as_created_not_as_upgraded_a_version_at_a_time()
+    {
+        var log = new CommitWriterLog(typeof(SqliteDatabase));
+        await using var broker = new BrokerApplication(_database.Path, settings: _schemaLogged);
+        await using var app = broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+
+        app.CreateClient().Dispose();
+
+        log.Entries.Select(e => e.Message).Where(m => m.Contains("schema", StringComparison.Ordinal)).Should().Equal(
+            $"Created the database {_database.Path} (schema version {_latestVersion})");
     }
 
     /// <summary>
