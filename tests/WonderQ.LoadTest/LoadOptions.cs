@@ -163,6 +163,7 @@ internal sealed class LoadOptions
         List<Uri> urls = [];
         List<int> pids = [];
         List<int> http2 = [];
+        HashSet<string> given = [];
         for (var i = 1; i < args.Length; i++)
         {
             var arg = args[i];
@@ -192,6 +193,13 @@ internal sealed class LoadOptions
                 return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
                     ? v
                     : throw new ArgumentException($"{name} must be a number from {min} to {max}; got '{text}'.");
+            }
+
+            // Only a server's own options repeat (one for each --url); any other given twice, say a --producers added
+            // at the end of a pasted command line, would have taken the last value and dropped the first unseen.
+            if (name.StartsWith("--", StringComparison.Ordinal) && name is not ("--url" or "--broker-pid" or "--http2") && !given.Add(name))
+            {
+                throw new ArgumentException($"{name} is given twice: give it once (only --url, --broker-pid and --http2 repeat, once for each server).");
             }
 
             if (_readBy.TryGetValue(name, out var readers) && !readers.Contains(scenario))

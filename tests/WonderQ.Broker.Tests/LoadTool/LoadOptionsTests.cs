@@ -51,6 +51,21 @@ public sealed class LoadOptionsTests
         options.Http2Connections.Should().Be(31);
     }
 
+    [Theory]
+    [InlineData(new[] { "produce", "--producers", "2", "--duration", "5", "--producers", "3" }, "--producers is given twice*")]
+    [InlineData(new[] { "produce", "--json", "--quiet", "--json" }, "--json is given twice*")]
+    [InlineData(new[] { "cycle", "--duration=5", "--duration", "10" }, "--duration is given twice*")]
+    public void An_option_given_twice_is_refused_rather_than_the_first_value_dropped(string[] args, string refusal) =>
+        FluentActions.Invoking(() => LoadOptions.Parse(args)).Should().Throw<ArgumentException>().WithMessage(refusal);
+
+    [Fact]
+    public void A_servers_own_options_repeat_once_for_each_server()
+    {
+        var options = LoadOptions.Parse(["produce", "--url", "http://127.0.0.1:1", "--http2", "1", "--url", "http://127.0.0.1:2", "--http2", "0"]);
+
+        (options.Urls.Count, options.Http2ByServer.Count).Should().Be((2, 2));
+    }
+
     [Fact]
     public void A_drain_without_a_queue_to_drain_is_refused() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["consume", "--no-fill", "--duration", "2"]))
