@@ -51,10 +51,10 @@ internal static class Session
                 {
                     // Zeros from a run that never got to measure would read as a measurement (and pull a median down);
                     // one that lost or duplicated a message while filling its queue is still reported.
-                    if (result is not null)
-                    {
-                        log.WriteLine($"stopped by Ctrl-C before the measured phase against {server.Url} began: nothing to report for it");
-                    }
+                    // Said after a warm-up (null) too: the stop notice promised a report, and without --json nothing else follows.
+                    log.WriteLine(result is null
+                        ? $"stopped by Ctrl-C during the warm-up against {server.Url}: nothing was measured, nothing to report for it"
+                        : $"stopped by Ctrl-C before the measured phase against {server.Url} began: nothing to report for it");
 
                     break;
                 }

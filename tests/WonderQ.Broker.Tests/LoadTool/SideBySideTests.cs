@@ -207,6 +207,22 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ctrl_c_during_the_warm_up_says_nothing_was_measured_and_deletes_the_warm_up_queue()
+    {
+        var options = LoadOptions.Parse(["produce", "--warmup", "30", "--producers", "2", "--url", Url(0), "--quiet"]);
+        var (output, log) = (new StringWriter(), new StringWriter());
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        var exitCode = await Session.RunAsync(options, output, log, interrupt: interrupt.Token);
+
+        exitCode.Should().Be(130, log.ToString());
+        output.ToString().Should().BeEmpty("the warm-up is not measured");
+        log.ToString().Should().Contain($"stopped by Ctrl-C during the warm-up against {Url(0)}/: nothing was measured", "the stop notice promised a report; without a line here the run ends in silence");
+        var queues = await new HttpClient { BaseAddress = new Uri(Url(0)) }.GetStringAsync("/queues");
+        queues.Should().NotContain("load-produce-");
+    }
+
+    [Fact]
     public async Task Messages_lost_by_a_server_that_cannot_count_its_queue_make_the_run_unverified_not_a_pass()
     {
         await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10);
