@@ -20,6 +20,13 @@ internal static class Scenarios
             throw new SetupException(StoppedAnswering(run));
         }
 
+        if (o.NoFill && before == 0)
+        {
+            // Nothing to drain: the run would wait out --duration on empty polls and call 0 msgs/s a pass, as the
+            // refusal of --no-fill without --queue says of the run's own queue.
+            throw new SetupException($"--no-fill drains what the queue '{run.Queue.Name}' holds, and it holds no messages: fill it first, or leave out --no-fill.");
+        }
+
         var rssBefore = Rss.ReadKiB(o.BrokerPid);
         var brokerCpu = Cpu.Broker(o.BrokerPid);
         var ownCpu = Cpu.LoadGenerator();

@@ -85,6 +85,17 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task A_drain_of_a_queue_that_holds_nothing_is_refused_rather_than_passed_at_0_msgs_per_second()
+    {
+        var run = await LoadToolProcess.RunAsync("consume", "--url", Url, "--queue", "empty-backlog", "--no-fill", "--messages", "100", "--duration", "2", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Output);
+        run.Output.Should().NotContain("result PASS");
+        run.Error.Split('\n')[0].Should().Be(
+            $"The load test could not run against {Url}/: --no-fill drains what the queue 'empty-backlog' holds, and it holds no messages: fill it first, or leave out --no-fill.");
+    }
+
+    [Fact]
     public async Task The_queue_is_created_with_a_content_length_that_a_minimal_server_can_read()
     {
         // A stand-in for another implementation of the API that reads bodies by Content-Length only: chunked, the
