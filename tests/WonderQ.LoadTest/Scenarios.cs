@@ -303,7 +303,7 @@ internal static class Scenarios
         run.StartClock();
         using var progress = Progress.Start(run, () => $"sent {send.Count} received {endToEnd.Count}");
         var (elapsed, _) = await PacedWithWaitersAsync(run, o.Consumers, send, consume, delete, endToEnd, rampUp: false);
-        return new RunResult(o, elapsed, endToEnd.Count / elapsed.TotalSeconds, "messages delivered (at the paced rate)",
+        return new RunResult(o, elapsed, endToEnd.Count / elapsed.TotalSeconds, "messages delivered, at the paced rate",
             [endToEnd.Summarize(elapsed), send.Summarize(elapsed), consume.Summarize(elapsed), delete.Summarize(elapsed)])
         {
             ChecksDelivery = true,
@@ -319,7 +319,7 @@ internal static class Scenarios
         var consume = new Recorder("consume (long poll)");
         var delete = new Recorder("delete");
         var (elapsed, peakRss) = await PacedWithWaitersAsync(run, o.Waiters, send, consume, delete, endToEnd, rampUp: true);
-        var result = new RunResult(o, elapsed, endToEnd.Count / elapsed.TotalSeconds, "messages delivered (at the paced rate)",
+        var result = new RunResult(o, elapsed, endToEnd.Count / elapsed.TotalSeconds, "messages delivered, at the paced rate",
             [endToEnd.Summarize(elapsed), send.Summarize(elapsed), consume.Summarize(elapsed), delete.Summarize(elapsed)])
         {
             ChecksDelivery = true,

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using WonderQ.LoadTest;
 
 namespace WonderQ.Broker.Tests.LoadTool;
 
@@ -93,6 +94,20 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         run.Output.Should().NotContain("result PASS");
         run.Error.Split('\n')[0].Should().Be(
             $"The load test could not run against {Url}/: --no-fill drains what the queue 'empty-backlog' holds, and it holds no messages: fill it first, or leave out --no-fill.");
+    }
+
+    [Theory]
+    [InlineData("latency")]
+    [InlineData("idle-waiters")]
+    public async Task A_paced_runs_throughput_line_reads_as_one_parenthesis(string scenario)
+    {
+        var output = new StringWriter();
+        var args = scenario == "idle-waiters" ? new[] { "--waiters", "2" } : [];
+
+        await Session.RunAsync(LoadOptions.Parse([scenario, "--url", Url, "--duration", "0.5", "--quiet", .. args]), output, TextWriter.Null);
+
+        // It read "(messages delivered (at the paced rate))".
+        output.ToString().Should().MatchRegex(@"throughput [\d,]+ msgs/s \(messages delivered, at the paced rate\)\r?\n");
     }
 
     [Fact]
