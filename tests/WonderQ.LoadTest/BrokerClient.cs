@@ -346,7 +346,7 @@ internal sealed class BrokerClient : IDisposable
     }
 
     /// <summary>A setup call, whose failure to get an answer says which call it was, as a refusal does.</summary>
-    private static async Task<HttpResponseMessage> SetupCallAsync(string what, Func<Task<HttpResponseMessage>> call)
+    private async Task<HttpResponseMessage> SetupCallAsync(string what, Func<Task<HttpResponseMessage>> call)
     {
         try
         {
@@ -360,6 +360,12 @@ internal sealed class BrokerClient : IDisposable
             var why = ex.InnerException is { Message: var inner } && !ex.Message.Contains(inner, StringComparison.Ordinal)
                 ? $"{ex.Message} {inner}"
                 : ex.Message;
+            if (_h2 is not null && ex.HttpRequestError == HttpRequestError.HttpProtocolError)
+            {
+                // HttpClient names the frame it choked on, not that --url is no h2c port (an HTTP/1.1 one, as often).
+                why += " --http2 speaks HTTP/2 without TLS: is --url the broker's h2c port? Leave --http2 out for an HTTP/1.1 one.";
+            }
+
             throw new HttpRequestException($"{what}: {why}", ex, ex.StatusCode);
         }
     }

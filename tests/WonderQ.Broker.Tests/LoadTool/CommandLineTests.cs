@@ -96,6 +96,16 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
             $"The load test could not run against {Url}/: --no-fill drains what the queue 'empty-backlog' holds, and it holds no messages: fill it first, or leave out --no-fill.");
     }
 
+    [Fact]
+    public async Task Http2_to_a_port_that_speaks_only_http_1_1_is_refused_with_what_to_change()
+    {
+        var run = await LoadToolProcess.RunAsync("produce", "--url", Url, "--http2", "2", "--messages", "5", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Error);
+        run.Error.Split('\n')[0].Should().StartWith($"The load test could not run against {Url}/: POST /queues: ")
+            .And.EndWith("--http2 speaks HTTP/2 without TLS: is --url the broker's h2c port? Leave --http2 out for an HTTP/1.1 one.");
+    }
+
     [Theory]
     [InlineData("latency")]
     [InlineData("idle-waiters")]
