@@ -146,7 +146,13 @@ internal sealed class LoadOptions
     {
         if (args.Length == 0 || !Scenarios.Contains(args[0]))
         {
-            throw new ArgumentException(args.Length == 0 ? "Name a scenario." : $"Unknown scenario '{args[0]}'.");
+            var scenarios = $"{string.Join(", ", Scenarios[..^1])} or {Scenarios[^1]}";
+            throw new ArgumentException(
+                args.Length == 0 ? $"Name a scenario: {scenarios}."
+                // Options first, as many tools take them, read as a scenario called "--url".
+                : args.FirstOrDefault(Scenarios.Contains) is { } named ? $"The scenario comes first, then its options: {named} --url ...; got '{args[0]}' first."
+                : args[0].StartsWith('-') ? $"Name a scenario first, then its options: {scenarios}; got '{args[0]}'."
+                : $"Unknown scenario '{args[0]}': the scenarios are {scenarios}.");
         }
 
         var scenario = args[0];

@@ -66,6 +66,15 @@ public sealed class LoadOptionsTests
         (options.Urls.Count, options.Http2ByServer.Count).Should().Be((2, 2));
     }
 
+    [Theory]
+    [InlineData(new string[0], "Name a scenario: produce, consume, cycle, latency, idle-waiters or burst.")]
+    [InlineData(new[] { "--url", "http://127.0.0.1:1", "produce" }, "The scenario comes first, then its options: produce --url ...; got '--url' first.")]
+    [InlineData(new[] { "--json" }, "Name a scenario first, then its options: produce, consume, cycle, latency, idle-waiters or burst; got '--json'.")]
+    [InlineData(new[] { "Produce" }, "Unknown scenario 'Produce': the scenarios are produce, consume, cycle, latency, idle-waiters or burst.")]
+    public void A_missing_or_misplaced_scenario_is_refused_with_the_scenarios_there_are(string[] args, string refusal) =>
+        // Options before the scenario read as "Unknown scenario '--url'.", and no refusal named the scenarios.
+        FluentActions.Invoking(() => LoadOptions.Parse(args)).Should().Throw<ArgumentException>().WithMessage(refusal);
+
     [Fact]
     public void A_drain_without_a_queue_to_drain_is_refused() =>
         FluentActions.Invoking(() => LoadOptions.Parse(["consume", "--no-fill", "--duration", "2"]))
