@@ -415,9 +415,23 @@ internal static class Scenarios
             sends.RemoveAll(t => t.IsCompleted);
             next += (long)(interval.TotalSeconds * Stopwatch.Frequency);
             var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+            // At a low --rate the next send may be due after the deadline: waiting for it ran a 1 s run at 0.1/s for
+            // 10 s, and Ctrl-C took as long to take effect.
+            var left = o.Duration - run.Elapsed;
+            if (wait > left)
+            {
+                wait = left;
+            }
+
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, CancellationToken.None);
+                try
+                {
+                    await Task.Delay(wait, run.Interrupt);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
 
             SampleRss();

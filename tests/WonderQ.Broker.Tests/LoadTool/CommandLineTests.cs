@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -104,6 +105,43 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         run.ExitCode.Should().Be(2, run.Error);
         run.Error.Split('\n')[0].Should().StartWith($"The load test could not run against {Url}/: POST /queues: ")
             .And.EndWith("--http2 speaks HTTP/2 without TLS: is --url the broker's h2c port? Leave --http2 out for an HTTP/1.1 one.");
+    }
+
+    [Theory]
+    [InlineData("latency")]
+    [InlineData("idle-waiters")]
+    public async Task A_paced_run_at_a_low_rate_ends_at_its_duration_not_at_its_next_send(string scenario)
+    {
+        var output = new StringWriter();
+        var args = scenario == "idle-waiters" ? new[] { "--waiters", "2" } : [];
+        var session = Stopwatch.StartNew();
+
+        // One send at the start, the next due 10 s later.
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse([scenario, "--url", Url, "--rate", "0.1", "--duration", "1", "--json", "--quiet", .. args]), output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("elapsed_seconds").GetDouble().Should().BeLessThan(1.5, "it ran until the send due after its deadline");
+        session.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(8));
+    }
+
+    [Fact]
+    public async Task Ctrl_c_in_a_paced_run_at_a_low_rate_stops_it_at_once_not_at_its_next_send()
+    {
+        var output = new StringWriter();
+        // Late enough for a cold process's setup to be done: Ctrl-C before the first send measures nothing.
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var session = Stopwatch.StartNew();
+
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse(["latency", "--url", Url, "--rate", "0.1", "--duration", "60", "--json", "--quiet"]), output, TextWriter.Null, interrupt: interrupt.Token);
+
+        exitCode.Should().Be(130, output.ToString());
+        session.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(9), "the next send was due 10 s after the first");
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.TryGetProperty("interrupted", out var interrupted).Should().BeTrue(output.ToString());
+        interrupted.GetBoolean().Should().BeTrue();
     }
 
     [Theory]
