@@ -122,7 +122,8 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
 
         exitCode.Should().Be(0, output.ToString());
         using var json = JsonDocument.Parse(output.ToString());
-        json.RootElement.GetProperty("elapsed_seconds").GetDouble().Should().BeLessThan(1.5, "it ran until the send due after its deadline");
+        // Half of the 10 s it took without the fix: half a second over its 1 s was too little on a loaded two-core machine.
+        json.RootElement.GetProperty("elapsed_seconds").GetDouble().Should().BeLessThan(5, "it ran until the send due after its deadline");
         session.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(8));
     }
 
