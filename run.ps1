@@ -12,7 +12,7 @@ $root = $PSScriptRoot
 $config = 'Release'
 $framework = 'net10.0'
 
-# The three apps alone: the solution's test projects took the first start from under half a minute to a minute or more.
+# The three apps alone: building the solution's test projects too made a first start take a minute or more, not half of one.
 Write-Host "Building WonderQ ($config)..."
 # What a build says is shown only when it fails: three "Build succeeded" summaries said nothing.
 foreach ($project in 'Broker/WonderQ.Broker.csproj', 'DevTool/WonderQ.DevTool.csproj', 'UserApp/WonderQ.UserApp.csproj') {

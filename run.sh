@@ -85,7 +85,7 @@ trap 'stop_all; exit 143' TERM
 trap 'stop_all' EXIT
 
 # After the traps: dotnet build handles a Ctrl-C itself and may still exit 0, after which the apps must not start.
-# The three apps alone: the solution's test projects took the first start from under half a minute to a minute or more.
+# The three apps alone: building the solution's test projects too made a first start take a minute or more, not half of one.
 echo "Building WonderQ ($config)..."
 # What a build says is shown only when it fails: three "Build succeeded" summaries said nothing.
 for project in Broker/WonderQ.Broker.csproj DevTool/WonderQ.DevTool.csproj UserApp/WonderQ.UserApp.csproj; do
