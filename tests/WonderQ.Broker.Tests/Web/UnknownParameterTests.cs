@@ -199,19 +199,9 @@ public sealed class UnknownParameterTests(KestrelBroker broker) : IClassFixture<
     [InlineData("/healthz?_=1733000000000")]
     [InlineData("/queues?_=1733000000000")]
     [InlineData("/openapi/v1.json?_=1")]
-    public async Task An_endpoint_that_takes_no_parameters_leaves_a_cache_buster_alone(string target)
-    {
-        using var get = await _client.GetAsync(target);
-        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, target));
-
-        get.StatusCode.Should().Be(HttpStatusCode.OK);
-        head.StatusCode.Should().Be(HttpStatusCode.OK);
-    }
-
-    [Theory]
     [InlineData("/healthz?_=1&_=2")]
     [InlineData("/queues?_=1&_=2")]
-    public async Task An_endpoint_that_takes_no_parameters_leaves_a_cache_buster_given_twice_alone(string target)
+    public async Task An_endpoint_that_takes_no_parameters_leaves_a_cache_buster_alone_even_given_twice(string target)
     {
         using var get = await _client.GetAsync(target);
         using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, target));
