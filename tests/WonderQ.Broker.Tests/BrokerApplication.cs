@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Broker.Messages;
 
@@ -75,6 +76,16 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
 
     /// <summary>The consumers parked in a long poll right now.</summary>
     public int WaitingConsumerCount => Services.GetRequiredService<WaitingConsumers>().Count;
+
+    /// <summary>This broker with <paramref name="logs"/> among its loggers, for a test to read what it logged.</summary>
+    public WebApplicationFactory<Program> WithLog(params ILoggerProvider[] logs) =>
+        WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+        {
+            foreach (var log in logs)
+            {
+                services.AddSingleton(log);
+            }
+        }));
 
     protected override IHost CreateHost(IHostBuilder builder) => InProcessStart.Start(builder, base.CreateHost);
 

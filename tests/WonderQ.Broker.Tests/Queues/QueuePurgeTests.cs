@@ -1,9 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using WonderQ.Broker.Storage;
 using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Broker.Tests.Storage;
@@ -292,7 +290,7 @@ public sealed class QueuePurgeTests : IDisposable
         LeavePurgeBehind(queueId: Deleted + 1);
         var log = new CommitWriterLog();
         await using var broker = NewBroker();
-        await using var app = WithLog(broker, log);
+        await using var app = broker.WithLog(log);
         app.CreateClient().Dispose();
         await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the purge of the first queue tried at start");
 
@@ -321,7 +319,7 @@ public sealed class QueuePurgeTests : IDisposable
             """);
         var log = new CommitWriterLog();
         await using var broker = NewBroker(new() { ["Storage:Sqlite:PurgeBatchBytes"] = "2500" });
-        await using var app = WithLog(broker, log);
+        await using var app = broker.WithLog(log);
         app.CreateClient().Dispose();
 
         await Eventually.TrueAsync(() => PurgeFailures(log) == 1, "the chunk with the fifth message failed");
@@ -349,9 +347,6 @@ public sealed class QueuePurgeTests : IDisposable
             },
             what);
 
-    private static WebApplicationFactory<Program> WithLog(BrokerApplication broker, CommitWriterLog log) =>
-        broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
-
     /// <summary>
     /// A broker started on a file whose purge <see cref="LeavePurgeBehind"/> refused, once that purge has failed the
     /// first time.
@@ -362,7 +357,7 @@ public sealed class QueuePurgeTests : IDisposable
         LeavePurgeBehind(refused: true);
         var log = new CommitWriterLog();
         var broker = NewBroker(settings);
-        var app = WithLog(broker, log);
+        var app = broker.WithLog(log);
         var started = new RefusedPurge(broker, app, app.CreateClient(), log);
         await Eventually.TrueAsync(() => PurgeFailures(log) >= 1, "the purge tried at start");
         return started;

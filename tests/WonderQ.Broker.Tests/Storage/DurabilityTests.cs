@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -150,7 +149,7 @@ public sealed class DurabilityTests : IDisposable
     {
         var log = new CommitWriterLog(typeof(SqliteMessageStore));
         await using var broker = new BrokerApplication(_database.Path);
-        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        await using var app = broker.WithLog(log);
         using var client = app.CreateClient();
         DeleteTheDatabaseFiles();
 
@@ -176,7 +175,7 @@ public sealed class DurabilityTests : IDisposable
     {
         var log = new CommitWriterLog(typeof(SqliteMessageStore));
         await using var broker = new BrokerApplication(_database.Path);
-        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        await using var app = broker.WithLog(log);
         using var client = app.CreateClient();
         DeleteTheDatabaseFiles();
 
@@ -201,8 +200,7 @@ public sealed class DurabilityTests : IDisposable
         var storeLog = new CommitWriterLog(typeof(SqliteMessageStore));
         var waitersLog = new CommitWriterLog(typeof(WaitingConsumers));
         await using var broker = new BrokerApplication(_database.Path);
-        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
-            services.AddSingleton<ILoggerProvider>(storeLog).AddSingleton<ILoggerProvider>(waitersLog)));
+        await using var app = broker.WithLog(storeLog, waitersLog);
         using var client = app.CreateClient();
         var queue = await client.CreateQueueAsync();
         DeleteTheDatabaseFiles();
@@ -331,7 +329,7 @@ public sealed class DurabilityTests : IDisposable
         {
             ["Logging:LogLevel:WonderQ.Broker.Storage.Sqlite.SqliteCommitWriter"] = "Information",
         });
-        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        await using var app = broker.WithLog(log);
         using var client = app.CreateClient();
         var queue = await client.CreateQueueAsync();
         await client.SendAsync(queue.Id, "sent before the file was deleted");
@@ -351,7 +349,7 @@ public sealed class DurabilityTests : IDisposable
         var linkedPath = File.CreateSymbolicLink(Path.Combine(_database.Directory, "link.db"), Path.Combine(realFolder, "q.db")).FullName;
         var log = new CommitWriterLog();
         await using var broker = new BrokerApplication(linkedPath);
-        await using var app = broker.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        await using var app = broker.WithLog(log);
         using var client = app.CreateClient();
         var queue = await client.CreateQueueAsync();
         File.Delete(Path.Combine(realFolder, "q.db-wal"));

@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Shared.Contracts;
@@ -33,7 +31,7 @@ public sealed class FullDiskTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _app = _broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(_log)));
+        _app = _broker.WithLog(_log);
         _client = _app.CreateClient();
         return Task.CompletedTask;
     }

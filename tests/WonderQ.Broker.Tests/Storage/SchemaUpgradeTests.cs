@@ -1,7 +1,4 @@
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using WonderQ.Broker.Storage;
 using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Contracts;
@@ -46,7 +43,7 @@ public sealed class SchemaUpgradeTests : IDisposable
 
         var log = new CommitWriterLog(typeof(SqliteDatabase));
         await using var broker = new BrokerApplication(_database.Path, settings: _schemaLogged);
-        await using var app = broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        await using var app = broker.WithLog(log);
         using var client = app.CreateClient();
         var upgraded = new[] { await client.CountsAsync(1), await client.CountsAsync(2), await client.CountsAsync(3) };
         var sent = await client.SendAsync(1, "a4");
@@ -70,7 +67,7 @@ public sealed class SchemaUpgradeTests : IDisposable
     {
         var log = new CommitWriterLog(typeof(SqliteDatabase));
         await using var broker = new BrokerApplication(_database.Path, settings: _schemaLogged);
-        await using var app = broker.WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<ILoggerProvider>(log)));
+        await using var app = broker.WithLog(log);
 
         app.CreateClient().Dispose();
 
