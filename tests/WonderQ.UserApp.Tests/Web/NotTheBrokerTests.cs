@@ -12,10 +12,7 @@ public sealed class NotTheBrokerTests(UserAppOnASocket apps) : IClassFixture<Use
     [Fact]
     public async Task A_request_from_a_broker_client_is_a_421_saying_this_is_the_userapp()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
-        request.Headers.Via.ParseAdd("1.1 wonderq-broker-client");
-
-        using var response = await _userApp.SendAsync(request);
+        using var response = await GetListenersViaAsync("1.1 wonderq-broker-client");
 
         response.StatusCode.Should().Be(HttpStatusCode.MisdirectedRequest);
         response.Content.Headers.ContentType?.MediaType.Should().Be("application/problem+json");
@@ -26,10 +23,7 @@ public sealed class NotTheBrokerTests(UserAppOnASocket apps) : IClassFixture<Use
     [Fact]
     public async Task Another_proxys_via_is_no_reason_to_refuse()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
-        request.Headers.Via.ParseAdd("1.1 nginx");
-
-        using var response = await _userApp.SendAsync(request);
+        using var response = await GetListenersViaAsync("1.1 nginx");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -40,10 +34,7 @@ public sealed class NotTheBrokerTests(UserAppOnASocket apps) : IClassFixture<Use
     [InlineData("1.1 my-wonderq-broker-client")]
     public async Task A_proxys_via_that_merely_contains_the_clients_name_is_no_reason_to_refuse(string via)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
-        request.Headers.TryAddWithoutValidation("Via", via);
-
-        using var response = await _userApp.SendAsync(request);
+        using var response = await GetListenersViaAsync(via);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -53,13 +44,17 @@ public sealed class NotTheBrokerTests(UserAppOnASocket apps) : IClassFixture<Use
     [InlineData("1.0 fred, HTTP/1.1 WonderQ-Broker-Client (a comment)")]
     public async Task A_broker_client_behind_a_proxy_is_still_refused(string via)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
-        request.Headers.TryAddWithoutValidation("Via", via);
-
-        using var response = await _userApp.SendAsync(request);
+        using var response = await GetListenersViaAsync(via);
 
         response.StatusCode.Should().Be(HttpStatusCode.MisdirectedRequest);
     }
 
     public void Dispose() => _userApp.Dispose();
+
+    private async Task<HttpResponseMessage> GetListenersViaAsync(string via)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listeners");
+        request.Headers.TryAddWithoutValidation("Via", via);
+        return await _userApp.SendAsync(request);
+    }
 }
