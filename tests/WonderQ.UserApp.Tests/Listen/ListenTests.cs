@@ -230,11 +230,7 @@ public partial class ListenTests : UserAppTestBase
     {
         // A page on any site can make its reader's browser send this GET (an image, say), and the loop deletes what it
         // reads; one served from another port of this machine is same-site to the browser.
-        await DispatchAsync(new { queue_name = "orders", body = "not yours" });
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/listen?queue_name=orders&wait_time=0");
-        request.Headers.Add("Sec-Fetch-Site", site);
-
-        using var response = await Http.SendAsync(request);
+        using var response = await ListenToOrdersAsync(site);
 
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
@@ -250,12 +246,7 @@ public partial class ListenTests : UserAppTestBase
     public async Task Listen_addressed_to_a_name_other_than_this_machine_s_starts_no_loop(string host, HttpStatusCode expected)
     {
         // A page whose own name is pointed at 127.0.0.1 (DNS rebinding) is same-origin to the browser: only its Host tells.
-        await DispatchAsync(new { queue_name = "orders", body = "not yours" });
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/listen?queue_name=orders&wait_time=0");
-        request.Headers.Host = host;
-        request.Headers.Add("Sec-Fetch-Site", "same-origin");
-
-        using var response = await Http.SendAsync(request);
+        using var response = await ListenToOrdersAsync("same-origin", host);
 
         response.StatusCode.Should().Be(expected);
         if (expected == HttpStatusCode.BadRequest)
@@ -271,13 +262,20 @@ public partial class ListenTests : UserAppTestBase
     [InlineData("same-origin")]
     public async Task Listen_from_the_address_bar_or_the_app_s_own_page_is_served(string site)
     {
-        await DispatchAsync(new { queue_name = "orders", body = "hi" });
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/listen?queue_name=orders&wait_time=0");
-        request.Headers.Add("Sec-Fetch-Site", site);
-
-        using var response = await Http.SendAsync(request);
+        using var response = await ListenToOrdersAsync(site);
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+    }
+
+    /// <summary>A listen to "orders", which holds a message, as a browser sends it from <paramref name="site"/> (to <paramref name="host"/>).</summary>
+    private async Task<HttpResponseMessage> ListenToOrdersAsync(string site, string? host = null)
+    {
+        await DispatchAsync(new { queue_name = "orders", body = "not yours" });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/listen?queue_name=orders&wait_time=0");
+        request.Headers.Add("Sec-Fetch-Site", site);
+        request.Headers.Host = host;
+
+        return await Http.SendAsync(request);
     }
 
     [Theory]
