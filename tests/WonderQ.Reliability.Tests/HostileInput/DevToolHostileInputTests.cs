@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
@@ -16,10 +15,9 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// might send. Its own checks and the broker's refusals passed through must both come out as a 4xx problem+json
 /// without internals, and the DevTool goes on serving.
 /// </summary>
-public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHelper output) : IClassFixture<DevToolInFront>
+public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHelper output)
+    : FrontedAppHostileInputTests(apps, output), IClassFixture<DevToolInFront>
 {
-    private const int RandomRequestCount = 1_000;
-
     public static TheoryData<string, string, string, string?, string?, int> Requests()
     {
         var longName = new string('q', 100_000);
@@ -110,136 +108,53 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
 
     [Theory]
     [MemberData(nameof(Requests))]
-    public async Task Hostile_request_is_a_client_problem_and_the_DevTool_keeps_serving(
-        string name, string method, string path, string? body, string? contentType, int expected)
-    {
-        // Arrange
-        using var client = apps.CreateClient();
-
-        // Act and assert
-        await SendAndCheckAsync(client, name, method, path, body is null ? null : Encoding.UTF8.GetBytes(body), contentType, expected);
-        await client.DevToolShouldStillServeAsync();
-    }
+    public Task Hostile_request_is_a_client_problem_and_the_DevTool_keeps_serving(
+        string name, string method, string path, string? body, string? contentType, int expected) =>
+        ShouldBeAClientProblemAsync(name, method, path, body, contentType, expected);
 
     [Theory]
     [InlineData("/queues", "{\"name\":\"a", "\"}")]
     [InlineData("/messages", "{\"queue_name\":\"q-1\",\"body\":\"a", "\"}")]
-    public async Task Invalid_UTF8_in_a_body_is_a_400(string path, string prefix, string suffix)
-    {
-        // Arrange: the bad bytes sit in the field the endpoint reads.
-        using var client = apps.CreateClient();
-        var body = WithInvalidUtf8(prefix, suffix);
-
-        // Act
-        using var response = await client.PostAsync(path, Json.Raw(body));
-
-        // Assert
-        await response.ShouldBeClientProblemAsync(HttpStatusCode.BadRequest);
-        await client.DevToolShouldStillServeAsync();
-    }
+    public Task Invalid_UTF8_in_a_body_is_a_400(string path, string prefix, string suffix) =>
+        InvalidUtf8ShouldBeA400Async(path, prefix, suffix);
 
     [Theory]
     [InlineData("/queues", false)]
     [InlineData("/messages", false)]
     [InlineData("/queues", true)]
     [InlineData("/messages", true)]
-    public async Task Body_over_the_request_limit_is_a_413_problem(string path, bool chunked)
-    {
-        // Arrange: over a bare socket, since the DevTool answers before the body is read and closes the connection,
-        // which HttpClient, still writing, reports as a reset rather than the answer.
-        var head = RawHttp.PostJson(path, chunked, OverLimit);
-
-        // Act: a declared length is refused from the head alone; a chunked body once it passes the limit.
-        var response = chunked
-            ? await RawHttp.SendAsync(apps.Url, head, RawHttp.Chunked(OverLimitPrefix(path), OverLimit, "\"}"))
-            : await RawHttp.SendAsync(apps.Url, head);
-
-        // Assert
-        response.ShouldBeProblem(413).GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
-        using var client = apps.CreateClient();
-        await client.DevToolShouldStillServeAsync();
-    }
-
-    /// <summary>A body made only of the fields <paramref name="path"/> takes, so that its length is all that is wrong.</summary>
-    private static string OverLimitPrefix(string path) => path == "/queues" ? "{\"name\":\"" : "{\"queue_name\":\"q-1\",\"body\":\"";
+    public Task Body_over_the_request_limit_is_a_413_problem(string path, bool chunked) =>
+        // A body made only of the fields the path takes, so that its length is all that is wrong.
+        BodyOverTheRequestLimitShouldBeA413Async(path, chunked, path == "/queues" ? "{\"name\":\"" : "{\"queue_name\":\"q-1\",\"body\":\"");
 
     [Theory]
     [InlineData("/queues")]
     [InlineData("/queues/some-queue")]
     [InlineData("/queues/some-queue?size=5")]
-    public async Task Thousands_of_query_parameters_are_ignored_or_refused_never_a_5xx(string path)
-    {
-        // Arrange: 1,500 parameters, within the server's request-line limit so they reach the app.
-        using var client = apps.CreateClient();
-        var junk = ThousandsOfParameters();
-        var separator = path.Contains('?') ? '&' : '?';
-
-        // Act
-        using var response = await client.GetAsync($"{path}{separator}{junk}");
-
-        // Assert
-        ((int)response.StatusCode).Should().BeLessThan(500);
-        if ((int)response.StatusCode >= 400)
-        {
-            await response.ShouldBeClientProblemAsync();
-        }
-
-        await client.DevToolShouldStillServeAsync();
-    }
+    public Task Thousands_of_query_parameters_are_ignored_or_refused_never_a_5xx(string path) =>
+        ThousandsOfQueryParametersShouldNeverBeA5xxAsync("GET", path);
 
     [Fact]
-    public async Task Thousands_of_repeats_of_size_are_a_client_problem()
-    {
-        // Arrange
-        using var client = apps.CreateClient();
-        var repeats = string.Join('&', Enumerable.Range(0, 1_000).Select(i => $"size={i % 10}"));
-
-        // Act
-        using var response = await client.GetAsync($"/queues/some-queue?{repeats}");
-
-        // Assert
-        await response.ShouldBeClientProblemAsync();
-        await client.DevToolShouldStillServeAsync();
-    }
+    public Task Thousands_of_repeats_of_size_are_a_client_problem() =>
+        GetShouldBeAClientProblemAsync($"/queues/some-queue?{string.Join('&', Enumerable.Range(0, 1_000).Select(i => $"size={i % 10}"))}");
 
     [Fact]
-    public async Task Request_line_past_the_server_limit_is_a_4xx_without_a_leak()
-    {
-        // Arrange
-        var head = RawHttp.Get($"/queues?{QueryPastTheRequestLineLimit()}");
-
-        // Act
-        var response = await RawHttp.SendAsync(apps.Url, head);
-
-        // Assert
-        response.Status.Should().BeOneOf(414, 431, 400);
-        Problems.ShouldNotLeak(response.Body, response.Body);
-        using var client = apps.CreateClient();
-        await client.DevToolShouldStillServeAsync();
-    }
+    public Task Request_line_past_the_server_limit_is_a_4xx_without_a_leak() =>
+        RawRequestShouldLeakNothingAsync(RawHttp.Get($"/queues?{QueryPastTheRequestLineLimit()}"), response => response.Status.Should().BeOneOf(414, 431, 400));
 
     [Theory]
     [InlineData("GET /queues/a%00b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")]
     [InlineData("DELETE /queues/a\u0001b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")]
     [InlineData("GARBAGE\r\n\r\n")]
-    public async Task Request_the_server_itself_refuses_is_a_4xx_without_a_leak(string head)
-    {
-        // Act: Kestrel answers these before any middleware runs (as it does for the broker), so only the status and
-        // the absence of internals can be held to the rules, not the problem+json shape.
-        var response = await RawHttp.SendAsync(apps.Url, head);
-
-        // Assert
-        response.Status.Should().Be(400);
-        Problems.ShouldNotLeak(response.Body, response.Body);
-        using var client = apps.CreateClient();
-        await client.DevToolShouldStillServeAsync();
-    }
+    public Task Request_the_server_itself_refuses_is_a_4xx_without_a_leak(string head) =>
+        // Kestrel answers these before any middleware runs, as it does for the broker.
+        RawRequestShouldLeakNothingAsync(head, response => response.Status.Should().Be(400));
 
     [Fact]
     public async Task If_None_Match_past_ASCII_gets_the_full_answer_not_a_503_blaming_the_broker()
     {
         // Arrange: Kestrel takes a header value past ASCII, which HttpClient will not send on to the broker.
-        using var client = apps.CreateClient();
+        using var client = Apps.CreateClient();
         var name = Json.UniqueQueueName("etag");
         using (var created = await client.PostAsJsonAsync("/queues", new { name }, WonderQJson.Options))
         {
@@ -249,7 +164,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
         var head = $"GET /queues/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: \"é\"\r\nConnection: close\r\n\r\n";
 
         // Act
-        var response = await RawHttp.SendAsync(apps.Url, head);
+        var response = await RawHttp.SendAsync(Apps.Url, head);
 
         // Assert
         response.Status.Should().Be(200, response.Body);
@@ -261,7 +176,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     public async Task A_normal_dashboard_request_is_served()
     {
         // Arrange
-        using var client = apps.CreateClient();
+        using var client = Apps.CreateClient();
 
         // Act
         using var response = await client.GetAsync("/");
@@ -275,7 +190,7 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
     public async Task A_thousand_random_requests_get_no_5xx_and_every_4xx_is_problem_json()
     {
         // Arrange
-        using var client = apps.CreateClient();
+        using var client = Apps.CreateClient();
         var name = Json.UniqueQueueName("fuzz");
         using var created = await client.PostAsJsonAsync("/queues", new { name }, WonderQJson.Options);
         created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
@@ -298,35 +213,19 @@ public sealed class DevToolHostileInputTests(DevToolInFront apps, ITestOutputHel
                 _ => null,
             },
             KnownValues: [name, id]);
-        var fuzzer = new AppFuzzer(new Random(Seed), shape);
 
-        // Act
-        var (failures, statuses) = await fuzzer.RunAsync(client, RandomRequestCount, parallelism: 4);
-
-        // Assert
-        output.WriteLine($"seed {Seed}, {RandomRequestCount} requests; statuses: {statuses}");
-        failures.Should().BeEmpty();
-        await client.DevToolShouldStillServeAsync();
+        // Act and assert
+        await RandomRequestsShouldGetNoServerErrorAsync(client, shape);
     }
 
     [Fact]
-    public async Task With_the_broker_down_the_DevTool_answers_503_problem_json_naming_the_broker()
-    {
-        // Arrange
-        await using var impatient = new ImpatientDevTool();
-        await impatient.InitializeAsync();
-        var broker = impatient.BrokerUrl.Authority;
-        using var client = impatient.CreateClient();
-        await impatient.StopBrokerAsync();
+    public Task With_the_broker_down_the_DevTool_answers_503_problem_json_naming_the_broker() =>
+        WithTheBrokerDownShouldNameItAsync(
+            new ImpatientDevTool(),
+            client => client.GetAsync("/queues"),
+            client => client.PostAsJsonAsync("/queues", new { name = "while-down" }, WonderQJson.Options));
 
-        // Act
-        using var list = await client.GetAsync("/queues");
-        using var create = await client.PostAsJsonAsync("/queues", new { name = "while-down" }, WonderQJson.Options);
-
-        // Assert
-        await list.ShouldReportBrokerDownAsync(broker);
-        await create.ShouldReportBrokerDownAsync(broker);
-    }
+    protected override Task ShouldStillServeAsync(HttpClient client) => client.DevToolShouldStillServeAsync();
 
     /// <summary>One attempt with a short timeout, so a broker that is gone is reported at once.</summary>
     private sealed class ImpatientDevTool() : DevToolInFront([], FailFastBrokerClient);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
@@ -16,10 +15,9 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 /// might send. Listen requests name queues that do not exist (or stop the loop they start), so no background loop
 /// outlives its test.
 /// </summary>
-public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHelper output) : IClassFixture<UserAppInFront>
+public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHelper output)
+    : FrontedAppHostileInputTests(apps, output), IClassFixture<UserAppInFront>
 {
-    private const int RandomRequestCount = 1_000;
-
     public static TheoryData<string, string, string, string?, string?, int> Requests()
     {
         var longName = new string('q', 100_000);
@@ -128,133 +126,53 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
 
     [Theory]
     [MemberData(nameof(Requests))]
-    public async Task Hostile_request_is_a_client_problem_and_the_UserApp_keeps_serving(
-        string name, string method, string path, string? body, string? contentType, int expected)
-    {
-        // Arrange
-        using var client = apps.CreateClient();
-
-        // Act and assert
-        await SendAndCheckAsync(client, name, method, path, body is null ? null : Encoding.UTF8.GetBytes(body), contentType, expected);
-        await client.UserAppShouldStillServeAsync();
-    }
+    public Task Hostile_request_is_a_client_problem_and_the_UserApp_keeps_serving(
+        string name, string method, string path, string? body, string? contentType, int expected) =>
+        ShouldBeAClientProblemAsync(name, method, path, body, contentType, expected);
 
     [Theory]
     [InlineData("{\"queue_name\":\"a", "\"}")]
     [InlineData("{\"queue_name\":\"utf8-queue\",\"body\":\"a", "\"}")]
-    public async Task Invalid_UTF8_in_a_dispatch_is_a_400(string prefix, string suffix)
-    {
-        // Arrange
-        using var client = apps.CreateClient();
-        var body = WithInvalidUtf8(prefix, suffix);
-
-        // Act
-        using var response = await client.PostAsync("/dispatch", Json.Raw(body));
-
-        // Assert
-        await response.ShouldBeClientProblemAsync(HttpStatusCode.BadRequest);
-        await client.UserAppShouldStillServeAsync();
-    }
+    public Task Invalid_UTF8_in_a_dispatch_is_a_400(string prefix, string suffix) =>
+        InvalidUtf8ShouldBeA400Async("/dispatch", prefix, suffix);
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Dispatch_over_the_request_limit_is_a_413_problem(bool chunked)
-    {
-        // Arrange: over a bare socket, since the UserApp answers before the body is read and closes the connection,
-        // which HttpClient, still writing, reports as a reset rather than the answer.
-        var head = RawHttp.PostJson("/dispatch", chunked, OverLimit);
-
-        // Act: a declared length is refused from the head alone; a chunked body once it passes the limit.
-        var response = chunked
-            ? await RawHttp.SendAsync(apps.Url, head, RawHttp.Chunked("{\"queue_name\":\"big-queue\",\"body\":\"", OverLimit, "\"}"))
-            : await RawHttp.SendAsync(apps.Url, head);
-
-        // Assert
-        response.ShouldBeProblem(413).GetProperty("detail").GetString().Should().Contain("Limits:MaxRequestBodyBytes");
-        using var client = apps.CreateClient();
-        await client.UserAppShouldStillServeAsync();
-    }
+    public Task Dispatch_over_the_request_limit_is_a_413_problem(bool chunked) =>
+        BodyOverTheRequestLimitShouldBeA413Async("/dispatch", chunked, "{\"queue_name\":\"big-queue\",\"body\":\"");
 
     [Theory]
     [InlineData("GET", "/listeners")]
     [InlineData("GET", "/listen?queue_name=no-such-queue-here")]
     [InlineData("DELETE", "/listen?queue_name=no-such-queue-here")]
-    public async Task Thousands_of_query_parameters_are_ignored_or_refused_never_a_5xx(string method, string path)
-    {
-        // Arrange: 1,500 parameters, within the server's request-line limit so they reach the app.
-        using var client = apps.CreateClient();
-        var junk = ThousandsOfParameters();
-        var separator = path.Contains('?') ? '&' : '?';
-
-        // Act
-        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"{path}{separator}{junk}"));
-
-        // Assert
-        ((int)response.StatusCode).Should().BeLessThan(500);
-        if ((int)response.StatusCode >= 400)
-        {
-            await response.ShouldBeClientProblemAsync();
-        }
-
-        await client.UserAppShouldStillServeAsync();
-    }
+    public Task Thousands_of_query_parameters_are_ignored_or_refused_never_a_5xx(string method, string path) =>
+        ThousandsOfQueryParametersShouldNeverBeA5xxAsync(method, path);
 
     [Theory]
     [InlineData("size")]
     [InlineData("queue_id")]
-    public async Task Hundreds_of_repeats_of_one_listen_parameter_are_a_client_problem(string parameter)
-    {
-        // Arrange
-        using var client = apps.CreateClient();
+    public Task Hundreds_of_repeats_of_one_listen_parameter_are_a_client_problem(string parameter) =>
         // 600 repeats keep the request line under the server's 8 KB limit, so they reach the app.
-        var repeats = string.Join('&', Enumerable.Range(0, 600).Select(i => $"{parameter}={(i % 9) + 1}"));
-
-        // Act
-        using var response = await client.GetAsync($"/listen?queue_name=no-such-queue-here&{repeats}");
-
-        // Assert
-        await response.ShouldBeClientProblemAsync();
-        await client.UserAppShouldStillServeAsync();
-    }
+        GetShouldBeAClientProblemAsync(
+            $"/listen?queue_name=no-such-queue-here&{string.Join('&', Enumerable.Range(0, 600).Select(i => $"{parameter}={(i % 9) + 1}"))}");
 
     [Theory]
     [InlineData("GET /listen?queue_name=a%00b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")]
     [InlineData("POST /dispatch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\nConnection: close\r\n\r\n")]
     [InlineData("GARBAGE\r\n\r\n")]
-    public async Task Request_the_server_refuses_or_the_app_answers_is_a_4xx_without_a_leak(string head)
-    {
-        // Act
-        var response = await RawHttp.SendAsync(apps.Url, head);
-
-        // Assert
-        response.Status.Should().BeInRange(400, 499, response.Head);
-        Problems.ShouldNotLeak(response.Body, response.Body);
-        using var client = apps.CreateClient();
-        await client.UserAppShouldStillServeAsync();
-    }
+    public Task Request_the_server_refuses_or_the_app_answers_is_a_4xx_without_a_leak(string head) =>
+        RawRequestShouldLeakNothingAsync(head, response => response.Status.Should().BeInRange(400, 499, response.Head));
 
     [Fact]
-    public async Task Request_line_past_the_server_limit_is_a_4xx_without_a_leak()
-    {
-        // Arrange
-        var head = RawHttp.Get($"/listeners?{QueryPastTheRequestLineLimit()}");
-
-        // Act
-        var response = await RawHttp.SendAsync(apps.Url, head);
-
-        // Assert
-        response.Status.Should().BeOneOf(414, 431, 400);
-        Problems.ShouldNotLeak(response.Body, response.Body);
-        using var client = apps.CreateClient();
-        await client.UserAppShouldStillServeAsync();
-    }
+    public Task Request_line_past_the_server_limit_is_a_4xx_without_a_leak() =>
+        RawRequestShouldLeakNothingAsync(RawHttp.Get($"/listeners?{QueryPastTheRequestLineLimit()}"), response => response.Status.Should().BeOneOf(414, 431, 400));
 
     [Fact]
     public async Task Listen_on_a_real_queue_starts_one_loop_that_stops_on_delete_and_a_second_delete_is_a_404()
     {
         // Arrange
-        using var client = apps.CreateClient();
+        using var client = Apps.CreateClient();
         var name = Json.UniqueQueueName("listen");
         using (var dispatched = await client.PostAsJsonAsync("/dispatch", new { queue_name = name, body = "to be listened to" }, WonderQJson.Options))
         {
@@ -281,7 +199,7 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     public async Task A_thousand_random_requests_get_no_5xx_and_every_4xx_is_problem_json()
     {
         // Arrange
-        using var client = apps.CreateClient();
+        using var client = Apps.CreateClient();
         var name = Json.UniqueQueueName("fuzz");
         using var dispatched = await client.PostAsJsonAsync("/dispatch", new { queue_name = name, body = "seed" }, WonderQJson.Options);
         var text = await dispatched.Content.ReadAsStringAsync();
@@ -306,17 +224,11 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
                 _ => null,
             },
             KnownValues: [name, id]);
-        var fuzzer = new AppFuzzer(new Random(Seed), shape);
 
         try
         {
-            // Act
-            var (failures, statuses) = await fuzzer.RunAsync(client, RandomRequestCount, parallelism: 4);
-
-            // Assert
-            output.WriteLine($"seed {Seed}, {RandomRequestCount} requests; statuses: {statuses}");
-            failures.Should().BeEmpty();
-            await client.UserAppShouldStillServeAsync();
+            // Act and assert
+            await RandomRequestsShouldGetNoServerErrorAsync(client, shape);
         }
         finally
         {
@@ -326,23 +238,13 @@ public sealed class UserAppHostileInputTests(UserAppInFront apps, ITestOutputHel
     }
 
     [Fact]
-    public async Task With_the_broker_down_the_UserApp_answers_503_problem_json_naming_the_broker()
-    {
-        // Arrange
-        await using var impatient = new ImpatientUserApp();
-        await impatient.InitializeAsync();
-        var broker = impatient.BrokerUrl.Authority;
-        using var client = impatient.CreateClient();
-        await impatient.StopBrokerAsync();
+    public Task With_the_broker_down_the_UserApp_answers_503_problem_json_naming_the_broker() =>
+        WithTheBrokerDownShouldNameItAsync(
+            new ImpatientUserApp(),
+            client => client.PostAsJsonAsync("/dispatch", new { queue_name = "while-down", body = "x" }, WonderQJson.Options),
+            client => client.GetAsync("/listen?queue_name=while-down"));
 
-        // Act
-        using var dispatch = await client.PostAsJsonAsync("/dispatch", new { queue_name = "while-down", body = "x" }, WonderQJson.Options);
-        using var listen = await client.GetAsync("/listen?queue_name=while-down");
-
-        // Assert
-        await dispatch.ShouldReportBrokerDownAsync(broker);
-        await listen.ShouldReportBrokerDownAsync(broker);
-    }
+    protected override Task ShouldStillServeAsync(HttpClient client) => client.UserAppShouldStillServeAsync();
 
     private static async Task StopAllListenersAsync(HttpClient client)
     {
