@@ -11,6 +11,7 @@ namespace WonderQ.Reliability.Tests.Startup;
 /// <see cref="RunScriptTests"/> runs run.sh: what is tested is the script's starting, prefixing and stopping of the
 /// apps. On Linux only, where Ctrl-C can be sent as a terminal sends it; Windows PowerShell 5.1 is not run.
 /// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class RunPowerShellScriptTests : IDisposable
 {
     private static readonly string _powerShell = Path.Combine(
@@ -20,14 +21,9 @@ public sealed class RunPowerShellScriptTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    [Fact]
+    [LinuxFact]
     public async Task Ctrl_c_stops_the_three_apps_and_the_script_waits_until_they_are_gone()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // Each app notes that it runs, and takes a second to stop after Ctrl-C, as the real ones finish their work.
         var started = Path.Combine(_directory.Directory, "started");
         using var script = Start($"""
@@ -62,14 +58,9 @@ public sealed class RunPowerShellScriptTests : IDisposable
         }
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task When_one_app_exits_the_script_says_which_and_stops_the_others()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // The user app fails at once, as on a port in use; the other two would run on.
         var failed = Path.Combine(_directory.Directory, "failed");
         using var script = Start($"""
@@ -99,16 +90,11 @@ public sealed class RunPowerShellScriptTests : IDisposable
         script.Output.Should().Contain("[userapp] exited with status 3; stopping the others.").And.EndWith("WonderQ stopped.\n");
     }
 
-    [Theory]
+    [LinuxTheory]
     [InlineData("", "{repo}/data/wonderq.db")]
     [InlineData("mydata/q.db", "{caller}/mydata/q.db")]
     public async Task Each_line_carries_its_apps_name_and_the_broker_gets_the_repositorys_database_unless_told(string configured, string expected)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // Run from elsewhere, as `../wonderq/run.ps1` is: the default database is the repository's, a relative path is
         // the caller's. Set but empty (a variable of the caller's left unset) counts as not set, as in run.sh.
         var caller = Directory.CreateDirectory(Path.Combine(_directory.Directory, "elsewhere")).FullName;
@@ -144,14 +130,9 @@ public sealed class RunPowerShellScriptTests : IDisposable
         }
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task A_failed_build_starts_no_app_and_ends_with_its_status()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var started = Path.Combine(_directory.Directory, "started");
         using var script = Start($"""
             #!/usr/bin/env bash
@@ -201,7 +182,6 @@ public sealed class RunPowerShellScriptTests : IDisposable
     /// run.ps1 from a repository of its own (with a DevTool folder, so that it starts all three apps), run from
     /// <paramref name="caller"/>, with <paramref name="dotnet"/> (a bash script) first on the PATH.
     /// </summary>
-    [SupportedOSPlatform("linux")]
     private Script Start(string dotnet, string? caller = null, params (string Name, string Value)[] environment)
     {
         var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;

@@ -9,21 +9,16 @@ namespace WonderQ.Reliability.Tests.Startup;
 /// run.sh itself, with a stand-in for <c>dotnet</c> on the PATH: the script's handling of Ctrl-C is what is tested, and
 /// a real build of the solution would overwrite the assemblies these tests run from.
 /// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class RunScriptTests : IDisposable
 {
     private readonly TempDatabase _directory = new();
 
     public void Dispose() => _directory.Dispose();
 
-    [Fact]
+    [LinuxFact]
     public async Task Ctrl_c_during_the_build_stops_the_script_and_starts_no_app()
     {
-        // run.sh is the Unix script (setsid is Linux's); run.ps1 stands in for it on Windows.
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var building = Path.Combine(_directory.Directory, "building");
         var started = Path.Combine(_directory.Directory, "started");
 
@@ -67,14 +62,9 @@ public sealed class RunScriptTests : IDisposable
         (await output).Should().NotContain("WonderQ is starting");
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Ctrl_c_just_after_an_app_starts_stops_that_app_too()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var started = Path.Combine(_directory.Directory, "started");
         // Ctrl-C when the broker runs but the script has yet to note its pid, a moment a busy machine can stretch: bash
         // reads BASH_ENV before the script, and with functrace its DEBUG trap runs before every command, start's too.
@@ -105,14 +95,9 @@ public sealed class RunScriptTests : IDisposable
         }
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task A_failed_build_says_why_starts_no_app_and_ends_with_its_status()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // The broker builds; the dev tool does not.
         var started = Path.Combine(_directory.Directory, "started");
         using var script = StartScript($"""
@@ -139,14 +124,9 @@ public sealed class RunScriptTests : IDisposable
             .And.NotContain("Build succeeded.").And.NotContain("WonderQ is starting");
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Ctrl_c_while_the_others_stop_after_one_app_failed_waits_until_they_are_gone()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // The user app fails at once, as on a port in use; the broker takes a second to shut down.
         var stopping = Path.Combine(_directory.Directory, "stopping");
         using var script = StartScript($"""
@@ -177,14 +157,9 @@ public sealed class RunScriptTests : IDisposable
         }
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task The_start_banner_names_no_port_the_apps_may_not_listen_on()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // Apps whose appsettings.json moved them off the default ports (the broker and the user app: this repository
         // has no DevTool folder).
         var started = Path.Combine(_directory.Directory, "started");
@@ -205,14 +180,9 @@ public sealed class RunScriptTests : IDisposable
             .Which.Should().NotMatchRegex(@":\d", "only the apps know their addresses, and each logs its own");
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task A_long_log_line_is_written_whole_and_without_holding_its_app_back()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // The user app logs each body it reads, up to 256 KiB: read from the pipe a byte at a time, each such line took
         // the prefixer half a second, and a listener printing them was held to two messages a second.
         var started = Path.Combine(_directory.Directory, "started");
@@ -236,18 +206,13 @@ public sealed class RunScriptTests : IDisposable
         (await output).Split('\n').Count(line => line == "[userapp] " + new string('x', 262144)).Should().Be(40);
     }
 
-    [Theory]
+    [LinuxTheory]
     [InlineData("", "{repo}/data/wonderq.db")]
     [InlineData("mydata/q.db", "{caller}/mydata/q.db")]
     [InlineData("/srv/q.db", "/srv/q.db")]
     [InlineData(":memory:", ":memory:")]
     public async Task The_broker_gets_the_repositorys_database_unless_told_and_a_relative_path_from_where_the_script_runs(string configured, string expected)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         // Run from elsewhere, as `../wonderq/run.sh` is. Set but empty (a variable of the caller's left unset) counts as
         // not set; :memory: goes to the broker as given, for it to refuse with its reason.
         var caller = Directory.CreateDirectory(Path.Combine(_directory.Directory, "elsewhere")).FullName;
@@ -270,7 +235,6 @@ public sealed class RunScriptTests : IDisposable
     /// run.sh from a repository of its own, with <paramref name="dotnet"/> (a bash script) first on the PATH for the
     /// <c>dotnet</c> it builds and runs with, run from <paramref name="caller"/> (by default the tests' own directory).
     /// </summary>
-    [SupportedOSPlatform("linux")]
     private Process StartScript(string dotnet, string? caller = null, params (string Name, string Value)[] environment)
     {
         var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;

@@ -64,3 +64,18 @@ internal static class ScriptSession
         }
     }
 }
+
+/// <summary>
+/// A test of run.sh or run.ps1, run on Linux only: the session and its Ctrl-C need setsid and /proc. On Windows
+/// run.ps1 stands in for run.sh, and Windows PowerShell 5.1 is not run.
+/// </summary>
+public sealed class LinuxFactAttribute : FactAttribute
+{
+    public LinuxFactAttribute() => Skip = OperatingSystem.IsLinux() ? null : "Linux only: setsid and /proc";
+}
+
+/// <inheritdoc cref="LinuxFactAttribute"/>
+public sealed class LinuxTheoryAttribute : TheoryAttribute
+{
+    public LinuxTheoryAttribute() => Skip = OperatingSystem.IsLinux() ? null : "Linux only: setsid and /proc";
+}
