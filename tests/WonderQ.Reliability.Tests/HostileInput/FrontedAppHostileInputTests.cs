@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
 using Xunit.Abstractions;
@@ -24,7 +23,7 @@ public abstract class FrontedAppHostileInputTests(FrontedApp apps, ITestOutputHe
     protected async Task ShouldBeAClientProblemAsync(string name, string method, string path, string? body, string? contentType, int expected)
     {
         using var client = Apps.CreateClient();
-        await SendAndCheckAsync(client, name, method, path, body is null ? null : Encoding.UTF8.GetBytes(body), contentType, expected);
+        await SendAndCheckAsync(client, name, method, path, body, contentType, expected);
         await ShouldStillServeAsync(client);
     }
 

@@ -1,5 +1,3 @@
-using System.Net;
-using FluentAssertions;
 using WonderQ.Reliability.Tests.Support;
 using static WonderQ.Reliability.Tests.Support.HostileRequests;
 
@@ -94,7 +92,8 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
             { "find: id past Int64", "GET", $"/queues/find?id={Huge}", null, null, 400 },
             { "find: id fractional", "GET", "/queues/find?id=1.5", null, null, 400 },
             { "find: id with a NUL after it", "GET", "/queues/find?id=1%00", null, null, 400 },
-            { "find: id empty", "GET", "/queues/find?id=", null, null, 0 },
+            // Either reading is defensible (an empty id read as absent); what matters is no 5xx and no leak.
+            { "find: id empty", "GET", "/queues/find?id=", null, null, SuccessOrClientError },
             { "find: id twice", "GET", "/queues/find?id=1&id=2", null, null, 400 },
             { "find: id twice, named in two cases", "GET", "/queues/find?id=1&ID=1", null, null, 400 },
             { "find: name is SQL", "GET", $"/queues/find?name={Uri.EscapeDataString(Sql)}", null, null, 400 },
@@ -171,30 +170,9 @@ public sealed class MalformedRequestTests(BrokerFactory factory) : IClassFixture
     {
         // Arrange
         using var client = factory.CreateClient();
-        using var request = new HttpRequestMessage(new HttpMethod(method), path);
-        if (body is not null)
-        {
-            request.Content = Json.Raw(body, contentType);
-        }
 
-        // Act
-        using var response = await client.SendAsync(request);
-
-        // Assert
-        if (expected == 0)
-        {
-            // Either reading is defensible (e.g. an empty id read as absent); what matters is no 5xx and no leak.
-            ((int)response.StatusCode).Should().BeLessThan(500, name);
-            if ((int)response.StatusCode >= 400)
-            {
-                await response.ShouldBeClientProblemAsync();
-            }
-        }
-        else
-        {
-            await response.ShouldBeClientProblemAsync((HttpStatusCode)expected);
-        }
-
+        // Act and assert
+        await SendAndCheckAsync(client, name, method, path, body, contentType, expected);
         await client.ShouldStillServeAsync();
     }
 }

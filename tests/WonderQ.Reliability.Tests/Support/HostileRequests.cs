@@ -50,7 +50,7 @@ public static class HostileRequests
     public const int SuccessOrClientError = -1;
 
     public static async Task SendAndCheckAsync(
-        HttpClient client, string name, string method, string path, byte[]? body, string? contentType, int expected)
+        HttpClient client, string name, string method, string path, string? body, string? contentType, int expected)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         if (body is not null)
