@@ -92,6 +92,25 @@ public class VisibilityTests : FreshBroker
     }
 
     [Fact]
+    public async Task A_message_claimed_with_a_visibility_timeout_of_zero_reaches_every_waiting_consumer_in_turn_without_the_clock_moving()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var waiting = new List<Task<MessageDto[]>>();
+        for (var i = 1; i <= 3; i++)
+        {
+            waiting.Add(Client.ConsumeAsync(queue.Id, waitTime: 20, visibilityTimeout: 0));
+            await AsleepAsync(queue.Id, i);
+        }
+
+        var id = await Client.SendAsync(queue.Id, "reserved for no time at all");
+        var received = await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10));
+
+        received.Should().AllSatisfy(messages => messages.Should().ContainSingle().Which.Id.Should().Be(id));
+        received.Select(messages => messages[0].ReceiveCount).Should().BeEquivalentTo([1, 2, 3], "each consumer claimed it once more");
+        received.Select(messages => messages[0].ReservationToken).Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
     public async Task A_waiting_consumer_is_woken_when_a_reservation_expires()
     {
         var queue = await Client.CreateQueueAsync();
