@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
@@ -11,9 +12,18 @@ namespace WonderQ.Broker.Tests.Messages;
 /// A publish claims for consumers already parked on its queue inside its own commit, so they are answered by that
 /// commit. Taken for such a claim, a consumer must be answered with it: not by its deadline, not by cancellation.
 /// </summary>
-public sealed class HandOffTests : FreshBroker
+public class HandOffTests : FreshBroker
 {
     private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(30);
+
+    public HandOffTests()
+    {
+    }
+
+    protected HandOffTests(BrokerApplication app)
+        : base(app)
+    {
+    }
 
     [Fact]
     public async Task A_message_sent_to_a_waiting_consumer_is_already_claimed_when_the_send_is_answered()
@@ -83,7 +93,7 @@ public sealed class HandOffTests : FreshBroker
         (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
     }
     [Fact]
-    public async Task Every_consumer_taken_for_a_commit_that_fails_is_answered_with_a_503()
+    public virtual async Task Every_consumer_taken_for_a_commit_that_fails_is_answered_with_a_503()
     {
         var queue = await Client.CreateQueueAsync();
         var first = Client.ConsumeResponseAsync(queue.Id, waitTime: 20);
@@ -119,5 +129,51 @@ public sealed class HandOffTests : FreshBroker
     private sealed class TakingEveryone(WaitingConsumers inner) : IParkedConsumers
     {
         public IReadOnlyList<IParkedConsumer> Take(long queueId, int messages) => inner.Take(queueId, int.MaxValue);
+    }
+}
+
+/// <summary>The same on PostgreSQL, whose store hands a send to a sleeping consumer in a transaction of its own.</summary>
+public sealed class HandOffOnPostgresTests() : HandOffTests(BrokerApplication.OnPostgres())
+{
+    /// <summary>
+    /// A send takes one sleeper here, never two. The one it did not take looks again when the commit fails, finds
+    /// nothing, and waits on for the next message.
+    /// </summary>
+    public override async Task Every_consumer_taken_for_a_commit_that_fails_is_answered_with_a_503()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var first = Client.ConsumeResponseAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id, 1);
+        var second = Client.ConsumeResponseAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id, 2);
+
+        Run(
+            """
+            CREATE FUNCTION test_claims_fail() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN RAISE EXCEPTION 'a claim fails' USING ERRCODE = 'disk_full'; END $$;
+            CREATE TRIGGER test_claims_fail BEFORE UPDATE OF reservation_token ON messages
+                FOR EACH ROW EXECUTE FUNCTION test_claims_fail();
+            """);
+        using var send = await Client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "its commit fails")));
+        using var firstAnswer = await first.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await send.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        await firstAnswer.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        (await Client.CountsAsync(queue.Id)).QueueSize.Should().Be(0, "the send was rolled back with the claim");
+        await AsleepAsync(queue.Id, 1);
+
+        Run("DROP TRIGGER test_claims_fail ON messages");
+        var id = await Client.SendAsync(queue.Id, "the next message");
+        using var secondAnswer = await second.WaitAsync(TimeSpan.FromSeconds(10));
+        (await secondAnswer.ReadAsync<MessageDto[]>()).Should().ContainSingle().Which.Id.Should().Be(id);
+    }
+
+    /// <summary>SQL in the broker's schema: a real failure of the server's, as a full disk fails a write (53100).</summary>
+    private void Run(string sql)
+    {
+        using var connection = new NpgsqlConnection(App.PostgresConnectionString);
+        connection.Open();
+        using var command = new NpgsqlCommand(sql, connection);
+        command.ExecuteNonQuery();
     }
 }

@@ -14,10 +14,19 @@ namespace WonderQ.Broker.Tests.Messages;
 /// publish, a reservation running out, the queue's deletion landing between the claim and the parking must still
 /// reach it. The store is the real one, with a hook that makes those land in exactly that gap.
 /// </summary>
-public sealed class ParkingTests : FreshBroker
+public class ParkingTests : FreshBroker
 {
     private static readonly TimeSpan _wait = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(30);
+
+    public ParkingTests()
+    {
+    }
+
+    protected ParkingTests(BrokerApplication app)
+        : base(app)
+    {
+    }
 
     [Fact]
     public async Task A_consumer_parking_on_an_idle_queue_claims_once_and_still_gets_the_next_message()
@@ -291,20 +300,25 @@ public sealed class ParkingTests : FreshBroker
         var second = ConsumeAsync(longPoll, queue.Id);
         await Eventually.TrueAsync(() => store.Held == 2, "the second consumer has looked once parked");
 
-        // One commit publishes both, as when the writer gathers sends that arrive together into one batch.
-        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
-        var hold = new HoldOperation();
-        var held = writer.RunAsync(hold);
-        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
-        var sends = new[] { "one", "two" }.Select(body => writer.RunAsync(new SendOperation(QueueRef.ById(queue.Id), body, CancellationToken.None))).ToList();
-        hold.Release.Set();
-        await held;
-        var sent = await Task.WhenAll(sends);
+        var sent = await PublishTogetherAsync(queue.Id, "one", "two");
         await Eventually.TrueAsync(() => Waiters.Count == 0, "the commit woke both consumers", TimeSpan.FromSeconds(10));
         store.Release();
 
         var received = (await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10))).SelectMany(m => m!).Select(m => m.Id);
         received.Should().BeEquivalentTo(sent.Select(m => m!.Id));
+    }
+
+    /// <summary>Sends the bodies in one commit, as the writer gathers sends that arrive together into one batch.</summary>
+    protected virtual async Task<SentMessage?[]> PublishTogetherAsync(long queueId, params string[] bodies)
+    {
+        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var sends = bodies.Select(body => writer.RunAsync(new SendOperation(QueueRef.ById(queueId), body, CancellationToken.None))).ToList();
+        hold.Release.Set();
+        await held;
+        return await Task.WhenAll(sends);
     }
 
     private LongPoll LongPoll(IMessageStore store) =>
@@ -381,5 +395,19 @@ public sealed class ParkingTests : FreshBroker
 
             return claim;
         }
+    }
+}
+
+/// <summary>
+/// The same on PostgreSQL, whose store answers the parking consumer's questions (what changed since its claim, when the
+/// next reservation runs out, whether the queue is still there) with SQL of its own.
+/// </summary>
+public sealed class ParkingOnPostgresTests() : ParkingTests(BrokerApplication.OnPostgres())
+{
+    /// <summary>Sent together, so that they go in as one batch of sends when they can (PostgresSends).</summary>
+    protected override Task<SentMessage?[]> PublishTogetherAsync(long queueId, params string[] bodies)
+    {
+        var store = App.Services.GetRequiredService<IMessageStore>();
+        return Task.WhenAll(bodies.Select(body => store.SendAsync(QueueRef.ById(queueId), body, CancellationToken.None)));
     }
 }
