@@ -1,3 +1,4 @@
+using System.Data;
 using System.Text;
 using Dapper;
 using Npgsql;
@@ -32,8 +33,13 @@ internal sealed class PostgresMessageStore(
     public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) => database.RunAsync<IReadOnlyList<QueueCounts>>(
         async connection =>
         {
+            // The clock is read once the snapshot is taken, as on SQLite: read before it, a send committed in between
+            // would carry a later time than "now" and be counted as in flight. A repeatable-read transaction keeps the
+            // snapshot of its first statement for the count.
+            await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(PostgresSql.TakeSnapshot, transaction: snapshot, cancellationToken: cancellationToken));
             var rows = await connection.QueryAsync<StoreRows.QueueCountsRow>(
-                new CommandDefinition(PostgresSql.ListQueues, new { now = Now() }, cancellationToken: cancellationToken));
+                new CommandDefinition(PostgresSql.ListQueues, new { now = Now() }, snapshot, cancellationToken: cancellationToken));
             return rows.Select(r => r.ToDto()).ToList();
         },
         cancellationToken);

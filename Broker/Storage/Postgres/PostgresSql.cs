@@ -48,6 +48,9 @@ internal static class PostgresSql
 
     public const string QueueByIdAndName = "SELECT id, name, created_at FROM queues WHERE id = @id AND name = @name";
 
+    /// <summary>The first statement of a repeatable-read transaction, which takes the snapshot the rest of it reads.</summary>
+    public const string TakeSnapshot = "SELECT id FROM queues WHERE id = 0";
+
     /// <summary>
     /// Counted afresh on every call, from one snapshot: a size kept on the queue's row, as SQLite's triggers keep it,
     /// would make every send to a queue wait for the row lock of the one before it until that commits.
