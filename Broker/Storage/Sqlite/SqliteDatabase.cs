@@ -300,6 +300,7 @@ internal sealed class SqliteDatabase : IDisposable
 
         try
         {
+            RefuseALogWithoutItsFile();
             TakeFileOwnership();
         }
         catch
@@ -307,6 +308,26 @@ internal sealed class SqliteDatabase : IDisposable
             GiveUpOwnership();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A <c>-wal</c> with no database beside it (or an empty one) is what a broker leaves when its file was moved or
+    /// deleted while it ran: SQLite could not fold the log into a file it may no longer write, and the log holds its last
+    /// commits, acknowledged sends among them. SQLite would delete that log as it opens an empty file at the path, so
+    /// the file moved elsewhere would lose them for good; the operator decides instead, with the log still there.
+    /// </summary>
+    private void RefuseALogWithoutItsFile()
+    {
+        var file = new FileInfo(FilePathWithoutLinks);
+        var log = new FileInfo(WalPath);
+        if ((file.Exists && file.Length > 0) || !log.Exists || log.Length == 0)
+        {
+            return;
+        }
+
+        throw CannotOpen($"there is no database at the path, but its write-ahead log {log.FullName} is there: the file was moved or deleted "
+            + "while a broker had it open, and its last commits are in that log. Put the file back, or move the log beside it as <file>-wal "
+            + $"and point this setting there; to start on a new, empty database instead, remove {log.FullName} and {FilePathWithoutLinks}-shm");
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ using WonderQ.Broker.Messages;
 using WonderQ.Broker.Storage;
 using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Tests.Storage;
 
@@ -319,6 +320,36 @@ public sealed class DurabilityTests : IDisposable
         problem.GetProperty("detail").GetString().Should().StartWith("The broker's database file was deleted or replaced while it ran");
         (await health.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable)).GetProperty("detail").GetString()
             .Should().StartWith("The broker's database file was deleted or replaced while it ran");
+    }
+
+    /// <summary>
+    /// A file moved away while the broker ran keeps its last commits in the log left at the old path, which SQLite
+    /// would delete as it opened a new, empty file there: the restart the 503s ask for lost acknowledged messages.
+    /// </summary>
+    [Fact]
+    public async Task A_restart_after_the_database_was_moved_away_keeps_its_log_so_that_the_moved_file_has_every_message()
+    {
+        var moved = Path.Combine(_database.Directory, "moved.db");
+        long queueId;
+        await using (var app = new BrokerApplication(_database.Path))
+        {
+            using var client = app.CreateClient();
+            var queue = await client.CreateQueueAsync();
+            queueId = queue.Id;
+            await client.SendAsync(queue.Id, "acknowledged before the move");
+            File.Move(_database.Path, moved);
+        }
+
+        var restart = () => Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}"]);
+
+        restart.Should().Throw<StartRefusedException>()
+            .WithMessage($"*(Storage:Sqlite:Path): there is no database at the path, but its write-ahead log {_database.Path}-wal is there*");
+        File.Exists(_database.Path).Should().BeFalse("a refused start creates no empty file in the moved one's place");
+        File.Move(_database.Path + "-wal", moved + "-wal");
+        File.Delete(_database.Path + "-shm");
+        await using var there = new BrokerApplication(moved);
+        using var thereClient = there.CreateClient();
+        (await thereClient.PeekAsync(queueId)).Should().ContainSingle(m => m.Body == "acknowledged before the move");
     }
 
     [Fact]
