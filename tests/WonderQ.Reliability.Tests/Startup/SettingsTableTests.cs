@@ -1,9 +1,12 @@
+using System.ComponentModel;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using WonderQ.Broker.Auth;
 using WonderQ.Broker.Storage;
@@ -91,6 +94,37 @@ public sealed partial class SettingsTableTests
         }
 
         missing.Should().BeEmpty();
+    }
+
+    /// <summary>
+    /// An app started without its appsettings.json (a dll run from another folder, which it warns of) runs on the
+    /// defaults its options classes give; they are the file's, or the same app would behave otherwise there.
+    /// </summary>
+    [Theory]
+    [InlineData("Broker")]
+    [InlineData("DevTool")]
+    [InlineData("UserApp")]
+    public async Task Every_setting_the_app_binds_defaults_without_its_appsettings_json_to_what_the_file_gives_it(string app)
+    {
+        var file = AppSettings(app);
+        using var database = new TempDatabase();
+        // The database is the test's own, so its path is not the default.
+        await using var started = Create(app, ["--contentRoot", database.Directory, "--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={database.Path}"]);
+
+        var differ = new List<string>();
+        foreach (var (section, options) in _boundBy[app])
+        {
+            var bound = ((IOptions<object>)Activator.CreateInstance(typeof(OptionsAdapter<>).MakeGenericType(options), started.Services)!).Value;
+            foreach (var (key, value) in Values(section, bound).Where(v => file.ContainsKey(v.Key) && !v.Key.Equals("Storage:Sqlite:Path", StringComparison.Ordinal)))
+            {
+                if (!SameValue(value, file[key]))
+                {
+                    differ.Add($"{key} is {file[key]} in {app}/appsettings.json but {Format(value)} without it");
+                }
+            }
+        }
+
+        differ.Should().BeEmpty();
     }
 
     /// <summary>Every key of the file, flattened as the configuration flattens it, with its value as the README writes it.</summary>
@@ -223,19 +257,47 @@ public sealed partial class SettingsTableTests
                 return p.PropertyType.Namespace?.StartsWith("WonderQ", StringComparison.Ordinal) == true ? Keys(key, p.PropertyType) : [key];
             });
 
+    /// <summary>The value of each setting of <paramref name="options"/>, by key, as <see cref="Keys"/> names them.</summary>
+    private static IEnumerable<(string Key, object? Value)> Values(string section, object options) =>
+        options.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0 && p.SetMethod is { IsPublic: true })
+            .SelectMany(p =>
+            {
+                var key = $"{section}:{p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name}";
+                var value = p.GetValue(options);
+                return p.PropertyType.Namespace?.StartsWith("WonderQ", StringComparison.Ordinal) == true ? Values(key, value!) : [(key, value)];
+            });
+
+    private static bool SameValue(object? value, string written) => value switch
+    {
+        null => written == "null",
+        string text => text == (written == "\"\"" ? "" : written),
+        Array array => array.Length == 0 && written == "[]",
+        _ => written != "null" && Equals(value, TypeDescriptor.GetConverter(value.GetType()).ConvertFromInvariantString(written)),
+    };
+
+    private static string Format(object? value) => value switch
+    {
+        null => "null",
+        Array array => $"[{string.Join(", ", array.Cast<object>())}]",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture)!,
+    };
+
+    /// <summary>The app's <c>IOptions&lt;T&gt;</c> of an options class known only by its type.</summary>
+    private sealed class OptionsAdapter<T>(IServiceProvider services) : IOptions<object>
+        where T : class
+    {
+        public object Value => services.GetRequiredService<IOptions<T>>().Value;
+    }
+
     /// <summary>Whether <paramref name="app"/> starts with <paramref name="key"/> out of range (every limit is at least 0).</summary>
     private static async Task<bool> IsUnreadAsync(string app, string key)
     {
-        Func<string[], WebApplication> create = app switch
-        {
-            "DevTool" => WonderQ.DevTool.Program.CreateApp,
-            "UserApp" => WonderQ.UserApp.Program.CreateApp,
-            _ => WonderQ.Broker.Program.CreateApp,
-        };
         using var database = new TempDatabase();
         try
         {
-            await using var started = create(
+            await using var started = Create(
+                app,
                 ["--contentRoot", Path.Combine(RepoPaths.Root, app), "--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={database.Path}", $"--{key}=-1"]);
             return true;
         }
@@ -244,6 +306,13 @@ public sealed partial class SettingsTableTests
             return false;
         }
     }
+
+    private static WebApplication Create(string app, string[] args) => app switch
+    {
+        "DevTool" => WonderQ.DevTool.Program.CreateApp(args),
+        "UserApp" => WonderQ.UserApp.Program.CreateApp(args),
+        _ => WonderQ.Broker.Program.CreateApp(args),
+    };
 
     private static string Tables(string app) => string.Join(", ", _tablesOf[app].Select(t => $"\"{t}\""));
 
