@@ -90,9 +90,18 @@ internal sealed class BrokerClient : IDisposable
         return await ReadAsync<QueueDto>(response, "POST /queues", "a queue", ct);
     }
 
-    public async Task<QueueDto> FindQueueAsync(string name, CancellationToken ct)
+    public async Task<QueueDto> FindQueueAsync(string name, CancellationToken ct) =>
+        await TryFindQueueAsync(name, ct) ?? throw new SetupException($"GET /queues/find answered 404: there is no queue '{name}'.");
+
+    /// <summary>The queue named <paramref name="name"/>, or null when the server answers that it has none (404).</summary>
+    public async Task<QueueDto?> TryFindQueueAsync(string name, CancellationToken ct)
     {
         using var response = await SetupCallAsync("GET /queues/find", () => _http.GetAsync($"queues/find?name={Uri.EscapeDataString(name)}", ct));
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
         await EnsureAsync(response, "GET /queues/find", ct);
         return await ReadAsync<QueueDto>(response, "GET /queues/find", "a queue", ct);
     }

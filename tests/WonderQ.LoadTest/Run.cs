@@ -124,7 +124,11 @@ internal sealed class Run : IDisposable
     {
         if (Options.Queue is { } name)
         {
-            Queue = await Client.CreateQueueAsync(name, ct);
+            // A drain takes what the queue holds: creating a mistyped one would only leave an empty queue behind.
+            Queue = Options.NoFill
+                ? await Client.TryFindQueueAsync(name, ct) ?? throw new SetupException(
+                    $"--no-fill drains what the queue '{name}' holds, and the server has no queue by that name: check the name (nothing was created).")
+                : await Client.CreateQueueAsync(name, ct);
             OwnsQueue = false;
         }
         else

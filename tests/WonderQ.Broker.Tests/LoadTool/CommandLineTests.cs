@@ -89,12 +89,28 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     [Fact]
     public async Task A_drain_of_a_queue_that_holds_nothing_is_refused_rather_than_passed_at_0_msgs_per_second()
     {
+        using (var http = broker.CreateClient())
+        {
+            (await http.PostAsJsonAsync("/queues", new { name = "empty-backlog" })).EnsureSuccessStatusCode();
+        }
+
         var run = await LoadToolProcess.RunAsync("consume", "--url", Url, "--queue", "empty-backlog", "--no-fill", "--messages", "100", "--duration", "2", "--quiet");
 
         run.ExitCode.Should().Be(2, run.Output);
         run.Output.Should().NotContain("result PASS");
         run.Error.Split('\n')[0].Should().Be(
             $"The load test could not run against {Url}/: --no-fill drains what the queue 'empty-backlog' holds, and it holds no messages: fill it first, or leave out --no-fill.");
+    }
+
+    [Fact]
+    public async Task A_drain_of_a_queue_that_does_not_exist_is_refused_naming_it_and_creates_nothing()
+    {
+        var run = await LoadToolProcess.RunAsync("consume", "--url", Url, "--queue", "no-such-backlog", "--no-fill", "--messages", "100", "--duration", "2", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Output);
+        run.Error.Split('\n')[0].Should().Be(
+            $"The load test could not run against {Url}/: --no-fill drains what the queue 'no-such-backlog' holds, and the server has no queue by that name: check the name (nothing was created).");
+        (await QueueNamesAsync()).Should().NotContain("no-such-backlog", "a mistyped name left an empty queue behind");
     }
 
     [Fact]
