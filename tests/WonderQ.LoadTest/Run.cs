@@ -10,6 +10,7 @@ internal sealed class Run : IDisposable
     private long _delivered;
     private long _stamp;
     private long _lastDelivery;
+    private long _receivable = long.MaxValue;
 
     /// <param name="time">What counts down the hard limit and the grace after Ctrl-C (a test's fake clock).</param>
     /// <param name="interrupt">Ctrl-C: ends the measured phase early, as its deadline would.</param>
@@ -120,6 +121,26 @@ internal sealed class Run : IDisposable
         }
     }
 
+    /// <summary>
+    /// Lets the consumers receive at most <paramref name="messages"/> in all (<c>--no-fill</c>, where every message
+    /// counts): each receive asks for no more than is left, so a drain of part of a shared queue takes what it was told.
+    /// </summary>
+    public void LimitReceives(long messages) => Interlocked.Exchange(ref _receivable, messages);
+
+    /// <summary>Takes up to <paramref name="size"/> from what may still be received: 0 once it is all taken.</summary>
+    private int Reserve(int size)
+    {
+        while (true)
+        {
+            var left = Interlocked.Read(ref _receivable);
+            var take = (int)Math.Min(size, left);
+            if (take <= 0 || Interlocked.CompareExchange(ref _receivable, left - take, left) == left)
+            {
+                return Math.Max(0, take);
+            }
+        }
+    }
+
     public async Task OpenQueueAsync(CancellationToken ct)
     {
         if (Options.Queue is { } name)
@@ -192,8 +213,17 @@ internal sealed class Run : IDisposable
         var background = new List<Task>();
         while (!ct.IsCancellationRequested && !done())
         {
+            var ask = Reserve(size);
+            if (ask == 0)
+            {
+                // The rest is asked for by consumers whose receives are out: one that gets less than it asked gives the
+                // difference back and asks again itself.
+                break;
+            }
+
             var askedAt = Stopwatch.GetTimestamp();
-            var messages = await Client.ConsumeAsync(Queue.Id, size, waitTime, Options.VisibilityTimeout, consume, ct);
+            var messages = await Client.ConsumeAsync(Queue.Id, ask, waitTime, Options.VisibilityTimeout, consume, ct);
+            Interlocked.Add(ref _receivable, ask - Math.Min(ask, messages?.Length ?? 0));
             if (messages is null)
             {
                 if (!ct.IsCancellationRequested)

@@ -234,6 +234,10 @@ internal static class Scenarios
             run.Extra["fill_seconds"] = Math.Round(fillTimer.Elapsed.TotalSeconds, 3);
             run.Extra["fill_msgs_per_s"] = Math.Round(target / fillTimer.Elapsed.TotalSeconds, 1);
         }
+        else
+        {
+            run.LimitReceives(target);
+        }
 
         var consume = new Recorder("consume");
         var delete = new Recorder("delete");

@@ -37,4 +37,32 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
         verification.GetProperty("queue_size_after").GetInt64().Should().Be(0);
         json.RootElement.GetProperty("result").GetString().Should().Be("PASS");
     }
+
+    [Fact]
+    public async Task A_drain_of_part_of_a_queue_takes_exactly_the_messages_asked_for_not_whole_batches_past_them()
+    {
+        // Arrange: a backlog of 50; two consumers asking for batches of 10 would take 20 or more for 15.
+        using var http = broker.CreateClient();
+        var queue = await (await http.PostAsJsonAsync("/queues", new { name = "drained-in-part" })).Content.ReadFromJsonAsync<JsonElement>();
+        for (var i = 0; i < 50; i++)
+        {
+            (await http.PostAsJsonAsync("/messages", new { queue_id = queue.GetProperty("id").GetInt64(), body = $"backlog #{i}" })).EnsureSuccessStatusCode();
+        }
+
+        var options = LoadOptions.Parse([
+            "consume", "--queue", "drained-in-part", "--no-fill", "--messages", "15", "--consumers", "2", "--batch", "10",
+            "--duration", "30", "--url", broker.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        // Act
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        // Assert
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var verification = json.RootElement.GetProperty("verification");
+        verification.GetProperty("foreign_received").GetInt64().Should().Be(15);
+        verification.GetProperty("foreign_deleted").GetInt64().Should().Be(15);
+        verification.GetProperty("queue_size_after").GetInt64().Should().Be(35, "the rest of the backlog is left for its consumers");
+    }
 }
