@@ -355,7 +355,7 @@ internal static class Scenarios
         var consumers = new List<Task>(waiters);
         var connect = Stopwatch.StartNew();
         var rampProgress = rampUp ? Progress.Start(run, () => $"ramp: {run.Client.ConsumesInFlight}/{waiters} long polls sent", connect) : null;
-        for (var i = 0; i < waiters && !run.Interrupted; i++)
+        for (var i = 0; i < waiters && !run.Interrupted && run.Client.Errors.Total == 0; i++)
         {
             consumers.Add(Task.Run(
                 async () =>
@@ -385,7 +385,9 @@ internal static class Scenarios
             // for the broker to park them all, and take its footprint.
             var port = o.Url.Port;
             var connections = o.Http2Connections > 0 ? Math.Min(o.Http2Connections, waiters) : waiters;
-            while (connect.Elapsed < TimeSpan.FromSeconds(60) && !run.Interrupted
+            // A long poll that failed (refused, a 5xx) is tried again at once and never counts as waiting: the run
+            // ends there, with its errors, rather than wait out the minute.
+            while (connect.Elapsed < TimeSpan.FromSeconds(60) && !run.Interrupted && run.Client.Errors.Total == 0
                 && (run.Client.ConsumesInFlight < waiters || Connections.EstablishedTo(port) < connections))
             {
                 await Task.Delay(250, CancellationToken.None);
@@ -393,6 +395,15 @@ internal static class Scenarios
 
             rampProgress?.Dispose();
             run.Extra["ramp_seconds"] = Math.Round(connect.Elapsed.TotalSeconds, 3);
+            if (run.Client.Errors.Total > 0)
+            {
+                run.Notes.Add("requests failed during the ramp (see errors): the run ended there, before any send");
+                run.StartClock();
+                await stopConsumers.CancelAsync();
+                await Task.WhenAll(consumers);
+                return (run.Elapsed, peak);
+            }
+
             await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);
             run.Extra["waiters_started"] = Volatile.Read(ref open);
             run.Extra["long_polls_in_flight"] = run.Client.ConsumesInFlight;

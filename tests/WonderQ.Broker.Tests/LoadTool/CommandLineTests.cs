@@ -175,6 +175,29 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         output.ToString().Should().MatchRegex(@"throughput [\d,]+ msgs/s \(messages delivered, at the paced rate\)\r?\n");
     }
 
+    [Theory]
+    [InlineData("refused")]
+    [InlineData("503")]
+    public async Task Long_polls_that_fail_during_the_idle_waiters_ramp_end_the_run_at_once_with_their_errors(string failure)
+    {
+        // Refused: the server is gone once the run has counted its queue. A fast 503 only now and then kept the ramp waiting.
+        await using var server = failure == "refused"
+            ? await OriginalDialectServer.StartAsync(countsQueues: true, goneAfterFirstCount: true)
+            : await OriginalDialectServer.StartAsync(countsQueues: true, consumeStatus: StatusCodes.Status503ServiceUnavailable);
+        var output = new StringWriter();
+        var session = Stopwatch.StartNew();
+
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse(["idle-waiters", "--url", server.Url.ToString(), "--waiters", "20", "--duration", "1", "--json", "--quiet"]), output, TextWriter.Null);
+
+        session.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "the ramp waited out a minute for long polls that kept failing");
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("errors").EnumerateObject().Should().Contain(error => error.Name.StartsWith("GET /messages/consume ", StringComparison.Ordinal));
+        json.RootElement.GetProperty("notes").EnumerateArray().Select(note => note.GetString()).Should()
+            .Contain("requests failed during the ramp (see errors): the run ended there, before any send");
+    }
+
     [Fact]
     public async Task The_queue_is_created_with_a_content_length_that_a_minimal_server_can_read()
     {

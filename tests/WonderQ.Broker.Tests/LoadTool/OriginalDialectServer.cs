@@ -36,9 +36,16 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// Refuse every delete with 409 and keep the message, as WonderQ does when a consume the run never heard of (a long
     /// poll it gave up on) has claimed the message again since.
     /// </param>
+    /// <param name="consumeStatus">Answer every consume with this status and no messages (200: serve them).</param>
+    /// <param name="createDelay">How long a queue's create takes to answer, as a server slow or hung in its setup.</param>
+    /// <param name="sendDelay">How long each send takes to answer.</param>
+    /// <param name="goneAfterFirstCount">
+    /// Stop, refusing connections, once the first <c>GET /queues</c> is answered: a server gone right after a run's setup.
+    /// </param>
     public static async Task<OriginalDialectServer> StartAsync(
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
-        bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false)
+        bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false, int consumeStatus = StatusCodes.Status200OK,
+        TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -47,6 +54,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         var server = new OriginalDialectServer(app);
         app.MapPost("/queues", async (HttpContext context) =>
         {
+            await Task.Delay(createDelay, context.RequestAborted);
             var name = (string)(await ReadAsync(context))["name"]!;
             lock (server._lock)
             {
@@ -57,8 +65,17 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         });
         if (countsQueues)
         {
-            app.MapGet("/queues", () =>
+            app.MapGet("/queues", (HttpContext context) =>
             {
+                if (goneAfterFirstCount)
+                {
+                    context.Response.OnCompleted(() =>
+                    {
+                        _ = Task.Run(() => app.StopAsync());
+                        return Task.CompletedTask;
+                    });
+                }
+
                 lock (server._lock)
                 {
                     return Results.Json(new JsonArray([.. server._queues.Select(q => new JsonObject
@@ -74,6 +91,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         app.MapDelete("/queues/{id:long}", () => Results.Json(new JsonObject { ["success"] = true }));
         app.MapPost("/messages", async (HttpContext context) =>
         {
+            await Task.Delay(sendDelay, context.RequestAborted);
             var request = await ReadAsync(context);
             if (dropLastCharacter)
             {
@@ -98,6 +116,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         });
         app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout) =>
         {
+            if (consumeStatus != StatusCodes.Status200OK)
+            {
+                return Results.StatusCode(consumeStatus);
+            }
+
             var now = Now();
             var until = now + (visibility_timeout * 1000L);
             var answer = new JsonArray();
