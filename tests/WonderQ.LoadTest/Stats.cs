@@ -294,12 +294,17 @@ internal static class Cpu
     public static TimeSpan LoadGenerator() => Process.GetCurrentProcess().TotalProcessorTime;
 }
 
-/// <summary>TCP connections this machine has established to a port, from /proc/net/tcp{,6}.</summary>
+/// <summary>TCP connections this process has established to a port, from /proc/net/tcp{,6} and /proc/self/fd.</summary>
 internal static class Connections
 {
+    /// <summary>
+    /// This process's established TCP connections to <paramref name="port"/>: /proc/net/tcp lists every process's
+    /// (another client of the server, another load test), so only the sockets among this process's own files count.
+    /// </summary>
     public static int EstablishedTo(int port)
     {
         var hexPort = ":" + port.ToString("X4", CultureInfo.InvariantCulture);
+        var own = OwnSockets();
         var count = 0;
         foreach (var file in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
         {
@@ -312,7 +317,7 @@ internal static class Connections
             {
                 var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 // local_address rem_address st: a client side has the broker's port as its remote end; 01 is ESTABLISHED.
-                if (fields.Length > 3 && fields[2].EndsWith(hexPort, StringComparison.Ordinal) && fields[3] == "01")
+                if (fields.Length > 9 && fields[2].EndsWith(hexPort, StringComparison.Ordinal) && fields[3] == "01" && own.Contains(fields[9]))
                 {
                     count++;
                 }
@@ -320,5 +325,32 @@ internal static class Connections
         }
 
         return count;
+    }
+
+    /// <summary>The inodes of the sockets this process holds open (each /proc/self/fd link reads "socket:[inode]").</summary>
+    private static HashSet<string> OwnSockets()
+    {
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        if (!Directory.Exists("/proc/self/fd"))
+        {
+            return inodes;
+        }
+
+        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                {
+                    inodes.Add(target["socket:[".Length..^1]);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Closed since it was listed.
+            }
+        }
+
+        return inodes;
     }
 }

@@ -199,6 +199,33 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task Idle_waiters_counts_only_its_own_connections_to_the_server_not_other_processes()
+    {
+        // Another client of the broker: this process, holding connections of its own to the same port.
+        var others = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                var other = new System.Net.Sockets.TcpClient();
+                others.Add(other);
+                await other.ConnectAsync(broker.Url.Host, broker.Url.Port);
+            }
+
+            var run = await LoadToolProcess.RunAsync("idle-waiters", "--url", Url, "--waiters", "2", "--duration", "0.5", "--json", "--quiet");
+
+            run.ExitCode.Should().Be(0, run.Error);
+            using var json = JsonDocument.Parse(run.Output);
+            // Its two long polls' connections, and the setup's one when it is still open.
+            json.RootElement.GetProperty("extra").GetProperty("connections_established").GetInt32().Should().BeInRange(2, 3);
+        }
+        finally
+        {
+            others.ForEach(other => other.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task The_queue_is_created_with_a_content_length_that_a_minimal_server_can_read()
     {
         // A stand-in for another implementation of the API that reads bodies by Content-Length only: chunked, the
