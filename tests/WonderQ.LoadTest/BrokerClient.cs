@@ -61,11 +61,15 @@ internal sealed class BrokerClient : IDisposable
     private delegate T ReadBody<out T>(ReadOnlySpan<byte> body);
 
     private int _consumesInFlight;
+    private volatile string? _setupWaiting;
 
     public Errors Errors { get; } = new();
 
     /// <summary>Hot-path connections opened so far.</summary>
     public int ConnectionsOpened => _h2?.Opened ?? _wire.Opened;
+
+    /// <summary>The setup call (<c>POST /queues</c>, ...) waiting for its answer, if one is: what progress names meanwhile.</summary>
+    public string? SetupWaiting => _setupWaiting;
 
     /// <summary>Consume requests sent (or being sent) and not yet answered.</summary>
     public int ConsumesInFlight => Volatile.Read(ref _consumesInFlight);
@@ -357,6 +361,7 @@ internal sealed class BrokerClient : IDisposable
     /// <summary>A setup call, whose failure to get an answer says which call it was, as a refusal does.</summary>
     private async Task<HttpResponseMessage> SetupCallAsync(string what, Func<Task<HttpResponseMessage>> call)
     {
+        _setupWaiting = what;
         try
         {
             return await call();
@@ -376,6 +381,10 @@ internal sealed class BrokerClient : IDisposable
             }
 
             throw new HttpRequestException($"{what}: {why}", ex, ex.StatusCode);
+        }
+        finally
+        {
+            _setupWaiting = null;
         }
     }
 

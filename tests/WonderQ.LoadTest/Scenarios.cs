@@ -12,6 +12,7 @@ internal static class Scenarios
         long? before;
         try
         {
+            using var setupProgress = SetupProgress(run, "setup");
             await run.OpenQueueAsync(ct);
             before = await run.Client.QueueSizeAsync(run.Queue.Id, ct);
         }
@@ -89,6 +90,7 @@ internal static class Scenarios
         {
             // Bounded on its own: after a Ctrl-C the run's hard limit may already have run out.
             using var counting = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var countProgress = SetupProgress(run, "after the run");
             after = await run.Client.QueueSizeAsync(run.Queue.Id, counting.Token);
         }
         catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
@@ -179,6 +181,7 @@ internal static class Scenarios
 
         try
         {
+            using var closeProgress = SetupProgress(run, "after the run");
             await run.CloseQueueAsync();
         }
         catch (Exception ex) when (ex is SetupException or HttpRequestException or OperationCanceledException)
@@ -189,6 +192,12 @@ internal static class Scenarios
 
         return result;
     }
+
+    /// <summary>Progress while a setup call (the queue, its count) waits for its answer: a hung server says nothing else.</summary>
+    private static Progress? SetupProgress(Run run, string phase) => Progress.Start(
+        run,
+        () => $"{phase}: waiting for the answer to {run.Client.SetupWaiting ?? "the server"}",
+        Stopwatch.StartNew());
 
     private static string StoppedAnswering(Run run) => run.Interrupted
         ? $"stopped by Ctrl-C with requests still unanswered {Run.InterruptGrace.TotalSeconds:0} s later; the server may have stopped answering."
@@ -473,6 +482,7 @@ internal static class Scenarios
         if (o.Warm)
         {
             // One request per connection at once, so the pool the burst sends on opens them all before the burst.
+            using var warmProgress = Progress.Start(run, () => $"warm: {run.Client.ConnectionsOpened}/{o.Concurrency} connections opened", Stopwatch.StartNew());
             await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(_ => Task.Run(
                 async () =>
                 {
@@ -500,7 +510,11 @@ internal static class Scenarios
         await Task.Delay(200, CancellationToken.None);
         run.StartClock();
         gate.SetResult();
-        await Task.WhenAll(tasks);
+        using (Progress.Start(run, () => $"burst: {send.Count}/{o.Concurrency} acknowledged"))
+        {
+            await Task.WhenAll(tasks);
+        }
+
         var elapsed = run.Elapsed;
         var created = run.Ledger.Sent;
         if (created != o.Concurrency)

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using WonderQ.LoadTest;
 
 namespace WonderQ.Broker.Tests.LoadTool;
@@ -223,6 +224,48 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         {
             others.ForEach(other => other.Dispose());
         }
+    }
+
+    [Fact]
+    public async Task A_setup_call_the_server_is_slow_to_answer_shows_progress_naming_it()
+    {
+        // Past the third second, when progress begins: a server that never answered showed nothing for a minute.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, createDelay: TimeSpan.FromSeconds(5));
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", server.Url.ToString(), "--messages", "5", "--producers", "1", "--duration", "5");
+
+        run.ExitCode.Should().Be(0, run.Error);
+        run.Error.Should().MatchRegex(@"(?m)^\[ *[34]\.\ds\] setup: waiting for the answer to POST /queues  errors 0\r?$");
+    }
+
+    [Fact]
+    public async Task A_setup_the_server_never_answers_ends_at_the_runs_hard_limit_saying_so()
+    {
+        await using var silent = new SilentBroker();
+        var time = new FakeTimeProvider();
+        var output = new StringWriter();
+
+        var session = Session.RunAsync(
+            LoadOptions.Parse(["produce", "--url", silent.Url.ToString(), "--duration", "5", "--json", "--quiet"]), output, TextWriter.Null, time);
+        await silent.Requested.WaitAsync(TimeSpan.FromSeconds(30));
+        time.Advance(TimeSpan.FromSeconds(65));
+        var exitCode = await session.WaitAsync(TimeSpan.FromSeconds(30));
+
+        exitCode.Should().Be(2, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("result").GetString().Should().Be("NOT RUN");
+        json.RootElement.GetProperty("error").GetString().Should().Contain("requests were still unanswered when the run's hard limit ran out (65 s from its start");
+    }
+
+    [Fact]
+    public async Task A_burst_the_server_is_slow_to_answer_shows_progress()
+    {
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, sendDelay: TimeSpan.FromSeconds(5));
+
+        var run = await LoadToolProcess.RunAsync("burst", "--url", server.Url.ToString(), "--concurrency", "3");
+
+        run.ExitCode.Should().Be(0, run.Error);
+        run.Error.Should().MatchRegex(@"(?m)^\[ *[34]\.\ds\] burst: 0/3 acknowledged  errors 0\r?$");
     }
 
     [Fact]
