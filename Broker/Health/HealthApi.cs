@@ -1,5 +1,8 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using WonderQ.Broker.Storage;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Health;
 
@@ -13,10 +16,19 @@ public static class HealthApi
         routes.MapGet(Path, Check).WithTags("Health").ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("200 when the store answers, 503 otherwise");
 
-    public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> Check(IMessageStore store, CancellationToken cancellationToken) =>
-        await store.PingAsync(cancellationToken) is { } unhealthy
-            ? TypedResults.Problem(unhealthy, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unhealthy.")
-            : TypedResults.Ok(new HealthStatus("ok"));
+    public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> Check(
+        IMessageStore store, IOptions<OutageOptions> outages, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (await store.PingAsync(cancellationToken) is not { } unhealthy)
+        {
+            return TypedResults.Ok(new HealthStatus("ok"));
+        }
+
+        // With the Retry-After of every other 503 (ProblemExceptionHandler): a monitor that honours it probes again when
+        // a client would try again.
+        context.Response.Headers.RetryAfter = outages.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(unhealthy, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unhealthy.");
+    }
 
     public sealed record HealthStatus(string Status);
 }

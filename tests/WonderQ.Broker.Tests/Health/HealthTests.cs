@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using Microsoft.Data.Sqlite;
 
 namespace WonderQ.Broker.Tests.Health;
@@ -32,6 +33,27 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
         // A 503, so a load balancer takes the broker out of rotation.
         var problem = await response.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
         problem.GetProperty("detail").GetString().Should().Contain("store");
+    }
+
+    [Fact]
+    public async Task Healthz_503_carries_the_configured_Retry_After_as_the_broker_s_other_503s_do()
+    {
+        await using var app = new BrokerApplication(settings: new Dictionary<string, string> { ["Outages:RetryAfterSeconds"] = "7" });
+        using var client = app.CreateClient();
+        using (var healthy = await client.GetAsync("/healthz"))
+        {
+            healthy.StatusCode.Should().Be(HttpStatusCode.OK);
+            healthy.Headers.RetryAfter.Should().BeNull("only a 503 says when to try again");
+        }
+
+        OverwriteInPlace(app.DatabasePath);
+        using var health = await client.GetAsync("/healthz");
+        using var read = await client.GetAsync("/queues");
+
+        await health.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        await read.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        health.Headers.RetryAfter.Should().Be(new RetryConditionHeaderValue(TimeSpan.FromSeconds(7)));
+        read.Headers.RetryAfter.Should().Be(health.Headers.RetryAfter, "a monitor is told what a client is");
     }
 
     [Fact]
