@@ -34,6 +34,8 @@ public sealed class BrokerClientOptions : IValidatableObject
     /// </summary>
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(1);
 
+    internal bool StopGraceValid => StopGrace >= TimeSpan.Zero && StopGrace <= TimeSpan.FromSeconds(20);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // An empty value binds as null, which [Required] says.
@@ -84,7 +86,7 @@ public sealed class BrokerClientOptions : IValidatableObject
         }
 
         // Under the host's shutdown timeout (30 s), which would cut the requests short without their answer.
-        if (StopGrace < TimeSpan.Zero || StopGrace > TimeSpan.FromSeconds(20))
+        if (!StopGraceValid)
         {
             yield return new ValidationResult("Broker:StopGrace must be from 00:00:00 to 00:00:20.", [nameof(StopGrace)]);
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -24,7 +25,13 @@ public static class BrokerClientServiceCollectionExtensions
     /// </summary>
     public static IHttpClientBuilder AddBrokerClient(this IServiceCollection services, Action<IHttpClientBuilder>? outside = null)
     {
-        services.AddOptions<BrokerClientOptions>().BindSettings(BrokerClientOptions.Section);
+        services.AddOptions<BrokerClientOptions>().BindSettings(BrokerClientOptions.Section)
+            // The host waits for the requests under way no longer than its shutdown timeout: a grace as long or longer
+            // would be cut short there, and its requests left without the 503 that says the app stopped.
+            .Validate<IOptions<HostOptions>>(
+                (o, h) => o.StopGrace == TimeSpan.Zero || !o.StopGraceValid || h.Value.ShutdownTimeout == Timeout.InfiniteTimeSpan
+                    || o.StopGrace < h.Value.ShutdownTimeout,
+                "Broker:StopGrace must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
         services.AddHostedService<BrokerUrlLog>();
         services.TryAddSingleton<BrokerRefusalLog>();
         services.AddSingleton<IFailureLog>(sp => sp.GetRequiredService<BrokerRefusalLog>());

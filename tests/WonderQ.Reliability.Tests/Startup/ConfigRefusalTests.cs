@@ -189,6 +189,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Be($"WonderQ {DisplayName(app)} did not start: {reason}");
     }
 
+    /// <summary>The host waits no longer for the requests under way: the grace could not be honoured.</summary>
+    [Theory]
+    [InlineData("DevTool")]
+    [InlineData("UserApp")]
+    public async Task A_stop_grace_past_the_host_s_shutdown_timeout_is_refused_naming_both(string app)
+    {
+        var said = await RefusalOfAsync(app, "--shutdownTimeoutSeconds=8", "--Broker:StopGrace=00:00:10");
+
+        said.Should().Be(
+            $"WonderQ {DisplayName(app)} did not start: Broker:StopGrace must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
+    }
+
     [Fact]
     public async Task A_broker_whose_PostgreSQL_server_does_not_answer_says_so_in_one_line()
     {

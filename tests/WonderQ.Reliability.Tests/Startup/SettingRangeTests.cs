@@ -44,6 +44,9 @@ public sealed class SettingRangeTests
     [InlineData("UserApp", "Broker:MaxRetries", "0", "20", "-1", "21", "")]
     [InlineData("DevTool", "Broker:RetryBaseDelay", "00:00:00", "00:01:00", "-00:00:00.001", "00:01:00.001", "")]
     [InlineData("UserApp", "Broker:StopGrace", "00:00:00", "00:00:20", "-00:00:00.001", "00:00:20.001", "")]
+    // Less than the host's shutdown timeout, which would cut the requests short without their answer.
+    [InlineData("DevTool", "Broker:StopGrace", "00:00:00", "00:00:07.999", "-00:00:00.001", "00:00:08", "shutdownTimeoutSeconds=8")]
+    [InlineData("UserApp", "Broker:StopGrace", "00:00:00", "00:00:07.999", "-00:00:00.001", "00:00:08", "shutdownTimeoutSeconds=8")]
     [InlineData("UserApp", "UserApp:DispatchParallelism", "1", "256", "0", "257", "")]
     [InlineData("UserApp", "UserApp:MaxStub", "1", "1000000", "0", "1000001", "")]
     [InlineData("UserApp", "UserApp:ListenerSize", "1", "10000", "0", "10001", "Limits:MaxBatchSize=10000")]
