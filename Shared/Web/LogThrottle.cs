@@ -39,4 +39,15 @@ public sealed class LogThrottle(TimeProvider time, TimeSpan interval)
             return true;
         }
     }
+
+    /// <summary>
+    /// What a logged line adds for the occurrences only counted since the last one: nothing when there were none, so
+    /// that no line reads "0 more", and the noun in the number the count takes.
+    /// </summary>
+    public static string Repeats(int unlogged, string one, string many) => unlogged switch
+    {
+        0 => "",
+        1 => $" (1 more such {one} since the last of these lines)",
+        _ => $" ({unlogged} more such {many} since the last of these lines)",
+    };
 }

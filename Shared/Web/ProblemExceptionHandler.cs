@@ -97,18 +97,12 @@ public sealed partial class ProblemExceptionHandler(
             return;
         }
 
-        if (unlogged == 0)
-        {
-            logger.LogWarning("Request {Method} {Path}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
-            return;
-        }
-
         logger.LogWarning(
-            "Request {Method} {Path}: {Detail} ({Unlogged} more such answers since the last of these lines)",
+            "Request {Method} {Path}: {Detail}{Repeats}",
             httpContext.Request.Method,
             httpContext.Request.Path,
             problem.Detail,
-            unlogged);
+            LogThrottle.Repeats(unlogged, "answer", "answers"));
     }
 
     public static ProblemDetails Problem(int status, string title, string detail) =>

@@ -171,9 +171,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             {
                 _logger.LogWarning(
                     IsOutage(ex) && !spell ? null : ex,
-                    "Could not tell the other brokers of changes: {Reason} ({Unlogged} more since the last of these lines); trying again",
+                    "Could not tell the other brokers of changes: {Reason}{Repeats}; trying again",
                     Reason(ex),
-                    unlogged);
+                    LogThrottle.Repeats(unlogged, "failure", "failures"));
             }
 
             return false;
@@ -242,8 +242,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         // The stack trace once a spell of failures, as for SQLite's: a server that stays down fails every request.
         _logger.LogError(
             spell ? exception : null,
-            "The PostgreSQL database failed a request: {Reason} ({Unlogged} more such failures since the last of these lines)",
+            "The PostgreSQL database failed a request: {Reason}{Repeats}",
             Reason(exception),
-            unlogged);
+            LogThrottle.Repeats(unlogged, "failure", "failures"));
     }
 }

@@ -138,9 +138,9 @@ internal sealed class PostgresNotifications(
                     // The server's own refusal (a permission, say) or the unexpected, with its trace; a lost connection without.
                     logger.LogWarning(
                         ex is PostgresException || ex is not (NpgsqlException or TimeoutException) ? ex : null,
-                        "Not listening for other brokers' changes ({Reason}; {Unlogged} more such failures since the last of these lines); trying again every {Delay}",
+                        "Not listening for other brokers' changes ({Reason}){Repeats}; trying again every {Delay}",
                         ex.Message,
-                        unlogged,
+                        LogThrottle.Repeats(unlogged, "failure", "failures"),
                         _options.NotificationRetryInterval);
                 }
 

@@ -158,16 +158,10 @@ internal sealed class SqliteMessageStore(
         // The stack trace once a spell of failures, as for writes (CommitFailureLog): a disk that stays broken fails
         // every read, and one trace says all the copies would. The count goes with it too: the failures counted at the
         // end of the last spell are said nowhere else.
-        if (unlogged == 0)
-        {
-            logger.LogError(spell ? exception : null, "A read of the message store failed: {Reason}", exception.Message);
-            return;
-        }
-
         logger.LogError(
             spell ? exception : null,
-            "A read of the message store failed: {Reason} ({Unlogged} more such failures since the last of these lines)",
+            "A read of the message store failed: {Reason}{Repeats}",
             exception.Message,
-            unlogged);
+            LogThrottle.Repeats(unlogged, "failure", "failures"));
     }
 }

@@ -44,6 +44,26 @@ public sealed class OutageLogTests : IDisposable
     }
 
     [Theory]
+    [InlineData(0, "")]
+    [InlineData(1, " (1 more such answer since the last of these lines)")]
+    [InlineData(2, " (2 more such answers since the last of these lines)")]
+    public async Task A_line_after_an_interval_counts_the_answers_not_logged_in_words_that_fit_the_count(int counted, string said)
+    {
+        var handler = Handler(new OutageOptions());
+        await AnswerAsync(handler);
+        for (var i = 0; i < counted; i++)
+        {
+            await AnswerAsync(handler);
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await AnswerAsync(handler);
+
+        _log.Warnings.Should().HaveCount(2);
+        _log.Warnings[1].Should().EndWith($": The store is down.{said}");
+    }
+
+    [Theory]
     [InlineData(0, 6)]
     [InlineData(3, 2)]
     [InlineData(60, 1)]

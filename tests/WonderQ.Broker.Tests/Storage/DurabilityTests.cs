@@ -167,6 +167,27 @@ public sealed class DurabilityTests : IDisposable
             .And.EndWith("(2 more such failures since the last of these lines)");
     }
 
+    [Fact]
+    public async Task One_failed_read_counted_is_said_as_one_failure_and_a_line_with_none_counted_says_no_count()
+    {
+        var log = new CommitWriterLog(typeof(SqliteMessageStore));
+        await using var broker = new BrokerApplication(_database.Path);
+        await using var app = broker.WithLog(log);
+        using var client = app.CreateClient();
+        DeleteTheDatabaseFiles();
+
+        await FailReadsAsync(client, 2);
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
+        await FailReadsAsync(client, 1);
+        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
+        await FailReadsAsync(client, 1);
+
+        log.Entries.Select(entry => entry.Message).Should().SatisfyRespectively(
+            first => first.Should().NotContain("more such"),
+            second => second.Should().EndWith("(1 more such failure since the last of these lines)"),
+            third => third.Should().NotContain("more such", "none was counted since the last line"));
+    }
+
     /// <summary>
     /// Failures counted but not yet said in a line are said with the next one logged, even when that one starts a new
     /// spell of failures and carries a stack trace again: otherwise a short outage read as one failed read in the log.
