@@ -78,44 +78,53 @@ internal static class KestrelLimits
 
     /// <summary>
     /// A <see cref="MinDataRate"/> has no setters: the binder would take its two keys and set nothing, so a rate is
-    /// built here. An empty value (or a JSON null where no other file gives its keys) turns the rate off, as Kestrel's
-    /// null does.
+    /// built here, each key read on its own so that a refusal names the one that is wrong. An empty value (or a JSON
+    /// null where no other file gives its keys) turns the rate off, as Kestrel's null does.
     /// </summary>
     private static void BindDataRate(KestrelServerLimits limits, IConfigurationSection rate)
     {
         var isRequest = rate.Key.Equals(nameof(KestrelServerLimits.MinRequestBodyDataRate), StringComparison.OrdinalIgnoreCase);
         var current = isRequest ? limits.MinRequestBodyDataRate : limits.MinResponseDataRate;
         MinDataRate? value;
-        try
+
+        // An empty value given on top of appsettings.json's two keys (--Kestrel:Limits:MinResponseDataRate=) wins.
+        if (rate.Value is { Length: 0 } || (rate.Value is null && !rate.GetChildren().Any()))
         {
-            // An empty value given on top of appsettings.json's two keys (--Kestrel:Limits:MinResponseDataRate=) wins.
-            if (rate.Value is { Length: 0 } || (rate.Value is null && !rate.GetChildren().Any()))
-            {
-                value = null;
-            }
-            else if (rate.Value is not null)
-            {
-                throw new InvalidOperationException("give its BytesPerSecond and GracePeriod, or an empty value to turn it off.");
-            }
-            else if (rate.GetChildren().FirstOrDefault(c => c.Value is { Length: 0 }) is { } empty)
-            {
-                // The binder reads an empty value as none, and the rate would keep appsettings.json's without a word,
-                // though whoever emptied it most likely meant to turn the rate off.
-                throw new StartRefusedException(
-                    $"{empty.Path} is empty: give it a value, or give {Section}:{rate.Key} itself an empty value to turn the rate off.");
-            }
-            else
-            {
-                var given = rate.Get<DataRate>(options => options.ErrorOnUnknownConfiguration = true)!;
-                // A key not given keeps what the rate has, or Kestrel's own default when it has been turned off.
-                var fresh = new KestrelServerLimits();
-                var basis = current ?? (isRequest ? fresh.MinRequestBodyDataRate : fresh.MinResponseDataRate)!;
-                value = new MinDataRate(given.BytesPerSecond ?? basis.BytesPerSecond, given.GracePeriod ?? basis.GracePeriod);
-            }
+            value = null;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        else if (rate.Value is not null)
         {
-            throw new StartRefusedException($"{Section}:{rate.Key} cannot be set so: {Reason(ex.InnerException ?? ex)}", ex);
+            throw new StartRefusedException(
+                $"{Section}:{rate.Key} cannot be set so: give its BytesPerSecond and GracePeriod, or an empty value to turn it off.");
+        }
+        else
+        {
+            var bytesPerSecond = Read<double>(rate, nameof(MinDataRate.BytesPerSecond));
+            var gracePeriod = Read<TimeSpan>(rate, nameof(MinDataRate.GracePeriod));
+            if (rate.AsEnumerable(makePathsRelative: true).FirstOrDefault(
+                c => c.Value is not null && !IsKey(c.Key, nameof(MinDataRate.BytesPerSecond)) && !IsKey(c.Key, nameof(MinDataRate.GracePeriod))) is { Key: { } unknown })
+            {
+                throw new StartRefusedException(
+                    $"{rate.Path}:{unknown} is not a setting of {rate.Path}: check its spelling against appsettings.json.");
+            }
+
+            // A key not given keeps what the rate has, or Kestrel's own default when it has been turned off.
+            var fresh = new KestrelServerLimits();
+            var basis = current ?? (isRequest ? fresh.MinRequestBodyDataRate : fresh.MinResponseDataRate)!;
+            try
+            {
+                value = new MinDataRate(bytesPerSecond.Value ?? basis.BytesPerSecond, gracePeriod.Value ?? basis.GracePeriod);
+            }
+            // Kestrel names the half it refuses by its parameter; a half refused was given, since a default is valid.
+            catch (ArgumentException ex)
+            {
+                // Kestrel's own words speak of a request body for either rate, and of a null no setting can give.
+                throw ex.ParamName is { } parameter && IsKey(parameter, nameof(MinDataRate.GracePeriod))
+                    ? new StartRefusedException(
+                        $"{gracePeriod.Path} cannot be {gracePeriod.Given}: it must be more than 1 second, the interval Kestrel checks the rate at.", ex)
+                    : new StartRefusedException(
+                        $"{bytesPerSecond.Path} cannot be {bytesPerSecond.Given}: it must be 0 or more (an empty {rate.Path} turns the rate off).", ex);
+            }
         }
 
         if (isRequest)
@@ -128,11 +137,34 @@ internal static class KestrelLimits
         }
     }
 
-    private sealed class DataRate
-    {
-        public double? BytesPerSecond { get; set; }
+    private static bool IsKey(string key, string name) => key.Equals(name, StringComparison.OrdinalIgnoreCase);
 
-        public TimeSpan? GracePeriod { get; set; }
+    /// <summary>One half of a rate, null when not given; the empty value and the value of the wrong type refused naming it.</summary>
+    private static (T? Value, string Path, string? Given) Read<T>(IConfigurationSection rate, string name)
+        where T : struct
+    {
+        var key = rate.GetChildren().FirstOrDefault(c => IsKey(c.Key, name));
+        if (key?.Value is not { } given)
+        {
+            return (null, $"{rate.Path}:{name}", null);
+        }
+
+        // The binder reads an empty value as none, and the rate would keep appsettings.json's without a word, though
+        // whoever emptied it most likely meant to turn the rate off.
+        if (given.Length == 0)
+        {
+            throw new StartRefusedException(
+                $"{key.Path} is empty: give it a value, or give {rate.Path} itself an empty value to turn the rate off.");
+        }
+
+        try
+        {
+            return (key.Get<T>(), key.Path, given);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new StartRefusedException($"{key.Path} cannot be {given}: {Reason(ex.InnerException ?? ex)}", ex);
+        }
     }
 
     /// <summary>The first line of the complaint, without the name of the setter's parameter, which is no setting's.</summary>

@@ -46,6 +46,21 @@ public sealed class KestrelLimitsTests : IDisposable
             $"Kestrel:Limits:{key} is empty: give it a value, or give Kestrel:Limits:{key.Split(':')[0]} itself an empty value to turn the rate off.");
     }
 
+    /// <summary>As every other limit's refusal does, each names the key to change, not the rate it belongs to.</summary>
+    [Theory]
+    [InlineData("MinRequestBodyDataRate:BytesPerSecond", "-1", "cannot be -1: ")]
+    [InlineData("MinRequestBodyDataRate:BytesPerSecond", "fast", "cannot be fast: ")]
+    [InlineData("MinResponseDataRate:GracePeriod", "00:00:00.500", "cannot be 00:00:00.500: ")]
+    [InlineData("MinResponseDataRate:GracePeriod", "soon", "cannot be soon: ")]
+    [InlineData("MinResponseDataRate:GracePerod", "00:00:05", "is not a setting of Kestrel:Limits:MinResponseDataRate: ")]
+    public void A_minimum_data_rate_refused_is_refused_naming_the_key_that_is_wrong(string key, string value, string said)
+    {
+        var start = () => Program.CreateApp(
+            ["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={_database.Path}", $"--Kestrel:Limits:{key}={value}"]);
+
+        start.Should().Throw<StartRefusedException>().Which.Message.Should().StartWith($"Kestrel:Limits:{key} {said}");
+    }
+
     [Theory]
     [InlineData("MaxConcurrentConnections")]
     [InlineData("MaxRequestHeaderCount")]
