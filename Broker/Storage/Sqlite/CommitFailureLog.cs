@@ -76,8 +76,8 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         _recoveryLogged = false;
         logger.LogError(
             exception,
-            "A write batch of {Count} operations failed and was rolled back ({Kind}); its requests are answered 503: {Detail} Repeats are counted and logged at most once per Outages:LogInterval",
-            operations,
+            "A write batch of {Operations} failed and was rolled back ({Kind}); its requests are answered 503: {Detail} Repeats are counted and logged at most once per Outages:LogInterval",
+            Counted(operations, "operation", "operations"),
             failure.Kind,
             failure.Detail);
     }
@@ -96,8 +96,8 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         }
 
         logger.LogInformation(
-            "Commits succeed again after {Failed} failed batches (the last: {Kind}, {Reason})",
-            _failedBatches,
+            "Commits succeed again after {Failed} (the last: {Kind}, {Reason})",
+            Counted(_failedBatches, "failed batch", "failed batches"),
             _current?.Kind,
             _reason);
         _failedBatches = 0;
@@ -126,8 +126,8 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         }
 
         logger.LogError(
-            "{Unlogged} more write batches failed and were rolled back ({Kind}, {Reason}) since the last of these lines, and {Committed} committed",
-            _unlogged,
+            "{Repeats} ({Kind}, {Reason}) since the last of these lines, and {Committed} committed",
+            _unlogged == 1 ? "1 more write batch failed and was rolled back" : $"{_unlogged} more write batches failed and were rolled back",
             _unloggedKinds.Count > 0 ? string.Join(" and ", _unloggedKinds) : _current?.Kind,
             _reason,
             _committed);
@@ -135,4 +135,6 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         _unloggedKinds.Clear();
         _committed = 0;
     }
+
+    private static string Counted(long count, string one, string many) => count == 1 ? $"1 {one}" : $"{count} {many}";
 }

@@ -69,6 +69,27 @@ public sealed class CommitFailureLogTests
         _log.Entries[^1].Message.Should().Contain("2 more write batches failed");
     }
 
+    [Fact]
+    public void A_count_of_one_reads_as_one()
+    {
+        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10));
+        var full = new SqliteException("database or disk is full", 13, 13);
+        log.Failed(CommitFailure.Of(full), full, 1);
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        log.Failed(CommitFailure.Of(full), full, 1);
+        log.Succeeded(wrote: true);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        log.Failed(CommitFailure.Of(full), full, 2);
+        log.Succeeded(wrote: true);
+
+        _log.Entries.Select(e => e.Message).Should().SatisfyRespectively(
+            first => first.Should().StartWith("A write batch of 1 operation failed and was rolled back"),
+            repeats => repeats.Should().StartWith("1 more write batch failed and was rolled back ("),
+            recovered => recovered.Should().StartWith("Commits succeed again after 2 failed batches"),
+            again => again.Should().StartWith("A write batch of 2 operations failed"),
+            recoveredAgain => recoveredAgain.Should().StartWith("Commits succeed again after 1 failed batch ("));
+    }
+
     private sealed record Entry(LogLevel Level, string Message, Exception? Exception);
 
     private sealed class Lines : ILogger

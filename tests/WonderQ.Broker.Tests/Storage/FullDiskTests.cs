@@ -128,7 +128,7 @@ public sealed class FullDiskTests : IAsyncLifetime
         _log.Entries.Select(e => (e.Level, e.Exception is null)).Should().Equal(
             [(LogLevel.Error, false), (LogLevel.Information, true)],
             "within the interval the failure is logged once, with its exception, and the first delete after it once; the rest are counted");
-        _log.Entries[1].Message.Should().Contain("Commits succeed again after 1 failed batches");
+        _log.Entries[1].Message.Should().Contain("Commits succeed again after 1 failed batch (");
 
         Clock.Advance(TimeSpan.FromSeconds(11));
         await RefusedSendsAsync(queue.Id, 1);
