@@ -18,6 +18,7 @@ export Logging__Console__FormatterOptions__SingleLine=true
 
 names=()
 pids=()
+prefixers=()
 
 # Writes each line it reads with the app's name in front, as soon as it is read.
 prefix() {
@@ -41,8 +42,12 @@ start() {
     local name=$1 folder=$2 assembly=$3
     shift 3
     local out="$root/$folder/bin/$config/$framework"
-    # The app's own pid goes into $!, not the prefixer's, so it can be stopped directly.
-    dotnet "$out/$assembly.dll" --contentRoot "$out" "$@" > >(prefix "$name") 2>&1 &
+    # The prefixer is the script's own child, not the app's, so that a stop can wait until it has written the app's last
+    # lines; the app's own pid goes into $!, so it can be stopped directly.
+    exec 3> >(prefix "$name")
+    prefixers+=("$!")
+    dotnet "$out/$assembly.dll" --contentRoot "$out" "$@" >&3 2>&1 3>&- &
+    exec 3>&-
     names+=("$name")
     pids+=("$!")
 }
@@ -53,6 +58,8 @@ stop_all() {
     stopping=1
     # A second Ctrl-C (or a TERM) waits for this stop instead of ending the script with the apps half stopped.
     trap '' INT TERM
+    # Held here only between starting an app's prefixer and the app: a Ctrl-C in between would keep that prefixer waiting.
+    exec 3>&-
     # The shell's own list of its apps, not $pids: a Ctrl-C just after an app starts runs this before its pid is noted.
     local running pid
     running=$(jobs -p)
@@ -75,9 +82,20 @@ stop_all() {
     for pid in $running; do
         kill -KILL "$pid" 2>/dev/null || true
     done
-    wait 2>/dev/null || true
-    # Let the prefixers print the apps' last lines before saying so.
-    sleep 0.2
+    # The apps alone: a plain wait waits for the prefixers too, for as long as a child an app left running holds a pipe.
+    wait $running 2>/dev/null || true
+    # The apps' last lines (their shutdown logs) may still be in the pipes, or half written: each prefixer ends once it
+    # has written them out, and only then is it said. A child an app left running still holds its pipe, so not forever.
+    waited=0
+    while (( waited < 50 )); do
+        alive=0
+        for pid in "${prefixers[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        (( alive == 0 )) && break
+        sleep 0.1
+        waited=$((waited + 1))
+    done
     echo "WonderQ stopped."
 }
 trap 'stop_all; exit 130' INT

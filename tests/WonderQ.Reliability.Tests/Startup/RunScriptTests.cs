@@ -206,6 +206,41 @@ public sealed class RunScriptTests : IDisposable
         (await output).Split('\n').Count(line => line == "[userapp] " + new string('x', 262144)).Should().Be(40);
     }
 
+    [LinuxFact]
+    public async Task The_apps_last_lines_are_written_before_the_script_says_they_have_stopped()
+    {
+        // Each app logs as it shuts down, and its prefixer copies a second behind, as on a busy machine: the script used
+        // to allow it 0.2 s, say "WonderQ stopped." and end, and the lines came after that, or not at all to a reader that
+        // stops with the script.
+        var started = Path.Combine(_directory.Directory, "started");
+        var bin = Directory.CreateDirectory(Path.Combine(_directory.Directory, "bin")).FullName;
+        WriteStandIn(bin, "perl", """
+            #!/usr/bin/env bash
+            sleep 1
+            PATH=${PATH#*:} exec perl "$@"
+            """);
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            app=$(basename "$1" .dll)
+            trap 'echo "$app stopping"; echo "$app gone"; exit 0' TERM
+            echo "$*" >> '{started}'
+            while true; do sleep 0.1; done
+            """);
+        var output = script.StandardOutput.ReadToEndAsync();
+        await InterruptOnceStartedAsync(script, started);
+
+        var written = await output;
+        var stopped = written.IndexOf("WonderQ stopped.", StringComparison.Ordinal);
+        stopped.Should().BeGreaterThan(0);
+        foreach (var line in new[] { "[broker] WonderQ.Broker stopping", "[broker] WonderQ.Broker gone", "[userapp] WonderQ.UserApp stopping", "[userapp] WonderQ.UserApp gone" })
+        {
+            written.IndexOf(line, StringComparison.Ordinal).Should().BeInRange(0, stopped, "the script says the apps have stopped once their last lines are out");
+        }
+
+        script.ExitCode.Should().Be(130);
+    }
+
     [LinuxTheory]
     [InlineData("", "{repo}/data/wonderq.db")]
     [InlineData("mydata/q.db", "{caller}/mydata/q.db")]

@@ -12,9 +12,13 @@ internal static class ScriptSession
 {
     /// <summary>Writes <paramref name="script"/> (bash) as an executable <c>dotnet</c> into <paramref name="directory"/>.</summary>
     [SupportedOSPlatform("linux")]
-    public static void WriteDotnetStandIn(string directory, string script)
+    public static void WriteDotnetStandIn(string directory, string script) => WriteStandIn(directory, "dotnet", script);
+
+    /// <summary>Writes <paramref name="script"/> (bash) as the executable <paramref name="name"/> into <paramref name="directory"/>.</summary>
+    [SupportedOSPlatform("linux")]
+    public static void WriteStandIn(string directory, string name, string script)
     {
-        var path = Path.Combine(directory, "dotnet");
+        var path = Path.Combine(directory, name);
         File.WriteAllText(path, script.ReplaceLineEndings("\n"));
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
