@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using FluentAssertions;
@@ -196,14 +197,20 @@ public sealed class RunScriptTests : IDisposable
             echo "$*" >> '{started}'
             exec sleep 60
             """);
-        var output = script.StandardOutput.ReadToEndAsync();
+        var line = "[userapp] " + new string('x', 262144);
+        var lines = new ConcurrentQueue<string>();
+        var reading = ReadLinesAsync(script, lines);
         var writing = Stopwatch.StartNew();
         await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started and written");
         var written = writing.Elapsed;
+        // Its app has written them when it notes that it started, but the prefixer may still be writing the last: a Ctrl-C
+        // then put "Stopping WonderQ..." in the middle of it.
+        await Eventually.TrueAsync(() => lines.Count(read => read == line) == 40, "the 40 lines have been written whole");
         await InterruptOnceStartedAsync(script, started);
+        await reading;
 
         written.Should().BeLessThan(TimeSpan.FromSeconds(8), "40 lines of 256 KiB pass in well under a second");
-        (await output).Split('\n').Count(line => line == "[userapp] " + new string('x', 262144)).Should().Be(40);
+        lines.Count(read => read == line).Should().Be(40);
     }
 
     [LinuxFact]
@@ -294,6 +301,14 @@ public sealed class RunScriptTests : IDisposable
         }
 
         return Process.Start(start)!;
+    }
+
+    private static async Task ReadLinesAsync(Process script, ConcurrentQueue<string> lines)
+    {
+        while (await script.StandardOutput.ReadLineAsync() is { } line)
+        {
+            lines.Enqueue(line);
+        }
     }
 
     /// <summary>Once the stand-in has started two apps (a line each in <paramref name="started"/>), a Ctrl-C, and the script's exit.</summary>
