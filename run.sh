@@ -52,6 +52,20 @@ start() {
     pids+=("$!")
 }
 
+# wait_until_gone <tenths of a second> <pid>...: returns once none of them runs, or when the time is up.
+wait_until_gone() {
+    local tenths=$1 pid alive
+    shift
+    while (( tenths-- > 0 )); do
+        alive=0
+        for pid in "$@"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        (( alive == 0 )) && return 0
+        sleep 0.1
+    done
+}
+
 stopping=0
 stop_all() {
     [[ $stopping == 1 ]] && return
@@ -69,16 +83,7 @@ stop_all() {
     for pid in $running; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    local waited=0
-    while (( waited < 100 )); do
-        local alive=0
-        for pid in $running; do
-            kill -0 "$pid" 2>/dev/null && alive=1
-        done
-        (( alive == 0 )) && break
-        sleep 0.1
-        waited=$((waited + 1))
-    done
+    wait_until_gone 100 $running
     for pid in $running; do
         kill -KILL "$pid" 2>/dev/null || true
     done
@@ -86,16 +91,7 @@ stop_all() {
     wait $running 2>/dev/null || true
     # The apps' last lines (their shutdown logs) may still be in the pipes, or half written: each prefixer ends once it
     # has written them out, and only then is it said. A child an app left running still holds its pipe, so not forever.
-    waited=0
-    while (( waited < 50 )); do
-        alive=0
-        for pid in "${prefixers[@]}"; do
-            kill -0 "$pid" 2>/dev/null && alive=1
-        done
-        (( alive == 0 )) && break
-        sleep 0.1
-        waited=$((waited + 1))
-    done
+    wait_until_gone 50 "${prefixers[@]}"
     echo "WonderQ stopped."
 }
 trap 'stop_all; exit 130' INT
