@@ -374,9 +374,12 @@ internal sealed class BrokerClient : IDisposable
             var why = ex.InnerException is { Message: var inner } && !ex.Message.Contains(inner, StringComparison.Ordinal)
                 ? $"{ex.Message} {inner}"
                 : ex.Message;
-            if (_h2 is not null && ex.HttpRequestError == HttpRequestError.HttpProtocolError)
+            if (_h2 is not null && ex.HttpRequestError is not (HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError))
             {
-                // HttpClient names the frame it choked on, not that --url is no h2c port (an HTTP/1.1 one, as often).
+                // HttpClient names the frame it choked on, not that --url is no h2c port (an HTTP/1.1 one, as often). Which
+                // error it reports depends on how far its handshake got when the server hung up: a protocol error, an
+                // invalid response, or Unknown with "the server shut down the connection". Only a connection never made
+                // has another cause, and a message of its own that says so.
                 why += " --http2 speaks HTTP/2 without TLS: is --url the broker's h2c port? Leave --http2 out for an HTTP/1.1 one.";
             }
 
