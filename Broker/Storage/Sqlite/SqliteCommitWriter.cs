@@ -33,6 +33,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private long _lastPurge;
     private long _purgeRetryAt;
     private WriterCommands? _commands;
+    private Task? _loop;
     private bool? _syncing;
     private TimeSpan _lockWait;
 
@@ -119,6 +120,11 @@ internal sealed class SqliteCommitWriter : BackgroundService
             _logger.LogInformation("Removing the messages left by {Count} deleted queue(s), a chunk at a time", _purges.Count);
         }
 
+        // On a thread of its own, as each commit blocks on a sync to disk that would otherwise hold a thread-pool thread
+        // request handling needs. Started here, not in ExecuteAsync: since .NET 10 the base class runs that through
+        // Task.Run with the stopping token, so a host stopped before the pool got to it never ran the loop, which left
+        // the connection open, handed-over requests unanswered, and Dispose throwing on the cancelled task.
+        _loop = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return base.StartAsync(cancellationToken);
     }
 
@@ -127,6 +133,10 @@ internal sealed class SqliteCommitWriter : BackgroundService
         // Take no new work, but commit what requests already handed over: those producers are waiting for a 201.
         _pending.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
+        if (_loop is not null)
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     /// <summary>
@@ -138,16 +148,17 @@ internal sealed class SqliteCommitWriter : BackgroundService
     public override void Dispose()
     {
         _pending.Writer.TryComplete();
-        ExecuteTask?.Wait(_busyTimeout);
+        if (_loop is not null)
+        {
+            // WaitAny, not Wait: a loop that failed was reported when it did (BackgroundService stops the host).
+            Task.WaitAny([_loop], _busyTimeout);
+        }
+
         base.Dispose();
     }
 
-    /// <summary>
-    /// Runs on a thread of its own: each commit blocks on a sync to disk, which would otherwise hold a thread-pool
-    /// thread that request handling needs.
-    /// </summary>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>The loop StartAsync started, for the base class to report if it fails and stop the host.</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _loop!;
 
     private void WriteLoop()
     {

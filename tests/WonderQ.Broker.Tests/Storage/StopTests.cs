@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using WonderQ.Broker.Messages;
+using WonderQ.Broker.Storage;
+using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Storage;
@@ -124,5 +126,34 @@ public sealed class StopTests
         (await restarted.ConsumeAsync(queueId)).Should().BeEmpty("the message is reserved for that consumer for 10 s");
         clock.Advance(TimeSpan.FromSeconds(10));
         (await restarted.ConsumeAsync(queueId)).Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
+    }
+
+    /// <summary>
+    /// Since .NET 10 a BackgroundService's ExecuteAsync runs through Task.Run with the stopping token, so a host stopped
+    /// at once (a port that turns out taken, a test) may stop before the thread pool ever ran it; CI under load did.
+    /// A start token cancelled already makes that certain here. The writer must still answer what it was handed, and
+    /// stop and dispose without throwing.
+    /// </summary>
+    [Fact]
+    public async Task A_writer_stopped_before_the_thread_pool_ran_it_still_commits_what_it_was_handed_and_stops_cleanly()
+    {
+        using var database = new TempDatabase();
+        QueueDto? queue;
+        await using (var app = Program.CreateApp(["--urls", "http://127.0.0.1:0", $"--Storage:Sqlite:Path={database.Path}"]))
+        {
+            var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
+            await writer.StartAsync(new CancellationToken(canceled: true));
+
+            var created = app.Services.GetRequiredService<IMessageStore>().CreateQueueAsync("handed-over", CancellationToken.None);
+            await writer.StopAsync(CancellationToken.None);
+
+            queue = await created.WaitAsync(TimeSpan.FromSeconds(10));
+            queue.Should().NotBeNull();
+            writer.Invoking(w => w.Dispose()).Should().NotThrow();
+        }
+
+        await using var restarted = new BrokerApplication(database.Path);
+        using var client = restarted.CreateClient();
+        (await client.CountsAsync(queue!.Id)).Name.Should().Be("handed-over", "the queue was committed before the stop");
     }
 }
