@@ -65,7 +65,13 @@ function Stop-All {
             try { $app.Process.Kill($true) } catch { $app.Process.Kill() }
             $null = $app.Process.WaitForExit(5000)
         }
+        # An app's last lines ("Application is shutting down...") can still be on their way from its pipes after it
+        # exits: only the overload without a timeout waits until they have been read. The apps start no processes of
+        # their own that could hold the pipes open.
+        if ($app.Process.HasExited) { $app.Process.WaitForExit() }
     }
+    # Every line read is now queued as an event; sleeping lets PowerShell print them before they are unsubscribed.
+    Start-Sleep -Milliseconds 200
     Get-EventSubscriber | Unregister-Event
     Write-Host 'WonderQ stopped.'
 }

@@ -24,13 +24,14 @@ public sealed class RunPowerShellScriptTests : IDisposable
     [LinuxFact]
     public async Task Ctrl_c_stops_the_three_apps_and_the_script_waits_until_they_are_gone()
     {
-        // Each app notes that it runs, and takes a second to stop after Ctrl-C, as the real ones finish their work.
+        // Each app notes that it runs, and takes a second to stop after Ctrl-C, as the real ones finish their work; its
+        // last lines, a burst as a host's shutdown logs are, are still in its pipe when it exits.
         var started = Path.Combine(_directory.Directory, "started");
         using var script = Start($"""
             #!/usr/bin/env bash
             [[ $1 == build ]] && exit 0
             app=$(basename "$1" .dll)
-            trap "sleep 1; echo \"$app gone\"; exit 0" INT
+            trap "sleep 1; seq -f \"$app stopping %g\" 500; echo \"$app gone\"; exit 0" INT
             echo "$app" >> '{started}'
             while true; do sleep 0.1; done
             """);
