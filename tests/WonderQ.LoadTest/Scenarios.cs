@@ -5,9 +5,12 @@ namespace WonderQ.LoadTest;
 /// <summary>The scenarios. Each measures, then fills in a <see cref="RunResult"/>.</summary>
 internal static class Scenarios
 {
-    public static async Task<RunResult> RunAsync(Run run)
+    /// <summary>
+    /// Opens the run's queue and returns what it holds; a <c>--no-fill</c> drain of a queue that does not exist or holds
+    /// nothing is refused here (<see cref="SetupException"/>).
+    /// </summary>
+    public static async Task<long?> OpenQueueAsync(Run run)
     {
-        var o = run.Options;
         var ct = run.Hard.Token;
         long? before;
         try
@@ -21,13 +24,20 @@ internal static class Scenarios
             throw new SetupException(StoppedAnswering(run));
         }
 
-        if (o.NoFill && before == 0)
+        if (run.Options.NoFill && before == 0)
         {
             // Nothing to drain: the run would wait out --duration on empty polls and call 0 msgs/s a pass, as the
             // refusal of --no-fill without --queue says of the run's own queue.
             throw new SetupException($"--no-fill drains what the queue '{run.Queue.Name}' holds, and it holds no messages: fill it first, or leave out --no-fill.");
         }
 
+        return before;
+    }
+
+    public static async Task<RunResult> RunAsync(Run run)
+    {
+        var o = run.Options;
+        var before = await OpenQueueAsync(run);
         var rssBefore = Rss.ReadKiB(o.BrokerPid);
         var brokerCpu = Cpu.Broker(o.BrokerPid);
         var ownCpu = Cpu.LoadGenerator();

@@ -101,6 +101,14 @@ internal static class Session
         RunResult? warm = null;
         if (warmUp && options.WarmupSeconds > 0)
         {
+            if (options.NoFill)
+            {
+                // The warm-up drains a queue of its own: a drain of a missing or empty backlog is refused before its
+                // seconds, not after them.
+                using var check = new Run(options, time, interrupt);
+                await Scenarios.OpenQueueAsync(check);
+            }
+
             // A .NET broker (and this tool) runs tier-0 code and recompiles its hot paths for the first 20-30 s of
             // load; measured from a cold start, that JIT work is counted as the cost of the requests.
             if (!options.Quiet)
