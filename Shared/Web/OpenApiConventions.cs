@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -31,6 +32,10 @@ public static class OpenApiConventions
                         Maximum = max.ToString(CultureInfo.InvariantCulture),
                     };
                 }
+                else if (parameter.Name is "queue_name" or "name" && parameter.Schema is OpenApiSchema name)
+                {
+                    QueueNameRules(name, limits);
+                }
             }
 
             return Task.CompletedTask;
@@ -38,6 +43,19 @@ public static class OpenApiConventions
 
         options.AddSchemaTransformer((schema, context, _) =>
         {
+            // The JSON options refuse unknown members, which the generator writes as additionalProperties: false; but
+            // a problem carries extension members (RFC 9457): trace_id on every one, success on a DELETE's 404.
+            if (context.JsonTypeInfo.Type.IsAssignableTo(typeof(ProblemDetails)))
+            {
+                schema.AdditionalPropertiesAllowed = true;
+                schema.Properties ??= new Dictionary<string, IOpenApiSchema>();
+                schema.Properties.TryAdd("trace_id", new OpenApiSchema
+                {
+                    Type = JsonSchemaType.String,
+                    Description = "The request's trace id, to find it in the app's log.",
+                });
+            }
+
             // Either names the queue; neither is required on its own (a request with neither is a 400 that says so).
             if (schema.Required is { } required && required.Contains("queue_id") && required.Contains("queue_name"))
             {
@@ -59,16 +77,30 @@ public static class OpenApiConventions
                 }
             }
 
-            // A request's numbers are held to the same ranges in a body as in a query string.
+            // A request's fields are held to the same rules in a body as in a query string.
             if (request && schema.Properties is { } fields)
             {
                 var limits = context.ApplicationServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
                 foreach (var (name, property) in fields)
                 {
-                    if (property is OpenApiSchema number && NumberRange(name, limits) is var (min, max, _))
+                    if (property is not OpenApiSchema field)
                     {
-                        number.Minimum = min.ToString(CultureInfo.InvariantCulture);
-                        number.Maximum = max.ToString(CultureInfo.InvariantCulture);
+                        continue;
+                    }
+
+                    if (NumberRange(name, limits) is var (min, max, _))
+                    {
+                        field.Minimum = min.ToString(CultureInfo.InvariantCulture);
+                        field.Maximum = max.ToString(CultureInfo.InvariantCulture);
+                    }
+                    else if (name is "queue_name" or "name")
+                    {
+                        QueueNameRules(field, limits);
+                    }
+                    else if (name == "body")
+                    {
+                        // Its limit is in UTF-8 bytes (Limits:MaxMessageBytes), which a schema's maxLength, in characters, cannot say.
+                        field.MinLength = 1;
                     }
                 }
             }
@@ -87,6 +119,14 @@ public static class OpenApiConventions
             return Task.CompletedTask;
         });
         return options;
+    }
+
+    /// <summary>A queue's name, as <see cref="Rules.ValidQueueName"/> holds it: not all digits, which would read as an id.</summary>
+    private static void QueueNameRules(OpenApiSchema name, LimitsOptions limits)
+    {
+        name.MinLength = 1;
+        name.MaxLength = limits.MaxQueueNameLength;
+        name.Pattern = "^(?![0-9]+$)[A-Za-z0-9_-]+$";
     }
 
     /// <summary>The whole numbers the API takes as text, with the range its validation holds them to.</summary>
