@@ -401,13 +401,18 @@
     setText(el.noQueues, text);
   }
 
+  /** A note in place of the message table, whose rows go with it: a hidden table's stale rows could show again. */
+  function showMessagesHint(text) {
+    el.messageRows.replaceChildren();
+    el.messages.hidden = true;
+    el.messagesHint.hidden = false;
+    el.messagesHint.textContent = text;
+  }
+
   function select(name) {
     if (name !== state.selected) {
       // Nothing of the queue open before under this heading while the new one's messages load.
-      el.messageRows.replaceChildren();
-      el.messages.hidden = true;
-      el.messagesHint.hidden = false;
-      el.messagesHint.textContent = `Loading the messages of ${name}…`;
+      showMessagesHint(`Loading the messages of ${name}…`);
     }
     state.selected = name;
     // Laid out and offered even when it is past the rows the list shows (a queue just created is last).
@@ -610,16 +615,12 @@
         // Unmarked here: a list answered as it was is not drawn again, so its next refresh may not do it.
         renderQueueRows();
         el.messagesHeading.textContent = "Messages";
-        el.messages.hidden = true;
-        el.messagesHint.hidden = false;
-        el.messagesHint.textContent = `Queue ${name} no longer exists.`;
+        showMessagesHint(`Queue ${name} no longer exists.`);
       } else if (isOutage(error)) {
         throw error;
       } else if (error instanceof ApiError && messagesPath() === path && newest("messages", ticket)) {
         // Refused (a size the broker does not allow, say): said instead of the list, which is not the one asked for.
-        el.messages.hidden = true;
-        el.messagesHint.hidden = false;
-        el.messagesHint.textContent = `Could not list the messages of ${name}: ${problemText(error)}`;
+        showMessagesHint(`Could not list the messages of ${name}: ${problemText(error)}`);
       }
     }
   }
@@ -849,9 +850,7 @@
       if (state.selected === name) {
         state.selected = null;
         el.messagesHeading.textContent = "Messages";
-        el.messages.hidden = true;
-        el.messagesHint.hidden = false;
-        el.messagesHint.textContent = `Deleted ${name}. Click a queue to see its oldest messages.`;
+        showMessagesHint(`Deleted ${name}. Click a queue to see its oldest messages.`);
       }
       await refresh();
     } catch (error) {

@@ -438,6 +438,39 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await Expect(page.Locator("#send-status")).ToHaveTextAsync($"Sent message {sent.Id} to {name}. The queue has since been deleted.");
     }
 
+    // At a phone's width the message table is laid out as cards (display: block), which a bare [hidden] lost to, so a
+    // deleted queue's messages stayed on screen under the note that it was gone.
+    [Theory]
+    [InlineData(1280, 860, true)]
+    [InlineData(1280, 860, false)]
+    [InlineData(390, 844, true)]
+    [InlineData(390, 844, false)]
+    public async Task An_open_queue_s_messages_leave_the_screen_when_it_is_deleted(int width, int height, bool fromThePage)
+    {
+        var name = NewQueueName("open-gone");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "about to go");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url, width, height);
+        var page = dashboard.Page;
+        await dashboard.OpenQueueAsync(name);
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["about to go"]);
+
+        if (fromThePage)
+        {
+            await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+            await page.Locator("#confirm-button").ClickAsync();
+            await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"Deleted {name}. Click a queue to see its oldest messages.");
+        }
+        else
+        {
+            await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(name));
+            await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"Queue {name} no longer exists.");
+        }
+
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(0);
+        (await page.EvaluateAsync<string>("() => getComputedStyle(document.getElementById('messages')).display")).Should().Be("none");
+    }
+
     [Fact]
     public async Task A_queue_can_be_created_and_deleted_from_the_page_with_a_confirmation()
     {
