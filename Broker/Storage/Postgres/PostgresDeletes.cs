@@ -48,10 +48,10 @@ internal sealed class PostgresDeletes
 
             // A message asked for twice goes in once (a null id matches no row); the others after the batch, one by one.
             var seen = new HashSet<long>();
-            IEnumerable<(long N, bool Deleted)> rows;
+            IEnumerable<long> deleted;
             try
             {
-                rows = await connection.QueryAsync<(long N, bool Deleted)>(
+                deleted = await connection.QueryAsync<long>(
                     PostgresSql.DeleteMessages,
                     new
                     {
@@ -62,18 +62,18 @@ internal sealed class PostgresDeletes
             catch (PostgresException ex) when (!PostgresDatabase.IsOutage(ex))
             {
                 // One delete's value the server refuses must not fail the others with it: each on its own.
-                rows = [];
+                deleted = [];
             }
 
             var answered = new bool[batch.Count];
-            foreach (var (n, deleted) in rows)
+            foreach (var n in deleted)
             {
                 answered[n - 1] = true;
-                batch[(int)n - 1].Result.TrySetResult(deleted ? DeleteMessageResult.Deleted : DeleteMessageResult.TokenMismatch);
+                batch[(int)n - 1].Result.TrySetResult(DeleteMessageResult.Deleted);
             }
 
-            // Not found, or held by another transaction (a claim, a queue's deletion, which can take seconds) that the
-            // batch passed by: each on its own, so that only it waits.
+            // Not found, under another token, or held by another transaction (a claim, a queue's deletion, which can
+            // take seconds) that the batch passed by: each on its own, so that only it waits.
             for (var i = 0; i < batch.Count; i++)
             {
                 if (!answered[i])

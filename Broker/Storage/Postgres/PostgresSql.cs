@@ -145,22 +145,23 @@ internal static class PostgresSql
     /// <summary>
     /// Several deletes in one statement (<see cref="PostgresDeletes"/>), each numbered by its place in the arrays (a null
     /// token deletes whatever the reservation). Only rows no other transaction holds are locked, so that a batch never
-    /// waits for a claim or a queue's deletion, nor they for it in an order that could deadlock; the token is compared
-    /// on the row as locked, the latest committed. A row comes back for each message found and locked, deleted or not.
+    /// waits for a claim or a queue's deletion, nor they for it in an order that could deadlock; and only rows whose
+    /// token matches, compared on the row as locked, the latest committed: a stale acknowledgement locked the message
+    /// too, and a claim running meanwhile skipped it, so its consumer waited out its wait_time beside a message it could
+    /// have had. A row comes back for each message deleted; the others are judged one by one.
     /// </summary>
     public const string DeleteMessages = """
         WITH wanted AS (
             SELECT w.n, w.id, w.token FROM unnest(@ids::bigint[], @tokens::text[]) WITH ORDINALITY AS w(id, token, n)
         ), held AS (
-            SELECT id, reservation_token FROM messages WHERE id = ANY (@ids::bigint[]) FOR UPDATE SKIP LOCKED
+            SELECT m.id FROM messages m JOIN wanted w ON w.id = m.id
+            WHERE m.id = ANY (@ids::bigint[]) AND (w.token IS NULL OR w.token = m.reservation_token)
+            FOR UPDATE OF m SKIP LOCKED
         ), deleted AS (
-            DELETE FROM messages m
-            USING held h JOIN wanted w ON w.id = h.id
-            WHERE m.id = h.id AND (w.token IS NULL OR w.token = h.reservation_token)
+            DELETE FROM messages m USING held h WHERE m.id = h.id
             RETURNING m.id
         )
-        SELECT w.n, d.id IS NOT NULL AS deleted
-        FROM wanted w JOIN held h ON h.id = w.id LEFT JOIN deleted d ON d.id = w.id
+        SELECT w.n FROM wanted w JOIN deleted d ON d.id = w.id
         """;
 
     public const string MessageExists = "SELECT EXISTS (SELECT 1 FROM messages WHERE id = @id)";

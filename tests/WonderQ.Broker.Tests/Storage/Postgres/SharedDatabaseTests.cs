@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using WonderQ.Broker.Messages;
+using WonderQ.Broker.Storage.Postgres;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Web;
 
@@ -249,6 +250,32 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         using var deleted = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
         deleted.StatusCode.Should().Be(HttpStatusCode.OK);
         (await client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_delete_under_a_token_that_is_not_the_message_s_leaves_it_to_a_claim_running_meanwhile()
+    {
+        // The batched deletes' statement caught before it commits, as a claim may meet it: a consumer acknowledging late
+        // (the message claimed again since, and that reservation run out too) or under a wrong token is a 409, and must
+        // not hide the message. It locked it, and the claim's SKIP LOCKED passed it by: the consumer parked beside a
+        // message it could have had, and slept out its wait_time, as nothing announced a change.
+        var client = Broker(systemClock: true).CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var id = await client.SendAsync(queue.Id, "ready");
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var delete = new NpgsqlCommand(PostgresSql.DeleteMessages, connection, transaction))
+        {
+            delete.Parameters.AddWithValue("ids", new[] { id });
+            delete.Parameters.AddWithValue("tokens", new[] { "0000000000000000000000000000000f" });
+            await delete.ExecuteNonQueryAsync();
+        }
+
+        var claimed = await client.ConsumeAsync(queue.Id, waitTime: 0).WaitAsync(TimeSpan.FromSeconds(10));
+
+        claimed.Select(m => m.Id).Should().Equal(id);
+        await transaction.RollbackAsync();
     }
 
     [Fact]
