@@ -17,6 +17,14 @@ public sealed class UserAppOptions : IValidatableObject
     [Range(1, 1_000_000, ErrorMessage = "UserApp:MaxStub must be from 1 to 1000000.")]
     public int MaxStub { get; set; } = 10_000;
 
+    /// <summary>
+    /// The most listener loops at once. Each holds a long poll at the broker, and one who can reach the UserApp could
+    /// otherwise start a loop for every queue it creates, until the broker's cap on waiting consumers turned away the
+    /// consumers the broker is there for.
+    /// </summary>
+    [Range(1, 10_000, ErrorMessage = "UserApp:MaxListeners must be from 1 to 10000.")]
+    public int MaxListeners { get; set; } = 100;
+
     /// <summary>The loop's <c>size</c> when <c>/listen</c> gives none.</summary>
     [Range(1, 10_000, ErrorMessage = "UserApp:ListenerSize must be from 1 to 10000.")]
     public int ListenerSize { get; set; } = 10;

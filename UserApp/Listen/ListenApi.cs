@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
@@ -15,7 +16,7 @@ public static class ListenApi
         // A GET, as SPEC has it, but not safe: it starts a loop, and a HEAD must start none.
         listen.MapGet("/", Listen).WithValidation<ConsumeQuery>().RefusesHead()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Start a background loop that consumes a queue and logs each message to stdout");
         listen.MapDelete("/", StopListening).WithValidation<ListenerQuery>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Stop a queue's listener loop");
@@ -65,6 +66,17 @@ public static class ListenApi
             Rules.ParseOr(query.WaitTime, defaults.ListenerWaitTimeSeconds),
             Rules.ParseOr(query.VisibilityTimeout, defaults.ListenerVisibilityTimeoutSeconds));
         var (listener, started) = registry.Start(new QueueSummary(found.Id, found.Name), settings);
+        if (listener is null)
+        {
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many listeners.",
+                Detail = $"The UserApp runs its maximum of {defaults.MaxListeners} listener loops (UserApp:MaxListeners). "
+                    + "Stop one with DELETE /listen (GET /listeners shows them), or raise the setting.",
+            });
+        }
+
         return started
             ? TypedResults.Accepted("/listeners", listener.View(listening: true))
             : TypedResults.Ok(listener.View(listening: true));

@@ -24,8 +24,11 @@ public sealed class ListenerRegistry(
     // Never disposed: it has no timer to release, and the host may call StopAsync after disposing its services.
     private readonly CancellationTokenSource _stopping = new();
 
-    /// <summary>Starts a loop for the queue, or returns the one already running (then Started is false).</summary>
-    public (QueueListener Listener, bool Started) Start(QueueSummary queue, ListenSettings settings)
+    /// <summary>
+    /// Starts a loop for the queue, or returns the one already running (then Started is false); null when
+    /// <see cref="UserAppOptions.MaxListeners"/> loops run already.
+    /// </summary>
+    public (QueueListener? Listener, bool Started) Start(QueueSummary queue, ListenSettings settings)
     {
         lock (_lock)
         {
@@ -33,6 +36,11 @@ public sealed class ListenerRegistry(
             if (_listeners.TryGetValue(queue.Id, out var running) && !running.IsStopping)
             {
                 return (running, false);
+            }
+
+            if (_listeners.Values.Count(l => !l.IsStopping) >= options.Value.MaxListeners)
+            {
+                return (null, false);
             }
 
             var listener = new QueueListener(queue, settings, services, output, time, options.Value, logger, _stopping.Token);

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using WonderQ.Shared.Json;
 using WonderQ.UserApp.Dispatch;
+using WonderQ.UserApp.Listen;
 
 namespace WonderQ.UserApp.Tests.Infrastructure;
 
@@ -43,6 +44,9 @@ public abstract class UserAppTestBase : IAsyncLifetime
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
     }
+
+    protected async Task<ListenerView[]> ListenersAsync() =>
+        (await Http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options))!;
 
     protected async Task<long> QueueSizeAsync(string name) =>
         (await BrokerClient.Client.ListQueuesAsync()).Single(q => q.Name == name).QueueSize;

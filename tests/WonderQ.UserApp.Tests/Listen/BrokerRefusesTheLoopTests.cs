@@ -172,6 +172,4 @@ public sealed class BrokerRefusesTheLoopTests : UserAppTestBase
         view.Processed.Should().Be(1);
     }
 
-    private async Task<ListenerView[]> ListenersAsync() =>
-        (await Http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options))!;
 }

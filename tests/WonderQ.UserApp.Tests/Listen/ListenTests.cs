@@ -573,9 +573,6 @@ public partial class ListenTests : UserAppTestBase
         }
     }
 
-    private async Task<ListenerView[]> ListenersAsync() =>
-        (await Http.GetFromJsonAsync<ListenerView[]>("/listeners", WonderQJson.Options))!;
-
     [GeneratedRegex(@"^message #(\d+) at \d+$")]
     private static partial Regex StubNumber();
 }
