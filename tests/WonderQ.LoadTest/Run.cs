@@ -209,7 +209,7 @@ internal sealed class Run : IDisposable
         int size, int waitTime, Recorder consume, Recorder delete, Recorder? endToEnd, Func<bool> done, CancellationToken ct,
         bool pollBeforeDeletesAnswer = false)
     {
-        var deletes = new List<(long? Seq, Task<int> Status)>(size);
+        var deletes = new List<(long? Seq, Task<(int Status, bool First)> Answer)>(size);
         var background = new List<Task>();
         while (!ct.IsCancellationRequested && !done())
         {
@@ -242,7 +242,7 @@ internal sealed class Run : IDisposable
                     endToEnd.Add(sentAt);
                 }
 
-                deletes.Add((seq, Client.DeleteAsync(message, delete, Hard.Token)));
+                deletes.Add((seq, AcknowledgeAsync(seq, message, delete)));
             }
 
             if (pollBeforeDeletesAnswer)
@@ -262,14 +262,24 @@ internal sealed class Run : IDisposable
         await Task.WhenAll(background);
     }
 
-    private async Task CountDeletedAsync(List<(long? Seq, Task<int> Status)> deletes)
+    /// <summary>
+    /// Deletes a received message; a 200 for one of the run's goes into the ledger as soon as it is read, so that a
+    /// consume sent after it that gets the message again is caught. First: the message's first 200.
+    /// </summary>
+    private async Task<(int Status, bool First)> AcknowledgeAsync(long? seq, Received message, Recorder latency)
+    {
+        var status = await Client.DeleteAsync(message, latency, Hard.Token);
+        return (status, status == 200 && seq is { } s && Ledger.Deleted(s, Stopwatch.GetTimestamp()));
+    }
+
+    private async Task CountDeletedAsync(List<(long? Seq, Task<(int Status, bool First)> Answer)> deletes)
     {
         var ok = 0;
         foreach (var (seq, task) in deletes)
         {
             switch (await task)
             {
-                case 200 when seq is null:
+                case (200, _) when seq is null:
                     // Another run's message, or another producer's on a shared --queue: deleted, as a drain would, but
                     // not this run's to count, unless the run drains what the queue held (--no-fill), all of it foreign.
                     Ledger.ForeignAcknowledged();
@@ -279,10 +289,14 @@ internal sealed class Run : IDisposable
                     }
 
                     break;
-                case 200:
+                case (200, true):
                     ok++;
                     break;
-                case var refused and (404 or 409):
+                case (200, false):
+                    // A message of the run deleted with a 200 before (kept, and delivered again; or redelivered, and
+                    // its late delete answered too): delivered once, counted once.
+                    break;
+                case (var refused and (404 or 409), _):
                     Ledger.AcknowledgementRefused(seq, refused);
                     break;
             }

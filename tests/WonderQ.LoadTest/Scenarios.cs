@@ -162,6 +162,7 @@ internal static class Scenarios
         result.Verification["duplicates"] = ledger.Duplicates;
         result.Verification["tolerated_duplicates_after_expiry"] = ledger.ToleratedDuplicates;
         result.Verification["foreign_received"] = ledger.Foreign;
+        result.Verification["received_after_delete"] = ledger.ReceivedAfterDelete;
         result.Verification["foreign_deleted"] = ledger.ForeignDeleted;
         result.Verification["corrupted"] = ledger.Corrupted;
         var anotherId = ledger.ReceivedUnderAnotherId;
@@ -176,7 +177,7 @@ internal static class Scenarios
         // A message whose body came back changed, or under an id its send was not answered with, is lost as surely
         // as one that never came back: a consumer could not act on it.
         result.Lost = lost + (ledger.Sent - ledger.DistinctIds) + ledger.Corrupted + anotherId;
-        result.Duplicates = ledger.Duplicates + extra;
+        result.Duplicates = ledger.Duplicates + ledger.ReceivedAfterDelete + extra;
         result.RssKiB["before"] = rssBefore;
         result.RssKiB["after"] = Rss.ReadKiB(o.BrokerPid);
         result.Errors = run.Client.Errors.Snapshot();
