@@ -26,15 +26,32 @@ internal sealed class Run : IDisposable
         // Ctrl-C, nothing outlives it by more than the grace below.
         HardLimit = options.Duration + TimeSpan.FromSeconds(60);
         Hard = new CancellationTokenSource(HardLimit, _time);
-        _hardDeadline = _time.GetTimestamp() + (long)(HardLimit.TotalSeconds * _time.TimestampFrequency);
+        _created = _time.GetTimestamp();
+        _hardDeadline = _created + (long)(HardLimit.TotalSeconds * _time.TimestampFrequency);
         _afterInterrupt = interrupt.UnsafeRegister(static run => ((Run)run!).GiveUpSoon(), this);
     }
 
+    private readonly long _created;
     private readonly long _hardDeadline;
     private readonly TimeProvider _time;
 
     /// <summary>The run's absolute bound, from its start (setup included): --duration and a minute more.</summary>
     public TimeSpan HardLimit { get; }
+
+    /// <summary>
+    /// What the tool does before the measured phase (a <c>consume</c> pre-fill, an <c>idle-waiters</c> ramp and its
+    /// wait for connections) must be done this long after the run's start (setup included). The measured phase then
+    /// keeps its --duration and 30 s more for the requests open at its end (a long poll of up to 20 s) inside the
+    /// <see cref="HardLimit"/>: a healthy server that is only slow to take a big pre-fill is not reported as one that
+    /// stopped answering.
+    /// </summary>
+    public static readonly TimeSpan PreparationLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>The time since the run's start, on the clock that counts down its limits.</summary>
+    public TimeSpan SinceStart => _time.GetElapsedTime(_created);
+
+    /// <summary>Whether <see cref="PreparationLimit"/> has passed.</summary>
+    public bool PastPreparationLimit => SinceStart >= PreparationLimit;
 
     /// <summary>After Ctrl-C: the hard limit comes forward to <see cref="InterruptGrace"/> from now, never later.</summary>
     private void GiveUpSoon()
