@@ -52,11 +52,13 @@ internal sealed class LoadOptions
                                   latency/idle-waiters 1)
           --visibility-timeout S  consume, cycle, latency, idle-waiters: visibility_timeout on consume (default 60)
           --wait-time S           consume, cycle: wait_time (default 1; latency/idle-waiters always wait 20)
-          --fill-concurrency N    consume: concurrent producers for the pre-fill (default 64)
+          --fill-concurrency N    consume: concurrent producers for the pre-fill (default 64), which must be done
+                                  30 s after the run's start
           --no-fill               consume: do not pre-fill; drain --messages from what --queue NAME holds
           --rate R                latency, idle-waiters: messages per second (default 50 / 10)
           --waiters N             idle-waiters: concurrent long polls (default 10000)
-          --ramp R                idle-waiters: open at most R long polls per second (default 2000)
+          --ramp R                idle-waiters: open at most R long polls per second (default 2000); the ramp,
+                                  --waiters / --ramp, may take at most 20 s
           --concurrency N         burst: simultaneous requests (default 5000)
           --warm                  burst: open the connections (GET /healthz) before the burst
 
@@ -281,6 +283,14 @@ internal sealed class LoadOptions
             throw new ArgumentException("--no-fill drains a queue that already holds messages: name it with --queue NAME.");
         }
 
+        if (o.Scenario == "idle-waiters" && o.Waiters / o.Ramp > MaxRampSeconds)
+        {
+            // Past the hard limit the ramp's long polls were cut off and the run blamed the server.
+            throw new ArgumentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"--waiters {o.Waiters} at --ramp {o.Ramp:0.#} per second is a ramp of {o.Waiters / o.Ramp:0.#} s, and it may take at most {MaxRampSeconds} s: the ramp and the wait for its connections must be done {Run.PreparationLimit.TotalSeconds:0} s after the run's start, so that the run fits its bound (--duration and a minute more). Ask for fewer --waiters or a higher --ramp."));
+        }
+
         var servers = Math.Max(1, urls.Count);
         if (http2.Count > 1 && http2.Count != servers)
         {
@@ -306,6 +316,12 @@ internal sealed class LoadOptions
 
         return o;
     }
+
+    /// <summary>
+    /// The longest <c>idle-waiters</c> ramp (<c>--waiters / --ramp</c>): it leaves its connections 10 s of the run's
+    /// <see cref="Run.PreparationLimit"/> to be established.
+    /// </summary>
+    internal const int MaxRampSeconds = 20;
 
     /// <summary>
     /// The descriptors the runtime holds besides the run's connections: two for each assembly it loads, its pipes and
@@ -360,7 +376,7 @@ internal sealed class LoadOptions
 
     /// <summary>
     /// The same scenario for the warm-up's seconds, quietly, on a fresh queue of its own that it deletes. Its message
-    /// budget is at most the scenario's default: <c>consume</c>'s pre-fill is not bounded by time, and a drain of a
+    /// budget is at most the scenario's default: <c>consume</c>'s pre-fill has only <see cref="Run.PreparationLimit"/>, and a drain of a
     /// 1M-message backlog (<c>--no-fill --messages 1000000</c>) must not warm up by first filling a million.
     /// </summary>
     public LoadOptions ForWarmUp()

@@ -26,15 +26,32 @@ internal sealed class Run : IDisposable
         // Ctrl-C, nothing outlives it by more than the grace below.
         HardLimit = options.Duration + TimeSpan.FromSeconds(60);
         Hard = new CancellationTokenSource(HardLimit, _time);
-        _hardDeadline = _time.GetTimestamp() + (long)(HardLimit.TotalSeconds * _time.TimestampFrequency);
+        _created = _time.GetTimestamp();
+        _hardDeadline = _created + (long)(HardLimit.TotalSeconds * _time.TimestampFrequency);
         _afterInterrupt = interrupt.UnsafeRegister(static run => ((Run)run!).GiveUpSoon(), this);
     }
 
+    private readonly long _created;
     private readonly long _hardDeadline;
     private readonly TimeProvider _time;
 
     /// <summary>The run's absolute bound, from its start (setup included): --duration and a minute more.</summary>
     public TimeSpan HardLimit { get; }
+
+    /// <summary>
+    /// What the tool does before the measured phase (a <c>consume</c> pre-fill, an <c>idle-waiters</c> ramp and its
+    /// wait for connections) must be done this long after the run's start (setup included). The measured phase then
+    /// keeps its --duration and 30 s more for the requests open at its end (a long poll of up to 20 s) inside the
+    /// <see cref="HardLimit"/>: a healthy server that is only slow to take a big pre-fill is not reported as one that
+    /// stopped answering.
+    /// </summary>
+    public static readonly TimeSpan PreparationLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>The time since the run's start, on the clock that counts down its limits.</summary>
+    public TimeSpan SinceStart => _time.GetElapsedTime(_created);
+
+    /// <summary>Whether <see cref="PreparationLimit"/> has passed.</summary>
+    public bool PastPreparationLimit => SinceStart >= PreparationLimit;
 
     /// <summary>After Ctrl-C: the hard limit comes forward to <see cref="InterruptGrace"/> from now, never later.</summary>
     private void GiveUpSoon()
@@ -209,7 +226,7 @@ internal sealed class Run : IDisposable
         int size, int waitTime, Recorder consume, Recorder delete, Recorder? endToEnd, Func<bool> done, CancellationToken ct,
         bool pollBeforeDeletesAnswer = false)
     {
-        var deletes = new List<(long? Seq, Task<int> Status)>(size);
+        var deletes = new List<(long? Seq, Task<(int Status, bool First)> Answer)>(size);
         var background = new List<Task>();
         while (!ct.IsCancellationRequested && !done())
         {
@@ -242,7 +259,7 @@ internal sealed class Run : IDisposable
                     endToEnd.Add(sentAt);
                 }
 
-                deletes.Add((seq, Client.DeleteAsync(message, delete, Hard.Token)));
+                deletes.Add((seq, AcknowledgeAsync(seq, message, delete)));
             }
 
             if (pollBeforeDeletesAnswer)
@@ -262,14 +279,24 @@ internal sealed class Run : IDisposable
         await Task.WhenAll(background);
     }
 
-    private async Task CountDeletedAsync(List<(long? Seq, Task<int> Status)> deletes)
+    /// <summary>
+    /// Deletes a received message; a 200 for one of the run's goes into the ledger as soon as it is read, so that a
+    /// consume sent after it that gets the message again is caught. First: the message's first 200.
+    /// </summary>
+    private async Task<(int Status, bool First)> AcknowledgeAsync(long? seq, Received message, Recorder latency)
+    {
+        var status = await Client.DeleteAsync(message, latency, Hard.Token);
+        return (status, status == 200 && seq is { } s && Ledger.Deleted(s, Stopwatch.GetTimestamp()));
+    }
+
+    private async Task CountDeletedAsync(List<(long? Seq, Task<(int Status, bool First)> Answer)> deletes)
     {
         var ok = 0;
         foreach (var (seq, task) in deletes)
         {
             switch (await task)
             {
-                case 200 when seq is null:
+                case (200, _) when seq is null:
                     // Another run's message, or another producer's on a shared --queue: deleted, as a drain would, but
                     // not this run's to count, unless the run drains what the queue held (--no-fill), all of it foreign.
                     Ledger.ForeignAcknowledged();
@@ -279,10 +306,14 @@ internal sealed class Run : IDisposable
                     }
 
                     break;
-                case 200:
+                case (200, true):
                     ok++;
                     break;
-                case var refused and (404 or 409):
+                case (200, false):
+                    // A message of the run deleted with a 200 before (kept, and delivered again; or redelivered, and
+                    // its late delete answered too): delivered once, counted once.
+                    break;
+                case (var refused and (404 or 409), _):
                     Ledger.AcknowledgementRefused(seq, refused);
                     break;
             }

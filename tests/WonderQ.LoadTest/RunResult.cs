@@ -123,6 +123,7 @@ internal sealed class RunResult(LoadOptions options, TimeSpan elapsed, double th
             Add(Count("received_under_another_id"), "messages received under an id other than their send's");
             Add(Count("corrupted"), "messages received with a changed body");
             Add(Count("duplicates"), "messages delivered twice within their visibility timeout");
+            Add(Count("received_after_delete"), "messages delivered again after their delete was answered 200");
             Add(Count("extra_in_queue"), "messages in the queue at the end beyond those acknowledged and not deleted");
             failures.AddRange(Notes);
             return failures;

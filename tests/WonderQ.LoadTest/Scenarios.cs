@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace WonderQ.LoadTest;
 
@@ -161,7 +162,9 @@ internal static class Scenarios
         result.Verification["received_unacknowledged"] = ledger.ReceivedUnacknowledged;
         result.Verification["duplicates"] = ledger.Duplicates;
         result.Verification["tolerated_duplicates_after_expiry"] = ledger.ToleratedDuplicates;
+        result.Verification["received_after_delete"] = ledger.ReceivedAfterDelete;
         result.Verification["foreign_received"] = ledger.Foreign;
+        result.Verification["received_after_delete"] = ledger.ReceivedAfterDelete;
         result.Verification["foreign_deleted"] = ledger.ForeignDeleted;
         result.Verification["corrupted"] = ledger.Corrupted;
         var anotherId = ledger.ReceivedUnderAnotherId;
@@ -176,7 +179,7 @@ internal static class Scenarios
         // A message whose body came back changed, or under an id its send was not answered with, is lost as surely
         // as one that never came back: a consumer could not act on it.
         result.Lost = lost + (ledger.Sent - ledger.DistinctIds) + ledger.Corrupted + anotherId;
-        result.Duplicates = ledger.Duplicates + extra;
+        result.Duplicates = ledger.Duplicates + ledger.ReceivedAfterDelete + extra;
         result.RssKiB["before"] = rssBefore;
         result.RssKiB["after"] = Rss.ReadKiB(o.BrokerPid);
         result.Errors = run.Client.Errors.Snapshot();
@@ -236,19 +239,32 @@ internal static class Scenarios
         long target = o.Messages;
         if (!o.NoFill)
         {
-            // The pre-fill is bounded by its own count and by the hard limit, not by --duration.
+            // The pre-fill is bounded by its own count and by the run's preparation limit, not by --duration: past
+            // it, no send is started, and a fill cut short is refused below rather than measured.
             var fillTimer = Stopwatch.StartNew();
+            var fillStarted = run.SinceStart;
             var left = o.Messages;
-            using var fillProgress = Progress.Start(run, () => $"pre-fill: sent {fill.Count}/{o.Messages}", fillTimer);
-            await Task.WhenAll(Enumerable.Range(0, o.FillConcurrency).Select(_ => Task.Run(
-                async () =>
-                {
-                    while (!ct.IsCancellationRequested && !run.Interrupted && Interlocked.Decrement(ref left) >= 0)
+            using (Progress.Start(run, () => $"pre-fill: sent {fill.Count}/{o.Messages}", fillTimer))
+            {
+                await Task.WhenAll(Enumerable.Range(0, o.FillConcurrency).Select(_ => Task.Run(
+                    async () =>
                     {
-                        await run.SendOneAsync(run.Ledger.NextSeq(), fill, ct);
-                    }
-                },
-                CancellationToken.None)));
+                        while (!ct.IsCancellationRequested && !run.Interrupted && !run.PastPreparationLimit && Interlocked.Decrement(ref left) >= 0)
+                        {
+                            await run.SendOneAsync(run.Ledger.NextSeq(), fill, ct);
+                        }
+                    },
+                    CancellationToken.None)));
+            }
+
+            if (Interlocked.Read(ref left) > 0 && !run.Interrupted && !ct.IsCancellationRequested)
+            {
+                // Every send was answered, only not all of them in time: the server did not stop answering.
+                throw new SetupException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"pre-fill did not finish: sent {run.Ledger.Sent:N0} of {o.Messages:N0} in {(run.SinceStart - fillStarted).TotalSeconds:0.#} s. A pre-fill must be done {Run.PreparationLimit.TotalSeconds:0} s after the run's start, so that the measured phase keeps its --duration within the run's bound (--duration and a minute more): ask for fewer --messages or a higher --fill-concurrency, or fill a --queue NAME once and drain it with --no-fill."));
+            }
+
             target = run.Ledger.Sent;
             run.Extra["fill_seconds"] = Math.Round(fillTimer.Elapsed.TotalSeconds, 3);
             run.Extra["fill_msgs_per_s"] = Math.Round(target / fillTimer.Elapsed.TotalSeconds, 1);
@@ -374,7 +390,9 @@ internal static class Scenarios
         var consumers = new List<Task>(waiters);
         var connect = Stopwatch.StartNew();
         var rampProgress = rampUp ? Progress.Start(run, () => $"ramp: {run.Client.ConsumesInFlight}/{waiters} long polls sent", connect) : null;
-        for (var i = 0; i < waiters && !run.Interrupted && run.Client.Errors.Total == 0; i++)
+        // The ramp fits in the run's preparation limit (LoadOptions refuses a --waiters / --ramp that does not), and it
+        // stops at the hard limit all the same.
+        for (var i = 0; i < waiters && !run.Interrupted && run.Client.Errors.Total == 0 && !run.Hard.IsCancellationRequested; i++)
         {
             consumers.Add(Task.Run(
                 async () =>
@@ -394,19 +412,25 @@ internal static class Scenarios
             {
                 // Connect at --ramp per second: thousands of SYNs at once overflow the broker's accept queue
                 // (Kestrel's listen backlog is 512), and a SYN-cookie handshake that then fails is a reset.
-                await Task.Delay(TimeSpan.FromSeconds(100 / o.Ramp), CancellationToken.None);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(100 / o.Ramp), run.Hard.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
         }
 
         if (rampUp)
         {
-            // Wait (at most 60 s) until every long poll is on an established connection and sent, then a moment more
-            // for the broker to park them all, and take its footprint.
+            // Wait (until the run's preparation limit at most) until every long poll is on an established connection
+            // and sent, then a moment more for the broker to park them all, and take its footprint.
             var port = o.Url.Port;
             var connections = o.Http2Connections > 0 ? Math.Min(o.Http2Connections, waiters) : waiters;
             // A long poll that failed (refused, a 5xx) is tried again at once and never counts as waiting: the run
-            // ends there, with its errors, rather than wait out the minute.
-            while (connect.Elapsed < TimeSpan.FromSeconds(60) && !run.Interrupted && run.Client.Errors.Total == 0
+            // ends there, with its errors, rather than wait out the preparation limit.
+            while (!run.PastPreparationLimit && !run.Interrupted && run.Client.Errors.Total == 0
                 && (run.Client.ConsumesInFlight < waiters || Connections.EstablishedTo(port) < connections))
             {
                 await Task.Delay(250, CancellationToken.None);
@@ -414,6 +438,13 @@ internal static class Scenarios
 
             rampProgress?.Dispose();
             run.Extra["ramp_seconds"] = Math.Round(connect.Elapsed.TotalSeconds, 3);
+            if (run.Hard.IsCancellationRequested)
+            {
+                // Only a setup that took up nearly all of the hard limit gets here with it run out: the long polls end
+                // with it, and the run says so, as a setup that never finished would.
+                await Task.WhenAll(consumers).ContinueWith(_ => { }, TaskScheduler.Default);
+                run.Hard.Token.ThrowIfCancellationRequested();
+            }
             if (run.Client.Errors.Total > 0)
             {
                 run.Notes.Add("requests failed during the ramp (see errors): the run ended there, before any send");

@@ -80,9 +80,9 @@ internal sealed class Errors
 }
 
 /// <summary>
-/// Which messages were acknowledged (a 201, or a 200 from the original WonderQ) and which were received, by the
-/// sequence number each body carries (a consumer can receive a message before its producer has read the answer, so ids
-/// cannot be the key).
+/// Which messages were acknowledged (a 201, or a 200 from the original WonderQ), received and deleted, by the sequence
+/// number each body carries (a consumer can receive a message before its producer has read the answer, so ids cannot
+/// be the key).
 /// </summary>
 /// <param name="bodyBytes">The size every body of the run was sent at, so that one that comes back changed is caught.</param>
 internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
@@ -90,9 +90,13 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     private readonly ConcurrentDictionary<long, long> _sent = new();
     private readonly ConcurrentDictionary<long, Receipt> _firstReceived = new();
     private readonly ConcurrentDictionary<long, byte> _redelivered = new();
+    private readonly ConcurrentDictionary<long, long> _deletedAt = new();
+    private readonly Lock _repeats = new();
+    private readonly Dictionary<long, Receipt> _latestRepeat = [];
     private readonly ConcurrentQueue<(long? Seq, int Status)> _refused = new();
     private long _duplicates;
     private long _tolerated;
+    private long _afterDelete;
     private long _foreign;
     private long _foreignDeleted;
     private long _corrupted;
@@ -108,6 +112,12 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 
     public long ToleratedDuplicates => Interlocked.Read(ref _tolerated);
 
+    /// <summary>
+    /// Receipts from a consume sent after a delete of the same message was answered 200: a delivery after its
+    /// acknowledgement, which no timing excuses.
+    /// </summary>
+    public long ReceivedAfterDelete => Interlocked.Read(ref _afterDelete);
+
     public long Foreign => Interlocked.Read(ref _foreign);
 
     /// <summary>Receipts of this run's messages whose body is not the one sent (cut short, grown or altered).</summary>
@@ -119,6 +129,14 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     public void ForeignAcknowledged() => Interlocked.Increment(ref _foreignDeleted);
 
     public void Acknowledged(long seq, long id) => _sent[seq] = id;
+
+    /// <summary>
+    /// A delete of message <paramref name="seq"/> was answered 200 at <paramref name="answeredAt"/> (a
+    /// <see cref="Stopwatch"/> timestamp taken once the answer was read: a consume sent after it was certainly sent
+    /// after the server answered). True for the message's first such answer only: a second 200 for it is not another
+    /// message delivered.
+    /// </summary>
+    public bool Deleted(long seq, long answeredAt) => _deletedAt.TryAdd(seq, answeredAt);
 
     /// <summary>
     /// Records a receipt of message <paramref name="id"/> from a consume sent at <paramref name="askedAt"/> (a
@@ -143,10 +161,25 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
         if (!first)
         {
             _redelivered.TryAdd(seq, 0);
+            Receipt earlier;
+            lock (_repeats)
+            {
+                // Compared with the latest receipt before it, not the first: a redelivery after the first reservation
+                // ran out is the queue at work, and one more moments after that is a duplicate all the same.
+                earlier = _latestRepeat.TryGetValue(seq, out var latest) ? latest : _firstReceived[seq];
+                _latestRepeat[seq] = receipt;
+            }
+
+            if (_deletedAt.TryGetValue(seq, out var deletedAt) && askedAt > deletedAt)
+            {
+                // Its consume was sent after a delete of the message was answered 200: the server said it was gone.
+                Interlocked.Increment(ref _afterDelete);
+                return seq;
+            }
+
             // Each claim happened between its consume's sending and its answer. A second delivery is a duplicate only
-            // when the two claims were certainly less than the visibility timeout apart; otherwise the first
+            // when the two claims were certainly less than the visibility timeout apart; otherwise the earlier
             // reservation may have run out, and a redelivery is what a queue does.
-            var earlier = _firstReceived[seq];
             var mostApart = TimeSpan.FromTicks(Math.Max(
                 Stopwatch.GetElapsedTime(earlier.AskedAt, receipt.AnsweredAt).Ticks,
                 Stopwatch.GetElapsedTime(receipt.AskedAt, earlier.AnsweredAt).Ticks));

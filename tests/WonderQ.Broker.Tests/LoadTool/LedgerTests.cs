@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using System.Text.Json;
 using WonderQ.LoadTest;
 
 namespace WonderQ.Broker.Tests.LoadTool;
 
 /// <summary>
-/// A message received twice is a duplicate only when both claims certainly fell inside one visibility timeout; each
-/// claim is known only to lie between its consume's sending and its answer.
+/// A message received twice is a duplicate when both claims certainly fell inside one visibility timeout (each claim is
+/// known only to lie between its consume's sending and its answer), or when the second came from a consume sent after
+/// a delete of the message was answered 200.
 /// </summary>
 public sealed class LedgerTests
 {
@@ -36,6 +38,66 @@ public sealed class LedgerTests
 
         ledger.Duplicates.Should().Be(0);
         ledger.ToleratedDuplicates.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_receipt_from_a_consume_sent_after_the_messages_delete_was_answered_200_is_counted_whatever_the_timing()
+    {
+        // Both first claims may be 2 s old, past the 1 s timeout: only the delete's answer tells them apart.
+        var ledger = new Ledger(_visibility, 64);
+        var (kept, inFlight) = (Body.Create("run", 1, 64), Body.Create("run", 2, 64));
+        ledger.Receive(1, kept, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
+        ledger.Receive(2, inFlight, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
+        // A long poll sent before message 2's delete was answered may have claimed it first, its reservation run out.
+        var longPollSent = Stopwatch.GetTimestamp();
+
+        ledger.Deleted(1, Stopwatch.GetTimestamp()).Should().BeTrue();
+        ledger.Deleted(2, Stopwatch.GetTimestamp()).Should().BeTrue();
+        ledger.Receive(1, kept, "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(2, inFlight, "run", longPollSent, out _);
+
+        ledger.ReceivedAfterDelete.Should().Be(1, "the server answered the delete 200 and delivered the message again");
+        (ledger.Duplicates, ledger.ToleratedDuplicates).Should().Be((0, 1));
+        ledger.Deleted(1, Stopwatch.GetTimestamp()).Should().BeFalse("a second 200 for a message is not another message delivered");
+    }
+
+    [Fact]
+    public void A_repeat_receipt_is_compared_with_the_latest_receipt_before_it_not_the_first()
+    {
+        // The first claim may be 2 s old: a redelivery now is the queue at work, and one more at once is a duplicate.
+        var ledger = new Ledger(_visibility, 64);
+        var body = Body.Create("run", 1, 64);
+
+        ledger.Receive(1, body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
+        ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
+
+        (ledger.Duplicates, ledger.ToleratedDuplicates).Should().Be((1, 1));
+    }
+
+    [Fact]
+    public async Task A_message_delivered_again_after_its_delete_was_answered_200_fails_the_run_and_the_drain_still_takes_every_message()
+    {
+        // The reviewer's run: the first delete of each of the first 20 messages is answered 200 and the message kept, to
+        // be delivered again a second later, past the 1 s visibility timeout, while the consumers (a consume takes at
+        // least 10 ms) are still behind. Each kept message's second 200 counted as one more message deleted, so the
+        // drain stopped with 20 never received (95 in the reviewer's run), and the run passed.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, keepFirstDeleted: 20, consumeDelay: TimeSpan.FromMilliseconds(10));
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse(["cycle", "--messages", "300", "--producers", "1", "--consumers", "2", "--batch", "1", "--visibility-timeout", "1", "--url", server.Url.ToString(), "--json", "--quiet"]),
+            output,
+            TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var verification = json.RootElement.GetProperty("verification");
+        (verification.GetProperty("received").GetInt64(), verification.GetProperty("unreceived_still_queued").GetInt64()).Should().Be((300, 0));
+        verification.GetProperty("received_after_delete").GetInt64().Should().Be(20);
+        (verification.GetProperty("duplicates").GetInt64(), verification.GetProperty("extra_in_queue").GetInt64()).Should().Be((0, 0));
+        json.RootElement.GetProperty("failures").EnumerateArray().Select(f => f.GetString())
+            .Should().Equal("messages delivered again after their delete was answered 200: 20");
     }
 
     [Fact]

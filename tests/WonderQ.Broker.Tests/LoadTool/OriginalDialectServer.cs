@@ -18,6 +18,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<long, string> _queues = [];
     private readonly SortedDictionary<long, Stored> _messages = [];
+    private readonly HashSet<long> _kept = [];
     private readonly WebApplication _app;
     private long _nextId;
 
@@ -31,6 +32,10 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="dropLastCharacter">Store each body without its last character.</param>
     /// <param name="answerIdOffset">Answer a send with its message's id plus this (0: the right id).</param>
     /// <param name="keepDeleted">Answer a delete as done but keep the message.</param>
+    /// <param name="keepFirstDeleted">
+    /// Answer the first delete of each of the first n messages deleted as done but keep the message, so that it is
+    /// delivered again once its reservation runs out (its next delete removes it).
+    /// </param>
     /// <param name="bodyField">The name a consumed message's body goes under.</param>
     /// <param name="refuseDeletes">
     /// Refuse every delete with 409 and keep the message, as WonderQ does when a consume the run never heard of (a long
@@ -39,13 +44,15 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="consumeStatus">Answer every consume with this status and no messages (200: serve them).</param>
     /// <param name="createDelay">How long a queue's create takes to answer, as a server slow or hung in its setup.</param>
     /// <param name="sendDelay">How long each send takes to answer.</param>
+    /// <param name="consumeDelay">How long each consume waits before it claims messages.</param>
     /// <param name="goneAfterFirstCount">
     /// Stop, refusing connections, once the first <c>GET /queues</c> is answered: a server gone right after a run's setup.
     /// </param>
     public static async Task<OriginalDialectServer> StartAsync(
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
         bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false, int consumeStatus = StatusCodes.Status200OK,
-        TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false)
+        TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
+        TimeSpan consumeDelay = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -116,6 +123,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         });
         app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout) =>
         {
+            await Task.Delay(consumeDelay);
             if (consumeStatus != StatusCodes.Status200OK)
             {
                 return Results.StatusCode(consumeStatus);
@@ -159,7 +167,8 @@ public sealed class OriginalDialectServer : IAsyncDisposable
 
             lock (server._lock)
             {
-                return Results.Json(new JsonObject { ["success"] = keepDeleted || server._messages.Remove(id) });
+                var keep = keepDeleted || (server._kept.Count < keepFirstDeleted && server._messages.ContainsKey(id) && server._kept.Add(id));
+                return Results.Json(new JsonObject { ["success"] = keep || server._messages.Remove(id) });
             }
         });
         await app.StartAsync();
