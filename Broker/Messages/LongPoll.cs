@@ -54,13 +54,15 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Stor
             var byId = QueueRef.ById(claim.QueueId);
             var wokenBy = WaitingConsumers.WakeReason.Signaled;
             var woken = false;
+            long? arrival = null;
             ClaimResult? emptyLook = claim;
             while (true)
             {
                 // Parked before it looks (again), so that a publish landing in between wakes it. The look is skipped
                 // when the empty claim that went before parking still stands, as it does after FirstLookAsync found one
                 // standing.
-                using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout);
+                using var waiter = waiters.Register(claim.QueueId, size, visibilityTimeout, arrival);
+                arrival = waiter.Arrival;
                 if (emptyLook is null || !NothingNewSince(emptyLook))
                 {
                     try

@@ -23,6 +23,7 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
     private readonly CancellationTokenRegistration _stopping;
     private bool _stopped;
     private int _count;
+    private long _arrivals;
 
     public WaitingConsumers(IMessageStore store, StoreClock time, IHostApplicationLifetime lifetime, ILogger<WaitingConsumers> logger)
     {
@@ -60,11 +61,15 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 
     /// <summary>
     /// Parks a consumer on a queue. Register before looking at the queue, so that a publish landing between the look
-    /// and the wait still wakes it.
+    /// and the wait still wakes it. A consumer that parks again after a wake-up that brought it nothing gives the
+    /// <see cref="Waiter.Arrival"/> of its first registration and takes its place in line back: at the back, the
+    /// longest-waiting consumers lost their turn to every newer one, each time a claim outside the hand-over (a
+    /// newcomer's, in the same commit) took the message they were woken for, and could wait out their wait_time while
+    /// messages went to consumers that came after them.
     /// </summary>
-    public Waiter Register(long queueId, int size, TimeSpan visibilityTimeout)
+    public Waiter Register(long queueId, int size, TimeSpan visibilityTimeout, long? arrival = null)
     {
-        var waiter = new Waiter(this, queueId, size, visibilityTimeout);
+        var waiter = new Waiter(this, queueId, size, visibilityTimeout, arrival ?? Interlocked.Increment(ref _arrivals));
         var registeredAt = _time.GetUtcNow();
         bool lookUpExpiry;
         lock (_lock)
@@ -80,7 +85,7 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
                 _queues[queueId] = queue = new QueueWaiters(queueId);
             }
 
-            waiter.Node = queue.Waiters.AddLast(waiter);
+            waiter.Node = InLine(queue.Waiters, waiter);
             _count++;
             lookUpExpiry = queue.ExpiryTimer is null && !queue.LookingUpExpiry;
             queue.LookingUpExpiry |= lookUpExpiry;
@@ -95,6 +100,26 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
         }
 
         return waiter;
+    }
+
+    /// <summary>
+    /// Adds the waiter by arrival. A newcomer is the latest and goes last; one back from a wake-up was at or near the
+    /// front, so the search for its place starts there.
+    /// </summary>
+    private static LinkedListNode<Waiter> InLine(LinkedList<Waiter> line, Waiter waiter)
+    {
+        if (line.Last is not { } last || last.Value.Arrival < waiter.Arrival)
+        {
+            return line.AddLast(waiter);
+        }
+
+        var next = line.First!;
+        while (next.Value.Arrival < waiter.Arrival)
+        {
+            next = next.Next!;
+        }
+
+        return line.AddBefore(next, waiter);
     }
 
     /// <summary>Wakes up to <paramref name="count"/> waiters of a queue, oldest first.</summary>
@@ -377,15 +402,19 @@ public sealed class WaitingConsumers : IParkedConsumers, IDisposable
         private Task<ClaimResult?>? _handedOver;
         private bool _actsOnWake;
 
-        internal Waiter(WaitingConsumers owner, long queueId, int size, TimeSpan visibilityTimeout)
+        internal Waiter(WaitingConsumers owner, long queueId, int size, TimeSpan visibilityTimeout, long arrival)
         {
             _owner = owner;
             QueueId = queueId;
             Size = size;
             VisibilityTimeout = visibilityTimeout;
+            Arrival = arrival;
         }
 
         public long QueueId { get; }
+
+        /// <summary>The consumer's place in line: the order its request first parked in, kept when it parks again.</summary>
+        public long Arrival { get; }
 
         public int Size { get; }
 

@@ -59,6 +59,47 @@ public class HandOffTests : FreshBroker
     }
 
     [Fact]
+    public async Task A_consumer_woken_for_a_message_another_claim_took_keeps_its_place_ahead_of_those_who_came_after_it()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var first = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id);
+        var second = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id, 2);
+
+        // Woken for a message that a claim outside the hand-over took first (a newcomer's, in the same commit): it finds
+        // nothing and parks again. At the back of the line, it lost its turn to every consumer that came after it.
+        Waiters.Wake(queue.Id, 1, WaitingConsumers.WakeReason.Signaled);
+        await AsleepAsync(queue.Id, 2);
+        var id = await Client.SendAsync(queue.Id, "for the longest waiting");
+
+        (await first.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(id);
+        second.IsCompleted.Should().BeFalse("the one who came later waits on");
+    }
+
+    [Fact]
+    public async Task Consumers_parked_again_take_their_places_back_by_arrival()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var first = Waiters.Register(queue.Id, 1, _visibility);
+        using var second = Waiters.Register(queue.Id, 1, _visibility);
+        var third = Waiters.Register(queue.Id, 1, _visibility);
+        using var fourth = Waiters.Register(queue.Id, 1, _visibility);
+        first.Dispose();
+        third.Dispose();
+
+        using var thirdAgain = Waiters.Register(queue.Id, 1, _visibility, third.Arrival);
+        using var firstAgain = Waiters.Register(queue.Id, 1, _visibility, first.Arrival);
+        using var newcomer = Waiters.Register(queue.Id, 1, _visibility);
+        foreach (var waiter in new[] { second, fourth, thirdAgain, firstAgain, newcomer })
+        {
+            _ = waiter.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        }
+
+        Waiters.Take(queue.Id, 5).Should().Equal([firstAgain, second, thirdAgain, fourth, newcomer]);
+    }
+
+    [Fact]
     public async Task A_consumer_taken_for_a_claim_is_answered_with_it_even_once_its_wait_has_run_out_or_it_was_cancelled()
     {
         var queue = await Client.CreateQueueAsync();
