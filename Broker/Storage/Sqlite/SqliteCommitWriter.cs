@@ -98,22 +98,20 @@ internal sealed class SqliteCommitWriter : BackgroundService
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Open before the server takes requests: a broker that cannot own its file must not start at all.
-        _commands = new WriterCommands(_database.OpenWriter(), _synchronous);
-        using (var run = _commands.PendingPurges.With())
+        _commands = _database.OpenWriter(connection =>
         {
-            while (run.Read())
+            var commands = new WriterCommands(connection, _synchronous);
+            try
             {
-                _purges.Enqueue(run.Int64(0));
+                ReadWhereItLeftOff(commands);
+                return commands;
             }
-        }
-
-        using (var run = _commands.LatestStamp.With())
-        {
-            if (run.Read() && !run.IsNull(0))
+            catch
             {
-                _time.NotBefore(DateTimeOffset.FromUnixTimeMilliseconds(run.Int64(0)));
+                commands.Dispose();
+                throw;
             }
-        }
+        });
 
         if (_purges.Count > 0)
         {
@@ -126,6 +124,26 @@ internal sealed class SqliteCommitWriter : BackgroundService
         // the connection open, handed-over requests unanswered, and Dispose throwing on the cancelled task.
         _loop = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>The deleted queues whose messages are still to go, and the latest time stamped, which the clock resumes from.</summary>
+    private void ReadWhereItLeftOff(WriterCommands commands)
+    {
+        using (var run = commands.PendingPurges.With())
+        {
+            while (run.Read())
+            {
+                _purges.Enqueue(run.Int64(0));
+            }
+        }
+
+        using (var run = commands.LatestStamp.With())
+        {
+            if (run.Read() && !run.IsNull(0))
+            {
+                _time.NotBefore(DateTimeOffset.FromUnixTimeMilliseconds(run.Int64(0)));
+            }
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

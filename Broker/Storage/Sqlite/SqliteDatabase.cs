@@ -118,7 +118,14 @@ internal sealed class SqliteDatabase : IDisposable
     /// connection. Throws <see cref="StoreOwnershipException"/> when another broker holds the file, and
     /// <see cref="StartRefusedException"/> when SQLite cannot open it or it is not a database.
     /// </summary>
-    public SqliteConnection OpenWriter()
+    public SqliteConnection OpenWriter() => OpenWriter(connection => connection);
+
+    /// <summary>
+    /// As <see cref="OpenWriter()"/>, and runs the writer's first reads (<paramref name="startUp"/>) under the same
+    /// refusals: a page damaged past the schema surfaced there, as an unhandled exception with its stack trace, and the
+    /// lock file left behind.
+    /// </summary>
+    public T OpenWriter<T>(Func<SqliteConnection, T> startUp)
     {
         TakeOwnership();
 
@@ -146,8 +153,11 @@ internal sealed class SqliteDatabase : IDisposable
             }
 
             ApplySchema(connection);
+            var started = startUp(connection);
             OpenIdentity();
             opened = true;
+            _logger.LogInformation("Using the database {Path}", FilePath);
+            return started;
         }
         catch (SqliteException ex) when ((ex.SqliteErrorCode & 0xFF) is raw.SQLITE_NOTADB or raw.SQLITE_CANTOPEN or raw.SQLITE_READONLY
             or raw.SQLITE_CORRUPT or raw.SQLITE_FULL or raw.SQLITE_IOERR)
@@ -176,8 +186,6 @@ internal sealed class SqliteDatabase : IDisposable
             }
         }
 
-        _logger.LogInformation("Using the database {Path}", FilePath);
-        return connection;
     }
 
     /// <summary>

@@ -635,15 +635,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     public async Task A_database_with_the_current_schema_that_SQLite_can_only_read_is_refused_in_one_line()
     {
         using var database = new TempDatabase();
-        var broker = typeof(WonderQ.Broker.Program).Assembly;
-        const string Prefix = "WonderQ.Broker.Schema.";
-        var scripts = broker.GetManifestResourceNames().Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
-        var schema = string.Concat(scripts.Select(name =>
-        {
-            using var reader = new StreamReader(broker.GetManifestResourceStream(name)!);
-            return reader.ReadToEnd() + ";\n";
-        }));
-        CreateDatabase(database, $"PRAGMA journal_mode = WAL; {schema} PRAGMA user_version = {int.Parse(scripts[^1].AsSpan(Prefix.Length, 4), provider: System.Globalization.CultureInfo.InvariantCulture)};");
+        CreateDatabase(database, $"PRAGMA journal_mode = WAL; {CurrentSchema()}");
 
         using (var file = File.OpenWrite(database.Path))
         {
@@ -654,6 +646,39 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
 
         said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): SQLite can only read it");
+    }
+
+    /// <summary>
+    /// The schema reads fine and the damage is further in, where the writer's first reads (the deleted queues still to
+    /// purge, the latest time stamped) meet it: that was an unhandled exception with its stack trace, and the lock file
+    /// left behind.
+    /// </summary>
+    [Fact]
+    public async Task A_database_damaged_past_its_schema_is_refused_in_one_line_and_its_lock_file_removed()
+    {
+        using var database = new TempDatabase();
+        CreateDatabase(database, $"PRAGMA journal_mode = WAL; {CurrentSchema()}");
+        long root, pageSize;
+        using (var connection = new SqliteConnection($"Data Source={database.Path};Pooling=false"))
+        {
+            connection.Open();
+            using var read = connection.CreateCommand();
+            read.CommandText = "SELECT rootpage FROM sqlite_master WHERE name = 'messages'";
+            root = (long)read.ExecuteScalar()!;
+            read.CommandText = "PRAGMA page_size";
+            pageSize = (long)read.ExecuteScalar()!;
+        }
+
+        using (var file = File.OpenWrite(database.Path))
+        {
+            file.Position = (root - 1) * pageSize;
+            file.Write(Enumerable.Repeat((byte)0xFF, (int)pageSize).ToArray());
+        }
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): it is damaged");
+        File.Exists(database.Path + ".lock").Should().BeFalse("the lock file this start made goes with it");
     }
 
     [Fact]
@@ -701,6 +726,20 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
 
     /// <summary>The name an app gives itself in its refusal.</summary>
     private static string DisplayName(string app) => app == "Broker" ? "broker" : app;
+
+    /// <summary>Every schema script the broker runs, in order, and the version they leave the file at.</summary>
+    private static string CurrentSchema()
+    {
+        var broker = typeof(WonderQ.Broker.Program).Assembly;
+        const string Prefix = "WonderQ.Broker.Schema.";
+        var scripts = broker.GetManifestResourceNames().Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        var schema = string.Concat(scripts.Select(name =>
+        {
+            using var reader = new StreamReader(broker.GetManifestResourceStream(name)!);
+            return reader.ReadToEnd() + ";\n";
+        }));
+        return $"{schema} PRAGMA user_version = {int.Parse(scripts[^1].AsSpan(Prefix.Length, 4), provider: System.Globalization.CultureInfo.InvariantCulture)};";
+    }
 
     /// <summary>A database file made by <paramref name="sql"/>, as a stand-in for one the broker did not make.</summary>
     private static void CreateDatabase(TempDatabase database, string sql)
