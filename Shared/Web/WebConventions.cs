@@ -95,6 +95,7 @@ public static class WebConventions
         // Known once the app is built; a refusal before that is never about where it listens.
         var listening = ListenSetting.Unknown;
         var started = false;
+        var stopping = false;
         try
         {
             var app = createApp();
@@ -108,7 +109,14 @@ public static class WebConventions
                 started = true;
                 AllowedHostNames.WarnIfReachableButAnsweringLocalNamesOnly(app);
             });
+            app.Lifetime.ApplicationStopping.Register(() => stopping = true);
             app.Run();
+            return 0;
+        }
+        catch (OperationCanceledException) when (!started && stopping)
+        {
+            // Ctrl-C or SIGTERM while it was still starting (as run.sh stops the others when one app refuses): the host
+            // cancels its start and throws, which is a stop as asked, not a failure to show with its stack trace.
             return 0;
         }
         catch (Exception ex) when (!started && IsRefusal(ex))
