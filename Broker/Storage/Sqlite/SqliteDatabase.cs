@@ -347,17 +347,27 @@ internal sealed class SqliteDatabase : IDisposable
 
     /// <summary>
     /// A folder the broker creates for its database is its owner's alone too: in a folder others may write (a umask of
-    /// 0), any user could replace the database or its <c>-wal</c> while the broker is stopped.
+    /// 0), any user could replace the database or its <c>-wal</c> while the broker is stopped. So is each folder above
+    /// it that it creates: .NET gives the mode to the last one only, and another user could move a folder it made
+    /// writable for all, with the database's folder in it, aside and put one of their own in its place.
     /// </summary>
     private static void CreateFolder(string path)
     {
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);
+            return;
         }
-        else
+
+        var missing = new Stack<string>();
+        for (var folder = Path.GetFullPath(path); !Directory.Exists(folder); folder = Path.GetDirectoryName(folder)!)
         {
-            Directory.CreateDirectory(path, OwnerOnly | UnixFileMode.UserExecute);
+            missing.Push(folder);
+        }
+
+        while (missing.TryPop(out var folder))
+        {
+            Directory.CreateDirectory(folder, OwnerOnly | UnixFileMode.UserExecute);
         }
     }
 

@@ -494,9 +494,10 @@ public sealed class DurabilityTests : IDisposable
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task The_folder_and_files_a_broker_creates_are_for_its_own_user_alone()
+    public async Task The_folders_and_files_a_broker_creates_are_for_its_own_user_alone()
     {
-        var folder = Path.Combine(_database.Directory, "data");
+        var outer = Path.Combine(_database.Directory, "data");
+        var folder = Path.Combine(outer, "wonderq");
         var path = Path.Combine(folder, "wonderq.db");
 
         await using var broker = new BrokerApplication(path);
@@ -505,7 +506,12 @@ public sealed class DurabilityTests : IDisposable
         await client.SendAsync(queue.Id, "for the broker's user only");
 
         // Another local user must not read the messages, nor take the lock that keeps the broker from starting.
-        File.GetUnixFileMode(folder).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Every folder it made, not only the last: one writable by others could be moved aside with the rest in it.
+        foreach (var made in (string[])[outer, folder])
+        {
+            File.GetUnixFileMode(made).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, made);
+        }
+
         foreach (var file in (string[])[path, path + "-wal", path + "-shm", path + ".lock"])
         {
             File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, file);
