@@ -141,6 +141,7 @@ internal sealed class SqliteDatabase : IDisposable
         {
             connection.Open();
             // The first statement reads the file's header: a file that is not a database fails here, before any change.
+            RefuseAnotherApplicationsDatabase(connection);
             Execute(connection, "PRAGMA journal_mode = WAL;");
             Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
             // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
@@ -496,6 +497,22 @@ internal sealed class SqliteDatabase : IDisposable
         }
 
         return resolved;
+    }
+
+    /// <summary>
+    /// A SQLite file that no broker has set a schema version on, yet holds tables: another application's. The broker
+    /// added its tables beside them and switched the file to WAL, or stopped on a table of the same name with a stack
+    /// trace; either way a file that was not its own was changed.
+    /// </summary>
+    private void RefuseAnotherApplicationsDatabase(SqliteConnection connection)
+    {
+        var table = connection.ExecuteScalar<string?>(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND (SELECT user_version FROM pragma_user_version) = 0 ORDER BY name LIMIT 1",
+            commandType: CommandType.Text);
+        if (table is not null)
+        {
+            throw CannotOpen($"it is a SQLite database that WonderQ did not make (it has a table '{table}' and no WonderQ schema version). Point the setting at the broker's database, or at a file that does not exist yet");
+        }
     }
 
     private void ApplySchema(SqliteConnection connection)

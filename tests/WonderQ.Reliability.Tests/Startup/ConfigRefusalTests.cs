@@ -572,6 +572,22 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         File.ReadAllText(database.Path).Should().Be(text, "a file that is not the broker's is left as it was");
     }
 
+    [Theory]
+    [InlineData("CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('kept');", "people")]
+    [InlineData("CREATE TABLE queues (id INTEGER PRIMARY KEY, title TEXT);", "queues")] // a name the broker's schema uses
+    public async Task Another_application_s_SQLite_database_is_refused_in_one_line_and_left_as_it_was(string sql, string table)
+    {
+        using var database = new TempDatabase();
+        CreateDatabase(database, sql);
+        var before = File.ReadAllBytes(database.Path);
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): it is a SQLite database that WonderQ did not make (it has a table '{table}'");
+        File.ReadAllBytes(database.Path).Should().Equal(before, "neither the broker's tables nor WAL mode are added to a file that is not its own");
+        File.Exists(database.Path + "-wal").Should().BeFalse();
+    }
+
     [Fact]
     public async Task A_database_of_a_newer_schema_version_is_refused_in_one_line_and_left_as_it_was()
     {
@@ -613,7 +629,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         // A write version above 2 in the file's header makes SQLite open it read-only, as it does a file or a folder
         // this user may not write: the test's stand-in for those, since the tests may run as root.
         using var database = new TempDatabase();
-        CreateDatabase(database, "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT);");
+        CreateDatabase(database, "PRAGMA journal_mode = WAL;");
 
         using (var file = File.OpenWrite(database.Path))
         {
@@ -715,7 +731,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     public async Task A_database_whose_files_cannot_grow_as_on_a_full_disk_is_refused_in_one_line_naming_the_disk()
     {
         using var database = new TempDatabase();
-        CreateDatabase(database, "PRAGMA journal_mode = DELETE; CREATE TABLE notes (body TEXT);");
+        CreateDatabase(database, "PRAGMA journal_mode = DELETE; CREATE TABLE made (x); DROP TABLE made;");
         using var broker = AppProcess.StartWithFileSizeLimit("Broker", FreePort.Next(), 16, $"--Storage:Sqlite:Path={database.Path}");
 
         var said = await RefusalOfAsync(broker, "Broker limited to files of 16 KiB");
