@@ -164,7 +164,6 @@ internal static class Scenarios
         result.Verification["tolerated_duplicates_after_expiry"] = ledger.ToleratedDuplicates;
         result.Verification["received_after_delete"] = ledger.ReceivedAfterDelete;
         result.Verification["foreign_received"] = ledger.Foreign;
-        result.Verification["received_after_delete"] = ledger.ReceivedAfterDelete;
         result.Verification["foreign_deleted"] = ledger.ForeignDeleted;
         result.Verification["corrupted"] = ledger.Corrupted;
         var anotherId = ledger.ReceivedUnderAnotherId;

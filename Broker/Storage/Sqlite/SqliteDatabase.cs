@@ -186,7 +186,6 @@ internal sealed class SqliteDatabase : IDisposable
                 GiveUpOwnership();
             }
         }
-
     }
 
     /// <summary>
