@@ -14,6 +14,7 @@ namespace WonderQ.Broker.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteDatabase : IDisposable
 {
+    private static readonly IReadOnlyList<(int Version, string Sql)> _scripts = SchemaScripts.Load("WonderQ.Broker.Schema.");
     private readonly SqliteStorageOptions _options;
     private readonly ILogger<SqliteDatabase> _logger;
     private FileStream? _ownership;
@@ -141,7 +142,7 @@ internal sealed class SqliteDatabase : IDisposable
         {
             connection.Open();
             // The first statement reads the file's header: a file that is not a database fails here, before any change.
-            RefuseAnotherApplicationsDatabase(connection);
+            RefuseAFileThatIsNotThisBrokers(connection);
             Execute(connection, "PRAGMA journal_mode = WAL;");
             Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
             // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
@@ -499,35 +500,48 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>
-    /// A SQLite file that no broker has set a schema version on, yet holds tables: another application's. The broker
-    /// added its tables beside them and switched the file to WAL, or stopped on a table of the same name with a stack
-    /// trace; either way a file that was not its own was changed.
+    /// A file this broker must not change: one that holds tables but no broker set a schema version on, or one whose
+    /// version a WonderQ broker could have set but without the tables every such version has, is another
+    /// application's (many set a <c>user_version</c> of their own); one of a later version is a newer broker's, or
+    /// another application's. The broker added its tables beside the others and switched the file to WAL, or stopped
+    /// with a stack trace when an upgrade script met a table it expected missing. Refused before anything is written.
     /// </summary>
-    private void RefuseAnotherApplicationsDatabase(SqliteConnection connection)
+    private void RefuseAFileThatIsNotThisBrokers(SqliteConnection connection)
     {
-        var table = connection.ExecuteScalar<string?>(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND (SELECT user_version FROM pragma_user_version) = 0 ORDER BY name LIMIT 1",
+        var file = connection.QuerySingle<(long Version, string? Table, long WonderQTables)>(
+            """
+            SELECT (SELECT user_version FROM pragma_user_version),
+                   (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 1),
+                   (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('queues', 'messages'))
+            """,
             commandType: CommandType.Text);
-        if (table is not null)
+        if (file.Version == 0 && file.Table is not null)
         {
-            throw CannotOpen($"it is a SQLite database that WonderQ did not make (it has a table '{table}' and no WonderQ schema version). Point the setting at the broker's database, or at a file that does not exist yet");
+            throw CannotOpen($"it is a SQLite database that WonderQ did not make (it has a table '{file.Table}' and no WonderQ schema version). Point the setting at the broker's database, or at a file that does not exist yet");
+        }
+
+        var latest = _scripts[^1].Version;
+        if (file.Version > 0 && file.Version <= latest && file.WonderQTables < 2)
+        {
+            var has = file.Table is null ? "no tables" : $"a table '{file.Table}'";
+            throw CannotOpen($"it is a SQLite database that WonderQ did not make (its schema version is {file.Version}, but it has {has} and not WonderQ's 'queues' and 'messages'). Point the setting at the broker's database, or at a file that does not exist yet");
+        }
+
+        // A newer broker's schema can mean what this broker's SQL does not know (a column it must set, a trigger it
+        // relies on): writing to it blind, even switching it to WAL, could spoil the file for the broker that made it.
+        if (file.Version > latest)
+        {
+            var whose = file.WonderQTables == 2
+                ? "a newer WonderQ broker has used it. Run that broker, or point this one at another file"
+                : "it is another application's database, or a newer WonderQ broker's. Point the setting at the broker's database, or at a file that does not exist yet";
+            throw CannotOpen($"its schema is version {file.Version}, newer than this broker's {latest}: {whose}");
         }
     }
 
     private void ApplySchema(SqliteConnection connection)
     {
-        var scripts = SchemaScripts.Load("WonderQ.Broker.Schema.");
-
         var current = connection.ExecuteScalar<int>("PRAGMA user_version;", commandType: CommandType.Text);
-        var latest = scripts[^1].Version;
-        if (current > latest)
-        {
-            // A newer broker's schema can mean what this broker's SQL does not know (a column it must set, a trigger it
-            // relies on): writing to it blind could spoil the file for the broker that made it.
-            throw CannotOpen($"its schema is version {current}, newer than this broker's {latest}: a newer WonderQ broker has used it. Run that broker, or point this one at another file");
-        }
-
-        foreach (var (version, sql) in scripts.Where(s => s.Version > current))
+        foreach (var (version, sql) in _scripts.Where(s => s.Version > current))
         {
             using var transaction = connection.BeginTransaction();
             connection.Execute(sql, transaction: transaction, commandType: CommandType.Text);
@@ -542,7 +556,7 @@ internal sealed class SqliteDatabase : IDisposable
         // One line for a new file: a version applied at a time read as the upgrade of a database that was not there.
         if (current == 0)
         {
-            _logger.LogInformation("Created the database {Path} (schema version {Version})", FilePath, latest);
+            _logger.LogInformation("Created the database {Path} (schema version {Version})", FilePath, _scripts[^1].Version);
         }
     }
 

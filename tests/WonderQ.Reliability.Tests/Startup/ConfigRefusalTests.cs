@@ -588,18 +588,54 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         File.Exists(database.Path + "-wal").Should().BeFalse();
     }
 
+    [Theory]
+    [InlineData("CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('kept'); PRAGMA user_version = 1;", "a table 'people'")]
+    [InlineData("CREATE TABLE messages (id INTEGER PRIMARY KEY, text TEXT); PRAGMA user_version = 2;", "a table 'messages'")]
+    [InlineData("PRAGMA user_version = 3;", "no tables")]
+    public async Task Another_application_s_database_with_a_schema_version_of_its_own_is_refused_in_one_line_and_left_as_it_was(string sql, string has)
+    {
+        // Many applications set a user_version; one the broker could have set stopped it with a stack trace when an
+        // upgrade script met a table it expected missing, after it had switched the file to WAL.
+        using var database = new TempDatabase();
+        CreateDatabase(database, sql);
+        var before = File.ReadAllBytes(database.Path);
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): it is a SQLite database that WonderQ did not make (its schema version is")
+            .And.Contain($"but it has {has} and not WonderQ's 'queues' and 'messages'");
+        File.ReadAllBytes(database.Path).Should().Equal(before, "a file that is not the broker's is left as it was");
+        File.Exists(database.Path + "-wal").Should().BeFalse();
+    }
+
     [Fact]
     public async Task A_database_of_a_newer_schema_version_is_refused_in_one_line_and_left_as_it_was()
     {
         using var database = new TempDatabase();
-        CreateDatabase(database, "PRAGMA journal_mode = WAL; CREATE TABLE messages_v99 (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
+        CreateDatabase(database, $"PRAGMA journal_mode = WAL; {CurrentSchema()} ALTER TABLE messages ADD COLUMN priority INTEGER; PRAGMA user_version = 99;");
 
         var before = File.ReadAllBytes(database.Path);
 
         var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
 
-        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): its schema is version 99, newer than this broker's");
+        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): its schema is version 99, newer than this broker's")
+            .And.Contain("a newer WonderQ broker has used it");
         File.ReadAllBytes(database.Path).Should().Equal(before, "a newer broker's file is not this broker's to change");
+    }
+
+    [Fact]
+    public async Task A_file_of_a_later_schema_version_without_WonderQ_s_tables_is_not_switched_to_WAL()
+    {
+        using var database = new TempDatabase();
+        CreateDatabase(database, "CREATE TABLE notes (body TEXT); PRAGMA user_version = 99;");
+        var before = File.ReadAllBytes(database.Path);
+
+        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+        said.Should().Contain("its schema is version 99, newer than this broker's")
+            .And.Contain("it is another application's database, or a newer WonderQ broker's");
+        File.ReadAllBytes(database.Path).Should().Equal(before, "its journal mode is the application's");
+        File.Exists(database.Path + "-wal").Should().BeFalse();
     }
 
     [Fact]
