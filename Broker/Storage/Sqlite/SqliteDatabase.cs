@@ -145,14 +145,25 @@ internal sealed class SqliteDatabase : IDisposable
             RefuseAFileThatIsNotThisBrokers(connection);
             Execute(connection, "PRAGMA journal_mode = WAL;");
             Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
-            // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
-            Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
-            Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
             // SQLite says so only at the first write, and a file with nothing to upgrade gets none before the first send.
             if (raw.sqlite3_db_readonly(connection.Handle, "main") == 1)
             {
                 throw CannotOpen("SQLite can only read it. Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it");
             }
+
+            // A -wal or -shm file this user cannot write (as a start refused on a read-only file leaves them, with its
+            // mode) makes SQLite read-only too, and says so only at the first write: the broker started, answered
+            // /healthz 200 and every write 503. A write transaction begun and rolled back finds it now, before the busy
+            // timeout is set: another program holding the write lock (a sqlite3 shell) is no reason to wait or refuse.
+            var probe = raw.sqlite3_exec(connection.Handle, "BEGIN IMMEDIATE; ROLLBACK;");
+            if ((probe & 0xFF) is not (raw.SQLITE_OK or raw.SQLITE_BUSY))
+            {
+                SqliteException.ThrowExceptionForRC(probe, connection.Handle);
+            }
+
+            // The writer is the only one ever to take the write lock; a reader's checkpoint or recovery is all it waits on.
+            Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutSeconds * 1000};");
+            Execute(connection, $"PRAGMA journal_size_limit = {_options.WalSizeLimitBytes};");
 
             ApplySchema(connection);
             var started = startUp(connection);

@@ -679,6 +679,60 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             .And.Contain("this user can write it and its folder");
     }
 
+    [LinuxFact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_database_whose_shm_file_this_user_cannot_write_is_refused_in_one_line()
+    {
+        // A start refused on a read-only file leaves its -wal and -shm behind with the file's mode; once the file alone
+        // was made writable again, the broker started, answered /healthz 200 and every write 503. As root no mode
+        // stops a write: an immutable -shm is the stand-in.
+        using var database = new TempDatabase();
+        CreateDatabase(database, $"PRAGMA journal_mode = WAL; {CurrentSchema()}");
+        var shm = database.Path + "-shm";
+        File.WriteAllBytes(shm, new byte[32 * 1024]);
+        await File.WriteAllBytesAsync(database.Path + "-wal", []);
+        await ForbidWritingAsync(shm);
+        try
+        {
+            var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
+
+            said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): SQLite can only read it")
+                .And.Contain("-wal and -shm files");
+        }
+        finally
+        {
+            await RunAsync("chattr", "-i", shm);
+        }
+    }
+
+    /// <summary>Makes <paramref name="file"/> one that this user cannot open for writing, root included.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static async Task ForbidWritingAsync(string file)
+    {
+        if (Environment.UserName != "root")
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            return;
+        }
+
+        var (exitCode, said) = await RunAsync("chattr", "+i", file);
+        exitCode.Should().Be(0, $"chattr +i makes a file that root cannot write (it needs a file system with attributes, such as ext4, and CAP_LINUX_IMMUTABLE): {said}");
+    }
+
+    private static async Task<(int ExitCode, string Said)> RunAsync(string program, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var said = await process.StandardError.ReadToEndAsync() + await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, said);
+    }
+
     /// <summary>
     /// A file the broker made has nothing left to upgrade, so starting on it writes nothing: were it only opened, a file
     /// SQLite can only read would start a broker whose every send, claim and delete is a 503 that names no cause.
