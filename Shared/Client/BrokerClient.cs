@@ -137,12 +137,19 @@ public sealed class BrokerClient(
         }
     }
 
+    /// <summary>
+    /// Sends a message. A send whose answer was lost (a timeout, a reset, a proxy's 502) is tried once more, not again
+    /// after that: each attempt the broker got stores the message, so a message is stored at most twice. A
+    /// <see cref="BrokerUnavailableException"/> with <see cref="BrokerUnavailableException.AnswerMayBeLost"/> set may
+    /// have been stored all the same.
+    /// </summary>
     public async Task<SendMessageResponse> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken = default) =>
         (await SendAsync<SendMessageResponse>(
             HttpMethod.Post,
             "messages",
             JsonContent.Create(new SendMessageRequest(queue.Id, queue.Name, body), options: WonderQJson.Options),
-            cancellationToken))!;
+            cancellationToken,
+            note: new CallNote { RepeatStoresAgain = true }))!;
 
     /// <summary>Long-polls for up to <paramref name="size"/> messages; null parameters take the broker's defaults.</summary>
     public async Task<IReadOnlyList<MessageDto>> ConsumeAsync(
@@ -269,8 +276,10 @@ public sealed class BrokerClient(
             }
             else if (refused is BrokerUnavailableException unavailable)
             {
-                // A 5xx: the broker may have failed after its commit, or a proxy lost its answer.
-                unavailable.AnswerMayBeLost = true;
+                // A 5xx: the broker may have failed after its commit, or a proxy lost its answer; not the broker's own 503,
+                // which it answers only for what it did not do.
+                unavailable.AnswerMayBeLost = note.AnswerMayBeLost
+                    || BrokerClientServiceCollectionExtensions.MayHaveBeenHandled(Polly.Outcome.FromResult(response));
             }
 
             throw refused;
@@ -358,4 +367,7 @@ internal sealed class CallNote
         get => _answerMayBeLost;
         set => _answerMayBeLost = value;
     }
+
+    /// <summary>Each attempt the broker gets does the work again (a send stores another copy): tried once more at most after a lost answer.</summary>
+    public bool RepeatStoresAgain { get; init; }
 }

@@ -22,10 +22,13 @@ public sealed class BrokerClientOptions : IValidatableObject
 
     /// <summary>Retries of a transient failure (connection refused, 5xx, 408, 429, timeout); 4xx answers are never retried.</summary>
     [Range(0, 20, ErrorMessage = "Broker:MaxRetries must be from 0 to 20.")]
-    public int MaxRetries { get; set; } = 4;
+    public int MaxRetries { get; set; } = 6;
 
-    /// <summary>The first retry's delay; each later one doubles it, with jitter.</summary>
+    /// <summary>The first retry's delay; each later one doubles it, with jitter, up to <see cref="RetryMaxDelay"/>.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest delay between two tries of the client's own; a broker's Retry-After is waited out in full.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// How long a request's call to the broker still waits for its answer once the app begins to stop: enough for a
@@ -83,6 +86,11 @@ public sealed class BrokerClientOptions : IValidatableObject
         if (RetryBaseDelay < TimeSpan.Zero || RetryBaseDelay > TimeSpan.FromMinutes(1))
         {
             yield return new ValidationResult("Broker:RetryBaseDelay must be from 00:00:00 to 00:01:00.", [nameof(RetryBaseDelay)]);
+        }
+
+        if (RetryMaxDelay <= TimeSpan.Zero || RetryMaxDelay > TimeSpan.FromMinutes(5))
+        {
+            yield return new ValidationResult("Broker:RetryMaxDelay must be more than 00:00:00 and at most 00:05:00.", [nameof(RetryMaxDelay)]);
         }
 
         // Under the host's shutdown timeout (30 s), which would cut the requests short without their answer.

@@ -78,11 +78,15 @@ public static class BrokerClientServiceCollectionExtensions
                     BackoffType = DelayBackoffType.Exponential,
                     UseJitter = true,
                     Delay = options.RetryBaseDelay,
+                    // Doubling without a cap spends the retries in the first seconds and then waits long: a broker that
+                    // restarts (2-3 s) is better met by several tries a couple of seconds apart.
+                    MaxDelay = options.RetryMaxDelay,
                     // Connection failures, timeouts, 5xx, 408 and 429; never another 4xx, which a retry cannot fix. The
                     // delay is the answer's Retry-After when it has one: past what is left of the call's budget, the
                     // total timeout would cut the wait short and report a broker that answered "busy" as one that did
                     // not answer.
-                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)),
+                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)
+                        && !LostAgain(args.Outcome, args.Context)),
                     // Polly's own reads a Retry-After date against the system clock, not this pipeline's.
                     DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome, time)),
                     OnRetry = args =>
@@ -114,6 +118,17 @@ public static class BrokerClientServiceCollectionExtensions
             ? wait
             : TimeSpan.Zero;
 
+    /// <summary>
+    /// A second lost answer of a call whose every attempt does the work again (a send): a third attempt could store a
+    /// third copy. Tried once more after the first, as a crash between the commit and the answer can store one twice.
+    /// </summary>
+    private static bool LostAgain(Outcome<HttpResponseMessage> outcome, ResilienceContext context) =>
+        MayHaveBeenHandled(outcome)
+        && context.GetRequestMessage() is { } request
+        && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note)
+        && note.RepeatStoresAgain
+        && note.AnswerMayBeLost;
+
     /// <summary>Whether the answer's Retry-After is as long as what is left of the call's total timeout, or longer.</summary>
     private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, ResilienceContext context, BrokerClientOptions options, TimeProvider time)
     {
@@ -140,15 +155,20 @@ public static class BrokerClientServiceCollectionExtensions
     /// <summary>
     /// Whether the broker may have done what the failed attempt asked, its answer lost: a timeout, a connection that
     /// broke once the request was sent, a 5xx (a proxy's 502 or 504, a 500 after the commit). Not a connection that was
-    /// never made, nor a 408 or 429, which say the request was not handled.
+    /// never made, nor a 408 or 429, which say the request was not handled, nor the broker's own 503 (problem+json),
+    /// which it answers for what it did not do: a commit that failed and was rolled back, a cap, a shutdown.
     /// </summary>
     internal static bool MayHaveBeenHandled(Outcome<HttpResponseMessage> outcome) => outcome switch
     {
         { Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } } => false,
         { Exception: HttpRequestException or TimeoutRejectedException } => true,
+        { Result: { StatusCode: HttpStatusCode.ServiceUnavailable } response } => !IsProblemJson(response),
         { Result: { } response } => (int)response.StatusCode >= 500,
         _ => false,
     };
+
+    private static bool IsProblemJson(HttpResponseMessage response) =>
+        string.Equals(response.Content.Headers.ContentType?.MediaType, "application/problem+json", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
     {

@@ -22,15 +22,15 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
         BrokerUnavailableException { AnsweredWith: HttpStatusCode.ServiceUnavailable } busy => ProblemExceptionHandler.Problem(
             StatusCodes.Status503ServiceUnavailable,
             "The broker is busy or unavailable.",
-            $"The broker at {BrokerUrl} answered 503: {WithRetryHint(busy.Detail)}"),
+            $"The broker at {BrokerUrl} answered 503: {WithRetryHint(busy.Detail)}{MayHaveDoneIt(busy)}"),
         BrokerUnavailableException { AnsweredWith: not null } answered => ProblemExceptionHandler.Problem(
             StatusCodes.Status502BadGateway,
             "The broker answered with an error.",
-            $"The broker at {BrokerUrl} answered with a server error: {answered.Detail} Try again shortly; if it persists, check the broker's log."),
-        BrokerUnavailableException => ProblemExceptionHandler.Problem(
+            $"The broker at {BrokerUrl} answered with a server error: {answered.Detail} Try again shortly; if it persists, check the broker's log.{MayHaveDoneIt(answered)}"),
+        BrokerUnavailableException unreachable => ProblemExceptionHandler.Problem(
             StatusCodes.Status503ServiceUnavailable,
             "The broker is unreachable.",
-            $"The broker at {BrokerUrl} is unreachable: it refused the connection or did not answer in time. Start it (./run.sh), or point Broker:Url at it."),
+            $"The broker at {BrokerUrl} is unreachable: it refused the connection or did not answer in time. Start it (./run.sh), or point Broker:Url at it.{MayHaveDoneIt(unreachable)}"),
         // The caller did nothing wrong: the broker refused this app's name or key, which only its operator can fix.
         BrokerRefusedAppException app => ProblemExceptionHandler.Problem(StatusCodes.Status502BadGateway, app.Title, app.Message),
         // Not the broker's answer (an error page from another server at Broker:Url): its detail says what came back.
@@ -43,6 +43,13 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
             $"The server at {BrokerUrl} did not answer like a WonderQ broker. Check Broker:Url."),
         _ => null,
     };
+
+    /// <summary>
+    /// For a call an attempt of which may have reached the broker, its answer lost: a caller who repeats a send stores
+    /// the message again, and one who repeats a create or a delete reads 409 or 404 for what it did itself.
+    /// </summary>
+    private static string MayHaveDoneIt(BrokerUnavailableException failed) =>
+        failed.AnswerMayBeLost ? " The broker may have done it all the same, its answer lost: look before repeating it (a message sent again is stored again)." : "";
 
     /// <summary>The broker's reason, and when to try again unless it says so itself (a full disk: "Try again later.").</summary>
     private static string WithRetryHint(string? detail) =>

@@ -10,6 +10,9 @@ namespace WonderQ.UserApp.Dispatch;
 public sealed class Dispatcher(
     BrokerClient broker, IOptions<UserAppOptions> options, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<Dispatcher> logger)
 {
+    /// <summary>For a send whose answer was lost: the broker may have committed it before, and a caller who sends it again should know.</summary>
+    private const string MayBeStored = "The broker may have stored it all the same, its answer lost: sending it again can store it twice.";
+
     /// <summary>The queue and whether this call created it; null for an id that names no queue.</summary>
     public async Task<(QueueDto Queue, bool Created)?> FindOrCreateAsync(QueueRef queue, CancellationToken cancellationToken)
     {
@@ -82,8 +85,9 @@ public sealed class Dispatcher(
                     }
                     catch (BrokerException ex)
                     {
-                        errors[i] = ex.Detail ?? ex.Title;
-                        Interlocked.CompareExchange(ref stopped, errors[i], null);
+                        var error = ex.Detail ?? ex.Title;
+                        errors[i] = ex is BrokerUnavailableException { AnswerMayBeLost: true } ? $"{error} {MayBeStored}" : error;
+                        Interlocked.CompareExchange(ref stopped, error, null);
                     }
                     catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
                     {

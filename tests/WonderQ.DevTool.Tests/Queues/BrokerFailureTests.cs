@@ -46,6 +46,31 @@ public sealed class BrokerFailureTests
     }
 
     [Fact]
+    public async Task A_send_whose_answers_were_lost_says_the_broker_may_have_stored_it()
+    {
+        // A proxy's error page in front of the broker: every attempt may have been stored behind it.
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.BadGateway, "<html>502 Bad Gateway</html>", "text/html"));
+        using var client = devTool.CreateClient();
+
+        using var response = await client.PostAsJsonAsync("/messages", new { queue_name = "orders", body = "hello" });
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "may have done it all the same, its answer lost");
+    }
+
+    [Fact]
+    public async Task A_send_the_broker_refused_with_its_own_503_is_not_said_to_be_perhaps_stored()
+    {
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.ServiceUnavailable,
+            """{"status":503,"title":"The message store is unavailable.","detail":"The broker's disk is full. Try again later."}""", "application/problem+json"));
+        using var client = devTool.CreateClient();
+
+        using var response = await client.PostAsJsonAsync("/messages", new { queue_name = "orders", body = "hello" });
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, "disk is full");
+        problem.GetProperty("detail").GetString().Should().NotContain("may have done it", "the broker's 503 says it kept nothing");
+    }
+
+    [Fact]
     public async Task A_broker_that_answers_503_is_a_503_with_its_reason_and_a_retry_after()
     {
         await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.ServiceUnavailable,

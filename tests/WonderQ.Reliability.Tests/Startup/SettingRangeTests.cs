@@ -43,6 +43,7 @@ public sealed class SettingRangeTests
     [InlineData("DevTool", "Broker:TotalTimeout", "00:00:03", "01:00:00", "00:00:02.999", "01:00:00.001", "")]
     [InlineData("UserApp", "Broker:MaxRetries", "0", "20", "-1", "21", "")]
     [InlineData("DevTool", "Broker:RetryBaseDelay", "00:00:00", "00:01:00", "-00:00:00.001", "00:01:00.001", "")]
+    [InlineData("UserApp", "Broker:RetryMaxDelay", "00:00:00.001", "00:05:00", "00:00:00", "00:05:00.001", "")]
     [InlineData("UserApp", "Broker:StopGrace", "00:00:00", "00:00:20", "-00:00:00.001", "00:00:20.001", "")]
     // Less than the host's shutdown timeout, which would cut the requests short without their answer.
     [InlineData("DevTool", "Broker:StopGrace", "00:00:00", "00:00:07.999", "-00:00:00.001", "00:00:08", "shutdownTimeoutSeconds=8")]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -224,6 +225,61 @@ public class BrokerClientTests
         thrown.Detail.Should().Be("Down for maintenance.");
         thrown.AnsweredWith.Should().Be(HttpStatusCode.ServiceUnavailable);
         broker.Attempts.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task A_send_whose_answer_is_lost_again_is_not_tried_a_third_time_where_a_read_is()
+    {
+        // A proxy's error page for every attempt: the broker behind it may have stored each send it got.
+        await using var broker = await FlakyBroker.AnsweringAsync(context =>
+        {
+            context.Response.StatusCode = 502;
+            context.Response.ContentType = "text/html";
+            return context.Response.WriteAsync("<html>502 Bad Gateway</html>");
+        });
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "3", ["Broker:RetryMaxDelay"] = "00:00:00.100" });
+
+        var send = () => client.Client.SendAsync(QueueRef.ByName("orders"), "hello");
+
+        (await send.Should().ThrowAsync<BrokerUnavailableException>()).Which.AnswerMayBeLost.Should().BeTrue();
+        broker.Attempts.Should().Be(2, "each attempt the broker gets stores the message again");
+
+        var read = () => client.Client.ListQueuesAsync();
+
+        await read.Should().ThrowAsync<BrokerUnavailableException>();
+        broker.Attempts.Should().Be(2 + 4, "a read is harmless to repeat, and tried as often as Broker:MaxRetries allows");
+    }
+
+    [Fact]
+    public async Task A_send_the_broker_answers_its_own_503_is_retried_as_often_as_allowed_and_not_taken_for_stored()
+    {
+        // The broker's 503 (a commit rolled back, a cap, a shutdown) says it kept nothing.
+        await using var broker = await FlakyBroker.AlwaysAsync(503, "The broker's disk is full.");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "3", ["Broker:RetryMaxDelay"] = "00:00:00.100" });
+
+        var send = () => client.Client.SendAsync(QueueRef.ByName("orders"), "hello");
+
+        (await send.Should().ThrowAsync<BrokerUnavailableException>()).Which.AnswerMayBeLost.Should().BeFalse();
+        broker.Attempts.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task Retries_wait_no_longer_than_RetryMaxDelay_each_so_a_restarting_broker_is_met()
+    {
+        // Doubling from 200 ms without a cap, six retries would wait about 12.6 s; capped at 300 ms, under 2 s.
+        await using var broker = await FlakyBroker.FailingThenOkAsync(500, failures: 6, json: "[]");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
+        {
+            ["Broker:MaxRetries"] = "6",
+            ["Broker:RetryBaseDelay"] = "00:00:00.200",
+            ["Broker:RetryMaxDelay"] = "00:00:00.300",
+        });
+        var clock = Stopwatch.StartNew();
+
+        (await client.Client.ListQueuesAsync()).Should().BeEmpty();
+
+        broker.Attempts.Should().Be(7);
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6), "six waits of at most 0.3 s");
     }
 
     [Fact]

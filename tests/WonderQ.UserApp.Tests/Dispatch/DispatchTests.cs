@@ -87,6 +87,21 @@ public partial class DispatchTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Dispatch_of_a_send_whose_answers_are_lost_stores_it_at_most_twice_and_says_it_may_be_stored()
+    {
+        // A proxy in front of the broker loses every answer: the broker stores each attempt it gets.
+        App.BrokerAnswer = (request, _) => IsSend(request)
+            ? new HttpResponseMessage(HttpStatusCode.BadGateway) { Content = new StringContent("<html>502 Bad Gateway</html>", System.Text.Encoding.UTF8, "text/html") }
+            : null;
+
+        var result = await DispatchAsync(new { queue_name = "answers-lost", body = "sent once" });
+
+        result.Created.Should().Be(0);
+        result.Failed.Should().ContainSingle().Which.Error.Should().Contain("The broker may have stored it all the same, its answer lost");
+        (await QueueSizeAsync("answers-lost")).Should().Be(2, "a send whose answer was lost is tried once more, not once per retry");
+    }
+
+    [Fact]
     public async Task Dispatch_reports_a_send_still_refused_after_its_retries_as_failed()
     {
         App.BrokerRequest = request => IsSend(request) ? Busy() : null;

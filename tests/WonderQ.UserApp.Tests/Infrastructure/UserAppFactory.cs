@@ -28,6 +28,9 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
     /// <summary>Sees each request the app sends the broker first; a response it returns is answered instead.</summary>
     public Func<HttpRequestMessage, HttpResponseMessage?>? BrokerRequest { get; set; }
 
+    /// <summary>Sees each answer of the broker's; a response it returns is answered instead, as a proxy that lost it would.</summary>
+    public Func<HttpRequestMessage, HttpResponseMessage, HttpResponseMessage?>? BrokerAnswer { get; set; }
+
     /// <summary>Holds a request back this long before it goes to the broker, unless the app cancels it first.</summary>
     public Func<HttpRequestMessage, TimeSpan?>? BrokerDelay { get; set; }
 
@@ -87,7 +90,19 @@ public sealed class UserAppFactory(Uri brokerUrl, IDictionary<string, string>? s
                 await Task.Delay(delay, cancellationToken);
             }
 
-            return factory.BrokerRequest?.Invoke(request) is { } answer ? answer : await base.SendAsync(request, cancellationToken);
+            if (factory.BrokerRequest?.Invoke(request) is { } answer)
+            {
+                return answer;
+            }
+
+            var response = await base.SendAsync(request, cancellationToken);
+            if (factory.BrokerAnswer?.Invoke(request, response) is { } replaced)
+            {
+                response.Dispose();
+                return replaced;
+            }
+
+            return response;
         }
     }
 }
