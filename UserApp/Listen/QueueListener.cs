@@ -135,7 +135,7 @@ public sealed class QueueListener
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     failures++;
-                    var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff);
+                    var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff, Random.Shared.NextDouble());
                     var reason = ex is BrokerException broken ? broken.Detail ?? broken.Title : ex.Message;
                     // A warning when the outage begins or its cause changes, not at every retry: a broker down for an
                     // hour would otherwise leave a line every ListenerMaxBackoff from each loop. Its end is said below.
@@ -303,7 +303,7 @@ public sealed class QueueListener
                 {
                     failures++;
                     mayHaveDeleted |= ex is BrokerUnavailableException { AnswerMayBeLost: true };
-                    var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff);
+                    var delay = ListenerBackoff.Delay(failures, _options.ListenerInitialBackoff, _options.ListenerMaxBackoff, Random.Shared.NextDouble());
                     // Once per outage, as for a consume: the retries in between are at Debug.
                     _logger.Log(
                         failures == 1 ? LogLevel.Warning : LogLevel.Debug,
