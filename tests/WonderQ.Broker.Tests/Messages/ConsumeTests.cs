@@ -191,6 +191,26 @@ public class ConsumeTests(SharedBroker broker) : IClassFixture<SharedBroker>
     }
 
     [Fact]
+    public async Task Reservations_that_expire_in_the_same_millisecond_rejoin_in_id_order()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var ids = new List<long>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add(await Client.SendAsync(queue.Id, $"m{i}"));
+        }
+
+        (await Client.ConsumeAsync(queue.Id, size: 4, visibilityTimeout: 5)).Should().HaveCount(4);
+        Clock.Advance(TimeSpan.FromSeconds(6));
+        var later = await Client.SendAsync(queue.Id, "sent after they expired");
+
+        var batch = await Client.ConsumeAsync(queue.Id, size: 5);
+
+        batch.Select(m => m.Id).Should().Equal([.. ids, later], "one batch's reservations run out together, ties broken by id");
+        batch.Take(4).Should().OnlyContain(m => m.ReceiveCount == 2);
+    }
+
+    [Fact]
     public async Task An_expired_reservation_rejoins_the_queue_at_its_expiry_time()
     {
         var queue = await Client.CreateQueueAsync();

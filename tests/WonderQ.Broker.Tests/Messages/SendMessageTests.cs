@@ -257,6 +257,20 @@ public class SendMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
     }
 
     [Fact]
+    public async Task Send_counts_a_character_outside_the_BMP_as_the_four_bytes_UTF8_gives_it()
+    {
+        // Two UTF-16 units each, three UTF-8 bytes per unit were they counted one at a time: 384 KiB, refused.
+        var queue = await _client.CreateQueueAsync();
+        var body = string.Concat(Enumerable.Repeat("\U0001F642", MaxMessageBytes / 4));
+
+        var id = await _client.SendAsync(queue.Id, body);
+
+        (await _client.PeekAsync(queue.Id)).Single().Should().Match<MessageDto>(m => m.Id == id && m.Body == body);
+        using var over = await _client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, body + "a")));
+        (await over.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge)).GetProperty("detail").GetString().Should().Contain("262145");
+    }
+
+    [Fact]
     public async Task Send_measures_the_decoded_body_not_its_json_escaping()
     {
         var queue = await _client.CreateQueueAsync();

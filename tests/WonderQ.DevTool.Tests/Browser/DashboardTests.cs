@@ -336,8 +336,9 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     {
         var name = NewQueueName("long");
         await apps.BrokerClient.CreateQueueAsync(name);
-        // 4,999 characters in 5,000 UTF-16 units: one of them is outside the Basic Multilingual Plane.
-        var longBody = "🙂" + new string('x', 4_998);
+        // 4,999 characters in 5,000 UTF-16 units: one of them is outside the Basic Multilingual Plane. Markup in it is
+        // text in the preview and in full alike.
+        var longBody = "🙂" + HostileBody + new string('x', 4_998 - HostileBody.Length);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), longBody);
         await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "short");
         await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
@@ -353,6 +354,8 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var previewHeight = await first.Locator("pre").EvaluateAsync<int>("pre => pre.clientHeight");
         await showAll.ClickAsync();
         await Expect(first.Locator("pre")).ToHaveTextAsync(longBody);
+        await Expect(dashboard.Page.Locator("#message-rows img")).ToHaveCountAsync(0);
+        dashboard.Dialogs.Should().BeEmpty();
         await Expect(showAll).ToHaveTextAsync("Show less");
         await Expect(showAll).ToBeFocusedAsync();
         (await first.Locator("pre").EvaluateAsync<int>("pre => pre.clientHeight")).Should().BeGreaterThan(previewHeight, "the whole body gets more room");

@@ -356,6 +356,25 @@ public class BrokerClientTests
         broker.Attempts.Should().Be(1);
     }
 
+    [Fact]
+    public async Task A_long_poll_left_to_the_broker_s_default_wait_is_not_cut_off()
+    {
+        // No wait_time sent: the broker waits its default, at most Limits:MaxWaitTimeSeconds (20 s here), and the
+        // endpoint answers after 2 s, four times the attempt timeout.
+        await using var broker = await FlakyBroker.SlowAsync(TimeSpan.FromSeconds(2), "[]");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
+        {
+            ["Broker:AttemptTimeout"] = "00:00:00.500",
+            ["Broker:TotalTimeout"] = "00:00:01",
+        });
+
+        var messages = await client.Client.ConsumeAsync(QueueRef.ByName("orders"));
+
+        messages.Should().BeEmpty();
+        broker.LastTarget.Should().NotContain("wait_time");
+        broker.Attempts.Should().Be(1);
+    }
+
     /// <summary>A fake clock that notes how far ahead each of its timers was set.</summary>
     private sealed class TimerRecordingClock : FakeTimeProvider
     {
