@@ -7,14 +7,23 @@ namespace WonderQ.Broker.Infrastructure;
 
 /// <summary>
 /// The broker's own refusals to serve: both are 503, so a client backs off and retries. The store's says what it
-/// knows of the cause (a full disk, a disk error, a shutdown) in its message, which is the detail.
+/// knows of the cause (a full disk, a disk error, a shutdown) in its message, which is the detail. One that kept
+/// nothing says so (<c>"committed": false</c>): a client can then repeat a send without storing it twice, where a
+/// proxy's 5xx, or a PostgreSQL server lost during its commit, leaves that open.
 /// </summary>
 public sealed class StoreProblemMapper : IProblemMapper
 {
     public ProblemDetails? Describe(Exception exception) => exception switch
     {
-        TooManyWaitersException tooMany => ProblemExceptionHandler.Problem(503, "Too many waiting consumers.", tooMany.Message),
-        StoreUnavailableException unavailable => ProblemExceptionHandler.Problem(503, "The message store is unavailable.", unavailable.Message),
+        TooManyWaitersException tooMany => NothingCommitted(ProblemExceptionHandler.Problem(503, "Too many waiting consumers.", tooMany.Message)),
+        StoreUnavailableException { MayHaveCommitted: true } unavailable => ProblemExceptionHandler.Problem(503, "The message store is unavailable.", unavailable.Message),
+        StoreUnavailableException unavailable => NothingCommitted(ProblemExceptionHandler.Problem(503, "The message store is unavailable.", unavailable.Message)),
         _ => null,
     };
+
+    private static ProblemDetails NothingCommitted(ProblemDetails problem)
+    {
+        problem.Extensions[Problems.CommittedMember] = false;
+        return problem;
+    }
 }

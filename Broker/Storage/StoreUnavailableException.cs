@@ -16,4 +16,10 @@ public sealed class StoreUnavailableException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>
+    /// Whether what failed may have been committed all the same: a PostgreSQL server lost during or after COMMIT. A
+    /// SQLite batch that failed was rolled back, so a client may repeat it without doing it twice.
+    /// </summary>
+    public bool MayHaveCommitted { get; init; }
 }

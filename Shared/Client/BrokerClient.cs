@@ -257,7 +257,8 @@ public sealed class BrokerClient(
         {
             throw new BrokerUnavailableException($"The broker at {http.BaseAddress} did not answer: {Describe(ex)}.", ex)
             {
-                AnswerMayBeLost = note.AnswerMayBeLost || ex is TaskCanceledException || BrokerClientServiceCollectionExtensions.MayHaveBeenHandled(Polly.Outcome.FromException<HttpResponseMessage>(ex)),
+                AnswerMayBeLost = ChangesSomething(request)
+                    && (note.AnswerMayBeLost || ex is TaskCanceledException || BrokerClientServiceCollectionExtensions.MayHaveBeenHandled(ex)),
             };
         }
 
@@ -276,15 +277,20 @@ public sealed class BrokerClient(
             }
             else if (refused is BrokerUnavailableException unavailable)
             {
-                // A 5xx: the broker may have failed after its commit, or a proxy lost its answer; not the broker's own 503,
-                // which it answers only for what it did not do.
-                unavailable.AnswerMayBeLost = note.AnswerMayBeLost
-                    || BrokerClientServiceCollectionExtensions.MayHaveBeenHandled(Polly.Outcome.FromResult(response));
+                // A 5xx: the broker may have failed after its commit, or a proxy lost its answer, unless the broker says
+                // it kept nothing.
+                unavailable.AnswerMayBeLost = ChangesSomething(request) && (unavailable.AnswerMayBeLost || note.AnswerMayBeLost);
             }
 
             throw refused;
         }
     }
+
+    /// <summary>
+    /// A create, a send or a delete: a lost answer of a read (a list, a peek, a find, a consume, whose claim a lost answer
+    /// leaves to run out) left nothing that repeating it would do twice, and its caller is told nothing of the kind.
+    /// </summary>
+    private static bool ChangesSomething(HttpRequestMessage request) => request.Method != HttpMethod.Get;
 
     private static string Describe(Exception ex) => ex switch
     {
@@ -349,6 +355,11 @@ public sealed class BrokerClient(
         var title = problem?.Title ?? response.ReasonPhrase ?? status.ToString();
         return (int)status >= 500
             ? new BrokerUnavailableException(problem?.Detail ?? $"The broker answered {(int)status} {title}.", answeredWith: status)
+            {
+                AnswerMayBeLost = !(status == HttpStatusCode.ServiceUnavailable
+                    && problem?.Extensions.TryGetValue(Problems.CommittedMember, out var committed) == true
+                    && committed is System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.False }),
+            }
             : new BrokerException(status, title, problem?.Detail, problem?.Errors);
     }
 }

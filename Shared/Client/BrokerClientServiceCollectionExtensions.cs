@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http.Resilience;
@@ -85,20 +86,18 @@ public static class BrokerClientServiceCollectionExtensions
                     // delay is the answer's Retry-After when it has one: past what is left of the call's budget, the
                     // total timeout would cut the wait short and report a broker that answered "busy" as one that did
                     // not answer.
-                    ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)
-                        && !LostAgain(args.Outcome, args.Context)),
+                    ShouldHandle = async args => IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)
+                        && !await LostAgainAsync(args.Outcome, args.Context),
                     // Polly's own reads a Retry-After date against the system clock, not this pipeline's.
                     DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome, time)),
-                    OnRetry = args =>
+                    OnRetry = async args =>
                     {
-                        if (MayHaveBeenHandled(args.Outcome)
-                            && args.Context.GetRequestMessage() is { } request
-                            && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note))
+                        if (args.Context.GetRequestMessage() is { } request
+                            && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note)
+                            && await MayHaveBeenHandledAsync(args.Outcome))
                         {
                             note.AnswerMayBeLost = true;
                         }
-
-                        return default;
                     },
                 });
             }
@@ -122,12 +121,12 @@ public static class BrokerClientServiceCollectionExtensions
     /// A second lost answer of a call whose every attempt does the work again (a send): a third attempt could store a
     /// third copy. Tried once more after the first, as a crash between the commit and the answer can store one twice.
     /// </summary>
-    private static bool LostAgain(Outcome<HttpResponseMessage> outcome, ResilienceContext context) =>
-        MayHaveBeenHandled(outcome)
-        && context.GetRequestMessage() is { } request
+    private static async ValueTask<bool> LostAgainAsync(Outcome<HttpResponseMessage> outcome, ResilienceContext context) =>
+        context.GetRequestMessage() is { } request
         && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note)
         && note.RepeatStoresAgain
-        && note.AnswerMayBeLost;
+        && note.AnswerMayBeLost
+        && await MayHaveBeenHandledAsync(outcome);
 
     /// <summary>Whether the answer's Retry-After is as long as what is left of the call's total timeout, or longer.</summary>
     private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, ResilienceContext context, BrokerClientOptions options, TimeProvider time)
@@ -154,21 +153,49 @@ public static class BrokerClientServiceCollectionExtensions
 
     /// <summary>
     /// Whether the broker may have done what the failed attempt asked, its answer lost: a timeout, a connection that
-    /// broke once the request was sent, a 5xx (a proxy's 502 or 504, a 500 after the commit). Not a connection that was
-    /// never made, nor a 408 or 429, which say the request was not handled, nor the broker's own 503 (problem+json),
-    /// which it answers for what it did not do: a commit that failed and was rolled back, a cap, a shutdown.
+    /// broke once the request was sent, a 5xx (a proxy's 502 or 504, a 500 after the commit, a PostgreSQL server lost
+    /// during the commit). Not a connection that was never made, nor a 408 or 429, which say the request was not
+    /// handled, nor a 503 of the broker's that says it kept nothing (<see cref="Problems.CommittedMember"/>).
     /// </summary>
-    internal static bool MayHaveBeenHandled(Outcome<HttpResponseMessage> outcome) => outcome switch
+    private static async ValueTask<bool> MayHaveBeenHandledAsync(Outcome<HttpResponseMessage> outcome)
     {
-        { Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } } => false,
-        { Exception: HttpRequestException or TimeoutRejectedException } => true,
-        { Result: { StatusCode: HttpStatusCode.ServiceUnavailable } response } => !IsProblemJson(response),
-        { Result: { } response } => (int)response.StatusCode >= 500,
+        if (outcome.Result is not { } response)
+        {
+            return outcome.Exception is { } exception && MayHaveBeenHandled(exception);
+        }
+
+        if (response.StatusCode != HttpStatusCode.ServiceUnavailable
+            || !string.Equals(response.Content.Headers.ContentType?.MediaType, "application/problem+json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (int)response.StatusCode >= 500;
+        }
+
+        // Buffered, so that the caller still reads the problem once the retries are over.
+        await response.Content.LoadIntoBufferAsync();
+        try
+        {
+            using var problem = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+            return !SaysNothingCommitted(problem.RootElement);
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>As <see cref="MayHaveBeenHandledAsync"/>, for an attempt that ended without an answer.</summary>
+    internal static bool MayHaveBeenHandled(Exception exception) => exception switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } => false,
+        HttpRequestException or TimeoutRejectedException => true,
         _ => false,
     };
 
-    private static bool IsProblemJson(HttpResponseMessage response) =>
-        string.Equals(response.Content.Headers.ContentType?.MediaType, "application/problem+json", StringComparison.OrdinalIgnoreCase);
+    /// <summary>A broker's problem that says nothing of the request was kept.</summary>
+    internal static bool SaysNothingCommitted(JsonElement problem) =>
+        problem.ValueKind == JsonValueKind.Object
+        && problem.TryGetProperty(Problems.CommittedMember, out var committed)
+        && committed.ValueKind == JsonValueKind.False;
 
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
     {

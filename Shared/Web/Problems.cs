@@ -8,6 +8,12 @@ namespace WonderQ.Shared.Web;
 /// <summary>The problem+json answers the endpoints give besides validation failures.</summary>
 public static class Problems
 {
+    /// <summary>
+    /// The member of a broker's 503 that says nothing of the request was kept (<c>false</c>), so that a client may
+    /// repeat it; without it, a 5xx may have come after the work was done.
+    /// </summary>
+    public const string CommittedMember = "committed";
+
     /// <summary>A problem answered by middleware, before or instead of an endpoint.</summary>
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
     {

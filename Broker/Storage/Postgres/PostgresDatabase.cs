@@ -136,7 +136,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private StoreUnavailableException Unavailable(Exception exception)
     {
         LogFailure(exception);
-        return new StoreUnavailableException(Unavailability, exception);
+        return new StoreUnavailableException(Unavailability, exception) { MayHaveCommitted = true };
     }
 
     /// <summary>

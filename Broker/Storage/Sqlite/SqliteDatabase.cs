@@ -522,7 +522,7 @@ internal sealed class SqliteDatabase : IDisposable
         var file = connection.QuerySingle<(long Version, string? Table, long WonderQTables)>(
             """
             SELECT (SELECT user_version FROM pragma_user_version),
-                   (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 1),
+                   (SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name LIMIT 1),
                    (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('queues', 'messages'))
             """,
             commandType: CommandType.Text);

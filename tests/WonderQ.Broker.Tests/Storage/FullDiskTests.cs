@@ -57,6 +57,7 @@ public sealed class FullDiskTests : IAsyncLifetime
         problem.GetProperty("detail").GetString().Should().Be(
             "The broker's disk is full: it cannot store or claim messages until space is freed. Try again later.");
         refused.Headers.RetryAfter.Should().NotBeNull("a 503 tells the client when to try again");
+        problem.GetProperty("committed").GetBoolean().Should().BeFalse("a client may send it again without storing it twice");
         (await _client.CountsAsync(queue.Id)).QueueSize.Should().Be(2, "the refused send was rolled back");
 
         (await _client.DeleteMessageAsync(big)).StatusCode.Should().Be(HttpStatusCode.OK, "a delete frees space, and needs none");

@@ -251,22 +251,52 @@ public class BrokerClientTests
     }
 
     [Fact]
-    public async Task A_send_the_broker_answers_its_own_503_is_retried_as_often_as_allowed_and_not_taken_for_stored()
+    public async Task A_send_the_broker_answers_a_503_that_kept_nothing_is_retried_as_often_as_allowed_and_not_taken_for_stored()
     {
-        // The broker's 503 (a commit rolled back, a cap, a shutdown) says it kept nothing.
-        await using var broker = await FlakyBroker.AlwaysAsync(503, "The broker's disk is full.");
+        // A SQLite commit that failed was rolled back, and the broker's 503 says so.
+        await using var broker = await FlakyBroker.AnsweringAsync(context =>
+        {
+            context.Response.StatusCode = 503;
+            context.Response.ContentType = "application/problem+json";
+            return context.Response.WriteAsync("""{"status":503,"title":"The message store is unavailable.","detail":"The broker's disk is full.","committed":false}""");
+        });
         using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "3", ["Broker:RetryMaxDelay"] = "00:00:00.100" });
 
         var send = () => client.Client.SendAsync(QueueRef.ByName("orders"), "hello");
 
-        (await send.Should().ThrowAsync<BrokerUnavailableException>()).Which.AnswerMayBeLost.Should().BeFalse();
+        (await send.Should().ThrowAsync<BrokerUnavailableException>()).Which.Should().Match<BrokerUnavailableException>(
+            e => !e.AnswerMayBeLost && e.Detail == "The broker's disk is full.");
         broker.Attempts.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task A_send_the_broker_answers_a_503_that_may_have_committed_is_tried_once_more_only()
+    {
+        // A PostgreSQL server lost during the commit: the broker cannot say it kept nothing.
+        await using var broker = await FlakyBroker.AlwaysAsync(503, "The PostgreSQL database is unavailable. Try again shortly.");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "3", ["Broker:RetryMaxDelay"] = "00:00:00.100" });
+
+        var send = () => client.Client.SendAsync(QueueRef.ByName("orders"), "hello");
+
+        (await send.Should().ThrowAsync<BrokerUnavailableException>()).Which.AnswerMayBeLost.Should().BeTrue();
+        broker.Attempts.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_read_whose_answers_were_lost_is_not_said_to_have_done_anything()
+    {
+        await using var broker = await FlakyBroker.AlwaysAsync(502, "Bad gateway.");
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "1" });
+
+        var read = () => client.Client.ListQueuesAsync();
+
+        (await read.Should().ThrowAsync<BrokerUnavailableException>()).Which.AnswerMayBeLost.Should().BeFalse("a list does nothing that repeating it would do twice");
     }
 
     [Fact]
     public async Task Retries_wait_no_longer_than_RetryMaxDelay_each_so_a_restarting_broker_is_met()
     {
-        // Doubling from 200 ms without a cap, six retries would wait about 12.6 s; capped at 300 ms, under 2 s.
+        // Doubling from 200 ms with Polly's jitter and no cap, six retries wait 4.6 s or more; capped at 300 ms, 1.8 s at most.
         await using var broker = await FlakyBroker.FailingThenOkAsync(500, failures: 6, json: "[]");
         using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
         {
@@ -279,7 +309,7 @@ public class BrokerClientTests
         (await client.Client.ListQueuesAsync()).Should().BeEmpty();
 
         broker.Attempts.Should().Be(7);
-        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6), "six waits of at most 0.3 s");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(4), "six waits of at most 0.3 s");
     }
 
     [Fact]
