@@ -60,8 +60,11 @@ public class BrokerClientTests
         }
         finally
         {
-            // The client's disposal waits for calls in flight, and this one's clock stands still.
+            // The client's disposal waits for calls in flight, and this one's clock stands still. Cancelled, the call
+            // still needs this thread to finish, which the disposal would block: a client that failed to wait as asked
+            // hung the test run rather than failed it.
             await stop.CancelAsync();
+            await Task.WhenAny(call, Task.Delay(TimeSpan.FromSeconds(10)));
         }
 
         broker.Attempts.Should().Be(2);
