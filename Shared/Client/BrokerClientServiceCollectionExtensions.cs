@@ -94,7 +94,7 @@ public static class BrokerClientServiceCollectionExtensions
                     {
                         if (args.Context.GetRequestMessage() is { } request
                             && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note)
-                            && await MayHaveBeenHandledAsync(args.Outcome))
+                            && await MayHaveBeenHandledAsync(args.Outcome, args.Context.CancellationToken))
                         {
                             note.AnswerMayBeLost = true;
                         }
@@ -126,7 +126,7 @@ public static class BrokerClientServiceCollectionExtensions
         && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note)
         && note.RepeatStoresAgain
         && note.AnswerMayBeLost
-        && await MayHaveBeenHandledAsync(outcome);
+        && await MayHaveBeenHandledAsync(outcome, context.CancellationToken);
 
     /// <summary>Whether the answer's Retry-After is as long as what is left of the call's total timeout, or longer.</summary>
     private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, ResilienceContext context, BrokerClientOptions options, TimeProvider time)
@@ -157,7 +157,7 @@ public static class BrokerClientServiceCollectionExtensions
     /// during the commit). Not a connection that was never made, nor a 408 or 429, which say the request was not
     /// handled, nor a 503 of the broker's that says it kept nothing (<see cref="Problems.CommittedMember"/>).
     /// </summary>
-    private static async ValueTask<bool> MayHaveBeenHandledAsync(Outcome<HttpResponseMessage> outcome)
+    private static async ValueTask<bool> MayHaveBeenHandledAsync(Outcome<HttpResponseMessage> outcome, CancellationToken cancellationToken)
     {
         if (outcome.Result is not { } response)
         {
@@ -170,18 +170,29 @@ public static class BrokerClientServiceCollectionExtensions
             return (int)response.StatusCode >= 500;
         }
 
-        // Buffered, so that the caller still reads the problem once the retries are over.
-        await response.Content.LoadIntoBufferAsync();
         try
         {
-            using var problem = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+            // Buffered, bounded and read as a copy, so that the caller still reads the whole problem once the retries
+            // are over; a body that stalls is cut off by the call's own timeouts, as HttpClient's buffering would be.
+            await response.Content.LoadIntoBufferAsync(MaxProblemBytes, cancellationToken);
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
             return !SaysNothingCommitted(problem.RootElement);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or HttpRequestException or IOException)
         {
+            // Unreadable, too long or cut off: not the broker's word that it kept nothing.
             return true;
         }
+        catch (OperationCanceledException)
+        {
+            // Polly does not dispose an answer whose check threw; its connection would stay taken.
+            response.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>More than any problem the broker writes; a longer 503 is not the broker's.</summary>
+    private const int MaxProblemBytes = 64 * 1024;
 
     /// <summary>As <see cref="MayHaveBeenHandledAsync"/>, for an attempt that ended without an answer.</summary>
     internal static bool MayHaveBeenHandled(Exception exception) => exception switch

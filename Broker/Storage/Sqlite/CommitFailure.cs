@@ -9,6 +9,13 @@ namespace WonderQ.Broker.Storage.Sqlite;
 /// </summary>
 internal sealed record CommitFailure(string Kind, string Detail)
 {
+    /// <summary>
+    /// Whether the batch may be on disk all the same: an I/O error can come from the sync after SQLite wrote the
+    /// commit's frames, which a recovery then replays, and of a failure SQLite does not name nothing is known. A full
+    /// disk, a lock or a read-only file stop the write before the commit is in the log.
+    /// </summary>
+    public bool MayHaveCommitted => Detail is DiskError or Unknown;
+
     public const string DiskFull = "The broker's disk is full: it cannot store or claim messages until space is freed. Try again later.";
 
     public const string ReadOnly =

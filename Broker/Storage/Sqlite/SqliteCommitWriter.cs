@@ -268,7 +268,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
             _failures.Failed(failure, ex, batch.Count);
             TryRollback(commands);
             commands.ForgetQueues();
-            var unavailable = new StoreUnavailableException(failure.Detail, ex);
+            var unavailable = new StoreUnavailableException(failure.Detail, ex) { MayHaveCommitted = failure.MayHaveCommitted };
             foreach (var operation in batch)
             {
                 operation.Fail(unavailable);

@@ -25,6 +25,17 @@ public sealed class CommitFailureTests
         failure.Detail.Should().Contain(detail);
     }
 
+    [Theory]
+    [InlineData(13, 13, false)] // SQLITE_FULL: the log had no room for the commit
+    [InlineData(5, 5, false)] // SQLITE_BUSY: never began
+    [InlineData(8, 8, false)] // SQLITE_READONLY
+    [InlineData(10, 1034, true)] // SQLITE_IOERR_FSYNC: the commit's frames may be in the log, which a recovery replays
+    [InlineData(11, 11, true)] // SQLITE_CORRUPT: nothing known
+    public void Only_a_failure_that_may_have_left_the_commit_on_disk_is_one_a_client_must_not_repeat_blindly(int code, int extended, bool mayHaveCommitted)
+    {
+        CommitFailure.Of(new SqliteException("SQLite said no", code, extended)).MayHaveCommitted.Should().Be(mayHaveCommitted);
+    }
+
     [Fact]
     public void A_failure_that_is_not_SQLites_is_the_generic_detail()
     {

@@ -281,7 +281,9 @@ public class BrokerClientTests
 
         var send = () => client.Client.SendAsync(QueueRef.ByName("orders"), "hello");
 
-        (await send.Should().ThrowAsync<BrokerUnavailableException>()).Which.AnswerMayBeLost.Should().BeTrue();
+        var thrown = (await send.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.AnswerMayBeLost.Should().BeTrue();
+        thrown.Detail.Should().Be("The PostgreSQL database is unavailable. Try again shortly.", "the retries read the problem, and leave it whole for the caller");
         broker.Attempts.Should().Be(2);
     }
 
