@@ -15,15 +15,19 @@ public sealed class StoreProblemMapper : IProblemMapper
 {
     public ProblemDetails? Describe(Exception exception) => exception switch
     {
-        TooManyWaitersException tooMany => NothingCommitted(ProblemExceptionHandler.Problem(503, "Too many waiting consumers.", tooMany.Message)),
-        StoreUnavailableException { MayHaveCommitted: true } unavailable => ProblemExceptionHandler.Problem(503, "The message store is unavailable.", unavailable.Message),
-        StoreUnavailableException unavailable => NothingCommitted(ProblemExceptionHandler.Problem(503, "The message store is unavailable.", unavailable.Message)),
+        TooManyWaitersException tooMany => Saying(ProblemExceptionHandler.Problem(503, "Too many waiting consumers.", tooMany.Message), nothingCommitted: true),
+        StoreUnavailableException unavailable => Saying(
+            ProblemExceptionHandler.Problem(503, "The message store is unavailable.", unavailable.Message), nothingCommitted: !unavailable.MayHaveCommitted),
         _ => null,
     };
 
-    private static ProblemDetails NothingCommitted(ProblemDetails problem)
+    private static ProblemDetails Saying(ProblemDetails problem, bool nothingCommitted)
     {
-        problem.Extensions[Problems.CommittedMember] = false;
+        if (nothingCommitted)
+        {
+            problem.Extensions[Problems.CommittedMember] = false;
+        }
+
         return problem;
     }
 }

@@ -30,8 +30,9 @@ public sealed class BrokerClient(
 
     /// <summary>
     /// Creates a queue; a 409 <see cref="BrokerException"/> when one of that name exists. A retry that reads 409 after
-    /// an attempt whose answer was lost (a timeout, a reset, a 5xx other than a 503 saying nothing was committed) finds the queue and returns it: that attempt may
-    /// have created it, and the caller would otherwise be told its own queue was there before it.
+    /// an attempt whose answer was lost (a timeout, a reset, a 5xx other than a 503 saying nothing was committed) finds
+    /// the queue and returns it: that attempt may have created it, and the caller would otherwise be told its own queue
+    /// was there before it.
     /// </summary>
     public async Task<QueueDto> CreateQueueAsync(string name, CancellationToken cancellationToken = default)
     {
@@ -127,8 +128,9 @@ public sealed class BrokerClient(
 
     /// <summary>
     /// True when deleted, false when there was no such queue (given an id and a name, none with both). A retry that
-    /// reads 404 after an attempt whose answer was lost (a timeout, a reset, a 5xx other than a 503 saying nothing was committed) is true: that attempt may have
-    /// deleted it, and the caller would otherwise be told there was no queue to delete.
+    /// reads 404 after an attempt whose answer was lost (a timeout, a reset, a 5xx other than a 503 saying nothing was
+    /// committed) is true: that attempt may have deleted it, and the caller would otherwise be told there was no queue
+    /// to delete.
     /// </summary>
     public async Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
     {
@@ -182,8 +184,8 @@ public sealed class BrokerClient(
     /// <summary>
     /// Acknowledges a message. True when deleted, false when there was no such message; a 409 (another consumer holds
     /// it now) is a <see cref="BrokerException"/>. A retry that reads 404 after an attempt whose answer was lost (a
-    /// timeout, a reset, a 5xx other than a 503 saying nothing was committed) is true, as for a queue: that attempt may have deleted it, and the listener would
-    /// otherwise warn that its own acknowledgement found the message gone.
+    /// timeout, a reset, a 5xx other than a 503 saying nothing was committed) is true, as for a queue: that attempt may
+    /// have deleted it, and the listener would otherwise warn that its own acknowledgement found the message gone.
     /// </summary>
     public async Task<bool> DeleteMessageAsync(long id, string? reservationToken = null, CancellationToken cancellationToken = default)
     {

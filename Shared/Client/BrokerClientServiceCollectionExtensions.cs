@@ -14,6 +14,9 @@ namespace WonderQ.Shared.Client;
 
 public static class BrokerClientServiceCollectionExtensions
 {
+    /// <summary>More than any problem the broker writes; a longer 503 is not the broker's.</summary>
+    private const int MaxProblemBytes = 64 * 1024;
+
     /// <summary>When a call began, by the pipeline's clock.</summary>
     private static readonly ResiliencePropertyKey<long> _callStarted = new("WonderQ.CallStarted");
 
@@ -190,9 +193,6 @@ public static class BrokerClientServiceCollectionExtensions
             throw;
         }
     }
-
-    /// <summary>More than any problem the broker writes; a longer 503 is not the broker's.</summary>
-    private const int MaxProblemBytes = 64 * 1024;
 
     /// <summary>As <see cref="MayHaveBeenHandledAsync"/>, for an attempt that ended without an answer.</summary>
     internal static bool MayHaveBeenHandled(Exception exception) => exception switch
