@@ -20,7 +20,8 @@ public sealed class StoreUnavailableException : Exception
     /// <summary>
     /// Whether what failed may have been committed all the same: a PostgreSQL server lost during or after COMMIT, a
     /// SQLite sync that failed after the commit was written. A SQLite batch refused for a full disk, a lock or a
-    /// read-only file was rolled back, so a client may repeat it without doing it twice.
+    /// read-only file was rolled back, and a PostgreSQL connection that could not be opened carried nothing, so a client
+    /// may repeat it without doing it twice.
     /// </summary>
     public bool MayHaveCommitted { get; init; }
 }

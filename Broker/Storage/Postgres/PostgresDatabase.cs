@@ -110,9 +110,25 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     /// </summary>
     public Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> operation, CancellationToken cancellationToken) => RunAsync(async () =>
     {
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         return await operation(connection);
     });
+
+    /// <summary>
+    /// A pooled connection. When none can be had (a server that refuses connections, as while it restarts), nothing of
+    /// the operation reached it: the 503 says so, and a client may repeat a send without storing it twice.
+    /// </summary>
+    public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await DataSource.OpenConnectionAsync(cancellationToken);
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex, mayHaveCommitted: false);
+        }
+    }
 
     /// <summary>An operation on connections of its own (<see cref="PostgresSends"/>, <see cref="PostgresDeletes"/>), its failures told to a client as above.</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> operation)
@@ -133,10 +149,10 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     public const string Unavailability = "The PostgreSQL database is unavailable. Try again shortly.";
 
     /// <summary>A failure of the server, logged (a line at most every Outages:LogInterval), as a client is told of it.</summary>
-    private StoreUnavailableException Unavailable(Exception exception)
+    private StoreUnavailableException Unavailable(Exception exception, bool mayHaveCommitted = true)
     {
         LogFailure(exception);
-        return new StoreUnavailableException(Unavailability, exception) { MayHaveCommitted = true };
+        return new StoreUnavailableException(Unavailability, exception) { MayHaveCommitted = mayHaveCommitted };
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ internal sealed class PostgresDeletes
     {
         try
         {
-            await using var connection = await _database.DataSource.OpenConnectionAsync();
+            await using var connection = await _database.OpenAsync();
 
             // A message asked for twice goes in once (a null id matches no row); the others after the batch, one by one.
             var seen = new HashSet<long>();
@@ -97,7 +97,7 @@ internal sealed class PostgresDeletes
         try
         {
             var cancellationToken = delete.Cancelled;
-            await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken);
+            await using var connection = await _database.OpenAsync(cancellationToken);
             var deleted = delete.Token is null
                 ? await connection.ExecuteAsync(new CommandDefinition(PostgresSql.DeleteMessage, new { id = delete.Id }, cancellationToken: cancellationToken))
                 : delete.TokenCannotMatch ? 0

@@ -35,7 +35,7 @@ internal sealed class PostgresSends
     {
         try
         {
-            await using var connection = await _database.DataSource.OpenConnectionAsync();
+            await using var connection = await _database.OpenAsync();
             long?[] ids;
             try
             {
