@@ -6,6 +6,11 @@
 # The database is data\wonderq.db under the repository root; $env:Storage__Sqlite__Path puts it elsewhere, a relative
 # path taken from the directory you run this script in (not the broker's build output, its content root).
 $ErrorActionPreference = 'Stop'
+# As in run.sh: passed on to all three apps, --urls would have them fight for one port; passed to none, ignored.
+if ($args.Count -gt 0) {
+    [Console]::Error.WriteLine('run.ps1 takes no arguments: set an app''s settings in its appsettings.json or as environment variables, which each app reads ($env:Storage__Sqlite__Path = ''mydata\q.db''), or start that app yourself (README, "Configuration").')
+    exit 2
+}
 $caller = (Get-Location -PSProvider FileSystem).ProviderPath
 Set-Location $PSScriptRoot
 $root = $PSScriptRoot

@@ -6,6 +6,13 @@
 # relative path taken from the directory you run this script in (not the broker's build output, its content root).
 set -euo pipefail
 
+# Passed on to all three apps, --urls would have them fight for one port; passed to none, a setting would be ignored
+# without a word.
+if (( $# > 0 )); then
+    echo "run.sh takes no arguments: set an app's settings in its appsettings.json or as environment variables, which each app reads (Storage__Sqlite__Path=mydata/q.db ./run.sh), or start that app yourself (README, \"Configuration\")." >&2
+    exit 2
+fi
+
 caller="$PWD"
 cd "$(dirname "$0")"
 root="$PWD"

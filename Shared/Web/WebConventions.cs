@@ -342,7 +342,8 @@ public static class WebConventions
     /// The host logs a hosted service that fails to start with its stack trace, then throws to <see cref="Run"/>. A
     /// port already taken shows only when the server binds, and a database file the broker cannot use only when its
     /// store opens: the host's log of such a refusal is dropped here, so that Run's one line is all the operator reads.
-    /// Any other failure is logged as before. The host's logger is resolved from the container by the host's
+    /// So is its log of a start cancelled by a stop (run.sh stopping the others when one app refuses), which is no
+    /// failure. Any other failure is logged as before. The host's logger is resolved from the container by the host's
     /// (internal) type; should that type ever be renamed, a refusal is merely logged as well.
     /// </summary>
     private static void QuietHostOnRefusals(IServiceCollection services)
@@ -364,7 +365,8 @@ public static class WebConventions
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (exception is null || lifetime.ApplicationStarted.IsCancellationRequested || !IsRefusal(exception))
+            if (exception is null || lifetime.ApplicationStarted.IsCancellationRequested
+                || !(IsRefusal(exception) || (exception is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested)))
             {
                 _logger.Log(logLevel, eventId, state, exception, formatter);
             }

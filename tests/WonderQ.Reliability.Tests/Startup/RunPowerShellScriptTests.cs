@@ -156,6 +156,29 @@ public sealed class RunPowerShellScriptTests : IDisposable
             .And.NotContain("WonderQ is starting");
     }
 
+    [LinuxFact]
+    public async Task An_argument_is_refused_before_anything_is_built_instead_of_being_ignored()
+    {
+        var called = Path.Combine(_directory.Directory, "called");
+        using var script = StartWith($"""
+            #!/usr/bin/env bash
+            touch '{called}'
+            """, null, ["--Storage:Sqlite:Path=elsewhere.db"], []);
+        try
+        {
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await script.Process.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            KillAll(script.Process.Id);
+        }
+
+        script.Process.ExitCode.Should().Be(2);
+        File.Exists(called).Should().BeFalse("neither a build nor an app runs");
+        script.Output.Should().StartWith("run.ps1 takes no arguments").And.Contain("$env:Storage__Sqlite__Path = 'mydata\\q.db'");
+    }
+
     private sealed class Script(Process process, string root) : IDisposable
     {
         private readonly ConcurrentQueue<string> _lines = new();
@@ -183,7 +206,10 @@ public sealed class RunPowerShellScriptTests : IDisposable
     /// run.ps1 from a repository of its own (with a DevTool folder, so that it starts all three apps), run from
     /// <paramref name="caller"/>, with <paramref name="dotnet"/> (a bash script) first on the PATH.
     /// </summary>
-    private Script Start(string dotnet, string? caller = null, params (string Name, string Value)[] environment)
+    private Script Start(string dotnet, string? caller = null, params (string Name, string Value)[] environment) =>
+        StartWith(dotnet, caller, [], environment);
+
+    private Script StartWith(string dotnet, string? caller, string[] arguments, (string Name, string Value)[] environment)
     {
         var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;
         Directory.CreateDirectory(Path.Combine(root, "DevTool"));
@@ -199,7 +225,7 @@ public sealed class RunPowerShellScriptTests : IDisposable
         var dotnetRoot = path.Split(':').Select(directory => new FileInfo(Path.Combine(directory, "dotnet"))).Where(file => file.Exists)
             .Select(file => Path.GetDirectoryName(file.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? file.FullName)).First();
         var start = new ProcessStartInfo(
-            "setsid", ["env", "--default-signal=INT", _powerShell, "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(root, "run.ps1")])
+            "setsid", ["env", "--default-signal=INT", _powerShell, "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(root, "run.ps1"), .. arguments])
         {
             WorkingDirectory = caller ?? root,
             RedirectStandardOutput = true,

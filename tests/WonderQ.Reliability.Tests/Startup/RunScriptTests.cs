@@ -273,11 +273,38 @@ public sealed class RunScriptTests : IDisposable
             .Which.Should().EndWith($" --Storage:Sqlite:Path={database}");
     }
 
+    [LinuxFact]
+    public async Task An_argument_is_refused_before_anything_is_built_instead_of_being_ignored()
+    {
+        var called = Path.Combine(_directory.Directory, "called");
+        using var script = StartScriptWith($"""
+            #!/usr/bin/env bash
+            touch '{called}'
+            """, null, ["--Storage:Sqlite:Path=elsewhere.db"], []);
+        var errors = script.StandardError.ReadToEndAsync();
+        try
+        {
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await script.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            KillAll(script.Id);
+        }
+
+        script.ExitCode.Should().Be(2);
+        File.Exists(called).Should().BeFalse("neither a build nor an app runs");
+        (await errors).Should().StartWith("run.sh takes no arguments").And.Contain("Storage__Sqlite__Path=mydata/q.db ./run.sh");
+    }
+
     /// <summary>
     /// run.sh from a repository of its own, with <paramref name="dotnet"/> (a bash script) first on the PATH for the
     /// <c>dotnet</c> it builds and runs with, run from <paramref name="caller"/> (by default the tests' own directory).
     /// </summary>
-    private Process StartScript(string dotnet, string? caller = null, params (string Name, string Value)[] environment)
+    private Process StartScript(string dotnet, string? caller = null, params (string Name, string Value)[] environment) =>
+        StartScriptWith(dotnet, caller, [], environment);
+
+    private Process StartScriptWith(string dotnet, string? caller, string[] arguments, (string Name, string Value)[] environment)
     {
         var root = Directory.CreateDirectory(Path.Combine(_directory.Directory, "repo")).FullName;
         var bin = Directory.CreateDirectory(Path.Combine(_directory.Directory, "bin")).FullName;
@@ -288,7 +315,7 @@ public sealed class RunScriptTests : IDisposable
         // test host started in the background of a script (`dotnet test &`) has SIGINT ignored, and passes that on; a
         // shell cannot trap a signal ignored when it starts, so Ctrl-C would go unheard: env gives the script SIGINT
         // as a terminal's foreground gives it.
-        var start = new ProcessStartInfo("setsid", ["env", "--default-signal=INT", "bash", Path.Combine(root, "run.sh")])
+        var start = new ProcessStartInfo("setsid", ["env", "--default-signal=INT", "bash", Path.Combine(root, "run.sh"), .. arguments])
         {
             WorkingDirectory = caller ?? "",
             RedirectStandardOutput = true,
