@@ -2,7 +2,10 @@ using System.Collections;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Reflection;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace WonderQ.Shared.Validation;
@@ -25,11 +28,42 @@ public static class Settings
         where T : class
     {
         builder.BindConfiguration(section);
+        builder.Services.AddSingleton(new SettingsSection(section));
         builder.Services.AddSingleton<IValidateOptions<T>>(sp =>
             new UnknownSettingsValidator<T>(builder.Name, sp.GetRequiredService<IConfiguration>(), section));
         builder.Services.AddSingleton<IValidateOptions<T>>(new SettingsValidator<T>(builder.Name, unread));
         return builder.ValidateOnStart();
     }
+
+    /// <summary>
+    /// Every WonderQ app's own sections. One command line given to all three, as a script or a test may, names the
+    /// others' sections too, which an app passes over as it does in the environment.
+    /// </summary>
+    public static readonly IReadOnlyList<string> WonderQSections = ["Storage", "Auth", "Broker", "Dashboard", "UserApp", "Limits", "Outages"];
+
+    /// <summary>
+    /// The top-level keys of <paramref name="configuration"/>'s command line that name no WonderQ app's section
+    /// (<see cref="WonderQSections"/>) and no key of the host's, Kestrel's or logging's: a misspelt section
+    /// (<c>--Storag:Sqlite:Path</c>) is otherwise ignored, and its defaults used. A key meant for a section but written
+    /// with an environment variable's <c>__</c> is left to <see cref="BindSettings"/>'s own, more telling refusal. Not the
+    /// environment's keys, which every other program's variables share.
+    /// </summary>
+    public static IReadOnlyList<string> UnknownCommandLineSections(IConfiguration configuration) =>
+        configuration is IConfigurationRoot root
+            ? [.. root.Providers.OfType<CommandLineConfigurationProvider>()
+                .SelectMany(provider => provider.GetChildKeys([], parentPath: null))
+                .Distinct(StringComparer.OrdinalIgnoreCase)
+                .Where(key => !WonderQSections.Concat(_frameworkKeys).Any(known => key.Equals(known, StringComparison.OrdinalIgnoreCase)
+                    || key.StartsWith(known + "__", StringComparison.OrdinalIgnoreCase)))]
+            : [];
+
+    /// <summary>What the host (<c>contentRoot</c>, <c>urls</c>, <c>environment</c> and the rest), Kestrel, logging and host filtering read.</summary>
+    private static readonly string[] _frameworkKeys =
+    [
+        .. typeof(WebHostDefaults).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetValue(null)!),
+        .. typeof(HostDefaults).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetValue(null)!),
+        "Kestrel", "Logging", "AllowedHosts", "https_port",
+    ];
 
     /// <summary>
     /// Whether each of <paramref name="members"/> of <paramref name="options"/> passes its own DataAnnotations. A check
@@ -210,3 +244,6 @@ public static class Settings
         }
     }
 }
+
+/// <summary>A section of settings the app reads (<see cref="Settings.BindSettings"/>), known so that one misspelt on the command line is refused.</summary>
+internal sealed record SettingsSection(string Name);

@@ -80,6 +80,14 @@ public static class WebConventions
     /// </summary>
     public static WebApplication ValidateSettings(this WebApplication app)
     {
+        if (Settings.UnknownCommandLineSections(app.Configuration) is [_, ..] unknown)
+        {
+            var sections = app.Services.GetServices<SettingsSection>().Select(s => s.Name).Distinct();
+            throw new StartRefusedException(
+                $"{string.Join(", ", unknown.Select(key => $"'{key}'"))} on the command line {(unknown.Count == 1 ? "names" : "name")} no section of "
+                + $"this app's settings ({string.Join(", ", sections)}, and the host's Urls, Logging, Kestrel, AllowedHosts): check the spelling against appsettings.json.");
+        }
+
         app.Services.GetService<IStartupValidator>()?.Validate();
         return app;
     }

@@ -121,6 +121,20 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         said.Should().Be($"WonderQ {DisplayName(app)} did not start: {key} is not a setting of {section}: check its spelling against appsettings.json.");
     }
 
+    [Theory]
+    [InlineData("Broker", "--Storag:Sqlite:Path=elsewhere.db", "'Storag'", "Limits, Outages, Auth, Storage")]
+    [InlineData("Broker", "--Sqlite:Path=elsewhere.db", "'Sqlite'", "Limits, Outages, Auth, Storage")]
+    [InlineData("DevTool", "--Dashbord:MaxQueueRows=50", "'Dashbord'", "Limits, Outages, Dashboard, Broker")]
+    [InlineData("UserApp", "--UsrApp:ListenerSize=5", "'UsrApp'", "Limits, Outages, UserApp, Broker")]
+    public async Task A_command_line_key_whose_section_the_app_does_not_have_is_refused_rather_than_leaving_that_sections_defaults(
+        string app, string arg, string named, string sections)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Be($"WonderQ {DisplayName(app)} did not start: {named} on the command line names no section of this app's settings "
+            + $"({sections}, and the host's Urls, Logging, Kestrel, AllowedHosts): check the spelling against appsettings.json.");
+    }
+
     [Fact]
     public async Task Api_keys_given_as_one_value_rather_than_a_list_are_refused_rather_than_leaving_the_broker_open()
     {

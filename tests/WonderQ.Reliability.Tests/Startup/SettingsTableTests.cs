@@ -42,6 +42,13 @@ public sealed partial class SettingsTableTests
         ["UserApp"] = [(BrokerClientOptions.Section, typeof(BrokerClientOptions)), (UserAppOptions.Section, typeof(UserAppOptions)), (LimitsOptions.Section, typeof(LimitsOptions)), (OutageOptions.Section, typeof(OutageOptions))],
     };
 
+    [Fact]
+    public void The_sections_a_command_line_may_name_are_those_the_apps_bind()
+    {
+        // A section missing there would refuse its own app's settings on the command line.
+        Settings.WonderQSections.Should().BeEquivalentTo(_boundBy.Values.SelectMany(bound => bound.Select(b => b.Section)).Distinct());
+    }
+
     [Theory]
     [InlineData("Broker")]
     [InlineData("DevTool")]
