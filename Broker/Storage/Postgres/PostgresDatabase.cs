@@ -76,6 +76,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             var check = ex switch
             {
                 PostgresException { SqlState: ['2', '8', ..] } => "Check the user name and password, and that the server lets that user in from here (pg_hba.conf)",
+                // Starting up, shutting down, or out of connections: nothing wrong with the setting.
+                PostgresException { SqlState: ['5', '7', ..] or ['5', '3', ..] or ['0', '8', ..] } =>
+                    "The server is not taking this connection now: start the broker again once it is up and has a connection to spare (max_connections, and the role's CONNECTION LIMIT)",
                 PostgresException => "Check that the database exists and that its user may create tables in the schema",
                 _ => "Check that the server is up and that the setting names it",
             };

@@ -115,7 +115,7 @@ internal sealed class PostgresMessageStore(
             consumer.HandOver(handOver.Task);
             try
             {
-                return await database.RunAsync(connection => HandOverAsync(connection, found, bytes, now, consumer, handOver), CancellationToken.None);
+                return await database.RunAsync(connection => HandOverAsync(connection, found, bytes, consumer, handOver), CancellationToken.None);
             }
             catch (Exception ex)
             {
@@ -150,8 +150,11 @@ internal sealed class PostgresMessageStore(
     }
 
     private async Task<SentMessage?> HandOverAsync(
-        NpgsqlConnection connection, long queueId, byte[] body, DateTimeOffset now, IParkedConsumer consumer, TaskCompletionSource<ClaimResult?> handOver)
+        NpgsqlConnection connection, long queueId, byte[] body, IParkedConsumer consumer, TaskCompletionSource<ClaimResult?> handOver)
     {
+        // Read once the connection is had, as a claim's is: a wait for one (a full pool) taken off the reservation could
+        // end it before the consumer even has the message, and another consumer would be handed it too.
+        var now = time.GetUtcNow();
         var until = now + consumer.VisibilityTimeout;
         long? id = null;
         ClaimResult? claim = null;
@@ -171,11 +174,20 @@ internal sealed class PostgresMessageStore(
             // Deleted while the message went in; the claim went back with it.
         }
 
-        // No such queue: the consumer's queue went while it waited, which is answered as its deletion is.
-        handOver.TrySetResult(claim);
+        var ranOut = claim is { Messages.Count: > 0 } && RanOut(until, consumer.VisibilityTimeout);
+
+        // No such queue: the consumer's queue went while it waited, which is answered as its deletion is. A claim that ran
+        // out is handed over empty, and the consumer looks again, as for a message an earlier claim took.
+        handOver.TrySetResult(ranOut ? claim! with { Messages = [] } : claim);
         if (id is null)
         {
             return null;
+        }
+
+        if (ranOut)
+        {
+            LookAgain(queueId, claim!.Messages.Count);
+            return new SentMessage(id.Value, queueId);
         }
 
         activity.Changed(queueId);
@@ -218,6 +230,13 @@ internal sealed class PostgresMessageStore(
                     // many rows by.
                     LookAgain(queueId, size);
                     throw;
+                }
+
+                if (claim.Messages.Count > 0 && RanOut(until, visibilityTimeout))
+                {
+                    // Answered as a claim that found nothing, since the change makes the consumer look again.
+                    LookAgain(queueId, claim.Messages.Count);
+                    claim = claim with { Messages = [] };
                 }
 
                 if (claim.Messages.Count > 0)
@@ -290,6 +309,13 @@ internal sealed class PostgresMessageStore(
     /// After a write whose outcome is unknown: every consumer that might have missed what it did looks at the queue
     /// again, here and on the other brokers. A needless look costs a claim; a missed one, a message slept through.
     /// </summary>
+    /// <summary>
+    /// Whether a reservation had run out by the time its claim came back (a server that stalled for longer than the
+    /// visibility timeout): its messages are anyone's again, and handed out they would reach another consumer within the
+    /// window this one was promised. A visibility timeout of 0 reserves nothing, and is handed out as it is.
+    /// </summary>
+    private bool RanOut(DateTimeOffset until, TimeSpan visibilityTimeout) => visibilityTimeout > TimeSpan.Zero && time.GetUtcNow() >= until;
+
     private void LookAgain(long queueId, int messages)
     {
         activity.Changed(queueId);

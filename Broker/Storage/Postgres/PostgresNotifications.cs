@@ -102,6 +102,11 @@ internal sealed class PostgresNotifications(
             {
                 await using var connection = await database.DataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => Handle(e.Payload);
+                if (connection.PostgreSqlVersion.Major >= 14)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(PostgresSql.KeepIdleSession, cancellationToken: stoppingToken));
+                }
+
                 await connection.ExecuteAsync(new CommandDefinition(
                     PostgresSql.Listen(database.Channel), new { channel = database.Channel }, cancellationToken: stoppingToken));
 

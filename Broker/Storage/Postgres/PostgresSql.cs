@@ -191,6 +191,13 @@ internal static class PostgresSql
     public static string Listen(string channel) =>
         $"SELECT set_config('application_name', @channel, false); LISTEN \"{channel.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
+    /// <summary>
+    /// For the listening connection, idle between notifications by design: a server or role that ends idle sessions
+    /// (<c>idle_session_timeout</c>, PostgreSQL 14 and later) would cut it every few seconds, and the broker would miss
+    /// the other brokers' changes meanwhile.
+    /// </summary>
+    public const string KeepIdleSession = "SET idle_session_timeout = 0";
+
     /// <summary>That the listening connection is still there.</summary>
     public const string Check = "SELECT 1";
 

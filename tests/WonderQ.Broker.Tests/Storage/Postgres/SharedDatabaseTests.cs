@@ -336,6 +336,103 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_send_handed_to_a_waiting_consumer_after_a_wait_for_a_connection_reserves_from_when_it_commits()
+    {
+        // One connection of two for the broker's requests (the other listens), and a queue's deletion holding it.
+        var broker = Broker(connectionString: new NpgsqlConnectionStringBuilder(_connectionString) { MaxPoolSize = 2 }.ConnectionString);
+        var client = broker.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var other = await client.CreateQueueAsync();
+        var consuming = client.ConsumeResponseAsync(queue.Id, waitTime: 20, visibilityTimeout: 2);
+        await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 1, "the consumer is asleep");
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var holding = await connection.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("SELECT id FROM queues WHERE id = @id FOR UPDATE", connection, holding))
+        {
+            hold.Parameters.AddWithValue("id", other.Id);
+            await hold.ExecuteNonQueryAsync();
+        }
+
+        var deleting = client.DeleteAsync($"/queues/{other.Id}");
+        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the deletion waits for the row");
+        var sending = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "handed over late")));
+        await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 0, "the send has taken the consumer");
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        await holding.RollbackAsync();
+
+        using var sent = await sending.WaitAsync(TimeSpan.FromSeconds(10));
+        sent.StatusCode.Should().Be(HttpStatusCode.Created);
+        using var consumed = await consuming.WaitAsync(TimeSpan.FromSeconds(10));
+        (await consumed.ReadAsync<MessageDto[]>()).Should().ContainSingle().Which.Body.Should().Be("handed over late");
+        (await client.ConsumeAsync(queue.Id)).Should().BeEmpty("the first consumer's two seconds have only begun");
+        using var deleted = await deleting.WaitAsync(TimeSpan.FromSeconds(10));
+        deleted.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_claim_whose_reservation_ran_out_before_the_server_answered_is_not_handed_out()
+    {
+        var broker = Broker();
+        var client = broker.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var id = await client.SendAsync(queue.Id, "claimed too slowly");
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var stalling = await connection.BeginTransactionAsync();
+        await using (var stall = new NpgsqlCommand("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE", connection, stalling))
+        {
+            await stall.ExecuteNonQueryAsync();
+        }
+
+        // A server that stalls for longer than the visibility timeout, as the claim is under way.
+        var claiming = client.ConsumeResponseAsync(queue.Id, visibilityTimeout: 2);
+        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the claim waits for the table");
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        await stalling.RollbackAsync();
+
+        using var claimed = await claiming.WaitAsync(TimeSpan.FromSeconds(10));
+        (await claimed.ReadAsync<MessageDto[]>()).Should().BeEmpty("its reservation had run out, and another consumer may take it at once");
+        var next = (await client.ConsumeAsync(queue.Id)).Should().ContainSingle().Subject;
+        next.Id.Should().Be(id);
+    }
+
+    [Fact]
+    public async Task A_role_whose_idle_sessions_the_server_ends_keeps_the_brokers_line_to_the_others()
+    {
+        var (role, password) = ($"u{Guid.NewGuid():N}", Guid.NewGuid().ToString("N"));
+        var schema = new NpgsqlConnectionStringBuilder(_connectionString).SearchPath;
+        await ScalarAsync<object>($"CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}; ALTER ROLE {role} SET idle_session_timeout = '500ms'");
+        try
+        {
+            var broker = Broker(systemClock: true, connectionString: new NpgsqlConnectionStringBuilder(_connectionString) { Username = role, Password = password }.ConnectionString);
+            using (var health = await broker.CreateClient().GetAsync("/healthz"))
+            {
+                health.StatusCode.Should().Be(HttpStatusCode.OK);
+            }
+
+            // The listening session names itself after the channel.
+            const string Listener = "SELECT pid FROM pg_stat_activity WHERE application_name = @value";
+            var channel = $"wonderq:{schema}";
+            await Eventually.TrueAsync(async () => await ScalarAsync<int?>(Listener, channel) is not null, "the broker listens");
+            var listening = await ScalarAsync<int?>(Listener, channel);
+
+            // Three times the server's limit on an idle session, well within the broker's own look at the line (15 s).
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+            (await ScalarAsync<int?>(Listener, channel)).Should().Be(listening, "the same session still listens");
+            await broker.DisposeAsync();
+            _apps.Remove(broker);
+        }
+        finally
+        {
+            await ScalarAsync<object>($"DROP OWNED BY {role}; DROP ROLE {role}");
+        }
+    }
+
+    [Fact]
     public async Task Brokers_started_together_on_an_empty_schema_create_it_once()
     {
         var started = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
@@ -467,6 +564,24 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
 
         start.Should().Throw<StartRefusedException>()
             .WithMessage("cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: 28*Check the user name and password, and that the server lets that user in from here (pg_hba.conf).");
+    }
+
+    [Fact]
+    public async Task A_broker_whose_user_has_no_connection_to_spare_stops_at_start_saying_so_not_blaming_the_tables()
+    {
+        var (role, password) = ($"u{Guid.NewGuid():N}", Guid.NewGuid().ToString("N"));
+        await ScalarAsync<object>($"CREATE ROLE {role} LOGIN PASSWORD '{password}' CONNECTION LIMIT 0");
+        try
+        {
+            var start = () => CreateApp(new NpgsqlConnectionStringBuilder(_connectionString) { Username = role, Password = password }.ConnectionString);
+
+            start.Should().Throw<StartRefusedException>().WithMessage(
+                "cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: 53300*The server is not taking this connection now*CONNECTION LIMIT).");
+        }
+        finally
+        {
+            await ScalarAsync<object>($"DROP ROLE {role}");
+        }
     }
 
     [Fact]
