@@ -37,6 +37,7 @@ internal sealed class PostgresSends
         {
             await using var connection = await _database.OpenAsync();
             long?[] ids;
+            var passedBy = true;
             try
             {
                 ids = await InsertAsync(connection, batch);
@@ -45,6 +46,7 @@ internal sealed class PostgresSends
             {
                 // A queue deleted as the batch went in fails it whole: each send on its own, so only that queue's are
                 // refused, and each answered as it commits (a failure further on must not fail one already stored).
+                passedBy = false;
                 ids = new long?[batch.Count];
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -63,7 +65,14 @@ internal sealed class PostgresSends
 
             for (var i = 0; i < batch.Count; i++)
             {
-                batch[i].Result.TrySetResult(ids[i]);
+                if (ids[i] is null && passedBy)
+                {
+                    _ = InsertAloneAsync(batch[i]);
+                }
+                else
+                {
+                    batch[i].Result.TrySetResult(ids[i]);
+                }
             }
         }
         catch (Exception ex)
@@ -72,6 +81,28 @@ internal sealed class PostgresSends
             {
                 send.Result.TrySetException(ex);
             }
+        }
+    }
+
+    /// <summary>
+    /// A send the batch passed by: to no such queue, or to one whose deletion holds its row (a large queue's takes
+    /// seconds), which it waits for alone, to be stored or find the queue gone.
+    /// </summary>
+    private async Task InsertAloneAsync(Send send)
+    {
+        try
+        {
+            await using var connection = await _database.OpenAsync();
+            send.Result.TrySetResult(await connection.ExecuteScalarAsync<long?>(
+                PostgresSql.InsertMessage, new { queue_id = send.QueueId, body = send.Body, now = send.Now }));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            send.Result.TrySetResult(null);
+        }
+        catch (Exception ex)
+        {
+            send.Result.TrySetException(ex);
         }
     }
 

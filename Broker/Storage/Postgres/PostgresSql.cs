@@ -93,14 +93,18 @@ internal static class PostgresSql
 
     /// <summary>
     /// Several sends in one statement (<see cref="PostgresSends"/>), each row numbered by its place in the arrays; a send
-    /// to no such queue has no row. The ids are drawn first, so that each is known by its send's number: RETURNING says
-    /// nothing of which input row made a row.
+    /// to no such queue has no row, nor has one to a queue whose deletion holds its row: the queues are locked as the
+    /// foreign key would lock them, but passing over those, so that such a send goes on its own and the rest of the batch
+    /// does not wait seconds for the deletion. The ids are drawn first, so that each is known by its send's number:
+    /// RETURNING says nothing of which input row made a row.
     /// </summary>
     public const string InsertMessages = """
-        WITH input AS (
+        WITH open_queues AS (
+            SELECT id FROM queues WHERE id = ANY (@queue_ids::bigint[]) FOR KEY SHARE SKIP LOCKED
+        ), input AS (
             SELECT i.n, i.queue_id, i.body, i.now, nextval(pg_get_serial_sequence('messages', 'id')) AS id
             FROM unnest(@queue_ids::bigint[], @bodies::bytea[], @nows::bigint[]) WITH ORDINALITY AS i(queue_id, body, now, n)
-            WHERE EXISTS (SELECT 1 FROM queues q WHERE q.id = i.queue_id)
+            WHERE i.queue_id IN (SELECT id FROM open_queues)
         ), inserted AS (
             INSERT INTO messages (id, queue_id, body, created_at, visible_at) OVERRIDING SYSTEM VALUE
             SELECT id, queue_id, body, now, now FROM input ORDER BY n

@@ -433,6 +433,37 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_send_to_a_queue_whose_deletion_is_under_way_holds_up_no_other_send_of_its_broker()
+    {
+        // Sends go in batches, one batch at a time: one waiting for the deletion (seconds, for a large queue) held every
+        // send of the broker behind it.
+        var broker = Broker();
+        var client = broker.CreateClient();
+        var going = await client.CreateQueueAsync();
+        var staying = await client.CreateQueueAsync();
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var deleting = await connection.BeginTransactionAsync();
+        await using (var deleteQueue = new NpgsqlCommand("DELETE FROM queues WHERE id = @id", connection, deleting))
+        {
+            deleteQueue.Parameters.AddWithValue("id", going.Id);
+            (await deleteQueue.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        var waiting = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(going.Id, null, "to a queue on its way out")));
+        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the send waits for the deletion");
+
+        var sent = await client.SendAsync(staying.Id, "not held up").WaitAsync(TimeSpan.FromSeconds(10));
+
+        waiting.IsCompleted.Should().BeFalse("the deletion has not ended");
+        (await client.PeekAsync(staying.Id)).Should().ContainSingle().Which.Id.Should().Be(sent);
+        await deleting.CommitAsync();
+        using var refused = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        await refused.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Brokers_started_together_on_an_empty_schema_create_it_once()
     {
         var started = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
