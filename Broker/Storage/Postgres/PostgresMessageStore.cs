@@ -306,16 +306,16 @@ internal sealed class PostgresMessageStore(
     }
 
     /// <summary>
-    /// After a write whose outcome is unknown: every consumer that might have missed what it did looks at the queue
-    /// again, here and on the other brokers. A needless look costs a claim; a missed one, a message slept through.
-    /// </summary>
-    /// <summary>
     /// Whether a reservation had run out by the time its claim came back (a server that stalled for longer than the
     /// visibility timeout): its messages are anyone's again, and handed out they would reach another consumer within the
     /// window this one was promised. A visibility timeout of 0 reserves nothing, and is handed out as it is.
     /// </summary>
     private bool RanOut(DateTimeOffset until, TimeSpan visibilityTimeout) => visibilityTimeout > TimeSpan.Zero && time.GetUtcNow() >= until;
 
+    /// <summary>
+    /// After a write whose outcome is unknown: every consumer that might have missed what it did looks at the queue
+    /// again, here and on the other brokers. A needless look costs a claim; a missed one, a message slept through.
+    /// </summary>
     private void LookAgain(long queueId, int messages)
     {
         activity.Changed(queueId);

@@ -44,8 +44,9 @@ internal sealed class PostgresSends
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
             {
-                // A queue deleted as the batch went in fails it whole: each send on its own, so only that queue's are
-                // refused, and each answered as it commits (a failure further on must not fail one already stored).
+                // Should a queue's deletion still fail the batch whole on the foreign key (the statement's lock on the
+                // queue rows keeps one under way from committing under it): each send on its own, so only that queue's
+                // are refused, and each answered as it commits (a failure further on must not fail one already stored).
                 passedBy = false;
                 ids = new long?[batch.Count];
                 for (var i = 0; i < batch.Count; i++)
