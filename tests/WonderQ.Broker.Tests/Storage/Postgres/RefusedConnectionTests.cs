@@ -12,15 +12,12 @@ namespace WonderQ.Broker.Tests.Storage.Postgres;
 /// </summary>
 public sealed class RefusedConnectionTests : IAsyncLifetime
 {
-    private readonly string _role = $"u{Guid.NewGuid():N}";
     private readonly string _connectionString = PostgresServer.CreateSchema();
+    private PostgresRole _role = null!;
     private BrokerApplication? _broker;
 
-    public async Task InitializeAsync()
-    {
-        var schema = new NpgsqlConnectionStringBuilder(_connectionString).SearchPath;
-        await ExecuteAsync($"CREATE ROLE {_role} LOGIN; GRANT USAGE, CREATE ON SCHEMA {schema} TO {_role}");
-    }
+    public async Task InitializeAsync() => _role = await PostgresRole.CreateAsync(
+        _connectionString, grants: r => $"GRANT USAGE, CREATE ON SCHEMA {r.Schema} TO {r.Name}");
 
     public async Task DisposeAsync()
     {
@@ -29,16 +26,15 @@ public sealed class RefusedConnectionTests : IAsyncLifetime
             await _broker.DisposeAsync();
         }
 
-        await ExecuteAsync($"DROP OWNED BY {_role}; DROP ROLE {_role}");
+        await _role.DisposeAsync();
     }
 
     [Fact]
     public async Task A_send_the_server_refused_to_connect_for_says_nothing_was_committed_and_one_it_failed_midway_does_not()
     {
         // Without pooling each request connects anew, as a pool does once a restart has broken its connections.
-        _broker = BrokerApplication.OnPostgres(new NpgsqlConnectionStringBuilder(_connectionString)
+        _broker = BrokerApplication.OnPostgres(new NpgsqlConnectionStringBuilder(_role.ConnectionString)
         {
-            Username = _role,
             Pooling = false,
             CommandTimeout = 1,
         }.ConnectionString);
@@ -58,12 +54,12 @@ public sealed class RefusedConnectionTests : IAsyncLifetime
             timedOut.TryGetProperty("committed", out _).Should().BeFalse("the server had the insert when its answer was lost");
         }
 
-        await ExecuteAsync($"ALTER ROLE {_role} NOLOGIN");
+        await _role.ExecuteAsync($"ALTER ROLE {_role.Name} NOLOGIN");
         var refused = await SendAsync(client, queue.Id, "never reached the server");
         refused.GetProperty("committed").GetBoolean().Should().BeFalse();
         refused.GetProperty("detail").GetString().Should().Be("The PostgreSQL database is unavailable. Try again shortly.");
 
-        await ExecuteAsync($"ALTER ROLE {_role} LOGIN");
+        await _role.ExecuteAsync($"ALTER ROLE {_role.Name} LOGIN");
         var stored = await client.SendAsync(queue.Id, "sent once the server let the broker in again");
         (await client.PeekAsync(queue.Id)).Select(m => m.Id).Should().Contain(stored);
     }
@@ -72,13 +68,5 @@ public sealed class RefusedConnectionTests : IAsyncLifetime
     {
         using var answer = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queueId, null, body)));
         return await answer.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
-    }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

@@ -402,34 +402,26 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     [Fact]
     public async Task A_role_whose_idle_sessions_the_server_ends_keeps_the_brokers_line_to_the_others()
     {
-        var (role, password) = ($"u{Guid.NewGuid():N}", Guid.NewGuid().ToString("N"));
-        var schema = new NpgsqlConnectionStringBuilder(_connectionString).SearchPath;
-        await ScalarAsync<object>($"CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}; ALTER ROLE {role} SET idle_session_timeout = '500ms'");
-        try
+        await using var role = await PostgresRole.CreateAsync(_connectionString, grants: r =>
+            $"GRANT USAGE, CREATE ON SCHEMA {r.Schema} TO {r.Name}; ALTER ROLE {r.Name} SET idle_session_timeout = '500ms'");
+        var broker = Broker(systemClock: true, connectionString: role.ConnectionString);
+        using (var health = await broker.CreateClient().GetAsync("/healthz"))
         {
-            var broker = Broker(systemClock: true, connectionString: new NpgsqlConnectionStringBuilder(_connectionString) { Username = role, Password = password }.ConnectionString);
-            using (var health = await broker.CreateClient().GetAsync("/healthz"))
-            {
-                health.StatusCode.Should().Be(HttpStatusCode.OK);
-            }
-
-            // The listening session names itself after the channel.
-            const string Listener = "SELECT pid FROM pg_stat_activity WHERE application_name = @value";
-            var channel = $"wonderq:{schema}";
-            await Eventually.TrueAsync(async () => await ScalarAsync<int?>(Listener, channel) is not null, "the broker listens");
-            var listening = await ScalarAsync<int?>(Listener, channel);
-
-            // Three times the server's limit on an idle session, well within the broker's own look at the line (15 s).
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
-
-            (await ScalarAsync<int?>(Listener, channel)).Should().Be(listening, "the same session still listens");
-            await broker.DisposeAsync();
-            _apps.Remove(broker);
+            health.StatusCode.Should().Be(HttpStatusCode.OK);
         }
-        finally
-        {
-            await ScalarAsync<object>($"DROP OWNED BY {role}; DROP ROLE {role}");
-        }
+
+        // The listening session names itself after the channel.
+        const string Listener = "SELECT pid FROM pg_stat_activity WHERE application_name = @value";
+        var channel = $"wonderq:{role.Schema}";
+        await Eventually.TrueAsync(async () => await ScalarAsync<int?>(Listener, channel) is not null, "the broker listens");
+        var listening = await ScalarAsync<int?>(Listener, channel);
+
+        // Three times the server's limit on an idle session, well within the broker's own look at the line (15 s).
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        (await ScalarAsync<int?>(Listener, channel)).Should().Be(listening, "the same session still listens");
+        await broker.DisposeAsync();
+        _apps.Remove(broker);
     }
 
     [Fact]
@@ -485,35 +477,25 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var queue = await creator.CreateClient().CreateQueueAsync();
         await creator.DisposeAsync();
         _apps.Remove(creator);
-        var (role, password) = ($"u{Guid.NewGuid():N}", Guid.NewGuid().ToString("N"));
-        var schema = new NpgsqlConnectionStringBuilder(_connectionString).SearchPath;
-        await ScalarAsync<object>($"""
-            CREATE ROLE {role} LOGIN PASSWORD '{password}';
-            GRANT USAGE ON SCHEMA {schema} TO {role};
-            GRANT SELECT, INSERT, UPDATE, DELETE ON queues, messages, wonderq_schema TO {role};
-            GRANT USAGE ON SEQUENCE messages_id_seq TO {role}
+        await using var role = await PostgresRole.CreateAsync(_connectionString, grants: r => $"""
+            GRANT USAGE ON SCHEMA {r.Schema} TO {r.Name};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON queues, messages, wonderq_schema TO {r.Name};
+            GRANT USAGE ON SEQUENCE messages_id_seq TO {r.Name}
             """);
-        try
-        {
-            var user = Broker(systemClock: true, connectionString: new NpgsqlConnectionStringBuilder(_connectionString) { Username = role, Password = password }.ConnectionString);
-            var client = user.CreateClient();
+        var user = Broker(systemClock: true, connectionString: role.ConnectionString);
+        var client = user.CreateClient();
 
-            var id = await client.SendAsync(queue.Id, "through a broker that created nothing");
-            var claimed = (await client.ConsumeAsync(queue.Id)).Should().ContainSingle().Subject;
-            using var deleted = await client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
-            var other = await client.CreateQueueAsync();
-            using var queueDeleted = await client.DeleteAsync($"/queues/{other.Id}");
+        var id = await client.SendAsync(queue.Id, "through a broker that created nothing");
+        var claimed = (await client.ConsumeAsync(queue.Id)).Should().ContainSingle().Subject;
+        using var deleted = await client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+        var other = await client.CreateQueueAsync();
+        using var queueDeleted = await client.DeleteAsync($"/queues/{other.Id}");
 
-            claimed.Id.Should().Be(id);
-            deleted.StatusCode.Should().Be(HttpStatusCode.OK);
-            queueDeleted.StatusCode.Should().Be(HttpStatusCode.OK);
-            await user.DisposeAsync();
-            _apps.Remove(user);
-        }
-        finally
-        {
-            await ScalarAsync<object>($"DROP OWNED BY {role}; DROP ROLE {role}");
-        }
+        claimed.Id.Should().Be(id);
+        deleted.StatusCode.Should().Be(HttpStatusCode.OK);
+        queueDeleted.StatusCode.Should().Be(HttpStatusCode.OK);
+        await user.DisposeAsync();
+        _apps.Remove(user);
     }
 
     [Fact]
@@ -600,19 +582,12 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     [Fact]
     public async Task A_broker_whose_user_has_no_connection_to_spare_stops_at_start_saying_so_not_blaming_the_tables()
     {
-        var (role, password) = ($"u{Guid.NewGuid():N}", Guid.NewGuid().ToString("N"));
-        await ScalarAsync<object>($"CREATE ROLE {role} LOGIN PASSWORD '{password}' CONNECTION LIMIT 0");
-        try
-        {
-            var start = () => CreateApp(new NpgsqlConnectionStringBuilder(_connectionString) { Username = role, Password = password }.ConnectionString);
+        await using var role = await PostgresRole.CreateAsync(_connectionString, "CONNECTION LIMIT 0");
 
-            start.Should().Throw<StartRefusedException>().WithMessage(
-                "cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: 53300*The server is not taking this connection now*CONNECTION LIMIT).");
-        }
-        finally
-        {
-            await ScalarAsync<object>($"DROP ROLE {role}");
-        }
+        var start = () => CreateApp(role.ConnectionString);
+
+        start.Should().Throw<StartRefusedException>().WithMessage(
+            "cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: 53300*The server is not taking this connection now*CONNECTION LIMIT).");
     }
 
     [Fact]
