@@ -9,7 +9,8 @@ public static class RequestBodyLimit
 {
     /// <summary>
     /// Refuses a body whose declared length is over the limit before reading a byte of it. A body without a declared
-    /// length is cut off by the server's own limit (Kestrel's MaxRequestBodySize) once it passes the same size.
+    /// length is cut off by the server's own limit (Kestrel's MaxRequestBodySize) once it passes the same size. A body
+    /// that ends before its end closes its connection (<see cref="WatchBody"/>).
     /// </summary>
     public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app) =>
         app.Use(next =>
@@ -23,24 +24,61 @@ public static class RequestBodyLimit
                     throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
                 }
 
-                if (context.Request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
-                {
-                    context.Features.Set<IRequestBodyPipeFeature>(new OverLimitKept(context.Request.BodyReader));
-                }
-
-                return next(context);
+                return context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true } ? WatchBody(context, next) : next(context);
             };
         });
 
+    private static async Task WatchBody(HttpContext context, RequestDelegate next)
+    {
+        var body = new WatchedBody(context.Request.BodyReader);
+        context.Features.Set<IRequestBodyPipeFeature>(body);
+        await next(context);
+        if (body.EndedEarly && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)))
+        {
+            await CloseAsync(context);
+        }
+    }
+
     /// <summary>
-    /// A body reader that keeps saying a body is over the limit once it was. Over HTTP/2 Kestrel counts a body against
-    /// its limit in AdvanceTo, after it has let go of the bytes, and System.Text.Json, giving up on the 413, advances
-    /// once more to where it had started: that second call's InvalidOperationException took the 413's place, and an h2c
-    /// client streaming a body too large got a 500, logged with its stack trace, where HTTP/1.1 got the 413.
+    /// For an HTTP/1.x client that stopped sending mid-body (it went away, or closed its side), which nothing can be
+    /// read after: Kestrel's connection is left mid-read (dotnet/aspnetcore#17840), and it logged the next read's
+    /// "Reading is already in progress" with a stack trace, a line for every such client. A 400 with
+    /// <c>Connection: close</c> ends Kestrel's loop of requests on the connection, and the abort its drain of the rest
+    /// of the body, which fails the same way. The endpoint, which could not read its body, has usually written nothing;
+    /// an answer already begun is cut off by the abort, as its client broke the request's framing.
     /// </summary>
-    private sealed class OverLimitKept(PipeReader inner) : PipeReader, IRequestBodyPipeFeature
+    private static async Task CloseAsync(HttpContext context)
+    {
+        if (!context.Response.HasStarted)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            context.Response.Headers.Connection = "close";
+            try
+            {
+                await context.Response.StartAsync();
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException)
+            {
+                // Nobody is there to read it: the header has done its part.
+            }
+        }
+
+        context.Abort();
+    }
+
+    /// <summary>
+    /// A body reader that notes a body that ended before its end, and keeps saying a body is over the limit once it was.
+    /// Over HTTP/2 Kestrel counts a body against its limit in AdvanceTo, after it has let go of the bytes, and
+    /// System.Text.Json, giving up on the 413, advances once more to where it had started: that second call's
+    /// InvalidOperationException took the 413's place, and an h2c client streaming a body too large got a 500, logged
+    /// with its stack trace, where HTTP/1.1 got the 413.
+    /// </summary>
+    private sealed class WatchedBody(PipeReader inner) : PipeReader, IRequestBodyPipeFeature
     {
         private BadHttpRequestException? _overLimit;
+
+        /// <summary>Kestrel's 400 for a body cut off before its declared length, or with broken chunk framing.</summary>
+        public bool EndedEarly { get; private set; }
 
         public PipeReader Reader => this;
 
@@ -64,11 +102,42 @@ public static class RequestBodyLimit
             }
         }
 
-        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
-            _overLimit is not null ? ValueTask.FromException<ReadResult>(_overLimit) : inner.ReadAsync(cancellationToken);
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            if (_overLimit is not null)
+            {
+                return ValueTask.FromException<ReadResult>(_overLimit);
+            }
 
-        public override bool TryRead(out ReadResult result) =>
-            _overLimit is not null ? throw _overLimit : inner.TryRead(out result);
+            var read = inner.ReadAsync(cancellationToken);
+            return read.IsCompletedSuccessfully ? read : Watch(read);
+        }
+
+        public override bool TryRead(out ReadResult result)
+        {
+            try
+            {
+                return _overLimit is not null ? throw _overLimit : inner.TryRead(out result);
+            }
+            catch (BadHttpRequestException ended) when (ended.StatusCode == StatusCodes.Status400BadRequest)
+            {
+                EndedEarly = true;
+                throw;
+            }
+        }
+
+        private async ValueTask<ReadResult> Watch(ValueTask<ReadResult> read)
+        {
+            try
+            {
+                return await read;
+            }
+            catch (BadHttpRequestException ended) when (ended.StatusCode == StatusCodes.Status400BadRequest)
+            {
+                EndedEarly = true;
+                throw;
+            }
+        }
 
         public override void CancelPendingRead() => inner.CancelPendingRead();
 
