@@ -203,7 +203,28 @@ internal sealed class PostgresMessageStore(
         return new SentMessage(id.Value, queueId);
     }
 
-    public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// One claim at a time on a queue in this broker (striped by queue): claims on a queue all start at its head, so
+    /// concurrent ones each stepped past the rows the others had just locked, and 32 consumers got three messages a
+    /// claim from a queue with 20 to 40 ready.
+    /// </summary>
+    private readonly SemaphoreSlim[] _claimGates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
+    public async Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken)
+    {
+        var gate = _claimGates[(int)((ulong)(queue.Id ?? StringComparer.Ordinal.GetHashCode(queue.Name ?? "")) % (ulong)_claimGates.Length)];
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await ClaimOnceAsync(queue, size, visibilityTimeout, mayPark, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private Task<ClaimResult?> ClaimOnceAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken) =>
         database.RunAsync(
             async connection =>
             {
