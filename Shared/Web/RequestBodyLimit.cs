@@ -77,7 +77,11 @@ public static class RequestBodyLimit
     {
         private BadHttpRequestException? _overLimit;
 
-        /// <summary>Kestrel's 400 for a body cut off before its declared length, or with broken chunk framing.</summary>
+        /// <summary>
+        /// Kestrel's 400 for a body that stopped before its end: its client went away or closed its side. Told by its
+        /// message, as the reason is internal to Kestrel; a body whose chunk framing is broken is another 400, which
+        /// Kestrel answers itself and which must not be cut off.
+        /// </summary>
         public bool EndedEarly { get; private set; }
 
         public PipeReader Reader => this;
@@ -119,7 +123,7 @@ public static class RequestBodyLimit
             {
                 return _overLimit is not null ? throw _overLimit : inner.TryRead(out result);
             }
-            catch (BadHttpRequestException ended) when (ended.StatusCode == StatusCodes.Status400BadRequest)
+            catch (BadHttpRequestException ended) when (EndsEarly(ended))
             {
                 EndedEarly = true;
                 throw;
@@ -132,12 +136,16 @@ public static class RequestBodyLimit
             {
                 return await read;
             }
-            catch (BadHttpRequestException ended) when (ended.StatusCode == StatusCodes.Status400BadRequest)
+            catch (BadHttpRequestException ended) when (EndsEarly(ended))
             {
                 EndedEarly = true;
                 throw;
             }
         }
+
+        private static bool EndsEarly(BadHttpRequestException exception) =>
+            exception.StatusCode == StatusCodes.Status400BadRequest
+            && exception.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal);
 
         public override void CancelPendingRead() => inner.CancelPendingRead();
 
