@@ -298,7 +298,6 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         }
 
         var sending = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "too late")));
-        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
         await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the send waits for the deletion");
         await deleting.CommitAsync();
 
@@ -321,7 +320,6 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await using var connection = new NpgsqlConnection(_connectionString);
         await using var transaction = await HoldAsync(connection, held);
 
-        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
         using var leaving = new CancellationTokenSource();
         var waiting = client.DeleteAsync($"/messages/{held}", leaving.Token);
         await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the delete waits for the row");
@@ -355,7 +353,6 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         }
 
         var deleting = client.DeleteAsync($"/queues/{other.Id}");
-        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
         await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the deletion waits for the row");
         var sending = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "handed over late")));
         await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 0, "the send has taken the consumer");
@@ -388,7 +385,6 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
 
         // A server that stalls for longer than the visibility timeout, as the claim is under way.
         var claiming = client.ConsumeResponseAsync(queue.Id, visibilityTimeout: 2);
-        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
         await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the claim waits for the table");
         _clock.Advance(TimeSpan.FromSeconds(3));
         await stalling.RollbackAsync();
@@ -443,7 +439,6 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         }
 
         var waiting = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(going.Id, null, "to a queue on its way out")));
-        const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
         await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the send waits for the deletion");
 
         var sent = await client.SendAsync(staying.Id, "not held up").WaitAsync(TimeSpan.FromSeconds(10));
@@ -640,6 +635,9 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         (await lockRow.ExecuteScalarAsync()).Should().Be(messageId);
         return transaction;
     }
+
+    /// <summary>How many sessions wait for a lock the session of pid <c>@value</c> holds.</summary>
+    private const string WaitingBehind = "SELECT COUNT(*) FROM pg_stat_activity WHERE @value = ANY (pg_blocking_pids(pid))";
 
     private static WaitingConsumers Waiters(BrokerApplication app) => app.Services.GetRequiredService<WaitingConsumers>();
 
