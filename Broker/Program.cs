@@ -30,6 +30,8 @@ public class Program
         services.AddSingleton<WaitingConsumers>();
         services.AddSingleton<LongPoll>();
         services.AddHostedService<WaitingCapWarning>();
+        services.AddOptions<MemoryOptions>().BindSettings(MemoryOptions.Section);
+        services.AddHostedService<IdleMemoryRelease>();
 
         var app = builder.Build().ValidateSettings().ClaimStore();
 

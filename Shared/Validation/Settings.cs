@@ -39,7 +39,7 @@ public static class Settings
     /// Every WonderQ app's own sections. One command line given to all three, as a script or a test may, names the
     /// others' sections too, which an app passes over as it does in the environment.
     /// </summary>
-    public static readonly IReadOnlyList<string> WonderQSections = ["Storage", "Auth", "Broker", "Dashboard", "UserApp", "Limits", "Outages"];
+    public static readonly IReadOnlyList<string> WonderQSections = ["Storage", "Auth", "Memory", "Broker", "Dashboard", "UserApp", "Limits", "Outages"];
 
     /// <summary>
     /// The top-level keys of <paramref name="configuration"/>'s command line that name no WonderQ app's section

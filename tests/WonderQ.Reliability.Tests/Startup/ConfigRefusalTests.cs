@@ -122,8 +122,8 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("Broker", "--Storag:Sqlite:Path=elsewhere.db", "'Storag'", "Limits, Outages, Auth, Storage")]
-    [InlineData("Broker", "--Sqlite:Path=elsewhere.db", "'Sqlite'", "Limits, Outages, Auth, Storage")]
+    [InlineData("Broker", "--Storag:Sqlite:Path=elsewhere.db", "'Storag'", "Limits, Outages, Auth, Storage, Memory")]
+    [InlineData("Broker", "--Sqlite:Path=elsewhere.db", "'Sqlite'", "Limits, Outages, Auth, Storage, Memory")]
     [InlineData("DevTool", "--Dashbord:MaxQueueRows=50", "'Dashbord'", "Limits, Outages, Dashboard, Broker")]
     [InlineData("UserApp", "--UsrApp:ListenerSize=5", "'UsrApp'", "Limits, Outages, UserApp, Broker")]
     public async Task A_command_line_key_whose_section_the_app_does_not_have_is_refused_rather_than_leaving_that_sections_defaults(
@@ -173,6 +173,8 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("Broker", "--Storage:Sqlite:MaxBatchOperations=200000", "Storage:Sqlite:MaxBatchOperations must be from 1 to 100000.")]
     [InlineData("Broker", "--Storage:Sqlite:PurgeBatchSize=0", "Storage:Sqlite:PurgeBatchSize must be from 1 to 100000.")]
     [InlineData("Broker", "--Storage:Sqlite:PurgeBatchBytes=0", "Storage:Sqlite:PurgeBatchBytes must be from 1 to 1073741824.")]
+    [InlineData("Broker", "--Memory:IdleCollectAfter=00:00:00.500", "Memory:IdleCollectAfter must be 00:00:00 (never) or from 00:00:01 to 1.00:00:00.")]
+    [InlineData("Broker", "--Memory:IdleCollectMinBytes=-1", "Memory:IdleCollectMinBytes must be from 0 to 1099511627776.")]
     [InlineData("DevTool", "--Dashboard:PreviewCharacters=50", "Dashboard:PreviewCharacters must be from 100 to 1000000.")]
     [InlineData("DevTool", "--Dashboard:MaxQueueRows=5", "Dashboard:MaxQueueRows must be from 10 to 100000.")]
     [InlineData("DevTool", "--Dashboard:RefreshInterval=00:02:00", "Dashboard:RefreshInterval must be from 00:00:00.100 to 00:01:00.")]

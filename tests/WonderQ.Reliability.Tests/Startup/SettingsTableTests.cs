@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using WonderQ.Broker.Auth;
+using WonderQ.Broker.Infrastructure;
 using WonderQ.Broker.Storage;
 using WonderQ.DevTool.Dashboard;
 using WonderQ.Shared.Client;
@@ -37,7 +38,7 @@ public sealed partial class SettingsTableTests
     /// <summary>The sections each app binds to its own options classes (Kestrel's, the framework's, are Kestrel's to list).</summary>
     private static readonly Dictionary<string, (string Section, Type Options)[]> _boundBy = new()
     {
-        ["Broker"] = [(StorageOptions.Section, typeof(StorageOptions)), (ApiKeyOptions.Section, typeof(ApiKeyOptions)), (LimitsOptions.Section, typeof(LimitsOptions)), (OutageOptions.Section, typeof(OutageOptions))],
+        ["Broker"] = [(StorageOptions.Section, typeof(StorageOptions)), (ApiKeyOptions.Section, typeof(ApiKeyOptions)), (MemoryOptions.Section, typeof(MemoryOptions)), (LimitsOptions.Section, typeof(LimitsOptions)), (OutageOptions.Section, typeof(OutageOptions))],
         ["DevTool"] = [(BrokerClientOptions.Section, typeof(BrokerClientOptions)), (DashboardOptions.Section, typeof(DashboardOptions)), (LimitsOptions.Section, typeof(LimitsOptions)), (OutageOptions.Section, typeof(OutageOptions))],
         ["UserApp"] = [(BrokerClientOptions.Section, typeof(BrokerClientOptions)), (UserAppOptions.Section, typeof(UserAppOptions)), (LimitsOptions.Section, typeof(LimitsOptions)), (OutageOptions.Section, typeof(OutageOptions))],
     };
