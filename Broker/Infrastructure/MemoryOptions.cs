@@ -13,7 +13,9 @@ public sealed class MemoryOptions : IValidatableObject
     /// </summary>
     public TimeSpan IdleCollectAfter { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>The least memory the GC must hold committed for that collection to be worth its pause.</summary>
+    /// <summary>
+    /// The least the heap must hold, more than the last such collection left, for the next to be worth its pause.
+    /// </summary>
     [Range(0, 1L << 40, ErrorMessage = "Memory:IdleCollectMinBytes must be from 0 to 1099511627776.")]
     public long IdleCollectMinBytes { get; set; } = 64 * 1024 * 1024;
 
