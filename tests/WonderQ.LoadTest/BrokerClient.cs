@@ -147,7 +147,14 @@ internal sealed class BrokerClient : IDisposable
     /// POST /messages; the new id, or null when it failed (the error is counted). WonderQ answers 201; a 200 with the id
     /// counts too, as the original WonderQ answers.
     /// </summary>
-    public async Task<long?> SendAsync(long queueId, string body, Recorder latency, CancellationToken ct)
+    public Task<long?> SendAsync(long queueId, string body, Recorder latency, CancellationToken ct) =>
+        SendAsync(queueId, json => json.WriteString("body"u8, body), latency, ct);
+
+    /// <inheritdoc cref="SendAsync(long, string, Recorder, CancellationToken)"/>
+    public Task<long?> SendAsync(long queueId, Body body, Recorder latency, CancellationToken ct) =>
+        SendAsync(queueId, json => body.WriteTo(json, "body"u8), latency, ct);
+
+    private async Task<long?> SendAsync(long queueId, Action<Utf8JsonWriter> writeBody, Recorder latency, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var (ok, id) = await CallAsync(
@@ -157,7 +164,7 @@ internal sealed class BrokerClient : IDisposable
             parts =>
             {
                 parts.Target.Append("messages"u8);
-                WriteSendJson(parts, queueId, body);
+                WriteSendJson(parts, queueId, writeBody);
             },
             static json => JsonSerializer.Deserialize<SendMessageResponse>(json, WonderQJson.Options)!.Id,
             ct);
@@ -348,12 +355,12 @@ internal sealed class BrokerClient : IDisposable
     }
 
     /// <summary>POST /messages' body, <c>{"queue_id":N,"body":"..."}</c>.</summary>
-    private static void WriteSendJson(RequestParts parts, long queueId, string body)
+    private static void WriteSendJson(RequestParts parts, long queueId, Action<Utf8JsonWriter> writeBody)
     {
         var writer = parts.Json;
         writer.WriteStartObject();
         writer.WriteNumber("queue_id"u8, queueId);
-        writer.WriteString("body"u8, body);
+        writeBody(writer);
         writer.WriteEndObject();
         writer.Flush();
     }

@@ -190,7 +190,7 @@ internal sealed class Run : IDisposable
     /// <summary>POSTs one message of the run's body size carrying sequence <paramref name="seq"/>.</summary>
     public async Task<bool> SendOneAsync(long seq, Recorder latency, CancellationToken ct)
     {
-        var body = Body.Create(Tag, seq, Options.BodyBytes);
+        var body = Body.Stamped(Tag, seq, Options.BodyBytes);
         if (await Client.SendAsync(Queue.Id, body, latency, ct) is { } id)
         {
             Ledger.Acknowledged(seq, id);

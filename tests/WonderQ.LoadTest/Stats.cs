@@ -1,7 +1,11 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
 
 namespace WonderQ.LoadTest;
 
@@ -84,16 +88,27 @@ internal sealed class Errors
 /// number each body carries (a consumer can receive a message before its producer has read the answer, so ids cannot
 /// be the key).
 /// </summary>
+/// <remarks>
+/// Kept in arrays indexed by sequence number, about 48 bytes a message, rather than in dictionaries, which took about
+/// 300 bytes a message in objects the collector had to trace: a long run tracked millions, and the tool's collections
+/// paused its requests on the cores it shares with the server it measures.
+/// </remarks>
 /// <param name="bodyBytes">The size every body of the run was sent at, so that one that comes back changed is caught.</param>
 internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 {
-    private readonly ConcurrentDictionary<long, long> _sent = new();
-    private readonly ConcurrentDictionary<long, Receipt> _firstReceived = new();
-    private readonly ConcurrentDictionary<long, byte> _redelivered = new();
-    private readonly ConcurrentDictionary<long, long> _deletedAt = new();
+    private const int ChunkBits = 16;
+    private const int ChunkSize = 1 << ChunkBits;
+
+    /// <summary>Sequence numbers from 1 to this; a body that names another was altered on its way.</summary>
+    public const long MaxSeq = (long)ChunkSize << 15;
+
+    private readonly Entry[]?[] _chunks = new Entry[]?[MaxSeq >> ChunkBits];
     private readonly Lock _repeats = new();
     private readonly Dictionary<long, Receipt> _latestRepeat = [];
     private readonly ConcurrentQueue<(long? Seq, int Status)> _refused = new();
+    private long _highest;
+    private long _sent;
+    private long _received;
     private long _duplicates;
     private long _tolerated;
     private long _afterDelete;
@@ -104,9 +119,9 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 
     public long NextSeq() => Interlocked.Increment(ref _nextSeq);
 
-    public long Sent => _sent.Count;
+    public long Sent => Interlocked.Read(ref _sent);
 
-    public long Received => _firstReceived.Count;
+    public long Received => Interlocked.Read(ref _received);
 
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
@@ -128,7 +143,15 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 
     public void ForeignAcknowledged() => Interlocked.Increment(ref _foreignDeleted);
 
-    public void Acknowledged(long seq, long id) => _sent[seq] = id;
+    public void Acknowledged(long seq, long id)
+    {
+        ref var entry = ref Slot(seq);
+        entry.SentId = id;
+        if ((Interlocked.Or(ref entry.State, Entry.Acknowledged) & Entry.Acknowledged) == 0)
+        {
+            Interlocked.Increment(ref _sent);
+        }
+    }
 
     /// <summary>
     /// A delete of message <paramref name="seq"/> was answered 200 at <paramref name="answeredAt"/> (a
@@ -136,7 +159,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     /// after the server answered). True for the message's first such answer only: a second 200 for it is not another
     /// message delivered.
     /// </summary>
-    public bool Deleted(long seq, long answeredAt) => _deletedAt.TryAdd(seq, answeredAt);
+    public bool Deleted(long seq, long answeredAt) => Interlocked.CompareExchange(ref Slot(seq).DeletedAt, answeredAt, 0) == 0;
 
     /// <summary>
     /// Records a receipt of message <paramref name="id"/> from a consume sent at <paramref name="askedAt"/> (a
@@ -151,52 +174,137 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
             return null;
         }
 
+        if (seq is < 1 or > MaxSeq)
+        {
+            // The run's tag with a number it never sent: altered, and no message of the run to count it against.
+            Interlocked.Increment(ref _corrupted);
+            return null;
+        }
+
         if (!Body.IsIntact(body, bodyBytes))
         {
             Interlocked.Increment(ref _corrupted);
         }
 
         var receipt = new Receipt(askedAt, Stopwatch.GetTimestamp(), id);
-        first = _firstReceived.TryAdd(seq, receipt);
-        if (!first)
+        ref var entry = ref Slot(seq);
+        first = (Interlocked.Or(ref entry.State, Entry.Claimed) & Entry.Claimed) == 0;
+        if (first)
         {
-            _redelivered.TryAdd(seq, 0);
-            Receipt earlier;
-            lock (_repeats)
+            entry.First = receipt;
+            Interlocked.Or(ref entry.State, Entry.Recorded);
+            Interlocked.Increment(ref _received);
+            return seq;
+        }
+
+        Interlocked.Or(ref entry.State, Entry.Redelivered);
+        Receipt earlier;
+        lock (_repeats)
+        {
+            // Compared with the latest receipt before it, not the first: a redelivery after the first reservation ran
+            // out is the queue at work, and one more moments after that is a duplicate all the same.
+            if (!_latestRepeat.TryGetValue(seq, out earlier))
             {
-                // Compared with the latest receipt before it, not the first: a redelivery after the first reservation
-                // ran out is the queue at work, and one more moments after that is a duplicate all the same.
-                earlier = _latestRepeat.TryGetValue(seq, out var latest) ? latest : _firstReceived[seq];
-                _latestRepeat[seq] = receipt;
+                // The first receipt's consumer may still be writing it down.
+                var wait = new SpinWait();
+                while ((Volatile.Read(ref entry.State) & Entry.Recorded) == 0)
+                {
+                    wait.SpinOnce();
+                }
+
+                earlier = entry.First;
             }
 
-            if (_deletedAt.TryGetValue(seq, out var deletedAt) && askedAt > deletedAt)
-            {
-                // Its consume was sent after a delete of the message was answered 200: the server said it was gone.
-                Interlocked.Increment(ref _afterDelete);
-                return seq;
-            }
+            _latestRepeat[seq] = receipt;
+        }
 
-            // Each claim happened between its consume's sending and its answer. A second delivery is a duplicate only
-            // when the two claims were certainly less than the visibility timeout apart; otherwise the earlier
-            // reservation may have run out, and a redelivery is what a queue does.
-            var mostApart = TimeSpan.FromTicks(Math.Max(
-                Stopwatch.GetElapsedTime(earlier.AskedAt, receipt.AnsweredAt).Ticks,
-                Stopwatch.GetElapsedTime(receipt.AskedAt, earlier.AnsweredAt).Ticks));
-            if (mostApart >= visibilityTimeout)
-            {
-                Interlocked.Increment(ref _tolerated);
-            }
-            else
-            {
-                Interlocked.Increment(ref _duplicates);
-            }
+        if (Volatile.Read(ref entry.DeletedAt) is var deletedAt and not 0 && askedAt > deletedAt)
+        {
+            // Its consume was sent after a delete of the message was answered 200: the server said it was gone.
+            Interlocked.Increment(ref _afterDelete);
+            return seq;
+        }
+
+        // Each claim happened between its consume's sending and its answer. A second delivery is a duplicate only when
+        // the two claims were certainly less than the visibility timeout apart; otherwise the earlier reservation may
+        // have run out, and a redelivery is what a queue does.
+        var mostApart = TimeSpan.FromTicks(Math.Max(
+            Stopwatch.GetElapsedTime(earlier.AskedAt, receipt.AnsweredAt).Ticks,
+            Stopwatch.GetElapsedTime(receipt.AskedAt, earlier.AnsweredAt).Ticks));
+        if (mostApart >= visibilityTimeout)
+        {
+            Interlocked.Increment(ref _tolerated);
+        }
+        else
+        {
+            Interlocked.Increment(ref _duplicates);
         }
 
         return seq;
     }
 
     private readonly record struct Receipt(long AskedAt, long AnsweredAt, long Id);
+
+    /// <summary>What the run knows of one message; written with <see cref="Interlocked"/>, as any thread may hold its answer.</summary>
+    private struct Entry
+    {
+        public const int Acknowledged = 1;
+
+        /// <summary>A receipt is being or has been written down as the first.</summary>
+        public const int Claimed = 2;
+
+        /// <summary><see cref="First"/> is written.</summary>
+        public const int Recorded = 4;
+
+        public const int Redelivered = 8;
+
+        public int State;
+        public long SentId;
+        public long DeletedAt;
+        public Receipt First;
+    }
+
+    /// <summary>The entry of <paramref name="seq"/>, which must be from 1 to <see cref="MaxSeq"/>, its chunk made on first use.</summary>
+    private ref Entry Slot(long seq)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(seq, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(seq, MaxSeq);
+        var index = seq - 1;
+        var chunk = Volatile.Read(ref _chunks[index >> ChunkBits]);
+        if (chunk is null)
+        {
+            Interlocked.CompareExchange(ref _chunks[index >> ChunkBits], new Entry[ChunkSize], null);
+            chunk = _chunks[index >> ChunkBits]!;
+        }
+
+        for (var highest = Interlocked.Read(ref _highest); seq > highest; highest = Interlocked.Read(ref _highest))
+        {
+            Interlocked.CompareExchange(ref _highest, seq, highest);
+        }
+
+        return ref chunk[index & (ChunkSize - 1)];
+    }
+
+    /// <summary>Every entry written so far, for the counts taken once the run's requests are done.</summary>
+    private IEnumerable<Entry> Entries()
+    {
+        var highest = Interlocked.Read(ref _highest);
+        for (long index = 0; index < highest; index++)
+        {
+            if (_chunks[index >> ChunkBits] is { } chunk)
+            {
+                yield return chunk[index & (ChunkSize - 1)];
+            }
+            else
+            {
+                index += ChunkSize - 1;
+            }
+        }
+    }
+
+    private bool Was(long seq, int state) =>
+        seq is >= 1 and <= MaxSeq && _chunks[(seq - 1) >> ChunkBits] is { } chunk
+        && (Volatile.Read(ref chunk[(seq - 1) & (ChunkSize - 1)].State) & state) != 0;
 
     /// <summary>A delete answered 404 or 409; judged by <see cref="SettleRefusedAcknowledgements"/> once the run is over.</summary>
     public void AcknowledgementRefused(long? seq, int status) => _refused.Enqueue((seq, status));
@@ -212,7 +320,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
         long superseded = 0;
         while (_refused.TryDequeue(out var refused))
         {
-            if (visibilityTimeout == TimeSpan.Zero || (refused.Seq is { } seq && _redelivered.ContainsKey(seq)))
+            if (visibilityTimeout == TimeSpan.Zero || (refused.Seq is { } seq && Was(seq, Entry.Redelivered)))
             {
                 superseded++;
             }
@@ -226,34 +334,92 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     }
 
     /// <summary>Acknowledged but never received.</summary>
-    public long Unreceived => _sent.Keys.Count(seq => !_firstReceived.ContainsKey(seq));
+    public long Unreceived => Entries().LongCount(e => (e.State & (Entry.Acknowledged | Entry.Claimed)) == Entry.Acknowledged);
 
     /// <summary>Received though its send was not acknowledged (it failed on the client side after the commit).</summary>
-    public long ReceivedUnacknowledged => _firstReceived.Keys.Count(seq => !_sent.ContainsKey(seq));
+    public long ReceivedUnacknowledged => Entries().LongCount(e => (e.State & (Entry.Acknowledged | Entry.Claimed)) == Entry.Claimed);
 
-    public long DistinctIds => _sent.Values.Distinct().LongCount();
+    public long DistinctIds => Entries().Where(e => (e.State & Entry.Acknowledged) != 0).Select(e => e.SentId).Distinct().LongCount();
 
     /// <summary>Received under an id other than the one its send was answered with: a consumer could not act on either.</summary>
-    public long ReceivedUnderAnotherId => _firstReceived.Count(kv => _sent.TryGetValue(kv.Key, out var id) && id != kv.Value.Id);
+    public long ReceivedUnderAnotherId => Entries().LongCount(
+        e => (e.State & (Entry.Acknowledged | Entry.Recorded)) == (Entry.Acknowledged | Entry.Recorded) && e.SentId != e.First.Id);
 }
 
-/// <summary>Message bodies: <c>wq:{run}:{seq}:{stopwatch timestamp}:</c> padded with 'x' to the requested size.</summary>
-internal static class Body
+/// <summary>
+/// A message body: <c>wq:{run}:{seq}:{stopwatch timestamp}:</c> padded with 'x' to <see cref="Bytes"/>, all ASCII.
+/// Written straight into a request as UTF-8: a body made as a string first cost a send two or three times its size in
+/// garbage, and the tool's collections paused it on the cores the server it measures needs.
+/// </summary>
+internal readonly record struct Body(string RunTag, long Seq, long SentAt, int Bytes)
 {
-    public static string Create(string runTag, long seq, int bytes)
+    /// <summary>A body stamped now.</summary>
+    public static Body Stamped(string runTag, long seq, int bytes) => new(runTag, seq, Stopwatch.GetTimestamp(), bytes);
+
+    public static string Create(string runTag, long seq, int bytes) => Stamped(runTag, seq, bytes).ToString();
+
+    /// <summary>Writes it as the JSON string <paramref name="property"/>.</summary>
+    public void WriteTo(Utf8JsonWriter json, ReadOnlySpan<byte> property)
     {
-        var head = string.Create(CultureInfo.InvariantCulture, $"wq:{runTag}:{seq}:{Stopwatch.GetTimestamp()}:");
-        return head.Length >= bytes ? head : head + new string('x', bytes - head.Length);
+        Span<byte> head = stackalloc byte[64 + RunTag.Length];
+        var length = Head(head);
+        var total = Math.Max(length, Bytes);
+        byte[]? rented = null;
+        var value = total <= 4096 ? stackalloc byte[total] : (rented = ArrayPool<byte>.Shared.Rent(total)).AsSpan(0, total);
+        head[..length].CopyTo(value);
+        value[length..].Fill((byte)'x');
+        json.WriteString(property, value);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
+
+    public override string ToString()
+    {
+        Span<byte> head = stackalloc byte[64 + RunTag.Length];
+        var length = Head(head);
+        return string.Create(Math.Max(length, Bytes), head[..length], static (body, head) =>
+        {
+            Ascii.ToUtf16(head, body, out _);
+            body[head.Length..].Fill('x');
+        });
+    }
+
+    private int Head(Span<byte> destination) =>
+        Utf8.TryWrite(destination, CultureInfo.InvariantCulture, $"wq:{RunTag}:{Seq}:{SentAt}:", out var length)
+            ? length
+            : throw new InvalidOperationException("Two longs and a tag take less room than that.");
 
     public static bool TryParse(string body, string runTag, out long seq, out long timestamp)
     {
         seq = 0;
         timestamp = 0;
-        var parts = body.Split(':', 5);
-        return parts.Length >= 4 && parts[0] == "wq" && parts[1] == runTag
-            && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out seq)
-            && long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out timestamp);
+        var rest = body.AsSpan();
+        if (!(TakePart(ref rest, out var wq) && wq is "wq" && TakePart(ref rest, out var tag) && tag.SequenceEqual(runTag)
+            && TakePart(ref rest, out var number) && long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out seq)))
+        {
+            return false;
+        }
+
+        // The timestamp ends at the next ':', or with the body when it was cut short there.
+        var colon = rest.IndexOf(':');
+        return long.TryParse(colon < 0 ? rest : rest[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out timestamp);
+    }
+
+    /// <summary>The text up to the next ':', which <paramref name="rest"/> then starts after; false when there is none.</summary>
+    private static bool TakePart(ref ReadOnlySpan<char> rest, out ReadOnlySpan<char> part)
+    {
+        var colon = rest.IndexOf(':');
+        if (colon < 0)
+        {
+            part = default;
+            return false;
+        }
+
+        part = rest[..colon];
+        rest = rest[(colon + 1)..];
+        return true;
     }
 
     /// <summary>Whether a body that <see cref="TryParse"/> read is what <see cref="Create"/> made for <paramref name="bytes"/>.</summary>

@@ -175,4 +175,94 @@ public sealed class LedgerTests
 
         ledger.ReceivedUnderAnotherId.Should().Be(1);
     }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("2147483649")]
+    public void A_body_with_the_runs_tag_and_a_sequence_number_the_run_cannot_have_sent_is_counted_as_corrupted(string seq)
+    {
+        var ledger = new Ledger(_visibility, 64);
+        var altered = Body.Create("run", 1, 64).Replace("run:1:", $"run:{seq}:", StringComparison.Ordinal);
+
+        ledger.Receive(1, altered, "run", Stopwatch.GetTimestamp(), out var first).Should().BeNull();
+
+        (first, ledger.Corrupted, ledger.Received, ledger.Foreign).Should().Be((false, 1, 0, 0));
+    }
+
+    [Fact]
+    public async Task Messages_acknowledged_received_and_deleted_from_several_threads_at_once_are_each_counted_once()
+    {
+        // Arrange: 150,000 messages, past two of the ledger's blocks of 65,536, every tenth never received. The
+        // visibility timeout is an hour, so no repeat passes as a redelivery.
+        const int count = 150_000;
+        const int threads = 4;
+        const int received = count - (count / 10);
+        var ledger = new Ledger(TimeSpan.FromHours(1), 64);
+        var seqs = Enumerable.Range(0, count).Select(_ => ledger.NextSeq()).ToArray();
+        var bodies = seqs.Select(seq => Body.Create("run", seq, 64)).ToArray();
+        var firstReceipts = new int[threads];
+        var firstDeletes = new int[threads];
+        using var start = new Barrier(threads);
+
+        // Act: every thread receives every message and then deletes it, all released at once, and each acknowledges
+        // a share of the sends meanwhile, as answers come back in any order.
+        await Task.WhenAll(Enumerable.Range(0, threads).Select(thread => Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                for (var i = 0; i < count; i++)
+                {
+                    if (i % threads == thread)
+                    {
+                        ledger.Acknowledged(seqs[i], id: 1_000_000 + seqs[i]);
+                    }
+
+                    if (seqs[i] % 10 != 0)
+                    {
+                        ledger.Receive(1_000_000 + seqs[i], bodies[i], "run", Stopwatch.GetTimestamp(), out var first);
+                        firstReceipts[thread] += first ? 1 : 0;
+                    }
+                }
+
+                for (var i = 0; i < count; i++)
+                {
+                    if (seqs[i] % 10 != 0 && ledger.Deleted(seqs[i], Stopwatch.GetTimestamp()))
+                    {
+                        firstDeletes[thread]++;
+                    }
+                }
+            },
+            TaskCreationOptions.LongRunning)));
+
+        // Assert
+        seqs.Should().OnlyHaveUniqueItems().And.OnlyContain(seq => seq >= 1 && seq <= count);
+        (firstReceipts.Sum(), firstDeletes.Sum(), ledger.Received).Should().Be((received, received, received));
+        (ledger.Duplicates + ledger.ReceivedAfterDelete).Should().Be((threads - 1) * received);
+        (ledger.Sent, ledger.DistinctIds, ledger.Unreceived).Should().Be((count, count, count / 10));
+        (ledger.ToleratedDuplicates, ledger.ReceivedUnacknowledged, ledger.ReceivedUnderAnotherId).Should().Be((0, 0, 0));
+        ledger.Deleted(count, Stopwatch.GetTimestamp()).Should().BeTrue("it was never received, so never deleted");
+    }
+
+    [Theory]
+    [InlineData(48)]
+    [InlineData(1024)]
+    [InlineData(256 * 1024)]
+    public void A_body_written_into_a_request_is_the_text_it_stands_for_padded_to_its_size(int bytes)
+    {
+        var body = Body.Stamped("4f2a", 123_456_789_012, bytes);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            body.WriteTo(json, "body"u8);
+            json.WriteEndObject();
+        }
+
+        var written = JsonDocument.Parse(buffer.ToArray()).RootElement.GetProperty("body").GetString()!;
+
+        written.Should().Be(body.ToString()).And.HaveLength(bytes).And.StartWith("wq:4f2a:123456789012:").And.EndWith("x");
+        Body.TryParse(written, "4f2a", out var seq, out var sentAt).Should().BeTrue();
+        (seq, sentAt).Should().Be((123_456_789_012, body.SentAt));
+        Body.IsIntact(written, bytes).Should().BeTrue();
+    }
 }
