@@ -22,6 +22,9 @@ public sealed class BrokerClient(
 {
     private const string ProblemJson = "application/problem+json";
 
+    /// <summary>The member every problem of the broker's carries, named as its JSON names members.</summary>
+    private const string TraceIdMember = "trace_id";
+
     /// <summary>Set on a request so the timeouts stretch by the long poll's own wait.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> WaitTimeKey = new("WonderQ.WaitTime");
 
@@ -346,35 +349,44 @@ public sealed class BrokerClient(
         if (status is HttpStatusCode.MethodNotAllowed or HttpStatusCode.MisdirectedRequest
             || (status == HttpStatusCode.NotFound && problem?.Detail?.StartsWith(StatusDetails.NoEndpointPrefix, StringComparison.Ordinal) == true))
         {
-            return new BrokerAnswerNotRecognizedException(
-                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url.");
+            return Traced(new BrokerAnswerNotRecognizedException(
+                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url."));
         }
 
         // The broker refused this app, not what its caller asked: the name in Broker:Url, or this app's key. Passed on
         // as they are, the caller would read its own request as wrong, and the broker's setting as one it can change.
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
-            return new BrokerRefusedAppException(status, keySent
+            return Traced(new BrokerRefusedAppException(status, keySent
                 ? $"The broker at {brokerUrl} does not take this app's key ({(int)status}): set Broker:ApiKey to one of the broker's Auth:ApiKeys."
-                : $"The broker at {brokerUrl} requires an API key ({(int)status}) and this app sends none: set Broker:ApiKey to one of the broker's Auth:ApiKeys.");
+                : $"The broker at {brokerUrl} requires an API key ({(int)status}) and this app sends none: set Broker:ApiKey to one of the broker's Auth:ApiKeys."));
         }
 
         if (status == HttpStatusCode.BadRequest && problem?.Detail?.StartsWith(AllowedHostNames.RefusalPrefix, StringComparison.Ordinal) == true)
         {
-            return new BrokerRefusedAppException(status,
+            return Traced(new BrokerRefusedAppException(status,
                 $"The broker at {brokerUrl} does not answer the name {brokerUrl?.Host} that this app calls it by ({(int)status}): set Broker:Url to a "
-                    + $"name in the broker's {AllowedHostNames.Key}, or add {brokerUrl?.Host} to the broker's {AllowedHostNames.Key}.");
+                    + $"name in the broker's {AllowedHostNames.Key}, or add {brokerUrl?.Host} to the broker's {AllowedHostNames.Key}."));
         }
 
         var title = problem?.Title ?? response.ReasonPhrase ?? status.ToString();
-        return (int)status >= 500
+        return Traced((int)status >= 500
             ? new BrokerUnavailableException(problem?.Detail ?? $"The broker answered {(int)status} {title}.", answeredWith: status)
             {
                 AnswerMayBeLost = !(status == HttpStatusCode.ServiceUnavailable
                     && problem?.Extensions.TryGetValue(Problems.CommittedMember, out var committed) == true
                     && committed is System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.False }),
             }
-            : new BrokerException(status, title, problem?.Detail, problem?.Errors);
+            : new BrokerException(status, title, problem?.Detail, problem?.Errors));
+
+        BrokerException Traced(BrokerException exception)
+        {
+            exception.TraceId = problem?.Extensions.TryGetValue(TraceIdMember, out var id) == true
+                && id is System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.String } text
+                    ? text.GetString()
+                    : null;
+            return exception;
+        }
     }
 }
 

@@ -13,6 +13,12 @@ public class BrokerException(HttpStatusCode status, string title, string? detail
     public string? Detail { get; } = detail;
 
     public IDictionary<string, string[]> Errors { get; } = errors ?? new Dictionary<string, string[]>();
+
+    /// <summary>
+    /// The <c>trace_id</c> of the broker's answer, when it gave one: its log names a request that failed on its side
+    /// by it.
+    /// </summary>
+    public string? TraceId { get; internal set; }
 }
 
 /// <summary>

@@ -15,7 +15,19 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
 {
     private Uri BrokerUrl => broker.Value.Url;
 
-    public ProblemDetails? Describe(Exception exception) => exception switch
+    public ProblemDetails? Describe(Exception exception)
+    {
+        var problem = DescribeOnly(exception);
+        if (problem is not null && exception is BrokerException { TraceId: { } traceId })
+        {
+            // The problem passes on the broker's answer: its trace_id finds the request in the broker's log.
+            problem.Extensions[Problems.BrokerTraceIdMember] = traceId;
+        }
+
+        return problem;
+    }
+
+    private ProblemDetails? DescribeOnly(Exception exception) => exception switch
     {
         // The broker is up but cannot take this now (its cap on waiting consumers, its storage, a shutdown): the
         // caller should retry as it would against the broker itself, so this stays a 503 with the broker's reason.
@@ -26,7 +38,7 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
         BrokerUnavailableException { AnsweredWith: not null } answered => ProblemExceptionHandler.Problem(
             StatusCodes.Status502BadGateway,
             "The broker answered with an error.",
-            $"The broker at {BrokerUrl} answered with a server error: {answered.Detail} Try again shortly; if it persists, check the broker's log.{MayHaveDoneIt(answered)}"),
+            $"The broker at {BrokerUrl} answered with a server error: {answered.Detail} Try again shortly; if it persists, check the broker's log{ForTrace(answered)}.{MayHaveDoneIt(answered)}"),
         BrokerUnavailableException unreachable => ProblemExceptionHandler.Problem(
             StatusCodes.Status503ServiceUnavailable,
             "The broker is unreachable.",
@@ -50,6 +62,8 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
     /// </summary>
     private static string MayHaveDoneIt(BrokerUnavailableException failed) =>
         failed.AnswerMayBeLost ? " The broker may have done it all the same, its answer lost: look before repeating it (a message sent again is stored again)." : "";
+
+    private static string ForTrace(BrokerException failed) => failed.TraceId is { } id ? $" for trace_id {id}" : "";
 
     /// <summary>The broker's reason, and when to try again unless it says so itself (a full disk: "Try again later.").</summary>
     private static string WithRetryHint(string? detail) =>

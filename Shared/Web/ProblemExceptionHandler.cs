@@ -73,7 +73,7 @@ public sealed partial class ProblemExceptionHandler(
     {
         if (status == StatusCodes.Status500InternalServerError)
         {
-            logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
+            logger.LogError(exception, "Request {Method} {Path} failed (trace_id {TraceId})", httpContext.Request.Method, httpContext.Request.Path, Problems.TraceId(httpContext));
         }
         else if (status == StatusCodes.Status503ServiceUnavailable)
         {
@@ -81,7 +81,8 @@ public sealed partial class ProblemExceptionHandler(
         }
         else if (status >= 500)
         {
-            logger.LogWarning("Request {Method} {Path}: {Detail}", httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
+            logger.LogWarning(
+                "Request {Method} {Path} (trace_id {TraceId}): {Detail}", httpContext.Request.Method, httpContext.Request.Path, Problems.TraceId(httpContext), problem.Detail);
         }
     }
 
@@ -98,9 +99,10 @@ public sealed partial class ProblemExceptionHandler(
         }
 
         logger.LogWarning(
-            "Request {Method} {Path}: {Detail}{Repeats}",
+            "Request {Method} {Path} (trace_id {TraceId}): {Detail}{Repeats}",
             httpContext.Request.Method,
             httpContext.Request.Path,
+            Problems.TraceId(httpContext),
             problem.Detail,
             LogThrottle.Repeats(unlogged, "answer", "answers"));
     }

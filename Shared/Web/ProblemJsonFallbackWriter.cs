@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -28,7 +27,7 @@ public sealed class ProblemJsonFallbackWriter(IOptions<ProblemDetailsOptions> pr
         var json = jsonOptions.Value.SerializerOptions;
         problem.Extensions.TryAdd(
             json.PropertyNamingPolicy?.ConvertName("traceId") ?? "traceId",
-            Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+            Problems.TraceId(context.HttpContext));
         problemOptions.Value.CustomizeProblemDetails?.Invoke(context);
 
         var typeInfo = json.GetTypeInfo(problem.GetType());

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -13,6 +14,15 @@ public static class Problems
     /// repeat it; without it, a 5xx may have come after the work was done.
     /// </summary>
     public const string CommittedMember = "committed";
+
+    /// <summary>
+    /// The member of an app's problem that carries the broker's <c>trace_id</c> when the problem passes on the broker's
+    /// answer: the broker's log names the failed request by it.
+    /// </summary>
+    public const string BrokerTraceIdMember = "broker_trace_id";
+
+    /// <summary>The id a problem's <c>trace_id</c> and the log's lines of a failed request name it by.</summary>
+    public static string TraceId(HttpContext context) => Activity.Current?.Id ?? context.TraceIdentifier;
 
     /// <summary>A problem answered by middleware, before or instead of an endpoint.</summary>
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail)

@@ -122,9 +122,11 @@ public sealed class DurabilityTests : IDisposable
     /// stays a 500. Here the column a look-up reads was renamed under the broker.
     /// </summary>
     [Fact]
-    public async Task A_read_whose_SQL_SQLite_refuses_is_a_500_not_a_503_to_retry()
+    public async Task A_read_whose_SQL_SQLite_refuses_is_a_500_not_a_503_to_retry_logged_under_its_trace_id()
     {
-        await using var app = new BrokerApplication(_database.Path);
+        var log = new CommitWriterLog(typeof(ProblemExceptionHandler));
+        await using var broker = new BrokerApplication(_database.Path);
+        await using var app = broker.WithLog(log);
         using var client = app.CreateClient();
         var queue = await client.CreateQueueAsync();
         using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
@@ -137,8 +139,10 @@ public sealed class DurabilityTests : IDisposable
 
         using var answer = await client.GetAsync($"/queues/find?name={queue.Name}");
 
-        await answer.ShouldBeProblemAsync(HttpStatusCode.InternalServerError);
+        var problem = await answer.ShouldBeProblemAsync(HttpStatusCode.InternalServerError);
         answer.Headers.RetryAfter.Should().BeNull();
+        var traceId = problem.GetProperty("trace_id").GetString();
+        log.Entries.Should().ContainSingle().Which.Message.Should().Be($"Request GET /queues/find failed (trace_id {traceId})");
     }
 
     /// <summary>

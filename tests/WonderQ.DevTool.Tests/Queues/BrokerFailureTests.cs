@@ -37,13 +37,17 @@ public sealed class BrokerFailureTests
     public async Task A_broker_that_answers_a_server_error_is_a_502()
     {
         await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.InternalServerError,
-            """{"status":500,"title":"An unexpected error occurred.","detail":"The broker could not complete the request."}""", "application/problem+json"));
+            """{"status":500,"title":"An unexpected error occurred.","detail":"The broker could not complete the request.","trace_id":"0HNB4:00000007"}""",
+            "application/problem+json"));
         using var client = devTool.CreateClient();
 
         using var response = await client.GetAsync("/queues");
 
         var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "answered with a server error");
-        problem.GetProperty("detail").GetString().Should().NotContain("may have done it", "a list does nothing that repeating it would do twice");
+        problem.GetProperty("detail").GetString().Should().NotContain("may have done it", "a list does nothing that repeating it would do twice")
+            .And.Contain("check the broker's log for trace_id 0HNB4:00000007.");
+        problem.GetProperty("broker_trace_id").GetString().Should().Be("0HNB4:00000007", "the broker's log names its failure by it");
+        problem.GetProperty("trace_id").GetString().Should().NotBe("0HNB4:00000007", "the DevTool's own log names its answer by its own");
     }
 
     [Fact]
@@ -282,8 +286,10 @@ public sealed class BrokerFailureTests
         using var missing = await client.GetAsync("/queues/nowhere");
 
         created.StatusCode.Should().Be(HttpStatusCode.Created);
-        await ProblemAssertions.ShouldBeProblemAsync(again, HttpStatusCode.Conflict, "orders");
+        var conflict = await ProblemAssertions.ShouldBeProblemAsync(again, HttpStatusCode.Conflict, "orders");
         await ProblemAssertions.ShouldBeProblemAsync(missing, HttpStatusCode.NotFound, "nowhere");
+        conflict.GetProperty("broker_trace_id").GetString().Should().NotBeNullOrWhiteSpace()
+            .And.NotBe(conflict.GetProperty("trace_id").GetString(), "it is the broker's answer's, not the DevTool's");
     }
 
     [Fact]

@@ -155,6 +155,7 @@ public class BrokerClientTests
         thrown.Title.Should().Be("Failed on purpose.");
         thrown.Detail.Should().Be("Name it properly.");
         thrown.Errors.Should().ContainKey("name").WhoseValue.Should().Equal("'name' is required.");
+        thrown.TraceId.Should().Be(FlakyBroker.TraceId);
         broker.Attempts.Should().Be(1);
     }
 
@@ -227,6 +228,7 @@ public class BrokerClientTests
         var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
         thrown.Detail.Should().Be("Down for maintenance.");
         thrown.AnsweredWith.Should().Be(HttpStatusCode.ServiceUnavailable);
+        thrown.TraceId.Should().Be(FlakyBroker.TraceId, "the last answer's");
         broker.Attempts.Should().Be(3);
     }
 

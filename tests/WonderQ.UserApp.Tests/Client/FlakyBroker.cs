@@ -104,11 +104,15 @@ public sealed class FlakyBroker : IAsyncDisposable
         return context.Response.WriteAsync(json);
     }
 
+    /// <summary>The <c>trace_id</c> of every problem it answers, as the broker's carry their request's.</summary>
+    public const string TraceId = "flaky:00000001";
+
     private static Task Problem(HttpContext context, int status, string detail, string? errorsJson = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/problem+json";
         var errors = errorsJson is null ? "" : $", \"errors\": {errorsJson}";
-        return context.Response.WriteAsync($"{{\"status\": {status}, \"title\": \"Failed on purpose.\", \"detail\": \"{detail}\"{errors}}}");
+        return context.Response.WriteAsync(
+            $"{{\"status\": {status}, \"title\": \"Failed on purpose.\", \"detail\": \"{detail}\"{errors}, \"trace_id\": \"{TraceId}\"}}");
     }
 }
