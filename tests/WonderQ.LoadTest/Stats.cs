@@ -159,7 +159,9 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     /// after the server answered). True for the message's first such answer only: a second 200 for it is not another
     /// message delivered.
     /// </summary>
-    public bool Deleted(long seq, long answeredAt) => Interlocked.CompareExchange(ref Slot(seq).DeletedAt, answeredAt, 0) == 0;
+    /// False for a number out of the ledger's range, which only an altered body carries: no message of the run to count.
+    public bool Deleted(long seq, long answeredAt) =>
+        seq is >= 1 and <= MaxSeq && Interlocked.CompareExchange(ref Slot(seq).DeletedAt, answeredAt, 0) == 0;
 
     /// <summary>
     /// Records a receipt of message <paramref name="id"/> from a consume sent at <paramref name="askedAt"/> (a
@@ -176,9 +178,10 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 
         if (seq is < 1 or > MaxSeq)
         {
-            // The run's tag with a number it never sent: altered, and no message of the run to count it against.
+            // The run's tag with a number it cannot have sent: altered, and no message of the run to count it against.
+            // Still the run's to delete, and not another run's to count (see Deleted).
             Interlocked.Increment(ref _corrupted);
-            return null;
+            return seq;
         }
 
         if (!Body.IsIntact(body, bodyBytes))
@@ -198,6 +201,15 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
         }
 
         Interlocked.Or(ref entry.State, Entry.Redelivered);
+
+        // The first receipt's consumer may still be writing it down; waited for outside the lock, so that other repeats
+        // do not wait for it too.
+        var wait = new SpinWait();
+        while ((Volatile.Read(ref entry.State) & Entry.Recorded) == 0)
+        {
+            wait.SpinOnce();
+        }
+
         Receipt earlier;
         lock (_repeats)
         {
@@ -205,13 +217,6 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
             // out is the queue at work, and one more moments after that is a duplicate all the same.
             if (!_latestRepeat.TryGetValue(seq, out earlier))
             {
-                // The first receipt's consumer may still be writing it down.
-                var wait = new SpinWait();
-                while ((Volatile.Read(ref entry.State) & Entry.Recorded) == 0)
-                {
-                    wait.SpinOnce();
-                }
-
                 earlier = entry.First;
             }
 
@@ -273,8 +278,8 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
         var chunk = Volatile.Read(ref _chunks[index >> ChunkBits]);
         if (chunk is null)
         {
-            Interlocked.CompareExchange(ref _chunks[index >> ChunkBits], new Entry[ChunkSize], null);
-            chunk = _chunks[index >> ChunkBits]!;
+            var made = new Entry[ChunkSize];
+            chunk = Interlocked.CompareExchange(ref _chunks[index >> ChunkBits], made, null) ?? made;
         }
 
         for (var highest = Interlocked.Read(ref _highest); seq > highest; highest = Interlocked.Read(ref _highest))
@@ -368,10 +373,16 @@ internal readonly record struct Body(string RunTag, long Seq, long SentAt, int B
         var value = total <= 4096 ? stackalloc byte[total] : (rented = ArrayPool<byte>.Shared.Rent(total)).AsSpan(0, total);
         head[..length].CopyTo(value);
         value[length..].Fill((byte)'x');
-        json.WriteString(property, value);
-        if (rented is not null)
+        try
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            json.WriteString(property, value);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 
@@ -386,10 +397,18 @@ internal readonly record struct Body(string RunTag, long Seq, long SentAt, int B
         });
     }
 
-    private int Head(Span<byte> destination) =>
-        Utf8.TryWrite(destination, CultureInfo.InvariantCulture, $"wq:{RunTag}:{Seq}:{SentAt}:", out var length)
+    private int Head(Span<byte> destination)
+    {
+        // A byte a character: the padding is counted in both, and a receipt's length is read in characters.
+        if (!Ascii.IsValid(RunTag))
+        {
+            throw new InvalidOperationException($"A run tag is ASCII, not '{RunTag}'.");
+        }
+
+        return Utf8.TryWrite(destination, CultureInfo.InvariantCulture, $"wq:{RunTag}:{Seq}:{SentAt}:", out var length)
             ? length
             : throw new InvalidOperationException("Two longs and a tag take less room than that.");
+    }
 
     public static bool TryParse(string body, string runTag, out long seq, out long timestamp)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using WonderQ.LoadTest;
 
@@ -179,14 +180,27 @@ public sealed class LedgerTests
     [Theory]
     [InlineData("0")]
     [InlineData("2147483649")]
-    public void A_body_with_the_runs_tag_and_a_sequence_number_the_run_cannot_have_sent_is_counted_as_corrupted(string seq)
+    public void A_body_with_the_runs_tag_and_a_sequence_number_the_run_cannot_have_sent_is_counted_as_corrupted_and_as_nobodys(string seq)
     {
         var ledger = new Ledger(_visibility, 64);
         var altered = Body.Create("run", 1, 64).Replace("run:1:", $"run:{seq}:", StringComparison.Ordinal);
 
-        ledger.Receive(1, altered, "run", Stopwatch.GetTimestamp(), out var first).Should().BeNull();
+        var received = ledger.Receive(1, altered, "run", Stopwatch.GetTimestamp(), out var first);
 
+        received.Should().Be(long.Parse(seq, CultureInfo.InvariantCulture), "the run's to delete, not another run's to count as such");
         (first, ledger.Corrupted, ledger.Received, ledger.Foreign).Should().Be((false, 1, 0, 0));
+        ledger.Deleted(received!.Value, Stopwatch.GetTimestamp()).Should().BeFalse("no message of the run was deleted");
+    }
+
+    [Fact]
+    public void The_last_sequence_number_the_ledger_holds_is_a_message_like_the_first()
+    {
+        var ledger = new Ledger(_visibility, 64);
+
+        ledger.Receive(1, Body.Create("run", Ledger.MaxSeq, 64), "run", Stopwatch.GetTimestamp(), out var first).Should().Be(Ledger.MaxSeq);
+
+        (first, ledger.Received, ledger.Corrupted).Should().Be((true, 1, 0));
+        ledger.Deleted(Ledger.MaxSeq, Stopwatch.GetTimestamp()).Should().BeTrue();
     }
 
     [Fact]
@@ -198,8 +212,7 @@ public sealed class LedgerTests
         const int threads = 4;
         const int received = count - (count / 10);
         var ledger = new Ledger(TimeSpan.FromHours(1), 64);
-        var seqs = Enumerable.Range(0, count).Select(_ => ledger.NextSeq()).ToArray();
-        var bodies = seqs.Select(seq => Body.Create("run", seq, 64)).ToArray();
+        var bodies = Enumerable.Range(1, count).Select(seq => Body.Create("run", seq, 64)).ToArray();
         var firstReceipts = new int[threads];
         var firstDeletes = new int[threads];
         using var start = new Barrier(threads);
@@ -210,23 +223,23 @@ public sealed class LedgerTests
             () =>
             {
                 start.SignalAndWait();
-                for (var i = 0; i < count; i++)
+                for (var seq = 1; seq <= count; seq++)
                 {
-                    if (i % threads == thread)
+                    if (seq % threads == thread)
                     {
-                        ledger.Acknowledged(seqs[i], id: 1_000_000 + seqs[i]);
+                        ledger.Acknowledged(seq, id: 1_000_000 + seq);
                     }
 
-                    if (seqs[i] % 10 != 0)
+                    if (seq % 10 != 0)
                     {
-                        ledger.Receive(1_000_000 + seqs[i], bodies[i], "run", Stopwatch.GetTimestamp(), out var first);
+                        ledger.Receive(1_000_000 + seq, bodies[seq - 1], "run", Stopwatch.GetTimestamp(), out var first);
                         firstReceipts[thread] += first ? 1 : 0;
                     }
                 }
 
-                for (var i = 0; i < count; i++)
+                for (var seq = 1; seq <= count; seq++)
                 {
-                    if (seqs[i] % 10 != 0 && ledger.Deleted(seqs[i], Stopwatch.GetTimestamp()))
+                    if (seq % 10 != 0 && ledger.Deleted(seq, Stopwatch.GetTimestamp()))
                     {
                         firstDeletes[thread]++;
                     }
@@ -235,17 +248,61 @@ public sealed class LedgerTests
             TaskCreationOptions.LongRunning)));
 
         // Assert
-        seqs.Should().OnlyHaveUniqueItems().And.OnlyContain(seq => seq >= 1 && seq <= count);
         (firstReceipts.Sum(), firstDeletes.Sum(), ledger.Received).Should().Be((received, received, received));
         (ledger.Duplicates + ledger.ReceivedAfterDelete).Should().Be((threads - 1) * received);
         (ledger.Sent, ledger.DistinctIds, ledger.Unreceived).Should().Be((count, count, count / 10));
         (ledger.ToleratedDuplicates, ledger.ReceivedUnacknowledged, ledger.ReceivedUnderAnotherId).Should().Be((0, 0, 0));
-        ledger.Deleted(count, Stopwatch.GetTimestamp()).Should().BeTrue("it was never received, so never deleted");
+        ledger.Deleted(count, Stopwatch.GetTimestamp()).Should().BeTrue("its entry is its own: the deletes of its neighbours left it alone");
+    }
+
+    [Fact]
+    public async Task Six_threads_racing_for_the_same_few_messages_in_many_fresh_ledgers_claim_each_first_receipt_once()
+    {
+        // Arrange: races are likeliest on a fresh ledger (its first block made by whichever thread comes first) and on
+        // one entry at a time, so 1,000 ledgers of 64 messages, with six threads released together on each.
+        const int rounds = 1_000;
+        const int messages = 64;
+        const int threads = 6;
+        var bodies = Enumerable.Range(1, messages).Select(seq => Body.Create("run", seq, 64)).ToArray();
+        var ledgers = Enumerable.Range(0, rounds).Select(_ => new Ledger(TimeSpan.FromHours(1), 64)).ToArray();
+        var firstReceipts = new int[rounds, threads];
+        using var start = new Barrier(threads);
+
+        // Act
+        await Task.WhenAll(Enumerable.Range(0, threads).Select(thread => Task.Factory.StartNew(
+            () =>
+            {
+                for (var round = 0; round < rounds; round++)
+                {
+                    start.SignalAndWait();
+                    for (var seq = 1; seq <= messages; seq++)
+                    {
+                        ledgers[round].Receive(seq, bodies[seq - 1], "run", Stopwatch.GetTimestamp(), out var first);
+                        firstReceipts[round, thread] += first ? 1 : 0;
+                    }
+
+                    for (var seq = 1; seq <= messages; seq++)
+                    {
+                        ledgers[round].Acknowledged(seq, id: seq);
+                    }
+                }
+            },
+            TaskCreationOptions.LongRunning)));
+
+        // Assert
+        for (var round = 0; round < rounds; round++)
+        {
+            var ledger = ledgers[round];
+            Enumerable.Range(0, threads).Sum(thread => firstReceipts[round, thread]).Should().Be(messages, $"round {round}");
+            (ledger.Sent, ledger.Received, ledger.Duplicates).Should().Be((messages, messages, (threads - 1) * messages), $"round {round}");
+        }
     }
 
     [Theory]
     [InlineData(48)]
     [InlineData(1024)]
+    [InlineData(4096)]
+    [InlineData(4097)]
     [InlineData(256 * 1024)]
     public void A_body_written_into_a_request_is_the_text_it_stands_for_padded_to_its_size(int bytes)
     {
@@ -264,5 +321,22 @@ public sealed class LedgerTests
         Body.TryParse(written, "4f2a", out var seq, out var sentAt).Should().BeTrue();
         (seq, sentAt).Should().Be((123_456_789_012, body.SentAt));
         Body.IsIntact(written, bytes).Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_body_asked_for_shorter_than_its_head_is_its_head_alone()
+    {
+        var body = Body.Create("4f2a", 7, 10);
+
+        body.Should().MatchRegex("^wq:4f2a:7:[0-9]+:$");
+        Body.IsIntact(body, 10).Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_run_tag_that_is_not_ascii_is_refused_rather_than_padded_in_bytes_and_counted_in_characters()
+    {
+        var act = () => Body.Create("r\u00e9", 1, 64);
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("*ASCII*");
     }
 }
