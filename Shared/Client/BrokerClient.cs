@@ -349,8 +349,9 @@ public sealed class BrokerClient(
         if (status is HttpStatusCode.MethodNotAllowed or HttpStatusCode.MisdirectedRequest
             || (status == HttpStatusCode.NotFound && problem?.Detail?.StartsWith(StatusDetails.NoEndpointPrefix, StringComparison.Ordinal) == true))
         {
-            return Traced(new BrokerAnswerNotRecognizedException(
-                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url."));
+            // Its trace_id is another app's, and no broker's log has it.
+            return new BrokerAnswerNotRecognizedException(
+                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, \"{problem?.Detail}\" Check Broker:Url.");
         }
 
         // The broker refused this app, not what its caller asked: the name in Broker:Url, or this app's key. Passed on

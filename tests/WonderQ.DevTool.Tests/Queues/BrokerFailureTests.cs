@@ -158,7 +158,7 @@ public sealed class BrokerFailureTests
         // What a UserApp or DevTool that does not know the broker client's Via answers: problem+json too, but "no such
         // endpoint", not "no such queue".
         await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.NotFound,
-            """{"status":404,"title":"Not found.","detail":"There is no endpoint at GET /queues/orders/messages; the README lists the API."}""",
+            """{"status":404,"title":"Not found.","detail":"There is no endpoint at GET /queues/orders/messages; the README lists the API.","trace_id":"00-4bf9-01"}""",
             "application/problem+json"));
         using var client = devTool.CreateClient();
 
@@ -166,6 +166,7 @@ public sealed class BrokerFailureTests
 
         var problem = await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
         problem.GetProperty("detail").GetString().Should().Contain("There is no endpoint at GET /queues/orders/messages").And.Contain("Broker:Url");
+        problem.TryGetProperty("broker_trace_id", out _).Should().BeFalse("the answer was not a broker's");
     }
 
     [Fact]
