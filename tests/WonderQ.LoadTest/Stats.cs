@@ -157,9 +157,9 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     /// A delete of message <paramref name="seq"/> was answered 200 at <paramref name="answeredAt"/> (a
     /// <see cref="Stopwatch"/> timestamp taken once the answer was read: a consume sent after it was certainly sent
     /// after the server answered). True for the message's first such answer only: a second 200 for it is not another
-    /// message delivered.
+    /// message delivered. False for a number out of the ledger's range, which only an altered body carries: no message
+    /// of the run to count.
     /// </summary>
-    /// False for a number out of the ledger's range, which only an altered body carries: no message of the run to count.
     public bool Deleted(long seq, long answeredAt) =>
         seq is >= 1 and <= MaxSeq && Interlocked.CompareExchange(ref Slot(seq).DeletedAt, answeredAt, 0) == 0;
 
@@ -250,7 +250,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
 
     private readonly record struct Receipt(long AskedAt, long AnsweredAt, long Id);
 
-    /// <summary>What the run knows of one message; written with <see cref="Interlocked"/>, as any thread may hold its answer.</summary>
+    /// <summary>What the run knows of one message. Any thread may hold an answer about it, so its state bits are set with <see cref="Interlocked"/>.</summary>
     private struct Entry
     {
         public const int Acknowledged = 1;
@@ -361,8 +361,6 @@ internal readonly record struct Body(string RunTag, long Seq, long SentAt, int B
     /// <summary>A body stamped now.</summary>
     public static Body Stamped(string runTag, long seq, int bytes) => new(runTag, seq, Stopwatch.GetTimestamp(), bytes);
 
-    public static string Create(string runTag, long seq, int bytes) => Stamped(runTag, seq, bytes).ToString();
-
     /// <summary>Writes it as the JSON string <paramref name="property"/>.</summary>
     public void WriteTo(Utf8JsonWriter json, ReadOnlySpan<byte> property)
     {
@@ -441,7 +439,7 @@ internal readonly record struct Body(string RunTag, long Seq, long SentAt, int B
         return true;
     }
 
-    /// <summary>Whether a body that <see cref="TryParse"/> read is what <see cref="Create"/> made for <paramref name="bytes"/>.</summary>
+    /// <summary>Whether a body that <see cref="TryParse"/> read is what a <see cref="Body"/> of <paramref name="bytes"/> reads as.</summary>
     public static bool IsIntact(string body, int bytes)
     {
         // The head ends at its fourth ':'; a ':' in the padding is itself a change.

@@ -18,7 +18,7 @@ public sealed class LedgerTests
     public void Two_receipts_from_consumes_sent_moments_apart_are_a_duplicate()
     {
         var ledger = new Ledger(_visibility, 64);
-        var body = Body.Create("run", 1, 64);
+        var body = Body.Stamped("run", 1, 64).ToString();
 
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
@@ -32,7 +32,7 @@ public sealed class LedgerTests
     {
         // The first consume was sent 2 s ago and answered only now: its claim may be 2 s old, past the 1 s timeout.
         var ledger = new Ledger(_visibility, 64);
-        var body = Body.Create("run", 1, 64);
+        var body = Body.Stamped("run", 1, 64).ToString();
 
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
@@ -46,7 +46,7 @@ public sealed class LedgerTests
     {
         // Both first claims may be 2 s old, past the 1 s timeout: only the delete's answer tells them apart.
         var ledger = new Ledger(_visibility, 64);
-        var (kept, inFlight) = (Body.Create("run", 1, 64), Body.Create("run", 2, 64));
+        var (kept, inFlight) = (Body.Stamped("run", 1, 64).ToString(), Body.Stamped("run", 2, 64).ToString());
         ledger.Receive(1, kept, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         ledger.Receive(2, inFlight, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         // A long poll sent before message 2's delete was answered may have claimed it first, its reservation run out.
@@ -67,7 +67,7 @@ public sealed class LedgerTests
     {
         // The first claim may be 2 s old: a redelivery now is the queue at work, and one more at once is a duplicate.
         var ledger = new Ledger(_visibility, 64);
-        var body = Body.Create("run", 1, 64);
+        var body = Body.Stamped("run", 1, 64).ToString();
 
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
@@ -106,8 +106,8 @@ public sealed class LedgerTests
     {
         var ledger = new Ledger(_visibility, 64);
         var errors = new Errors();
-        var redelivered = Body.Create("run", 1, 64);
-        var once = Body.Create("run", 2, 64);
+        var redelivered = Body.Stamped("run", 1, 64).ToString();
+        var once = Body.Stamped("run", 2, 64).ToString();
         ledger.Receive(1, redelivered, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         ledger.Receive(1, redelivered, "run", Stopwatch.GetTimestamp(), out var first);
         ledger.Receive(2, once, "run", Stopwatch.GetTimestamp(), out _);
@@ -127,7 +127,7 @@ public sealed class LedgerTests
         // Its reservation ran out as it was made: a long poll the run gave up on may have claimed it since.
         var ledger = new Ledger(TimeSpan.Zero, 64);
         var errors = new Errors();
-        ledger.Receive(1, Body.Create("run", 1, 64), "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(1, Body.Stamped("run", 1, 64).ToString(), "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.AcknowledgementRefused(1, 409);
         ledger.AcknowledgementRefused(null, 409);
@@ -142,7 +142,7 @@ public sealed class LedgerTests
     {
         var ledger = new Ledger(_visibility, 64);
 
-        ledger.Receive(1, Body.Create("other", 1, 64), "run", Stopwatch.GetTimestamp(), out _).Should().BeNull();
+        ledger.Receive(1, Body.Stamped("other", 1, 64).ToString(), "run", Stopwatch.GetTimestamp(), out _).Should().BeNull();
 
         (ledger.Foreign, ledger.Received).Should().Be((1, 0));
     }
@@ -155,11 +155,11 @@ public sealed class LedgerTests
     public void A_body_that_comes_back_cut_grown_or_altered_is_counted_as_corrupted(int length, char last)
     {
         var ledger = new Ledger(_visibility, 64);
-        var sent = Body.Create("run", 1, 64);
+        var sent = Body.Stamped("run", 1, 64).ToString();
         var changed = (sent + "x")[..(length - 1)] + last;
 
         ledger.Receive(1, changed, "run", Stopwatch.GetTimestamp(), out _).Should().Be(1);
-        ledger.Receive(2, Body.Create("run", 2, 64), "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(2, Body.Stamped("run", 2, 64).ToString(), "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.Corrupted.Should().Be(1);
     }
@@ -171,8 +171,8 @@ public sealed class LedgerTests
         ledger.Acknowledged(1, id: 10);
         ledger.Acknowledged(2, id: 20);
 
-        ledger.Receive(10, Body.Create("run", 1, 64), "run", Stopwatch.GetTimestamp(), out _);
-        ledger.Receive(21, Body.Create("run", 2, 64), "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(10, Body.Stamped("run", 1, 64).ToString(), "run", Stopwatch.GetTimestamp(), out _);
+        ledger.Receive(21, Body.Stamped("run", 2, 64).ToString(), "run", Stopwatch.GetTimestamp(), out _);
 
         ledger.ReceivedUnderAnotherId.Should().Be(1);
     }
@@ -183,7 +183,7 @@ public sealed class LedgerTests
     public void A_body_with_the_runs_tag_and_a_sequence_number_the_run_cannot_have_sent_is_counted_as_corrupted_and_as_nobodys(string seq)
     {
         var ledger = new Ledger(_visibility, 64);
-        var altered = Body.Create("run", 1, 64).Replace("run:1:", $"run:{seq}:", StringComparison.Ordinal);
+        var altered = Body.Stamped("run", 1, 64).ToString().Replace("run:1:", $"run:{seq}:", StringComparison.Ordinal);
 
         var received = ledger.Receive(1, altered, "run", Stopwatch.GetTimestamp(), out var first);
 
@@ -197,7 +197,7 @@ public sealed class LedgerTests
     {
         var ledger = new Ledger(_visibility, 64);
 
-        ledger.Receive(1, Body.Create("run", Ledger.MaxSeq, 64), "run", Stopwatch.GetTimestamp(), out var first).Should().Be(Ledger.MaxSeq);
+        ledger.Receive(1, Body.Stamped("run", Ledger.MaxSeq, 64).ToString(), "run", Stopwatch.GetTimestamp(), out var first).Should().Be(Ledger.MaxSeq);
 
         (first, ledger.Received, ledger.Corrupted).Should().Be((true, 1, 0));
         ledger.Deleted(Ledger.MaxSeq, Stopwatch.GetTimestamp()).Should().BeTrue();
@@ -212,7 +212,7 @@ public sealed class LedgerTests
         const int threads = 4;
         const int received = count - (count / 10);
         var ledger = new Ledger(TimeSpan.FromHours(1), 64);
-        var bodies = Enumerable.Range(1, count).Select(seq => Body.Create("run", seq, 64)).ToArray();
+        var bodies = Enumerable.Range(1, count).Select(seq => Body.Stamped("run", seq, 64).ToString()).ToArray();
         var firstReceipts = new int[threads];
         var firstDeletes = new int[threads];
         using var start = new Barrier(threads);
@@ -263,7 +263,7 @@ public sealed class LedgerTests
         const int rounds = 1_000;
         const int messages = 64;
         const int threads = 6;
-        var bodies = Enumerable.Range(1, messages).Select(seq => Body.Create("run", seq, 64)).ToArray();
+        var bodies = Enumerable.Range(1, messages).Select(seq => Body.Stamped("run", seq, 64).ToString()).ToArray();
         var ledgers = Enumerable.Range(0, rounds).Select(_ => new Ledger(TimeSpan.FromHours(1), 64)).ToArray();
         var firstReceipts = new int[rounds, threads];
         using var start = new Barrier(threads);
@@ -326,7 +326,7 @@ public sealed class LedgerTests
     [Fact]
     public void A_body_asked_for_shorter_than_its_head_is_its_head_alone()
     {
-        var body = Body.Create("4f2a", 7, 10);
+        var body = Body.Stamped("4f2a", 7, 10).ToString();
 
         body.Should().MatchRegex("^wq:4f2a:7:[0-9]+:$");
         Body.IsIntact(body, 10).Should().BeTrue();
@@ -335,7 +335,7 @@ public sealed class LedgerTests
     [Fact]
     public void A_run_tag_that_is_not_ascii_is_refused_rather_than_padded_in_bytes_and_counted_in_characters()
     {
-        var act = () => Body.Create("r\u00e9", 1, 64);
+        var act = () => Body.Stamped("r\u00e9", 1, 64).ToString();
 
         act.Should().Throw<InvalidOperationException>().WithMessage("*ASCII*");
     }
