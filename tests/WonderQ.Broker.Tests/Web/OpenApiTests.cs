@@ -43,6 +43,33 @@ public sealed class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBrok
         }
     }
 
+    /// <summary>
+    /// A send's and a delete's answers are written by the broker itself rather than by ASP.NET Core's typed results
+    /// (JsonAnswer): the document still declares them, and each carries exactly the members its declared schema names.
+    /// </summary>
+    [Fact]
+    public async Task A_send_s_201_and_a_delete_s_200_are_documented_with_the_members_they_carry()
+    {
+        var document = await DocumentAsync();
+        var queue = await _client.CreateQueueAsync();
+        using var sent = await _client.PostAsync("/messages", Wire.Json(new { queue_id = queue.Id, body = "documented" }));
+        var sentJson = await sent.ReadJsonAsync();
+        using var deleted = await _client.DeleteAsync($"/messages/{sentJson.GetProperty("id").GetInt64()}");
+
+        foreach (var (response, method, template, status) in new[] { (sent, "post", "/messages", "201"), (deleted, "delete", "/messages/{id}", "200") })
+        {
+            ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture).Should().Be(status, template);
+            response.Content.Headers.ContentType!.ToString().Should().Be("application/json; charset=utf-8");
+            response.Headers.Location.Should().BeNull();
+            var schema = Resolve(document, document.GetProperty("paths").GetProperty(template).GetProperty(method)
+                .GetProperty("responses").GetProperty(status).GetProperty("content").GetProperty("application/json").GetProperty("schema"));
+            var answer = await response.ReadJsonAsync();
+            answer.PropertyNames().Should().BeEquivalentTo(schema.GetProperty("properties").EnumerateObject().Select(p => p.Name), template);
+        }
+
+        (await deleted.ReadJsonAsync()).GetRawText().Should().Be("""{"success":true}""");
+    }
+
     /// <summary>The pattern and lengths the document gives a queue's name accept exactly the names the broker creates.</summary>
     [Theory]
     [InlineData("orders", true)]
