@@ -17,10 +17,10 @@ public static class MessagesApi
         var group = routes.MapGroup("/messages").WithTags("Messages");
 
         // Sends and deletes are most of the broker's requests, and a consume may be held for 20 s. So the three take
-        // their services once, here, rather than from a DI scope made for each request; validate their input in the
-        // handler, without an endpoint filter's frame; and, as each always writes a body, bypass the status-code
-        // middleware (see UseWonderQProblems). A send and a delete answer without a DI scope too (JsonAnswer). Together
-        // 5-15% of the broker's CPU a send (docs/performance.md, 2026-12-05).
+        // their services once, here, rather than from a DI scope made for each request, and validate their input in the
+        // handler, without an endpoint filter's frame; a send and a delete answer without a DI scope too (JsonAnswer).
+        // Each always writes a body, so they bypass the status-code middleware (see UseWonderQProblems; a send's body
+        // that could not be read is answered by RequestBodyLimit). See docs/performance.md (2026-12-05).
         var services = routes.ServiceProvider;
         var store = services.GetRequiredService<IMessageStore>();
         var limits = services.GetRequiredService<IOptions<LimitsOptions>>();

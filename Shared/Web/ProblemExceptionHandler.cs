@@ -116,7 +116,7 @@ public sealed partial class ProblemExceptionHandler(
         RefusedRequestException { Field: { } field } refused => FieldProblem(refused.Status, refused.Title, field, refused.Detail),
         RefusedRequestException refused => Problem(refused.Status, refused.Title, refused.Detail),
         // Titled and explained by StatusDetails.Fill, as the framework's own answers of these statuses are.
-        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge or StatusCodes.Status415UnsupportedMediaType } bad =>
+        BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout or StatusCodes.Status413PayloadTooLarge or StatusCodes.Status415UnsupportedMediaType } bad =>
             new() { Status = bad.StatusCode },
         BadHttpRequestException { InnerException: JsonException json } when UnknownField(json) is { } name => DescribeUnknownField(name, httpContext),
         BadHttpRequestException { InnerException: JsonException json } => DescribeJson(json),

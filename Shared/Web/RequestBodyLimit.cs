@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Validation;
@@ -33,9 +34,19 @@ public static class RequestBodyLimit
         var body = new WatchedBody(context.Request.BodyReader);
         context.Features.Set<IRequestBodyPipeFeature>(body);
         await next(context);
-        if (body.EndedEarly && (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol)))
+        if (body.EndedEarly)
         {
-            await CloseAsync(context);
+            if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+            {
+                await CloseAsync(context);
+            }
+        }
+        else if (body.Unreadable is { } unreadable && !context.Response.HasStarted)
+        {
+            // Minimal APIs' binding catches a body it could not read (over the limit as it streamed, or too slow) and
+            // leaves a bare 413 or 408, which only the status-code middleware would explain, and the endpoints that
+            // always write a body of their own bypass it. Thrown again, it is answered as any other refused body is.
+            ExceptionDispatchInfo.Throw(unreadable);
         }
     }
 
@@ -77,6 +88,9 @@ public static class RequestBodyLimit
     {
         private BadHttpRequestException? _overLimit;
 
+        /// <summary>Why the body could not be read, when Kestrel refused it (a body ended early aside).</summary>
+        public BadHttpRequestException? Unreadable { get; private set; }
+
         /// <summary>
         /// Kestrel's 400 for a body that stopped before its end: its client went away or closed its side. Told by its
         /// message, as the reason is internal to Kestrel; a body whose chunk framing is broken is another 400, which
@@ -101,7 +115,7 @@ public static class RequestBodyLimit
             }
             catch (BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                _overLimit = tooLarge;
+                _overLimit = Unreadable = tooLarge;
                 throw;
             }
         }
@@ -123,9 +137,8 @@ public static class RequestBodyLimit
             {
                 return _overLimit is not null ? throw _overLimit : inner.TryRead(out result);
             }
-            catch (BadHttpRequestException ended) when (EndsEarly(ended))
+            catch (BadHttpRequestException refused) when (Note(refused))
             {
-                EndedEarly = true;
                 throw;
             }
         }
@@ -136,11 +149,25 @@ public static class RequestBodyLimit
             {
                 return await read;
             }
-            catch (BadHttpRequestException ended) when (EndsEarly(ended))
+            catch (BadHttpRequestException refused) when (Note(refused))
             {
-                EndedEarly = true;
                 throw;
             }
+        }
+
+        /// <summary>Notes why a read failed; false, so that the exception goes on as it was.</summary>
+        private bool Note(BadHttpRequestException refused)
+        {
+            if (EndsEarly(refused))
+            {
+                EndedEarly = true;
+            }
+            else
+            {
+                Unreadable ??= refused;
+            }
+
+            return false;
         }
 
         private static bool EndsEarly(BadHttpRequestException exception) =>
