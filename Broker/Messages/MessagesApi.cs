@@ -21,7 +21,7 @@ public static class MessagesApi
         // handler, without an endpoint filter's frame; a send's 201 and a delete's 200 make no DI scope either
         // (JsonAnswer).
         // Each always writes a body, so they bypass the status-code middleware (see UseWonderQProblems; a send's body
-        // that could not be read is answered by RequestBodyLimit). See docs/performance.md (2026-12-05).
+        // that could not be read is answered by RequestBodyLimit). See docs/performance-journal.md (2026-12-05).
         var services = routes.ServiceProvider;
         var store = services.GetRequiredService<IMessageStore>();
         var limits = services.GetRequiredService<IOptions<LimitsOptions>>();

@@ -7,7 +7,7 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// <summary>
 /// Group commit for deletes, as <see cref="PostgresSends"/> for sends: a consumer deletes every message it has handled,
 /// so a steady flow has a delete for each send, and one statement and one transaction each kept the server's processes
-/// committing (about 1,400–1,700 messages/s sent, received and deleted on two cores, docs/performance.md).
+/// committing (about 1,400–1,700 messages/s sent, received and deleted on two cores, docs/performance-journal.md, 2026-12-03).
 /// </summary>
 internal sealed class PostgresDeletes
 {

@@ -7,7 +7,7 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// <summary>
 /// Group commit for sends, as the SQLite store's writer does it: the sends of the moment go in as one statement, one
 /// transaction and one sync, while the next ones gather. One statement a send kept PostgreSQL's processes switching and
-/// committing: 3,300–3,700 sends/s from 64 producers on two cores (docs/performance.md).
+/// committing: 3,300–3,700 sends/s from 64 producers on two cores (docs/performance-journal.md, 2026-12-03).
 /// </summary>
 internal sealed class PostgresSends
 {
