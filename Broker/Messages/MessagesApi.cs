@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -7,6 +8,7 @@ using WonderQ.Broker.Storage;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
+using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace WonderQ.Broker.Messages;
 
@@ -19,15 +21,20 @@ public static class MessagesApi
         // Sends and deletes are most of the broker's requests, and a consume may be held for 20 s. So the three take
         // their services once, here, rather than from a DI scope made for each request, and validate their input in the
         // handler, without an endpoint filter's frame; a send's 201 and a delete's 200 make no DI scope either
-        // (JsonAnswer).
+        // (JsonAnswer), and a send reads its body whole before parsing it (JsonBody).
         // Each always writes a body, so they bypass the status-code middleware (see UseWonderQProblems; a send's body
         // that could not be read is answered by RequestBodyLimit). See docs/performance-journal.md (2026-12-05).
         var services = routes.ServiceProvider;
         var store = services.GetRequiredService<IMessageStore>();
         var limits = services.GetRequiredService<IOptions<LimitsOptions>>();
         var sendValidator = services.GetRequiredService<IValidator<SendMessageRequest>>();
-        group.MapPost("/", (SendMessageRequest request, CancellationToken cancellationToken) =>
-                SendMessage(request, store, sendValidator, limits, cancellationToken))
+        var sendBody = new JsonBody<SendMessageRequest>(
+            (JsonTypeInfo<SendMessageRequest>)services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions.GetTypeInfo(typeof(SendMessageRequest)));
+        group.MapPost("/", async (HttpContext context, CancellationToken cancellationToken) =>
+                await sendBody.ReadAsync(context.Request, cancellationToken) is { } request
+                    ? await SendMessage(request, store, sendValidator, limits, cancellationToken)
+                    : TypedResults.Empty)
+            .Accepts<SendMessageRequest>("application/json")
             .WithMetadata(new SkipStatusCodePagesAttribute()).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
@@ -54,7 +61,7 @@ public static class MessagesApi
         return group;
     }
 
-    public static async Task<Results<JsonCreated<SendMessageResponse>, ValidationProblem, ProblemHttpResult>> SendMessage(
+    public static async Task<Results<JsonCreated<SendMessageResponse>, ValidationProblem, ProblemHttpResult, EmptyHttpResult>> SendMessage(
         SendMessageRequest request,
         IMessageStore store,
         IValidator<SendMessageRequest> validator,

@@ -143,6 +143,37 @@ public class SendMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
     }
 
     [Fact]
+    public async Task Send_whose_json_starts_with_a_byte_order_mark_stores_the_body_without_it()
+    {
+        var queue = await _client.CreateQueueAsync();
+        using var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes($$"""{"queue_id":{{queue.Id}},"body":"after a BOM"}""")]);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await _client.PostAsync("/messages", content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await _client.PeekAsync(queue.Id)).Single().Body.Should().Be("after a BOM");
+    }
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(100_000)]
+    public async Task Send_with_anything_after_its_json_object_returns_400_and_stores_nothing(int bodyLength)
+    {
+        // A body of 100,000 characters arrives in more than one of Kestrel's blocks, which are read whole and then
+        // parsed: the parser must still see the end of the request.
+        var queue = await _client.CreateQueueAsync();
+        var json = $$"""{"queue_id":{{queue.Id}},"body":"{{new string('a', bodyLength)}}"} {}""";
+
+        using var response = await _client.PostAsync("/messages", Wire.Json(json));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("title").GetString().Should().Be("The request body is not valid JSON.");
+        problem.GetProperty("detail").GetString().Should().Contain($"byte {json.Length - 1}");
+        (await _client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Send_without_a_request_body_returns_400_saying_the_body_is_missing()
     {
         using var content = new ByteArrayContent([]);
