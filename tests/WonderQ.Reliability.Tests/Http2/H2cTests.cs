@@ -202,6 +202,31 @@ public sealed class H2cTests(H2cBroker broker) : IClassFixture<H2cBroker>
         await h2c.ShouldStillServeAsync();
     }
 
+    [Theory]
+    [InlineData("HTTP/1.1", true)]
+    [InlineData("HTTP/1.1", false)]
+    [InlineData("h2c", true)]
+    [InlineData("h2c", false)]
+    public async Task A_send_of_1_5_MB_of_JSON_within_the_limits_is_stored_whole(string protocol, bool declaredLength)
+    {
+        // Arrange: 250,000 characters, each written as a \u escape, are a 1.5 MB body for a 250,000-byte message:
+        // more than Kestrel's request buffer (Kestrel:Limits:MaxRequestBufferSize, 1 MiB) and the h2c stream's flow
+        // control window (768 KiB), which the send reads to its end before it parses it.
+        using var client = protocol == "h2c" ? broker.CreateH2cClient() : new HttpClient { BaseAddress = broker.Http1Address };
+        var queue = Json.UniqueQueueName("escaped");
+        await client.CreateQueueAsync(queue);
+        var json = Encoding.UTF8.GetBytes($$"""{"queue_name":"{{queue}}","body":"{{string.Concat(Enumerable.Repeat("\\u0061", 250_000))}}"}""");
+        using HttpContent content = declaredLength ? Json.Raw(json) : new UndeclaredLengthContent(json);
+
+        // Act
+        using var response = await client.PostAsync("/messages", content);
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var stored = await client.ConsumeAsync(queue);
+        stored.Should().ContainSingle().Which.Body.Should().Be(new string('a', 250_000));
+    }
+
     /// <summary>Content whose length HttpClient is not told, so that it sends no Content-Length.</summary>
     private sealed class UndeclaredLengthContent : HttpContent
     {
