@@ -9,8 +9,8 @@ namespace WonderQ.Broker.Infrastructure;
 /// <summary>
 /// A small 2xx JSON answer (a send's id, a delete's success), written in one go. <c>TypedResults.Ok</c> and
 /// <c>Created</c> resolve a logger from the request's services, which makes a DI scope for the request, and serialize
-/// through an async writer, on the path of every send and delete (docs/performance-journal.md, 2026-12-05). Only for answers of
-/// a few bytes, as the whole answer is buffered before it is sent.
+/// through an async writer, on the path of every send and delete (docs/performance-journal.md, 2026-12-05). Only for
+/// answers of a few bytes, as the whole answer is buffered before it is sent.
 /// </summary>
 public abstract class JsonAnswer<T>(int statusCode, T value) : IResult, IStatusCodeHttpResult, IValueHttpResult, IValueHttpResult<T>
 {

@@ -9,7 +9,7 @@ namespace WonderQ.Broker.Infrastructure;
 
 /// <summary>
 /// A request's JSON body read whole, then parsed from memory, for the send. Minimal APIs' binding parses it as it
-/// streams from the body's <see cref="PipeReader"/>, which allocates 410 bytes a send more: read this way, the broker
+/// streams from the body's <see cref="PipeReader"/>, which allocates 413 bytes a send more: read this way, the broker
 /// took 9–12% more sends a second over HTTP/1.1 on two cores (docs/performance-journal.md, 2026-12-05). It refuses
 /// what the binding refuses, and the same way, so the exception handler answers as it did: a body not labelled JSON is
 /// a 415, none (or JSON's <c>null</c>) a 400, and JSON that does not read as <typeparamref name="T"/> a 400 carrying
