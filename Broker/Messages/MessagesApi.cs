@@ -30,10 +30,8 @@ public static class MessagesApi
         var sendValidator = services.GetRequiredService<IValidator<SendMessageRequest>>();
         var sendBody = new JsonBody<SendMessageRequest>(
             (JsonTypeInfo<SendMessageRequest>)services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions.GetTypeInfo(typeof(SendMessageRequest)));
-        group.MapPost("/", async (HttpContext context, CancellationToken cancellationToken) =>
-                await sendBody.ReadAsync(context.Request, cancellationToken) is { } request
-                    ? await SendMessage(request, store, sendValidator, limits, cancellationToken)
-                    : TypedResults.Empty)
+        group.MapPost("/", (HttpContext context, CancellationToken cancellationToken) =>
+                SendMessage(context.Request, sendBody, store, sendValidator, limits, cancellationToken))
             .Accepts<SendMessageRequest>("application/json")
             .WithMetadata(new SkipStatusCodePagesAttribute()).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -62,12 +60,19 @@ public static class MessagesApi
     }
 
     public static async Task<Results<JsonCreated<SendMessageResponse>, ValidationProblem, ProblemHttpResult, EmptyHttpResult>> SendMessage(
-        SendMessageRequest request,
+        HttpRequest httpRequest,
+        JsonBody<SendMessageRequest> body,
         IMessageStore store,
         IValidator<SendMessageRequest> validator,
         IOptions<LimitsOptions> limits,
         CancellationToken cancellationToken)
     {
+        if (await body.ReadAsync(httpRequest, cancellationToken) is not { } request)
+        {
+            // Kestrel refused the body as it arrived; RequestBodyLimit answers for it.
+            return TypedResults.Empty;
+        }
+
         if (ValidationFilterExtensions.Invalid(validator, request) is { } invalid)
         {
             return invalid;

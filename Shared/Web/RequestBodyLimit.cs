@@ -43,9 +43,10 @@ public static class RequestBodyLimit
         }
         else if (body.Unreadable is { } unreadable && !context.Response.HasStarted)
         {
-            // Minimal APIs' binding catches a body it could not read (over the limit as it streamed, or too slow) and
-            // leaves a bare 413 or 408, which only the status-code middleware would explain, and the endpoints that
-            // always write a body of their own bypass it. Thrown again, it is answered as any other refused body is.
+            // Minimal APIs' binding (and the broker's JsonBody, which does as it does) catches a body it could not read
+            // (over the limit as it streamed, or too slow) and leaves a bare 413 or 408, which only the status-code
+            // middleware would explain, and the endpoints that always write a body of their own bypass it. Thrown
+            // again, it is answered as any other refused body is.
             ExceptionDispatchInfo.Throw(unreadable);
         }
     }
