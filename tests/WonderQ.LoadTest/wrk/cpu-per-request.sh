@@ -8,6 +8,8 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 before=$(ticks)
 out=$(wrk -t2 -c64 -d"${seconds}s" -s "$script" "$url" "$@")
 after=$(ticks)
+# As h2load-per-request.sh does: a rate of 404s (a queue the server does not have) is not a rate of sends.
+if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then echo "$out" >&2; exit 1; fi
 requests=$(awk '/requests in/ { print $1 }' <<<"$out")
 hz=$(getconf CLK_TCK)
 awk -v r="$requests" -v t=$((after - before)) -v hz="$hz" -v rps="$(awk '/Requests\/sec/ { print $2 }' <<<"$out")" \
