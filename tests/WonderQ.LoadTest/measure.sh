@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's "Performance" table, measured again: each scenario on freshly started processes, the broker beside the
 # bare Kestrel reference (tests/WonderQ.BareKestrel, under the broker's GC settings) in one invocation where the table
-# compares them. Release builds, traffic only to 127.0.0.1, about 20 minutes on two cores. Run nothing else meanwhile:
+# compares them. Release builds, traffic only to 127.0.0.1, about 23 minutes on two cores. Run nothing else meanwhile:
 # the load generator shares the machine with what it measures.
 #
 #   tests/WonderQ.LoadTest/measure.sh [output directory]
@@ -133,6 +133,54 @@ side_by_side cycle-h2c h2c cycle --warmup 15 --duration 10 --rounds 3 --batch 10
 side_by_side latency http1 latency --warmup 10 --duration 20 --rounds 3
 # 100,000 messages, so that each measured drain lasts seconds; the warm-up drains the tool's default 20,000
 side_by_side consume http1 consume --warmup 15 --messages 100000 --batch 10 --rounds 3
+
+# The same 1 KiB sends from independent generators, cheaper in CPU than the load tool: wrk over HTTP/1.1 and h2load
+# over h2c (apt-get install -y wrk nghttp2-client; skipped without them), 64 connections, the broker and the reference
+# (storing nothing) in turns, three rounds of 8 s after a warm-up of each. Its scripts are in wrk/, as is how to run
+# them by hand.
+if command -v wrk > /dev/null && command -v h2load > /dev/null; then
+    echo "wrk and h2load"
+    SINK=1 fresh bare
+    G="$PWD/tests/WonderQ.LoadTest/wrk"
+    for port in 4200 4300; do
+        curl -fs -XPOST http://127.0.0.1:$port/queues -H 'Content-Type: application/json' -d '{"name":"wrk"}' > /dev/null
+    done
+    # generate <output name> <runs of: label pid url>, then the script and its arguments after --: three rounds in turns
+    generate() {
+        local name=$1 servers=() round label pid url line
+        shift
+        while [ "$1" != -- ]; do servers+=("$1 $2 $3"); shift 3; done
+        shift
+        : > "$OUT/$name.txt"
+        for round in 1 2 3; do
+            for server in "${servers[@]}"; do
+                read -r label pid url <<< "$server"
+                if ! line=$(cd "$G" && "$1" "$pid" "$url" "${@:2}" 2>> "$OUT/$name.txt"); then
+                    line="failed"
+                    FAILED=1
+                    echo "  $label failed, see $OUT/$name.txt"
+                fi
+                echo "$label round $round: $line" >> "$OUT/$name.txt"
+            done
+        done
+        # the median of each server's three rates
+        for server in "${servers[@]}"; do
+            read -r label pid url <<< "$server"
+            grep "^$label round .* req/s" "$OUT/$name.txt" | awk '{ print $4 }' | sort -n | sed -n 2p |
+                xargs -r printf "$label median: %s req/s\n" >> "$OUT/$name.txt"
+        done
+    }
+    for server in "$BROKER_PID 4200" "$BARE_PID 4300"; do
+        read -r pid port <<< "$server"
+        (cd "$G" && ./cpu-per-request.sh "$pid" http://127.0.0.1:$port/messages post.lua 20 > /dev/null &&
+            ./h2load-per-request.sh "$pid" http://127.0.0.1:$((port + 1))/messages 10 -c 64 -m 8 > /dev/null) ||
+            { echo "  the warm-up on $port failed"; FAILED=1; }
+    done
+    generate wrk broker $BROKER_PID http://127.0.0.1:4200/messages reference $BARE_PID http://127.0.0.1:4300/messages \
+        -- ./cpu-per-request.sh post.lua 8
+    generate h2load broker $BROKER_PID http://127.0.0.1:4201/messages reference $BARE_PID http://127.0.0.1:4301/messages \
+        -- ./h2load-per-request.sh 8 -c 64 -m 8
+fi
 
 for run in 1 2 3; do
     echo "burst $run"
