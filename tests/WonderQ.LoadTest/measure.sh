@@ -6,8 +6,8 @@
 #
 #   tests/WonderQ.LoadTest/measure.sh [output directory]
 #
-# Each scenario's table goes to its own file in the output directory (a new one under /tmp unless given), with the
-# commit and the machine's description in host.txt. Ports 4200/4201 (the broker, HTTP/1.1 and h2c) and 4300/4301 (the
+# Each scenario's table goes to its own file in the output directory (a new one under /tmp unless given), their
+# medians to summary.txt (printed at the end), with the commit and the machine's description in host.txt. Ports 4200/4201 (the broker, HTTP/1.1 and h2c) and 4300/4301 (the
 # reference) must be free. The databases go in a scratch directory inside the repository, so that they are on a disk:
 # on a tmpfs /tmp a sync costs nothing and the durable figures would not be. The backlog rows need the sqlite3 shell
 # (apt-get install -y sqlite3) and 1.5 GB of disk; without it they are skipped. Exits 1 if any scenario failed.
@@ -234,6 +234,40 @@ fi
 
 stop
 date -u > "$OUT/finished.txt"
+
+# summary.txt: each scenario's medians in one place, in the order of the README's table
+summary() {
+    local name f
+    for name in produce produce-h2c wrk h2load cycle cycle-h2c consume latency; do
+        f="$OUT/$name.txt"
+        [ -f "$f" ] || continue
+        echo "== $name"
+        if grep -q '^side by side' "$f"; then sed -n '/^side by side/,/^(p50/p' "$f" | tail -n +2; else grep 'median' "$f"; fi
+    done
+    for name in burst idle-waiters idle-waiters-bare; do
+        ls "$OUT/$name"-[0-9].txt > /dev/null 2>&1 || continue
+        echo "== $name"
+        for f in "$OUT/$name"-[0-9].txt; do
+            awk -v run="$(basename "$f" .txt)" '
+                /^elapsed/ && run ~ /^burst/ { wall = $2 " s" }
+                /^send / && run ~ /^burst/ { n = $2 }
+                /^publish->receive/ { latency = "publish->receive p50 " $4 " ms, p99 " $6 " ms" }
+                /rss_peak_sampled=/ { match($0, /rss_peak_sampled=[0-9]+/); peak = ", peak RSS " substr($0, RSTART + 17, RLENGTH - 17) " KiB" }
+                /^result/ { result = $2 }
+                END { print run ": " (wall ? n " sends in " wall : latency peak) ", " result }' "$f"
+        done
+    done
+    if [ -f "$OUT/backlog-start.txt" ]; then
+        echo "== backlog"
+        cat "$OUT/backlog-start.txt"
+        for name in backlog-produce empty-produce backlog-consume empty-consume; do
+            f="$OUT/$name.txt"
+            [ -f "$f" ] && awk -v name="$name" '/^side by side/ { getline; getline; print name ": " $3 " msgs/s, " $9 }' "$f"
+        done
+    fi
+}
+summary > "$OUT/summary.txt"
+cat "$OUT/summary.txt"
 echo "results in $OUT"
 if [ $FAILED -ne 0 ]; then
     echo "some runs failed: see the files named above" >&2
