@@ -236,6 +236,32 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_warm_up_on_a_server_that_cannot_count_its_queue_leaves_the_measured_run_unverified_not_failed()
+    {
+        await using var original = await OriginalDialectServer.StartAsync();
+        var options = LoadOptions.Parse(["produce", "--warmup", "0.5", "--duration", "0.5", "--producers", "2", "--url", original.Url.ToString(), "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(3, output.ToString());
+        output.ToString().Should().Contain("result UNVERIFIED (").And.NotContain("warm-up").And.NotContain("result FAIL");
+    }
+
+    [Fact]
+    public async Task A_warm_up_that_lost_messages_fails_the_measured_run_and_says_so()
+    {
+        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10, countsQueues: true);
+        var options = LoadOptions.Parse(["cycle", "--warmup", "0.5", "--duration", "0.5", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        output.ToString().Should().Contain("the warm-up run itself had errors, losses or duplicates");
+    }
+
+    [Fact]
     public async Task An_unverified_run_is_not_passed_in_its_json_either()
     {
         await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10);
