@@ -90,6 +90,26 @@ internal sealed class Run : IDisposable
 
     public Dictionary<string, object?> Extra { get; } = [];
 
+    /// <summary>The broker's CPU time (null without --broker-pid) and the tool's own when the counted work began.</summary>
+    public (TimeSpan? Broker, TimeSpan Own) CpuFrom { get; private set; }
+
+    /// <summary>Counts CPU from now on; what a <c>consume</c> pre-fill used goes under its own names, not per message drained.</summary>
+    public void StartCpu(string? reportWhatWentBeforeAs = null)
+    {
+        var now = (Cpu.Broker(Options.BrokerPid), Cpu.LoadGenerator());
+        if (reportWhatWentBeforeAs is not null)
+        {
+            if (now.Item1 - CpuFrom.Broker is { } broker)
+            {
+                Extra[$"{reportWhatWentBeforeAs}_broker_cpu_s"] = Math.Round(broker.TotalSeconds, 2);
+            }
+
+            Extra[$"{reportWhatWentBeforeAs}_loadgen_cpu_s"] = Math.Round((now.Item2 - CpuFrom.Own).TotalSeconds, 2);
+        }
+
+        CpuFrom = now;
+    }
+
     /// <summary>When the measured phase started; its deadline is <see cref="LoadOptions.Duration"/> later.</summary>
     public long Started => Interlocked.Read(ref _stamp);
 

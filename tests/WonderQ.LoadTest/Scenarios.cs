@@ -40,8 +40,7 @@ internal static class Scenarios
         var o = run.Options;
         var before = await OpenQueueAsync(run);
         var rssBefore = Rss.ReadKiB(o.BrokerPid);
-        var brokerCpu = Cpu.Broker(o.BrokerPid);
-        var ownCpu = Cpu.LoadGenerator();
+        run.StartCpu();
         double? load = File.Exists("/proc/loadavg")
             ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)
             : null;
@@ -83,8 +82,8 @@ internal static class Scenarios
             throw;
         }
 
-        var brokerCpuUsed = Cpu.Broker(o.BrokerPid) - brokerCpu;
-        var ownCpuUsed = Cpu.LoadGenerator() - ownCpu;
+        var brokerCpuUsed = Cpu.Broker(o.BrokerPid) - run.CpuFrom.Broker;
+        var ownCpuUsed = Cpu.LoadGenerator() - run.CpuFrom.Own;
         var perMessage = Math.Max(1, result.Operations.Count > 0 ? Math.Max(run.Delivered, run.Ledger.Sent) : 1);
         result.Extra["loadavg_1m_at_start"] = load;
         result.Extra["loadgen_cpu_s"] = Math.Round(ownCpuUsed.TotalSeconds, 2);
@@ -265,6 +264,7 @@ internal static class Scenarios
             }
 
             target = run.Ledger.Sent;
+            run.StartCpu(reportWhatWentBeforeAs: "fill");
             run.Extra["fill_seconds"] = Math.Round(fillTimer.Elapsed.TotalSeconds, 3);
             run.Extra["fill_msgs_per_s"] = Math.Round(target / fillTimer.Elapsed.TotalSeconds, 1);
         }

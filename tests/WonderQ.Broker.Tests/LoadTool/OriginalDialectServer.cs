@@ -21,6 +21,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     private readonly HashSet<long> _kept = [];
     private readonly WebApplication _app;
     private long _nextId;
+    private long _work;
 
     private OriginalDialectServer(WebApplication app) => _app = app;
 
@@ -44,6 +45,10 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="consumeStatus">Answer every consume with this status and no messages (200: serve them).</param>
     /// <param name="createDelay">How long a queue's create takes to answer, as a server slow or hung in its setup.</param>
     /// <param name="sendDelay">How long each send takes to answer.</param>
+    /// <param name="sendWork">
+    /// Steps of busy work each send does before it answers: a server whose sends are dear. Work, not time, so that its
+    /// CPU does not shrink when the thread is preempted.
+    /// </param>
     /// <param name="consumeDelay">How long each consume waits before it claims messages.</param>
     /// <param name="goneAfterFirstCount">
     /// Stop, refusing connections, once the first <c>GET /queues</c> is answered: a server gone right after a run's setup.
@@ -52,7 +57,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
         bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false, int consumeStatus = StatusCodes.Status200OK,
         TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
-        TimeSpan consumeDelay = default)
+        TimeSpan consumeDelay = default, long sendWork = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -99,6 +104,14 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         app.MapPost("/messages", async (HttpContext context) =>
         {
             await Task.Delay(sendDelay, context.RequestAborted);
+            var state = (ulong)sendWork;
+            for (var step = 0L; step < sendWork; step++)
+            {
+                state = (state * 6364136223846793005UL) + 1442695040888963407UL;
+            }
+
+            Interlocked.Add(ref server._work, (long)(state & 1));
+
             var request = await ReadAsync(context);
             if (dropLastCharacter)
             {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -259,6 +260,28 @@ public sealed class SideBySideTests : IAsyncLifetime
 
         exitCode.Should().Be(1, output.ToString());
         output.ToString().Should().Contain("the warm-up run itself had errors, losses or duplicates");
+    }
+
+    [Fact]
+    public async Task A_consumes_cpu_a_message_is_of_the_drain_and_its_pre_fill_is_reported_apart()
+    {
+        // The server does about a second of busy work on the pre-fill's sends and none on the drain. The broker's CPU
+        // is this process's, as the server runs in it, so other tests' work adds to both figures, each by its length.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, sendWork: 3_000_000);
+        var options = LoadOptions.Parse([
+            "consume", "--messages", "300", "--consumers", "2", "--batch", "10", "--duration", "10",
+            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var extra = json.RootElement.GetProperty("extra");
+        var fill = extra.GetProperty("fill_broker_cpu_s").GetDouble();
+        fill.Should().BeGreaterThanOrEqualTo(0.3, output.ToString());
+        extra.GetProperty("fill_loadgen_cpu_s").GetDouble().Should().BeGreaterThan(0);
+        extra.GetProperty("broker_cpu_s").GetDouble().Should().BeLessThan(fill / 2, "the drain's figure is not the pre-fill's: " + output);
     }
 
     [Fact]
