@@ -96,15 +96,15 @@ internal sealed class Run : IDisposable
     /// <summary>Counts CPU from now on; what a <c>consume</c> pre-fill used goes under its own names, not per message drained.</summary>
     public void StartCpu(string? reportWhatWentBeforeAs = null)
     {
-        var now = (Cpu.Broker(Options.BrokerPid), Cpu.LoadGenerator());
+        (TimeSpan? Broker, TimeSpan Own) now = (Cpu.Broker(Options.BrokerPid), Cpu.LoadGenerator());
         if (reportWhatWentBeforeAs is not null)
         {
-            if (now.Item1 - CpuFrom.Broker is { } broker)
+            if (now.Broker - CpuFrom.Broker is { } broker)
             {
                 Extra[$"{reportWhatWentBeforeAs}_broker_cpu_s"] = Math.Round(broker.TotalSeconds, 2);
             }
 
-            Extra[$"{reportWhatWentBeforeAs}_loadgen_cpu_s"] = Math.Round((now.Item2 - CpuFrom.Own).TotalSeconds, 2);
+            Extra[$"{reportWhatWentBeforeAs}_loadgen_cpu_s"] = Math.Round((now.Own - CpuFrom.Own).TotalSeconds, 2);
         }
 
         CpuFrom = now;

@@ -7,10 +7,11 @@
 #   tests/WonderQ.LoadTest/measure.sh [output directory]
 #
 # Each scenario's table goes to its own file in the output directory (a new one under /tmp unless given), their
-# medians to summary.txt (printed at the end), with the commit and the machine's description in host.txt. Ports 4200/4201 (the broker, HTTP/1.1 and h2c) and 4300/4301 (the
-# reference) must be free. The databases go in a scratch directory inside the repository, so that they are on a disk:
-# on a tmpfs /tmp a sync costs nothing and the durable figures would not be. The backlog rows need the sqlite3 shell
-# (apt-get install -y sqlite3) and 1.5 GB of disk; without it they are skipped. Exits 1 if any scenario failed.
+# medians to summary.txt (printed at the end), with the commit and the machine's description in host.txt. Ports
+# 4200/4201 (the broker, HTTP/1.1 and h2c) and 4300/4301 (the reference) must be free. The databases go in a scratch
+# directory inside the repository, so that they are on a disk: on a tmpfs /tmp a sync costs nothing and the durable
+# figures would not be. The backlog rows need the sqlite3 shell (apt-get install -y sqlite3) and 1.5 GB of disk, the
+# independent generators' rows wrk and h2load; without them those rows are skipped. Exits 1 if any scenario failed.
 set -euo pipefail
 OUT=$(realpath -m "${1:-$(mktemp -d /tmp/wonderq-perf.XXXXXX)}")
 cd "$(dirname "$0")/../.."
@@ -166,7 +167,8 @@ if command -v wrk > /dev/null && command -v h2load > /dev/null; then
         # the median of each server's three rates
         for server in "${servers[@]}"; do
             read -r label pid url <<< "$server"
-            grep "^$label round .* req/s" "$OUT/$name.txt" | awk '{ print $4 }' | sort -n | sed -n 2p |
+            # (no rate when every round failed: with pipefail, grep's 1 would end the whole script here)
+            { grep "^$label round .* req/s" "$OUT/$name.txt" || true; } | awk '{ print $4 }' | sort -n | sed -n 2p |
                 xargs -r printf "$label median: %s req/s\n" >> "$OUT/$name.txt"
         done
     }
@@ -262,7 +264,9 @@ summary() {
         cat "$OUT/backlog-start.txt"
         for name in backlog-produce empty-produce backlog-consume empty-consume; do
             f="$OUT/$name.txt"
-            [ -f "$f" ] && awk -v name="$name" '/^side by side/ { getline; getline; print name ": " $3 " msgs/s, " $9 }' "$f"
+            if [ -f "$f" ]; then
+                awk -v name="$name" '/^side by side/ { getline; getline; print name ": " $3 " msgs/s, " $9 }' "$f"
+            fi
         done
     fi
 }

@@ -21,6 +21,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     private readonly HashSet<long> _kept = [];
     private readonly WebApplication _app;
     private long _nextId;
+    // Where each send's busy work leaves its result, so that the compiler cannot drop the loop as unused.
     private long _work;
 
     private OriginalDialectServer(WebApplication app) => _app = app;
