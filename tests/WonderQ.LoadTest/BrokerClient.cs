@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using WonderQ.LoadTest.Wire;
@@ -251,8 +252,9 @@ internal sealed class BrokerClient : IDisposable
                     return 0;
             }
         }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
+        catch (Exception ex)
         {
+            ThrowIfTheRunEnded(ex, ct);
             Errors.Add(DeleteMessage, ex);
             return 0;
         }
@@ -269,8 +271,8 @@ internal sealed class BrokerClient : IDisposable
 
     /// <summary>
     /// One hot-path call: the answer read by <paramref name="read"/> when its status is one <paramref name="expected"/> takes;
-    /// otherwise not ok, and the status or the exception is counted (an exception after <paramref name="ct"/> is
-    /// cancelled is the caller's).
+    /// otherwise not ok, and the status or the exception is counted (once <paramref name="ct"/> is cancelled, any
+    /// failure is thrown as an <see cref="OperationCanceledException"/>).
     /// </summary>
     private async Task<(bool Ok, T? Value)> CallAsync<T>(
         string what, Func<int, bool> expected, WireMethod method, Action<RequestParts> write, ReadBody<T> read, CancellationToken ct)
@@ -292,11 +294,36 @@ internal sealed class BrokerClient : IDisposable
                 },
                 ct);
         }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
+        catch (Exception ex)
         {
+            ThrowIfTheRunEnded(ex, ct);
             Errors.Add(what, ex);
             return (false, default);
         }
+    }
+
+    /// <summary>
+    /// A failure once <paramref name="ct"/> is cancelled is the run's end, not an error: it is thrown on as an
+    /// <see cref="OperationCanceledException"/>, decided by one look at the token.
+    /// </summary>
+    /// <remarks>
+    /// A connect refused just as the run ended came out as the refusal: the connect had looked at the token before the
+    /// end, the filter that counted errors after it and left it to the caller, which let only cancellations end a long
+    /// poll quietly. Its consumer threw, and the run said "could not run" where it had ended with its errors.
+    /// </remarks>
+    private static void ThrowIfTheRunEnded(Exception ex, CancellationToken ct)
+    {
+        if (!ct.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (ex is OperationCanceledException)
+        {
+            ExceptionDispatchInfo.Throw(ex);
+        }
+
+        throw new OperationCanceledException("The request failed as the run ended.", ex, ct);
     }
 
     /// <summary>

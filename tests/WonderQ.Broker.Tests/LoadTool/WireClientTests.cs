@@ -271,6 +271,42 @@ public sealed class WireClientTests : IAsyncLifetime
         (send.Count, consume.Count, delete.Count).Should().Be((1, 2, 1));
     }
 
+    [Fact]
+    public async Task A_consume_whose_connection_is_refused_as_the_run_ends_comes_back_empty_not_as_an_exception()
+    {
+        // A port nothing listens on. The run's end lands while each connect is being refused: a refusal read just after
+        // the end threw out of the long poll and the run ended "could not run" (CI, 2026-12-05), not with its errors.
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var client = new BrokerClient(new Uri($"http://127.0.0.1:{port}/"), 1);
+        var recorder = new Recorder("consume");
+
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            using var end = new CancellationTokenSource();
+            // A consumer of the run: it polls again as soon as a poll fails, until the run ends.
+            var consumer = Task.Run(async () =>
+            {
+                while (!end.IsCancellationRequested)
+                {
+                    if (await client.ConsumeAsync(1, 1, 20, 60, recorder, end.Token) is not null)
+                    {
+                        throw new InvalidOperationException("Nothing listens there: no poll can have an answer.");
+                    }
+                }
+            });
+            await Task.Delay(1);
+            await end.CancelAsync();
+
+            await consumer.Invoking(c => c).Should().NotThrowAsync($"attempt {attempt}'s end was not a failure");
+        }
+
+        client.Errors.Snapshot().Keys.Should().OnlyContain(
+            key => key.StartsWith("GET /messages/consume HttpRequestException: Connection refused", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(2)]
