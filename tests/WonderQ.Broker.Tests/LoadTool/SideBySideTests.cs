@@ -226,7 +226,7 @@ public sealed class SideBySideTests : IAsyncLifetime
     [Fact]
     public async Task Messages_lost_by_a_server_that_cannot_count_its_queue_make_the_run_unverified_not_a_pass()
     {
-        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10);
+        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 1);
         var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"]);
         var output = new StringWriter();
 
@@ -252,7 +252,8 @@ public sealed class SideBySideTests : IAsyncLifetime
     [Fact]
     public async Task A_warm_up_that_lost_messages_fails_the_measured_run_and_says_so()
     {
-        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10, countsQueues: true);
+        // Every message lost: losing every tenth, a half-second warm-up on a loaded CI machine sent too few to lose one.
+        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 1, countsQueues: true);
         var options = LoadOptions.Parse(["cycle", "--warmup", "0.5", "--duration", "0.5", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"]);
         var output = new StringWriter();
 
@@ -287,7 +288,7 @@ public sealed class SideBySideTests : IAsyncLifetime
     [Fact]
     public async Task An_unverified_run_is_not_passed_in_its_json_either()
     {
-        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 10);
+        await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 1);
         var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--json", "--quiet"]);
         var output = new StringWriter();
 
