@@ -24,7 +24,10 @@ public sealed class BrokerClientOptions : IValidatableObject
     [Range(0, 20, ErrorMessage = "Broker:MaxRetries must be from 0 to 20.")]
     public int MaxRetries { get; set; } = 6;
 
-    /// <summary>The first retry's delay; each later one doubles it, with jitter, up to <see cref="RetryMaxDelay"/>.</summary>
+    /// <summary>
+    /// The first retry's delay; each later one doubles it, up to <see cref="RetryMaxDelay"/>, and each wait is from half
+    /// of its delay to all of it, at random.
+    /// </summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The longest delay between two tries of the client's own; a broker's Retry-After is waited out in full.</summary>

@@ -301,10 +301,12 @@ public class BrokerClientTests
     }
 
     [Fact]
-    public async Task Retries_wait_no_longer_than_RetryMaxDelay_each_so_a_restarting_broker_is_met()
+    public async Task Retries_wait_no_longer_than_RetryMaxDelay_each_and_not_in_step_at_it()
     {
-        // Doubling from 200 ms with Polly's jitter and no cap, the later of six retries would wait seconds each. On a
-        // clock that moves only when told, so that a loaded machine cannot make the waits look longer or shorter.
+        // Doubling from 200 ms with jitter and no cap, the later of six retries would wait seconds each; with Polly's
+        // jitter and a cap, a wait that reached the cap was the cap itself (two to five of these six), so clients failed
+        // by one broker restart tried again together. On a clock that moves only when told, so that a loaded machine
+        // cannot make the waits look longer or shorter.
         await using var broker = await FlakyBroker.FailingThenOkAsync(500, failures: 6, json: "[]");
         var clock = new TimerRecordingClock();
         using var client = new TestBrokerClient(
@@ -330,8 +332,10 @@ public class BrokerClientTests
         (await call.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
         broker.Attempts.Should().Be(7);
         // The timeouts' timers are minutes long; the retries' are the rest.
-        clock.DueTimes.Where(due => due > TimeSpan.Zero && due < TimeSpan.FromMinutes(1)).Should()
-            .HaveCount(6).And.OnlyContain(due => due <= TimeSpan.FromMilliseconds(300), "six waits of at most 0.3 s");
+        var waits = clock.DueTimes.Where(due => due > TimeSpan.Zero && due < TimeSpan.FromMinutes(1)).ToList();
+        waits.Should().HaveCount(6).And.OnlyContain(due => due <= TimeSpan.FromMilliseconds(300), "six waits of at most 0.3 s");
+        waits.Should().OnlyContain(due => due >= TimeSpan.FromMilliseconds(100), "each waits at least half its doubled delay");
+        waits.Should().NotContain(TimeSpan.FromMilliseconds(300), "a wait of the cap itself is the one every client failed together waits");
     }
 
     [Fact]
