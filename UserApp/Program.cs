@@ -32,6 +32,9 @@ public class Program
         services.AddValidatorsFromAssemblyContaining<DispatchRequestValidator>(ServiceLifetime.Singleton);
 
         services.AddBrokerClient();
+        // A broker's restart is ridden out within a call's retries, and the loops log only what outlasts them: the
+        // client says it. The DevTool has its own log of a broker it cannot reach.
+        services.AddSingleton<BrokerRetryLog>();
         services.AddScoped<Dispatcher>();
         // Processed messages go to stdout as plain lines; tests swap in their own writer.
         services.TryAddSingleton(new MessageOutput(Console.Out));

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Polly;
 using Polly.Timeout;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
@@ -18,7 +19,8 @@ namespace WonderQ.Shared.Client;
 /// not answer).
 /// </summary>
 public sealed class BrokerClient(
-    HttpClient http, IOptions<LimitsOptions>? limits = null, IOptions<BrokerClientOptions>? options = null, BrokerRefusalLog? refusals = null)
+    HttpClient http, IOptions<LimitsOptions>? limits = null, IOptions<BrokerClientOptions>? options = null, BrokerRefusalLog? refusals = null,
+    BrokerRetryLog? retries = null)
 {
     private const string ProblemJson = "application/problem+json";
 
@@ -282,6 +284,7 @@ public sealed class BrokerClient(
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotModified)
         {
             refusals?.Accepted(http.BaseAddress);
+            retries?.Answered(http.BaseAddress);
             return response;
         }
 
@@ -308,6 +311,10 @@ public sealed class BrokerClient(
     /// leaves to run out) left nothing that repeating it would do twice, and its caller is told nothing of the kind.
     /// </summary>
     private static bool ChangesSomething(HttpRequestMessage request) => request.Method != HttpMethod.Get;
+
+    /// <summary>What an attempt the client retries met, as its log says it: "did not answer: …" or "answered 503".</summary>
+    internal static string Describe(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is { } ex ? $"did not answer: {Describe(ex)}" : $"answered {(int)outcome.Result!.StatusCode}";
 
     private static string Describe(Exception ex) => ex switch
     {

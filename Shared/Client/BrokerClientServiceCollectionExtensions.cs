@@ -61,6 +61,7 @@ public static class BrokerClientServiceCollectionExtensions
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
             var time = context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
+            var retryLog = context.ServiceProvider.GetService<BrokerRetryLog>();
             pipeline.TimeProvider = time;
 
             pipeline.AddTimeout(new TimeoutStrategyOptions
@@ -89,6 +90,7 @@ public static class BrokerClientServiceCollectionExtensions
                     DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RetryAfter(args.Outcome, time) ?? Backoff(args.AttemptNumber, options)),
                     OnRetry = async args =>
                     {
+                        retryLog?.Retrying(options.Url, BrokerClient.Describe(args.Outcome), options.MaxRetries);
                         if (args.Context.GetRequestMessage() is { } request
                             && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note)
                             && await MayHaveBeenHandledAsync(args.Outcome, args.Context.CancellationToken))
