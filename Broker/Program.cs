@@ -15,7 +15,7 @@ public class Program
 
     public static WebApplication CreateApp(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(args).ReadSettingsShippedWith(typeof(Program));
         var services = builder.Services;
 
         services.AddWonderQConventions();

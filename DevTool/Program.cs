@@ -15,14 +15,15 @@ public class Program
 
     public static WebApplication CreateApp(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(args).ReadSettingsShippedWith(typeof(Program));
         var services = builder.Services;
 
-        // The DevTool peeks but never consumes: of a consume's limits it reads only the longest wait, for its client's timeout.
+        // The DevTool peeks but never consumes, so it reads none of a consume's limits.
         services.AddWonderQConventions(
             nameof(LimitsOptions.DefaultConsumeSize),
             nameof(LimitsOptions.DefaultWaitTimeSeconds),
             nameof(LimitsOptions.DefaultVisibilityTimeoutSeconds),
+            nameof(LimitsOptions.MaxWaitTimeSeconds),
             nameof(LimitsOptions.MaxVisibilityTimeoutSeconds),
             nameof(LimitsOptions.MaxWaitingConsumers));
         services.AddOptions<LimitsOptions>().ValidatePeekDefault();

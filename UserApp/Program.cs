@@ -14,7 +14,7 @@ public class Program
 
     public static WebApplication CreateApp(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(args).ReadSettingsShippedWith(typeof(Program));
         var services = builder.Services;
 
         // The UserApp takes no peek, applies none of the broker's defaults and holds no waiting consumers.

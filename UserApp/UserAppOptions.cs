@@ -42,7 +42,10 @@ public sealed class UserAppOptions : IValidatableObject
 
     public TimeSpan ListenerMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The loop's pause after an empty answer when its <c>wait_time</c> is 0, so that it does not spin.</summary>
+    /// <summary>
+    /// The loop's pause after an empty answer when its <c>wait_time</c> is 0, or when a long poll came back empty in less
+    /// than half its <c>wait_time</c> (as a stopping broker answers), so that it does not spin.
+    /// </summary>
     public TimeSpan ListenerIdleDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a stopping loop still tries to acknowledge a message it has already reported.</summary>

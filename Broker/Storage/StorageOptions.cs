@@ -219,8 +219,8 @@ public sealed class SqliteStorageOptions
     public long WalSizeLimitBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>
-    /// How long a connection waits on a lock (only a checkpoint or recovery can hold one) before failing; whole
-    /// seconds, rounded up.
+    /// How long a connection waits on a lock held elsewhere (another process's transaction, a <c>sqlite3</c> shell's or a
+    /// <c>VACUUM</c>; a checkpoint or recovery) before failing; whole seconds, rounded up.
     /// </summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -20,7 +20,7 @@ public sealed class BrokerClientOptions : IValidatableObject
     /// <summary>How long a call may take across all its attempts, on top of a long poll's own wait time.</summary>
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Retries of a transient failure (connection refused, 5xx, 408, 429, timeout); 4xx answers are never retried.</summary>
+    /// <summary>Retries of a transient failure (connection refused, 5xx, 408, 429, timeout); any other 4xx is never retried.</summary>
     [Range(0, 20, ErrorMessage = "Broker:MaxRetries must be from 0 to 20.")]
     public int MaxRetries { get; set; } = 6;
 

@@ -382,17 +382,30 @@ public static class WebConventions
     }
 
     /// <summary>
-    /// An app's dll started from another folder without <c>--contentRoot</c> finds no appsettings.json and runs on the
-    /// framework's bare defaults (port 5000, every request logged): said at start, since nothing else would show why.
+    /// An app's dll started from another folder without <c>--contentRoot</c> reads the appsettings.json shipped beside it
+    /// (<see cref="ShippedSettings"/>), and says so, as relative paths still resolve from the working directory. With
+    /// none there either it runs on the framework's bare defaults (port 5000, every <c>Host</c> answered, every request
+    /// logged): said at start, since nothing else would show why.
     /// </summary>
     private static void WarnIfUnconfigured(WebApplication app)
     {
-        if (!app.Environment.ContentRootFileProvider.GetFileInfo("appsettings.json").Exists)
+        if (app.Environment.ContentRootFileProvider.GetFileInfo("appsettings.json").Exists)
         {
-            app.Logger.LogWarning(
-                "No appsettings.json in the content root {ContentRoot}: running on the built-in defaults. Start the app from its own folder or pass --contentRoot with that folder.",
-                app.Environment.ContentRootPath);
+            return;
         }
+
+        if (ShippedSettings.StandsIn(app.Environment) is { } shipped)
+        {
+            app.Logger.LogInformation(
+                "No appsettings.json in the content root {ContentRoot}: read the one beside the app, {Shipped}. Relative paths (the database's) resolve against the content root.",
+                app.Environment.ContentRootPath,
+                shipped);
+            return;
+        }
+
+        app.Logger.LogWarning(
+            "No appsettings.json in the content root {ContentRoot}, nor beside the app: running on the framework's defaults (port 5000, every Host answered). Start the app from its own folder or pass --contentRoot with that folder.",
+            app.Environment.ContentRootPath);
     }
 
     /// <summary>

@@ -64,9 +64,16 @@ public sealed class AppProcess : IDisposable, IAsyncDisposable
         return Start(app, port, info, new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" }, args);
     }
 
-    private static AppProcess Start(string app, int port, ProcessStartInfo info, IReadOnlyDictionary<string, string> environment, string[] args)
+    /// <summary>
+    /// <paramref name="app"/> from a copy of its build output at <paramref name="dll"/>, in <paramref name="workingDirectory"/>:
+    /// for what an app does with a folder that lacks some of its files.
+    /// </summary>
+    public static AppProcess StartDll(string app, string dll, int port, string workingDirectory, params string[] args) =>
+        Start(app, port, new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory }, new Dictionary<string, string>(), args, dll);
+
+    private static AppProcess Start(string app, int port, ProcessStartInfo info, IReadOnlyDictionary<string, string> environment, string[] args, string? dll = null)
     {
-        var dll = RepoPaths.AppDll(app);
+        dll ??= RepoPaths.AppDll(app);
         if (!File.Exists(dll))
         {
             throw new InvalidOperationException($"{app} is not built at {dll}; build the solution first.");

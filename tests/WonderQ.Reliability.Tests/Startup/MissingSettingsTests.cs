@@ -1,47 +1,89 @@
+using System.Net;
 using FluentAssertions;
 using Xunit.Abstractions;
 
 namespace WonderQ.Reliability.Tests.Startup;
 
 /// <summary>
-/// A broker dll started from another folder reads no appsettings.json and runs on the framework's bare defaults;
-/// the operator is told so at start instead of being left to wonder why it listens on port 5000.
+/// A broker dll started from another folder without <c>--contentRoot</c> finds no appsettings.json in its content root.
+/// It reads the one shipped beside it rather than run on the framework's bare defaults (port 5000, every <c>Host</c>
+/// answered); with none there either, the operator is told so at start instead of being left to wonder why.
 /// </summary>
 public sealed class MissingSettingsTests(ITestOutputHelper output)
 {
-    private const string Warning = "No appsettings.json in the content root";
+    private const string Missing = "No appsettings.json in the content root";
 
     [Fact]
-    public async Task Broker_started_outside_its_folder_warns_that_it_runs_without_its_settings()
+    public async Task Broker_started_outside_its_folder_reads_the_settings_shipped_beside_it()
     {
         using var database = new TempDatabase();
 
-        var said = await OutputOfBrokerStartedInAsync(database.Directory, database, TimeSpan.FromSeconds(10));
+        using var broker = await StartAsync(RepoPaths.AppDll("Broker"), database);
+        await Eventually.WithinAsync(() => broker.StandardOutput.Contains(Missing, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
 
-        said.Should().Contain(Warning).And.Contain(database.Directory, "the warning names the folder it looked in");
+        broker.StandardOutput.Should().Contain($"read the one beside the app, {Path.Combine(RepoPaths.BrokerDirectory, "appsettings.json")}")
+            .And.NotContain("nor beside the app");
+        using var http = broker.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/queues") { Headers = { Host = "rebinding.example" } };
+        using var response = await http.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest, "the shipped AllowedHosts answers only this machine's names");
     }
 
     [Fact]
-    public async Task Broker_started_in_its_folder_does_not_warn()
+    public async Task Broker_without_appsettings_json_beside_it_either_warns_that_it_runs_on_the_framework_s_defaults()
     {
         using var database = new TempDatabase();
+        var copy = Directory.CreateTempSubdirectory("wonderq-broker-copy-");
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(RepoPaths.BrokerDirectory, "*", SearchOption.AllDirectories)
+                         .Where(f => !Path.GetFileName(f).StartsWith("appsettings", StringComparison.Ordinal)))
+            {
+                var target = Path.Combine(copy.FullName, Path.GetRelativePath(RepoPaths.BrokerDirectory, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
 
-        var said = await OutputOfBrokerStartedInAsync(RepoPaths.BrokerDirectory, database, TimeSpan.FromSeconds(2));
+            using var broker = await StartAsync(Path.Combine(copy.FullName, "WonderQ.Broker.dll"), database);
+            await Eventually.WithinAsync(() => broker.StandardOutput.Contains(Missing, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
 
-        said.Should().NotContain(Warning);
+            broker.StandardOutput.Should().Contain("nor beside the app").And.Contain(database.Directory, "the warning names the folder it looked in");
+        }
+        finally
+        {
+            copy.Delete(recursive: true);
+        }
     }
 
-    /// <summary>
-    /// What a broker started in <paramref name="folder"/> wrote once healthy. The console logger writes from a queue of
-    /// its own, so a line logged at start is given up to <paramref name="wait"/> to arrive.
-    /// </summary>
-    private async Task<string> OutputOfBrokerStartedInAsync(string folder, TempDatabase database, TimeSpan wait)
+    [Fact]
+    public async Task Broker_started_in_its_folder_says_nothing_of_its_settings_file()
     {
-        using var broker = AppProcess.StartBroker(database.Path, FreePort.Next(), folder);
+        using var database = new TempDatabase();
+        using var broker = AppProcess.Start(
+            "Broker", FreePort.Next(), RepoPaths.BrokerDirectory, $"--Storage:Sqlite:Path={database.Path}", "--Logging:LogLevel:WonderQ=Information");
         await broker.WaitReadyAsync();
-        await Eventually.WithinAsync(() => broker.StandardOutput.Contains(Warning, StringComparison.Ordinal), wait);
 
+        // The console logger writes from a queue of its own: a line logged at start is given time to arrive.
+        await Task.Delay(TimeSpan.FromSeconds(2));
         output.WriteLine(broker.StandardOutput);
-        return broker.StandardOutput;
+        broker.StandardOutput.Should().NotContain(Missing);
+    }
+
+    /// <summary>The broker at <paramref name="dll"/>, started in the database's folder (which has no appsettings.json), once healthy.</summary>
+    private async Task<AppProcess> StartAsync(string dll, TempDatabase database)
+    {
+        var broker = AppProcess.StartDll(
+            "Broker", dll, FreePort.Next(), database.Directory, $"--Storage:Sqlite:Path={database.Path}", "--Logging:LogLevel:WonderQ=Information");
+        try
+        {
+            await broker.WaitReadyAsync();
+            return broker;
+        }
+        catch
+        {
+            output.WriteLine(broker.StandardOutput);
+            broker.Dispose();
+            throw;
+        }
     }
 }

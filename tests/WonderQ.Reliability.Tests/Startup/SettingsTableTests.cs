@@ -105,7 +105,7 @@ public sealed partial class SettingsTableTests
     }
 
     /// <summary>
-    /// An app started without its appsettings.json (a dll run from another folder, which it warns of) runs on the
+    /// An app started without its appsettings.json (a dll whose folder lacks it, which it warns of) runs on the
     /// defaults its options classes give; they are the file's, or the same app would behave otherwise there.
     /// </summary>
     [Theory]
