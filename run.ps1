@@ -84,6 +84,8 @@ function Stop-All {
 $storage = if ($env:Storage__Sqlite__Path) { $env:Storage__Sqlite__Path } else { Join-Path $root (Join-Path 'data' 'wonderq.db') }
 # Taken from where you run this, unless absolute; SQLite's :memory: and file: URIs go to the broker as given, to be refused.
 if (-not ([System.IO.Path]::IsPathRooted($storage) -or $storage -eq ':memory:' -or $storage.StartsWith('file:'))) { $storage = Join-Path $caller $storage }
+# As run.sh ends: 130 after Ctrl-C, 1 when an app exited on its own; unset while starting, so a failure there is PowerShell's.
+$status = $null
 try {
     Start-App -Name 'broker' -Folder 'Broker' -Assembly 'WonderQ.Broker' -Arguments @("--Storage:Sqlite:Path=$storage")
     if (Test-Path (Join-Path $root 'DevTool')) {
@@ -94,6 +96,7 @@ try {
     Write-Host "WonderQ is starting: each app logs the address it listens on ('Now listening on: ...'). Ctrl-C stops all."
 
     # Runs until Ctrl-C, or until one app exits on its own (a port already in use, say): then the others stop too.
+    $status = 130
     while ($true) {
         $exited = $apps | Where-Object { $_.Process.HasExited } | Select-Object -First 1
         if ($exited) {
@@ -103,6 +106,7 @@ try {
                     try { $app.Process.Kill($true) } catch { $app.Process.Kill() }
                 }
             }
+            $status = 1
             break
         }
         # Sleeping lets PowerShell run the output events in between.
@@ -111,4 +115,5 @@ try {
 }
 finally {
     Stop-All
+    if ($null -ne $status) { exit $status }
 }

@@ -56,7 +56,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             using var connection = DataSource.OpenConnection();
             var schema = connection.ExecuteScalar<string?>(PostgresSql.CurrentSchema)
                 ?? throw new StartRefusedException(
-                    "the search path of Storage:Postgres:ConnectionString (its Search Path) names no schema that exists, so there is nowhere to keep the queues. Create the schema, or name one that exists.");
+                    "the search path of Storage:Postgres:ConnectionString (its Search Path) names no schema that exists and its user may use, so there is nowhere to keep the queues. Create the schema, or grant the user USAGE (and CREATE) on it, or name another.");
             ApplySchema(connection, schema);
             Channel = ChannelFor(schema);
             _logger.LogInformation(

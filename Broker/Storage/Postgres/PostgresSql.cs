@@ -33,7 +33,7 @@ internal static class PostgresSql
 
     public const string RecordSchemaVersion = "INSERT INTO wonderq_schema (version) VALUES (@version)";
 
-    /// <summary>Null when the connection's search_path names no schema that exists: there would be nowhere to create the tables.</summary>
+    /// <summary>Null when the connection's search_path names no schema that exists and its user may use (<c>USAGE</c>): there would be nowhere to create the tables.</summary>
     public const string CurrentSchema = "SELECT current_schema()";
 
     public const string InsertQueue = """

@@ -39,6 +39,34 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task A_drain_of_a_queue_holding_fewer_than_asked_for_is_timed_to_its_last_delete_not_to_the_end_of_its_duration()
+    {
+        // Arrange: a backlog of 40, drained with the default --messages of 20,000.
+        using var http = broker.CreateClient();
+        var queue = await (await http.PostAsJsonAsync("/queues", new { name = "drained-dry" })).Content.ReadFromJsonAsync<JsonElement>();
+        for (var i = 0; i < 40; i++)
+        {
+            (await http.PostAsJsonAsync("/messages", new { queue_id = queue.GetProperty("id").GetInt64(), body = $"backlog #{i}" })).EnsureSuccessStatusCode();
+        }
+
+        var options = LoadOptions.Parse([
+            "consume", "--queue", "drained-dry", "--no-fill", "--consumers", "2", "--batch", "10", "--wait-time", "1",
+            "--duration", "5", "--url", broker.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        // Act
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        // Assert: 40 deletes take a fraction of a second here; the 5 s of empty polls after them are not the drain's.
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("verification").GetProperty("foreign_deleted").GetInt64().Should().Be(40);
+        json.RootElement.GetProperty("elapsed_seconds").GetDouble().Should().BeLessThan(4, "the queue ran dry long before --duration");
+        json.RootElement.GetProperty("throughput_msgs_per_second").GetDouble()
+            .Should().BeGreaterThan(10, "40 messages over less than 4 s, not over the 5 s --duration");
+    }
+
+    [Fact]
     public async Task A_drain_of_part_of_a_queue_takes_exactly_the_messages_asked_for_not_whole_batches_past_them()
     {
         // Arrange: a backlog of 50; two consumers asking for batches of 10 would take 20 or more for 15.

@@ -43,6 +43,7 @@ public sealed class RunPowerShellScriptTests : IDisposable
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await script.Process.WaitForExitAsync(exited.Token);
             RunningIn(script.Process.Id).Should().BeEmpty("Ctrl-C stops every app the script started");
+            script.Process.ExitCode.Should().Be(130, "as run.sh ends after Ctrl-C");
         }
         finally
         {
@@ -79,6 +80,7 @@ public sealed class RunPowerShellScriptTests : IDisposable
             await script.Process.WaitForExitAsync(exited.Token);
             stopping = clock.Elapsed;
             RunningIn(script.Process.Id).Should().BeEmpty("the script stops the apps still running before it ends");
+            script.Process.ExitCode.Should().Be(1, "a wrapper tells a failed start from a stop, as from run.sh");
         }
         finally
         {

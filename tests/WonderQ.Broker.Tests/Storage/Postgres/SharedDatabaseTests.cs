@@ -586,6 +586,17 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_broker_whose_user_may_not_use_its_schema_stops_at_start_saying_so_not_that_the_schema_is_missing()
+    {
+        // The schema exists; PostgreSQL leaves a schema its user has no USAGE on out of the search path all the same.
+        await using var role = await PostgresRole.CreateAsync(_connectionString);
+
+        var start = () => CreateApp(role.ConnectionString);
+
+        start.Should().Throw<StartRefusedException>().WithMessage("*names no schema that exists and its user may use*grant the user USAGE*");
+    }
+
+    [Fact]
     public async Task A_broker_stops_at_start_on_tables_a_newer_broker_has_upgraded()
     {
         using (Broker().CreateClient())
