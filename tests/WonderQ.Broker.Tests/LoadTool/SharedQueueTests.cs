@@ -11,12 +11,7 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
     public async Task Consume_on_a_queue_holding_others_messages_counts_and_checks_only_its_own_and_deletes_the_rest()
     {
         // Arrange: 30 messages of another app, older than (so claimed before) the run's 20.
-        using var http = broker.CreateClient();
-        var queue = await (await http.PostAsJsonAsync("/queues", new { name = "shared-with-others" })).Content.ReadFromJsonAsync<JsonElement>();
-        for (var i = 0; i < 30; i++)
-        {
-            (await http.PostAsJsonAsync("/messages", new { queue_id = queue.GetProperty("id").GetInt64(), body = $"another app's #{i}" })).EnsureSuccessStatusCode();
-        }
+        await FillAsync("shared-with-others", 30, "another app's");
 
         var options = LoadOptions.Parse([
             "consume", "--queue", "shared-with-others", "--messages", "20", "--consumers", "1", "--batch", "10", "--fill-concurrency", "4",
@@ -42,12 +37,7 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
     public async Task A_drain_of_a_queue_holding_fewer_than_asked_for_is_timed_to_its_last_delete_not_to_the_end_of_its_duration()
     {
         // Arrange: a backlog of 40, drained with the default --messages of 20,000.
-        using var http = broker.CreateClient();
-        var queue = await (await http.PostAsJsonAsync("/queues", new { name = "drained-dry" })).Content.ReadFromJsonAsync<JsonElement>();
-        for (var i = 0; i < 40; i++)
-        {
-            (await http.PostAsJsonAsync("/messages", new { queue_id = queue.GetProperty("id").GetInt64(), body = $"backlog #{i}" })).EnsureSuccessStatusCode();
-        }
+        await FillAsync("drained-dry", 40, "backlog");
 
         var options = LoadOptions.Parse([
             "consume", "--queue", "drained-dry", "--no-fill", "--consumers", "2", "--batch", "10", "--wait-time", "1",
@@ -70,12 +60,7 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
     public async Task A_drain_of_part_of_a_queue_takes_exactly_the_messages_asked_for_not_whole_batches_past_them()
     {
         // Arrange: a backlog of 50; two consumers asking for batches of 10 would take 20 or more for 15.
-        using var http = broker.CreateClient();
-        var queue = await (await http.PostAsJsonAsync("/queues", new { name = "drained-in-part" })).Content.ReadFromJsonAsync<JsonElement>();
-        for (var i = 0; i < 50; i++)
-        {
-            (await http.PostAsJsonAsync("/messages", new { queue_id = queue.GetProperty("id").GetInt64(), body = $"backlog #{i}" })).EnsureSuccessStatusCode();
-        }
+        await FillAsync("drained-in-part", 50, "backlog");
 
         var options = LoadOptions.Parse([
             "consume", "--queue", "drained-in-part", "--no-fill", "--messages", "15", "--consumers", "2", "--batch", "10",
@@ -92,5 +77,16 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
         verification.GetProperty("foreign_received").GetInt64().Should().Be(15);
         verification.GetProperty("foreign_deleted").GetInt64().Should().Be(15);
         verification.GetProperty("queue_size_after").GetInt64().Should().Be(35, "the rest of the backlog is left for its consumers");
+    }
+
+    /// <summary>A new queue <paramref name="name"/> holding <paramref name="count"/> messages the run did not send.</summary>
+    private async Task FillAsync(string name, int count, string body)
+    {
+        using var http = broker.CreateClient();
+        var queue = await (await http.PostAsJsonAsync("/queues", new { name })).Content.ReadFromJsonAsync<JsonElement>();
+        for (var i = 0; i < count; i++)
+        {
+            (await http.PostAsJsonAsync("/messages", new { queue_id = queue.GetProperty("id").GetInt64(), body = $"{body} #{i}" })).EnsureSuccessStatusCode();
+        }
     }
 }
