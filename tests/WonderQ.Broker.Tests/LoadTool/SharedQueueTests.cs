@@ -13,17 +13,11 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
         // Arrange: 30 messages of another app, older than (so claimed before) the run's 20.
         await FillAsync("shared-with-others", 30, "another app's");
 
-        var options = LoadOptions.Parse([
-            "consume", "--queue", "shared-with-others", "--messages", "20", "--consumers", "1", "--batch", "10", "--fill-concurrency", "4",
-            "--duration", "30", "--url", broker.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
-
         // Act
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+        using var json = await ConsumeAsync(
+            "--queue", "shared-with-others", "--messages", "20", "--consumers", "1", "--batch", "10", "--fill-concurrency", "4", "--duration", "30");
 
         // Assert: the run went on past the others' messages until it had received its own 20.
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
         var verification = json.RootElement.GetProperty("verification");
         verification.GetProperty("received").GetInt64().Should().Be(20, "the run's own messages are what it counts");
         verification.GetProperty("foreign_received").GetInt64().Should().Be(30);
@@ -39,17 +33,11 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
         // Arrange: a backlog of 40, drained with the default --messages of 20,000.
         await FillAsync("drained-dry", 40, "backlog");
 
-        var options = LoadOptions.Parse([
-            "consume", "--queue", "drained-dry", "--no-fill", "--consumers", "2", "--batch", "10", "--wait-time", "1",
-            "--duration", "5", "--url", broker.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
-
         // Act
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+        using var json = await ConsumeAsync(
+            "--queue", "drained-dry", "--no-fill", "--consumers", "2", "--batch", "10", "--wait-time", "1", "--duration", "5");
 
         // Assert: 40 deletes take a fraction of a second here; the 5 s of empty polls after them are not the drain's.
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
         json.RootElement.GetProperty("verification").GetProperty("foreign_deleted").GetInt64().Should().Be(40);
         json.RootElement.GetProperty("elapsed_seconds").GetDouble().Should().BeLessThan(4, "the queue ran dry long before --duration");
         json.RootElement.GetProperty("throughput_msgs_per_second").GetDouble()
@@ -62,21 +50,26 @@ public sealed class SharedQueueTests(KestrelBroker broker) : IClassFixture<Kestr
         // Arrange: a backlog of 50; two consumers asking for batches of 10 would take 20 or more for 15.
         await FillAsync("drained-in-part", 50, "backlog");
 
-        var options = LoadOptions.Parse([
-            "consume", "--queue", "drained-in-part", "--no-fill", "--messages", "15", "--consumers", "2", "--batch", "10",
-            "--duration", "30", "--url", broker.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
-
         // Act
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+        using var json = await ConsumeAsync(
+            "--queue", "drained-in-part", "--no-fill", "--messages", "15", "--consumers", "2", "--batch", "10", "--duration", "30");
 
         // Assert
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
         var verification = json.RootElement.GetProperty("verification");
         verification.GetProperty("foreign_received").GetInt64().Should().Be(15);
         verification.GetProperty("foreign_deleted").GetInt64().Should().Be(15);
         verification.GetProperty("queue_size_after").GetInt64().Should().Be(35, "the rest of the backlog is left for its consumers");
+    }
+
+    /// <summary>The JSON result of a <c>consume</c> run against the broker with <paramref name="args"/>, which must exit 0.</summary>
+    private async Task<JsonDocument> ConsumeAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse(["consume", .. args, "--url", broker.Url.ToString(), "--json", "--quiet"]), output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        return JsonDocument.Parse(output.ToString());
     }
 
     /// <summary>A new queue <paramref name="name"/> holding <paramref name="count"/> messages the run did not send.</summary>
