@@ -18,10 +18,10 @@ public static class MessagesApi
     {
         var group = routes.MapGroup("/messages").WithTags("Messages");
 
-        // Sends and deletes are most of the broker's requests, and a consume may be held for 20 s. So the three take
-        // their services once, here, rather than from a DI scope made for each request, and validate their input in the
-        // handler, without an endpoint filter's frame; a send's 201 and a delete's 200 make no DI scope either
-        // (JsonAnswer), and a send reads its body whole before parsing it (JsonBody).
+        // Sends and deletes are most of the broker's requests, and a consume may be held for up to
+        // Limits:MaxWaitTimeSeconds. So the three take their services once, here, rather than from a DI scope made for
+        // each request, and validate their input in the handler, without an endpoint filter's frame; a send's 201 and a
+        // delete's 200 make no DI scope either (JsonAnswer), and a send reads its body whole before parsing it (JsonBody).
         // Each always writes a body, so they bypass the status-code middleware (see UseWonderQProblems; a send's body
         // that could not be read is answered by RequestBodyLimit). See docs/performance-journal.md (2026-12-05).
         var services = routes.ServiceProvider;

@@ -109,8 +109,21 @@ public sealed class PostgresStorageOptions
     /// </summary>
     public TimeSpan NotificationCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long that check may go unanswered before the broker counts the connection lost and connects again: a server
+    /// that froze, or a network that drops packets rather than refusing them, would otherwise hold it deaf for as long as
+    /// the operating system keeps a silent connection open. Whole seconds, as Npgsql counts a command's timeout.
+    /// </summary>
+    public int NotificationCheckTimeoutSeconds { get; set; } = 5;
+
     /// <summary>How long the broker waits before it connects again to hear other brokers' changes, after losing that connection.</summary>
     public TimeSpan NotificationRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a stopping broker waits for the server to take the notification of its last requests' changes; the
+    /// other brokers' consumers sleep through whatever it could not tell, until their wait runs out.
+    /// </summary>
+    public TimeSpan FinalNotificationTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>The most sends that go in as one statement and one commit; the rest wait for the next.</summary>
     public int MaxBatchSends { get; set; } = 256;
@@ -154,6 +167,12 @@ public sealed class PostgresStorageOptions
                 "Storage:Postgres:NotificationCheckInterval must be from 00:00:01 to 01:00:00.", ["Postgres.NotificationCheckInterval"]);
         }
 
+        if (NotificationCheckTimeoutSeconds is < 1 or > 300)
+        {
+            yield return new ValidationResult(
+                "Storage:Postgres:NotificationCheckTimeoutSeconds must be from 1 to 300.", ["Postgres.NotificationCheckTimeoutSeconds"]);
+        }
+
         if (MaxBatchSends is < 1 or > 10_000)
         {
             yield return new ValidationResult("Storage:Postgres:MaxBatchSends must be from 1 to 10000.", ["Postgres.MaxBatchSends"]);
@@ -173,6 +192,12 @@ public sealed class PostgresStorageOptions
         {
             yield return new ValidationResult(
                 "Storage:Postgres:NotificationRetryInterval must be from 00:00:00.010 to 00:05:00.", ["Postgres.NotificationRetryInterval"]);
+        }
+
+        if (FinalNotificationTimeout < TimeSpan.Zero || FinalNotificationTimeout > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult(
+                "Storage:Postgres:FinalNotificationTimeout must be from 00:00:00 to 00:01:00.", ["Postgres.FinalNotificationTimeout"]);
         }
     }
 

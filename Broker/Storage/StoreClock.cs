@@ -6,7 +6,7 @@ namespace WonderQ.Broker.Storage;
 /// that ran ahead, a virtual machine restored from a snapshot) would otherwise hide the messages sent just before it,
 /// whose visible_at then lies ahead, and hand newer messages out before them. Standing still until the wall clock
 /// catches up instead only makes the reservations taken meanwhile last longer, never shorter. Timers and elapsed
-/// times come from the monotonic clock underneath, as before.
+/// times still come from the monotonic clock underneath, which no step of the wall clock moves.
 /// </summary>
 public sealed class StoreClock(TimeProvider time, ILogger<StoreClock> logger) : TimeProvider
 {

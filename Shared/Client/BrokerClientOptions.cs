@@ -96,7 +96,8 @@ public sealed class BrokerClientOptions : IValidatableObject
             yield return new ValidationResult("Broker:RetryMaxDelay must be more than 00:00:00 and at most 00:05:00.", [nameof(RetryMaxDelay)]);
         }
 
-        // Under the host's shutdown timeout (30 s), which would cut the requests short without their answer.
+        // Also held under the host's shutdown timeout, which would cut the requests short without their answer: see
+        // AddBrokerClient, which compares the two.
         if (!StopGraceValid)
         {
             yield return new ValidationResult("Broker:StopGrace must be from 00:00:00 to 00:00:20.", [nameof(StopGrace)]);

@@ -217,7 +217,7 @@ public static class WebConventions
     /// Kestrel says an endpoint has no certificate only in a sentence (one that does not name the endpoint), in a plain
     /// InvalidOperationException with no HResult of its own: what tells it apart is its thrower, the internal class
     /// that sets up TLS for <c>Kestrel:Endpoints</c>, which throws nothing else itself. Found by name, as the host's
-    /// logger is; should it ever be renamed, the failure is shown with its stack trace, as before.
+    /// logger is; should it ever be renamed, the failure is shown with its stack trace, as any other is.
     /// </summary>
     private static readonly Type? _tlsConfigurationLoader =
         typeof(KestrelServerOptions).Assembly.GetType("Microsoft.AspNetCore.Server.Kestrel.Core.TlsConfigurationLoader");
@@ -351,7 +351,7 @@ public static class WebConventions
     /// port already taken shows only when the server binds, and a database file the broker cannot use only when its
     /// store opens: the host's log of such a refusal is dropped here, so that Run's one line is all the operator reads.
     /// So is its log of a start cancelled by a stop (run.sh stopping the others when one app refuses), which is no
-    /// failure. Any other failure is logged as before. The host's logger is resolved from the container by the host's
+    /// failure. Any other failure is logged as the host logs it. The host's logger is resolved from the container by the host's
     /// (internal) type; should that type ever be renamed, a refusal is merely logged as well.
     /// </summary>
     private static void QuietHostOnRefusals(IServiceCollection services)

@@ -71,9 +71,9 @@ internal sealed class PostgresNotifications(
         {
             // What the last requests changed, told before the broker goes: its own consumers are leaving, the others' are not.
             Gather(pending);
-            if (pending.Payloads(_origin) is { Count: > 0 } last)
+            if (pending.Payloads(_origin) is { Count: > 0 } last && _options.FinalNotificationTimeout > TimeSpan.Zero)
             {
-                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                using var deadline = new CancellationTokenSource(_options.FinalNotificationTimeout, time);
                 try
                 {
                     await database.NotifyAsync(last, deadline.Token);
@@ -125,7 +125,8 @@ internal sealed class PostgresNotifications(
                     // A quiet connection says nothing when the server goes away: look at it now and then.
                     if (!await connection.WaitAsync(_options.NotificationCheckInterval, stoppingToken))
                     {
-                        await connection.ExecuteAsync(new CommandDefinition(PostgresSql.Check, commandTimeout: 5, cancellationToken: stoppingToken));
+                        await connection.ExecuteAsync(new CommandDefinition(
+                            PostgresSql.Check, commandTimeout: _options.NotificationCheckTimeoutSeconds, cancellationToken: stoppingToken));
                     }
                 }
             }

@@ -107,7 +107,7 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         _recoveryLogged = true;
         _nextLine = now + interval;
 
-        // A relapse of the last kind within the interval is only counted, as before; any other is news again.
+        // A relapse of the last kind within the interval is only counted, as its repeats were; any other is news again.
         _loggedKinds.Clear();
         if (_current is not null)
         {

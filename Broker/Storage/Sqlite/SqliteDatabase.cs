@@ -115,16 +115,11 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>
-    /// Takes ownership of the file, creates it if needed and brings its schema up to date; returns the writer's
-    /// connection. Throws <see cref="StoreOwnershipException"/> when another broker holds the file, and
+    /// Takes ownership of the file, creates it if needed, brings its schema up to date and opens the writer's
+    /// connection, then runs the writer's first reads (<paramref name="startUp"/>) under the same refusals: a page
+    /// damaged past the schema surfaced there, as an unhandled exception with its stack trace, and the lock file left
+    /// behind. Throws <see cref="StoreOwnershipException"/> when another broker holds the file, and
     /// <see cref="StartRefusedException"/> when SQLite cannot open it or it is not a database.
-    /// </summary>
-    public SqliteConnection OpenWriter() => OpenWriter(connection => connection);
-
-    /// <summary>
-    /// As <see cref="OpenWriter()"/>, and runs the writer's first reads (<paramref name="startUp"/>) under the same
-    /// refusals: a page damaged past the schema surfaced there, as an unhandled exception with its stack trace, and the
-    /// lock file left behind.
     /// </summary>
     public T OpenWriter<T>(Func<SqliteConnection, T> startUp)
     {

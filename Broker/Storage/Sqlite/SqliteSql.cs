@@ -1,7 +1,8 @@
 namespace WonderQ.Broker.Storage.Sqlite;
 
 /// <summary>
-/// Every statement the SQLite store runs. Parameters only; times are Unix milliseconds from the broker's clock.
+/// The statements the SQLite store runs on messages and queues (the schema scripts, pragmas and transaction control
+/// are beside the code that runs them). Parameters only; times are Unix milliseconds from the broker's clock.
 /// A bound <c>LIMIT</c> is written <c>+$size</c>: SQLite plans with a bare parameter's value there, so binding a new one
 /// throws the compiled statement away and parses and plans it again on the next step. The writer's changes are
 /// <c>OR FAIL</c> (and the count triggers', schema 0003): see <see cref="InsertMessage"/>.

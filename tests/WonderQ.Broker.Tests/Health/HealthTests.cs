@@ -57,16 +57,6 @@ public sealed class HealthTests(SharedBroker broker) : IClassFixture<SharedBroke
     }
 
     [Fact]
-    public async Task Healthz_answers_HEAD_as_it_answers_GET()
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Head, "/healthz");
-
-        using var response = await _client.SendAsync(request);
-
-        response.StatusCode.Should().Be(HttpStatusCode.OK);
-    }
-
-    [Fact]
     public async Task OpenApi_document_lists_every_path()
     {
         using var response = await _client.GetAsync("/openapi/v1.json");

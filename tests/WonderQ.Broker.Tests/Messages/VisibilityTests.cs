@@ -73,7 +73,9 @@ public class VisibilityTests : FreshBroker
         await Client.SendAsync(queue.Id, "on the dot");
         await Client.ConsumeAsync(queue.Id, visibilityTimeout: 30);
 
-        Clock.Advance(TimeSpan.FromSeconds(30));
+        Clock.Advance(TimeSpan.FromSeconds(30) - TimeSpan.FromMilliseconds(1));
+        (await Client.ConsumeAsync(queue.Id)).Should().BeEmpty("a millisecond of its timeout is left");
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
         var messages = await Client.ConsumeAsync(queue.Id);
 
         messages.Should().ContainSingle();

@@ -128,7 +128,7 @@ public sealed partial class QueryPlanTests : IDisposable
         var options = Options.Create(new StorageOptions { Sqlite = { Path = _database.Path } });
         var environment = new HostingEnvironment { ContentRootPath = Path.GetDirectoryName(_database.Path)! };
         using var database = new SqliteDatabase(options, environment, NullLogger<SqliteDatabase>.Instance);
-        return database.OpenWriter();
+        return database.OpenWriter(connection => connection);
     }
 
     /// <summary>Two queues, one long and one short, with some messages in flight: what statistics would describe.</summary>

@@ -6,17 +6,23 @@ namespace WonderQ.Broker.Tests.Storage;
 /// <summary>The commit writer's statements, run through SQLite's API rather than Microsoft.Data.Sqlite's commands.</summary>
 public sealed class WriterStatementTests : IDisposable
 {
-    private readonly SqliteConnection _connection = new("Data Source=:memory:");
+    private readonly TempDatabase _database = new();
+    private readonly SqliteConnection _connection;
 
     public WriterStatementTests()
     {
+        _connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False");
         _connection.Open();
         using var create = _connection.CreateCommand();
         create.CommandText = "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER)";
         create.ExecuteNonQuery();
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _connection.Dispose();
+        _database.Dispose();
+    }
 
     [Fact]
     public void Text_numbers_and_nulls_come_back_as_they_were_bound()

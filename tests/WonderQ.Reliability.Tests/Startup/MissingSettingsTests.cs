@@ -60,11 +60,16 @@ public sealed class MissingSettingsTests(ITestOutputHelper output)
     {
         using var database = new TempDatabase();
         using var broker = AppProcess.Start(
-            "Broker", FreePort.Next(), RepoPaths.BrokerDirectory, $"--Storage:Sqlite:Path={database.Path}", "--Logging:LogLevel:WonderQ=Information");
+            "Broker",
+            FreePort.Next(),
+            RepoPaths.BrokerDirectory,
+            $"--Storage:Sqlite:Path={database.Path}",
+            "--Logging:LogLevel:WonderQ=Information",
+            "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
         await broker.WaitReadyAsync();
 
-        // The console logger writes from a queue of its own: a line logged at start is given time to arrive.
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // The console logger writes its queue in order, and the settings are looked at before the host starts.
+        await Eventually.WithinAsync(() => broker.StandardOutput.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         output.WriteLine(broker.StandardOutput);
         broker.StandardOutput.Should().NotContain(Missing);
     }

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using WonderQ.Broker.Messages;
+using WonderQ.Broker.Storage;
 using WonderQ.Broker.Storage.Postgres;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Web;
@@ -530,6 +532,33 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var started = DateTime.UtcNow;
         (await waiting.WaitAsync(TimeSpan.FromSeconds(15))).Should().ContainSingle().Which.Id.Should().Be(id);
         (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(10), "the consumer looked again when its broker listened again, well before its 20 s ran out");
+    }
+
+    [Fact]
+    public async Task A_broker_whose_server_stops_answering_counts_its_line_to_the_others_lost_once_the_check_timeout_passes()
+    {
+        await using var link = new SilentLink(_connectionString);
+        var settings = new Dictionary<string, string>
+        {
+            ["Storage:Postgres:NotificationCheckInterval"] = "00:00:01",
+            ["Storage:Postgres:NotificationCheckTimeoutSeconds"] = "1",
+            ["Storage:Postgres:NotificationRetryInterval"] = "00:00:00.100",
+        };
+        // Npgsql, once the check times out, asks the server to cancel it on a connection of its own, and waits for that
+        // as long as it would to connect (Timeout, 15 s unless set), then for the check to end (Cancellation Timeout).
+        var connectionString = new NpgsqlConnectionStringBuilder(link.ConnectionString) { Timeout = 1, CancellationTimeout = -1 }.ConnectionString;
+        var broker = Broker(systemClock: true, settings, connectionString);
+        var activity = broker.Services.GetRequiredService<QueueActivity>();
+        await Eventually.TrueAsync(() => !activity.Deaf, "the broker listens");
+
+        link.Silence();
+        var silenced = Stopwatch.StartNew();
+        await Eventually.TrueAsync(() => activity.Deaf, "the broker counts its line lost", TimeSpan.FromSeconds(30));
+
+        // Quiet for 1 s, the check unanswered for 1 s, then Npgsql's cancel: about 4 s, and 8 s with the default 5 s.
+        silenced.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6.5));
+        link.Resume();
+        await Eventually.TrueAsync(() => !activity.Deaf, "the broker listens again once the server answers", TimeSpan.FromSeconds(20));
     }
 
     [Fact]
