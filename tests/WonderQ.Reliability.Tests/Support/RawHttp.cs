@@ -35,20 +35,25 @@ public static class RawHttp
         var received = new MemoryStream();
         var reading = ReadAllAsync(stream, received, timeout.Token);
 
+        // A body still being written (or paused) once the server has answered and closed is given up at once.
+        using var answered = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var giveUp = reading.ContinueWith(
+            static (_, state) => ((CancellationTokenSource)state!).Cancel(), answered, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         try
         {
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(head), timeout.Token);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(head), answered.Token);
             if (writeBody is not null)
             {
-                await writeBody(stream, timeout.Token);
+                await writeBody(stream, answered.Token);
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && reading.IsCompleted))
         {
             // The server answered and closed before taking the whole request: the answer is what matters.
         }
 
         await reading;
+        await giveUp;
         var text = Encoding.UTF8.GetString(received.ToArray());
         var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         if (split < 0)
