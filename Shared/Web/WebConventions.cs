@@ -351,8 +351,8 @@ public static class WebConventions
     /// port already taken shows only when the server binds, and a database file the broker cannot use only when its
     /// store opens: the host's log of such a refusal is dropped here, so that Run's one line is all the operator reads.
     /// So is its log of a start cancelled by a stop (run.sh stopping the others when one app refuses), which is no
-    /// failure. Any other failure is logged as the host logs it. The host's logger is resolved from the container by the host's
-    /// (internal) type; should that type ever be renamed, a refusal is merely logged as well.
+    /// failure. Any other failure is logged as the host logs it. The host's logger is resolved from the container by the
+    /// host's (internal) type; should that type ever be renamed, a refusal is merely logged as well.
     /// </summary>
     private static void QuietHostOnRefusals(IServiceCollection services)
     {

@@ -30,8 +30,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         var connection = new NpgsqlConnectionStringBuilder(options.Value.Postgres.ConnectionString);
 
         // Every statement the store runs is one of some thirty (PostgresSql), so each connection keeps them all prepared
-        // rather than have the server parse and plan them on every request; a connection string that sets Max Auto Prepare has its way. Asked
-        // of Keys, not ContainsKey, which is true of every key Npgsql knows, set or not.
+        // rather than have the server parse and plan them on every request; a connection string that sets Max Auto
+        // Prepare has its way. Asked of Keys, not ContainsKey, which is true of every key Npgsql knows, set or not.
         if (!connection.Keys.Cast<string>().Contains("Max Auto Prepare", StringComparer.OrdinalIgnoreCase))
         {
             connection.MaxAutoPrepare = 32;

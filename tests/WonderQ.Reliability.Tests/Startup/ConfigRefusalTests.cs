@@ -733,7 +733,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     /// the immutable attribute (true), which must be taken off again; null when root's chattr +i failed.
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static async Task<bool?> ForbidWritingAsync(string file)
+    internal static async Task<bool?> ForbidWritingAsync(string file)
     {
         if (Environment.UserName != "root")
         {
@@ -752,7 +752,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<(int ExitCode, string Said)> RunAsync(string program, params string[] args)
+    internal static async Task<(int ExitCode, string Said)> RunAsync(string program, params string[] args)
     {
         var info = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in args)
@@ -938,5 +938,43 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         lines.Should().ContainSingle("the refusal is all the app says").Which.Should().StartWith("WonderQ ").And.Contain(" did not start: ");
         return lines[0];
+    }
+}
+
+/// <summary>
+/// A Linux test that needs a file this user cannot write. For root only the immutable attribute does that, and where
+/// <c>chattr +i</c> fails (overlayfs, or no CAP_LINUX_IMMUTABLE) nothing stops root writing a file: there the test is
+/// reported skipped rather than passed unchecked.
+/// </summary>
+public sealed class UnwritableFileFactAttribute : FactAttribute
+{
+    private static readonly Lazy<string?> _skip = new(() =>
+        !OperatingSystem.IsLinux() ? "Linux only: file modes and chattr"
+        : !CanForbidWriting() ? "Running as root where chattr +i fails: nothing stops root writing a file"
+        : null);
+
+    public UnwritableFileFactAttribute() => Skip = _skip.Value;
+
+    /// <summary>Whether <see cref="ConfigRefusalTests.ForbidWritingAsync"/> works on a file in the temp folder, as the test's is.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static bool CanForbidWriting()
+    {
+        var directory = Directory.CreateTempSubdirectory("wonderq-chattr-").FullName;
+        var file = Path.Combine(directory, "probe");
+        File.WriteAllBytes(file, []);
+        try
+        {
+            var forbidden = ConfigRefusalTests.ForbidWritingAsync(file).GetAwaiter().GetResult();
+            if (forbidden == true)
+            {
+                ConfigRefusalTests.RunAsync("chattr", "-i", file).GetAwaiter().GetResult();
+            }
+
+            return forbidden is not null;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

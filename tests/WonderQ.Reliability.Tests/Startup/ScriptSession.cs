@@ -78,59 +78,6 @@ public sealed class LinuxFactAttribute : FactAttribute
     public LinuxFactAttribute() => Skip = OperatingSystem.IsLinux() ? null : "Linux only: setsid and /proc";
 }
 
-/// <summary>
-/// A Linux test that needs a file this user cannot write. For root only the immutable attribute does that, and where
-/// <c>chattr +i</c> fails (overlayfs, or no CAP_LINUX_IMMUTABLE) nothing stops root writing a file: there the test is
-/// reported skipped rather than passed unchecked.
-/// </summary>
-public sealed class UnwritableFileFactAttribute : FactAttribute
-{
-    private static readonly Lazy<string?> _skip = new(() =>
-        !OperatingSystem.IsLinux() ? "Linux only: file modes and chattr"
-        : Environment.UserName == "root" && !RootCanMakeImmutable() ? "Running as root where chattr +i fails: nothing stops root writing a file"
-        : null);
-
-    public UnwritableFileFactAttribute() => Skip = _skip.Value;
-
-    private static bool RootCanMakeImmutable()
-    {
-        var directory = Directory.CreateTempSubdirectory("wonderq-chattr-").FullName;
-        var file = Path.Combine(directory, "probe");
-        File.WriteAllBytes(file, []);
-        try
-        {
-            if (Chattr("+i", file) != 0)
-            {
-                return false;
-            }
-
-            Chattr("-i", file);
-            return true;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            // No chattr (e2fsprogs) on this machine.
-            return false;
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
-
-    private static int Chattr(string change, string file)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("chattr") { RedirectStandardError = true, RedirectStandardOutput = true };
-        info.ArgumentList.Add(change);
-        info.ArgumentList.Add(file);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode;
-    }
-}
-
 /// <inheritdoc cref="LinuxFactAttribute"/>
 public sealed class LinuxTheoryAttribute : TheoryAttribute
 {

@@ -544,8 +544,8 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
             ["Storage:Postgres:NotificationCheckTimeoutSeconds"] = "1",
             ["Storage:Postgres:NotificationRetryInterval"] = "00:00:00.100",
         };
-        // Npgsql, once the check times out, asks the server to cancel it on a connection of its own, and waits for that
-        // as long as it would to connect (Timeout, 15 s unless set), then for the check to end (Cancellation Timeout).
+        // Npgsql, once the check times out, asks the server to cancel it on a connection of its own; against this silent
+        // link that cost twice Timeout (15 s unless set) more.
         var connectionString = new NpgsqlConnectionStringBuilder(link.ConnectionString) { Timeout = 1, CancellationTimeout = -1 }.ConnectionString;
         var broker = Broker(systemClock: true, settings, connectionString);
         var activity = broker.Services.GetRequiredService<QueueActivity>();
@@ -555,7 +555,8 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var silenced = Stopwatch.StartNew();
         await Eventually.TrueAsync(() => activity.Deaf, "the broker counts its line lost", TimeSpan.FromSeconds(30));
 
-        // Quiet for 1 s, the check unanswered for 1 s, then Npgsql's cancel: about 4 s, and 8 s with the default 5 s.
+        // Quiet for 1 s, the check unanswered for 1 s, then Npgsql's cancel for 2 s: about 4 s, and 8 s with the
+        // default timeout of 5 s.
         silenced.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6.5));
         link.Resume();
         await Eventually.TrueAsync(() => !activity.Deaf, "the broker listens again once the server answers", TimeSpan.FromSeconds(20));
