@@ -6,7 +6,7 @@ namespace WonderQ.LoadTest.Wire;
 
 /// <summary>
 /// One HTTP/2 connection without TLS (h2c, prior knowledge) carrying many requests at once, for the broker's h2c port
-/// (README, "HTTP/2 clients"). Just enough HTTP/2 for the load test, and lean for the same reason as
+/// (docs/configuration.md, "HTTP/2 clients"). Just enough HTTP/2 for the load test, and lean for the same reason as
 /// <see cref="WireConnection"/>: frames that concurrent requests queue while a write is under way go out together in
 /// the next one. Not here: server push (refused in SETTINGS), a dynamic HPACK table (its size is set to 0, so a
 /// response's headers are all literal or static), priorities, request bodies larger than the server's initial stream
