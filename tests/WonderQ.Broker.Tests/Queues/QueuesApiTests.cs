@@ -104,7 +104,7 @@ public partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedB
     [Fact]
     public async Task Names_differing_only_in_case_are_two_queues()
     {
-        // The README says so, beside the parameter names that match without regard to case.
+        // docs/api.md says so, beside the parameter names that match without regard to case.
         var lower = await _client.CreateQueueAsync(Wire.UniqueQueueName("case"));
         var upper = await _client.CreateQueueAsync(lower.Name.ToUpperInvariant());
         await _client.SendAsync(upper.Id, "for the upper-case queue");

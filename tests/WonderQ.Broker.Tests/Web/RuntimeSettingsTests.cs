@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace WonderQ.Broker.Tests.Web;
 
 /// <summary>
-/// The garbage collector's settings the README promises are the ones the broker's build writes into its
+/// The garbage collector's settings docs/configuration.md promises are the ones the broker's build writes into its
 /// runtimeconfig.json, which the runtime reads at start: the idle waiters' memory and tail latency depend on all three.
 /// </summary>
 public sealed class RuntimeSettingsTests

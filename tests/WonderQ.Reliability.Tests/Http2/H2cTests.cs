@@ -12,7 +12,7 @@ using WonderQ.Shared.Json;
 namespace WonderQ.Reliability.Tests.Http2;
 
 /// <summary>
-/// The README's recipe for HTTP/2 clients: Kestrel serves one protocol on a cleartext port, so HTTP/1.1 keeps its
+/// The recipe for HTTP/2 clients (docs/configuration.md): Kestrel serves one protocol on a cleartext port, so HTTP/1.1 keeps its
 /// port and h2c (prior knowledge) gets one of its own.
 /// </summary>
 public sealed class H2cBroker : KestrelBroker

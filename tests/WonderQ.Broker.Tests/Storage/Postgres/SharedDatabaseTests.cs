@@ -469,7 +469,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     [Fact]
     public async Task A_broker_whose_user_was_granted_only_the_use_of_the_tables_another_created_serves_the_queues()
     {
-        // The README's grants for a broker whose user did not create the tables, and no more: no CREATE on the schema.
+        // docs/postgres.md's grants for a broker whose user did not create the tables, and no more: no CREATE on the schema.
         var creator = Broker(systemClock: true);
         var queue = await creator.CreateClient().CreateQueueAsync();
         await creator.DisposeAsync();
