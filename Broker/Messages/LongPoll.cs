@@ -139,13 +139,13 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Stor
 
     /// <summary>
     /// Whether a claim now could find nothing that <paramref name="empty"/> did not: no publish, reservation or deletion
-    /// on its queue since, and none of its reservations run out yet. (Checked again once parked, so that any later
-    /// change or expiry wakes the consumer.)
+    /// on its queue since, none of its reservations run out yet, and on a shared store the look not too old to trust.
+    /// (Checked again once parked, so that any later change or expiry wakes the consumer.)
     /// </summary>
     private bool NothingNewSince(ClaimResult empty) =>
         !store.Activity.Deaf
         && store.Activity.ChangesTo(empty.QueueId) == empty.ChangesSeen
-        && (empty.NextExpiry is not { } expiry || expiry > time.GetUtcNow());
+        && (empty.StandsUntil is not { } until || until > time.GetUtcNow());
 
     private sealed record EmptyLook(QueueRef Queue, ClaimResult Claim);
 

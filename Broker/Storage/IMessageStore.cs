@@ -41,7 +41,7 @@ public interface IMessageStore
     /// Reserves up to <paramref name="size"/> retrievable messages under one fresh token in one atomic step;
     /// null when there is no such queue. With <paramref name="mayPark"/> (the caller waits if it finds nothing), an
     /// empty result also says what a second look would have to see (<see cref="ClaimResult.ChangesSeen"/>,
-    /// <see cref="ClaimResult.NextExpiry"/>).
+    /// <see cref="ClaimResult.StandsUntil"/>).
     /// </summary>
     Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken);
 
@@ -68,8 +68,13 @@ public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Message
     /// <summary>For a claim that found nothing: <see cref="QueueActivity.ChangesTo"/> as it ran.</summary>
     public long ChangesSeen { get; init; }
 
-    /// <summary>For a claim that may park and found nothing: when the queue's first reservation runs out, if it has any.</summary>
-    public DateTimeOffset? NextExpiry { get; init; }
+    /// <summary>
+    /// For a claim that may park and found nothing: until when a second look could find nothing new unless a change is
+    /// heard of. That is when the queue's first reservation runs out, if it has any; and on a store shared with other
+    /// brokers, no later than the store trusts that it hears of every change (a broker that dies between its commit and
+    /// its notification tells nothing).
+    /// </summary>
+    public DateTimeOffset? StandsUntil { get; init; }
 }
 
 public enum DeleteMessageResult

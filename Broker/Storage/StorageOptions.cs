@@ -125,6 +125,13 @@ public sealed class PostgresStorageOptions
     /// </summary>
     public TimeSpan FinalNotificationTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a consume that found a queue empty lets this broker's next consumers of that queue park without a claim
+    /// of their own, while it hears of no change to the queue. It bounds how long a change that another broker committed
+    /// but never announced (it died between its commit and its notification) goes unseen by consumers arriving here.
+    /// </summary>
+    public TimeSpan EmptyLookLifetime { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The most sends that go in as one statement and one commit; the rest wait for the next.</summary>
     public int MaxBatchSends { get; set; } = 256;
 
@@ -171,6 +178,11 @@ public sealed class PostgresStorageOptions
         {
             yield return new ValidationResult(
                 "Storage:Postgres:NotificationCheckTimeoutSeconds must be from 1 to 300.", ["Postgres.NotificationCheckTimeoutSeconds"]);
+        }
+
+        if (EmptyLookLifetime < TimeSpan.Zero || EmptyLookLifetime > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult("Storage:Postgres:EmptyLookLifetime must be from 00:00:00 to 00:01:00.", ["Postgres.EmptyLookLifetime"]);
         }
 
         if (MaxBatchSends is < 1 or > 10_000)

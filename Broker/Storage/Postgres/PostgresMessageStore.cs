@@ -1,6 +1,7 @@
 using System.Data;
 using System.Text;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using WonderQ.Shared.Contracts;
 
@@ -13,9 +14,17 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// other brokers once it has committed (<see cref="PostgresNotifications"/>), as it is to this one's consumers.
 /// </summary>
 internal sealed class PostgresMessageStore(
-    PostgresDatabase database, PostgresSends sends, PostgresDeletes deletes, PostgresNotifications notifications, QueueActivity activity, StoreClock time)
+    PostgresDatabase database,
+    PostgresSends sends,
+    PostgresDeletes deletes,
+    PostgresNotifications notifications,
+    QueueActivity activity,
+    StoreClock time,
+    IOptions<StorageOptions> options)
     : IMessageStore
 {
+    private readonly TimeSpan _emptyLookLifetime = options.Value.Postgres.EmptyLookLifetime;
+
     public QueueActivity Activity => activity;
 
     public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) => database.RunAsync(
@@ -278,10 +287,13 @@ internal sealed class PostgresMessageStore(
                     ? await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
                         PostgresSql.NextExpiry, new { queue_id = queueId, after = Millis(now) }, cancellationToken: cancellationToken))
                     : null;
+                // Another broker's change is heard of by its notification alone, which a broker that dies just after its
+                // commit never sends: consumers of this broker stop trusting this look before long (LongPoll).
+                var trusted = now + _emptyLookLifetime;
                 return claim with
                 {
                     ChangesSeen = changesSeen,
-                    NextExpiry = nextExpiry is { } ms ? Time(ms) : null,
+                    StandsUntil = nextExpiry is { } ms && Time(ms) < trusted ? Time(ms) : trusted,
                 };
             },
             cancellationToken);

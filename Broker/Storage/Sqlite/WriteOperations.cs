@@ -189,7 +189,7 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
             Result = new ClaimResult(found.Id, [])
             {
                 ChangesSeen = activity.ChangesTo(found.Id),
-                NextExpiry = nextExpiry is { } ms ? SqliteRows.Time(ms) : null,
+                StandsUntil = nextExpiry is { } ms ? SqliteRows.Time(ms) : null,
             };
             return;
         }

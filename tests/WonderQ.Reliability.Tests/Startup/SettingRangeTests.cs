@@ -30,6 +30,7 @@ public sealed class SettingRangeTests
     [InlineData("Postgres", "Storage:Postgres:NotificationCheckTimeoutSeconds", "1", "300", "0", "301", "")]
     [InlineData("Postgres", "Storage:Postgres:NotificationRetryInterval", "00:00:00.010", "00:05:00", "00:00:00.009", "00:05:00.001", "")]
     [InlineData("Postgres", "Storage:Postgres:FinalNotificationTimeout", "00:00:00", "00:01:00", "-00:00:00.001", "00:01:00.001", "")]
+    [InlineData("Postgres", "Storage:Postgres:EmptyLookLifetime", "00:00:00", "00:01:00", "-00:00:00.001", "00:01:00.001", "")]
     [InlineData("Postgres", "Storage:Postgres:MaxBatchSends", "1", "10000", "0", "10001", "")]
     [InlineData("Postgres", "Storage:Postgres:MaxBatchSendBytes", "1024", "268435456", "1023", "268435457", "")]
     [InlineData("Postgres", "Storage:Postgres:MaxBatchDeletes", "1", "10000", "0", "10001", "")]

@@ -583,6 +583,35 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_whose_broker_died_before_announcing_it_is_found_once_the_last_empty_look_is_older_than_EmptyLookLifetime()
+    {
+        var broker = Broker(settings: new Dictionary<string, string> { ["Storage:Postgres:EmptyLookLifetime"] = "00:00:05" });
+        var consumer = broker.CreateClient();
+        var queue = await consumer.CreateQueueAsync();
+        await Eventually.TrueAsync(() => !broker.Services.GetRequiredService<QueueActivity>().Deaf, "the broker listens");
+        var first = consumer.ConsumeAsync(queue.Id, waitTime: 1);
+        await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 1, "the first consumer is asleep");
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        (await first.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
+
+        // What another broker leaves behind when it is killed after its commit and before its notification went out.
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var id = await ScalarAsync<long>(
+            $"INSERT INTO messages (queue_id, body, created_at, visible_at) VALUES (@value, 'never announced', {now}, {now}) RETURNING id", queue.Id);
+
+        // Within the lifetime a consumer trusts the empty look and parks without a claim (10,000 re-polling an idle queue
+        // cost the database nothing); once it is older, the next consumer claims and is answered at once.
+        var trusting = consumer.ConsumeAsync(queue.Id, waitTime: 20);
+        await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 1, "a consumer parks on the look of a second ago");
+        _clock.Advance(TimeSpan.FromSeconds(4));
+        (await consumer.ConsumeAsync(queue.Id, waitTime: 20).WaitAsync(TimeSpan.FromSeconds(10)))
+            .Should().ContainSingle().Which.Id.Should().Be(id);
+
+        _clock.Advance(TimeSpan.FromSeconds(16));
+        (await trusting.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty("its wait ran out, and the message is reserved");
+    }
+
+    [Fact]
     public void A_broker_whose_database_does_not_answer_stops_at_start_saying_so()
     {
         var unreachable = new NpgsqlConnectionStringBuilder(_connectionString) { Port = FreePort.Next(), Timeout = 2 }.ConnectionString;
