@@ -139,7 +139,21 @@ public sealed class BrokerClient(
     /// </summary>
     public async Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken = default)
     {
-        if (!await MatchesAsync(queue, cancellationToken))
+        // Deleted by id, which is never given out again, once a name is found: a retry of a delete by name whose answer
+        // was lost would take a queue of that name that another client (a /dispatch, say) created in between, with
+        // every message sent to it since.
+        var id = queue.Id;
+        if (queue.Name is not null)
+        {
+            if (await FindQueueAsync(queue, cancellationToken) is not { } found)
+            {
+                return false;
+            }
+
+            id = found.Id;
+        }
+
+        if (id is null)
         {
             return false;
         }
@@ -147,7 +161,7 @@ public sealed class BrokerClient(
         var call = new CallNote();
         try
         {
-            await SendAsync<SuccessResponse>(HttpMethod.Delete, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}", null, cancellationToken, note: call);
+            await SendAsync<SuccessResponse>(HttpMethod.Delete, $"queues/{id.Value.ToString(CultureInfo.InvariantCulture)}", null, cancellationToken, note: call);
             return true;
         }
         catch (BrokerException ex) when (ex.Status == HttpStatusCode.NotFound)
@@ -214,8 +228,8 @@ public sealed class BrokerClient(
     /// <summary>
     /// Whether a queue named by both id and name is one queue. The broker's <c>/queues/{queue}</c> takes one of them,
     /// and the route would carry the id alone: a name that is not that queue's (a broker started afresh on a new
-    /// database gives the id out again, to another queue) would go unchecked, and the delete take the other queue with
-    /// all its messages. Ids are never given out twice by one database, so the queue found is the one the id then names.
+    /// database gives the id out again, to another queue) would go unchecked, and the peek show the other queue's
+    /// messages. Ids are never given out twice by one database, so the queue found is the one the id then names.
     /// </summary>
     private async Task<bool> MatchesAsync(QueueRef queue, CancellationToken cancellationToken) =>
         queue.Id is null || queue.Name is null || await FindQueueAsync(queue, cancellationToken) is not null;

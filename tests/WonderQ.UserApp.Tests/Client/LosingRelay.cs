@@ -35,7 +35,8 @@ public sealed class LosingRelay : IAsyncDisposable
 
     /// <param name="method">The method whose first answer is lost.</param>
     /// <param name="reset">The connection is reset rather than answered 502.</param>
-    public static async Task<LosingRelay> StartAsync(Uri broker, string method, bool reset)
+    /// <param name="whileLost">Done once the broker has answered the request whose answer is lost, before the client learns of the loss.</param>
+    public static async Task<LosingRelay> StartAsync(Uri broker, string method, bool reset, Func<Task>? whileLost = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -65,6 +66,11 @@ public sealed class LosingRelay : IAsyncDisposable
             Interlocked.Increment(ref relay._forwarded);
             if (context.Request.Method == method && Interlocked.Exchange(ref relay._lost, 1) == 0)
             {
+                if (whileLost is not null)
+                {
+                    await whileLost();
+                }
+
                 if (reset)
                 {
                     context.Abort();

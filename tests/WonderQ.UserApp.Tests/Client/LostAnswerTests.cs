@@ -59,6 +59,30 @@ public sealed class LostAnswerTests(KestrelBroker broker) : IClassFixture<Kestre
         relay.Forwarded.Should().Be(2);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_delete_by_name_whose_answer_was_lost_leaves_the_queue_of_that_name_created_before_its_retry(bool reset)
+    {
+        var name = $"named-again-{reset}";
+        await _direct.Client.CreateQueueAsync(name);
+        QueueDto? again = null;
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "DELETE", reset, whileLost: async () =>
+        {
+            // Another client, a /dispatch say, makes the name's queue again and sends to it while this answer is lost.
+            again = await _direct.Client.CreateQueueAsync(name);
+            await _direct.Client.SendAsync(QueueRef.ById(again.Id), "sent to the new queue");
+        });
+        using var client = new TestBrokerClient(relay.Url);
+
+        var deleted = await client.Client.DeleteQueueAsync(QueueRef.ByName(name));
+
+        deleted.Should().BeTrue("this call's first attempt deleted the queue it named");
+        (await _direct.Client.FindQueueAsync(QueueRef.ByName(name))).Should().NotBeNull().And.Be(again);
+        (await _direct.Client.ConsumeAsync(QueueRef.ByName(name), size: 10, waitTimeSeconds: 0))
+            .Should().ContainSingle().Which.Body.Should().Be("sent to the new queue");
+    }
+
     [Fact]
     public async Task A_delete_of_a_queue_that_is_not_there_is_false_when_no_answer_was_lost()
     {
