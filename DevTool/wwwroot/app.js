@@ -68,8 +68,8 @@
 
   // An action's refresh can overlap the poll's, and their answers can come back in either order: each kind of answer is
   // shown only when it was asked for after the one on the page, or an older answer would put back what just changed.
-  const asked = { queues: 0, messages: 0 };
-  const shown = { queues: 0, messages: 0 };
+  const asked = { queues: 0, messages: 0, refresh: 0 };
+  const shown = { queues: 0, messages: 0, refresh: 0 };
   const newest = (kind, ticket) => (ticket > shown[kind] ? ((shown[kind] = ticket), true) : false);
 
   // ---- talking to the DevTool ---------------------------------------------------------------------------------
@@ -603,7 +603,8 @@
       const response = await send("GET", path, undefined, last && last.tag ? { "If-None-Match": last.tag } : {});
       const messages = response.status === 304 ? last.messages : await response.json();
       // An answer overtaken by a change of queue or size (a poll was in flight) is not what the reader asked for now.
-      if (messagesPath() !== path || !newest("messages", ticket)) return;
+      // (The name as well as the path: with no queue open the path reads "/queues/null", as it does for a queue named null.)
+      if (state.selected !== name || messagesPath() !== path || !newest("messages", ticket)) return;
       const tag = response.headers.get("ETag");
       state.peek = tag ? { path, tag, messages } : null;
       state.peeked = { queue: name, size, messages, ticket };
@@ -618,7 +619,7 @@
         showMessagesHint(`Queue ${name} no longer exists.`);
       } else if (isOutage(error)) {
         throw error;
-      } else if (error instanceof ApiError && messagesPath() === path && newest("messages", ticket)) {
+      } else if (error instanceof ApiError && state.selected === name && messagesPath() === path && newest("messages", ticket)) {
         // Refused (a size the broker does not allow, say): said instead of the list, which is not the one asked for.
         showMessagesHint(`Could not list the messages of ${name}: ${problemText(error)}`);
       }
@@ -632,16 +633,21 @@
    * `changed`: the page has just changed a queue, so an answer for the messages already on its way is too old.
    */
   async function refresh(changed = false) {
+    // An action's refresh and the poll's can end in either order: the banner and the time of the last update follow the
+    // one asked for last, or a poll that failed while the broker was away would bring the banner back after it returned.
+    const ticket = ++asked.refresh;
     try {
       await refreshQueues();
       await refreshMessages(changed);
       // Only once both answered: cleared after the queues alone, a banner the open queue's failure brings back would
       // blink (and be announced) every second, and the page would call itself up to date.
-      state.lastSuccess = new Date();
-      clearOutage();
+      if (newest("refresh", ticket)) {
+        state.lastSuccess = new Date();
+        clearOutage();
+      }
       renderSent();
     } catch (error) {
-      if (isOutage(error)) showOutage(error);
+      if (isOutage(error) && newest("refresh", ticket)) showOutage(error);
     }
     renderFreshness();
   }

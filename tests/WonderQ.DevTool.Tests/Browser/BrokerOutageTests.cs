@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FluentAssertions;
 using static Microsoft.Playwright.Assertions;
 
 namespace WonderQ.DevTool.Tests.Browser;
@@ -35,6 +36,40 @@ public sealed class BrokerOutageTests(ChromiumFixture chromium) : IAsyncLifetime
         await Expect(dashboard.Banner).ToBeHiddenAsync();
         await Expect(dashboard.Page.Locator("#freshness")).Not.ToHaveClassAsync(new Regex("stale"));
         await Expect(dashboard.QueueRow("survivor")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task A_poll_that_failed_while_the_broker_was_down_answered_after_the_page_saw_it_back_does_not_bring_the_banner_back()
+    {
+        await _apps.BrokerClient.CreateQueueAsync("survivor");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.Url);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow("survivor")).ToHaveCountAsync(1);
+        await _apps.StopBrokerAsync();
+        await Expect(dashboard.Banner).ToBeVisibleAsync();
+
+        // A poll's answer while the broker is down, slow on its way to the page; the poll waits for it, and a queue created
+        // from the page meanwhile finds the broker back.
+        var release = await dashboard.HoldNextAnswerAsync("**/queues");
+        await _apps.RestartBrokerAsync();
+        await page.Locator("#new-queue-name").FillAsync("after");
+        await page.Locator("#create-queue button[type=submit]").ClickAsync();
+        await Expect(dashboard.QueueRow("after")).ToHaveCountAsync(1);
+        await Expect(dashboard.Banner).ToBeHiddenAsync();
+        await page.EvaluateAsync("""
+            banner => {
+              window.bannerShown = 0;
+              new MutationObserver(() => { if (!banner.hidden) window.bannerShown++; }).observe(banner, { attributes: true });
+            }
+            """, await dashboard.Banner.ElementHandleAsync());
+        var updated = await page.Locator("#updated").TextContentAsync() ?? "";
+        var pollAnswered = page.WaitForResponseAsync(response => response.Url.EndsWith("/queues", StringComparison.Ordinal) && response.Status == 503);
+        release();
+        await pollAnswered;
+        await Expect(page.Locator("#updated")).Not.ToHaveTextAsync(updated);
+
+        (await page.EvaluateAsync<int>("() => window.bannerShown")).Should().Be(0, "the held failure is older than the answer that cleared the banner");
+        await Expect(dashboard.Banner).ToBeHiddenAsync();
     }
 
     [Fact]

@@ -60,5 +60,31 @@ public sealed class DashboardPage : IAsyncDisposable
         await Page.Locator("#send-message button[type=submit]").ClickAsync();
     }
 
+    /// <summary>
+    /// The next poll's GET of <paramref name="url"/> is read from the DevTool at once, then held on its way to the page
+    /// until the returned action lets it through; other requests pass.
+    /// </summary>
+    public async Task<Action> HoldNextAnswerAsync(string url)
+    {
+        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = 0;
+        await Page.RouteAsync(url, async route =>
+        {
+            if (route.Request.Method != "GET" || Interlocked.Exchange(ref held, 1) == 1)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+
+            var before = await route.FetchAsync();
+            fetched.SetResult();
+            await release.Task;
+            await route.FulfillAsync(new() { Response = before });
+        });
+        await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        return () => release.SetResult();
+    }
+
     public async ValueTask DisposeAsync() => await _context.DisposeAsync();
 }

@@ -475,6 +475,32 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_slow_poll_of_a_queue_named_null_answered_after_it_was_deleted_from_the_page_does_not_put_its_messages_back()
+    {
+        // With no queue open the page's path for the messages reads /queues/null, as this queue's does.
+        const string Name = "null";
+        await apps.BrokerClient.CreateQueueAsync(Name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(Name), "deleted with its queue");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await dashboard.OpenQueueAsync(Name);
+        await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["deleted with its queue"]);
+        var release = await dashboard.HoldNextAnswerAsync($"**/queues/{Name}?*");
+
+        await dashboard.QueueRow(Name).Locator(".delete-queue").ClickAsync();
+        await page.Locator("#confirm-button").ClickAsync();
+        await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"Deleted {Name}. Click a queue to see its oldest messages.");
+        var updated = await page.Locator("#updated").TextContentAsync() ?? "";
+        var pollAnswered = page.WaitForResponseAsync(response => response.Url.Contains($"/queues/{Name}?", StringComparison.Ordinal));
+        release();
+        await pollAnswered;
+        await Expect(page.Locator("#updated")).Not.ToHaveTextAsync(updated);
+
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(0);
+        await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"Deleted {Name}. Click a queue to see its oldest messages.");
+    }
+
+    [Fact]
     public async Task A_queue_can_be_created_and_deleted_from_the_page_with_a_confirmation()
     {
         var name = NewQueueName("made-here");
@@ -701,7 +727,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var page = dashboard.Page;
         var size = dashboard.QueueRow(name).Locator(".queue-size");
         await Expect(size).ToHaveTextAsync("0");
-        var release = await HoldNextAnswerAsync(page, "**/queues");
+        var release = await dashboard.HoldNextAnswerAsync("**/queues");
 
         await dashboard.SendFromFormAsync(name, "counted");
         await Expect(size).ToHaveTextAsync("1");
@@ -729,7 +755,7 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         var page = dashboard.Page;
         await dashboard.OpenQueueAsync(name);
         await Expect(page.Locator("#messages-hint")).ToHaveTextAsync($"{name} has no messages.");
-        var release = await HoldNextAnswerAsync(page, $"**/queues/{name}?*");
+        var release = await dashboard.HoldNextAnswerAsync($"**/queues/{name}?*");
 
         await dashboard.SendFromFormAsync(name, "listed");
         await Expect(dashboard.MessageRows.Locator("td.body")).ToHaveTextAsync(["listed"]);
@@ -840,31 +866,5 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         await dashboard.Page.Locator("#create-queue button[type=submit]").ClickAsync();
 
         await Expect(dashboard.Page.Locator("#create-status")).ToContainTextAsync("may contain only");
-    }
-
-    /// <summary>
-    /// The next poll's GET of <paramref name="url"/> is read from the DevTool at once, then held on its way to the page
-    /// until the returned action lets it through; other requests pass.
-    /// </summary>
-    private static async Task<Action> HoldNextAnswerAsync(Microsoft.Playwright.IPage page, string url)
-    {
-        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = 0;
-        await page.RouteAsync(url, async route =>
-        {
-            if (route.Request.Method != "GET" || Interlocked.Exchange(ref held, 1) == 1)
-            {
-                await route.ContinueAsync();
-                return;
-            }
-
-            var before = await route.FetchAsync();
-            fetched.SetResult();
-            await release.Task;
-            await route.FulfillAsync(new() { Response = before });
-        });
-        await fetched.Task.WaitAsync(TimeSpan.FromSeconds(15));
-        return () => release.SetResult();
     }
 }
