@@ -465,10 +465,14 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>
-    /// Another process holds the lock: the errno of a refused <c>flock</c> on Unix (EWOULDBLOCK), a sharing or lock
-    /// violation on Windows. Any other failure (a read-only file system, a full disk) is not another broker.
+    /// Another process holds the lock: the errno of a refused <c>flock</c> on Unix (EWOULDBLOCK, 11 on Linux and 35 on
+    /// macOS), a sharing or lock violation on Windows. Any other failure (a read-only file system, a full disk) is not
+    /// another broker.
     /// </summary>
-    private static bool IsLockHeld(IOException ex) => ex.HResult is 11 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+    private static bool IsLockHeld(IOException ex) =>
+        ex.HResult is 11 && OperatingSystem.IsLinux()
+        || ex.HResult is 35 && (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        || ex.HResult is unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     private StartRefusedException CannotOpen(string why, Exception? inner = null) => new(CannotOpenBecause(why), inner);
 
@@ -490,19 +494,51 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>The absolute path with every symbolic link along it followed, as far as the path exists.</summary>
     private static string WithoutLinks(string path)
     {
-        var root = Path.GetPathRoot(path)!;
-        var resolved = root;
-        foreach (var part in path[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        // One link at a time, as the system follows them: a link's target is read against the real folder the link is
+        // in, and a ".." after a link leaves where the link led. .NET's returnFinalTarget reads each target of a chain
+        // against the path of the link before it instead, so a relative chain through a linked folder led elsewhere.
+        var resolved = Path.GetPathRoot(path)!;
+        var pending = new Stack<string>(Parts(path[resolved.Length..]).Reverse());
+        var links = 0;
+        while (pending.TryPop(out var part))
         {
-            resolved = Path.Combine(resolved, part);
-            var entry = new FileInfo(resolved);
-            if (entry.LinkTarget is not null && entry.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+            if (part == ".")
             {
-                resolved = WithoutLinks(target.FullName);
+                continue;
             }
+
+            if (part == "..")
+            {
+                resolved = Path.GetDirectoryName(resolved) ?? resolved;
+                continue;
+            }
+
+            var next = Path.Combine(resolved, part);
+
+            // At most 40 links, as Linux follows before it gives up (ELOOP); past that the path is taken as it reads.
+            if (new FileInfo(next).LinkTarget is { } target && ++links <= 40)
+            {
+                if (Path.IsPathRooted(target))
+                {
+                    resolved = Path.GetPathRoot(target)!;
+                    target = target[resolved.Length..];
+                }
+
+                foreach (var step in Parts(target).Reverse())
+                {
+                    pending.Push(step);
+                }
+
+                continue;
+            }
+
+            resolved = next;
         }
 
         return resolved;
+
+        static string[] Parts(string relative) =>
+            relative.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries);
     }
 
     /// <summary>

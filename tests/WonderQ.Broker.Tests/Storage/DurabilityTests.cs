@@ -266,13 +266,17 @@ public sealed class DurabilityTests : IDisposable
     [Theory]
     [InlineData("a link to the file")]
     [InlineData("a link to its folder")]
+    [InlineData("a chain of relative links through a linked folder")]
     public async Task A_database_reached_through_a_symbolic_link_takes_sends_and_keeps_them(string path)
     {
         // SQLite names the -wal after the file the links lead to, not after the path it was given.
         var realFolder = System.IO.Directory.CreateDirectory(Path.Combine(_database.Directory, "real")).FullName;
-        var linkedPath = path == "a link to the file"
-            ? File.CreateSymbolicLink(Path.Combine(_database.Directory, "link.db"), Path.Combine(realFolder, "q.db")).FullName
-            : Path.Combine(System.IO.Directory.CreateSymbolicLink(Path.Combine(_database.Directory, "link"), realFolder).FullName, "q.db");
+        var linkedPath = path switch
+        {
+            "a link to the file" => File.CreateSymbolicLink(Path.Combine(_database.Directory, "link.db"), Path.Combine(realFolder, "q.db")).FullName,
+            "a link to its folder" => Path.Combine(System.IO.Directory.CreateSymbolicLink(Path.Combine(_database.Directory, "link"), realFolder).FullName, "q.db"),
+            _ => RelativeChain(),
+        };
         long queueId;
         await using (var before = new BrokerApplication(linkedPath))
         {
@@ -288,6 +292,18 @@ public sealed class DurabilityTests : IDisposable
         await using var after = new BrokerApplication(linkedPath);
         using var restarted = after.CreateClient();
         (await restarted.PeekAsync(queueId)).Should().ContainSingle(m => m.Body == "kept behind the link");
+
+        // r/link1 -> d/link2, r/d -> ../real/e, real/e/link2 -> ../q.db: the last ".." is taken in real/e, where the
+        // folder link led, so the chain ends at real/q.db (not at r/q.db, where reading each link against the last one's
+        // path would put it).
+        string RelativeChain()
+        {
+            var r = System.IO.Directory.CreateDirectory(Path.Combine(_database.Directory, "r")).FullName;
+            System.IO.Directory.CreateDirectory(Path.Combine(realFolder, "e"));
+            System.IO.Directory.CreateSymbolicLink(Path.Combine(r, "d"), Path.Combine("..", "real", "e"));
+            File.CreateSymbolicLink(Path.Combine(realFolder, "e", "link2"), Path.Combine("..", "q.db"));
+            return File.CreateSymbolicLink(Path.Combine(r, "link1"), Path.Combine("d", "link2")).FullName;
+        }
     }
 
     [Fact]
