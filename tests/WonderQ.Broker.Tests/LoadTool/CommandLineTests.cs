@@ -299,6 +299,49 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task A_consume_the_server_never_answers_ends_the_run_at_its_hard_limit_saying_so_not_as_a_pass()
+    {
+        // The consumer's long poll is given up at the hard limit: counted as no error, it left the messages "still
+        // queued", and a server that answered no consume passed.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, hangConsumes: true);
+        var time = new FakeTimeProvider();
+        var output = new StringWriter();
+
+        var session = Session.RunAsync(
+            LoadOptions.Parse(["consume", "--url", server.Url.ToString(), "--messages", "5", "--consumers", "1", "--duration", "1", "--json", "--quiet"]),
+            output,
+            TextWriter.Null,
+            time);
+        await server.ConsumeRequested.WaitAsync(TimeSpan.FromSeconds(30));
+        time.Advance(TimeSpan.FromSeconds(61));
+        var exitCode = await session.WaitAsync(TimeSpan.FromSeconds(30));
+
+        exitCode.Should().Be(2, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("error").GetString().Should().Contain("requests were still unanswered when the run's hard limit ran out (61 s from its start");
+    }
+
+    [Fact]
+    public async Task A_latency_run_whose_waiting_consumers_never_get_the_messages_fails_saying_so()
+    {
+        // Five seconds of grace after the last send, in real time: the messages are still queued, but consumers were
+        // waiting for them, which is what the scenario measures.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, hangConsumes: true);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse(["latency", "--url", server.Url.ToString(), "--messages", "2", "--rate", "20", "--consumers", "1", "--duration", "5", "--json", "--quiet"]),
+            output,
+            TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("result").GetString().Should().Be("FAIL");
+        json.RootElement.GetProperty("failures").EnumerateArray().Select(f => f.GetString())
+            .Should().Contain("2 acknowledged messages were not received within 5 s of the last send, with consumers waiting for them");
+    }
+
+    [Fact]
     public async Task A_burst_the_server_is_slow_to_answer_shows_progress()
     {
         await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, sendDelay: TimeSpan.FromSeconds(5));

@@ -23,10 +23,14 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     private long _nextId;
     // Where each send's busy work leaves its result, so that the compiler cannot drop the loop as unused.
     private long _work;
+    private readonly TaskCompletionSource _consumeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private OriginalDialectServer(WebApplication app) => _app = app;
 
     public Uri Url { get; private set; } = null!;
+
+    /// <summary>Done once the first consume has arrived.</summary>
+    public Task ConsumeRequested => _consumeRequested.Task;
 
     /// <param name="loseEvery">Acknowledge every message but store only the others: every n-th is lost (0: none).</param>
     /// <param name="storeTwice">Store every message twice, under two ids, and answer with the first.</param>
@@ -51,6 +55,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// CPU does not shrink when the thread is preempted.
     /// </param>
     /// <param name="consumeDelay">How long each consume waits before it claims messages.</param>
+    /// <param name="hangConsumes">Answer no consume, holding each until its client leaves: a server stuck in its long polls.</param>
     /// <param name="goneAfterFirstCount">
     /// Stop, refusing connections, once the first <c>GET /queues</c> is answered: a server gone right after a run's setup.
     /// </param>
@@ -58,7 +63,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
         bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false, int consumeStatus = StatusCodes.Status200OK,
         TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
-        TimeSpan consumeDelay = default, long sendWork = 0)
+        TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -135,9 +140,16 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                 return Results.Json(new JsonObject { ["id"] = id + answerIdOffset });
             }
         });
-        app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout) =>
+        app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout, CancellationToken aborted) =>
         {
-            await Task.Delay(consumeDelay);
+            server._consumeRequested.TrySetResult();
+            if (hangConsumes)
+            {
+                await Task.Delay(Timeout.Infinite, aborted);
+            }
+
+            // Not cancelled: a consume its client left still claims, as a long poll the run gave up on does.
+            await Task.Delay(consumeDelay, CancellationToken.None);
             if (consumeStatus != StatusCodes.Status200OK)
             {
                 return Results.StatusCode(consumeStatus);
@@ -167,7 +179,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
             if (answer.Count == 0 && wait_time > 0)
             {
                 // The original polls again every 1-2 s; a short pause keeps idle consumers from spinning on the test machine.
-                await Task.Delay(20);
+                await Task.Delay(20, CancellationToken.None);
             }
 
             return Results.Json(answer);

@@ -392,10 +392,11 @@ internal sealed class H2Connection : IDisposable
 
     private void OnHeaderBlockEnd(H2Stream stream, bool endsStream)
     {
-        // The first block is the response's; a later one would be trailers, which the broker does not send.
-        if (stream.Status == 0)
+        // The first final block is the response's; a later one would be trailers, which the broker does not send. An
+        // interim answer (100 Continue, 103 Early Hints) may come before it, and is passed over.
+        if (stream.Status == 0 && H2Headers.ReadStatus(stream.HeaderBlock.WrittenSpan) is var status and not (>= 100 and < 200))
         {
-            stream.Status = H2Headers.ReadStatus(stream.HeaderBlock.WrittenSpan);
+            stream.Status = status;
         }
 
         stream.HeaderBlock.ResetWrittenCount();
@@ -409,7 +410,9 @@ internal sealed class H2Connection : IDisposable
     {
         for (var i = 0; i + 6 <= payload.Length; i += 6)
         {
-            var value = BinaryPrimitives.ReadInt32BigEndian(payload[(i + 2)..]);
+            // Unsigned: a server that sets no limit on its streams says 2^32 - 1. The window and the frame size are
+            // below 2^31 in any server that keeps the protocol.
+            var value = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(payload[(i + 2)..]), int.MaxValue);
             switch (BinaryPrimitives.ReadUInt16BigEndian(payload[i..]))
             {
                 case 0x3 when value < _maxStreams:
