@@ -38,9 +38,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
 
         DataSource = NpgsqlDataSource.Create(connection);
+
+        // One connection is the listener's (PostgresNotifications); the rest serve requests.
+        var forRequests = connection.Pooling ? connection.MaxPoolSize - 1 : int.MaxValue;
+        LoneWaits = new SemaphoreSlim(Math.Max(1, forRequests / 2));
     }
 
     public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>
+    /// The connections statements that may wait on their own for a row another transaction holds (a send or a delete
+    /// behind a queue's deletion, which takes seconds for a large queue) hold at once: half of those left to requests.
+    /// Thirty producers still sending to a queue being deleted otherwise took every connection, and the sends, claims and
+    /// health checks of every other queue waited for one until Npgsql's Timeout, then were answered 503.
+    /// </summary>
+    public SemaphoreSlim LoneWaits { get; }
 
     /// <summary>The channel of this deployment's notifications, known once <see cref="Prepare"/> has run.</summary>
     public string Channel { get; private set; } = "";

@@ -94,9 +94,19 @@ internal sealed class PostgresDeletes
 
     private async Task DeleteAloneAsync(Delete delete)
     {
+        var cancellationToken = delete.Cancelled;
         try
         {
-            var cancellationToken = delete.Cancelled;
+            await _database.LoneWaits.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException ex)
+        {
+            delete.Result.TrySetException(ex);
+            return;
+        }
+
+        try
+        {
             await using var connection = await _database.OpenAsync(cancellationToken);
             var deleted = delete.Token is null
                 ? await connection.ExecuteAsync(new CommandDefinition(PostgresSql.DeleteMessage, new { id = delete.Id }, cancellationToken: cancellationToken))
@@ -112,6 +122,10 @@ internal sealed class PostgresDeletes
         catch (Exception ex)
         {
             delete.Result.TrySetException(ex);
+        }
+        finally
+        {
+            _database.LoneWaits.Release();
         }
     }
 

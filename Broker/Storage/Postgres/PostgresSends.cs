@@ -91,6 +91,7 @@ internal sealed class PostgresSends
     /// </summary>
     private async Task InsertAloneAsync(Send send)
     {
+        await _database.LoneWaits.WaitAsync();
         try
         {
             await using var connection = await _database.OpenAsync();
@@ -104,6 +105,10 @@ internal sealed class PostgresSends
         catch (Exception ex)
         {
             send.Result.TrySetException(ex);
+        }
+        finally
+        {
+            _database.LoneWaits.Release();
         }
     }
 

@@ -453,6 +453,42 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sends_waiting_for_a_queue_s_deletion_leave_connections_to_the_sends_of_other_queues()
+    {
+        // Three connections for requests besides the listener's: three sends waiting for the deletion took them all, and
+        // every other request waited for one until Npgsql's Timeout, then was answered 503.
+        var pooled = new NpgsqlConnectionStringBuilder(_connectionString) { MaxPoolSize = 4 }.ConnectionString;
+        var client = Broker(connectionString: pooled).CreateClient();
+        var going = await client.CreateQueueAsync();
+        var staying = await client.CreateQueueAsync();
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var deleting = await connection.BeginTransactionAsync();
+        await using (var deleteQueue = new NpgsqlCommand("DELETE FROM queues WHERE id = @id", connection, deleting))
+        {
+            deleteQueue.Parameters.AddWithValue("id", going.Id);
+            (await deleteQueue.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        var waiting = Enumerable.Range(0, 3)
+            .Select(i => client.PostAsync("/messages", Wire.Json(new SendMessageRequest(going.Id, null, $"to a queue on its way out {i}"))))
+            .ToList();
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) >= 1, "a send waits for the deletion");
+        await Task.Delay(300);
+
+        (await ScalarAsync<long>(WaitingBehind, connection.ProcessID)).Should().Be(1, "one waits in the server, the others in the broker without a connection");
+        var sent = await client.SendAsync(staying.Id, "not held up").WaitAsync(TimeSpan.FromSeconds(10));
+        (await client.PeekAsync(staying.Id)).Should().ContainSingle().Which.Id.Should().Be(sent);
+        waiting.Should().OnlyContain(w => !w.IsCompleted, "the deletion has not ended");
+        await deleting.CommitAsync();
+        foreach (var refused in await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            await refused.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+            refused.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Brokers_started_together_on_an_empty_schema_create_it_once()
     {
         var started = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
