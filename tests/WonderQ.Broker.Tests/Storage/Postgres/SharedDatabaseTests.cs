@@ -291,13 +291,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var consuming = client.ConsumeResponseAsync(queue.Id, waitTime: 20);
         await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 1, "the consumer is asleep");
         await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var deleting = await connection.BeginTransactionAsync();
-        await using (var deleteQueue = new NpgsqlCommand("DELETE FROM queues WHERE id = @id", connection, deleting))
-        {
-            deleteQueue.Parameters.AddWithValue("id", queue.Id);
-            (await deleteQueue.ExecuteNonQueryAsync()).Should().Be(1);
-        }
+        await using var deleting = await DeletingAsync(connection, queue.Id);
 
         var sending = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "too late")));
         await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the send waits for the deletion");
@@ -432,13 +426,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var going = await client.CreateQueueAsync();
         var staying = await client.CreateQueueAsync();
         await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var deleting = await connection.BeginTransactionAsync();
-        await using (var deleteQueue = new NpgsqlCommand("DELETE FROM queues WHERE id = @id", connection, deleting))
-        {
-            deleteQueue.Parameters.AddWithValue("id", going.Id);
-            (await deleteQueue.ExecuteNonQueryAsync()).Should().Be(1);
-        }
+        await using var deleting = await DeletingAsync(connection, going.Id);
 
         var waiting = client.PostAsync("/messages", Wire.Json(new SendMessageRequest(going.Id, null, "to a queue on its way out")));
         await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the send waits for the deletion");
@@ -462,13 +450,7 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var going = await client.CreateQueueAsync();
         var staying = await client.CreateQueueAsync();
         await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var deleting = await connection.BeginTransactionAsync();
-        await using (var deleteQueue = new NpgsqlCommand("DELETE FROM queues WHERE id = @id", connection, deleting))
-        {
-            deleteQueue.Parameters.AddWithValue("id", going.Id);
-            (await deleteQueue.ExecuteNonQueryAsync()).Should().Be(1);
-        }
+        await using var deleting = await DeletingAsync(connection, going.Id);
 
         var waiting = Enumerable.Range(0, 3)
             .Select(i => client.PostAsync("/messages", Wire.Json(new SendMessageRequest(going.Id, null, $"to a queue on its way out {i}"))))
@@ -739,6 +721,17 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await using var lockRow = new NpgsqlCommand("SELECT id FROM messages WHERE id = @id FOR UPDATE", connection, transaction);
         lockRow.Parameters.AddWithValue("id", messageId);
         (await lockRow.ExecuteScalarAsync()).Should().Be(messageId);
+        return transaction;
+    }
+
+    /// <summary>A transaction on <paramref name="connection"/> (opened here) that has deleted the queue and not yet committed, as a large queue's deletion is for seconds.</summary>
+    private static async Task<NpgsqlTransaction> DeletingAsync(NpgsqlConnection connection, long queueId)
+    {
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using var deleteQueue = new NpgsqlCommand("DELETE FROM queues WHERE id = @id", connection, transaction);
+        deleteQueue.Parameters.AddWithValue("id", queueId);
+        (await deleteQueue.ExecuteNonQueryAsync()).Should().Be(1);
         return transaction;
     }
 
