@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Serialization;
 using FluentValidation;
@@ -88,8 +89,26 @@ public static class WebConventions
                 + $"this app's settings ({string.Join(", ", sections)}, and the host's Urls, Logging, Kestrel, AllowedHosts): check the spelling against appsettings.json.");
         }
 
+        RefuseUnreadShutdownTimeout(app.Configuration);
         app.Services.GetService<IStartupValidator>()?.Validate();
         return app;
+    }
+
+    private const string ShutdownTimeoutKey = "shutdownTimeoutSeconds";
+
+    /// <summary>
+    /// The host reads <c>shutdownTimeoutSeconds</c> as digits alone and keeps its 30 s for anything else (<c>abc</c>,
+    /// <c>-5</c>, <c>1e3</c>) without a word, so a stop grace checked against it would then be blamed for a value the
+    /// operator never gave. Checked first, as the host reads it, so the value itself is what is named.
+    /// </summary>
+    private static void RefuseUnreadShutdownTimeout(IConfiguration configuration)
+    {
+        if (configuration[ShutdownTimeoutKey] is { } value
+            && !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            throw new StartRefusedException(
+                $"{ShutdownTimeoutKey} is '{value}', which is not a whole number of seconds: give one from 0 to {int.MaxValue}, such as 30.");
+        }
     }
 
     /// <summary>

@@ -217,6 +217,23 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             $"WonderQ {DisplayName(app)} did not start: Broker:StopGrace must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
     }
 
+    /// <summary>
+    /// The host would take its default of 30 for each of these without a word, and a stop grace checked against it would
+    /// be blamed for a value the operator never gave.
+    /// </summary>
+    [Theory]
+    [InlineData("Broker", "abc")]
+    [InlineData("DevTool", "-5")]
+    [InlineData("UserApp", "")]
+    [InlineData("UserApp", "2147483648")]
+    public async Task A_shutdown_timeout_the_host_cannot_read_is_refused_naming_the_value(string app, string value)
+    {
+        var said = await RefusalOfAsync(app, $"--shutdownTimeoutSeconds={value}");
+
+        said.Should().Be(
+            $"WonderQ {DisplayName(app)} did not start: shutdownTimeoutSeconds is '{value}', which is not a whole number of seconds: give one from 0 to 2147483647, such as 30.");
+    }
+
     [Fact]
     public async Task A_broker_whose_PostgreSQL_server_does_not_answer_says_so_in_one_line()
     {
