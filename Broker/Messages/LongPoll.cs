@@ -145,7 +145,8 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Stor
     private bool NothingNewSince(ClaimResult empty) =>
         !store.Activity.Deaf
         && store.Activity.ChangesTo(empty.QueueId) == empty.ChangesSeen
-        && (empty.StandsUntil is not { } until || until > time.GetUtcNow());
+        && (empty.StandsUntil is not { } until || until > time.GetUtcNow())
+        && (empty.TrustedUntil is not { } trusted || time.GetTimestamp() < trusted);
 
     private sealed record EmptyLook(QueueRef Queue, ClaimResult Claim);
 

@@ -70,11 +70,18 @@ public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Message
 
     /// <summary>
     /// For a claim that may park and found nothing: until when a second look could find nothing new unless a change is
-    /// heard of. That is when the queue's first reservation runs out, if it has any; and on a store shared with other
-    /// brokers, no later than the store trusts that it hears of every change (a broker that dies between its commit and
-    /// its notification tells nothing).
+    /// heard of, which is when the queue's first reservation runs out, if it has any.
     /// </summary>
     public DateTimeOffset? StandsUntil { get; init; }
+
+    /// <summary>
+    /// For such a claim on a store shared with other brokers: the timestamp (<see cref="TimeProvider.GetTimestamp"/>)
+    /// after which it is too old to trust that every change was heard of (a broker that dies between its commit and its
+    /// notification tells nothing). On the monotonic clock, as a duration: the broker's time stands still after the wall
+    /// clock steps back (<see cref="StoreClock"/>), and a look trusted until that time passed was trusted until the wall
+    /// clock caught up, an hour after a step of an hour.
+    /// </summary>
+    public long? TrustedUntil { get; init; }
 }
 
 public enum DeleteMessageResult

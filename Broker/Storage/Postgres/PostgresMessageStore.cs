@@ -245,6 +245,7 @@ internal sealed class PostgresMessageStore(
                 // Read before the claim's snapshot: a change committed after it then differs from what the claim saw,
                 // and a consumer about to park looks again (LongPoll).
                 var changesSeen = activity.ChangesTo(queueId);
+                var lookedAt = time.GetTimestamp();
                 var now = time.GetUtcNow();
                 var until = now + visibilityTimeout;
                 cancellationToken.ThrowIfCancellationRequested();
@@ -289,11 +290,11 @@ internal sealed class PostgresMessageStore(
                     : null;
                 // Another broker's change is heard of by its notification alone, which a broker that dies just after its
                 // commit never sends: consumers of this broker stop trusting this look before long (LongPoll).
-                var trusted = now + _emptyLookLifetime;
                 return claim with
                 {
                     ChangesSeen = changesSeen,
-                    StandsUntil = nextExpiry is { } ms && Time(ms) < trusted ? Time(ms) : trusted,
+                    StandsUntil = nextExpiry is { } ms ? Time(ms) : null,
+                    TrustedUntil = lookedAt + (long)(_emptyLookLifetime.TotalSeconds * time.TimestampFrequency),
                 };
             },
             cancellationToken);

@@ -630,6 +630,38 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_empty_look_is_trusted_for_EmptyLookLifetime_at_most_while_the_broker_clock_stands_still_after_a_step_back()
+    {
+        var clock = new SteppingClock();
+        var broker = BrokerApplication.OnPostgres(
+            _connectionString, clock, settings: new Dictionary<string, string> { ["Storage:Postgres:EmptyLookLifetime"] = "00:00:05" });
+        lock (_appsLock)
+        {
+            _apps.Add(broker);
+        }
+
+        var consumer = broker.CreateClient();
+        var queue = await consumer.CreateQueueAsync();
+        await Eventually.TrueAsync(() => !broker.Services.GetRequiredService<QueueActivity>().Deaf, "the broker listens");
+
+        // The broker's time stands still for the hour its wall clock has to catch up; the lifetime is a duration all the same.
+        clock.StepBack(TimeSpan.FromHours(1));
+        var first = consumer.ConsumeAsync(queue.Id, waitTime: 1);
+        await Eventually.TrueAsync(() => Waiters(broker).AsleepOn(queue.Id) == 1, "the first consumer is asleep");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        (await first.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
+
+        // Sent through a broker killed before its notification went out, stamped no later than this broker's time.
+        var stamp = BrokerApplication.StartTime.ToUnixTimeMilliseconds();
+        var id = await ScalarAsync<long>(
+            $"INSERT INTO messages (queue_id, body, created_at, visible_at) VALUES (@value, 'never announced', {stamp}, {stamp}) RETURNING id", queue.Id);
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        (await consumer.ConsumeAsync(queue.Id, waitTime: 20).WaitAsync(TimeSpan.FromSeconds(10)))
+            .Should().ContainSingle("the empty look is older than EmptyLookLifetime, however the wall clock stands").Which.Id.Should().Be(id);
+    }
+
+    [Fact]
     public void A_broker_whose_database_does_not_answer_stops_at_start_saying_so()
     {
         var unreachable = new NpgsqlConnectionStringBuilder(_connectionString) { Port = FreePort.Next(), Timeout = 2 }.ConnectionString;
