@@ -56,6 +56,7 @@
     queuesProblem: null, // the ApiError the last request for the list met, until one is answered
     selected: null, // queue name
     lastSuccess: null, // Date of the last good answer
+    lastSuccessAt: 0, // performance.now() then: its age is not to follow the wall clock's steps
     pendingDelete: null,
     peek: null, // the last messages shown: { path, tag, messages }
     mustChoose: false, // the queue chosen to send to was deleted: ask until the user picks another
@@ -159,7 +160,7 @@
       el.freshness.classList.add("stale");
       return;
     }
-    const age = Date.now() - state.lastSuccess.getTime();
+    const age = performance.now() - state.lastSuccessAt;
     const stale = age > settings.stale_after_ms;
     el.updated.textContent = stale
       ? `updated ${clock(state.lastSuccess)} · ${Math.round(age / 1000)} s ago`
@@ -643,6 +644,7 @@
       // blink (and be announced) every second, and the page would call itself up to date.
       if (newest("refresh", ticket)) {
         state.lastSuccess = new Date();
+        state.lastSuccessAt = performance.now();
         clearOutage();
       }
       renderSent();

@@ -39,6 +39,26 @@ public sealed class BrokerOutageTests(ChromiumFixture chromium) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_data_is_marked_old_by_how_long_the_page_has_waited_even_after_the_computer_s_clock_stepped_back()
+    {
+        await _apps.BrokerClient.CreateQueueAsync("survivor");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.Url);
+        await Expect(dashboard.QueueRow("survivor")).ToHaveCountAsync(1);
+        // As an NTP correction sets the clock an hour back.
+        await dashboard.Page.EvaluateAsync("""
+            () => {
+              const now = Date.now;
+              Date.now = () => now() - 3_600_000;
+            }
+            """);
+
+        await _apps.StopBrokerAsync();
+
+        await Expect(dashboard.Banner).ToBeVisibleAsync();
+        await Expect(dashboard.Page.Locator("#freshness")).ToHaveClassAsync(new Regex("stale"));
+    }
+
+    [Fact]
     public async Task A_poll_that_failed_while_the_broker_was_down_answered_after_the_page_saw_it_back_does_not_bring_the_banner_back()
     {
         await _apps.BrokerClient.CreateQueueAsync("survivor");
