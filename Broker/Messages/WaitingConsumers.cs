@@ -10,10 +10,12 @@ namespace WonderQ.Broker.Messages;
 /// </summary>
 public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 {
-    // The longest a timer can be set for (49.7 days). A clock stepped back further than that puts an expiry beyond it,
-    // and setting a timer for longer throws: in a timer's own callback (OnExpiry) nothing catches that, and the broker
-    // stops. A timer that fires short of its expiry is set again for the rest.
-    private const double LongestDueMilliseconds = uint.MaxValue - 1;
+    // The longest an expiry timer is set for; one that fires short of its expiry is set again for the rest. A timer
+    // counts on the monotonic clock and the expiry is a wall-clock time: after the wall clock steps forward past it, the
+    // waiters still sleep until the timer fires, which the longest reservation (12 h) would otherwise put off until their
+    // wait_time ended. It also keeps within the longest a timer can be set for (49.7 days), which a clock stepped back
+    // further than that would pass, and a timer set for longer throws in its own callback, where nothing catches it.
+    private const double LongestDueMilliseconds = 5_000;
 
     private readonly Dictionary<long, QueueWaiters> _queues = [];
     private readonly Lock _lock = new();
