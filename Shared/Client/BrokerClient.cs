@@ -27,6 +27,19 @@ public sealed class BrokerClient(
     /// <summary>The member every problem of the broker's carries, named as its JSON names members.</summary>
     private const string TraceIdMember = "trace_id";
 
+    /// <summary>
+    /// How a success answer is read: as <see cref="WonderQJson.Options"/>, a member a newer broker adds ignored, but every
+    /// member of the contract there, and none null that the contract does not allow null. A JSON <c>null</c> in its
+    /// place, or an object without them (<c>{"foo":1}</c> from whatever else listens at Broker:Url), would otherwise be
+    /// read as a queue with no name or a message with no body, passed on as the broker's, or fail its caller with a
+    /// NullReferenceException (a 500, a listener stopped) far from here.
+    /// </summary>
+    private static readonly System.Text.Json.JsonSerializerOptions _answerOptions = new(WonderQJson.Options)
+    {
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
     /// <summary>Set on a request so the timeouts stretch by the long poll's own wait.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> WaitTimeKey = new("WonderQ.WaitTime");
 
@@ -44,12 +57,12 @@ public sealed class BrokerClient(
         var call = new CallNote();
         try
         {
-            return (await SendAsync<QueueDto>(
+            return await SendAsync<QueueDto>(
                 HttpMethod.Post,
                 "queues",
                 JsonContent.Create(new CreateQueueRequest(name), options: WonderQJson.Options),
                 cancellationToken,
-                note: call))!;
+                note: call);
         }
         catch (BrokerException ex) when (ex.Status == HttpStatusCode.Conflict && call.AnswerMayBeLost)
         {
@@ -99,7 +112,7 @@ public sealed class BrokerClient(
     }
 
     public async Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken = default) =>
-        await SendAsync<QueueCounts[]>(HttpMethod.Get, "queues", null, cancellationToken) ?? [];
+        await SendAsync<QueueCounts[]>(HttpMethod.Get, "queues", null, cancellationToken);
 
     /// <summary>The oldest messages of a queue without claiming them; throws a 404 <see cref="BrokerException"/> for an unknown queue.</summary>
     public async Task<IReadOnlyList<MessageDto>> PeekAsync(QueueRef queue, int? size = null, CancellationToken cancellationToken = default) =>
@@ -128,7 +141,7 @@ public sealed class BrokerClient(
         var tag = response.Headers.ETag?.ToString();
         return response.StatusCode == HttpStatusCode.NotModified
             ? new PeekResult(null, tag)
-            : new PeekResult(await response.Content.ReadFromJsonAsync<MessageDto[]>(WonderQJson.Options, cancellationToken) ?? [], tag);
+            : new PeekResult(await ReadAnswerAsync<MessageDto[]>(response, cancellationToken), tag);
     }
 
     /// <summary>
@@ -177,12 +190,12 @@ public sealed class BrokerClient(
     /// have been stored all the same.
     /// </summary>
     public async Task<SendMessageResponse> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken = default) =>
-        (await SendAsync<SendMessageResponse>(
+        await SendAsync<SendMessageResponse>(
             HttpMethod.Post,
             "messages",
             JsonContent.Create(new SendMessageRequest(queue.Id, queue.Name, body), options: WonderQJson.Options),
             cancellationToken,
-            note: new CallNote { RepeatStoresAgain = true }))!;
+            note: new CallNote { RepeatStoresAgain = true });
 
     /// <summary>Long-polls for up to <paramref name="size"/> messages; null parameters take the broker's defaults.</summary>
     public async Task<IReadOnlyList<MessageDto>> ConsumeAsync(
@@ -197,7 +210,7 @@ public sealed class BrokerClient(
         // Left to the broker, the wait is its default, at most its Limits:MaxWaitTimeSeconds, which this app's Limits
         // repeat: a long poll must not be cut short by the client's own timeout.
         var wait = TimeSpan.FromSeconds(waitTimeSeconds ?? (limits?.Value ?? new LimitsOptions()).MaxWaitTimeSeconds);
-        return await SendAsync<MessageDto[]>(HttpMethod.Get, path, null, cancellationToken, wait) ?? [];
+        return await SendAsync<MessageDto[]>(HttpMethod.Get, path, null, cancellationToken, wait);
     }
 
     /// <summary>
@@ -243,8 +256,9 @@ public sealed class BrokerClient(
         return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
     }
 
-    private async Task<T?> SendAsync<T>(
+    private async Task<T> SendAsync<T>(
         HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, TimeSpan? waitTime = null, CallNote? note = null)
+        where T : class
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         if (waitTime is { } wait)
@@ -258,7 +272,25 @@ public sealed class BrokerClient(
         }
 
         using var response = await SendAsync(request, cancellationToken);
-        return await response.Content.ReadFromJsonAsync<T>(WonderQJson.Options, cancellationToken);
+        return await ReadAnswerAsync<T>(response, cancellationToken);
+    }
+
+    /// <summary>
+    /// A success answer's body, read with <see cref="_answerOptions"/>. What is not a WonderQ answer throws the
+    /// <see cref="System.Text.Json.JsonException"/> an unreadable one does, which callers take for another server at
+    /// Broker:Url: a JSON <c>null</c> where the broker answers an object or a list, or a list holding one (the element
+    /// type's annotations cover its members, not the list's items).
+    /// </summary>
+    private static async Task<T> ReadAnswerAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+        where T : class
+    {
+        var answer = await response.Content.ReadFromJsonAsync<T>(_answerOptions, cancellationToken);
+        if (answer is null || (answer is object?[] items && Array.IndexOf(items, null) >= 0))
+        {
+            throw new System.Text.Json.JsonException($"The answer holds a null where a {typeof(T).Name} answer holds none.");
+        }
+
+        return answer;
     }
 
     /// <summary>The broker's answer when it is a success or a 304; anything else as an exception.</summary>

@@ -137,6 +137,37 @@ public sealed class BrokerFailureTests
     }
 
     [Theory]
+    [InlineData("GET", "/queues", "null")]
+    [InlineData("GET", "/queues", "[null]")]
+    [InlineData("GET", "/queues", """[{"id":1,"name":null,"queue_size":0,"retrievable_size":0,"in_flight_size":0}]""")]
+    [InlineData("GET", "/queues/orders", "[null]")]
+    [InlineData("GET", "/queues/orders", """[{"id":1}]""")]
+    [InlineData("POST", "/queues", "null")]
+    [InlineData("POST", "/queues", """{"foo":1}""")]
+    [InlineData("POST", "/messages", "null")]
+    public async Task Something_else_answering_well_formed_json_that_is_no_wonderq_answer_is_a_502(string method, string path, string answer)
+    {
+        // Arrange: JSON's null, or an object without the members the broker always sends, reads without a JSON error.
+        await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.OK, answer, "application/json"));
+        using var client = devTool.CreateClient();
+        var body = path switch
+        {
+            "/queues" => """{"name":"orders"}""",
+            _ => """{"queue_name":"orders","body":"hello"}""",
+        };
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "POST" ? new StringContent(body, Encoding.UTF8, "application/json") : null,
+        };
+
+        // Act
+        using var response = await client.SendAsync(request);
+
+        // Assert: not passed on as a queue with no name or a message with no body, nor a 201 with no body at all.
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.BadGateway, "did not answer like a WonderQ broker");
+    }
+
+    [Theory]
     [InlineData("/queues")]
     [InlineData("/queues/orders")]
     public async Task Another_server_answering_404_html_at_the_broker_url_is_a_502_naming_it_not_a_404(string path)

@@ -113,6 +113,26 @@ public partial class DispatchTests : UserAppTestBase
         (await QueueSizeAsync("always-busy")).Should().Be(0);
     }
 
+    [Theory]
+    [InlineData("null")]
+    [InlineData("""{"foo":1}""")]
+    public async Task Dispatch_whose_create_is_answered_with_json_that_is_no_queue_is_a_502_not_a_500(string answer)
+    {
+        // Arrange: what answers the create (another server at Broker:Url) sends well-formed JSON that is no queue.
+        App.BrokerRequest = request => request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath == "/queues"
+            ? new HttpResponseMessage(HttpStatusCode.Created) { Content = new StringContent(answer, System.Text.Encoding.UTF8, "application/json") }
+            : null;
+
+        // Act
+        using var response = await Http.PostAsJsonAsync("/dispatch", new { queue_name = "created-as-nothing", body = "hello" });
+
+        // Assert: said as an answer that is not the broker's, not a NullReferenceException's 500 or a queue with no name.
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.BadGateway, text);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        text.Should().Contain("did not answer like a WonderQ broker");
+    }
+
     [Fact]
     public async Task Dispatch_sends_at_most_DispatchParallelism_messages_at_once()
     {

@@ -142,6 +142,28 @@ public sealed class LoopEndTests : UserAppTestBase
             .And.NotContain(w => w.Contains("refused its consume", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("[null]")]
+    [InlineData("""[{"id":1}]""")]
+    public async Task A_consume_answered_with_json_that_holds_no_message_is_waited_out_and_the_loop_goes_on(string answer)
+    {
+        // Arrange: the first two consumes are answered, before the broker, with well-formed JSON that holds no message.
+        await DispatchAsync(new { queue_name = "no-message", body = "through once the broker answers" });
+        var turnedAway = 0;
+        App.BrokerRequest = request => IsConsume(request) && Interlocked.Increment(ref turnedAway) <= 2
+            ? new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(answer, System.Text.Encoding.UTF8, "application/json") }
+            : null;
+
+        // Act
+        using var started = await Http.GetAsync("/listen?queue_name=no-message&wait_time=1");
+
+        // Assert: the loop backs off as from an answer it cannot read, rather than stop on a null or print a body that is
+        // not there.
+        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker's own answer comes");
+        App.ProcessedBodies.Should().Equal("through once the broker answers");
+        App.Logs.Warnings.Should().Contain(w => w.Contains("could not consume", StringComparison.Ordinal));
+    }
+
     private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath == "/messages/consume";
 
     private static HttpResponseMessage Problem(HttpStatusCode status, string json) => new(status)
