@@ -47,11 +47,13 @@ public class Program
 
         var app = builder.Build().ValidateSettings();
 
+        // First, so that every answer carries them: a request refused before it reaches an endpoint (a Host not
+        // answered, a method or parameter not taken, a body too large) as much as the page.
+        app.UseSecurityHeaders();
         app.UseWonderQProblems();
         app.RefuseBrokerClients("DevTool");
         app.UseWonderQRequestChecks();
         app.UseStoppingRequests("DevTool");
-        app.UseSecurityHeaders();
 
         app.UseDashboard();
         app.MapDashboardSettings();

@@ -24,6 +24,33 @@ public sealed partial class DashboardPageTests(BrokerAndDevTool apps) : IClassFi
     }
 
     [Theory]
+    [InlineData("PUT", "/queues", null, null, HttpStatusCode.MethodNotAllowed)]
+    [InlineData("GET", "/queues/orders?sise=5", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/queues", "evil.example", null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/queues", null, "1.1 wonderq-broker-client", HttpStatusCode.MisdirectedRequest)]
+    public async Task A_request_refused_before_it_reaches_an_endpoint_carries_the_security_headers_too(
+        string method, string path, string? host, string? via, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (host is not null)
+        {
+            request.Headers.Host = host;
+        }
+
+        if (via is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Via", via);
+        }
+
+        using var response = await _devTool.SendAsync(request);
+
+        response.StatusCode.Should().Be(expected);
+        response.Headers.GetValues("X-Content-Type-Options").Single().Should().Be("nosniff", "nothing the DevTool serves is run as a type it was not sent as");
+        response.Headers.GetValues("Content-Security-Policy").Single().Should().StartWith("default-src 'self'");
+        response.Headers.GetValues("Referrer-Policy").Single().Should().Be("no-referrer");
+    }
+
+    [Theory]
     [InlineData("evil.example", HttpStatusCode.BadRequest)]
     [InlineData("evil.example:3210", HttpStatusCode.BadRequest)]
     [InlineData("127.0.0.1:3210", HttpStatusCode.OK)]
