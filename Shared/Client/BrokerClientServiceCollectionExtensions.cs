@@ -195,9 +195,17 @@ public static class BrokerClientServiceCollectionExtensions
             using var problem = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
             return !SaysNothingCommitted(problem.RootElement);
         }
-        catch (Exception ex) when (ex is JsonException or HttpRequestException or IOException)
+        catch (JsonException)
         {
-            // Unreadable, too long or cut off: not the broker's word that it kept nothing.
+            // Unreadable: not the broker's word that it kept nothing. Buffered, it is still there for the caller.
+            return true;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            // Too long or cut off: not the broker's word that it kept nothing either. What was read of it is gone from
+            // its connection, and HttpClient, buffering the answer the pipeline ends with, would throw for it (an
+            // InvalidOperationException, a 500 of the app's) rather than pass the 503 on: it stands as an empty body.
+            ReplaceUnreadBody(response);
             return true;
         }
         catch (OperationCanceledException)
@@ -206,6 +214,22 @@ public static class BrokerClientServiceCollectionExtensions
             response.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The answer's body, which a failed read has taken, as an empty one under the same content headers.</summary>
+    private static void ReplaceUnreadBody(HttpResponseMessage response)
+    {
+        var empty = new ByteArrayContent([]);
+        foreach (var header in response.Content.Headers.NonValidated)
+        {
+            if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                empty.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        response.Content.Dispose();
+        response.Content = empty;
     }
 
     /// <summary>As <see cref="MayHaveBeenHandledAsync"/>, for an attempt that ended without an answer.</summary>

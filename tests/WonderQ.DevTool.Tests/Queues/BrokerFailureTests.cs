@@ -63,6 +63,25 @@ public sealed class BrokerFailureTests
     }
 
     [Fact]
+    public async Task A_send_whose_503_answers_are_cut_off_midway_is_a_503_that_says_it_may_be_stored_not_a_500()
+    {
+        // Arrange: every 503 ends before its Content-Length (a proxy or a broker that went away while writing it). The
+        // client reads a send's 503 to learn whether it kept nothing, and that read takes the body off the connection.
+        // The DevTool's one retry, as shipped: the second answer's is read by the check that a lost send is not tried a third time.
+        await using var devTool = new DevToolApplication(
+            () => new CutOffHandler(HttpStatusCode.ServiceUnavailable,
+                """{"status":503,"title":"The message store is unavailable.","detail":"The broker's disk is full.","committed":false}"""),
+            configure: web => web.UseSetting("Broker:MaxRetries", "1").UseSetting("Broker:RetryBaseDelay", "00:00:00.010"));
+        using var client = devTool.CreateClient();
+
+        // Act
+        using var response = await client.PostAsJsonAsync("/messages", new { queue_name = "orders", body = "hello" });
+
+        // Assert: what was read of it is not the broker's word that nothing was kept.
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, "may have done it all the same, its answer lost");
+    }
+
+    [Fact]
     public async Task A_send_the_broker_refused_with_a_503_that_kept_nothing_is_not_said_to_be_perhaps_stored()
     {
         await using var devTool = new DevToolApplication(() => new StubHandler(HttpStatusCode.ServiceUnavailable,
@@ -531,6 +550,63 @@ public sealed class BrokerFailureTests
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
                 lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
         }
+    }
+
+    /// <summary>Answers every request with <paramref name="status"/> and a problem+json body cut off halfway, as a dropped connection leaves it.</summary>
+    private sealed class CutOffHandler(HttpStatusCode status, string body) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            var content = new StreamContent(new CutOffStream(bytes[..(bytes.Length / 2)]));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/problem+json");
+            content.Headers.ContentLength = bytes.Length;
+            return Task.FromResult(new HttpResponseMessage(status) { Content = content });
+        }
+    }
+
+    /// <summary>A read-once stream that gives its bytes and then fails, as a connection closed before the body's end.</summary>
+    private sealed class CutOffStream(byte[] start) : Stream
+    {
+        private int _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var left = start.Length - _read;
+            if (left == 0)
+            {
+                throw new IOException("The response ended prematurely.");
+            }
+
+            var read = Math.Min(left, count);
+            Array.Copy(start, _read, buffer, offset, read);
+            _read += read;
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class StubHandler(HttpStatusCode status, string body, string contentType, Action? called = null) : HttpMessageHandler

@@ -102,6 +102,21 @@ public partial class DispatchTests : UserAppTestBase
     }
 
     [Fact]
+    public async Task Dispatch_of_a_send_whose_503s_are_cut_off_midway_lists_it_as_perhaps_stored_not_a_500()
+    {
+        // Arrange: each 503 ends before its Content-Length, as a connection closed while it was written leaves it. The
+        // client reads a send's 503 to learn whether nothing was kept, and that read takes the body off the connection.
+        App.BrokerRequest = request => IsSend(request) ? CutOff(HttpStatusCode.ServiceUnavailable, """{"status":503,"title":"Busy.","committed":false}""") : null;
+
+        // Act
+        var result = await DispatchAsync(new { queue_name = "cut-off", body = "perhaps stored" });
+
+        // Assert: what was read of it is not the broker's word that nothing was kept.
+        result.Created.Should().Be(0);
+        result.Failed.Should().ContainSingle().Which.Error.Should().Contain("The broker may have stored it all the same, its answer lost");
+    }
+
+    [Fact]
     public async Task Dispatch_reports_a_send_still_refused_after_its_retries_as_failed()
     {
         App.BrokerRequest = request => IsSend(request) ? Busy() : null;
@@ -348,6 +363,16 @@ public partial class DispatchTests : UserAppTestBase
     private static bool IsSend(HttpRequestMessage request) =>
         request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/messages", StringComparison.Ordinal);
 
+    /// <summary>An answer whose body gives half of <paramref name="json"/> and then fails, though its Content-Length promised all.</summary>
+    private static HttpResponseMessage CutOff(HttpStatusCode status, string json)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        var content = new StreamContent(new CutOffStream(bytes[..(bytes.Length / 2)]));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/problem+json");
+        content.Headers.ContentLength = bytes.Length;
+        return new HttpResponseMessage(status) { Content = content };
+    }
+
     private static HttpResponseMessage Busy() => new(HttpStatusCode.ServiceUnavailable)
     {
         Content = new StringContent("""{"status":503,"title":"The broker is busy.","detail":"Try again."}""", System.Text.Encoding.UTF8, "application/problem+json"),
@@ -357,6 +382,50 @@ public partial class DispatchTests : UserAppTestBase
     {
         Content = new StringContent($$"""{"status":404,"title":"Not found.","detail":"{{detail}}"}""", System.Text.Encoding.UTF8, "application/problem+json"),
     };
+
+    /// <summary>A read-once stream that gives its bytes and then fails, as a connection closed before the body's end.</summary>
+    private sealed class CutOffStream(byte[] start) : Stream
+    {
+        private int _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var left = start.Length - _read;
+            if (left == 0)
+            {
+                throw new IOException("The response ended prematurely.");
+            }
+
+            var read = Math.Min(left, count);
+            Array.Copy(start, _read, buffer, offset, read);
+            _read += read;
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 
     private sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable
     {
