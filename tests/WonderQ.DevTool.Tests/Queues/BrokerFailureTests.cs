@@ -552,61 +552,11 @@ public sealed class BrokerFailureTests
         }
     }
 
-    /// <summary>Answers every request with <paramref name="status"/> and a problem+json body cut off halfway, as a dropped connection leaves it.</summary>
+    /// <summary>Answers every request with <paramref name="status"/> and a problem+json body cut off halfway.</summary>
     private sealed class CutOffHandler(HttpStatusCode status, string body) : HttpMessageHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var bytes = Encoding.UTF8.GetBytes(body);
-            var content = new StreamContent(new CutOffStream(bytes[..(bytes.Length / 2)]));
-            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/problem+json");
-            content.Headers.ContentLength = bytes.Length;
-            return Task.FromResult(new HttpResponseMessage(status) { Content = content });
-        }
-    }
-
-    /// <summary>A read-once stream that gives its bytes and then fails, as a connection closed before the body's end.</summary>
-    private sealed class CutOffStream(byte[] start) : Stream
-    {
-        private int _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var left = start.Length - _read;
-            if (left == 0)
-            {
-                throw new IOException("The response ended prematurely.");
-            }
-
-            var read = Math.Min(left, count);
-            Array.Copy(start, _read, buffer, offset, read);
-            _read += read;
-            return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(CutOffAnswer.Of(status, body));
     }
 
     private sealed class StubHandler(HttpStatusCode status, string body, string contentType, Action? called = null) : HttpMessageHandler

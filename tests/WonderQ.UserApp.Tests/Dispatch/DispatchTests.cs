@@ -106,7 +106,7 @@ public partial class DispatchTests : UserAppTestBase
     {
         // Arrange: each 503 ends before its Content-Length, as a connection closed while it was written leaves it. The
         // client reads a send's 503 to learn whether nothing was kept, and that read takes the body off the connection.
-        App.BrokerRequest = request => IsSend(request) ? CutOff(HttpStatusCode.ServiceUnavailable, """{"status":503,"title":"Busy.","committed":false}""") : null;
+        App.BrokerRequest = request => IsSend(request) ? CutOffAnswer.Of(HttpStatusCode.ServiceUnavailable, """{"status":503,"title":"Busy.","committed":false}""") : null;
 
         // Act
         var result = await DispatchAsync(new { queue_name = "cut-off", body = "perhaps stored" });
@@ -363,16 +363,6 @@ public partial class DispatchTests : UserAppTestBase
     private static bool IsSend(HttpRequestMessage request) =>
         request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/messages", StringComparison.Ordinal);
 
-    /// <summary>An answer whose body gives half of <paramref name="json"/> and then fails, though its Content-Length promised all.</summary>
-    private static HttpResponseMessage CutOff(HttpStatusCode status, string json)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
-        var content = new StreamContent(new CutOffStream(bytes[..(bytes.Length / 2)]));
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/problem+json");
-        content.Headers.ContentLength = bytes.Length;
-        return new HttpResponseMessage(status) { Content = content };
-    }
-
     private static HttpResponseMessage Busy() => new(HttpStatusCode.ServiceUnavailable)
     {
         Content = new StringContent("""{"status":503,"title":"The broker is busy.","detail":"Try again."}""", System.Text.Encoding.UTF8, "application/problem+json"),
@@ -382,50 +372,6 @@ public partial class DispatchTests : UserAppTestBase
     {
         Content = new StringContent($$"""{"status":404,"title":"Not found.","detail":"{{detail}}"}""", System.Text.Encoding.UTF8, "application/problem+json"),
     };
-
-    /// <summary>A read-once stream that gives its bytes and then fails, as a connection closed before the body's end.</summary>
-    private sealed class CutOffStream(byte[] start) : Stream
-    {
-        private int _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var left = start.Length - _read;
-            if (left == 0)
-            {
-                throw new IOException("The response ended prematurely.");
-            }
-
-            var read = Math.Min(left, count);
-            Array.Copy(start, _read, buffer, offset, read);
-            _read += read;
-            return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 
     private sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable
     {
