@@ -240,7 +240,8 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await using var transaction = await HoldAsync(connection, held);
 
         var waiting = client.DeleteMessageAsync(held);
-        await Task.Delay(200);
+        // Not a fixed pause: on a loaded machine the delete might not have reached the row yet, and nothing would be tested.
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, connection.ProcessID) == 1, "the held message's delete waits for the row");
         using (var other = await client.DeleteMessageAsync(free).WaitAsync(TimeSpan.FromSeconds(10)))
         {
             other.StatusCode.Should().Be(HttpStatusCode.OK, "the held message's delete holds up no other");
