@@ -1,4 +1,8 @@
+using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Time.Testing;
+using WonderQ.Shared.Json;
 using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Listen;
@@ -126,6 +130,42 @@ public sealed class OutageLogTests : UserAppTestBase
         App.Logs.Warnings.Should().NotContain(w => w.Contains("already gone", StringComparison.Ordinal), "the loop's own first try deleted it");
     }
 
+    [Fact]
+    public async Task A_failed_consume_is_followed_by_the_loops_backoff_not_by_another_consume_at_once()
+    {
+        // Arrange: the app on a clock of the test's own, and a broker that answers its first two consumes 503.
+        var clock = new BackoffRecordingClock();
+        await using var app = new UserAppFactory(Broker.Url, Settings, clock);
+        using var http = app.CreateClient();
+        using (var dispatched = await http.PostAsJsonAsync("/dispatch", new { queue_name = "backing-off", body = "after two backoffs" }, WonderQJson.Options))
+        {
+            dispatched.EnsureSuccessStatusCode();
+        }
+
+        var consumes = 0;
+        app.BrokerRequest = request => IsConsume(request) && Interlocked.Increment(ref consumes) <= 2 ? StoreUnavailable() : null;
+
+        // Act
+        using var started = await http.GetAsync("/listen?queue_name=backing-off&wait_time=1");
+
+        // Assert: each failure is followed by a pause of the loop's backoff (200 ms here, doubling, shortened by up to a
+        // quarter), and while the clock stands still no consume goes out: a loop that asked again at once would spin
+        // against a broker that is down.
+        await Eventually.TrueAsync(() => Volatile.Read(ref consumes) > 0, "the loop's first consume is refused");
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Volatile.Read(ref consumes).Should().Be(1, "the loop waits out its backoff instead of asking again at once");
+        clock.Backoffs.Should().ContainSingle("one failure, one backoff").Which.Should()
+            .BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)).And.BeLessThanOrEqualTo(TimeSpan.FromMilliseconds(200));
+
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+        await Eventually.TrueAsync(() => clock.Backoffs.Count == 2, "the second failed consume starts a longer backoff");
+        Volatile.Read(ref consumes).Should().Be(2);
+        clock.Backoffs.Last().Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300)).And.BeLessThanOrEqualTo(TimeSpan.FromMilliseconds(400));
+
+        clock.Advance(TimeSpan.FromMilliseconds(400));
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker answers");
+    }
+
     private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath == "/messages/consume";
 
     private static HttpResponseMessage StoreUnavailable() => new(HttpStatusCode.ServiceUnavailable)
@@ -135,4 +175,25 @@ public sealed class OutageLogTests : UserAppTestBase
             System.Text.Encoding.UTF8,
             "application/problem+json"),
     };
+
+    /// <summary>
+    /// A fake clock that records the timers set for less than a second: the loop's backoffs here (the client's
+    /// timeouts run for seconds, and the loop's idle pause for exactly one).
+    /// </summary>
+    private sealed class BackoffRecordingClock() : FakeTimeProvider(DateTimeOffset.UtcNow)
+    {
+        private readonly ConcurrentQueue<TimeSpan> _backoffs = new();
+
+        public IReadOnlyCollection<TimeSpan> Backoffs => _backoffs;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime > TimeSpan.Zero && dueTime < TimeSpan.FromSeconds(1))
+            {
+                _backoffs.Enqueue(dueTime);
+            }
+
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+    }
 }
