@@ -446,12 +446,27 @@ public partial class ListenTests : UserAppTestBase
     public async Task Listen_without_loop_settings_runs_with_the_UserApp_defaults()
     {
         await DispatchAsync(new { queue_name = "defaults", body = "hi" });
+        var consumes = new System.Collections.Concurrent.ConcurrentQueue<Uri>();
+        App.BrokerRequest = request =>
+        {
+            if (IsConsume(request))
+            {
+                consumes.Enqueue(request.RequestUri!);
+            }
+
+            return null;
+        };
 
         using var response = await Http.GetAsync("/listen?queue_name=defaults");
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var view = (await response.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!;
         (view.Size, view.WaitTime, view.VisibilityTimeout).Should().Be((10, 20, 30), "UserApp:ListenerSize, ListenerWaitTimeSeconds and ListenerVisibilityTimeoutSeconds");
+        // What the loop asks the broker for, not only what it says it runs with: polls of a second in place of 20 s long
+        // polls reported the same view.
+        await Eventually.TrueAsync(() => !consumes.IsEmpty, "the loop consumes");
+        var asked = System.Web.HttpUtility.ParseQueryString(consumes.First().Query);
+        (asked["size"], asked["wait_time"], asked["visibility_timeout"]).Should().Be(("10", "20", "30"));
     }
 
     [Fact]
