@@ -260,7 +260,16 @@ public sealed class BrokerClient(
         HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, TimeSpan? waitTime = null, CallNote? note = null)
         where T : class
     {
-        using var request = new HttpRequestMessage(method, path) { Content = content };
+        // A request without a body whose connection, kept alive from an earlier call, closes before any answer is sent
+        // again by SocketsHttpHandler itself, on a new connection, below the pipeline: it takes the close for a server's
+        // idle timeout. A broker killed after committing a delete closes it so, and what that hidden repeat met stood for
+        // the attempt: a refused connection (the broker still down), taken for a request that never reached the broker,
+        // or the 404 of a broker back up. Either way the delete's 404 read as someone else's: the listener warned that its
+        // own acknowledgement found the message gone, and a queue's delete answered that there was no such queue. An empty
+        // body (Content-Length: 0, which the broker takes for none) rules the hidden repeat out, so the pipeline sees the
+        // connection end unanswered and notes that the answer may be lost.
+        var body = content ?? (method == HttpMethod.Delete ? new ByteArrayContent([]) : null);
+        using var request = new HttpRequestMessage(method, path) { Content = body };
         if (waitTime is { } wait)
         {
             request.Options.Set(WaitTimeKey, wait);

@@ -1,4 +1,6 @@
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -11,7 +13,8 @@ namespace WonderQ.UserApp.Tests.Client;
 /// <summary>
 /// A real local HTTP endpoint in front of a real broker that passes every request on and every answer back, but the
 /// first answer to one method loses: the broker has done the work, and the client gets a reset connection or a 502
-/// instead (an answer lost on the way, a proxy whose upstream broke mid-answer).
+/// instead (an answer lost on the way, a proxy whose upstream broke mid-answer), or, as a broker killed after its commit
+/// leaves it, a connection closed without a byte of answer.
 /// </summary>
 public sealed class LosingRelay : IAsyncDisposable
 {
@@ -36,7 +39,12 @@ public sealed class LosingRelay : IAsyncDisposable
     /// <param name="method">The method whose first answer is lost.</param>
     /// <param name="reset">The connection is reset rather than answered 502.</param>
     /// <param name="whileLost">Done once the broker has answered the request whose answer is lost, before the client learns of the loss.</param>
-    public static async Task<LosingRelay> StartAsync(Uri broker, string method, bool reset, Func<Task>? whileLost = null)
+    /// <param name="closed">
+    /// The connection is closed unanswered, as the kernel closes a killed broker's (a FIN after the whole request was read,
+    /// not a reset): on a connection kept alive from an earlier request, HttpClient takes that for a server that closed an
+    /// idle connection, and sends a request without a body again on a new one by itself.
+    /// </param>
+    public static async Task<LosingRelay> StartAsync(Uri broker, string method, bool reset, Func<Task>? whileLost = null, bool closed = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -69,6 +77,22 @@ public sealed class LosingRelay : IAsyncDisposable
                 if (whileLost is not null)
                 {
                     await whileLost();
+                }
+
+                if (closed)
+                {
+                    context.Features.Get<IConnectionSocketFeature>()!.Socket.Shutdown(SocketShutdown.Send);
+                    try
+                    {
+                        // Until the client has read the end of the connection and let it go.
+                        await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+
+                    context.Abort();
+                    return;
                 }
 
                 if (reset)

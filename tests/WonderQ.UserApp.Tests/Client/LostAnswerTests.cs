@@ -111,6 +111,38 @@ public sealed class LostAnswerTests(KestrelBroker broker) : IClassFixture<Kestre
     }
 
     [Fact]
+    public async Task A_message_delete_whose_connection_closed_unanswered_on_a_kept_alive_connection_reports_the_message_deleted()
+    {
+        var queue = await _direct.Client.CreateQueueAsync("acknowledged-kept-alive");
+        await _direct.Client.SendAsync(QueueRef.ById(queue.Id), "hello");
+        var claimed = (await _direct.Client.ConsumeAsync(QueueRef.ById(queue.Id), size: 1, waitTimeSeconds: 0)).Single();
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "DELETE", reset: false, closed: true);
+        using var client = new TestBrokerClient(relay.Url);
+        // As the listener's acknowledgements do, the delete goes on a connection an earlier call left open: a broker
+        // killed after its commit closes that connection unanswered.
+        await client.Client.FindQueueAsync(QueueRef.ById(queue.Id));
+
+        var deleted = await client.Client.DeleteMessageAsync(claimed.Id, claimed.ReservationToken);
+
+        deleted.Should().BeTrue("this call's first attempt deleted it");
+        (await _direct.Client.PeekAsync(QueueRef.ById(queue.Id))).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_queue_delete_whose_connection_closed_unanswered_on_a_kept_alive_connection_reports_the_queue_deleted()
+    {
+        var queue = await _direct.Client.CreateQueueAsync("deleted-kept-alive");
+        await using var relay = await LosingRelay.StartAsync(broker.Url, "DELETE", reset: false, closed: true);
+        using var client = new TestBrokerClient(relay.Url);
+        await client.Client.FindQueueAsync(QueueRef.ById(queue.Id));
+
+        var deleted = await client.Client.DeleteQueueAsync(QueueRef.ById(queue.Id));
+
+        deleted.Should().BeTrue("this call's first attempt deleted it");
+        (await _direct.Client.FindQueueAsync(QueueRef.ById(queue.Id))).Should().BeNull();
+    }
+
+    [Fact]
     public async Task A_message_delete_of_a_message_that_is_not_there_is_false_when_no_answer_was_lost()
     {
         var queue = await _direct.Client.CreateQueueAsync("acknowledged-twice");
