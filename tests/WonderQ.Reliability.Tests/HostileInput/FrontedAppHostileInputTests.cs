@@ -103,7 +103,7 @@ public abstract class FrontedAppHostileInputTests(FrontedApp apps, ITestOutputHe
 
         var (failures, statuses) = await fuzzer.RunAsync(client, RandomRequestCount, parallelism: 4);
 
-        output.WriteLine($"seed {Seed}, {RandomRequestCount} requests; statuses: {statuses}");
+        output.WriteLine($"seed {Seed}, {RandomRequestCount} requests; statuses: {AppFuzzer.Describe(statuses)}");
         failures.Should().BeEmpty();
         await ShouldStillServeAsync(client);
     }

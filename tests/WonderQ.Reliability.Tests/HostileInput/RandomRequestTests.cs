@@ -9,7 +9,8 @@ namespace WonderQ.Reliability.Tests.HostileInput;
 
 /// <summary>
 /// Thousands of generated requests (fixed seed, so a failure reproduces): random methods and paths from the API,
-/// random query parameters, random and mutated JSON bodies. None may get a 5xx; every 4xx is problem+json.
+/// random query parameters, random and mutated JSON bodies, and now and then a create or send the broker takes. None
+/// may get a 5xx; every 4xx is problem+json.
 /// </summary>
 public sealed class RandomRequestTests(BrokerFactory factory, ITestOutputHelper output) : IClassFixture<BrokerFactory>
 {
@@ -46,14 +47,23 @@ public sealed class RandomRequestTests(BrokerFactory factory, ITestOutputHelper 
             KnownValues: [queue.Name, queueId, messageId],
             ExtraQuery: (random, path) => path.StartsWith("/messages/consume", StringComparison.Ordinal)
                 ? $"wait_time={_waitTimes[random.Next(_waitTimes.Length)]}"
-                : null);
+                : null,
+            ValidBody: (random, method, path) => (method, path) switch
+            {
+                ("POST", "/queues") => JsonSerializer.Serialize(new { name = $"fz-{random.Next(100)}" }),
+                ("POST", "/messages") => random.Next(2) == 0
+                    ? JsonSerializer.Serialize(new { queue_id = queue.Id, body = $"fuzz {random.Next()}" })
+                    : JsonSerializer.Serialize(new { queue_name = queue.Name, body = $"fuzz {random.Next()}" }),
+                _ => null,
+            });
 
         // Act
         var (failures, statuses) = await new AppFuzzer(new Random(Seed), shape).RunAsync(client, RequestCount, parallelism: 4);
 
         // Assert
-        output.WriteLine($"seed {Seed}, {RequestCount} requests; statuses: {statuses}");
+        output.WriteLine($"seed {Seed}, {RequestCount} requests; statuses: {AppFuzzer.Describe(statuses)}");
         failures.Should().BeEmpty();
+        statuses.Should().ContainKey(201, "some generated creates and sends are taken, so the writes behind validation are reached too");
         await client.ShouldStillServeAsync();
     }
 }

@@ -38,8 +38,10 @@ public sealed class AppFuzzer(Random random, AppFuzzer.Shape shape)
     ];
 
     /// <summary>
-    /// What is particular to one app: its routes (<c>{seg}</c> marks a route segment), parameters and fields, and
-    /// optionally a parameter a path must always carry (given the path, "name=value" or null).
+    /// What is particular to one app: its routes (<c>{seg}</c> marks a route segment), parameters and fields;
+    /// optionally a parameter a path must always carry (given the path, "name=value" or null); and optionally a body the
+    /// route takes as it is (given the method and path, or null), sent now and then unmutated, so that the generated
+    /// requests reach the writes behind validation too: near-valid bodies carry fields of other routes and get 400s.
     /// </summary>
     public sealed record Shape(
         (string Method, string Path)[] Routes,
@@ -47,7 +49,8 @@ public sealed class AppFuzzer(Random random, AppFuzzer.Shape shape)
         string[] FieldNames,
         Func<Random, string, string?> FieldValue,
         string[] KnownValues,
-        Func<Random, string, string?>? ExtraQuery = null);
+        Func<Random, string, string?>? ExtraQuery = null,
+        Func<Random, string, string, string?>? ValidBody = null);
 
     public sealed record Spec(int Index, string Method, string Url, byte[]? Body, string ContentType, string Accept)
     {
@@ -77,7 +80,7 @@ public sealed class AppFuzzer(Random random, AppFuzzer.Shape shape)
     }
 
     /// <summary>Sends <paramref name="count"/> generated requests, a few at a time; returns the failures and the statuses seen.</summary>
-    public async Task<(IReadOnlyCollection<string> Failures, string Statuses)> RunAsync(HttpClient client, int count, int parallelism)
+    public async Task<(IReadOnlyCollection<string> Failures, IReadOnlyDictionary<int, int> Statuses)> RunAsync(HttpClient client, int count, int parallelism)
     {
         var requests = Enumerable.Range(0, count).Select(Next).ToList();
         var failures = new ConcurrentQueue<string>();
@@ -93,8 +96,12 @@ public sealed class AppFuzzer(Random random, AppFuzzer.Shape shape)
             }
         });
 
-        return (failures, string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}")));
+        return (failures, statuses);
     }
+
+    /// <summary>How many answers each status had, as <c>200×495, 400×1232</c>.</summary>
+    public static string Describe(IReadOnlyDictionary<int, int> statuses) =>
+        string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"));
 
     /// <summary>Null when the answer keeps the rules: below 500, and every 4xx a complete problem+json without internals.</summary>
     public static string? Check(string method, HttpResponseMessage response, string body)
@@ -140,6 +147,12 @@ public sealed class AppFuzzer(Random random, AppFuzzer.Shape shape)
     {
         var (method, path) = Pick(shape.Routes);
         path = path.Replace("{seg}", Pick(_segments), StringComparison.Ordinal);
+        if (shape.ValidBody is { } valid && random.Next(4) == 0 && valid(random, method, path) is { } taken)
+        {
+            var only = shape.ExtraQuery?.Invoke(random, path);
+            return new Spec(index, method, only is null ? path : $"{path}?{only}", Encoding.UTF8.GetBytes(taken), "application/json", "");
+        }
+
         if (random.Next(6) == 0)
         {
             method = Pick(_methods);
