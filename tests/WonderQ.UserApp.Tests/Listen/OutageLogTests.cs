@@ -127,6 +127,7 @@ public sealed class OutageLogTests : UserAppTestBase
         await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 2, "both messages are processed");
         await Eventually.ValueAsync(() => QueueSizeAsync("lost-ack"), size => size == 0, "both messages are acknowledged");
         App.ProcessedBodies.Should().Equal(["first", "second"]);
+        Volatile.Read(ref lost).Should().Be(1, "the first acknowledgement's answer was lost");
         App.Logs.Warnings.Should().NotContain(w => w.Contains("already gone", StringComparison.Ordinal), "the loop's own first try deleted it");
     }
 
