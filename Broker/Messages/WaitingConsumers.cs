@@ -10,11 +10,11 @@ namespace WonderQ.Broker.Messages;
 /// </summary>
 public sealed class WaitingConsumers : IParkedConsumers, IDisposable
 {
-    // The longest an expiry timer is set for; one that fires short of its expiry is set again for the rest. A timer
-    // counts on the monotonic clock and the expiry is a wall-clock time: after the wall clock steps forward past it, the
-    // waiters still sleep until the timer fires, which the longest reservation (12 h) would otherwise put off until their
-    // wait_time ended. It also keeps within the longest a timer can be set for (49.7 days), which a clock stepped back
-    // further than that would pass, and a timer set for longer throws in its own callback, where nothing catches it.
+    // The longest an expiry timer is set for; one that fires short of its expiry is set again for the rest. The timer
+    // counts on the monotonic clock but the expiry is a wall-clock time: after the wall clock steps forward past it, the
+    // waiters sleep on until the timer fires, which without this cap would be when their own wait_time ends. It also
+    // keeps every timer under the longest one can be set for (49.7 days), which a clock stepped back further than that
+    // would pass: a timer set for longer throws, in its own callback, where nothing catches it.
     private const double LongestDueMilliseconds = 5_000;
 
     private readonly Dictionary<long, QueueWaiters> _queues = [];

@@ -94,8 +94,6 @@ public static class WebConventions
         return app;
     }
 
-    private const string ShutdownTimeoutKey = "shutdownTimeoutSeconds";
-
     /// <summary>
     /// The host reads <c>shutdownTimeoutSeconds</c> as digits alone and keeps its 30 s for anything else (<c>abc</c>,
     /// <c>-5</c>, <c>1e3</c>) without a word, so a stop grace checked against it would then be blamed for a value the
@@ -103,6 +101,7 @@ public static class WebConventions
     /// </summary>
     private static void RefuseUnreadShutdownTimeout(IConfiguration configuration)
     {
+        const string ShutdownTimeoutKey = "shutdownTimeoutSeconds";
         if (configuration[ShutdownTimeoutKey] is { } value
             && !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
