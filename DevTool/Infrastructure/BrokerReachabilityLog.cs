@@ -34,7 +34,8 @@ public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogg
                     request.RequestUri?.GetLeftPart(UriPartial.Authority),
                     ex is TimeoutRejectedException timeout
                         ? $"no answer within {timeout.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s"
-                        : ex.Message);
+                        // HttpClient's message may quote what the server sent ("Received an invalid header name: '…'").
+                        : LogText.Printable(ex.Message));
             }
 
             throw;

@@ -69,6 +69,11 @@ public sealed partial class ProblemExceptionHandler(
         });
     }
 
+    /// <summary>
+    /// A detail may pass on the broker's own words (<see cref="BrokerProblemMapper"/>), which are whatever the server at
+    /// Broker:Url sent: escaped (<see cref="LogText"/>), they cannot forge a line of the log. The answer's JSON needs no
+    /// such care, as its encoder escapes them.
+    /// </summary>
     private void Log(HttpContext httpContext, Exception exception, ProblemDetails problem, int status)
     {
         if (status == StatusCodes.Status500InternalServerError)
@@ -82,7 +87,11 @@ public sealed partial class ProblemExceptionHandler(
         else if (status >= 500)
         {
             logger.LogWarning(
-                "Request {Method} {Path} (trace_id {TraceId}): {Detail}", httpContext.Request.Method, httpContext.Request.Path, Problems.TraceId(httpContext), problem.Detail);
+                "Request {Method} {Path} (trace_id {TraceId}): {Detail}",
+                httpContext.Request.Method,
+                httpContext.Request.Path,
+                Problems.TraceId(httpContext),
+                LogText.Printable(problem.Detail));
         }
     }
 
@@ -103,7 +112,7 @@ public sealed partial class ProblemExceptionHandler(
             httpContext.Request.Method,
             httpContext.Request.Path,
             Problems.TraceId(httpContext),
-            problem.Detail,
+            LogText.Printable(problem.Detail),
             LogThrottle.Repeats(unlogged, "answer", "answers"));
     }
 

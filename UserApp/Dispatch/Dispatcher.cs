@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.UserApp.Dispatch;
 
@@ -30,7 +31,7 @@ public sealed class Dispatcher(
         try
         {
             var created = await broker.CreateQueueAsync(name, cancellationToken);
-            logger.LogInformation("Created queue {Name} ({Id})", created.Name, created.Id);
+            logger.LogInformation("Created queue {Name} ({Id})", LogText.Printable(created.Name), created.Id);
             return (created, true);
         }
         catch (BrokerException ex) when (ex.Status == HttpStatusCode.Conflict)
@@ -107,7 +108,7 @@ public sealed class Dispatcher(
                 "A dispatch of {Count} messages to queue {Name} stopped when its caller went away: {Sent} were sent, and " +
                 "{UnderWay} under way then may have been stored all the same",
                 count,
-                queue.Name,
+                LogText.Printable(queue.Name),
                 ids.Count(id => id is not null),
                 Enumerable.Range(0, count).Count(i => attempted[i] && ids[i] is null && errors[i] is null));
             throw;
@@ -129,7 +130,13 @@ public sealed class Dispatcher(
 
         if (failed.Count > 0)
         {
-            logger.LogWarning("{Failed} of {Count} messages to queue {Name} were not sent; the first: {Error}", failed.Count, count, queue.Name, failed[0].Error);
+            // The broker's words, passed on as they are in the answer's JSON, are escaped in the log (LogText).
+            logger.LogWarning(
+                "{Failed} of {Count} messages to queue {Name} were not sent; the first: {Error}",
+                failed.Count,
+                count,
+                LogText.Printable(queue.Name),
+                LogText.Printable(failed[0].Error));
         }
 
         return (sent, failed);

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Text.Json;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.UserApp.Listen;
 
@@ -18,6 +20,9 @@ public sealed class QueueListener
     private readonly UserAppOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop;
+
+    /// <summary>The queue's name as its log lines give it (<see cref="LogText"/>): the broker's answer named it.</summary>
+    private readonly string _name;
     private long _processed;
     private string? _pausedBecause;
 
@@ -32,6 +37,7 @@ public sealed class QueueListener
         CancellationToken appStopping)
     {
         Queue = queue;
+        _name = LogText.Printable(queue.Name);
         Settings = settings;
         StartedAt = time.GetUtcNow();
         _services = services;
@@ -96,7 +102,7 @@ public sealed class QueueListener
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        _logger.LogInformation("Listening on queue {Name} ({Id})", Queue.Name, Queue.Id);
+        _logger.LogInformation("Listening on queue {Name} ({Id})", _name, Queue.Id);
         var failures = 0;
         string? failedBecause = null;
         // By id and name: a broker started afresh on a new database gives the id out again, to another queue, whose
@@ -127,9 +133,9 @@ public sealed class QueueListener
                     // warning every backoff for ever.
                     _logger.LogError(
                         "Listener on queue {Name} stops: the broker refused its consume ({Status}): {Reason}",
-                        Queue.Name,
+                        _name,
                         (int)ex.Status,
-                        ex.Detail ?? ex.Title);
+                        LogText.Printable(ex.Detail ?? ex.Title));
                     return;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -142,9 +148,9 @@ public sealed class QueueListener
                     _logger.Log(
                         reason == failedBecause ? LogLevel.Debug : LogLevel.Warning,
                         "Listener on queue {Name} could not consume ({Failures} in a row): {Reason} Retrying in {Delay}, then less often, until it resumes",
-                        Queue.Name,
+                        _name,
                         failures,
-                        reason,
+                        LogText.Printable(reason),
                         delay);
                     failedBecause = reason;
                     Volatile.Write(ref _pausedBecause, reason);
@@ -154,7 +160,7 @@ public sealed class QueueListener
 
                 if (failures > 0)
                 {
-                    _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed {Attempts}", Queue.Name, failures, Plural(failures, "attempt"));
+                    _logger.LogInformation("Listener on queue {Name} resumed after {Failures} failed {Attempts}", _name, failures, Plural(failures, "attempt"));
                     failures = 0;
                     failedBecause = null;
                     Volatile.Write(ref _pausedBecause, null);
@@ -180,20 +186,29 @@ public sealed class QueueListener
         {
             // Stopped: by DELETE /listen or the app shutting down.
         }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            // An answer no broker gives, to a delete or a find: the parser's message quotes its names and values, so
+            // it is logged escaped, without the exception, whose text would repeat them raw.
+            _logger.LogError(
+                "Listener on queue {Name} failed and stopped: the server at Broker:Url did not answer like a WonderQ broker ({Reason})",
+                _name,
+                LogText.Printable(ex.Message));
+        }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "Listener on queue {Name} failed and stopped", Queue.Name);
+            _logger.LogError(ex, "Listener on queue {Name} failed and stopped", _name);
         }
         finally
         {
             _logger.LogInformation(
-                "Stopped listening on queue {Name} ({Id}) after {Processed} {Messages}", Queue.Name, Queue.Id, Processed, Plural(Processed, "message"));
+                "Stopped listening on queue {Name} ({Id}) after {Processed} {Messages}", _name, Queue.Id, Processed, Plural(Processed, "message"));
         }
     }
 
     private static string Plural(long count, string noun) => count == 1 ? noun : noun + "s";
 
-    private void LogQueueGone() => _logger.LogWarning("Queue {Name} ({Id}) no longer exists; its listener stops", Queue.Name, Queue.Id);
+    private void LogQueueGone() => _logger.LogWarning("Queue {Name} ({Id}) no longer exists; its listener stops", _name, Queue.Id);
 
     /// <summary>
     /// Reports each message, then acknowledges it. Once stopping, a message not yet reported is left to come back
@@ -228,7 +243,7 @@ public sealed class QueueListener
                 var left = messages.Count - i;
                 _logger.LogWarning(
                     "Listener on queue {Name} left {Left} {Messages} of its batch unprocessed: their visibility timeout ({Seconds} s) ran out first, and they are delivered again",
-                    Queue.Name,
+                    _name,
                     left,
                     Plural(left, "message"),
                     Settings.VisibilityTimeoutSeconds);
@@ -244,7 +259,7 @@ public sealed class QueueListener
                     return false;
                 }
 
-                _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, Queue.Name);
+                _logger.LogWarning("Message {Id} on queue {Name} was already gone when deleted", message.Id, _name);
             }
         }
 
@@ -294,7 +309,7 @@ public sealed class QueueListener
                     if (failures > 0)
                     {
                         _logger.LogInformation(
-                            "Listener on queue {Name} acknowledged message {Id} after {Failures} failed {Attempts}", Queue.Name, message.Id, failures, Plural(failures, "attempt"));
+                            "Listener on queue {Name} acknowledged message {Id} after {Failures} failed {Attempts}", _name, message.Id, failures, Plural(failures, "attempt"));
                     }
 
                     return deleted;
@@ -308,10 +323,10 @@ public sealed class QueueListener
                     _logger.Log(
                         failures == 1 ? LogLevel.Warning : LogLevel.Debug,
                         "Listener on queue {Name} could not delete message {Id} ({Failures} in a row): {Reason} Retrying in {Delay}, then less often, before it processes another message",
-                        Queue.Name,
+                        _name,
                         message.Id,
                         failures,
-                        ex.Detail ?? ex.Title,
+                        LogText.Printable(ex.Detail ?? ex.Title),
                         delay);
                     Volatile.Write(ref _pausedBecause, ex.Detail ?? ex.Title);
                     await Task.Delay(delay, _time, cancellationToken);
@@ -320,7 +335,7 @@ public sealed class QueueListener
         }
         catch (BrokerException ex)
         {
-            _logger.LogWarning("Could not delete message {Id} on queue {Name}: {Reason}", message.Id, Queue.Name, ex.Detail ?? ex.Title);
+            _logger.LogWarning("Could not delete message {Id} on queue {Name}: {Reason}", message.Id, _name, LogText.Printable(ex.Detail ?? ex.Title));
             return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -329,7 +344,7 @@ public sealed class QueueListener
             _logger.LogWarning(
                 "Message {Id} on queue {Name} was processed but not deleted before the listener stopped (UserApp:ListenerStopGrace); it will be delivered again after its visibility timeout",
                 message.Id,
-                Queue.Name);
+                _name);
             throw;
         }
         finally

@@ -421,6 +421,51 @@ public sealed class BrokerFailureTests
         logs.Lines.Should().HaveCount(2).And.AllSatisfy(line => line.Should().Contain("maximum of 2 waiting consumers"));
     }
 
+    [Theory]
+    [InlineData(503, """{"status":503,"title":"Busy.","detail":"Busy.\nError: forged line\r\u001b[31mred"}""", null,
+        @"Busy.\nError: forged line\r\u001b[31mred")]
+    [InlineData(500, """{"status":500,"title":"Failed.","detail":"Failed.\nError: forged line\r\u001b[31mred"}""", null,
+        @"Failed.\nError: forged line\r\u001b[31mred")]
+    [InlineData(500, """{"status":500,"title":"Failed.\nError: forged line\u001b[31m"}""", null, @"Failed.\nError: forged line\u001b[31m")]
+    [InlineData(404, """{"status":404,"title":"Not found.","detail":"There is no endpoint at GET /queues.\nError: forged line\u001b[31m"}""", null,
+        @"/queues.\nError: forged line\u001b[31m")]
+    [InlineData(502, "<html>502</html>", "Bad\u001b[31m Gateway\u0085", @"Bad\u001b[31m Gateway\u0085")]
+    public async Task The_brokers_words_in_a_logged_problem_are_escaped_so_they_cannot_forge_a_log_line(
+        int status, string body, string? reasonPhrase, string escaped)
+    {
+        // Arrange: whatever answers at Broker:Url chooses its problem's detail and title, and its reason phrase.
+        var logs = new LogLines(typeof(ProblemExceptionHandler));
+        await using var devTool = new DevToolApplication(
+            () => new StubHandler((HttpStatusCode)status, body, reasonPhrase is null ? "application/problem+json" : "text/html", reasonPhrase: reasonPhrase),
+            configure: builder => builder.ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var client = devTool.CreateClient();
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert: one line, in which the broker's line breaks and terminal escapes are written as escapes.
+        ((int)response.StatusCode).Should().BeGreaterThanOrEqualTo(500);
+        logs.Lines.Should().ContainSingle().Which.Should().Contain(escaped).And.NotContainAny("\n", "\r", "\u001b", "\u0085");
+    }
+
+    [Fact]
+    public async Task An_http_error_that_quotes_the_brokers_bytes_is_logged_escaped()
+    {
+        // Arrange: SocketsHttpHandler's error for a header it cannot parse quotes the header as it came.
+        var logs = new LogLines(typeof(BrokerReachabilityLog));
+        await using var devTool = new DevToolApplication(
+            () => new FailingHandler(new HttpRequestException("Received an invalid header name: 'X-Forged\u001b[2J\u001b[31m'.")),
+            configure: builder => builder.ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var client = devTool.CreateClient();
+
+        // Act
+        using var response = await client.GetAsync("/queues");
+
+        // Assert
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        logs.Lines.Should().ContainSingle().Which.Should().Contain(@"'X-Forged\u001b[2J\u001b[31m'").And.NotContain("\u001b");
+    }
+
     [Fact]
     public async Task A_devtool_started_without_its_settings_file_is_as_quick_to_give_up_on_the_broker_as_with_it()
     {
@@ -559,12 +604,26 @@ public sealed class BrokerFailureTests
             Task.FromResult(CutOffAnswer.Of(status, body));
     }
 
-    private sealed class StubHandler(HttpStatusCode status, string body, string contentType, Action? called = null) : HttpMessageHandler
+    private sealed class StubHandler(HttpStatusCode status, string body, string contentType, Action? called = null, string? reasonPhrase = null)
+        : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             called?.Invoke();
-            return Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType) });
+            var response = new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType) };
+            if (reasonPhrase is not null)
+            {
+                response.ReasonPhrase = reasonPhrase;
+            }
+
+            return Task.FromResult(response);
         }
+    }
+
+    /// <summary>Fails every request with <paramref name="failure"/>, as SocketsHttpHandler does an answer it cannot read.</summary>
+    private sealed class FailingHandler(Exception failure) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(failure);
     }
 }

@@ -7,8 +7,12 @@ namespace WonderQ.UserApp.Tests.Infrastructure;
 public sealed class LogCollector : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<Exception> _exceptions = new();
 
     public IReadOnlyList<string> Warnings => [.. _lines];
+
+    /// <summary>The exceptions logged with those lines, whose text a console log writes after them.</summary>
+    public IReadOnlyList<Exception> Exceptions => [.. _exceptions];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
@@ -28,6 +32,10 @@ public sealed class LogCollector : ILoggerProvider
             if (IsEnabled(logLevel))
             {
                 collector._lines.Enqueue(formatter(state, exception));
+                if (exception is not null)
+                {
+                    collector._exceptions.Enqueue(exception);
+                }
             }
         }
     }
