@@ -196,15 +196,22 @@ internal sealed class BrokerClient : IDisposable
                     .Append("&visibility_timeout="u8).Append(visibilityTimeout),
                 static json =>
                 {
+                    Received[]? messages;
                     try
                     {
-                        return JsonSerializer.Deserialize(json, LoadJsonContext.Default.ReceivedArray);
+                        messages = JsonSerializer.Deserialize(json, LoadJsonContext.Default.ReceivedArray);
                     }
                     catch (JsonException)
                     {
-                        // Short enough to be counted whole: the serializer's own message names the type first.
-                        throw new JsonException("not an array of messages, each with an id and a body");
+                        messages = null;
                     }
+
+                    // A 200 of null is no array, and the serializer checks no array's elements for null: read as an
+                    // empty poll, the first went uncounted, and the second crashed the tool when the run read a message.
+                    // Short enough to be counted whole: the serializer's own message names the type first.
+                    return messages is not null && !messages.Contains(null)
+                        ? messages
+                        : throw new JsonException("not an array of messages, each with an id and a body");
                 },
                 ct);
             if (ok)

@@ -56,6 +56,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// </param>
     /// <param name="consumeDelay">How long each consume waits before it claims messages.</param>
     /// <param name="hangConsumes">Answer no consume, holding each until its client leaves: a server stuck in its long polls.</param>
+    /// <param name="consumeAnswer">Answer every consume 200 with this JSON text, claiming nothing (null: serve the messages).</param>
     /// <param name="goneAfterFirstCount">
     /// Stop, refusing connections, once the first <c>GET /queues</c> is answered: a server gone right after a run's setup.
     /// </param>
@@ -63,7 +64,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
         bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false, int consumeStatus = StatusCodes.Status200OK,
         TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
-        TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false)
+        TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false, string? consumeAnswer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -153,6 +154,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
             if (consumeStatus != StatusCodes.Status200OK)
             {
                 return Results.StatusCode(consumeStatus);
+            }
+
+            if (consumeAnswer is not null)
+            {
+                return Results.Text(consumeAnswer, "application/json");
             }
 
             var now = Now();
