@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using WonderQ.LoadTest.Wire;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Json;
@@ -75,7 +76,7 @@ internal sealed class BrokerClient : IDisposable
     /// <summary>Consume requests sent (or being sent) and not yet answered.</summary>
     public int ConsumesInFlight => Volatile.Read(ref _consumesInFlight);
 
-    public async Task<QueueDto> CreateQueueAsync(string name, CancellationToken ct)
+    public async Task<QueueRef> CreateQueueAsync(string name, CancellationToken ct)
     {
         // With its length, not chunked as PostAsJsonAsync sends it: the server under test may be a minimal one that reads
         // only Content-Length, as the tool's own sends do.
@@ -92,14 +93,14 @@ internal sealed class BrokerClient : IDisposable
         }
 
         await EnsureAsync(response, "POST /queues", ct);
-        return await ReadAsync<QueueDto>(response, "POST /queues", "a queue", ct);
+        return (await ReadAsync(response, "POST /queues", "a queue", LoadJsonContext.Default.QueueAnswer, ct)).Named(name);
     }
 
-    public async Task<QueueDto> FindQueueAsync(string name, CancellationToken ct) =>
+    public async Task<QueueRef> FindQueueAsync(string name, CancellationToken ct) =>
         await TryFindQueueAsync(name, ct) ?? throw new SetupException($"GET /queues/find answered 404: there is no queue '{name}'.");
 
     /// <summary>The queue named <paramref name="name"/>, or null when the server answers that it has none (404).</summary>
-    public async Task<QueueDto?> TryFindQueueAsync(string name, CancellationToken ct)
+    public async Task<QueueRef?> TryFindQueueAsync(string name, CancellationToken ct)
     {
         using var response = await SetupCallAsync("GET /queues/find", () => _http.GetAsync($"queues/find?name={Uri.EscapeDataString(name)}", ct));
         if (response.StatusCode == HttpStatusCode.NotFound)
@@ -108,12 +109,13 @@ internal sealed class BrokerClient : IDisposable
         }
 
         await EnsureAsync(response, "GET /queues/find", ct);
-        return await ReadAsync<QueueDto>(response, "GET /queues/find", "a queue", ct);
+        return (await ReadAsync(response, "GET /queues/find", "a queue", LoadJsonContext.Default.QueueAnswer, ct)).Named(name);
     }
 
     /// <summary>
     /// The queue's <c>queue_size</c> from GET /queues (0 when it is not listed), or null when the server has no such
-    /// endpoint: the original WonderQ serves the counts from its dev tool, not from its broker.
+    /// endpoint (the original WonderQ serves the counts from its dev tool, not from its broker) or lists its queues
+    /// without their sizes: either way the server cannot count what it holds.
     /// </summary>
     public async Task<long?> QueueSizeAsync(long queueId, CancellationToken ct)
     {
@@ -124,8 +126,15 @@ internal sealed class BrokerClient : IDisposable
         }
 
         await EnsureAsync(response, "GET /queues", ct);
-        var all = await ReadAsync<QueueCounts[]>(response, "GET /queues", "a list of queues", ct);
-        return all.FirstOrDefault(q => q.Id == queueId)?.QueueSize ?? 0;
+        var all = await ReadAsync(response, "GET /queues", "a list of queues", LoadJsonContext.Default.QueueCountArray, ct);
+        if (all.Contains(null))
+        {
+            // The serializer checks no array's elements: a null one crashed the tool as it looked for the run's queue.
+            throw new SetupException($"GET /queues answered {(int)response.StatusCode} with a list holding null where a queue should be (is it a WonderQ broker?).");
+        }
+
+        // Without queue_size a size read as 0 called every message still queued lost.
+        return all.FirstOrDefault(q => q.Id == queueId) is { } listed ? listed.QueueSize : 0;
     }
 
     public async Task DeleteQueueAsync(long queueId, CancellationToken ct)
@@ -447,11 +456,12 @@ internal sealed class BrokerClient : IDisposable
     }
 
     /// <summary>A success whose body is not what a WonderQ broker answers is a server that is not one: a setup failure.</summary>
-    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, string what, string expected, CancellationToken ct) where T : class
+    private static async Task<T> ReadAsync<T>(
+        HttpResponseMessage response, string what, string expected, JsonTypeInfo<T> type, CancellationToken ct) where T : class
     {
         try
         {
-            if (await response.Content.ReadFromJsonAsync<T>(WonderQJson.Options, ct) is { } value)
+            if (await response.Content.ReadFromJsonAsync(type, ct) is { } value)
             {
                 return value;
             }
@@ -481,10 +491,27 @@ internal sealed class SetupException(string message) : Exception(message);
 /// </summary>
 internal sealed record Received(long Id, string Body, string? ReservationToken = null);
 
+/// <summary>The run's queue: its id, and its name as the server gave it or, when it gave none, as the run asked for it.</summary>
+internal sealed record QueueRef(long Id, string Name);
+
+/// <summary>
+/// What the tool reads of a queue the server answers with: its id alone is needed. Its <c>created_at</c> is not read,
+/// so another implementation may give it as Unix milliseconds, as the original WonderQ gives a message's times, or not at all.
+/// </summary>
+internal sealed record QueueAnswer(long Id, string? Name = null)
+{
+    public QueueRef Named(string asked) => new(Id, Name ?? asked);
+}
+
+/// <summary>A queue of <c>GET /queues</c>; without its <c>queue_size</c> the server cannot say what it holds.</summary>
+internal sealed record QueueCount(long Id, long? QueueSize = null);
+
 // A message without its id or body is a malformed answer, counted as the consume's error, not a null to crash on.
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     RespectNullableAnnotations = true,
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(Received[]))]
+[JsonSerializable(typeof(QueueAnswer))]
+[JsonSerializable(typeof(QueueCount[]))]
 internal sealed partial class LoadJsonContext : JsonSerializerContext;

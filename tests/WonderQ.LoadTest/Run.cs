@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using WonderQ.Shared.Contracts;
 
 namespace WonderQ.LoadTest;
 
@@ -82,7 +81,7 @@ internal sealed class Run : IDisposable
 
     public bool Interrupted => Interrupt.IsCancellationRequested;
 
-    public QueueDto Queue { get; private set; } = null!;
+    public QueueRef Queue { get; private set; } = null!;
 
     public bool OwnsQueue { get; private set; }
 

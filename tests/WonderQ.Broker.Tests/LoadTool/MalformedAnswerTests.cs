@@ -25,4 +25,58 @@ public sealed class MalformedAnswerTests
         json.RootElement.GetProperty("errors").EnumerateObject().Select(error => error.Name).Should()
             .Contain("GET /messages/consume JsonException: not an array of messages, each with an id and a body");
     }
+
+    [Fact]
+    public async Task A_list_of_queues_holding_null_ends_the_run_naming_it_not_a_crash()
+    {
+        await using var server = await OriginalDialectServer.StartAsync(countsAnswer: "[null]");
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", server.Url.ToString(), "--messages", "5", "--duration", "1", "--json", "--quiet");
+
+        run.Error.Should().NotContain("Unhandled exception");
+        run.ExitCode.Should().Be(2, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("error").GetString().Should().Contain("GET /queues answered 200 with a list holding null");
+    }
+
+    [Theory]
+    [InlineData("produce")]
+    [InlineData("consume")]
+    public async Task A_list_of_queues_without_their_sizes_leaves_the_unreceived_unverified_not_lost(string scenario)
+    {
+        // The consumers of a consume run get nothing (an empty poll each time): every message stays in the queue.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, countsWithoutSize: true, consumeAnswer: "[]");
+
+        var run = await LoadToolProcess.RunAsync(
+            scenario, "--url", server.Url.ToString(), "--messages", "5", "--duration", "1", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(3, run.Output);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("result").GetString().Should().Be("UNVERIFIED");
+        json.RootElement.GetProperty("verification").GetProperty("unreceived_unverifiable").GetInt64().Should().Be(5);
+    }
+
+    [Fact]
+    public async Task A_queue_answered_with_its_created_at_in_unix_milliseconds_is_run_against()
+    {
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, createdAtMillis: true);
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", server.Url.ToString(), "--messages", "5", "--duration", "1", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(0, run.Output + run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("verification").GetProperty("acknowledged").GetInt64().Should().Be(5);
+    }
+
+    [Fact]
+    public async Task A_queue_answered_without_its_id_ends_the_run_naming_the_answer()
+    {
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, createWithoutId: true);
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", server.Url.ToString(), "--messages", "5", "--duration", "1", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(2, run.Output);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("error").GetString().Should().Contain("POST /queues answered 200 without a queue in JSON");
+    }
 }

@@ -57,6 +57,10 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="consumeDelay">How long each consume waits before it claims messages.</param>
     /// <param name="hangConsumes">Answer no consume, holding each until its client leaves: a server stuck in its long polls.</param>
     /// <param name="consumeAnswer">Answer every consume 200 with this JSON text, claiming nothing (null: serve the messages).</param>
+    /// <param name="createdAtMillis">Answer a queue's create with its <c>created_at</c> as Unix milliseconds, as the original gives a message's times.</param>
+    /// <param name="createWithoutId">Answer a queue's create with its name alone.</param>
+    /// <param name="countsAnswer">Answer <c>GET /queues</c> 200 with this JSON text (null: the counts, when <paramref name="countsQueues"/>).</param>
+    /// <param name="countsWithoutSize">List the queues in <c>GET /queues</c> without their <c>queue_size</c>.</param>
     /// <param name="goneAfterFirstCount">
     /// Stop, refusing connections, once the first <c>GET /queues</c> is answered: a server gone right after a run's setup.
     /// </param>
@@ -64,7 +68,8 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         int loseEvery = 0, bool storeTwice = false, bool countsQueues = false, bool dropLastCharacter = false, long answerIdOffset = 0,
         bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false, int consumeStatus = StatusCodes.Status200OK,
         TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
-        TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false, string? consumeAnswer = null)
+        TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false, string? consumeAnswer = null,
+        bool createdAtMillis = false, bool createWithoutId = false, string? countsAnswer = null, bool countsWithoutSize = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -79,10 +84,25 @@ public sealed class OriginalDialectServer : IAsyncDisposable
             {
                 var id = ++server._nextId;
                 server._queues[id] = name;
-                return Results.Json(new JsonObject { ["name"] = name, ["id"] = id });
+                var queue = new JsonObject { ["name"] = name };
+                if (!createWithoutId)
+                {
+                    queue["id"] = id;
+                }
+
+                if (createdAtMillis)
+                {
+                    queue["created_at"] = Now();
+                }
+
+                return Results.Json(queue);
             }
         });
-        if (countsQueues)
+        if (countsAnswer is not null)
+        {
+            app.MapGet("/queues", () => Results.Text(countsAnswer, "application/json"));
+        }
+        else if (countsQueues)
         {
             app.MapGet("/queues", (HttpContext context) =>
             {
@@ -97,11 +117,15 @@ public sealed class OriginalDialectServer : IAsyncDisposable
 
                 lock (server._lock)
                 {
-                    return Results.Json(new JsonArray([.. server._queues.Select(q => new JsonObject
+                    return Results.Json(new JsonArray([.. server._queues.Select(q =>
                     {
-                        ["id"] = q.Key,
-                        ["name"] = q.Value,
-                        ["queue_size"] = server._messages.Values.Count(m => m.QueueId == q.Key),
+                        var queue = new JsonObject { ["id"] = q.Key, ["name"] = q.Value };
+                        if (!countsWithoutSize)
+                        {
+                            queue["queue_size"] = server._messages.Values.Count(m => m.QueueId == q.Key);
+                        }
+
+                        return queue;
                     })]));
                 }
             });
