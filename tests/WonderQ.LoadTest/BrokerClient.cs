@@ -176,7 +176,23 @@ internal sealed class BrokerClient : IDisposable
                 parts.Target.Append("messages"u8);
                 WriteSendJson(parts, queueId, writeBody);
             },
-            static json => JsonSerializer.Deserialize<SendMessageResponse>(json, WonderQJson.Options)!.Id,
+            static json =>
+            {
+                try
+                {
+                    if (JsonSerializer.Deserialize(json, LoadJsonContext.Default.SentAnswer) is { } sent)
+                    {
+                        return sent.Id;
+                    }
+                }
+                catch (JsonException)
+                {
+                }
+
+                // An answer without its id was taken as id 0 (and a null one counted as a NullReferenceException): the
+                // run then blamed the server for giving one id to several messages, not for the answer it gave.
+                throw new JsonException("not an object with the message's id");
+            },
             ct);
         if (!ok)
         {
@@ -503,6 +519,9 @@ internal sealed record QueueAnswer(long Id, string? Name = null)
     public QueueRef Named(string asked) => new(Id, Name ?? asked);
 }
 
+/// <summary>What a send is answered with.</summary>
+internal sealed record SentAnswer(long Id);
+
 /// <summary>A queue of <c>GET /queues</c>; without its <c>queue_size</c> the server cannot say what it holds.</summary>
 internal sealed record QueueCount(long Id, long? QueueSize = null);
 
@@ -513,5 +532,6 @@ internal sealed record QueueCount(long Id, long? QueueSize = null);
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(Received[]))]
 [JsonSerializable(typeof(QueueAnswer))]
+[JsonSerializable(typeof(SentAnswer))]
 [JsonSerializable(typeof(QueueCount[]))]
 internal sealed partial class LoadJsonContext : JsonSerializerContext;

@@ -79,4 +79,21 @@ public sealed class MalformedAnswerTests
         using var json = JsonDocument.Parse(run.Output);
         json.RootElement.GetProperty("error").GetString().Should().Contain("POST /queues answered 200 without a queue in JSON");
     }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("null")]
+    [InlineData("{\"id\":\"7\"}")]
+    public async Task A_send_answered_without_its_id_is_counted_as_its_error_not_as_an_id_given_twice(string answer)
+    {
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, sendAnswer: answer);
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", server.Url.ToString(), "--messages", "5", "--duration", "1", "--json", "--quiet");
+
+        run.ExitCode.Should().Be(1, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        json.RootElement.GetProperty("errors").EnumerateObject().Select(error => (error.Name, error.Value.GetInt64())).Should()
+            .Equal(("POST /messages JsonException: not an object with the message's id", 5L));
+        json.RootElement.GetProperty("verification").GetProperty("acknowledged").GetInt64().Should().Be(0);
+    }
 }

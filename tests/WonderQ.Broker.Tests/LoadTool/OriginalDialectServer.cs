@@ -60,6 +60,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// <param name="createdAtMillis">Answer a queue's create with its <c>created_at</c> as Unix milliseconds, as the original gives a message's times.</param>
     /// <param name="createWithoutId">Answer a queue's create with its name alone.</param>
     /// <param name="countsAnswer">Answer <c>GET /queues</c> 200 with this JSON text (null: the counts, when <paramref name="countsQueues"/>).</param>
+    /// <param name="sendAnswer">Answer every send 201 with this JSON text, storing the message all the same (null: its id).</param>
     /// <param name="countsWithoutSize">List the queues in <c>GET /queues</c> without their <c>queue_size</c>.</param>
     /// <param name="goneAfterFirstCount">
     /// Stop, refusing connections, once the first <c>GET /queues</c> is answered: a server gone right after a run's setup.
@@ -69,7 +70,8 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         bool keepDeleted = false, string bodyField = "body", bool refuseDeletes = false, int consumeStatus = StatusCodes.Status200OK,
         TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
         TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false, string? consumeAnswer = null,
-        bool createdAtMillis = false, bool createWithoutId = false, string? countsAnswer = null, bool countsWithoutSize = false)
+        bool createdAtMillis = false, bool createWithoutId = false, string? countsAnswer = null, bool countsWithoutSize = false,
+        string? sendAnswer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -162,7 +164,9 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                     server._messages[++server._nextId] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
                 }
 
-                return Results.Json(new JsonObject { ["id"] = id + answerIdOffset });
+                return sendAnswer is not null
+                    ? Results.Text(sendAnswer, "application/json", statusCode: StatusCodes.Status201Created)
+                    : Results.Json(new JsonObject { ["id"] = id + answerIdOffset });
             }
         });
         app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout, CancellationToken aborted) =>
