@@ -9,7 +9,7 @@ internal sealed class Progress : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    private Progress(Run run, Func<string> describe, Func<TimeSpan> elapsedNow)
+    private Progress(Run run, Func<string> describe, Func<TimeSpan> elapsedNow, bool measured)
     {
         _loop = Task.Run(async () =>
         {
@@ -22,9 +22,14 @@ internal sealed class Progress : IDisposable
                     // After Ctrl-C the user has been told the run is stopping; a count still ticking would say otherwise.
                     if (elapsed >= TimeSpan.FromSeconds(3) && !run.Interrupted)
                     {
+                        // Past its --duration a run waits for what the server still owes it: a server that stopped
+                        // answering some requests showed the same count for a minute, with nothing to say why or until when.
+                        var owed = measured && elapsed >= run.Options.Duration
+                            ? $"  (past --duration: finishing; what the server has not answered {run.HardLimit.TotalSeconds:0} s after the run's start is given up)"
+                            : "";
                         Console.Error.WriteLine(string.Create(
                             CultureInfo.InvariantCulture,
-                            $"[{elapsed.TotalSeconds,5:0.0}s] {describe()}  errors {run.Client.Errors.Total}"));
+                            $"[{elapsed.TotalSeconds,5:0.0}s] {describe()}  errors {run.Client.Errors.Total}{owed}"));
                     }
                 }
             }
@@ -36,7 +41,7 @@ internal sealed class Progress : IDisposable
 
     /// <summary>Reports on the measured run, or on a phase before it (a pre-fill, a ramp) timed by <paramref name="phase"/>.</summary>
     public static Progress? Start(Run run, Func<string> describe, Stopwatch? phase = null) =>
-        run.Options.Quiet ? null : new Progress(run, describe, phase is null ? () => run.Elapsed : () => phase.Elapsed);
+        run.Options.Quiet ? null : new Progress(run, describe, phase is null ? () => run.Elapsed : () => phase.Elapsed, measured: phase is null);
 
     public void Dispose()
     {

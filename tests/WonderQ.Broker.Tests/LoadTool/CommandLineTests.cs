@@ -353,6 +353,19 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     }
 
     [Fact]
+    public async Task A_run_past_its_duration_waiting_for_answers_says_so_and_when_it_gives_up()
+    {
+        // A server that stopped answering some requests showed the same count for a minute, with nothing to say why.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, sendDelay: TimeSpan.FromSeconds(5));
+
+        var run = await LoadToolProcess.RunAsync("produce", "--url", server.Url.ToString(), "--producers", "1", "--messages", "1", "--duration", "1");
+
+        run.ExitCode.Should().Be(0, run.Error);
+        run.Error.Should().MatchRegex(
+            @"(?m)^\[ *[34]\.\ds\] sent 0  errors 0  \(past --duration: finishing; what the server has not answered 61 s after the run's start is given up\)\r?$");
+    }
+
+    [Fact]
     public async Task The_queue_is_created_with_a_content_length_that_a_minimal_server_can_read()
     {
         // A stand-in for another implementation of the API that reads bodies by Content-Length only: chunked, the
