@@ -92,21 +92,63 @@ internal sealed class Run : IDisposable
     /// <summary>The broker's CPU time (null without --broker-pid) and the tool's own when the counted work began.</summary>
     public (TimeSpan? Broker, TimeSpan Own) CpuFrom { get; private set; }
 
-    /// <summary>Counts CPU from now on; what a <c>consume</c> pre-fill used goes under its own names, not per message drained.</summary>
+    /// <summary>The same when the counted work ended, if the scenario ended it before its own end (<see cref="StopCpu"/>).</summary>
+    private (TimeSpan? Broker, TimeSpan Own)? _cpuTo;
+
+    /// <summary>
+    /// Acknowledged sends before the counted work began: a <c>consume</c> pre-fill's, whose CPU is not counted per
+    /// message, so its messages must not be either (a drain cut short by --duration divided the drain's CPU by them).
+    /// </summary>
+    public long SentBeforeCpu { get; private set; }
+
+    /// <summary>
+    /// Counts CPU from now on; what went before (a <c>consume</c> pre-fill, an <c>idle-waiters</c> ramp) goes under its
+    /// own names, not per message of the measured phase.
+    /// </summary>
     public void StartCpu(string? reportWhatWentBeforeAs = null)
     {
-        (TimeSpan? Broker, TimeSpan Own) now = (Cpu.Broker(Options.BrokerPid), Cpu.LoadGenerator());
+        var now = CpuNow();
         if (reportWhatWentBeforeAs is not null)
         {
-            if (now.Broker - CpuFrom.Broker is { } broker)
-            {
-                Extra[$"{reportWhatWentBeforeAs}_broker_cpu_s"] = Math.Round(broker.TotalSeconds, 2);
-            }
-
-            Extra[$"{reportWhatWentBeforeAs}_loadgen_cpu_s"] = Math.Round((now.Own - CpuFrom.Own).TotalSeconds, 2);
+            ReportCpuApart(reportWhatWentBeforeAs, CpuFrom, now);
         }
 
         CpuFrom = now;
+        SentBeforeCpu = Ledger.Sent;
+    }
+
+    /// <summary>
+    /// Stops counting CPU: what the scenario does after its measured phase (releasing <c>idle-waiters</c>' thousands of
+    /// long polls) is not the cost of its messages either.
+    /// </summary>
+    public void StopCpu() => _cpuTo = CpuNow();
+
+    /// <summary>
+    /// The CPU the counted work used, up to <see cref="StopCpu"/> (or now, for a scenario that did not call it); what
+    /// came after a stop goes under <paramref name="reportWhatCameAfterAs"/>'s names.
+    /// </summary>
+    public (TimeSpan? Broker, TimeSpan Own) CpuUsed(string reportWhatCameAfterAs)
+    {
+        var now = CpuNow();
+        var to = _cpuTo ?? now;
+        if (_cpuTo is not null)
+        {
+            ReportCpuApart(reportWhatCameAfterAs, to, now);
+        }
+
+        return (to.Broker - CpuFrom.Broker, to.Own - CpuFrom.Own);
+    }
+
+    private (TimeSpan? Broker, TimeSpan Own) CpuNow() => (Cpu.Broker(Options.BrokerPid), Cpu.LoadGenerator());
+
+    private void ReportCpuApart(string phase, (TimeSpan? Broker, TimeSpan Own) from, (TimeSpan? Broker, TimeSpan Own) to)
+    {
+        if (to.Broker - from.Broker is { } broker)
+        {
+            Extra[$"{phase}_broker_cpu_s"] = Math.Round(broker.TotalSeconds, 2);
+        }
+
+        Extra[$"{phase}_loadgen_cpu_s"] = Math.Round((to.Own - from.Own).TotalSeconds, 2);
     }
 
     /// <summary>When the measured phase started; its deadline is <see cref="LoadOptions.Duration"/> later.</summary>

@@ -21,9 +21,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     private readonly HashSet<long> _kept = [];
     private readonly WebApplication _app;
     private long _nextId;
-    // Where each send's busy work leaves its result, so that the compiler cannot drop the loop as unused.
+    // Where busy work leaves its result.
     private long _work;
     private readonly TaskCompletionSource _consumeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed, and replaced, by each send: what a held long poll waits for.
+    private TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private OriginalDialectServer(WebApplication app) => _app = app;
 
@@ -55,6 +57,11 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     /// CPU does not shrink when the thread is preempted.
     /// </param>
     /// <param name="consumeDelay">How long each consume waits before it claims messages.</param>
+    /// <param name="consumeWork">Steps of busy work each consume does when it arrives, as <paramref name="sendWork"/>.</param>
+    /// <param name="longPolls">
+    /// Hold a consume that finds nothing until a send or its <c>wait_time</c>, as WonderQ does, rather than answer it
+    /// empty after 20 ms, as the original's polling does: idle long polls that cost nothing while they wait.
+    /// </param>
     /// <param name="hangConsumes">Answer no consume, holding each until its client leaves: a server stuck in its long polls.</param>
     /// <param name="consumeAnswer">Answer every consume 200 with this JSON text, claiming nothing (null: serve the messages).</param>
     /// <param name="createdAtMillis">Answer a queue's create with its <c>created_at</c> as Unix milliseconds, as the original gives a message's times.</param>
@@ -71,7 +78,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
         TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false, string? consumeAnswer = null,
         bool createdAtMillis = false, bool createWithoutId = false, string? countsAnswer = null, bool countsWithoutSize = false,
-        string? sendAnswer = null)
+        string? sendAnswer = null, long consumeWork = 0, bool longPolls = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -137,14 +144,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         app.MapPost("/messages", async (HttpContext context) =>
         {
             await Task.Delay(sendDelay, context.RequestAborted);
-            var state = (ulong)sendWork;
-            for (var step = 0L; step < sendWork; step++)
-            {
-                state = (state * 6364136223846793005UL) + 1442695040888963407UL;
-            }
-
-            Interlocked.Add(ref server._work, (long)(state & 1));
-
+            server.Work(sendWork);
             var request = await ReadAsync(context);
             if (dropLastCharacter)
             {
@@ -164,6 +164,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                     server._messages[++server._nextId] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
                 }
 
+                Interlocked.Exchange(ref server._sent, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 return sendAnswer is not null
                     ? Results.Text(sendAnswer, "application/json", statusCode: StatusCodes.Status201Created)
                     : Results.Json(new JsonObject { ["id"] = id + answerIdOffset });
@@ -172,6 +173,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         app.MapGet("/messages/consume", async (long queue_id, int size, int wait_time, int visibility_timeout, CancellationToken aborted) =>
         {
             server._consumeRequested.TrySetResult();
+            server.Work(consumeWork);
             if (hangConsumes)
             {
                 await Task.Delay(Timeout.Infinite, aborted);
@@ -189,28 +191,28 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                 return Results.Text(consumeAnswer, "application/json");
             }
 
-            var now = Now();
-            var until = now + (visibility_timeout * 1000L);
+            var waitUntil = Now() + (wait_time * 1000L);
             var answer = new JsonArray();
-            lock (server._lock)
+            while (true)
             {
-                foreach (var (id, message) in server._messages.Where(m => m.Value.QueueId == queue_id && m.Value.RetrievableAt < now).Take(size).ToList())
+                // Taken before looking, so that a send between the look and the wait still wakes this poll.
+                var sent = Volatile.Read(ref server._sent).Task;
+                server.Claim(answer, queue_id, size, visibility_timeout, bodyField);
+                if (!longPolls || answer.Count > 0 || Now() >= waitUntil)
                 {
-                    var token = Guid.NewGuid().ToString("N")[..12];
-                    server._messages[id] = message with { Token = token, RetrievableAt = until };
-                    answer.Add(new JsonObject
-                    {
-                        ["id"] = id,
-                        ["queue_id"] = queue_id,
-                        [bodyField] = message.Body,
-                        ["retrievable_at"] = until,
-                        ["reservation_token"] = token,
-                        ["created_at"] = message.CreatedAt,
-                    });
+                    break;
+                }
+
+                try
+                {
+                    await sent.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(0, waitUntil - Now())), aborted);
+                }
+                catch (TimeoutException)
+                {
                 }
             }
 
-            if (answer.Count == 0 && wait_time > 0)
+            if (answer.Count == 0 && wait_time > 0 && !longPolls)
             {
                 // The original polls again every 1-2 s; a short pause keeps idle consumers from spinning on the test machine.
                 await Task.Delay(20, CancellationToken.None);
@@ -243,6 +245,43 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     }
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>Busy work: steps, not time, so that its CPU does not shrink when the thread is preempted.</summary>
+    private void Work(long steps)
+    {
+        var state = (ulong)steps;
+        for (var step = 0L; step < steps; step++)
+        {
+            state = (state * 6364136223846793005UL) + 1442695040888963407UL;
+        }
+
+        // Kept, so that the compiler cannot drop the loop as unused.
+        Interlocked.Add(ref _work, (long)(state & 1));
+    }
+
+    /// <summary>Reserves up to <paramref name="size"/> retrievable messages of the queue into <paramref name="answer"/>.</summary>
+    private void Claim(JsonArray answer, long queueId, int size, int visibilityTimeout, string bodyField)
+    {
+        var now = Now();
+        var until = now + (visibilityTimeout * 1000L);
+        lock (_lock)
+        {
+            foreach (var (id, message) in _messages.Where(m => m.Value.QueueId == queueId && m.Value.RetrievableAt < now).Take(size).ToList())
+            {
+                var token = Guid.NewGuid().ToString("N")[..12];
+                _messages[id] = message with { Token = token, RetrievableAt = until };
+                answer.Add(new JsonObject
+                {
+                    ["id"] = id,
+                    ["queue_id"] = queueId,
+                    [bodyField] = message.Body,
+                    ["retrievable_at"] = until,
+                    ["reservation_token"] = token,
+                    ["created_at"] = message.CreatedAt,
+                });
+            }
+        }
+    }
 
     private static async Task<JsonObject> ReadAsync(HttpContext context) =>
         (JsonObject)(await JsonNode.ParseAsync(context.Request.Body))!;

@@ -286,6 +286,55 @@ public sealed class SideBySideTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_consume_cut_short_by_its_duration_divides_its_cpu_by_the_messages_it_drained_not_by_its_pre_fill()
+    {
+        // Each consume does about a tenth of a second of busy work: one consumer, two messages at a time, drains a dozen
+        // or two of the 300 before --duration ends it.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, consumeWork: 50_000_000);
+        var options = LoadOptions.Parse([
+            "consume", "--messages", "300", "--consumers", "1", "--batch", "2", "--duration", "1",
+            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var drained = json.RootElement.GetProperty("operations").EnumerateArray()
+            .Single(op => op.GetProperty("operation").GetString() == "delete").GetProperty("count").GetInt64();
+        drained.Should().BeInRange(1, 299, "the drain is cut short: " + output);
+        var extra = json.RootElement.GetProperty("extra");
+        // Within what the rounding of broker_cpu_s to 10 ms allows; divided by the 300 sent, it was a fraction of that.
+        extra.GetProperty("broker_cpu_us_per_msg").GetDouble().Should().BeApproximately(
+            extra.GetProperty("broker_cpu_s").GetDouble() * 1e6 / drained, (5_000.0 / drained) + 1, output.ToString());
+    }
+
+    [Fact]
+    public async Task Idle_waiters_cpu_a_message_is_of_the_sends_to_the_held_long_polls_and_its_ramp_is_reported_apart()
+    {
+        // Each consume does about 8 ms of busy work when it arrives: some 1.6 s for the ramp's 200 long polls, a few
+        // hundredths for the handful the measured phase's messages bring back. The broker's CPU is this process's, as
+        // the server runs in it, so the tool's own work and other tests' add to every figure, each by its length.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, consumeWork: 4_000_000, longPolls: true);
+        var options = LoadOptions.Parse([
+            "idle-waiters", "--waiters", "200", "--ramp", "1000", "--rate", "10", "--duration", "0.5",
+            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var extra = json.RootElement.GetProperty("extra");
+        extra.TryGetProperty("ramp_broker_cpu_s", out var rampCpu).Should().BeTrue("the ramp's CPU is reported apart: " + output);
+        var ramp = rampCpu.GetDouble();
+        ramp.Should().BeGreaterThanOrEqualTo(0.5, output.ToString());
+        extra.GetProperty("ramp_loadgen_cpu_s").GetDouble().Should().BeGreaterThan(0);
+        extra.GetProperty("broker_cpu_s").GetDouble().Should().BeLessThan(ramp / 2, "the measured phase's figure is not the ramp's: " + output);
+        extra.TryGetProperty("release_broker_cpu_s", out _).Should().BeTrue("ending the long polls is reported apart too: " + output);
+    }
+
+    [Fact]
     public async Task An_unverified_run_is_not_passed_in_its_json_either()
     {
         await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 1);
