@@ -163,6 +163,26 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         }
     }
 
+    [Fact]
+    public async Task The_json_rounds_each_operations_rate_as_it_rounds_the_runs_throughput()
+    {
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse(["cycle", "--url", Url, "--producers", "2", "--consumers", "2", "--duration", "0.5", "--json", "--quiet"]), output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var operations = json.RootElement.GetProperty("operations").EnumerateArray().ToList();
+        operations.Should().NotBeEmpty();
+        foreach (var operation in operations)
+        {
+            // It read 6624.550704271303 beside a throughput of 6624.6.
+            var rate = operation.GetProperty("per_second").GetDouble();
+            rate.Should().Be(Math.Round(rate, 1), operation.GetProperty("operation").GetString());
+        }
+    }
+
     [Theory]
     [InlineData("latency")]
     [InlineData("idle-waiters")]
