@@ -43,6 +43,22 @@ public sealed class H2ClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_burst_of_as_many_sends_as_its_connections_have_streams_runs_rather_than_being_refused()
+    {
+        // Two connections' 200 streams carry all 200 sends; the setup calls go over an HttpClient of their own, and a
+        // spare 4 for them refused this burst for wanting --http2 3.
+        var options = LoadOptions.Parse(["burst", "--concurrency", "200", "--http2", "2", "--url", _broker.Url.ToString(), "--json", "--quiet"]);
+        var output = new StringWriter();
+
+        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+
+        exitCode.Should().Be(0, output.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(output.ToString());
+        json.RootElement.GetProperty("transport").GetString().Should().Be("h2c");
+        json.RootElement.GetProperty("extra").GetProperty("acknowledged").GetInt64().Should().Be(200);
+    }
+
+    [Fact]
     public async Task Bodies_over_several_frames_and_past_the_connection_window_go_out_and_come_back_whole()
     {
         // Arrange: eight 200 KB messages sent at once, in 16 KiB frames and 1.6 MB in all, past the 1 MiB the broker

@@ -171,6 +171,18 @@ public sealed class LoadOptionsTests
             .Should().Throw<ArgumentException>().WithMessage("*--http2 101 or more*");
     }
 
+    [Theory]
+    [InlineData("burst", "--concurrency", 5000, 50)]
+    [InlineData("produce", "--producers", 100, 1)]
+    public void Http2_connections_whose_streams_hold_every_request_in_flight_are_enough(string scenario, string option, int requests, int connections)
+    {
+        // The setup calls go over an HttpClient of their own: they take none of these streams.
+        LoadOptions.Parse([scenario, option, $"{requests}", "--http2", $"{connections}"]).Http2Connections.Should().Be(connections);
+
+        FluentActions.Invoking(() => LoadOptions.Parse([scenario, option, $"{requests + 1}", "--http2", $"{connections}"]))
+            .Should().Throw<ArgumentException>().WithMessage($"*--http2 {connections + 1} or more*");
+    }
+
     [Fact]
     public void Each_url_is_a_server_of_its_own_with_the_broker_pid_given_in_the_same_place()
     {
