@@ -12,6 +12,11 @@ namespace WonderQ.UserApp.Tests.Listen;
 /// </summary>
 public sealed class LoopEndTests : UserAppTestBase
 {
+    // What the loop waits out, it waits on this clock: a broker refusing it four times is no longer seconds of backoff.
+    private readonly ShortWaitsClock _clock = new();
+
+    protected override TimeProvider? Clock => _clock;
+
     protected override IDictionary<string, string> Settings => new Dictionary<string, string>
     {
         ["UserApp:ListenerStopGrace"] = "00:00:00.200",
@@ -65,7 +70,17 @@ public sealed class LoopEndTests : UserAppTestBase
         await DispatchAsync(new { queue_name = "refused-app", body = "through once the broker takes the app" });
         var turnedAway = 0;
         var body = JsonSerializer.Serialize(new { status = (int)status, title = "Refused.", detail });
-        App.BrokerRequest = request => IsConsume(request) && Interlocked.Increment(ref turnedAway) <= 4 ? Problem(status, body) : null;
+        var consumedAt = new System.Collections.Concurrent.ConcurrentQueue<DateTimeOffset>();
+        App.BrokerRequest = request =>
+        {
+            if (!IsConsume(request))
+            {
+                return null;
+            }
+
+            consumedAt.Enqueue(_clock.GetUtcNow());
+            return Interlocked.Increment(ref turnedAway) <= 4 ? Problem(status, body) : null;
+        };
 
         // Act
         using var started = await Http.GetAsync("/listen?queue_name=refused-app&wait_time=1");
@@ -74,6 +89,14 @@ public sealed class LoopEndTests : UserAppTestBase
         // and the loop's own line once, not one per attempt.
         await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker takes the app");
         turnedAway.Should().BeGreaterThan(4);
+        // 200 ms after the first refusal, doubling up to the 1 s cap, each shortened by up to a quarter.
+        var times = consumedAt.Take(5).ToList();
+        var gaps = times.Zip(times.Skip(1), (before, after) => after - before).ToList();
+        gaps.Should().SatisfyRespectively(
+            first => first.Should().BeCloseTo(TimeSpan.FromMilliseconds(175), TimeSpan.FromMilliseconds(25)),
+            second => second.Should().BeCloseTo(TimeSpan.FromMilliseconds(350), TimeSpan.FromMilliseconds(50)),
+            third => third.Should().BeCloseTo(TimeSpan.FromMilliseconds(700), TimeSpan.FromMilliseconds(100)),
+            fourth => fourth.Should().BeCloseTo(TimeSpan.FromMilliseconds(875), TimeSpan.FromMilliseconds(125)));
         App.Logs.Warnings.Where(w => w.Contains(said, StringComparison.Ordinal)).Should().HaveCount(2)
             .And.ContainSingle(w => w.StartsWith("The broker at", StringComparison.Ordinal))
             .And.ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal));
