@@ -174,11 +174,25 @@ public partial class ListenTests : UserAppTestBase
     [Fact]
     public async Task Listen_by_name_while_the_broker_is_out_of_reach_answers_with_the_loop_that_runs()
     {
-        await DispatchAsync(new { queue_name = "outage", body = "hi" });
-        using var first = await Http.GetAsync("/listen?queue_name=outage&wait_time=1");
-        App.BrokerRequest = _ => Unavailable();
+        // The client's retries of the name's look-up pass at once on this clock; the loop waits in a long poll meanwhile.
+        await using var app = new UserAppFactory(Broker.Url, clock: new ShortWaitsClock());
+        using var http = app.CreateClient();
+        await BrokerClient.Client.CreateQueueAsync("outage");
+        using var polling = new SemaphoreSlim(0);
+        app.BrokerRequest = request =>
+        {
+            if (IsConsume(request))
+            {
+                polling.Release();
+            }
 
-        using var again = await Http.GetAsync("/listen?queue_name=outage&wait_time=1");
+            return null;
+        };
+        using var first = await http.GetAsync("/listen?queue_name=outage&wait_time=20");
+        (await polling.WaitAsync(TimeSpan.FromSeconds(30))).Should().BeTrue("the loop polls its queue");
+        app.BrokerRequest = _ => Unavailable();
+
+        using var again = await http.GetAsync("/listen?queue_name=outage&wait_time=1");
 
         again.StatusCode.Should().Be(HttpStatusCode.OK, await again.Content.ReadAsStringAsync());
         (await again.Content.ReadFromJsonAsync<ListenerView>(WonderQJson.Options))!.Queue.Name.Should().Be("outage");
@@ -378,33 +392,64 @@ public partial class ListenTests : UserAppTestBase
             (await DispatchAsync(new { queue_name = "stalled", body })).Failed.Should().BeEmpty();
         }
 
-        // The first acknowledgement takes longer than the batch's 1 s reservation (a slow broker, a blocked stdout).
+        // The first acknowledgement takes longer than the batch's 1 s reservation (a slow broker, a blocked stdout): it is
+        // held until the reservation has run out, on the app's clock and at the broker.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = new UserAppFactory(Broker.Url, clock: clock);
+        using var http = app.CreateClient();
+        var acknowledging = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
         var deletes = 0;
-        App.BrokerDelay = request =>
-            request.Method == HttpMethod.Delete && Interlocked.Increment(ref deletes) == 1 ? TimeSpan.FromSeconds(3) : null;
-        using var started = await Http.GetAsync("/listen?queue_name=stalled&size=3&wait_time=1&visibility_timeout=1");
-        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the first message is printed");
+        app.BrokerRequest = request =>
+        {
+            if (request.Method == HttpMethod.Delete && Interlocked.Increment(ref deletes) == 1)
+            {
+                acknowledging.TrySetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            return null;
+        };
+        using var started = await http.GetAsync("/listen?queue_name=stalled&size=3&wait_time=1&visibility_timeout=1");
+        await acknowledging.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        app.ProcessedBodies.Should().Equal(["first"]);
 
         // Meanwhile another consumer claims what the loop holds no more (the first too: its delete has not arrived yet).
         var claimed = await BrokerClient.Client.ConsumeAsync(QueueRef.ByName("stalled"), size: 3, waitTimeSeconds: 5, visibilityTimeoutSeconds: 60);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        release.Set();
         await Eventually.ValueAsync(
-            () => string.Join(" | ", App.Logs.Warnings), warnings => warnings.Contains("left 2 messages", StringComparison.Ordinal), "a warning says so");
+            () => string.Join(" | ", app.Logs.Warnings), warnings => warnings.Contains("left 2 messages", StringComparison.Ordinal), "a warning says so");
 
         claimed.Select(m => m.Body).Should().Contain(["second", "third"]);
-        App.ProcessedBodies.Should().Equal(["first"], "a message is not printed while another consumer holds it");
+        app.ProcessedBodies.Should().Equal(["first"], "a message is not printed while another consumer holds it");
     }
 
     [Fact]
     public async Task An_acknowledgement_arriving_after_another_consumer_claimed_the_message_leaves_it_to_that_consumer()
     {
         (await DispatchAsync(new { queue_name = "taken", body = "claimed twice" })).Failed.Should().BeEmpty();
-        // The acknowledgement takes longer than the loop's 1 s reservation (a slow broker, a blocked stdout).
-        App.BrokerDelay = request => UserAppFactory.IsAcknowledgement(request) ? TimeSpan.FromSeconds(3) : null;
+        // The acknowledgement takes longer than the loop's 1 s reservation (a slow broker, a blocked stdout): it is held
+        // until another consumer has the message.
+        var acknowledging = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        App.BrokerRequest = request =>
+        {
+            if (UserAppFactory.IsAcknowledgement(request))
+            {
+                acknowledging.TrySetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+
+            return null;
+        };
         using var started = await Http.GetAsync("/listen?queue_name=taken&size=1&wait_time=1&visibility_timeout=1");
-        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is printed");
+        await acknowledging.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        App.ProcessedBodies.Should().Equal(["claimed twice"]);
 
         // Another consumer claims the message once the loop's reservation has run out, before that acknowledgement arrives.
         var claimed = (await BrokerClient.Client.ConsumeAsync(QueueRef.ByName("taken"), size: 1, waitTimeSeconds: 5, visibilityTimeoutSeconds: 60)).Single();
+        release.Set();
         await Eventually.TrueAsync(
             async () => App.Logs.Warnings.Any(w => w.Contains("Could not delete message", StringComparison.Ordinal)) || await QueueSizeAsync("taken") == 0,
             "the late acknowledgement is answered");
@@ -416,14 +461,29 @@ public partial class ListenTests : UserAppTestBase
     [Fact]
     public async Task A_message_claimed_late_in_a_long_poll_longer_than_its_visibility_timeout_is_printed()
     {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = new UserAppFactory(Broker.Url, clock: clock);
+        using var http = app.CreateClient();
         await BrokerClient.Client.CreateQueueAsync("late");
-        using var started = await Http.GetAsync("/listen?queue_name=late&wait_time=5&visibility_timeout=1");
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        using var polling = new SemaphoreSlim(0);
+        app.BrokerRequest = request =>
+        {
+            if (IsConsume(request))
+            {
+                polling.Release();
+            }
+
+            return null;
+        };
+        using var started = await http.GetAsync("/listen?queue_name=late&wait_time=5&visibility_timeout=1");
+        (await polling.WaitAsync(TimeSpan.FromSeconds(30))).Should().BeTrue("the loop polls its queue");
+        // The loop reckons its reservation on its own clock: 2.5 s of the poll go by there before the message comes.
+        clock.Advance(TimeSpan.FromSeconds(2.5));
 
         await BrokerClient.Client.SendAsync(QueueRef.ByName("late"), "after 2.5 s of the poll");
 
-        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is printed");
-        App.Logs.Warnings.Should().BeEmpty("its reservation runs from its claim, not from when the poll began");
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the message is printed");
+        app.Logs.Warnings.Should().BeEmpty("its reservation runs from its claim, not from when the poll began");
         // Printed first, then deleted: the delete may still be on its way.
         await Eventually.ValueAsync(() => QueueSizeAsync("late"), size => size == 0, "the printed message is deleted");
     }
