@@ -19,36 +19,40 @@ public sealed class OutageLogTests : UserAppTestBase
     [Fact]
     public async Task A_broker_busy_through_several_retries_is_one_warning_not_one_per_retry()
     {
-        // Arrange: the broker answers the first four consumes 503.
+        // Arrange: the broker answers the first four consumes 503; the loop's backoffs pass at once.
+        await using var app = new UserAppFactory(Broker.Url, Settings, new ShortWaitsClock());
+        using var http = app.CreateClient();
         await DispatchAsync(new { queue_name = "outage", body = "through once the broker answers" });
         var turnedAway = 0;
-        App.BrokerRequest = request => IsConsume(request) && Interlocked.Increment(ref turnedAway) <= 4 ? StoreUnavailable() : null;
+        app.BrokerRequest = request => IsConsume(request) && Interlocked.Increment(ref turnedAway) <= 4 ? StoreUnavailable() : null;
 
         // Act
-        using var started = await Http.GetAsync("/listen?queue_name=outage&wait_time=1");
+        using var started = await http.GetAsync("/listen?queue_name=outage&wait_time=1");
 
         // Assert
-        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker answers");
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker answers");
         turnedAway.Should().BeGreaterThan(4, "the loop retried through the outage");
-        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal));
+        app.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task An_outage_after_the_loop_resumed_is_counted_afresh()
     {
-        // Arrange: an outage of two consumes, which the loop waits out and resumes after.
+        // Arrange: an outage of two consumes, which the loop waits out (at once, on this clock) and resumes after.
+        await using var app = new UserAppFactory(Broker.Url, Settings, new ShortWaitsClock());
+        using var http = app.CreateClient();
         await DispatchAsync(new { queue_name = "twice", body = "between the outages" });
         var toTurnAway = 2;
-        App.BrokerRequest = request => IsConsume(request) && Interlocked.Decrement(ref toTurnAway) >= 0 ? StoreUnavailable() : null;
-        using var started = await Http.GetAsync("/listen?queue_name=twice&wait_time=1");
-        await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker answers");
+        app.BrokerRequest = request => IsConsume(request) && Interlocked.Decrement(ref toTurnAway) >= 0 ? StoreUnavailable() : null;
+        using var started = await http.GetAsync("/listen?queue_name=twice&wait_time=1");
+        await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker answers");
 
         // Act: a second outage, of one consume.
         Interlocked.Exchange(ref toTurnAway, 1);
 
         // Assert: it starts from the first failure again, with the first, shortest pause, not where the last one ended.
         var outages = await Eventually.ValueAsync(
-            () => App.Logs.Warnings.Where(w => w.Contains("could not consume", StringComparison.Ordinal)).ToList(),
+            () => app.Logs.Warnings.Where(w => w.Contains("could not consume", StringComparison.Ordinal)).ToList(),
             warnings => warnings.Count == 2,
             "each outage is warned of");
         outages.Should().AllSatisfy(w => w.Should().Contain("(1 in a row)"));
