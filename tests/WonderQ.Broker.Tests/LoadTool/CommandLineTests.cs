@@ -344,15 +344,35 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     [Fact]
     public async Task A_latency_run_whose_waiting_consumers_never_get_the_messages_fails_saying_so()
     {
-        // Five seconds of grace after the last send, in real time: the messages are still queued, but consumers were
-        // waiting for them, which is what the scenario measures.
+        // Five seconds of grace after the last send, on the run's clock: the messages are still queued, but consumers
+        // were waiting for them, which is what the scenario measures.
         await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, hangConsumes: true);
+        var time = new FakeTimeProvider();
         var output = new StringWriter();
 
-        var exitCode = await Session.RunAsync(
+        var session = Session.RunAsync(
             LoadOptions.Parse(["latency", "--url", server.Url.ToString(), "--messages", "2", "--rate", "20", "--consumers", "1", "--duration", "5", "--json", "--quiet"]),
             output,
-            TextWriter.Null);
+            TextWriter.Null,
+            time);
+        using (var http = new HttpClient { BaseAddress = server.Url })
+        {
+            await Eventually.TrueAsync(
+                async () => (await http.GetFromJsonAsync<JsonElement>("/queues")).EnumerateArray().Sum(q => q.GetProperty("queue_size").GetInt32()) == 2,
+                "both messages are sent");
+        }
+
+        time.Advance(TimeSpan.FromSeconds(4));
+        await Task.Delay(300);
+        session.IsCompleted.Should().BeFalse("the consumers are given 5 s after the last send");
+        // Then a second at a time until the run ends, short of its hard limit (65 s on that clock).
+        for (var waited = 4; waited < 30 && !session.IsCompleted; waited++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAny(session, Task.Delay(100));
+        }
+
+        var exitCode = await session.WaitAsync(TimeSpan.FromSeconds(30));
 
         exitCode.Should().Be(1, output.ToString());
         using var json = JsonDocument.Parse(output.ToString());
