@@ -206,13 +206,21 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
     [Fact]
     public async Task Ctrl_c_in_a_paced_run_at_a_low_rate_stops_it_at_once_not_at_its_next_send()
     {
+        // Its consumes hang, so that the first message stays there to be seen.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, hangConsumes: true);
         var output = new StringWriter();
-        // Late enough for a cold process's setup to be done: Ctrl-C before the first send measures nothing.
-        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var interrupt = new CancellationTokenSource();
         var session = Stopwatch.StartNew();
 
-        var exitCode = await Session.RunAsync(
-            LoadOptions.Parse(["latency", "--url", Url, "--rate", "0.1", "--duration", "60", "--json", "--quiet"]), output, TextWriter.Null, interrupt: interrupt.Token);
+        var run = Session.RunAsync(
+            LoadOptions.Parse(["latency", "--url", server.Url.ToString(), "--rate", "0.1", "--duration", "60", "--json", "--quiet"]),
+            output,
+            TextWriter.Null,
+            interrupt: interrupt.Token);
+        // Once the first send is in, not at a fixed time: Ctrl-C before it measures nothing.
+        await Eventually.TrueAsync(async () => await MessagesHeldAsync(server) == 1, "the first message is sent");
+        await interrupt.CancelAsync();
+        var exitCode = await run;
 
         exitCode.Should().Be(130, output.ToString());
         session.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(9), "the next send was due 10 s after the first");
@@ -355,12 +363,7 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
             output,
             TextWriter.Null,
             time);
-        using (var http = new HttpClient { BaseAddress = server.Url })
-        {
-            await Eventually.TrueAsync(
-                async () => (await http.GetFromJsonAsync<JsonElement>("/queues")).EnumerateArray().Sum(q => q.GetProperty("queue_size").GetInt32()) == 2,
-                "both messages are sent");
-        }
+        await Eventually.TrueAsync(async () => await MessagesHeldAsync(server) == 2, "both messages are sent");
 
         time.Advance(TimeSpan.FromSeconds(4));
         await Task.Delay(300);
@@ -518,6 +521,13 @@ public sealed class CommandLineTests(KestrelBroker broker) : IClassFixture<Kestr
         using var http = broker.CreateClient();
         var queues = await http.GetFromJsonAsync<JsonElement>("/queues");
         return [.. queues.EnumerateArray().Select(q => q.GetProperty("name").GetString()!)];
+    }
+
+    private static async Task<long> MessagesHeldAsync(OriginalDialectServer server)
+    {
+        using var http = new HttpClient { BaseAddress = server.Url };
+        var queues = await http.GetFromJsonAsync<JsonElement>("/queues");
+        return queues.EnumerateArray().Sum(q => q.GetProperty("queue_size").GetInt64());
     }
 
     /// <summary>
