@@ -375,14 +375,16 @@ public class BrokerClientTests
     public async Task A_long_poll_waiting_longer_than_the_attempt_timeout_is_not_cut_off()
     {
         // The endpoint answers after 2 s, four times the attempt timeout but within the poll's 3 s wait_time.
-        await using var broker = await FlakyBroker.SlowAsync(TimeSpan.FromSeconds(2), "[]");
-        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
-        {
-            ["Broker:AttemptTimeout"] = "00:00:00.500",
-            ["Broker:TotalTimeout"] = "00:00:01",
-        });
+        var answer = new TaskCompletionSource();
+        await using var broker = await FlakyBroker.HoldingAsync(answer.Task, "[]");
+        var clock = new FakeTimeProvider();
+        using var client = new TestBrokerClient(
+            broker.Url,
+            new Dictionary<string, string?> { ["Broker:AttemptTimeout"] = "00:00:00.500", ["Broker:TotalTimeout"] = "00:00:01" },
+            clock);
 
-        var messages = await client.Client.ConsumeAsync(QueueRef.ByName("orders"), size: 1, waitTimeSeconds: 3);
+        var messages = await AnsweredTwoSecondsOnAsync(
+            stop => client.Client.ConsumeAsync(QueueRef.ByName("orders"), size: 1, waitTimeSeconds: 3, cancellationToken: stop), broker, clock, answer);
 
         messages.Should().BeEmpty();
         broker.Attempts.Should().Be(1);
@@ -393,7 +395,9 @@ public class BrokerClientTests
     {
         // The broker allows longer polls than this app's Limits:MaxWaitTimeSeconds, which an app of the client's that
         // sets none leaves at 20 s: the endpoint answers after 2 s, within the poll's 3 s wait_time.
-        await using var broker = await FlakyBroker.SlowAsync(TimeSpan.FromSeconds(2), "[]");
+        var answer = new TaskCompletionSource();
+        await using var broker = await FlakyBroker.HoldingAsync(answer.Task, "[]");
+        var clock = new FakeTimeProvider();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -402,11 +406,16 @@ public class BrokerClientTests
             ["Broker:TotalTimeout"] = "00:00:01",
         }).Build());
         services.AddLogging();
+        services.AddSingleton<TimeProvider>(clock);
         services.Configure<LimitsOptions>(limits => limits.MaxWaitTimeSeconds = 0);
         services.AddBrokerClient();
         await using var provider = services.BuildServiceProvider();
 
-        var messages = await provider.GetRequiredService<BrokerClient>().ConsumeAsync(QueueRef.ByName("orders"), size: 1, waitTimeSeconds: 3);
+        var messages = await AnsweredTwoSecondsOnAsync(
+            stop => provider.GetRequiredService<BrokerClient>().ConsumeAsync(QueueRef.ByName("orders"), size: 1, waitTimeSeconds: 3, cancellationToken: stop),
+            broker,
+            clock,
+            answer);
 
         messages.Should().BeEmpty();
         broker.Attempts.Should().Be(1);
@@ -417,18 +426,45 @@ public class BrokerClientTests
     {
         // No wait_time sent: the broker waits its default, at most Limits:MaxWaitTimeSeconds (20 s here), and the
         // endpoint answers after 2 s, four times the attempt timeout.
-        await using var broker = await FlakyBroker.SlowAsync(TimeSpan.FromSeconds(2), "[]");
-        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?>
-        {
-            ["Broker:AttemptTimeout"] = "00:00:00.500",
-            ["Broker:TotalTimeout"] = "00:00:01",
-        });
+        var answer = new TaskCompletionSource();
+        await using var broker = await FlakyBroker.HoldingAsync(answer.Task, "[]");
+        var clock = new FakeTimeProvider();
+        using var client = new TestBrokerClient(
+            broker.Url,
+            new Dictionary<string, string?> { ["Broker:AttemptTimeout"] = "00:00:00.500", ["Broker:TotalTimeout"] = "00:00:01" },
+            clock);
 
-        var messages = await client.Client.ConsumeAsync(QueueRef.ByName("orders"));
+        var messages = await AnsweredTwoSecondsOnAsync(
+            stop => client.Client.ConsumeAsync(QueueRef.ByName("orders"), cancellationToken: stop), broker, clock, answer);
 
         messages.Should().BeEmpty();
         broker.LastTarget.Should().NotContain("wait_time");
         broker.Attempts.Should().Be(1);
+    }
+
+    /// <summary>
+    /// The <paramref name="call"/>'s answer, which the endpoint holds while the client's clock moves 2 s on: past the
+    /// client's timeouts unless a long poll's wait stretches them.
+    /// </summary>
+    private static async Task<T> AnsweredTwoSecondsOnAsync<T>(
+        Func<CancellationToken, Task<T>> call, FlakyBroker broker, FakeTimeProvider clock, TaskCompletionSource answer)
+    {
+        using var stop = new CancellationTokenSource();
+        var answered = call(stop.Token);
+        try
+        {
+            await Eventually.ValueAsync(() => broker.Attempts, attempts => attempts == 1, "the poll reaches the endpoint");
+            clock.Advance(TimeSpan.FromSeconds(2));
+            answer.SetResult();
+            return await answered.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            // A call cut off waits to retry on a clock that then stands still, and the client's disposal would wait
+            // for it: the test would hang rather than fail.
+            await stop.CancelAsync();
+            await Task.WhenAny(answered, Task.Delay(TimeSpan.FromSeconds(10)));
+        }
     }
 
     /// <summary>A fake clock that notes how far ahead each of its timers was set.</summary>

@@ -63,6 +63,14 @@ public sealed class FlakyBroker : IAsyncDisposable
             await Json(context, 200, json);
         });
 
+    /// <summary>Answers <paramref name="json"/> once <paramref name="answer"/> is done (the client may give up first).</summary>
+    public static Task<FlakyBroker> HoldingAsync(Task answer, string json) =>
+        StartAsync(async (_, context) =>
+        {
+            await answer.WaitAsync(context.RequestAborted);
+            await Json(context, 200, json);
+        });
+
     /// <summary>Answers every request with <paramref name="answer"/>: a broker a test scripts itself.</summary>
     public static Task<FlakyBroker> AnsweringAsync(RequestDelegate answer) => StartAsync((_, context) => answer(context));
 
