@@ -31,8 +31,7 @@ prefixers=()
 prefix() {
     local name=$1 line
     # Ctrl-C reaches the whole process group: keep forwarding until the app's last line (its shutdown log). Ignored
-    # here, it stays ignored in perl.
-    trap '' INT
+    # since the fork (in start), it stays ignored in perl.
     # bash reads a pipe a byte per system call, half a second for each 256 KiB body the user app logs; perl reads it
     # in blocks and still writes each line as soon as it is whole.
     if command -v perl > /dev/null; then
@@ -50,9 +49,13 @@ start() {
     shift 3
     local out="$root/$folder/bin/$config/$framework"
     # The prefixer is the script's own child, not the app's, so that a stop can wait until it has written the app's last
-    # lines; the app's own pid goes into $!, so it can be stopped directly.
+    # lines; the app's own pid goes into $!, so it can be stopped directly. Forked with Ctrl-C ignored, it never sees
+    # one: set aside only once it ran, a Ctrl-C just after the start killed it with the app's lines unread. (A Ctrl-C in
+    # the instant of the fork is dropped; the next one stops all.)
+    trap '' INT
     exec 3> >(prefix "$name")
     prefixers+=("$!")
+    trap 'stop_all; exit 130' INT
     dotnet "$out/$assembly.dll" --contentRoot "$out" "$@" >&3 2>&1 3>&- &
     exec 3>&-
     names+=("$name")
