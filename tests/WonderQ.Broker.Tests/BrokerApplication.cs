@@ -1,11 +1,13 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 using WonderQ.Broker.Messages;
 
 namespace WonderQ.Broker.Tests;
@@ -62,6 +64,29 @@ public sealed class BrokerApplication : WebApplicationFactory<Program>
 
     /// <summary>The PostgreSQL connection string when this broker stores there; null on SQLite.</summary>
     public string? PostgresConnectionString => _settings.GetValueOrDefault("Storage:Postgres:ConnectionString");
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> on this broker's store, behind the broker's back: for a state no request can reach in a
+    /// test's time (a count near its limit). Written for both stores, which share their tables' names and columns.
+    /// </summary>
+    public void ExecuteInStore(string sql)
+    {
+        if (PostgresConnectionString is { } postgres)
+        {
+            using var connection = new NpgsqlConnection(postgres);
+            connection.Open();
+            using var command = new NpgsqlCommand(sql, connection);
+            command.ExecuteNonQuery();
+        }
+        else
+        {
+            using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+    }
 
     /// <summary>Where a broker's fake clock starts.</summary>
     public static DateTimeOffset StartTime { get; } = new(2026, 11, 22, 14, 8, 0, TimeSpan.Zero);

@@ -118,7 +118,8 @@ internal static class PostgresSql
     /// locked as they are read, skipping any row another broker's claim holds, then reserved under a fresh token. A row
     /// another claim reserved and committed since this statement began is checked again once locked and no longer
     /// qualifies, so no message is handed out twice. <c>was_visible_at</c> gives the batch back its queue order, which
-    /// RETURNING does not keep.
+    /// RETURNING does not keep. The receive count stops at the integer column's largest value, as on SQLite: one more
+    /// failed the claim, and with it every consume of the queue, whose oldest message it was.
     /// </summary>
     public const string Claim = """
         WITH picked AS (
@@ -129,7 +130,7 @@ internal static class PostgresSql
             FOR UPDATE SKIP LOCKED
         )
         UPDATE messages m
-        SET visible_at = @until, retrievable_at = @until, reservation_token = @token, receive_count = m.receive_count + 1
+        SET visible_at = @until, retrievable_at = @until, reservation_token = @token, receive_count = LEAST(m.receive_count, 2147483646) + 1
         FROM picked
         WHERE m.id = picked.id
         RETURNING m.id, m.queue_id, m.body, m.created_at, m.retrievable_at, m.reservation_token, m.receive_count, picked.was_visible_at

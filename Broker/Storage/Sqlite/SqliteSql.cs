@@ -97,11 +97,13 @@ internal static class SqliteSql
 
     /// <summary>
     /// The claim, step two: reserve those rows under a fresh token and read back exactly the rows that carry it.
-    /// Both steps run in the writer's one transaction, so nothing can claim the rows in between.
+    /// Both steps run in the writer's one transaction, so nothing can claim the rows in between. The receive count stops
+    /// at the largest a message's <c>receive_count</c> (an int) can say, as on PostgreSQL, whose integer column refuses
+    /// one more: read back past it, the count came out negative and the message broke every peek of its queue.
     /// </summary>
     public const string Reserve = $"""
         UPDATE OR FAIL messages
-        SET visible_at = $until, retrievable_at = $until, reservation_token = $token, receive_count = receive_count + 1
+        SET visible_at = $until, retrievable_at = $until, reservation_token = $token, receive_count = min(receive_count, 2147483646) + 1
         WHERE id IN (SELECT value FROM json_each($ids))
         RETURNING {MessageColumns}
         """;

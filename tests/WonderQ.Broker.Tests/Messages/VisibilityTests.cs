@@ -67,6 +67,26 @@ public class VisibilityTests : FreshBroker
     }
 
     [Fact]
+    public async Task A_message_received_as_often_as_receive_count_can_say_stays_at_the_largest_count_and_its_queue_goes_on()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "received forever");
+        await Client.SendAsync(queue.Id, "behind it");
+        // About 2^31 receives: days of consumes with a visibility_timeout of 0, which reserve nothing.
+        App.ExecuteInStore($"UPDATE messages SET receive_count = {int.MaxValue - 1} WHERE id = {id}");
+
+        var last = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 0)).Single();
+        using var past = await Client.ConsumeResponseAsync(queue.Id, size: 2, visibilityTimeout: 0);
+        var peeked = await Client.PeekAsync(queue.Id);
+
+        last.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == int.MaxValue);
+        past.StatusCode.Should().Be(HttpStatusCode.OK, "a count that cannot go higher must not stop the queue");
+        (await past.ReadAsync<MessageDto[]>()).Select(m => (m.Body, m.ReceiveCount)).Should().Equal(
+            ("received forever", int.MaxValue), ("behind it", 1));
+        peeked.Select(m => m.ReceiveCount).Should().Equal(int.MaxValue, 1);
+    }
+
+    [Fact]
     public async Task A_message_comes_back_exactly_when_its_timeout_ends()
     {
         var queue = await Client.CreateQueueAsync();
