@@ -183,8 +183,10 @@ public sealed partial class ProblemExceptionHandler(
                 $"The number{where} is out of range or not written as a whole number{position}: ids and counts are whole numbers without a fraction or an exponent, within the limits this API documents.",
             _ => $"The value{where} has the wrong JSON type{position}: names, bodies and tokens are strings; ids and counts are integers.",
         };
+        // Keyed by the field's wire name, as a validator's problem is: the reader matches names without regard to case,
+        // so the path carries the name as sent ($.Queue_Id), and every field's wire name is snake_case in lower case.
         return TopLevelField().Match(json.Path ?? "") is { Success: true } field
-            ? FieldProblem(400, Problems.InvalidTitle, field.Groups[1].Value, detail)
+            ? FieldProblem(400, Problems.InvalidTitle, field.Groups[1].Value.ToLowerInvariant(), detail)
             : Problem(400, "The request body is not the JSON object this endpoint takes.", detail);
     }
 
@@ -216,6 +218,6 @@ public sealed partial class ProblemExceptionHandler(
     [GeneratedRegex(@"^The JSON property '(.*)' could not be mapped to any \.NET member contained in type '[^']*'\.", RegexOptions.Singleline)]
     private static partial Regex UnmappedMember();
 
-    [GeneratedRegex(@"^\$\.([a-z_]+)$")]
+    [GeneratedRegex(@"^\$\.([A-Za-z_]+)$")]
     private static partial Regex TopLevelField();
 }

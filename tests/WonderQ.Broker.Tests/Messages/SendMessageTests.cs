@@ -90,6 +90,9 @@ public class SendMessageTests(SharedBroker broker) : IClassFixture<SharedBroker>
     [InlineData("""{"queue_id":1e1,"body":"x"}""", "queue_id", "without a fraction or an exponent")]
     [InlineData("""{"queue_id":"1","body":"x"}""", "queue_id", "wrong JSON type")]
     [InlineData("""{"queue_id":1,"body":7}""", "body", "wrong JSON type")]
+    [InlineData("""{"Queue_Id":"1","body":"x"}""", "queue_id", "wrong JSON type")]
+    [InlineData("""{"QUEUE_NAME":7,"body":"x"}""", "queue_name", "wrong JSON type")]
+    [InlineData("""{"queue_id":1,"Body":"\ud800"}""", "body", "lone surrogate")]
     public async Task Send_with_a_field_that_does_not_fit_is_a_validation_error_of_that_field_saying_whether_its_type_or_its_range_is_wrong(
         string json, string field, string said)
     {
