@@ -51,17 +51,12 @@ public static class QueuesApi
             return Problems.MissingQueue();
         }
 
-        if (QueryParameters.WholeNumber(query.Id, "id", 1, long.MaxValue, 0, out var queueId) is { } invalid)
+        if (ValidationFilterExtensions.Invalid(validator, query) is { } invalid)
         {
             return invalid;
         }
 
-        if (ValidationFilterExtensions.Invalid(validator, query) is { } invalidName)
-        {
-            return invalidName;
-        }
-
-        var queue = new QueueRef(query.Id is null ? null : queueId, query.Name);
+        var queue = new QueueRef(Rules.ParseId(query.Id), query.Name);
         return await store.FindQueueAsync(queue, cancellationToken) is { } found
             ? TypedResults.Ok(found)
             : Problems.NotFound($"There is no queue with {queue}.");

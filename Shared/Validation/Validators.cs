@@ -29,13 +29,16 @@ public sealed class SendMessageRequestValidator : AbstractValidator<SendMessageR
 }
 
 /// <summary>
-/// The name only: a missing queue and a bad id keep the answers the endpoint gives them, and a name that breaks the
-/// rules is a 400 rather than a search that cannot find it.
+/// The id and the name, each said in one answer as a consume's are; a missing queue keeps the answer the endpoint gives
+/// it, and a name that breaks the rules is a 400 rather than a search that cannot find it.
 /// </summary>
 public sealed class FindQueueQueryValidator : AbstractValidator<FindQueueQuery>
 {
-    public FindQueueQueryValidator(IOptions<LimitsOptions> options) =>
+    public FindQueueQueryValidator(IOptions<LimitsOptions> options)
+    {
+        RuleFor(q => q.Id).WholeNumber(1, long.MaxValue);
         RuleFor(q => q.Name).ValidQueueName(options.Value);
+    }
 }
 
 /// <summary>A <c>{queue}</c> route segment: an id when all digits, else a name.</summary>

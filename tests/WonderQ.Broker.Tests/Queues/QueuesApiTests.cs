@@ -250,6 +250,19 @@ public partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedB
     }
 
     [Fact]
+    public async Task Find_with_both_a_bad_id_and_a_bad_name_says_both_in_one_answer_as_a_consume_does()
+    {
+        using var find = await _client.GetAsync("/queues/find?id=abc&name=a.b");
+        using var consume = await _client.GetAsync("/messages/consume?queue_id=abc&queue_name=a.b&wait_time=0");
+
+        var found = await find.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        found.ErrorsFor("id").Should().ContainSingle().Which.Should().Contain("whole number from 1");
+        found.ErrorsFor("name").Should().ContainSingle().Which.Should().Contain("may contain only");
+        var consumed = await consume.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        consumed.GetProperty("errors").EnumerateObject().Should().HaveCount(2, "the consume is the endpoint the find should agree with");
+    }
+
+    [Fact]
     public async Task List_returns_every_queue_with_its_counts_in_snake_case()
     {
         var empty = await _client.CreateQueueAsync();
