@@ -10,12 +10,20 @@ public static class Rules
 {
     public static IRuleBuilderOptions<T, string?> ValidQueueName<T>(this IRuleBuilder<T, string?> rule, LimitsOptions limits) =>
         rule
-            .Length(1, limits.MaxQueueNameLength)
+            .Must(name => name is null || HasCharacterCount(name, 1, limits.MaxQueueNameLength))
             .WithMessage($"'{{PropertyName}}' must be 1 to {limits.MaxQueueNameLength} characters long.")
             .Must(name => name is null || QueueNames.HasOnlyAllowedCharacters(name))
             .WithMessage("'{PropertyName}' may contain only the letters A-Z and a-z, digits, '_' and '-'.")
             .Must(name => name is null || !QueueNames.IsAllDigits(name))
             .WithMessage("'{PropertyName}' may not be all digits: an all-digit segment is read as a queue id.");
+
+    /// <summary>
+    /// Whether <paramref name="value"/> has from min to max characters, counted as a person (and a JSON schema's
+    /// maxLength) counts them: an emoji is one character, though two UTF-16 units. Counted in units, a name of 41 emoji
+    /// was said to be over 80 characters long, rather than made of characters no name may have.
+    /// </summary>
+    public static bool HasCharacterCount(string value, int min, int max) =>
+        value.Length >= min && (value.Length <= max || value.EnumerateRunes().Take(max + 1).Count() <= max);
 
     /// <summary>
     /// A <c>{queue}</c> route segment: all digits is an id, which must be a positive integer (queue names may not be

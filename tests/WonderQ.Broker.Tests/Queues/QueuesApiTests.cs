@@ -80,6 +80,20 @@ public partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedB
         problem.ErrorsFor("name").Should().Contain(m => m.Contains(reason, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(41, 0)]
+    [InlineData(1, 79)]
+    public async Task Create_with_a_name_of_emoji_within_80_characters_is_refused_for_its_characters_not_its_length(int emoji, int letters)
+    {
+        // Each emoji is one character in two UTF-16 units: 41 of them, or 79 letters and one, are 82 and 81 units.
+        var name = new string('x', letters) + string.Concat(Enumerable.Repeat("\U0001F600", emoji));
+
+        using var response = await _client.PostAsync("/queues", Wire.Json(new CreateQueueRequest(name)));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.ErrorsFor("name").Should().ContainSingle().Which.Should().Contain("only the letters");
+    }
+
     [Fact]
     public async Task Create_without_a_name_returns_400()
     {
