@@ -725,7 +725,8 @@
   // over the DevTool's limit is kept as typed and said to be too long as it is typed, and Create has the DevTool say so.
   let nameTooLong = false;
   el.createName.addEventListener("input", () => {
-    const length = el.createName.value.trim().length;
+    // Counted in characters, as the DevTool counts them: an emoji is one, though two UTF-16 units in .length.
+    const length = [...el.createName.value.trim()].length;
     const tooLong = length > settings.max_queue_name_length;
     if (tooLong) {
       say(el.createStatus, `The name is ${length.toLocaleString("en")} characters long; a queue name may have at most ${settings.max_queue_name_length.toLocaleString("en")}.`, false);

@@ -88,6 +88,26 @@ public sealed class DashboardSettingsPageTests(ChromiumFixture chromium, LiveApp
     }
 
     [Fact]
+    public async Task A_name_of_emoji_within_the_limit_is_not_said_to_be_too_long_but_to_have_characters_no_name_may_have()
+    {
+        // 21 characters, each one emoji of two UTF-16 units: 42 units, over the limit of 40 only if counted in units.
+        var name = string.Concat(Enumerable.Repeat("\U0001F600", 21));
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        var input = page.Locator("#new-queue-name");
+        var status = page.Locator("#create-status");
+        await Expect(page.Locator(".panel-head .refresh-every")).ToHaveTextAsync("every 0.2 s"); // the settings are in
+
+        await input.FocusAsync();
+        await page.Keyboard.InsertTextAsync(name);
+        await page.Locator("#create-queue button[type=submit]").ClickAsync();
+
+        await Expect(status).ToContainTextAsync("may contain only the letters");
+        await Expect(status).Not.ToContainTextAsync("characters long");
+        await Expect(input).Not.ToHaveAttributeAsync("aria-invalid", "true");
+    }
+
+    [Fact]
     public async Task A_body_is_cut_at_the_configured_length()
     {
         var name = $"preview-{Guid.NewGuid().ToString("N")[..8]}";
