@@ -37,7 +37,8 @@ public static class Rules
         validator.RuleFor(segment)
             .Must(value => long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
             .When(x => read(x) is { } value && QueueNames.IsAllDigits(value))
-            .WithMessage("'{PropertyName}' must be a queue id (a positive integer) or a queue name.");
+            // The range said, not "a positive integer": 9223372036854775808 is one, and past what an id can be.
+            .WithMessage($"'{{PropertyName}}' must be a queue id (a whole number from 1 to {long.MaxValue}) or a queue name.");
     }
 
     /// <summary>A request names its queue by <c>queue_id</c>, <c>queue_name</c> or both; neither is a 400 keyed <c>queue_id</c>.</summary>

@@ -422,7 +422,8 @@ public partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedB
 
     [Theory]
     [InlineData("GET", "/queues/0/messages", "a queue id")]
-    [InlineData("GET", "/queues/99999999999999999999/messages", "a queue id")]
+    [InlineData("GET", "/queues/99999999999999999999/messages", "a queue id (a whole number from 1 to 9223372036854775807)")]
+    [InlineData("DELETE", "/queues/9223372036854775808", "a queue id (a whole number from 1 to 9223372036854775807)")]
     [InlineData("GET", "/queues/has%20space/messages", "only the letters")]
     [InlineData("GET", "/queues/has%20space/messages?size=0", "only the letters")]
     [InlineData("DELETE", "/queues/0", "a queue id")]
