@@ -36,6 +36,14 @@ public static class OpenApiConventions
                 {
                     QueueNameRules(name, limits);
                 }
+                else if (parameter.Name == "queue" && parameter.In == ParameterLocation.Path && parameter.Schema is OpenApiSchema segment)
+                {
+                    // A bare string said nothing of what the segment takes: an id when all digits, else a name, so the
+                    // characters of either (an id's digits may be padded with zeros, so no length is said).
+                    segment.MinLength = 1;
+                    segment.Pattern = "^[A-Za-z0-9_-]+$";
+                    parameter.Description ??= "The queue's id (all digits) or its name.";
+                }
             }
 
             return Task.CompletedTask;

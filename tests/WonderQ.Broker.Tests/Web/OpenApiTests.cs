@@ -119,6 +119,22 @@ public sealed class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBrok
         empty.StatusCode.Should().Be(HttpStatusCode.BadRequest);
     }
 
+    [Theory]
+    [InlineData("/queues/{queue}/messages", "get")]
+    [InlineData("/queues/{queue}", "delete")]
+    public async Task A_queue_segment_is_documented_as_an_id_or_a_name_with_their_characters(string path, string method)
+    {
+        var parameter = (await DocumentAsync()).GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("parameters")
+            .EnumerateArray().Single(p => p.GetProperty("name").GetString() == "queue");
+        var pattern = parameter.GetProperty("schema").GetProperty("pattern").GetString()!;
+
+        parameter.GetProperty("description").GetString().Should().Contain("id").And.Contain("name");
+        foreach (var (segment, valid) in new[] { ("7", true), ("orders", true), ("0x1", true), ("a.b", false), ("with space", false), ("ördern", false) })
+        {
+            Regex.IsMatch(segment, pattern, RegexOptions.ECMAScript).Should().Be(valid, segment);
+        }
+    }
+
     private static JsonElement Resolve(JsonElement document, JsonElement schema) =>
         schema.TryGetProperty("$ref", out var reference)
             ? document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1])
