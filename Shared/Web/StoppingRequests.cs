@@ -35,10 +35,7 @@ public static class StoppingRequests
                 }
                 catch (OperationCanceledException ex) when (aborted.IsCancellationRequested && !client.IsCancellationRequested)
                 {
-                    throw new AppStoppingException(
-                        $"The {appName} is shutting down and stopped waiting for the broker: what it asked of the broker may have been done "
-                            + "all the same. Try again once the app is back.",
-                        ex);
+                    throw new AppStoppingException(StoppedDetail(appName, context.Request.Method), ex);
                 }
                 finally
                 {
@@ -48,6 +45,19 @@ public static class StoppingRequests
             }
         });
     }
+
+    /// <summary>
+    /// What the caller of a request cut short by the stop is told. A GET or HEAD of these apps only reads from the broker,
+    /// so it cannot have been done in part: telling it that what it asked may have been done all the same (as every
+    /// dashboard refresh under way at a Ctrl-C was told, and the log said in a warning) sent its reader looking for a
+    /// change that cannot have happened.
+    /// </summary>
+    private static string StoppedDetail(string appName, string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method)
+            ? $"The {appName} is shutting down and stopped waiting for the broker's answer; it asked only to read, so nothing was "
+                + "changed. Try again once the app is back."
+            : $"The {appName} is shutting down and stopped waiting for the broker: what it asked of the broker may have been done "
+                + "all the same. Try again once the app is back.";
 }
 
 /// <summary>A request cut short because the app is stopping: a 503, as a retry once the app is back may succeed.</summary>
