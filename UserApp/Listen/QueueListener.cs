@@ -147,11 +147,11 @@ public sealed class QueueListener
                     // hour would otherwise leave a line every ListenerMaxBackoff from each loop. Its end is said below.
                     _logger.Log(
                         reason == failedBecause ? LogLevel.Debug : LogLevel.Warning,
-                        "Listener on queue {Name} could not consume ({Failures} in a row): {Reason} Retrying in {Delay}, then less often, until it resumes",
+                        "Listener on queue {Name} could not consume ({Failures} in a row): {Reason} Retrying in {DelaySeconds:0.##} s, then less often, until it resumes",
                         _name,
                         failures,
                         LogText.Printable(reason),
-                        delay);
+                        delay.TotalSeconds);
                     failedBecause = reason;
                     Volatile.Write(ref _pausedBecause, reason);
                     await Task.Delay(delay, _time, stopping);
@@ -322,12 +322,12 @@ public sealed class QueueListener
                     // Once per outage, as for a consume: the retries in between are at Debug.
                     _logger.Log(
                         failures == 1 ? LogLevel.Warning : LogLevel.Debug,
-                        "Listener on queue {Name} could not delete message {Id} ({Failures} in a row): {Reason} Retrying in {Delay}, then less often, before it processes another message",
+                        "Listener on queue {Name} could not delete message {Id} ({Failures} in a row): {Reason} Retrying in {DelaySeconds:0.##} s, then less often, before it processes another message",
                         _name,
                         message.Id,
                         failures,
                         LogText.Printable(ex.Detail ?? ex.Title),
-                        delay);
+                        delay.TotalSeconds);
                     Volatile.Write(ref _pausedBecause, ex.Detail ?? ex.Title);
                     await Task.Delay(delay, _time, cancellationToken);
                 }

@@ -32,7 +32,8 @@ public sealed class OutageLogTests : UserAppTestBase
         // Assert
         await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker answers");
         turnedAway.Should().BeGreaterThan(4, "the loop retried through the outage");
-        app.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal));
+        app.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal))
+            .Which.Should().MatchRegex(@"Retrying in \d+(\.\d\d?)? s, ", "the pause is said in seconds, not as a raw TimeSpan");
     }
 
     [Fact]
@@ -87,7 +88,8 @@ public sealed class OutageLogTests : UserAppTestBase
         // Assert: while no acknowledgement gets through, nothing more is printed, as it would all be delivered again.
         App.ProcessedBodies.Should().Equal(["first"], "the rest of the batch waits for the broker");
         refused.Distinct().Should().ContainSingle("only the printed message's acknowledgement is retried");
-        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not delete message", StringComparison.Ordinal));
+        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not delete message", StringComparison.Ordinal))
+            .Which.Should().MatchRegex(@"Retrying in \d+(\.\d\d?)? s, ", "the pause is said in seconds, not as a raw TimeSpan");
 
         // Act: the broker recovers long before the reservations run out.
         Volatile.Write(ref recovered, true);
