@@ -36,6 +36,7 @@ public class Program
         // client says it. The DevTool has its own log of a broker it cannot reach.
         services.AddSingleton<BrokerRetryLog>();
         services.AddScoped<Dispatcher>();
+        services.AddSingleton<DispatchBudget>();
         // Processed messages go to stdout as plain lines; tests swap in their own writer.
         services.TryAddSingleton(new MessageOutput(Console.Out));
         services.AddSingleton<ListenerRegistry>();

@@ -18,6 +18,14 @@ public sealed class UserAppOptions : IValidatableObject
     public int MaxStub { get; set; } = 10_000;
 
     /// <summary>
+    /// The most messages all the <c>/dispatch</c> calls under way may be sending at once. Each call holds its bodies and
+    /// its answer in memory and its own <see cref="DispatchParallelism"/> sends at the broker: without a cap across calls,
+    /// one client could open a connection for each of the app's allowed ones and ask each for <see cref="MaxStub"/>.
+    /// </summary>
+    [Range(1, 100_000_000, ErrorMessage = "UserApp:MaxDispatchingMessages must be from 1 to 100000000.")]
+    public int MaxDispatchingMessages { get; set; } = 100_000;
+
+    /// <summary>
     /// The most listener loops at once. Each holds a long poll at the broker, and one who can reach the UserApp could
     /// otherwise start a loop for every queue it creates, until the broker's cap on waiting consumers turned away the
     /// consumers the broker is there for.
@@ -74,6 +82,13 @@ public sealed class UserAppOptions : IValidatableObject
         {
             yield return new ValidationResult(
                 "UserApp:ListenerIdleDelay must be more than 00:00:00 and at most 00:10:00.", [nameof(ListenerIdleDelay)]);
+        }
+
+        // A dispatch of MaxStub messages that could never start would be refused for ever, whatever else ran.
+        if (MaxDispatchingMessages < MaxStub && MaxStub is >= 1 and <= 1_000_000 && MaxDispatchingMessages >= 1)
+        {
+            yield return new ValidationResult(
+                "UserApp:MaxDispatchingMessages must be at least UserApp:MaxStub.", [nameof(MaxDispatchingMessages)]);
         }
 
         if (!StopGraceValid)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -17,8 +18,8 @@ public static class DispatchApi
 
         group.MapPost("/", Dispatch).WithValidation<DispatchRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Send one message, or stub messages, to a queue, creating a queue named for the first time");
         return group;
     }
@@ -42,11 +43,31 @@ public static class DispatchApi
         });
 
     public static async Task<Results<Ok<DispatchResponse>, ValidationProblem, ProblemHttpResult>> Dispatch(
-        DispatchRequest request, Dispatcher dispatcher, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+        DispatchRequest request,
+        Dispatcher dispatcher,
+        DispatchBudget budget,
+        IOptions<UserAppOptions> options,
+        IOptions<LimitsOptions> limits,
+        CancellationToken cancellationToken)
     {
         if (Problems.MessageTooLarge(request.Body, limits.Value) is { } tooLarge)
         {
             return tooLarge;
+        }
+
+        var count = request.Body is null ? request.Stub ?? 1 : 1;
+        using var lease = budget.TryTake(count);
+        if (lease is null)
+        {
+            var max = options.Value.MaxDispatchingMessages;
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many messages being dispatched.",
+                Detail = $"The dispatches under way are sending {budget.Taken} messages, and {count} more would pass the UserApp's "
+                    + $"maximum of {max} at once (UserApp:MaxDispatchingMessages). Nothing was sent: try again once they are answered, "
+                    + "or raise the setting.",
+            });
         }
 
         var queue = new QueueRef(request.QueueId, request.QueueName);

@@ -63,6 +63,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("Broker", "--Storage:Sqlite:BusyTimeout=00:00:00", "Storage:Sqlite:BusyTimeout")]
     [InlineData("Broker", "--Auth:ApiKeys:0= ", "Auth:ApiKeys:0")]
     [InlineData("UserApp", "--UserApp:ListenerSize=101", "UserApp:ListenerSize")]
+    [InlineData("UserApp", "--UserApp:MaxDispatchingMessages=9999", "UserApp:MaxDispatchingMessages must be at least UserApp:MaxStub")]
     [InlineData("Broker", "--Limits:MaxRequestBodyBytes=3000000000", "Limits:MaxRequestBodyBytes")]
     [InlineData("Broker", "--Storage:Sqlite:MaxPendingOperations=2000000000", "Storage:Sqlite:MaxPendingOperations")]
     [InlineData("DevTool", "--Broker:ApiKey= key", "Broker:ApiKey")]

@@ -57,6 +57,7 @@ public sealed class SettingRangeTests
     [InlineData("UserApp", "UserApp:DispatchParallelism", "1", "256", "0", "257", "")]
     [InlineData("UserApp", "UserApp:MaxStub", "1", "1000000", "0", "1000001", "")]
     [InlineData("UserApp", "UserApp:MaxListeners", "1", "10000", "0", "10001", "")]
+    [InlineData("UserApp", "UserApp:MaxDispatchingMessages", "1", "100000000", "0", "100000001", "UserApp:MaxStub=1")]
     [InlineData("UserApp", "UserApp:ListenerSize", "1", "10000", "0", "10001", "Limits:MaxBatchSize=10000")]
     [InlineData("UserApp", "UserApp:ListenerWaitTimeSeconds", "0", "3600", "-1", "3601", "Limits:MaxWaitTimeSeconds=3600")]
     [InlineData("UserApp", "UserApp:ListenerVisibilityTimeoutSeconds", "0", "604800", "-1", "604801", "Limits:MaxVisibilityTimeoutSeconds=604800")]
