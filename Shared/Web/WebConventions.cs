@@ -32,6 +32,9 @@ public static class WebConventions
         services.AddOptions<OutageOptions>().BindSettings(OutageOptions.Section);
         services.AddOptions<KestrelServerOptions>()
             .Configure<IConfiguration>((kestrel, configuration) => KestrelLimits.Bind(kestrel.Limits, configuration))
+            // "Server: Kestrel" on every answer, a refusal of a caller without a key or a Host included, tells anyone
+            // who can reach the port which server to look up weaknesses of; no client needs it.
+            .Configure(kestrel => kestrel.AddServerHeader = false)
             .Configure<IOptions<LimitsOptions>>(LimitRequestBodies)
             .ValidateOnStart();
 
