@@ -32,6 +32,7 @@ public class Program
         services.AddValidatorsFromAssemblyContaining<PeekQueryValidator>(ServiceLifetime.Singleton);
 
         services.AddOptions<DashboardOptions>().BindSettings(DashboardOptions.Section);
+        services.AddSingleton<PeekGate>();
         services.AddSingleton<BrokerReachability>();
         services.AddSingleton<IFailureLog>(sp => sp.GetRequiredService<BrokerReachability>());
         services.AddTransient<BrokerReachabilityLog>();

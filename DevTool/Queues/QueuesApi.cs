@@ -1,5 +1,8 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using WonderQ.DevTool.Dashboard;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
@@ -35,9 +38,30 @@ public static class QueuesApi
     /// The dashboard polls this every second, so it passes the page's If-None-Match on to the broker: a queue that has
     /// not changed is answered 304 all the way, rather than with every body again.
     /// </summary>
-    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, StatusCodeHttpResult, ValidationProblem>> PeekMessages(
-        [AsParameters] PeekQuery query, HttpContext context, BrokerClient broker, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<IReadOnlyList<MessageDto>>, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult>> PeekMessages(
+        [AsParameters] PeekQuery query,
+        HttpContext context,
+        BrokerClient broker,
+        PeekGate gate,
+        IOptions<LimitsOptions> limits,
+        IOptions<DashboardOptions> dashboard,
+        IOptions<OutageOptions> outages,
+        CancellationToken cancellationToken)
     {
+        if (gate.TryEnter() is not { } slot)
+        {
+            context.Response.Headers.RetryAfter = outages.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Too many peeks at once.",
+                Detail = $"The DevTool is answering its maximum of {dashboard.Value.MaxConcurrentPeeks} peeks at once (Dashboard:MaxConcurrentPeeks): "
+                    + "try again once they are answered, or raise the setting.",
+            });
+        }
+
+        // Released once the answer is written, which is when its messages leave memory.
+        context.Response.RegisterForDispose(slot);
         var size = Rules.ParseOr(query.Size, limits.Value.DefaultPeekSize);
         var ifNoneMatch = context.Request.Headers.IfNoneMatch;
         var peek = await broker.PeekIfChangedAsync(

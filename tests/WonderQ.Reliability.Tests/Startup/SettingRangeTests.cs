@@ -70,6 +70,7 @@ public sealed class SettingRangeTests
     [InlineData("DevTool", "Dashboard:StaleAfter", "00:00:01.001", "01:00:00", "00:00:01", "01:00:00.001", "")]
     [InlineData("DevTool", "Dashboard:PreviewCharacters", "100", "1000000", "99", "1000001", "")]
     [InlineData("DevTool", "Dashboard:MaxQueueRows", "10", "100000", "9", "100001", "")]
+    [InlineData("DevTool", "Dashboard:MaxConcurrentPeeks", "1", "1000", "0", "1001", "")]
     public async Task Both_ends_of_the_README_s_range_start_the_app_and_one_step_beyond_is_refused_naming_the_key(
         string app, string key, string lowest, string highest, string below, string above, string also)
     {
