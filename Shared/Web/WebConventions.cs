@@ -412,6 +412,7 @@ public static class WebConventions
     {
         if (app.Environment.ContentRootFileProvider.GetFileInfo("appsettings.json").Exists)
         {
+            WarnIfFrameworkDefaultsLeftUnset(app);
             return;
         }
 
@@ -427,6 +428,30 @@ public static class WebConventions
         app.Logger.LogWarning(
             "No appsettings.json in the content root {ContentRoot}, nor beside the app: running on the framework's defaults (port 5000, every Host answered). Start the app from its own folder or pass --contentRoot with that folder.",
             app.Environment.ContentRootPath);
+    }
+
+    /// <summary>
+    /// The framework's settings that the shipped appsettings.json gives and the apps' own options have no default for: an
+    /// appsettings.json of the operator's own in the content root takes the shipped one's place as a whole, so one that
+    /// gives only what it changes leaves these at the framework's defaults without a word: every <c>Host</c> answered
+    /// (no DNS-rebinding guard), port 5000, every request logged, no cap on connections.
+    /// </summary>
+    private static readonly string[] _frameworkKeysShipped = [AllowedHostNames.Key, WebHostDefaults.ServerUrlsKey, "Logging:LogLevel", "Kestrel:Limits"];
+
+    private static void WarnIfFrameworkDefaultsLeftUnset(WebApplication app)
+    {
+        var unset = _frameworkKeysShipped
+            .Where(key => !app.Configuration.GetSection(key).Exists())
+            // Kestrel:Endpoints says where to listen in place of Urls.
+            .Where(key => key != WebHostDefaults.ServerUrlsKey || !app.Configuration.GetSection("Kestrel:Endpoints").Exists())
+            .ToList();
+        if (unset.Count > 0)
+        {
+            app.Logger.LogWarning(
+                "The appsettings.json in {ContentRoot} sets no {Keys}, nor do the environment or the command line: they take the framework's defaults, not WonderQ's (AllowedHosts unset answers every Host name, so a DNS-rebinding page can reach the app; no Urls listens on http://localhost:5000; no Logging:LogLevel logs every request; no Kestrel:Limits caps no connections). That file replaces the one shipped beside the app rather than adding to it: start from a copy of the shipped appsettings.json and change only what you need.",
+                app.Environment.ContentRootPath,
+                string.Join(", ", unset));
+        }
     }
 
     /// <summary>

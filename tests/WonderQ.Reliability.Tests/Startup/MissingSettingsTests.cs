@@ -76,6 +76,23 @@ public sealed class MissingSettingsTests(ITestOutputHelper output)
         broker.StandardOutput.Should().NotContain(Missing);
     }
 
+    [Fact]
+    public async Task Broker_with_an_appsettings_json_of_its_own_that_sets_no_AllowedHosts_warns_that_it_answers_every_name()
+    {
+        using var database = new TempDatabase();
+        // An operator's file with only what they change: it replaces the shipped one, AllowedHosts and Kestrel:Limits with it.
+        await File.WriteAllTextAsync(Path.Combine(database.Directory, "appsettings.json"), """{ "Storage": { "Sqlite": { "Synchronous": "FULL" } } }""");
+
+        using var broker = await StartAsync(RepoPaths.AppDll("Broker"), database);
+        var warned = await Eventually.WithinAsync(
+            () => broker.StandardOutput.Contains("sets no AllowedHosts, Kestrel:Limits,", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        output.WriteLine(broker.StandardOutput);
+        warned.Should().BeTrue("Urls and Logging:LogLevel come from the command line, the other two from nowhere");
+        broker.StandardOutput.Should().Contain(database.Directory, "the warning names the file's folder")
+            .And.Contain("start from a copy of the shipped appsettings.json");
+    }
+
     /// <summary>The broker at <paramref name="dll"/>, started in the database's folder (which has no appsettings.json), once healthy.</summary>
     private async Task<AppProcess> StartAsync(string dll, TempDatabase database)
     {
