@@ -364,6 +364,36 @@ public sealed class DurabilityTests : IDisposable
     }
 
     /// <summary>
+    /// A backup renamed over the file while the broker ran leaves the old file's -wal at the path: a broker restarted as a
+    /// bare "Restart the broker" said read it as the backup's own, and started with the old queues, the backup not restored.
+    /// </summary>
+    [Fact]
+    public async Task The_log_of_a_file_replaced_under_the_broker_says_to_remove_its_old_log_before_the_restart()
+    {
+        var log = new CommitWriterLog();
+        await using var broker = new BrokerApplication(_database.Path);
+        await using var app = broker.WithLog(log);
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        var backup = Path.Combine(_database.Directory, "backup.db");
+        await using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"VACUUM INTO '{backup}'";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        File.Move(backup, _database.Path, overwrite: true);
+        using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would go to the file with no name")));
+
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        log.Entries.Should().ContainSingle().Which.Exception!.Message.Should()
+            .Contain($"remove {_database.Path}-wal and {_database.Path}-shm first")
+            .And.NotContain("Restart the broker.", "a restart beside the old file's -wal does not restore the backup");
+    }
+
+    /// <summary>
     /// A file moved away while the broker ran keeps its last commits in the log left at the old path, which SQLite
     /// would delete as it opened a new, empty file there: the restart the 503s ask for lost acknowledged messages.
     /// </summary>
