@@ -8,7 +8,11 @@ namespace WonderQ.Broker.Storage.Sqlite;
 /// commit that changes rows after failures says once that commits succeed again. While a disk stays full that is at
 /// most a summary and a recovery line an interval, however busy the broker. Used by the writer's thread alone.
 /// </summary>
-internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSpan interval)
+/// <remarks>
+/// The line in full names the database file, as "the broker's disk is full" does not say which disk: the line at start
+/// that named it may have been logged weeks before.
+/// </remarks>
+internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSpan interval, string database)
 {
     /// <summary>The kind last logged; kept after commits succeed again, so a relapse within the interval is only counted.</summary>
     private CommitFailure? _current;
@@ -76,10 +80,11 @@ internal sealed class CommitFailureLog(ILogger logger, TimeProvider time, TimeSp
         _recoveryLogged = false;
         logger.LogError(
             exception,
-            "A write batch of {Operations} failed and was rolled back ({Kind}); its requests are answered 503: {Detail} Repeats are counted and logged at most once per Outages:LogInterval",
+            "A write batch of {Operations} failed and was rolled back ({Kind}); its requests are answered 503: {Detail} The database is {Database}. Repeats are counted and logged at most once per Outages:LogInterval",
             Counted(operations, "operation", "operations"),
             failure.Kind,
-            failure.Detail);
+            failure.Detail,
+            database);
     }
 
     /// <summary>

@@ -49,7 +49,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _activity = activity;
         _time = time;
         _logger = logger;
-        _failures = new CommitFailureLog(logger, time, outages.Value.LogInterval);
+        _failures = new CommitFailureLog(logger, time, outages.Value.LogInterval, database.FilePath);
         _maxBatch = options.Value.Sqlite.MaxBatchOperations;
         _synchronous = options.Value.Sqlite.Synchronous;
         _busyTimeout = database.BusyTimeout;

@@ -9,14 +9,28 @@ namespace WonderQ.Broker.Tests.Storage;
 public sealed class CommitFailureLogTests
 {
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-12-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private const string Database = "/var/lib/wonderq/q.db";
+
     private readonly Lines _log = new();
+
+    [Fact]
+    public void A_failure_logged_in_full_names_the_database_whose_disk_is_full()
+    {
+        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10), Database);
+        var full = new SqliteException("database or disk is full", 13, 13);
+
+        log.Failed(CommitFailure.Of(full), full, 1);
+
+        _log.Entries.Should().ContainSingle().Which.Message.Should().Contain("The broker's disk is full")
+            .And.Contain($"The database is {Database}.", "the operator frees space on the disk that holds it");
+    }
 
     [Fact]
     public void Two_kinds_of_failure_taking_turns_log_one_stack_trace_each_not_one_per_batch()
     {
         // On a full disk a batch that syncs can fail in its fsync (an I/O error) while the next, unsynced, fails to
         // write (SQLITE_FULL): the kinds take turns for as long as the disk stays full.
-        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10));
+        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10), Database);
         for (var i = 0; i < 20; i++)
         {
             var exception = i % 2 == 0 ? new SqliteException("database or disk is full", 13, 13) : new SqliteException("disk I/O error", 10, 1034);
@@ -41,7 +55,7 @@ public sealed class CommitFailureLogTests
     [Fact]
     public void A_kind_not_seen_in_this_outage_is_logged_in_full_even_when_another_repeats()
     {
-        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10));
+        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10), Database);
         var full = new SqliteException("database or disk is full", 13, 13);
         log.Failed(CommitFailure.Of(full), full, 1);
         log.Failed(CommitFailure.Of(full), full, 1);
@@ -56,7 +70,7 @@ public sealed class CommitFailureLogTests
     public void Repeats_are_said_once_the_interval_has_passed_even_if_the_wall_clock_stepped_back_meanwhile()
     {
         var clock = new SteppingClock();
-        var log = new CommitFailureLog(_log, clock, TimeSpan.FromSeconds(10));
+        var log = new CommitFailureLog(_log, clock, TimeSpan.FromSeconds(10), Database);
         var full = new SqliteException("database or disk is full", 13, 13);
         log.Failed(CommitFailure.Of(full), full, 1);
         log.Failed(CommitFailure.Of(full), full, 1);
@@ -72,7 +86,7 @@ public sealed class CommitFailureLogTests
     [Fact]
     public void A_count_of_one_reads_as_one()
     {
-        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10));
+        var log = new CommitFailureLog(_log, _clock, TimeSpan.FromSeconds(10), Database);
         var full = new SqliteException("database or disk is full", 13, 13);
         log.Failed(CommitFailure.Of(full), full, 1);
         _clock.Advance(TimeSpan.FromSeconds(11));
