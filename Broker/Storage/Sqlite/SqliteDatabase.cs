@@ -175,7 +175,7 @@ internal sealed class SqliteDatabase : IDisposable
                 raw.SQLITE_NOTADB => CannotOpen("it is not a SQLite database. Point the setting at the broker's database, or at a file that does not exist yet", ex),
                 // SQLite opens a file it may not write read-only, and says so at the first write: a read-only file, or
                 // a folder where it cannot create the -wal and -shm files it keeps beside it.
-                raw.SQLITE_READONLY => CannotOpen($"SQLite can only read it ({ex.Message.TrimEnd('.')}). Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it", ex),
+                raw.SQLITE_READONLY => CannotOpen($"SQLite can only read it ({ex.Message.TrimEnd('.')}). {ReadOnlyBecause()}", ex),
                 raw.SQLITE_CORRUPT => CannotOpen($"it is damaged ({ex.Message.TrimEnd('.')}). Restore it from a backup, or let sqlite3's .recover salvage what it can into a new file", ex),
                 // A broker restarted on the disk that filled up under it: opening needs room (the -shm file, the schema).
                 // SQLite says SQLITE_FULL only when a write to the file or its log found none; growing the -shm file on a
@@ -473,6 +473,43 @@ internal sealed class SqliteDatabase : IDisposable
         ex.HResult is 11 && OperatingSystem.IsLinux()
         || ex.HResult is 35 && (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
         || ex.HResult is unchecked((int)0x80070020) or unchecked((int)0x80070021);
+
+    /// <summary>
+    /// What to fix where SQLite can only read the file. A -wal or -shm that this user cannot write is named: a start as
+    /// another user on a file it could read leaves them behind, its own, and the file's owner was then told to check
+    /// that it can write the file and its folder, which it could.
+    /// </summary>
+    private string ReadOnlyBecause()
+    {
+        var walPath = FilePathWithoutLinks + "-wal";
+        var unwritable = new[] { walPath, FilePathWithoutLinks + "-shm" }.Where(path => File.Exists(path) && !CanWrite(path)).ToList();
+        if (unwritable.Count == 0)
+        {
+            return "Check that this user can write it and its folder, where SQLite keeps its -wal and -shm files beside it";
+        }
+
+        // An empty -wal holds no commits, and a -shm is rebuilt from the file and its -wal: with no broker on the file,
+        // both may go. A -wal with commits in it must not.
+        var walEmpty = !File.Exists(walPath) || new FileInfo(walPath).Length == 0;
+        return $"This user cannot write {string.Join(" and ", unwritable)} beside it (left by a start as another user, say): "
+            + (walEmpty
+                ? "give them to this user, or, with no broker running on the file, remove them (the -wal holds no commits)"
+                : "give them to this user, as the file is (the -wal holds commits: do not remove it)");
+    }
+
+    private static bool CanWrite(string path)
+    {
+        try
+        {
+            // Opened, not changed: FileMode.Open neither creates nor truncates.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            return true;
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            return false;
+        }
+    }
 
     private StartRefusedException CannotOpen(string why, Exception? inner = null) => new(CannotOpenBecause(why), inner);
 

@@ -735,7 +735,8 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
 
             said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): SQLite can only read it")
-                .And.Contain("-wal and -shm files");
+                .And.Contain($"This user cannot write {shm} beside it", "it can write the file and its folder: the -shm is the one to fix")
+                .And.Contain("remove them (the -wal holds no commits)");
         }
         finally
         {
