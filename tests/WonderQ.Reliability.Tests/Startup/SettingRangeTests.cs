@@ -55,7 +55,7 @@ public sealed class SettingRangeTests
     [InlineData("DevTool", "Broker:StopGrace", "00:00:00", "00:00:07.999", "-00:00:00.001", "00:00:08", "shutdownTimeoutSeconds=8")]
     [InlineData("UserApp", "Broker:StopGrace", "00:00:00", "00:00:07.999", "-00:00:00.001", "00:00:08", "shutdownTimeoutSeconds=8")]
     [InlineData("UserApp", "UserApp:DispatchParallelism", "1", "256", "0", "257", "")]
-    [InlineData("UserApp", "UserApp:MaxStub", "1", "1000000", "0", "1000001", "")]
+    [InlineData("UserApp", "UserApp:MaxStub", "1", "1000000", "0", "1000001", "UserApp:MaxDispatchingMessages=1000000")]
     [InlineData("UserApp", "UserApp:MaxListeners", "1", "10000", "0", "10001", "")]
     [InlineData("UserApp", "UserApp:MaxDispatchingMessages", "1", "100000000", "0", "100000001", "UserApp:MaxStub=1")]
     [InlineData("UserApp", "UserApp:ListenerSize", "1", "10000", "0", "10001", "Limits:MaxBatchSize=10000")]
