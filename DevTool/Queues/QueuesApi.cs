@@ -48,7 +48,7 @@ public static class QueuesApi
         IOptions<OutageOptions> outages,
         CancellationToken cancellationToken)
     {
-        if (gate.TryEnter() is not { } slot)
+        if (gate.TryTake(1) is not { } slot)
         {
             context.Response.Headers.RetryAfter = outages.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return TypedResults.Problem(new ProblemDetails
