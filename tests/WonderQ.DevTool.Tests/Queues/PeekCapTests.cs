@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using WonderQ.DevTool.Queues;
 
 namespace WonderQ.DevTool.Tests.Queues;
 
@@ -41,6 +43,9 @@ public sealed class PeekCapTests
             response.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
+        // A slot is given back once its answer has been written, which can be just after its caller has read it all.
+        await Eventually.TrueAsync(
+            () => devTool.Services.GetRequiredService<PeekGate>().Taken == 0, "the answered peeks give their slots back");
         using var again = await client.GetAsync("/queues/orders");
         again.StatusCode.Should().Be(HttpStatusCode.OK, "the answered peeks gave their slots back");
     }
