@@ -344,16 +344,7 @@ public sealed class DurabilityTests : IDisposable
         await using var app = new BrokerApplication(_database.Path);
         using var client = app.CreateClient();
         var queue = await client.CreateQueueAsync();
-        var backup = Path.Combine(_database.Directory, "backup.db");
-        await using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"VACUUM INTO '{backup}'";
-            await command.ExecuteNonQueryAsync();
-        }
-
-        File.Move(backup, _database.Path, overwrite: true);
+        await RenameABackupOverTheDatabaseAsync();
         using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would go to the file with no name")));
         using var health = await client.GetAsync("/healthz");
 
@@ -375,16 +366,7 @@ public sealed class DurabilityTests : IDisposable
         await using var app = broker.WithLog(log);
         using var client = app.CreateClient();
         var queue = await client.CreateQueueAsync();
-        var backup = Path.Combine(_database.Directory, "backup.db");
-        await using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"VACUUM INTO '{backup}'";
-            await command.ExecuteNonQueryAsync();
-        }
-
-        File.Move(backup, _database.Path, overwrite: true);
+        await RenameABackupOverTheDatabaseAsync();
         using var refused = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queue.Id, null, "would go to the file with no name")));
 
         refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
@@ -578,6 +560,21 @@ public sealed class DurabilityTests : IDisposable
     }
 
     /// <summary>Reads that fail, each on a reader the pool has to open anew, as the file is gone.</summary>
+    /// <summary>A backup taken as the docs say (<c>VACUUM INTO</c>), then renamed over the running broker's file.</summary>
+    private async Task RenameABackupOverTheDatabaseAsync()
+    {
+        var backup = Path.Combine(_database.Directory, "backup.db");
+        await using (var connection = new SqliteConnection($"Data Source={_database.Path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"VACUUM INTO '{backup}'";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        File.Move(backup, _database.Path, overwrite: true);
+    }
+
     private static async Task FailReadsAsync(HttpClient client, int count)
     {
         for (var read = 0; read < count; read++)
