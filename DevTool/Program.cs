@@ -25,7 +25,8 @@ public class Program
             nameof(LimitsOptions.DefaultVisibilityTimeoutSeconds),
             nameof(LimitsOptions.MaxWaitTimeSeconds),
             nameof(LimitsOptions.MaxVisibilityTimeoutSeconds),
-            nameof(LimitsOptions.MaxWaitingConsumers));
+            nameof(LimitsOptions.MaxWaitingConsumers),
+            nameof(LimitsOptions.MaxQueues));
         services.AddOptions<LimitsOptions>().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
 

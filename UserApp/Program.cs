@@ -23,7 +23,8 @@ public class Program
             nameof(LimitsOptions.DefaultConsumeSize),
             nameof(LimitsOptions.DefaultWaitTimeSeconds),
             nameof(LimitsOptions.DefaultVisibilityTimeoutSeconds),
-            nameof(LimitsOptions.MaxWaitingConsumers));
+            nameof(LimitsOptions.MaxWaitingConsumers),
+            nameof(LimitsOptions.MaxQueues));
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
         services.AddOptions<UserAppOptions>().BindSettings(UserAppOptions.Section).ValidateListenerDefaultsWithinLimits();
 

@@ -18,6 +18,7 @@ public static class QueuesApi
         var group = routes.MapGroup("/queues").WithTags("Queues");
 
         group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Create a queue");
@@ -36,11 +37,23 @@ public static class QueuesApi
     }
 
     public static async Task<Results<Created<QueueDto>, ValidationProblem, ProblemHttpResult>> CreateQueue(
-        CreateQueueRequest request, IMessageStore store, CancellationToken cancellationToken)
+        CreateQueueRequest request, IMessageStore store, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
     {
-        return await store.CreateQueueAsync(request.Name!, cancellationToken) is { } queue
-            ? TypedResults.Created($"/queues/find?id={queue.Id}", queue)
-            : Problems.Conflict($"A queue named '{request.Name}' already exists.");
+        var max = limits.Value.MaxQueues;
+        var created = await store.CreateQueueAsync(request.Name!, max, cancellationToken);
+        return created switch
+        {
+            { Queue: { } queue } => TypedResults.Created($"/queues/find?id={queue.Id}", queue),
+            { Outcome: CreateQueueOutcome.NameTaken } => Problems.Conflict($"A queue named '{request.Name}' already exists."),
+            // Not a 409, which callers read as the name taken (a create that raced another), nor a 503 or a 429, which
+            // they retry: only deleting a queue, or a higher limit, makes room.
+            _ => TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status422UnprocessableEntity,
+                Title = "Too many queues.",
+                Detail = $"The broker holds {max} queues, the most Limits:MaxQueues allows: delete a queue it no longer needs, or raise the limit.",
+            }),
+        };
     }
 
     public static async Task<Results<Ok<QueueDto>, ValidationProblem, ProblemHttpResult>> FindQueue(

@@ -15,8 +15,12 @@ public interface IMessageStore
     /// </summary>
     QueueActivity Activity { get; }
 
-    /// <summary>The new queue, or null when one of that name exists.</summary>
-    Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken);
+    /// <summary>
+    /// The new queue; or none, when one of that name exists (whatever the count), or when the store holds
+    /// <paramref name="maxQueues"/> already, counted at the moment of the create, so that creates at once through every
+    /// broker on one database cannot pass the limit together.
+    /// </summary>
+    Task<CreateQueueResult> CreateQueueAsync(string name, int maxQueues, CancellationToken cancellationToken);
 
     Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken);
 
@@ -91,4 +95,17 @@ public enum DeleteMessageResult
 
     /// <summary>The message exists but is not reserved under the token given.</summary>
     TokenMismatch,
+}
+
+public enum CreateQueueOutcome
+{
+    Created,
+    NameTaken,
+    AtLimit,
+}
+
+/// <summary>What a create came to; <see cref="Queue"/> is set when it was <see cref="CreateQueueOutcome.Created"/>.</summary>
+public readonly record struct CreateQueueResult(CreateQueueOutcome Outcome, QueueDto? Queue = null)
+{
+    public static CreateQueueResult Made(QueueDto queue) => new(CreateQueueOutcome.Created, queue);
 }

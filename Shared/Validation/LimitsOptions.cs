@@ -42,6 +42,14 @@ public sealed class LimitsOptions : IValidatableObject
     [Range(1, 1_000_000, ErrorMessage = "Limits:MaxWaitingConsumers must be from 1 to 1000000.")]
     public int MaxWaitingConsumers { get; set; } = 20_000;
 
+    /// <summary>
+    /// The most queues the broker holds; past it a create is refused until one is deleted. Every queue is in each
+    /// <c>GET /queues</c> answer and the dashboard's table, so a client that makes a queue per request (a name with
+    /// an id in it, through <c>/dispatch</c>) would otherwise grow them without bound.
+    /// </summary>
+    [Range(1, 1_000_000, ErrorMessage = "Limits:MaxQueues must be from 1 to 1000000.")]
+    public int MaxQueues { get; set; } = 10_000;
+
     [Range(1, 10_000, ErrorMessage = "Limits:DefaultConsumeSize must be from 1 to 10000.")]
     public int DefaultConsumeSize { get; set; } = 1;
 

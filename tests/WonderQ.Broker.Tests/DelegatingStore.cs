@@ -14,8 +14,8 @@ public abstract class DelegatingStore(IMessageStore inner) : IMessageStore
     public virtual Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) =>
         inner.NextExpiryAsync(queueId, after, cancellationToken);
 
-    public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
-        inner.CreateQueueAsync(name, cancellationToken);
+    public Task<CreateQueueResult> CreateQueueAsync(string name, int maxQueues, CancellationToken cancellationToken) =>
+        inner.CreateQueueAsync(name, maxQueues, cancellationToken);
 
     public Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
         inner.FindQueueAsync(queue, cancellationToken);

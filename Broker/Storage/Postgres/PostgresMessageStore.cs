@@ -27,12 +27,20 @@ internal sealed class PostgresMessageStore(
 
     public QueueActivity Activity => activity;
 
-    public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) => database.RunAsync(
+    public Task<CreateQueueResult> CreateQueueAsync(string name, int maxQueues, CancellationToken cancellationToken) => database.RunAsync(
         async connection =>
         {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(PostgresSql.LockQueueCreates, transaction: transaction, cancellationToken: cancellationToken));
             var row = await connection.QuerySingleOrDefaultAsync<StoreRows.QueueRow>(
-                new CommandDefinition(PostgresSql.InsertQueue, new { name, now = Now() }, cancellationToken: cancellationToken));
-            return row?.ToDto();
+                new CommandDefinition(PostgresSql.InsertQueue, new { name, now = Now(), max = maxQueues }, transaction, cancellationToken: cancellationToken));
+            // The name before the limit, as on SQLite: a create retried after its answer was lost finds its own queue.
+            var result = row is not null ? CreateQueueResult.Made(row.ToDto())
+                : await connection.ExecuteScalarAsync<bool>(new CommandDefinition(PostgresSql.QueueNamed, new { name }, transaction, cancellationToken: cancellationToken))
+                    ? new CreateQueueResult(CreateQueueOutcome.NameTaken)
+                    : new CreateQueueResult(CreateQueueOutcome.AtLimit);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
         },
         cancellationToken);
 

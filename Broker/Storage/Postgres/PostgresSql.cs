@@ -36,11 +36,22 @@ internal static class PostgresSql
     /// <summary>Null when the connection's search_path names no schema that exists and its user may use (<c>USAGE</c>): there would be nowhere to create the tables.</summary>
     public const string CurrentSchema = "SELECT current_schema()";
 
+    /// <summary>
+    /// Held for a create's transaction, so that creates through several brokers take turns: each counts the queues
+    /// once the one before it has committed, and no two find room for the last queue the limit allows. Keyed by the
+    /// schema, as <see cref="LockSchema"/> is.
+    /// </summary>
+    public const string LockQueueCreates = "SELECT pg_advisory_xact_lock(1465996646, hashtext(current_schema()))";
+
+    /// <summary>No row when a queue of that name exists, or when there are <c>@max</c> queues already.</summary>
     public const string InsertQueue = """
-        INSERT INTO queues (name, created_at) VALUES (@name, @now)
+        INSERT INTO queues (name, created_at)
+        SELECT @name, @now WHERE (SELECT count(*) FROM queues) < @max
         ON CONFLICT (name) DO NOTHING
         RETURNING id, name, created_at
         """;
+
+    public const string QueueNamed = "SELECT EXISTS (SELECT 1 FROM queues WHERE name = @name)";
 
     public const string QueueById = "SELECT id, name, created_at FROM queues WHERE id = @id";
 

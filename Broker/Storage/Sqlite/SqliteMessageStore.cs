@@ -23,8 +23,8 @@ internal sealed class SqliteMessageStore(
 
     public QueueActivity Activity => activity;
 
-    public Task<QueueDto?> CreateQueueAsync(string name, CancellationToken cancellationToken) =>
-        writer.RunAsync(new CreateQueueOperation(name, cancellationToken));
+    public Task<CreateQueueResult> CreateQueueAsync(string name, int maxQueues, CancellationToken cancellationToken) =>
+        writer.RunAsync(new CreateQueueOperation(name, maxQueues, cancellationToken));
 
     public async Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken)
     {

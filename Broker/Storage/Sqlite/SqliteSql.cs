@@ -17,6 +17,8 @@ internal static class SqliteSql
         RETURNING id, name, created_at
         """;
 
+    public const string CountQueues = "SELECT count(*) FROM queues";
+
     public const string QueueById = "SELECT id, name, created_at FROM queues WHERE id = $id";
 
     public const string QueueByName = "SELECT id, name, created_at FROM queues WHERE name = $name";

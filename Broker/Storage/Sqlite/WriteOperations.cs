@@ -60,22 +60,36 @@ internal abstract class WriteOperation<T>(CancellationToken cancellationToken) :
     }
 }
 
-internal sealed class CreateQueueOperation(string name, CancellationToken ct) : WriteOperation<QueueDto?>(ct)
+internal sealed class CreateQueueOperation(string name, int maxQueues, CancellationToken ct) : WriteOperation<CreateQueueResult>(ct)
 {
     public override bool NeedsSync => true;
 
     public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
     {
+        // The name first: a create retried after its answer was lost finds its own queue, even at the limit.
+        if (commands.FindQueue(QueueRef.ByName(name)) is not null)
+        {
+            Result = new(CreateQueueOutcome.NameTaken);
+            return;
+        }
+
+        // Counted on the one connection that creates and deletes queues, so the count is exact.
+        if (commands.CountQueues() >= maxQueues)
+        {
+            Result = new(CreateQueueOutcome.AtLimit);
+            return;
+        }
+
         using var run = commands.InsertQueue.With(name, SqliteRows.Millis(now));
         if (!run.Read())
         {
-            Result = null;
+            Result = new(CreateQueueOutcome.NameTaken);
             return;
         }
 
         var queue = SqliteRows.Queue(run);
-        commands.RememberQueue(queue);
-        Result = queue;
+        commands.QueueCreated(queue);
+        Result = CreateQueueResult.Made(queue);
     }
 }
 
@@ -106,7 +120,7 @@ internal sealed class DeleteQueueOperation(QueueRef queue, int purgeBatchSize, l
             PurgeLeft = found.Id;
         }
 
-        commands.ForgetQueue(found);
+        commands.QueueDeleted(found);
         activity.Changed(found.Id);
         _deletedId = found.Id;
         Result = true;

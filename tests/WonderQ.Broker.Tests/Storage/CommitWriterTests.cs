@@ -25,7 +25,7 @@ public sealed class CommitWriterTests : FreshBroker
         var hold = new HoldOperation();
         var held = writer.RunAsync(hold);
         await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
-        var created = writer.RunAsync(new CreateQueueOperation("rolled-back", CancellationToken.None));
+        var created = writer.RunAsync(new CreateQueueOperation("rolled-back", 10, CancellationToken.None));
         var failed = writer.RunAsync(new FailingOperation());
         hold.Release.Set();
         await held;
@@ -37,6 +37,29 @@ public sealed class CommitWriterTests : FreshBroker
 
         // Assert
         await sent.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>
+    /// The writer keeps its count of the queues rather than count them for every create (Limits:MaxQueues): a queue
+    /// whose creation was undone must not stay counted, or it would take the place of one that could be created.
+    /// </summary>
+    [Fact]
+    public async Task A_queue_created_in_a_batch_that_rolls_back_leaves_its_place_under_the_queue_limit()
+    {
+        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var created = writer.RunAsync(new CreateQueueOperation("rolled-back", 1, CancellationToken.None));
+        var failed = writer.RunAsync(new FailingOperation());
+        hold.Release.Set();
+        await held;
+        await FluentActions.Awaiting(() => created).Should().ThrowAsync<StoreUnavailableException>();
+        await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
+
+        var next = await writer.RunAsync(new CreateQueueOperation("in-its-place", 1, CancellationToken.None));
+
+        next.Outcome.Should().Be(CreateQueueOutcome.Created);
     }
 
     /// <summary>

@@ -144,10 +144,10 @@ public sealed class StopTests
             var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
             await writer.StartAsync(new CancellationToken(canceled: true));
 
-            var created = app.Services.GetRequiredService<IMessageStore>().CreateQueueAsync("handed-over", CancellationToken.None);
+            var created = app.Services.GetRequiredService<IMessageStore>().CreateQueueAsync("handed-over", 10, CancellationToken.None);
             await writer.StopAsync(CancellationToken.None);
 
-            queue = await created.WaitAsync(TimeSpan.FromSeconds(10));
+            queue = (await created.WaitAsync(TimeSpan.FromSeconds(10))).Queue;
             queue.Should().NotBeNull();
             writer.Invoking(w => w.Dispose()).Should().NotThrow();
         }

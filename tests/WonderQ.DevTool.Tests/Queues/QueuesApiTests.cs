@@ -136,6 +136,21 @@ public sealed class QueuesApiTests(BrokerAndDevTool apps) : IClassFixture<Broker
     }
 
     [Fact]
+    public async Task Create_queue_on_a_broker_at_its_queue_limit_is_its_422_naming_the_setting()
+    {
+        await using var broker = await KestrelBroker.StartAsync("--Limits:MaxQueues=1");
+        await using var devTool = new DevToolApplication(brokerHandler: null, broker.Url.ToString());
+        using var client = devTool.CreateClient();
+        using var first = await client.PostAsJsonAsync("/queues", new { name = "first" });
+
+        using var second = await client.PostAsJsonAsync("/queues", new { name = "second" });
+
+        first.StatusCode.Should().Be(HttpStatusCode.Created);
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(second, HttpStatusCode.UnprocessableEntity, "Limits:MaxQueues");
+        problem.GetProperty("title").GetString().Should().Be("Too many queues.");
+    }
+
+    [Fact]
     public async Task Create_queue_with_an_invalid_name_is_a_400_keyed_by_name()
     {
         using var response = await _devTool.PostAsJsonAsync("/queues", new { name = "has spaces" });

@@ -41,6 +41,7 @@ public sealed class SettingRangeTests
     [InlineData("Broker", "Limits:MaxWaitTimeSeconds", "0", "3600", "-1", "3601", "Limits:DefaultWaitTimeSeconds=0")]
     [InlineData("Broker", "Limits:MaxVisibilityTimeoutSeconds", "0", "604800", "-1", "604801", "Limits:DefaultVisibilityTimeoutSeconds=0")]
     [InlineData("Broker", "Limits:MaxWaitingConsumers", "1", "1000000", "0", "1000001", "")]
+    [InlineData("Broker", "Limits:MaxQueues", "1", "1000000", "0", "1000001", "")]
     [InlineData("Broker", "Limits:DefaultConsumeSize", "1", "10000", "0", "10001", "Limits:MaxBatchSize=10000")]
     [InlineData("Broker", "Limits:DefaultWaitTimeSeconds", "0", "3600", "-1", "3601", "Limits:MaxWaitTimeSeconds=3600")]
     [InlineData("Broker", "Limits:DefaultVisibilityTimeoutSeconds", "0", "604800", "-1", "604801", "Limits:MaxVisibilityTimeoutSeconds=604800")]

@@ -351,6 +351,25 @@ public partial class DispatchTests : UserAppTestBase
         (await BrokerClient.Client.ListQueuesAsync()).Should().NotContain(q => q.Name == "named-beside-an-id");
     }
 
+    [Fact]
+    public async Task Dispatch_to_a_new_name_on_a_broker_at_its_queue_limit_is_its_422_and_sends_nothing()
+    {
+        await using var broker = await KestrelBroker.StartAsync("--Limits:MaxQueues=1");
+        await using var app = new UserAppFactory(broker.Url, new Dictionary<string, string>());
+        using var http = app.CreateClient();
+        (await DispatchToAsync(http, new { queue_name = "first", body = "fits" })).QueueCreated.Should().BeTrue();
+
+        using var response = await http.PostAsJsonAsync("/dispatch", new { queue_name = "second", stub = 5 }, WonderQJson.Options);
+
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity, text);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        JsonDocument.Parse(text).RootElement.GetProperty("detail").GetString().Should().Contain("Limits:MaxQueues");
+        using var peers = new TestBrokerClient(broker.Url);
+        (await peers.Client.ListQueuesAsync()).Should().ContainSingle().Which.Name.Should().Be("first");
+        (await DispatchToAsync(http, new { queue_name = "first", body = "still fits" })).Created.Should().Be(1, "a queue that exists still takes messages");
+    }
+
     [GeneratedRegex(@"^message #\d+ at \d{13}$")]
     private static partial Regex StubBody();
     private static async Task<DispatchResponse> DispatchToAsync(HttpClient http, object request)
