@@ -32,15 +32,25 @@ internal sealed class PostgresMessageStore(
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(PostgresSql.LockQueueCreates, transaction: transaction, cancellationToken: cancellationToken));
+            // The name before the limit, as on SQLite: a create retried after its answer was lost finds its own queue.
+            // And before the insert, whose ON CONFLICT would draw an id from the sequence all the same: a taken name
+            // used up an id here that SQLite does not, and the next queue's id skipped it.
+            if (await NamedAsync())
+            {
+                return new CreateQueueResult(CreateQueueOutcome.NameTaken);
+            }
+
             var row = await connection.QuerySingleOrDefaultAsync<StoreRows.QueueRow>(
                 new CommandDefinition(PostgresSql.InsertQueue, new { name, now = Now(), max = maxQueues }, transaction, cancellationToken: cancellationToken));
-            // The name before the limit, as on SQLite: a create retried after its answer was lost finds its own queue.
+            // None inserted: the limit, or a broker from before the lock, which creates without it, took the name first.
             var result = row is not null ? CreateQueueResult.Made(row.ToDto())
-                : await connection.ExecuteScalarAsync<bool>(new CommandDefinition(PostgresSql.QueueNamed, new { name }, transaction, cancellationToken: cancellationToken))
-                    ? new CreateQueueResult(CreateQueueOutcome.NameTaken)
-                    : new CreateQueueResult(CreateQueueOutcome.AtLimit);
+                : await NamedAsync() ? new CreateQueueResult(CreateQueueOutcome.NameTaken)
+                : new CreateQueueResult(CreateQueueOutcome.AtLimit);
             await transaction.CommitAsync(cancellationToken);
             return result;
+
+            Task<bool> NamedAsync() => connection.ExecuteScalarAsync<bool>(
+                new CommandDefinition(PostgresSql.QueueNamed, new { name }, transaction, cancellationToken: cancellationToken));
         },
         cancellationToken);
 

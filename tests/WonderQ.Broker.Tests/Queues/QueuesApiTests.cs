@@ -116,6 +116,19 @@ public partial class QueuesApiTests(SharedBroker broker) : IClassFixture<SharedB
     }
 
     [Fact]
+    public async Task A_create_refused_for_a_taken_name_uses_up_no_id()
+    {
+        var existing = await _client.CreateQueueAsync();
+        using (await _client.PostAsync("/queues", Wire.Json(new CreateQueueRequest(existing.Name))))
+        {
+        }
+
+        var next = await _client.CreateQueueAsync();
+
+        next.Id.Should().Be(existing.Id + 1, "the 409 stored nothing, on either store");
+    }
+
+    [Fact]
     public async Task Names_differing_only_in_case_are_two_queues()
     {
         // docs/api.md says so, beside the parameter names that match without regard to case.
