@@ -29,7 +29,8 @@ public class QueueLimitTests : FreshBroker
         using var refused = await Client.PostAsync("/queues", Wire.Json(new CreateQueueRequest("one-too-many")));
 
         var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity);
-        problem.GetProperty("detail").GetString().Should().Contain("holds 3 queues").And.Contain("Limits:MaxQueues");
+        problem.GetProperty("detail").GetString().Should().Contain("the most queues Limits:MaxQueues allows (3)");
+        problem.GetProperty("type").GetString().Should().Be("https://tools.ietf.org/html/rfc9110#section-15.5.21");
         using var found = await Client.GetAsync("/queues/find?name=one-too-many");
         found.StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await QueuesAsync()).Should().HaveCount(3);
