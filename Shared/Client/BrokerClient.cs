@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
@@ -130,9 +129,11 @@ public sealed class BrokerClient(
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, $"queues/{Uri.EscapeDataString(queue.ToRouteSegment())}/messages{Query(("size", size))}");
-        // Passed on as it came: a tag the broker cannot parse only means a full answer. One past ASCII, which no tag
-        // of the broker's is, means the same, and HttpClient would refuse to send it, as if the broker were down.
-        if (ifNoneMatch is not null && Ascii.IsValid(ifNoneMatch))
+        // Passed on as it came: a tag the broker cannot parse only means a full answer. One past printable ASCII, which
+        // no tag of the broker's is, means the same: HttpClient would refuse to send one past ASCII, as if the broker were
+        // down, and would write a CR or LF as it stands, ending the header there, so a caller's tag could add headers,
+        // or a whole second request (a DELETE of another queue) on the connection.
+        if (ifNoneMatch is not null && Rules.IsPrintableAscii(ifNoneMatch))
         {
             request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
         }

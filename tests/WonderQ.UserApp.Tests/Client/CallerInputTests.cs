@@ -1,0 +1,33 @@
+using WonderQ.Shared.Contracts;
+using WonderQ.UserApp.Tests.Infrastructure;
+
+namespace WonderQ.UserApp.Tests.Client;
+
+/// <summary>
+/// What an app that embeds the typed client may pass it from its own callers, against a real broker: whatever it is,
+/// the client sends one request of its own making, and the broker's answer comes back as the client's.
+/// </summary>
+public sealed class CallerInputTests(KestrelBroker broker) : IClassFixture<KestrelBroker>, IDisposable
+{
+    private readonly TestBrokerClient _client = new(broker.Url);
+
+    public void Dispose() => _client.Dispose();
+
+    [Theory]
+    // A second request on the same connection, after a header that ends the first.
+    [InlineData("\"x\"\r\nContent-Length: 0\r\n\r\nDELETE /queues/{0} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nX-Rest: y")]
+    // Kestrel refuses a header holding one with a 400 of its own, which is no answer of the broker's.
+    [InlineData("\"x\0\"")]
+    public async Task A_peek_s_entity_tag_that_no_header_can_carry_gets_a_full_answer_and_sends_nothing_else(string tagTemplate)
+    {
+        var peeked = await _client.Client.CreateQueueAsync($"peeked-{tagTemplate.Length}");
+        var other = await _client.Client.CreateQueueAsync($"other-{tagTemplate.Length}");
+        await _client.Client.SendAsync(QueueRef.ById(peeked.Id), "still here");
+        var tag = string.Format(System.Globalization.CultureInfo.InvariantCulture, tagTemplate, other.Id);
+
+        var peek = await _client.Client.PeekIfChangedAsync(QueueRef.ById(peeked.Id), 10, tag);
+
+        peek.Messages.Should().ContainSingle().Which.Body.Should().Be("still here");
+        (await _client.Client.FindQueueAsync(QueueRef.ById(other.Id))).Should().NotBeNull("no request of the caller's making reached the broker");
+    }
+}
