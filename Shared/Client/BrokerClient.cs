@@ -209,8 +209,11 @@ public sealed class BrokerClient(
             ("wait_time", waitTimeSeconds),
             ("visibility_timeout", visibilityTimeoutSeconds));
         // Left to the broker, the wait is its default, at most its Limits:MaxWaitTimeSeconds, which this app's Limits
-        // repeat: a long poll must not be cut short by the client's own timeout.
-        var wait = TimeSpan.FromSeconds(waitTimeSeconds ?? (limits?.Value ?? new LimitsOptions()).MaxWaitTimeSeconds);
+        // repeat: a long poll must not be cut short by the client's own timeout. Bounded by what any broker allows: one
+        // outside that is the broker's 400 to give, and stretched by it, the call's timeouts would be negative or past
+        // what a timer takes, and the call would throw an ArgumentOutOfRangeException before asking.
+        var wait = TimeSpan.FromSeconds(Math.Clamp(
+            waitTimeSeconds ?? (limits?.Value ?? new LimitsOptions()).MaxWaitTimeSeconds, 0, LimitsOptions.MaxWaitTimeSecondsTop));
         return await SendAsync<MessageDto[]>(HttpMethod.Get, path, null, cancellationToken, wait);
     }
 

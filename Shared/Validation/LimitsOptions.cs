@@ -29,7 +29,10 @@ public sealed class LimitsOptions : IValidatableObject
     [Range(1, 10_000, ErrorMessage = "Limits:MaxBatchSize must be from 1 to 10000.")]
     public int MaxBatchSize { get; set; } = 100;
 
-    [Range(0, 3600, ErrorMessage = "Limits:MaxWaitTimeSeconds must be from 0 to 3600.")]
+    /// <summary>The most any broker's <see cref="MaxWaitTimeSeconds"/> may be: no broker waits longer on a consume.</summary>
+    public const int MaxWaitTimeSecondsTop = 3600;
+
+    [Range(0, MaxWaitTimeSecondsTop, ErrorMessage = "Limits:MaxWaitTimeSeconds must be from 0 to 3600.")]
     public int MaxWaitTimeSeconds { get; set; } = 20;
 
     [Range(0, 7 * 24 * 3600, ErrorMessage = "Limits:MaxVisibilityTimeoutSeconds must be from 0 to 604800.")]

@@ -1,3 +1,5 @@
+using System.Net;
+using WonderQ.Shared.Client;
 using WonderQ.Shared.Contracts;
 using WonderQ.UserApp.Tests.Infrastructure;
 
@@ -29,5 +31,19 @@ public sealed class CallerInputTests(KestrelBroker broker) : IClassFixture<Kestr
 
         peek.Messages.Should().ContainSingle().Which.Body.Should().Be("still here");
         (await _client.Client.FindQueueAsync(QueueRef.ById(other.Id))).Should().NotBeNull("no request of the caller's making reached the broker");
+    }
+
+    [Theory]
+    [InlineData(-100)]
+    [InlineData(int.MaxValue)]
+    public async Task A_consume_s_wait_time_no_broker_allows_is_the_broker_s_400_naming_the_limit(int waitTimeSeconds)
+    {
+        var queue = await _client.Client.CreateQueueAsync($"waited-{waitTimeSeconds}");
+
+        var act = () => _client.Client.ConsumeAsync(QueueRef.ById(queue.Id), 1, waitTimeSeconds, 30);
+
+        var thrown = (await act.Should().ThrowAsync<BrokerException>()).Which;
+        thrown.Status.Should().Be(HttpStatusCode.BadRequest);
+        thrown.Detail.Should().Contain("wait_time").And.Contain("0 to 20");
     }
 }
