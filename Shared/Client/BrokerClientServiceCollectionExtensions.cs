@@ -20,6 +20,9 @@ public static class BrokerClientServiceCollectionExtensions
     /// <summary>When a call began, by the pipeline's clock.</summary>
     private static readonly ResiliencePropertyKey<long> _callStarted = new("WonderQ.CallStarted");
 
+    /// <summary>The wait before the next try, drawn once where it is weighed against the call's time left, and waited.</summary>
+    private static readonly ResiliencePropertyKey<TimeSpan> _nextDelay = new("WonderQ.NextDelay");
+
     /// <summary>
     /// Registers <see cref="BrokerClient"/> over <see cref="IHttpClientFactory"/>, configured from section
     /// <c>Broker</c>, with a resilience pipeline: a total timeout, retries with exponential backoff and jitter for
@@ -81,13 +84,17 @@ public static class BrokerClientServiceCollectionExtensions
                 {
                     MaxRetryAttempts = options.MaxRetries,
                     // Connection failures, timeouts, 5xx, 408 and 429; never another 4xx, which a retry cannot fix. The
-                    // delay is the answer's Retry-After when it has one: past what is left of the call's budget, the
-                    // total timeout would cut the wait short and report a broker that answered "busy" as one that did
-                    // not answer.
-                    ShouldHandle = async args => IsTransient(args.Outcome) && !WaitsTooLong(args.Outcome, args.Context, options, time)
+                    // delay is the answer's Retry-After when it has one, else the client's backoff: past what is left of
+                    // the call's budget, the total timeout would cut the wait short and report a broker that answered
+                    // "busy", or refused every connection, as one that did not answer, and a send, a create or a delete
+                    // none of whose tries reached it as one that may have been done.
+                    ShouldHandle = async args => IsTransient(args.Outcome)
+                        && !WaitsTooLong(NextDelay(args.Outcome, args.Context, args.AttemptNumber, options, time), args.Context, options, time)
                         && !await LostAgainAsync(args.Outcome, args.Context),
                     // Polly's own reads a Retry-After date against the system clock, not this pipeline's.
-                    DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RetryAfter(args.Outcome, time) ?? Backoff(args.AttemptNumber, options)),
+                    DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.TryGetValue(_nextDelay, out var delay)
+                        ? delay
+                        : NextDelay(args.Outcome, args.Context, args.AttemptNumber, options, time)),
                     OnRetry = async args =>
                     {
                         retryLog?.Retrying(options.Url, BrokerClient.Describe(args.Outcome), options.MaxRetries);
@@ -145,16 +152,23 @@ public static class BrokerClientServiceCollectionExtensions
         && note.AnswerMayBeLost
         && await MayHaveBeenHandledAsync(outcome, context.CancellationToken);
 
-    /// <summary>Whether the answer's Retry-After is as long as what is left of the call's total timeout, or longer.</summary>
-    private static bool WaitsTooLong(Outcome<HttpResponseMessage> outcome, ResilienceContext context, BrokerClientOptions options, TimeProvider time)
+    /// <summary>
+    /// The wait before retry <paramref name="attempt"/>: the answer's Retry-After, else the client's backoff, whose
+    /// jitter is drawn here, once, and kept for the retry strategy's delay generator.
+    /// </summary>
+    private static TimeSpan NextDelay(
+        Outcome<HttpResponseMessage> outcome, ResilienceContext context, int attempt, BrokerClientOptions options, TimeProvider time)
     {
-        if (RetryAfter(outcome, time) is not { } retryAfter)
-        {
-            return false;
-        }
+        var delay = RetryAfter(outcome, time) ?? Backoff(attempt, options);
+        context.Properties.Set(_nextDelay, delay);
+        return delay;
+    }
 
+    /// <summary>Whether <paramref name="delay"/> is as long as what is left of the call's total timeout, or longer.</summary>
+    private static bool WaitsTooLong(TimeSpan delay, ResilienceContext context, BrokerClientOptions options, TimeProvider time)
+    {
         var used = context.Properties.TryGetValue(_callStarted, out var started) ? time.GetElapsedTime(started) : TimeSpan.Zero;
-        return retryAfter >= options.TotalTimeout + WaitTime(context) - used;
+        return delay >= options.TotalTimeout + WaitTime(context) - used;
     }
 
     /// <summary>
