@@ -704,15 +704,17 @@
     return fields.length > 0 ? fields.join(" ") : error.message;
   }
 
-  // A form is disabled while its request runs: a second click on a slow broker would send the message twice.
+  // A form's button is marked busy while its request runs: a second click on a slow broker would send the message twice.
+  // Marked, not disabled: a disabled button loses the focus, and a keyboard user who pressed Send was left on the page's
+  // body, from where a screen reader starts again at the top.
   async function submitting(form, action) {
     const button = form.querySelector("button[type=submit]");
-    if (button.disabled) return;
-    button.disabled = true;
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     try {
       await action();
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
   }
 
