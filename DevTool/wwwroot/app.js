@@ -692,10 +692,26 @@
 
   // ---- actions ------------------------------------------------------------------------------------------------
 
-  /** `ok`: true for what worked, false for what did not, null for news that is neither. */
-  function say(target, text, ok) {
+  // The fields each form's line speaks for. The one an error is about is marked invalid and described by the line, so a
+  // screen reader says what is wrong on coming back to it, not only once as the line is announced.
+  const fieldsOf = new Map([
+    [el.createStatus, [el.createName]],
+    [el.sendStatus, [el.sendQueue, el.sendBody]],
+  ]);
+
+  /** `ok`: true for what worked, false for what did not, null for news that is neither; `field`: the one at fault. */
+  function say(target, text, ok, field = null) {
     target.textContent = text;
     target.className = ok === null ? "form-status" : ok ? "form-status ok" : "form-status error";
+    for (const f of fieldsOf.get(target) || []) {
+      if (f === field) {
+        f.setAttribute("aria-invalid", "true");
+        f.setAttribute("aria-describedby", target.id);
+      } else {
+        f.removeAttribute("aria-invalid");
+        f.removeAttribute("aria-describedby");
+      }
+    }
   }
 
   function problemText(error) {
@@ -731,11 +747,9 @@
     const length = [...el.createName.value.trim()].length;
     const tooLong = length > settings.max_queue_name_length;
     if (tooLong) {
-      say(el.createStatus, `The name is ${length.toLocaleString("en")} characters long; a queue name may have at most ${settings.max_queue_name_length.toLocaleString("en")}.`, false);
-      el.createName.setAttribute("aria-invalid", "true");
+      say(el.createStatus, `The name is ${length.toLocaleString("en")} characters long; a queue name may have at most ${settings.max_queue_name_length.toLocaleString("en")}.`, false, el.createName);
     } else if (nameTooLong) {
       say(el.createStatus, "", true);
-      el.createName.removeAttribute("aria-invalid");
     }
     nameTooLong = tooLong;
   });
@@ -747,14 +761,14 @@
       say(el.createStatus, `Created ${queue.name} (id ${queue.id}).`, true);
       el.createName.value = "";
       nameTooLong = false;
-      el.createName.removeAttribute("aria-invalid");
       // The queue just made is shown, though the filter typed would hide it.
       if (!nameFilter()(queue.name)) el.queueFilter.value = "";
       await refresh();
       select(queue.name);
     } catch (error) {
       if (isOutage(error)) showOutage(error);
-      say(el.createStatus, problemText(error), false);
+      // A 400 or a 409 is about the name, the only thing this form sends.
+      say(el.createStatus, problemText(error), false, error.status === 400 || error.status === 409 ? el.createName : null);
     }
   }
 
@@ -773,7 +787,7 @@
     const queue = el.sendQueue.value;
     if (!queue) {
       const why = state.queues.length > 0 ? "Choose a queue." : state.queuesProblem ? problemText(state.queuesProblem) : "Create a queue first.";
-      say(el.sendStatus, why, false);
+      say(el.sendStatus, why, false, el.sendQueue);
       return;
     }
     try {
@@ -786,8 +800,16 @@
     } catch (error) {
       state.sent = null;
       if (isOutage(error)) showOutage(error);
-      say(el.sendStatus, problemText(error), false);
+      say(el.sendStatus, problemText(error), false, sendFault(error));
     }
+  }
+
+  /** The send form's field a refusal is about: the body for one too large or not valid, the queue for one not found. */
+  function sendFault(error) {
+    const errors = (error.problem && error.problem.errors) || {};
+    if (error.status === 413 || errors.body) return el.sendBody;
+    if (error.status === 404 || errors.queue_name || errors.queue_id) return el.sendQueue;
+    return null;
   }
 
   /**

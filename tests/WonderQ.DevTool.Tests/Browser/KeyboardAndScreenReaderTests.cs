@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FluentAssertions;
 using static Microsoft.Playwright.Assertions;
 
@@ -35,5 +36,45 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         await page.Keyboard.PressAsync("Enter");
         await Expect(dashboard.QueueRow(name).Locator(".queue-size")).ToHaveTextAsync("2");
         dashboard.ConsoleErrors.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_form_s_error_marks_the_field_it_is_about_as_invalid_and_describes_it_with_the_error()
+    {
+        var name = NewQueueName("taken");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        var createName = page.Locator("#new-queue-name");
+        var queue = page.Locator("#send-queue");
+        var body = page.Locator("#send-body");
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+
+        await createName.FillAsync(name);
+        await page.Locator("#create-queue button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#create-status")).ToContainTextAsync("already exists");
+        // Announced once as it appears; said again, as the field's description, on coming back to the field.
+        await Expect(createName).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(createName).ToHaveAccessibleDescriptionAsync($"A queue named '{name}' already exists.");
+
+        await createName.FillAsync(NewQueueName("fine"));
+        await page.Locator("#create-queue button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#create-status")).ToContainTextAsync("Created");
+        await Expect(createName).Not.ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(createName).ToHaveAccessibleDescriptionAsync("");
+
+        await queue.SelectOptionAsync(name);
+        await body.FillAsync(new string('y', 262_145));
+        await page.Locator("#send-message button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#send-status")).ToContainTextAsync("the limit is 262144 bytes");
+        await Expect(body).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(body).ToHaveAccessibleDescriptionAsync(new Regex("^'body' is 262145 bytes"));
+        await Expect(queue).Not.ToHaveAttributeAsync("aria-invalid", "true");
+
+        await body.FillAsync("small");
+        await page.Locator("#send-message button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#send-status")).ToContainTextAsync("Sent message");
+        await Expect(body).Not.ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(body).ToHaveAccessibleDescriptionAsync("");
     }
 }
