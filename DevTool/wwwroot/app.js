@@ -24,6 +24,7 @@
     banner: $("banner"),
     bannerTitle: $("banner-title"),
     bannerDetail: $("banner-detail"),
+    brokerBack: $("broker-back"),
     updated: $("updated"),
     freshness: $("freshness"),
     messagesPanel: $("messages-panel"),
@@ -142,11 +143,15 @@
     // Only what changed: the banner is an alert, and rewriting it on every poll would announce it every second.
     setText(el.bannerTitle, problem.title || "The broker is unreachable.");
     setText(el.bannerDetail, problem.detail || "");
+    // Emptied, so that the next return is a change to the status and is announced again.
+    setText(el.brokerBack, "");
     el.banner.hidden = false;
     document.body.classList.add("offline");
   }
 
   function clearOutage() {
+    // The banner's going is seen, not heard: a screen reader that announced the outage would never learn of its end.
+    if (!el.banner.hidden) setText(el.brokerBack, "The broker answers again.");
     el.banner.hidden = true;
     document.body.classList.remove("offline");
   }

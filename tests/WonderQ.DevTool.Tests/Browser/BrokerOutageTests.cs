@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FluentAssertions;
+using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
 namespace WonderQ.DevTool.Tests.Browser;
@@ -36,6 +37,31 @@ public sealed class BrokerOutageTests(ChromiumFixture chromium) : IAsyncLifetime
         await Expect(dashboard.Banner).ToBeHiddenAsync();
         await Expect(dashboard.Page.Locator("#freshness")).Not.ToHaveClassAsync(new Regex("stale"));
         await Expect(dashboard.QueueRow("survivor")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task A_screen_reader_hears_the_broker_go_and_come_back_not_only_go()
+    {
+        await _apps.BrokerClient.CreateQueueAsync("survivor");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, _apps.Url);
+        var back = dashboard.Page.GetByRole(AriaRole.Status);
+        await Expect(dashboard.QueueRow("survivor")).ToHaveCountAsync(1);
+        await Expect(back).ToHaveTextAsync("");
+
+        for (var outage = 1; outage <= 2; outage++)
+        {
+            await _apps.StopBrokerAsync();
+
+            await Expect(dashboard.Page.GetByRole(AriaRole.Alert)).ToContainTextAsync("unreachable");
+            // Emptied, so that the return is a change of the status, announced each time.
+            await Expect(back).ToHaveTextAsync("");
+
+            await _apps.RestartBrokerAsync();
+
+            // The banner's going is only seen: the status says it.
+            await Expect(dashboard.Banner).ToBeHiddenAsync();
+            await Expect(back).ToHaveTextAsync("The broker answers again.");
+        }
     }
 
     [Fact]
