@@ -366,6 +366,24 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task A_long_body_s_show_all_button_wraps_inside_its_card_at_320_pixels_wide()
+    {
+        var name = NewQueueName("reflow");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), new string('x', 262_144));
+        // 1,280 pixels zoomed to 400%: the width at which a page must still read without scrolling sideways.
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url, 320, 256);
+        await dashboard.OpenQueueAsync(name);
+        var showAll = dashboard.MessageRows.Nth(0).Locator("button.show-all");
+        await Expect(showAll).ToHaveTextAsync("Show all 262,144 characters");
+
+        var overflow = await showAll.EvaluateAsync<double>("b => b.getBoundingClientRect().right - b.closest('tr').getBoundingClientRect().right");
+        overflow.Should().BeLessThanOrEqualTo(0, "the button is within its message's card, not cut off at its edge");
+        (await dashboard.Page.Locator("#messages").EvaluateAsync<int>("t => t.parentElement.scrollWidth - t.parentElement.clientWidth"))
+            .Should().BeLessThanOrEqualTo(0, "the cards do not scroll sideways");
+    }
+
+    [Fact]
     public async Task An_open_queue_is_fetched_again_only_when_its_messages_change()
     {
         var name = NewQueueName("watched");
