@@ -191,7 +191,8 @@
   /**
    * Updates a table body in place, one row per item by key: rows are created once, then only their changing cells are
    * touched. Rebuilding every second would drop the reader's text selection and the keyboard focus.
-   * `fallback`: what takes the focus when it was in a row that is gone and no row is left.
+   * `fallback`: what takes the focus when it was in a row that is gone and the row now in its place has no button, or
+   * no row is left.
    */
   function syncRows(tbody, items, key, create, update, fallback = null) {
     const existing = new Map([...tbody.children].map((tr) => [tr.dataset.key, tr]));
@@ -220,7 +221,7 @@
     // A row removed with the focus in it (a queue deleted from its own Delete button, to which the dialog gives the
     // focus back) would leave a keyboard user at the top of the page: the row now in its place takes it.
     if (lostAt >= 0) {
-      const next = rows.length > 0 ? rows[Math.min(lostAt, rows.length - 1)].querySelector("button") : fallback;
+      const next = (rows.length > 0 && rows[Math.min(lostAt, rows.length - 1)].querySelector("button")) || fallback;
       if (next) next.focus();
     }
   }
@@ -409,6 +410,7 @@
 
   /** A note in place of the message table, whose rows go with it: a hidden table's stale rows could show again. */
   function showMessagesHint(text) {
+    if (el.messageRows.contains(document.activeElement)) el.messagesHeading.focus();
     el.messageRows.replaceChildren();
     el.messages.hidden = true;
     el.messagesHint.hidden = false;
@@ -569,7 +571,9 @@
 
   function renderMessages(messages) {
     // Keyed by creation time as well as id: a database deleted and started afresh gives its ids out again.
-    syncRows(el.messageRows, messages, (m) => `${m.id}:${m.created_at}`, createMessageRow, updateMessageRow);
+    // A message consumed as it is read (its Show all button focused) goes with the focus: the heading over the rest takes
+    // it, as most rows have no button, and the next Tab goes on into the messages rather than from the top of the page.
+    syncRows(el.messageRows, messages, (m) => `${m.id}:${m.created_at}`, createMessageRow, updateMessageRow, el.messagesHeading);
     el.messages.hidden = messages.length === 0;
     el.messagesHint.hidden = messages.length > 0;
     if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FluentAssertions;
+using WonderQ.Shared.Contracts;
 using static Microsoft.Playwright.Assertions;
 
 namespace WonderQ.DevTool.Tests.Browser;
@@ -76,5 +77,30 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         await Expect(page.Locator("#send-status")).ToContainTextAsync("Sent message");
         await Expect(body).Not.ToHaveAttributeAsync("aria-invalid", "true");
         await Expect(body).ToHaveAccessibleDescriptionAsync("");
+    }
+
+    [Fact]
+    public async Task A_message_consumed_while_the_focus_is_in_its_row_leaves_the_focus_in_the_messages_panel()
+    {
+        var name = NewQueueName("reading");
+        var queue = QueueRef.ByName(name);
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(queue, new string('z', 2_500));
+        await apps.BrokerClient.SendAsync(queue, "short, with no button");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await dashboard.OpenQueueAsync(name);
+        var showAll = dashboard.MessageRows.Nth(0).Locator("button.show-all");
+        await showAll.FocusAsync();
+
+        // A consumer takes the message being read: its row goes, and the row now in its place has no button to take the focus.
+        var taken = (await apps.BrokerClient.ConsumeAsync(queue, size: 1, waitTimeSeconds: 0, visibilityTimeoutSeconds: 30)).Single();
+        (await apps.BrokerClient.DeleteMessageAsync(taken.Id, taken.ReservationToken)).Should().BeTrue();
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(1);
+
+        // Not dropped on the page's body, from where the next Tab starts again at the filter above the queues.
+        await Expect(page.Locator("#messages-heading")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.Locator("#size")).ToBeFocusedAsync();
     }
 }
