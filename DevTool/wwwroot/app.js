@@ -59,6 +59,7 @@
     lastSuccess: null, // Date of the last good answer
     lastSuccessAt: 0, // performance.now() then: its age is not to follow the wall clock's steps
     pendingDelete: null,
+    deleteOpener: null, // what had the focus as the delete dialog opened, and the place of its queue's row: { from, at }
     peek: null, // the last messages shown: { path, tag, messages }
     mustChoose: false, // the queue chosen to send to was deleted: ask until the user picks another
     choices: null, // the send form's queue names as last drawn, one a line
@@ -853,6 +854,8 @@
 
   function askDelete(name) {
     state.pendingDelete = name;
+    const at = [...el.queueRows.children].findIndex((tr) => tr.dataset.queue === name);
+    state.deleteOpener = { from: document.activeElement, at };
     el.confirmName.textContent = name;
     renderConfirmWhat();
     el.confirm.returnValue = "";
@@ -882,9 +885,24 @@
     setText(el.confirmWhat, `${what}${held} This cannot be undone.`);
   }
 
+  /**
+   * The dialog gives the focus back to what had it, but a queue deleted elsewhere while the dialog was open took its
+   * Delete button with its row, and a keyboard user was left on the page's body: the row now in its place takes it, as
+   * when a row goes with the focus in it.
+   */
+  function focusAfterDialog() {
+    const opener = state.deleteOpener;
+    state.deleteOpener = null;
+    if (!opener || opener.from.isConnected || opener.at < 0) return;
+    const rows = el.queueRows.children;
+    const row = rows[Math.min(opener.at, rows.length - 1)];
+    ((row && row.querySelector("button")) || el.createName).focus();
+  }
+
   el.confirm.addEventListener("close", async () => {
     const name = state.pendingDelete;
     state.pendingDelete = null;
+    focusAfterDialog();
     if (el.confirm.returnValue !== "delete" || !name) return;
     try {
       await api("DELETE", `/queues/${encodeURIComponent(name)}`);

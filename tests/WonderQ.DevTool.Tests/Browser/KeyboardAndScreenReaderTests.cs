@@ -103,4 +103,27 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         await page.Keyboard.PressAsync("Tab");
         await Expect(page.Locator("#size")).ToBeFocusedAsync();
     }
+
+    [Fact]
+    public async Task Closing_the_delete_dialog_of_a_queue_deleted_meanwhile_leaves_the_focus_on_the_next_queue()
+    {
+        var gone = NewQueueName("gone");
+        var next = NewQueueName("next");
+        await apps.BrokerClient.CreateQueueAsync(gone);
+        await apps.BrokerClient.CreateQueueAsync(next);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
+        await dashboard.QueueRow(gone).Locator(".delete-queue").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#confirm-delete button[value=cancel]")).ToBeFocusedAsync();
+
+        // Deleted elsewhere while the dialog is open: the button the dialog would give the focus back to goes with its row.
+        (await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(gone))).Should().BeTrue();
+        await Expect(dashboard.QueueRow(gone)).ToHaveCountAsync(0);
+        await page.Keyboard.PressAsync("Escape");
+
+        await Expect(page.Locator("#confirm-delete")).ToBeHiddenAsync();
+        await Expect(dashboard.QueueRow(next).Locator(".queue-name")).ToBeFocusedAsync();
+    }
 }
