@@ -123,6 +123,13 @@ public sealed class BrokerClient(
     /// </summary>
     public async Task<PeekResult> PeekIfChangedAsync(QueueRef queue, int? size, string? ifNoneMatch, CancellationToken cancellationToken = default)
     {
+        // Names no queue can have that would not reach the broker as a name, for its 400: one of digits is read as an id,
+        // another queue's, and "", "." and ".." are taken out of the path, which then asks /queues/messages or /messages.
+        if (queue is { Id: null, Name: { } name } && (name is "" or "." or ".." || QueueNames.IsAllDigits(name)))
+        {
+            throw new BrokerException(HttpStatusCode.NotFound, "Not found.", $"There is no queue with {queue}: no queue can have that name.");
+        }
+
         if (!await MatchesAsync(queue, cancellationToken))
         {
             throw new BrokerException(HttpStatusCode.NotFound, "Not found.", $"There is no queue with {queue}.");

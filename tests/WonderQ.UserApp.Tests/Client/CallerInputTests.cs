@@ -46,4 +46,29 @@ public sealed class CallerInputTests(KestrelBroker broker) : IClassFixture<Kestr
         thrown.Status.Should().Be(HttpStatusCode.BadRequest);
         thrown.Detail.Should().Contain("wait_time").And.Contain("0 to 20");
     }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("..")]
+    [InlineData(".")]
+    [InlineData("")]
+    public async Task A_peek_by_a_name_no_queue_can_have_is_a_404_and_reads_no_other_queue(string name)
+    {
+        var first = await _client.Client.CreateQueueAsync($"first-{Guid.NewGuid():N}");
+        await _client.Client.SendAsync(QueueRef.ById(first.Id), "not for a peek by name");
+
+        var act = () => _client.Client.PeekAsync(QueueRef.ByName(name));
+
+        var thrown = (await act.Should().ThrowAsync<BrokerException>()).Which;
+        thrown.Status.Should().Be(HttpStatusCode.NotFound);
+        thrown.Detail.Should().Contain($"name '{name}'");
+    }
+
+    [Fact]
+    public async Task A_peek_by_a_name_of_characters_no_queue_can_have_is_the_broker_s_400()
+    {
+        var act = () => _client.Client.PeekAsync(QueueRef.ByName("a/b"));
+
+        (await act.Should().ThrowAsync<BrokerException>()).Which.Status.Should().Be(HttpStatusCode.BadRequest);
+    }
 }
