@@ -20,17 +20,7 @@ public sealed class CommitWriterTests : FreshBroker
     [Fact]
     public async Task A_queue_created_in_a_batch_that_rolls_back_takes_no_messages_afterwards()
     {
-        // Arrange: the writer held in one batch while the next gathers a queue's creation and a change that fails.
-        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
-        var hold = new HoldOperation();
-        var held = writer.RunAsync(hold);
-        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
-        var created = writer.RunAsync(new CreateQueueOperation("rolled-back", 10, CancellationToken.None));
-        var failed = writer.RunAsync(new FailingOperation());
-        hold.Release.Set();
-        await held;
-        await FluentActions.Awaiting(() => created).Should().ThrowAsync<StoreUnavailableException>();
-        await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
+        await CreateInABatchThatRollsBackAsync("rolled-back", maxQueues: 10);
 
         // Act
         using var sent = await Client.PostAsync("/messages", Wire.Json(new SendMessageRequest(null, "rolled-back", "to a queue that is not there")));
@@ -46,20 +36,26 @@ public sealed class CommitWriterTests : FreshBroker
     [Fact]
     public async Task A_queue_created_in_a_batch_that_rolls_back_leaves_its_place_under_the_queue_limit()
     {
+        await CreateInABatchThatRollsBackAsync("rolled-back", maxQueues: 1);
+
+        var next = await App.Services.GetRequiredService<SqliteCommitWriter>().RunAsync(new CreateQueueOperation("in-its-place", 1, CancellationToken.None));
+
+        next.Outcome.Should().Be(CreateQueueOutcome.Created);
+    }
+
+    /// <summary>The writer held in one batch while the next gathers a queue's creation and a change that fails, which rolls it back.</summary>
+    private async Task CreateInABatchThatRollsBackAsync(string name, int maxQueues)
+    {
         var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
         var hold = new HoldOperation();
         var held = writer.RunAsync(hold);
         await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
-        var created = writer.RunAsync(new CreateQueueOperation("rolled-back", 1, CancellationToken.None));
+        var created = writer.RunAsync(new CreateQueueOperation(name, maxQueues, CancellationToken.None));
         var failed = writer.RunAsync(new FailingOperation());
         hold.Release.Set();
         await held;
         await FluentActions.Awaiting(() => created).Should().ThrowAsync<StoreUnavailableException>();
         await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
-
-        var next = await writer.RunAsync(new CreateQueueOperation("in-its-place", 1, CancellationToken.None));
-
-        next.Outcome.Should().Be(CreateQueueOutcome.Created);
     }
 
     /// <summary>
