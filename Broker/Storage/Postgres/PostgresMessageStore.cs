@@ -30,27 +30,14 @@ internal sealed class PostgresMessageStore(
     public Task<CreateQueueResult> CreateQueueAsync(string name, int maxQueues, CancellationToken cancellationToken) => database.RunAsync(
         async connection =>
         {
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition(PostgresSql.LockQueueCreates, transaction: transaction, cancellationToken: cancellationToken));
+            await using var results = await connection.QueryMultipleAsync(
+                new CommandDefinition(PostgresSql.CreateQueue, new { name, now = Now(), max = maxQueues }, cancellationToken: cancellationToken));
+            await results.ReadAsync(); // the lock's
+            var row = await results.ReadSingleOrDefaultAsync<StoreRows.QueueRow>();
             // The name before the limit, as on SQLite: a create retried after its answer was lost finds its own queue.
-            // And before the insert, whose ON CONFLICT would draw an id from the sequence all the same: a taken name
-            // used up an id here that SQLite does not, and the next queue's id skipped it.
-            if (await NamedAsync())
-            {
-                return new CreateQueueResult(CreateQueueOutcome.NameTaken);
-            }
-
-            var row = await connection.QuerySingleOrDefaultAsync<StoreRows.QueueRow>(
-                new CommandDefinition(PostgresSql.InsertQueue, new { name, now = Now(), max = maxQueues }, transaction, cancellationToken: cancellationToken));
-            // None inserted: the limit, or a broker from before the lock, which creates without it, took the name first.
-            var result = row is not null ? CreateQueueResult.Made(row.ToDto())
-                : await NamedAsync() ? new CreateQueueResult(CreateQueueOutcome.NameTaken)
+            return row is not null ? CreateQueueResult.Made(row.ToDto())
+                : await results.ReadSingleAsync<bool>() ? new CreateQueueResult(CreateQueueOutcome.NameTaken)
                 : new CreateQueueResult(CreateQueueOutcome.AtLimit);
-            await transaction.CommitAsync(cancellationToken);
-            return result;
-
-            Task<bool> NamedAsync() => connection.ExecuteScalarAsync<bool>(
-                new CommandDefinition(PostgresSql.QueueNamed, new { name }, transaction, cancellationToken: cancellationToken));
         },
         cancellationToken);
 

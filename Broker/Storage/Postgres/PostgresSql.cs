@@ -37,21 +37,28 @@ internal static class PostgresSql
     public const string CurrentSchema = "SELECT current_schema()";
 
     /// <summary>
-    /// Held for a create's transaction, so that creates through several brokers take turns: each counts the queues
-    /// once the one before it has committed, and no two find room for the last queue the limit allows. Keyed by the
-    /// schema, as <see cref="LockSchema"/> is.
+    /// A create, three statements sent at once, which the server runs as one transaction (the extended protocol's
+    /// implicit one, up to the batch's Sync) without waiting on the broker in between:
+    /// <list type="number">
+    /// <item>a lock, so that creates through several brokers take turns: each next statement reads afresh, so each
+    /// counts the queues once the create before it has committed, and no two find room for the last queue the limit
+    /// allows (keyed by the schema, as <see cref="LockSchema"/> is). Held only while the server runs the three: taken in
+    /// a round trip of its own, a broker paused while holding it (a long GC, a frozen VM, a network that drops its
+    /// packets) stalled every broker's creates until their pools' timeouts;</item>
+    /// <item>the insert: no row when a queue of that name exists (looked up first, as the ON CONFLICT alone draws an id
+    /// from the sequence, which the next queue's id then skipped), or when there are <c>@max</c> queues already;</item>
+    /// <item>whether the name is taken, to tell the two apart.</item>
+    /// </list>
     /// </summary>
-    public const string LockQueueCreates = "SELECT pg_advisory_xact_lock(1465996646, hashtext(current_schema()))";
-
-    /// <summary>No row when a queue of that name exists, or when there are <c>@max</c> queues already.</summary>
-    public const string InsertQueue = """
+    public const string CreateQueue = """
+        SELECT pg_advisory_xact_lock(1465996646, hashtext(current_schema()));
         INSERT INTO queues (name, created_at)
-        SELECT @name, @now WHERE (SELECT count(*) FROM queues) < @max
+        SELECT @name, @now
+        WHERE NOT EXISTS (SELECT 1 FROM queues WHERE name = @name) AND (SELECT count(*) FROM queues) < @max
         ON CONFLICT (name) DO NOTHING
-        RETURNING id, name, created_at
+        RETURNING id, name, created_at;
+        SELECT EXISTS (SELECT 1 FROM queues WHERE name = @name);
         """;
-
-    public const string QueueNamed = "SELECT EXISTS (SELECT 1 FROM queues WHERE name = @name)";
 
     public const string QueueById = "SELECT id, name, created_at FROM queues WHERE id = @id";
 

@@ -1,4 +1,7 @@
 using System.Net;
+using Dapper;
+using Npgsql;
+using WonderQ.Broker.Tests.Storage.Postgres;
 using WonderQ.Shared.Contracts;
 
 namespace WonderQ.Broker.Tests.Queues;
@@ -106,5 +109,47 @@ public sealed class QueueLimitOnPostgresTests() : QueueLimitTests(BrokerApplicat
 
         answers.Count(s => s == HttpStatusCode.Created).Should().Be(3);
         (await QueuesAsync()).Should().HaveCount(3);
+    }
+
+    /// <summary>
+    /// The creates' lock is held only while the server runs a create, never across the broker's round trips: held so, a
+    /// broker paused in the middle of its create (a long GC, a frozen VM, a network that drops its packets) held up every
+    /// other broker's creates until their pools' timeouts.
+    /// </summary>
+    [Fact]
+    public async Task A_broker_cut_off_in_the_middle_of_its_create_holds_up_no_other_brokers_creates()
+    {
+        // Arrange: a second broker reaches the server through a link the test silences once its create has taken the
+        // lock and waits on the table, which the test holds.
+        await using var link = new SilentLink(App.PostgresConnectionString!);
+        await using var cutOff = BrokerApplication.OnPostgres(link.ConnectionString, systemClock: true, settings: ThreeQueues);
+        using var cutOffClient = cutOff.CreateClient();
+        await using var table = new NpgsqlConnection(App.PostgresConnectionString);
+        await table.OpenAsync();
+        await using var holding = await table.BeginTransactionAsync();
+        await table.ExecuteAsync("LOCK TABLE queues IN SHARE MODE", transaction: holding);
+        var stalled = cutOffClient.PostAsync("/queues", Wire.Json(new CreateQueueRequest("cut-off")));
+        await using var watcher = new NpgsqlConnection(App.PostgresConnectionString);
+        await watcher.OpenAsync();
+        await Eventually.TrueAsync(
+            async () => await watcher.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE relation = 'queues'::regclass AND NOT granted") > 0,
+            "the cut-off broker's create waits on the table");
+        link.Silence();
+        await holding.CommitAsync();
+
+        try
+        {
+            // Act
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var created = await Client.PostAsync("/queues", Wire.Json(new CreateQueueRequest("not-held-up")), timeout.Token);
+
+            // Assert
+            created.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+        finally
+        {
+            link.Resume();
+            (await stalled).Dispose();
+        }
     }
 }
