@@ -13,6 +13,10 @@ public static class StatusDetails
     /// </summary>
     public const string NoEndpointPrefix = "There is no endpoint at ";
 
+    private const string WebDavUnprocessable = "https://tools.ietf.org/html/rfc4918#section-11.2";
+
+    private const string HttpUnprocessable = "https://tools.ietf.org/html/rfc9110#section-15.5.21";
+
     /// <summary>
     /// Gives the bare status answers the framework makes itself (no such route, wrong method, wrong content type, a
     /// body Kestrel cut off at its size limit or could not read) a detail a person can act on.
@@ -36,6 +40,13 @@ public static class StatusDetails
                 StatusCodes.Status415UnsupportedMediaType => "Unsupported media type.",
                 _ => problem.Title,
             };
+        }
+
+        // ASP.NET Core's default type for a 422 points at WebDAV's RFC 4918, from before HTTP itself took the status in:
+        // the broker's queue limit names RFC 9110, and the UserApp and the DevTool, passing that 422 on, said WebDAV.
+        if (problem.Status == StatusCodes.Status422UnprocessableEntity && problem.Type == WebDavUnprocessable)
+        {
+            problem.Type = HttpUnprocessable;
         }
 
         if (problem.Detail is null && problem.Status is StatusCodes.Status408RequestTimeout or StatusCodes.Status413PayloadTooLarge

@@ -148,6 +148,7 @@ public sealed class QueuesApiTests(BrokerAndDevTool apps) : IClassFixture<Broker
         first.StatusCode.Should().Be(HttpStatusCode.Created);
         var problem = await ProblemAssertions.ShouldBeProblemAsync(second, HttpStatusCode.UnprocessableEntity, "Limits:MaxQueues");
         problem.GetProperty("title").GetString().Should().Be("Too many queues.");
+        problem.GetProperty("type").GetString().Should().Be("https://tools.ietf.org/html/rfc9110#section-15.5.21");
     }
 
     [Fact]

@@ -365,6 +365,8 @@ public partial class DispatchTests : UserAppTestBase
         response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity, text);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         JsonDocument.Parse(text).RootElement.GetProperty("detail").GetString().Should().Contain("Limits:MaxQueues");
+        JsonDocument.Parse(text).RootElement.GetProperty("type").GetString().Should().Be(
+            "https://tools.ietf.org/html/rfc9110#section-15.5.21", "the broker's 422 names HTTP's RFC, not WebDAV's");
         using var peers = new TestBrokerClient(broker.Url);
         (await peers.Client.ListQueuesAsync()).Should().ContainSingle().Which.Name.Should().Be("first");
         (await DispatchToAsync(http, new { queue_name = "first", body = "still fits" })).Created.Should().Be(1, "a queue that exists still takes messages");
