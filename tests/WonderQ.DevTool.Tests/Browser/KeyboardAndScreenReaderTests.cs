@@ -126,4 +126,22 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         await Expect(page.Locator("#confirm-delete")).ToBeHiddenAsync();
         await Expect(dashboard.QueueRow(next).Locator(".queue-name")).ToBeFocusedAsync();
     }
+
+    [Fact]
+    public async Task The_size_picker_says_that_it_chooses_how_many_of_the_oldest_messages_to_show()
+    {
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await Expect(page.Locator("#size option")).Not.ToHaveCountAsync(0);
+
+        // Chromium's own name, as a screen reader gets it: "oldest" alone, beside "10", said neither what nor of what.
+        var cdp = await page.Context.NewCDPSessionAsync(page);
+        var tree = (await cdp.SendAsync("Accessibility.getFullAXTree"))!.Value;
+        var comboBoxes = tree.GetProperty("nodes").EnumerateArray()
+            .Where(node => node.TryGetProperty("role", out var role) && role.GetProperty("value").GetString() == "combobox")
+            .Select(node => node.TryGetProperty("name", out var name) ? name.GetProperty("value").GetString() : null)
+            .ToList();
+        comboBoxes.Should().Contain("How many of the oldest messages to show");
+        await Expect(page.Locator("#size")).ToHaveAccessibleNameAsync("How many of the oldest messages to show");
+    }
 }
