@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FluentAssertions;
+using Microsoft.Playwright;
 using WonderQ.Shared.Contracts;
 using static Microsoft.Playwright.Assertions;
 
@@ -143,5 +144,29 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
             .ToList();
         comboBoxes.Should().Contain("How many of the oldest messages to show");
         await Expect(page.Locator("#size")).ToHaveAccessibleNameAsync("How many of the oldest messages to show");
+    }
+
+    [Theory]
+    [InlineData("Total", "queue_size: every message")]
+    [InlineData("Ready", "retrievable_size: a consumer could receive now")]
+    [InlineData("In flight", "in_flight_size: reserved under a visibility timeout")]
+    public async Task A_queue_count_s_column_header_is_described_by_its_explanation_not_only_by_a_tooltip(string header, string explanation)
+    {
+        var name = NewQueueName("counts");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        var th = page.Locator("#queues").GetByRole(AriaRole.Columnheader, new() { Name = header, Exact = true });
+
+        // A title shows on a mouse's hover only, and screen readers read it as a description or not at all: the
+        // explanation is the header's description by reference, from text that is on the page.
+        var describedBy = await th.GetAttributeAsync("aria-describedby");
+        describedBy.Should().NotBeNullOrEmpty();
+        await Expect(page.Locator($"#{describedBy}")).ToHaveTextAsync(explanation);
+        await Expect(th).ToHaveAccessibleDescriptionAsync(explanation);
+        // Said on the header, not in it: every cell of its column would repeat it, and the page would show it twice.
+        await Expect(th).ToHaveAccessibleNameAsync(header);
+        await Expect(page.Locator($"#{describedBy}")).ToBeHiddenAsync();
     }
 }
