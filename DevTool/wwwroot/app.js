@@ -43,6 +43,7 @@
     sendStatus: $("send-status"),
     messagesHeading: $("messages-heading"),
     messagesHint: $("messages-hint"),
+    messagesStatus: $("messages-status"),
     messages: $("messages"),
     messageRows: $("message-rows"),
     size: $("size"),
@@ -67,6 +68,7 @@
     listed: [], // the queues the list lays out: those the filter matches, up to max_queue_rows of them
     sent: null, // the message the send form last sent: { id, queue, queueId, queues, messages (tickets), gone }
     peeked: null, // the open queue's messages as last shown: { queue, size, messages, ticket }
+    opening: null, // the queue opened whose first answer is still to be announced
   };
 
   // An action's refresh can overlap the poll's, and their answers can come back in either order: each kind of answer is
@@ -424,6 +426,9 @@
       showMessagesHint(`Loading the messages of ${name}…`);
     }
     state.selected = name;
+    // Emptied, so that opening the same queue again is a change to the status, and is announced again.
+    state.opening = name;
+    setText(el.messagesStatus, "");
     // Laid out and offered even when it is past the rows the list shows (a queue just created is last).
     renderQueues();
     if (state.queues.some((q) => q.name === name)) {
@@ -621,6 +626,8 @@
       state.peeked = { queue: name, size, messages, ticket };
       // Rendered again even when unchanged: a reservation running out turns "in flight" into "ready".
       renderMessages(messages);
+      const n = messages.length;
+      announceOpened(name, n === 0 ? `${name} has no messages.` : `${name}: ${n} message${n === 1 ? "" : "s"} shown`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404 && state.selected === name && newest("messages", ticket)) {
         state.selected = null;
@@ -628,13 +635,25 @@
         renderQueueRows();
         el.messagesHeading.textContent = "Messages";
         showMessagesHint(`Queue ${name} no longer exists.`);
+        announceOpened(name, `Queue ${name} no longer exists.`);
       } else if (isOutage(error)) {
         throw error;
       } else if (error instanceof ApiError && state.selected === name && messagesPath() === path && newest("messages", ticket)) {
         // Refused (a size the broker does not allow, say): said instead of the list, which is not the one asked for.
         showMessagesHint(`Could not list the messages of ${name}: ${problemText(error)}`);
+        announceOpened(name, el.messagesHint.textContent);
       }
     }
+  }
+
+  /**
+   * Says what the first answer for a queue just opened showed, once: the poll's answers after it pass by, as a status
+   * rewritten every second would be announced every second.
+   */
+  function announceOpened(name, text) {
+    if (state.opening !== name) return;
+    state.opening = null;
+    setText(el.messagesStatus, text);
   }
 
   // ---- polling ------------------------------------------------------------------------------------------------

@@ -169,4 +169,55 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         await Expect(th).ToHaveAccessibleNameAsync(header);
         await Expect(page.Locator($"#{describedBy}")).ToBeHiddenAsync();
     }
+
+    [Fact]
+    public async Task Opening_a_queue_announces_once_what_it_shows_and_its_refreshes_announce_nothing()
+    {
+        var name = NewQueueName("told");
+        var queue = QueueRef.ByName(name);
+        await apps.BrokerClient.CreateQueueAsync(name);
+        for (var i = 0; i < 3; i++)
+        {
+            await apps.BrokerClient.SendAsync(queue, $"message {i}");
+        }
+
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        var peeks = 0;
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains($"/queues/{name}?", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref peeks);
+            }
+        };
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        var status = page.Locator("#messages-panel").GetByRole(AriaRole.Status);
+
+        // The messages appear in the other panel, out of a screen reader's way: without this, opening a queue said nothing.
+        await dashboard.OpenQueueAsync(name);
+        await Expect(status).ToHaveTextAsync($"{name}: 3 messages shown");
+
+        // A live region changed by the poll would talk every second: neither a refresh that finds the list as it was nor
+        // one that finds a new message touches it.
+        await page.EvaluateAsync("""
+            () => {
+              window.statusChanges = 0;
+              new MutationObserver(() => window.statusChanges++)
+                .observe(document.querySelector("#messages-panel [role=status]"), { childList: true, characterData: true, subtree: true });
+            }
+            """);
+        var before = Volatile.Read(ref peeks);
+        await apps.BrokerClient.SendAsync(queue, "one more");
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(4);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Volatile.Read(ref peeks) < before + 4 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Volatile.Read(ref peeks).Should().BeGreaterThanOrEqualTo(before + 4);
+        (await page.EvaluateAsync<int>("() => window.statusChanges")).Should().Be(0);
+        await Expect(status).ToHaveTextAsync($"{name}: 3 messages shown");
+    }
 }
