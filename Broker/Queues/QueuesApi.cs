@@ -50,8 +50,6 @@ public static class QueuesApi
             _ => TypedResults.Problem(new ProblemDetails
             {
                 Status = StatusCodes.Status422UnprocessableEntity,
-                // ASP.NET Core's default points at WebDAV's RFC 4918, from before HTTP itself took the status in.
-                Type = "https://tools.ietf.org/html/rfc9110#section-15.5.21",
                 Title = "Too many queues.",
                 Detail = $"The broker holds the most queues Limits:MaxQueues allows ({max}): delete a queue it no longer needs, or raise the limit.",
             }),
