@@ -85,7 +85,7 @@ public sealed class UserAppOptions : IValidatableObject
         }
 
         // A dispatch of MaxStub messages that could never start would be refused for ever, whatever else ran.
-        if (MaxDispatchingMessages < MaxStub && MaxStub is >= 1 and <= 1_000_000 && MaxDispatchingMessages >= 1)
+        if (MaxDispatchingMessages < MaxStub && Settings.AreValid(this, nameof(MaxDispatchingMessages), nameof(MaxStub)))
         {
             yield return new ValidationResult(
                 "UserApp:MaxDispatchingMessages must be at least UserApp:MaxStub.", [nameof(MaxDispatchingMessages)]);
