@@ -355,16 +355,16 @@ public class BrokerClientTests
     [Fact]
     public async Task A_send_whose_next_backoff_would_outlast_the_call_is_not_retried_and_is_not_said_to_be_stored()
     {
-        // Every try refused, so none reached a broker; the waits (half a second, then one to two) reach past the call's
-        // three seconds by the third retry. The total timeout cutting that wait short read as a broker that did not
-        // answer in time, and so as a send it may have stored.
+        // Every try refused, so none reached a broker; the first wait (four to eight seconds) reaches past the call's
+        // three whatever its jitter, so the outcome does not hang on how long the tries take on a busy machine. The total
+        // timeout cutting that wait short read as a broker that did not answer in time, and so as a send it may have stored.
         using var client = new TestBrokerClient(FreePort.Url(FreePort.Next()), new Dictionary<string, string?>
         {
             ["Broker:MaxRetries"] = "6",
             ["Broker:AttemptTimeout"] = "00:00:01",
             ["Broker:TotalTimeout"] = "00:00:03",
-            ["Broker:RetryBaseDelay"] = "00:00:01",
-            ["Broker:RetryMaxDelay"] = "00:00:02",
+            ["Broker:RetryBaseDelay"] = "00:00:08",
+            ["Broker:RetryMaxDelay"] = "00:00:08",
         });
 
         var act = () => client.Client.SendAsync(QueueRef.ByName("orders"), "hello");
