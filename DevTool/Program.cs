@@ -26,7 +26,8 @@ public class Program
             nameof(LimitsOptions.MaxWaitTimeSeconds),
             nameof(LimitsOptions.MaxVisibilityTimeoutSeconds),
             nameof(LimitsOptions.MaxWaitingConsumers),
-            nameof(LimitsOptions.MaxQueues));
+            nameof(LimitsOptions.MaxQueues),
+            nameof(LimitsOptions.MaxBatchBytes));
         services.AddOptions<LimitsOptions>().ValidatePeekDefault();
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
 

@@ -24,7 +24,8 @@ public class Program
             nameof(LimitsOptions.DefaultWaitTimeSeconds),
             nameof(LimitsOptions.DefaultVisibilityTimeoutSeconds),
             nameof(LimitsOptions.MaxWaitingConsumers),
-            nameof(LimitsOptions.MaxQueues));
+            nameof(LimitsOptions.MaxQueues),
+            nameof(LimitsOptions.MaxBatchBytes));
         services.AddSingleton<IProblemMapper, BrokerProblemMapper>();
         services.AddOptions<UserAppOptions>().BindSettings(UserAppOptions.Section).ValidateListenerDefaultsWithinLimits();
 

@@ -165,13 +165,13 @@ public sealed class LongPoll(IMessageStore store, WaitingConsumers waiters, Stor
     }
 
     /// <summary>
-    /// An expiry wakes one waiter however many reservations ran out. If that waiter filled its batch, more may be
-    /// retrievable: it passes the turn to the next waiter rather than leave it asleep beside them. (A publish wakes
-    /// one waiter per message, so it needs no such relay.)
+    /// An expiry wakes one waiter however many reservations ran out. If that waiter filled its batch (its size, or the
+    /// bytes it may take), more may be retrievable: it passes the turn to the next waiter rather than leave it asleep
+    /// beside them. (A publish wakes one waiter per message, so it needs no such relay.)
     /// </summary>
     private IReadOnlyList<MessageDto> PassTurnOn(ClaimResult claim, int size, WaitingConsumers.WakeReason wokenBy)
     {
-        if (wokenBy == WaitingConsumers.WakeReason.Expired && claim.Messages.Count == size)
+        if (wokenBy == WaitingConsumers.WakeReason.Expired && (claim.Messages.Count == size || claim.CutShort))
         {
             waiters.Wake(claim.QueueId, 1, WaitingConsumers.WakeReason.Expired);
         }

@@ -29,7 +29,10 @@ public interface IMessageStore
     /// <summary>Deletes a queue and all of its messages; false when there is no such queue.</summary>
     Task<bool> DeleteQueueAsync(QueueRef queue, CancellationToken cancellationToken);
 
-    /// <summary>The oldest messages (lowest id first), in flight or not, without claiming them; null when there is no such queue.</summary>
+    /// <summary>
+    /// The oldest messages (lowest id first), in flight or not, without claiming them, as many as their bodies' bytes
+    /// allow under Limits:MaxBatchBytes (the first whatever its size); null when there is no such queue.
+    /// </summary>
     Task<IReadOnlyList<MessageDto>?> PeekAsync(QueueRef queue, int size, CancellationToken cancellationToken);
 
     /// <summary>
@@ -42,7 +45,8 @@ public interface IMessageStore
     Task<SentMessage?> SendAsync(QueueRef queue, string body, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Reserves up to <paramref name="size"/> retrievable messages under one fresh token in one atomic step;
+    /// Reserves up to <paramref name="size"/> retrievable messages under one fresh token in one atomic step, in queue
+    /// order and as many as their bodies' bytes allow under Limits:MaxBatchBytes (the first whatever its size);
     /// null when there is no such queue. With <paramref name="mayPark"/> (the caller waits if it finds nothing), an
     /// empty result also says what a second look would have to see (<see cref="ClaimResult.ChangesSeen"/>,
     /// <see cref="ClaimResult.StandsUntil"/>).
@@ -69,6 +73,9 @@ public sealed record MessageVersion(long Id, DateTimeOffset CreatedAt, string? R
 
 public sealed record ClaimResult(long QueueId, IReadOnlyList<MessageDto> Messages)
 {
+    /// <summary>Whether Limits:MaxBatchBytes left out a retrievable message that the claim's size had room for.</summary>
+    public bool CutShort { get; init; }
+
     /// <summary>For a claim that found nothing: <see cref="QueueActivity.ChangesTo"/> as it ran.</summary>
     public long ChangesSeen { get; init; }
 

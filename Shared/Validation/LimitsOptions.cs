@@ -29,6 +29,14 @@ public sealed class LimitsOptions : IValidatableObject
     [Range(1, 10_000, ErrorMessage = "Limits:MaxBatchSize must be from 1 to 10000.")]
     public int MaxBatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// The most bytes of message bodies one consume or peek returns, the first message whatever its size: a consumer that
+    /// reads its answer slowly holds the broker's copy of it until it is done, and a hundred bodies of 256 KiB took
+    /// 52 MB of the broker's memory for each such consumer.
+    /// </summary>
+    [Range(1024, 1024 * 1024 * 1024, ErrorMessage = "Limits:MaxBatchBytes must be from 1024 to 1073741824.")]
+    public int MaxBatchBytes { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>The most any broker's <see cref="MaxWaitTimeSeconds"/> may be: no broker waits longer on a consume.</summary>
     public const int MaxWaitTimeSecondsTop = 3600;
 
@@ -73,6 +81,13 @@ public sealed class LimitsOptions : IValidatableObject
             yield return new ValidationResult(
                 "Limits:MaxRequestBodyBytes must be at least Limits:MaxMessageBytes, or no message of the largest size could be sent.",
                 [nameof(MaxRequestBodyBytes)]);
+        }
+
+        if (MaxBatchBytes < MaxMessageBytes && Settings.AreValid(this, nameof(MaxBatchBytes), nameof(MaxMessageBytes)))
+        {
+            yield return new ValidationResult(
+                "Limits:MaxBatchBytes must be at least Limits:MaxMessageBytes, or a message of the largest size would pass it on its own.",
+                [nameof(MaxBatchBytes)]);
         }
     }
 }

@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
 
 namespace WonderQ.Broker.Storage.Postgres;
 
@@ -20,10 +21,12 @@ internal sealed class PostgresMessageStore(
     PostgresNotifications notifications,
     QueueActivity activity,
     StoreClock time,
-    IOptions<StorageOptions> options)
+    IOptions<StorageOptions> options,
+    IOptions<LimitsOptions> limits)
     : IMessageStore
 {
     private readonly TimeSpan _emptyLookLifetime = options.Value.Postgres.EmptyLookLifetime;
+    private readonly int _maxBatchBytes = limits.Value.MaxBatchBytes;
 
     public QueueActivity Activity => activity;
 
@@ -178,10 +181,10 @@ internal sealed class PostgresMessageStore(
         {
             await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
                 PostgresSql.HandOver,
-                new { queue_id = queueId, body, now = Millis(now), size = consumer.Size, until = Millis(until), token = NewToken() },
+                new { queue_id = queueId, body, now = Millis(now), size = consumer.Size, max_bytes = _maxBatchBytes, until = Millis(until), token = NewToken() },
                 cancellationToken: CancellationToken.None));
             id = await results.ReadSingleOrDefaultAsync<long?>();
-            claim = id is null ? null : new ClaimResult(queueId, InQueueOrder(await results.ReadAsync<ClaimedRow>()));
+            claim = id is null ? null : Claimed(queueId, await results.ReadAsync<ClaimedRow>());
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
@@ -362,19 +365,22 @@ internal sealed class PostgresMessageStore(
         notifications.Published(queueId, messages);
     }
 
-    private static async Task<ClaimResult> ClaimInAsync(
+    private async Task<ClaimResult> ClaimInAsync(
         NpgsqlConnection connection, long queueId, int size, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
             PostgresSql.Claim,
-            new { queue_id = queueId, now = Millis(now), size, until = Millis(until), token = NewToken() },
+            new { queue_id = queueId, now = Millis(now), size, max_bytes = _maxBatchBytes, until = Millis(until), token = NewToken() },
             cancellationToken: cancellationToken));
-        return new ClaimResult(queueId, InQueueOrder(rows));
+        return Claimed(queueId, rows);
     }
 
     // RETURNING keeps no order: the batch goes back in queue order.
-    private static List<MessageDto> InQueueOrder(IEnumerable<ClaimedRow> rows) =>
-        [.. rows.OrderBy(r => r.WasVisibleAt).ThenBy(r => r.Id).Select(r => r.ToDto())];
+    private static ClaimResult Claimed(long queueId, IEnumerable<ClaimedRow> rows)
+    {
+        var messages = rows.OrderBy(r => r.WasVisibleAt).ThenBy(r => r.Id).ToList();
+        return new ClaimResult(queueId, [.. messages.Select(r => r.ToDto())]) { CutShort = messages is [var first, ..] && first.Picked > messages.Count };
+    }
 
     private static string NewToken() => Guid.NewGuid().ToString("N");
 
@@ -414,7 +420,8 @@ internal sealed class PostgresMessageStore(
                     return null;
                 }
 
-                var rows = await connection.QueryAsync<TRow>(new CommandDefinition(sql, new { queue_id = found.Id, size }, cancellationToken: cancellationToken));
+                var rows = await connection.QueryAsync<TRow>(
+                    new CommandDefinition(sql, new { queue_id = found.Id, size, max_bytes = _maxBatchBytes }, cancellationToken: cancellationToken));
                 return rows.Select(map).ToList();
             },
             cancellationToken);
@@ -436,5 +443,6 @@ internal sealed class PostgresMessageStore(
     private sealed class ClaimedRow : MessageRow
     {
         public long WasVisibleAt { get; init; }
+        public long Picked { get; init; }
     }
 }

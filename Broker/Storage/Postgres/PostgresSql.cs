@@ -84,19 +84,29 @@ internal static class PostgresSql
     /// <summary>Its messages go with it (ON DELETE CASCADE), in the same transaction.</summary>
     public const string DeleteQueue = "DELETE FROM queues WHERE id = @id RETURNING id";
 
-    public const string Peek = $"""
-        SELECT {MessageColumns} FROM messages
-        WHERE queue_id = @queue_id
-        ORDER BY id
-        LIMIT @size
+    /// <summary>
+    /// A peek's messages: the queue's first <c>@size</c> by id, cut where their bodies pass <c>@max_bytes</c> (the first
+    /// whatever its size; Limits:MaxBatchBytes), on the sizes alone (octet_length does not detoast a body), as on
+    /// SQLite; the peek and its versions cut in the same place, so a tag taken from either names the same answer.
+    /// </summary>
+    private const string PeekFitting = """
+        WITH head AS (
+            SELECT id, octet_length(body) AS bytes FROM messages
+            WHERE queue_id = @queue_id
+            ORDER BY id
+            LIMIT @size
+        ), fitting AS (
+            SELECT id FROM (SELECT id, row_number() OVER w AS n, sum(bytes) OVER w AS running FROM head WINDOW w AS (ORDER BY id)) h
+            WHERE n = 1 OR running <= @max_bytes
+        )
+
         """;
 
+    public const string Peek = PeekFitting + $"SELECT {MessageColumns} FROM messages WHERE id IN (SELECT id FROM fitting) ORDER BY id";
+
     /// <summary>The peek's rows without their bodies.</summary>
-    public const string PeekVersions = """
-        SELECT id, created_at, reservation_token, receive_count FROM messages
-        WHERE queue_id = @queue_id
-        ORDER BY id
-        LIMIT @size
+    public const string PeekVersions = PeekFitting + """
+        SELECT id, created_at, reservation_token, receive_count FROM messages WHERE id IN (SELECT id FROM fitting) ORDER BY id
         """;
 
     /// <summary>
@@ -133,25 +143,33 @@ internal static class PostgresSql
 
     /// <summary>
     /// The claim in one statement: the oldest retrievable rows in queue order (an index seek on ix_messages_claim),
-    /// locked as they are read, skipping any row another broker's claim holds, then reserved under a fresh token. A row
-    /// another claim reserved and committed since this statement began is checked again once locked and no longer
-    /// qualifies, so no message is handed out twice. <c>was_visible_at</c> gives the batch back its queue order, which
-    /// RETURNING does not keep. The receive count stops at the integer column's largest value, as on SQLite: one more
-    /// failed the claim, and with it every consume of the queue, whose oldest message it was.
+    /// locked as they are read, skipping any row another broker's claim holds, then cut where their bodies pass
+    /// <c>@max_bytes</c> (the first whatever its size; Limits:MaxBatchBytes) and reserved under a fresh token; a row
+    /// cut off is unlocked as the statement commits. A row another claim reserved and committed since this statement
+    /// began is checked again once locked and no longer qualifies, so no message is handed out twice.
+    /// <c>was_visible_at</c> gives the batch back its queue order, which RETURNING does not keep; <c>picked</c> says how
+    /// many rows the cut left out. The receive count stops at the integer column's largest value, as on SQLite: one
+    /// more failed the claim, and with it every consume of the queue, whose oldest message it was.
     /// </summary>
     public const string Claim = """
         WITH picked AS (
-            SELECT id, visible_at AS was_visible_at FROM messages
+            SELECT id, visible_at AS was_visible_at, octet_length(body) AS bytes FROM messages
             WHERE queue_id = @queue_id AND visible_at <= @now
             ORDER BY visible_at, id
             LIMIT @size
             FOR UPDATE SKIP LOCKED
+        ), fitting AS (
+            SELECT id, was_visible_at FROM (
+                SELECT id, was_visible_at, row_number() OVER w AS n, sum(bytes) OVER w AS running
+                FROM picked WINDOW w AS (ORDER BY was_visible_at, id)) p
+            WHERE n = 1 OR running <= @max_bytes
         )
         UPDATE messages m
         SET visible_at = @until, retrievable_at = @until, reservation_token = @token, receive_count = LEAST(m.receive_count, 2147483646) + 1
-        FROM picked
-        WHERE m.id = picked.id
-        RETURNING m.id, m.queue_id, m.body, m.created_at, m.retrievable_at, m.reservation_token, m.receive_count, picked.was_visible_at
+        FROM fitting
+        WHERE m.id = fitting.id
+        RETURNING m.id, m.queue_id, m.body, m.created_at, m.retrievable_at, m.reservation_token, m.receive_count, fitting.was_visible_at,
+            (SELECT count(*) FROM picked) AS picked
         """;
 
     /// <summary>

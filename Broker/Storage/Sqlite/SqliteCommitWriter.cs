@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Storage.Sqlite;
@@ -21,6 +22,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
     private readonly CommitFailureLog _failures;
     private readonly Channel<WriteOperation> _pending;
     private readonly int _maxBatch;
+    private readonly int _maxBatchBytes;
     private readonly string _synchronous;
     private readonly TimeSpan _busyTimeout;
     private readonly Dictionary<long, int> _published = [];
@@ -43,6 +45,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         StoreClock time,
         IOptions<StorageOptions> options,
         IOptions<OutageOptions> outages,
+        IOptions<LimitsOptions> limits,
         ILogger<SqliteCommitWriter> logger)
     {
         _database = database;
@@ -51,6 +54,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
         _logger = logger;
         _failures = new CommitFailureLog(logger, time, outages.Value.LogInterval, database.FilePath);
         _maxBatch = options.Value.Sqlite.MaxBatchOperations;
+        _maxBatchBytes = limits.Value.MaxBatchBytes;
         _synchronous = options.Value.Sqlite.Synchronous;
         _busyTimeout = database.BusyTimeout;
         _lockWait = _busyTimeout; // as SqliteDatabase.OpenWriter sets it
@@ -338,7 +342,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
             var first = batch.Count;
             foreach (var consumer in _activity.Parked?.Take(queueId, count) ?? [])
             {
-                var claim = new ClaimOperation(QueueRef.ById(queueId), consumer.Size, consumer.VisibilityTimeout, CancellationToken.None);
+                var claim = new ClaimOperation(QueueRef.ById(queueId), consumer.Size, _maxBatchBytes, consumer.VisibilityTimeout, CancellationToken.None);
                 consumer.HandOver(claim.Task);
                 batch.Add(claim);
             }

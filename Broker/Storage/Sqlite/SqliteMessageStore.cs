@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using SQLitePCL;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
 
 namespace WonderQ.Broker.Storage.Sqlite;
@@ -17,9 +18,11 @@ internal sealed class SqliteMessageStore(
     QueueActivity activity,
     StoreClock time,
     IOptions<OutageOptions> outages,
+    IOptions<LimitsOptions> limits,
     ILogger<SqliteMessageStore> logger) : IMessageStore
 {
     private readonly LogThrottle _failureLog = new(time, outages.Value.LogInterval);
+    private readonly int _maxBatchBytes = limits.Value.MaxBatchBytes;
 
     public QueueActivity Activity => activity;
 
@@ -73,7 +76,7 @@ internal sealed class SqliteMessageStore(
         writer.RunAsync(new SendOperation(queue, body, cancellationToken));
 
     public Task<ClaimResult?> ClaimAsync(QueueRef queue, int size, TimeSpan visibilityTimeout, bool mayPark, CancellationToken cancellationToken) =>
-        writer.RunAsync(new ClaimOperation(queue, size, visibilityTimeout, cancellationToken) { MayPark = mayPark });
+        writer.RunAsync(new ClaimOperation(queue, size, _maxBatchBytes, visibilityTimeout, cancellationToken) { MayPark = mayPark });
 
     public Task<DeleteMessageResult> DeleteMessageAsync(long id, string? reservationToken, CancellationToken cancellationToken) =>
         writer.RunAsync(new DeleteMessageOperation(id, reservationToken, cancellationToken));
@@ -120,7 +123,8 @@ internal sealed class SqliteMessageStore(
         }
 
         var rows = await ReadAsync(
-            connection => connection.QueryAsync<TRow>(new CommandDefinition(sql, new { queue_id = found.Id, size }, cancellationToken: cancellationToken)),
+            connection => connection.QueryAsync<TRow>(
+                new CommandDefinition(sql, new { queue_id = found.Id, size, max_bytes = _maxBatchBytes }, cancellationToken: cancellationToken)),
             cancellationToken);
         return rows.Select(map).ToList();
     }

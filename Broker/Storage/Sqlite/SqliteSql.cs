@@ -62,19 +62,30 @@ internal static class SqliteSql
 
     public const string PendingPurges = "SELECT queue_id FROM queue_purges ORDER BY queue_id";
 
-    public const string Peek = $"""
-        SELECT {MessageColumns} FROM messages INDEXED BY ix_messages_queue
-        WHERE queue_id = $queue_id
-        ORDER BY id
-        LIMIT +$size
+    /// <summary>
+    /// A peek's messages: the queue's first <c>$size</c> by id, cut where their bodies pass <c>$max_bytes</c> (the first
+    /// whatever its size; Limits:MaxBatchBytes). The cut is made on the sizes alone, which octet_length reads from each
+    /// row's header, so the bodies left out are never read; the peek and its versions cut in the same place, so a tag
+    /// taken from either names the same answer.
+    /// </summary>
+    private const string PeekFitting = """
+        WITH head AS (
+            SELECT id, octet_length(body) AS bytes FROM messages INDEXED BY ix_messages_queue
+            WHERE queue_id = $queue_id
+            ORDER BY id
+            LIMIT +$size
+        ), fitting AS (
+            SELECT id FROM (SELECT id, row_number() OVER w AS n, sum(bytes) OVER w AS running FROM head WINDOW w AS (ORDER BY id))
+            WHERE n = 1 OR running <= $max_bytes
+        )
+
         """;
 
+    public const string Peek = PeekFitting + $"SELECT {MessageColumns} FROM messages WHERE id IN (SELECT id FROM fitting) ORDER BY id";
+
     /// <summary>The peek's rows without their bodies, which in a large message SQLite reads from a chain of pages.</summary>
-    public const string PeekVersions = """
-        SELECT id, created_at, reservation_token, receive_count FROM messages INDEXED BY ix_messages_queue
-        WHERE queue_id = $queue_id
-        ORDER BY id
-        LIMIT +$size
+    public const string PeekVersions = PeekFitting + """
+        SELECT id, created_at, reservation_token, receive_count FROM messages WHERE id IN (SELECT id FROM fitting) ORDER BY id
         """;
 
     /// <summary>
@@ -88,10 +99,11 @@ internal static class SqliteSql
 
     /// <summary>
     /// The claim, step one: the oldest retrievable ids in queue order (an index seek on ix_messages_claim, read in
-    /// index order, so no sort however long the queue).
+    /// index order, so no sort however long the queue), with the size of each body, for Limits:MaxBatchBytes
+    /// (octet_length reads it from the row's header, not the body).
     /// </summary>
     public const string SelectClaimable = """
-        SELECT id FROM messages INDEXED BY ix_messages_claim
+        SELECT id, octet_length(body) FROM messages INDEXED BY ix_messages_claim
         WHERE queue_id = $queue_id AND visible_at <= $now
         ORDER BY visible_at, id
         LIMIT +$size

@@ -162,7 +162,8 @@ internal sealed class SendOperation(QueueRef queue, string body, CancellationTok
     public SentMessage? Sent => Result;
 }
 
-internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibilityTimeout, CancellationToken ct)
+/// <summary>A claim of up to <paramref name="size"/> messages whose bodies take at most <paramref name="maxBytes"/>, the first whatever its size.</summary>
+internal sealed class ClaimOperation(QueueRef queue, int size, int maxBytes, TimeSpan visibilityTimeout, CancellationToken ct)
     : WriteOperation<ClaimResult?>(ct)
 {
     private DateTimeOffset _until;
@@ -182,10 +183,19 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
         }
 
         var ids = new List<long>(size);
+        var cutShort = false;
         using (var run = commands.SelectClaimable.With(found.Id, SqliteRows.Millis(now), size))
         {
+            long bytes = 0;
             while (run.Read())
             {
+                bytes += run.Int64(1);
+                if (ids.Count > 0 && bytes > maxBytes)
+                {
+                    cutShort = true;
+                    break;
+                }
+
                 ids.Add(run.Int64(0));
             }
         }
@@ -230,7 +240,7 @@ internal sealed class ClaimOperation(QueueRef queue, int size, TimeSpan visibili
         messages.Sort((a, b) => position[a.Id].CompareTo(position[b.Id]));
         activity.Changed(found.Id);
 
-        Result = new ClaimResult(found.Id, messages);
+        Result = new ClaimResult(found.Id, messages) { CutShort = cutShort };
     }
 
     protected override void Announce(QueueActivity activity)

@@ -73,7 +73,7 @@ public sealed class CommitWriterTests : FreshBroker
         var held = writer.RunAsync(hold);
         await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
         using var leaving = new CancellationTokenSource();
-        var claim = writer.RunAsync(new ClaimOperation(QueueRef.ById(queue.Id), 1, TimeSpan.FromSeconds(30), leaving.Token));
+        var claim = writer.RunAsync(new ClaimOperation(QueueRef.ById(queue.Id), 1, 1024, TimeSpan.FromSeconds(30), leaving.Token));
         await leaving.CancelAsync();
         hold.Release.Set();
         await held;
