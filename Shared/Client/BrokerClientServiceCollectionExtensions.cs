@@ -17,6 +17,14 @@ public static class BrokerClientServiceCollectionExtensions
     /// <summary>More than any problem the broker writes; a longer 503 is not the broker's.</summary>
     private const int MaxProblemBytes = 64 * 1024;
 
+    /// <summary>
+    /// How long a body over <see cref="BrokerClient.ExpectContinueAboveBytes"/> waits for the broker's <c>100 Continue</c>
+    /// before it is sent all the same. Kestrel asks for it as soon as the broker reads the body, a round trip after the
+    /// headers; something in front of the broker that never asks held each such send for SocketsHttpHandler's default
+    /// of 1 s. Past it the body goes as it would without the header, so a short wait costs at most the early 413.
+    /// </summary>
+    private static readonly TimeSpan _expect100ContinueTimeout = TimeSpan.FromMilliseconds(250);
+
     /// <summary>When a call began, by the pipeline's clock.</summary>
     private static readonly ResiliencePropertyKey<long> _callStarted = new("WonderQ.CallStarted");
 
@@ -57,6 +65,9 @@ public static class BrokerClientServiceCollectionExtensions
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
             }
         });
+
+        // HttpClientHandler, the factory's own, has no Expect100ContinueTimeout.
+        builder.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { Expect100ContinueTimeout = _expect100ContinueTimeout });
 
         // Handlers run in the order added, the first outermost.
         outside?.Invoke(builder);

@@ -71,4 +71,21 @@ public sealed class CallerInputTests(KestrelBroker broker) : IClassFixture<Kestr
 
         (await act.Should().ThrowAsync<BrokerException>()).Which.Status.Should().Be(HttpStatusCode.BadRequest);
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(10)]
+    [InlineData(40)]
+    public async Task A_send_over_the_broker_s_request_body_limit_is_the_broker_s_413_however_large_and_not_retried(int megabytes)
+    {
+        var queue = await _client.Client.CreateQueueAsync($"large-{megabytes}");
+
+        var act = () => _client.Client.SendAsync(QueueRef.ById(queue.Id), new string('x', megabytes * 1024 * 1024));
+
+        var thrown = (await act.Should().ThrowAsync<BrokerException>()).Which;
+        thrown.Should().NotBeAssignableTo<BrokerUnavailableException>("the broker refused the body; it did not go away");
+        thrown.Status.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        thrown.Detail.Should().Contain("Limits:MaxRequestBodyBytes");
+        (await _client.Client.PeekAsync(QueueRef.ById(queue.Id))).Should().BeEmpty();
+    }
 }
