@@ -362,6 +362,10 @@ public sealed class BrokerClient(
             bounded.CancelAfter(client.TotalTimeout + wait + client.AttemptTimeout);
         }
 
+        // Taken before the send, which resolves a relative path against the base, and which a redirect followed changes.
+        var target = request.RequestUri is { IsAbsoluteUri: false } relative && http.BaseAddress is { } baseAddress
+            ? new Uri(baseAddress, relative)
+            : request.RequestUri;
         try
         {
             response = await http.SendAsync(request, bounded.Token);
@@ -373,6 +377,16 @@ public sealed class BrokerClient(
                 AnswerMayBeLost = ChangesSomething(request)
                     && (note.AnswerMayBeLost || ex is TaskCanceledException || BrokerClientServiceCollectionExtensions.MayHaveBeenHandled(ex)),
             };
+        }
+
+        if (response.RequestMessage?.RequestUri is { } answered && target is not null && answered != target)
+        {
+            // An HttpClient of the caller's own that follows redirects (AddBrokerClient's follows none) went elsewhere.
+            // What was asked may have reached that server, but its answer is no broker's.
+            response.Dispose();
+            throw new BrokerAnswerNotRecognizedException(
+                $"The server at {http.BaseAddress} did not answer like a WonderQ broker: it redirected the request to {answered}, "
+                    + "and no broker redirects. Check Broker:Url.");
         }
 
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotModified)
@@ -422,6 +436,15 @@ public sealed class BrokerClient(
     {
         var status = response.StatusCode;
         var mediaType = response.Content.Headers.ContentType?.MediaType;
+        if ((int)status is >= 300 and < 400)
+        {
+            // No broker redirects (nor answers a 304 but to a peek's If-None-Match, which is a success): whatever is at
+            // Broker:Url sends this app elsewhere, and the client follows no redirect, so that no message goes there.
+            return new BrokerAnswerNotRecognizedException(
+                $"The server at {brokerUrl} did not answer like a WonderQ broker: it answered {(int)status}, a redirect"
+                    + $"{(response.Headers.Location is { } location ? $" to {location}" : "")}, which no broker answers. Check Broker:Url.");
+        }
+
         if ((int)status < 500 && status is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests)
             && !string.Equals(mediaType, ProblemJson, StringComparison.OrdinalIgnoreCase))
         {

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -69,6 +70,14 @@ public static class BrokerClientServiceCollectionExtensions
         // HttpClientHandler, the factory's own, has no Expect100ContinueTimeout.
         builder.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { Expect100ContinueTimeout = _expect100ContinueTimeout });
 
+        // A broker never redirects: a redirect is something else at Broker:Url (a web server sending http to https, a
+        // login page), and a client that followed it sent what it was given to wherever that pointed, a send re-posted
+        // whole after a 307 or 308. Set after every other configuration of this client, so that a primary handler of the
+        // app's own (for a proxy, a client certificate) follows none either; BrokerClient reports the 3xx as an answer
+        // that is not a broker's.
+        builder.Services.PostConfigure<HttpClientFactoryOptions>(builder.Name, factory =>
+            factory.HttpMessageHandlerBuilderActions.Add(handlers => FollowNoRedirects(handlers.PrimaryHandler)));
+
         // Handlers run in the order added, the first outermost.
         outside?.Invoke(builder);
         builder.AddResilienceHandler("broker", (pipeline, context) =>
@@ -127,6 +136,27 @@ public static class BrokerClientServiceCollectionExtensions
         });
 
         return builder;
+    }
+
+    private static void FollowNoRedirects(HttpMessageHandler handler)
+    {
+        try
+        {
+            switch (handler)
+            {
+                case SocketsHttpHandler { AllowAutoRedirect: true } sockets:
+                    sockets.AllowAutoRedirect = false;
+                    break;
+                case HttpClientHandler { AllowAutoRedirect: true } client:
+                    client.AllowAutoRedirect = false;
+                    break;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // A handler of the app's that has sent already cannot be changed; BrokerClient still refuses what a redirect
+            // it followed answered.
+        }
     }
 
     /// <summary>
