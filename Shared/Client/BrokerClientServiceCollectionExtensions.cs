@@ -39,8 +39,23 @@ public static class BrokerClientServiceCollectionExtensions
     /// <paramref name="outside"/> adds handlers around that pipeline, which see each call once, as it finally went. The
     /// app names the broker in its log at start.
     /// </summary>
+    /// <remarks>
+    /// A second call, from another module of an app that embeds the client, adds nothing and returns the first call's
+    /// builder. Registered again, the client sent its <c>Via</c> twice, and every call passed through a second resilience
+    /// pipeline inside the first, its retries multiplied (up to 49 tries of a call, not 7, under the default
+    /// Broker:MaxRetries). Handlers given to a second call could no longer go around the pipeline, which is in place
+    /// already: that throws.
+    /// </remarks>
     public static IHttpClientBuilder AddBrokerClient(this IServiceCollection services, Action<IHttpClientBuilder>? outside = null)
     {
+        if (services.FirstOrDefault(d => d.ServiceType == typeof(Registration) && !d.IsKeyedService)?.ImplementationInstance is Registration added)
+        {
+            return outside is null
+                ? added.Builder
+                : throw new InvalidOperationException(
+                    "AddBrokerClient was called already: handlers around the broker client's pipeline can be given to its first call only.");
+        }
+
         services.AddOptions<BrokerClientOptions>().BindSettings(BrokerClientOptions.Section)
             // The host waits for the requests under way no longer than its shutdown timeout: a grace as long or longer
             // would be cut short there, and its requests left without the 503 that says the app stopped.
@@ -135,8 +150,12 @@ public static class BrokerClientServiceCollectionExtensions
             });
         });
 
+        services.AddSingleton(new Registration(builder));
         return builder;
     }
+
+    /// <summary>Marks the services AddBrokerClient has added to, with the builder it returned.</summary>
+    private sealed record Registration(IHttpClientBuilder Builder);
 
     private static void FollowNoRedirects(HttpMessageHandler handler)
     {
