@@ -48,8 +48,13 @@
     messageRows: $("message-rows"),
     size: $("size"),
     confirm: $("confirm-delete"),
+    confirmAsk: $("confirm-ask"),
     confirmName: $("confirm-name"),
+    confirmEnd: $("confirm-end"),
     confirmWhat: $("confirm-what"),
+    confirmStatus: $("confirm-status"),
+    confirmCancel: $("confirm-cancel"),
+    confirmButton: $("confirm-button"),
   };
 
   const state = {
@@ -60,6 +65,7 @@
     lastSuccess: null, // Date of the last good answer
     lastSuccessAt: 0, // performance.now() then: its age is not to follow the wall clock's steps
     pendingDelete: null,
+    deleteGone: false, // the delete dialog's queue was found gone: deleted elsewhere since the dialog opened, or before
     deleteOpener: null, // what had the focus as the delete dialog opened, and the place of its queue's row: { from, at }
     peek: null, // the last messages shown: { path, tag, messages }
     mustChoose: false, // the queue chosen to send to was deleted: ask until the user picks another
@@ -749,11 +755,10 @@
     return fields.length > 0 ? fields.join(" ") : error.message;
   }
 
-  // A form's button is marked busy while its request runs: a second click on a slow broker would send the message twice.
+  // A button is marked busy while its request runs: a second click on a slow broker would send the message twice.
   // Marked, not disabled: a disabled button loses the focus, and a keyboard user who pressed Send was left on the page's
   // body, from where a screen reader starts again at the top.
-  async function submitting(form, action) {
-    const button = form.querySelector("button[type=submit]");
+  async function busyWhile(button, action) {
     if (button.getAttribute("aria-disabled") === "true") return;
     button.setAttribute("aria-disabled", "true");
     try {
@@ -762,6 +767,8 @@
       button.removeAttribute("aria-disabled");
     }
   }
+
+  const submitting = (form, action) => busyWhile(form.querySelector("button[type=submit]"), action);
 
   el.createForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -875,9 +882,14 @@
     state.pendingDelete = name;
     const at = [...el.queueRows.children].findIndex((tr) => tr.dataset.queue === name);
     state.deleteOpener = { from: document.activeElement, at };
+    state.deleteGone = false;
+    setText(el.confirmAsk, "Delete queue");
     el.confirmName.textContent = name;
+    setText(el.confirmEnd, "?");
+    setText(el.confirmStatus, "");
+    setText(el.confirmCancel, "Cancel");
+    el.confirmButton.hidden = false;
     renderConfirmWhat();
-    el.confirm.returnValue = "";
     el.confirm.showModal();
   }
 
@@ -889,19 +901,42 @@
     const name = state.pendingDelete;
     if (!name) return;
     const queue = state.queues.find((q) => q.name === name);
-    const size = queue ? queue.queue_size : null;
+    // The dialog opened from its row, so a list without it was answered after it went. Once gone it stays so: a queue
+    // created again under its name is another queue, which the dialog did not ask about.
+    if (!queue) state.deleteGone = true;
+    if (state.deleteGone) {
+      renderConfirmGone(name);
+      return;
+    }
+    const size = queue.queue_size;
     const what =
-      size === null ? "It and all its messages are deleted."
-      : size === 0 ? "It has no messages."
+      size === 0 ? "It has no messages."
       : size === 1 ? "It and its one message are deleted."
       : `It and all ${size.toLocaleString("en")} of its messages are deleted.`;
     // Said, because a consumer is working on these now: its delete will find them gone, and no one will get them again.
-    const inFlight = queue ? queue.in_flight_size : 0;
+    const inFlight = queue.in_flight_size;
     const held =
       inFlight === 0 ? ""
       : inFlight === 1 ? " One is in flight: a consumer is working on it now."
       : ` ${inFlight.toLocaleString("en")} are in flight: consumers are working on them now.`;
     setText(el.confirmWhat, `${what}${held} This cannot be undone.`);
+  }
+
+  /**
+   * A queue deleted elsewhere while its dialog was open (or found gone by its Delete) had the dialog still say that its
+   * messages would be deleted, and offer to delete them: it says the queue is gone instead, and offers only to close.
+   */
+  function renderConfirmGone(name) {
+    setText(el.confirmAsk, "Queue");
+    setText(el.confirmEnd, " is already gone");
+    setText(el.confirmWhat, "It was deleted elsewhere, with its messages: there is nothing left to delete.");
+    if (el.confirmButton.hidden) return;
+    // Hidden with the focus on it, the button would leave the focus on the page's body, outside the dialog.
+    const hadFocus = document.activeElement === el.confirmButton;
+    el.confirmButton.hidden = true;
+    setText(el.confirmCancel, "Close");
+    if (hadFocus) el.confirmCancel.focus();
+    setText(el.confirmStatus, `Queue ${name} is already gone: there is nothing left to delete.`);
   }
 
   /**
@@ -918,25 +953,48 @@
     ((row && row.querySelector("button")) || el.createName).focus();
   }
 
-  el.confirm.addEventListener("close", async () => {
-    const name = state.pendingDelete;
+  el.confirm.addEventListener("close", () => {
     state.pendingDelete = null;
     focusAfterDialog();
-    if (el.confirm.returnValue !== "delete" || !name) return;
+  });
+
+  el.confirmButton.addEventListener("click", (event) => {
+    // The dialog stays open until the DevTool answers, so that a queue found gone by the delete is said where it was asked.
+    event.preventDefault();
+    const name = state.pendingDelete;
+    if (name) busyWhile(el.confirmButton, () => deleteQueue(name));
+  });
+
+  async function deleteQueue(name) {
+    // Closed meanwhile (Escape), or opened again for another queue, the dialog no longer speaks for this delete.
+    const asking = () => el.confirm.open && state.pendingDelete === name;
     try {
       await api("DELETE", `/queues/${encodeURIComponent(name)}`);
+      if (asking()) el.confirm.close();
       say(el.createStatus, `Deleted ${name}.`, true);
       if (state.selected === name) {
         state.selected = null;
         el.messagesHeading.textContent = "Messages";
         showMessagesHint(`Deleted ${name}. Click a queue to see its oldest messages.`);
       }
-      await refresh();
     } catch (error) {
-      if (isOutage(error)) showOutage(error);
-      say(el.createStatus, problemText(error), false);
+      if (error instanceof ApiError && error.status === 404) {
+        // Not a failure: what was asked for is done. The list's refresh then takes its row, as for any queue that goes.
+        if (asking()) {
+          state.deleteGone = true;
+          renderConfirmWhat();
+        } else {
+          say(el.createStatus, `Queue ${name} was already gone.`, null);
+        }
+      } else {
+        if (asking()) el.confirm.close();
+        if (isOutage(error)) showOutage(error);
+        say(el.createStatus, problemText(error), false);
+        return;
+      }
     }
-  });
+    await refresh();
+  }
 
   el.size.addEventListener("change", () => refreshMessages().catch(() => {}));
 

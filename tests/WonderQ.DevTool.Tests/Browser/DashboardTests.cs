@@ -619,6 +619,82 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     }
 
     [Fact]
+    public async Task The_delete_dialog_of_a_queue_deleted_elsewhere_while_it_is_open_says_it_is_already_gone()
+    {
+        var gone = NewQueueName("gone-while-open");
+        var next = NewQueueName("stays");
+        await apps.BrokerClient.CreateQueueAsync(gone);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(gone), "deleted elsewhere");
+        await apps.BrokerClient.CreateQueueAsync(next);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        var dialog = page.Locator("#confirm-delete");
+        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
+        await dashboard.QueueRow(gone).Locator(".delete-queue").ClickAsync();
+        await Expect(page.Locator("#confirm-what")).ToHaveTextAsync("It and its one message are deleted. This cannot be undone.");
+        await page.Locator("#confirm-button").FocusAsync();
+
+        // Deleted by another tab or a curl: the dialog said its message would be deleted, and offered to delete it.
+        (await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(gone))).Should().BeTrue();
+
+        await AssertSaysGoneAsync(page, gone);
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(dialog).ToBeHiddenAsync();
+        await Expect(dashboard.QueueRow(next).Locator(".queue-name")).ToBeFocusedAsync();
+        dashboard.ConsoleErrors.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task The_delete_dialog_of_a_queue_found_gone_when_its_delete_is_confirmed_says_it_is_already_gone()
+    {
+        var gone = NewQueueName("gone-on-confirm");
+        var next = NewQueueName("stays");
+        await apps.BrokerClient.CreateQueueAsync(gone);
+        await apps.BrokerClient.CreateQueueAsync(next);
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
+        // Deleted elsewhere just before the page's own delete reaches the DevTool, so that the page learns of it from the 404.
+        await page.RouteAsync($"**/queues/{gone}", async route =>
+        {
+            if (route.Request.Method == "DELETE")
+            {
+                await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(gone));
+            }
+
+            await route.ContinueAsync();
+        });
+        await dashboard.QueueRow(gone).Locator(".delete-queue").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.Locator("#confirm-button")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        await AssertSaysGoneAsync(page, gone);
+        // Not an error of the page's: what was asked for is done.
+        await Expect(page.Locator("#create-status")).ToBeEmptyAsync();
+        await Expect(dashboard.QueueRow(gone)).ToHaveCountAsync(0);
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#confirm-delete")).ToBeHiddenAsync();
+        await Expect(dashboard.QueueRow(next).Locator(".queue-name")).ToBeFocusedAsync();
+    }
+
+    /// <summary>The open delete dialog says its queue is gone, offers only to close, and has the focus on that.</summary>
+    private static async Task AssertSaysGoneAsync(IPage page, string name)
+    {
+        const string What = "It was deleted elsewhere, with its messages: there is nothing left to delete.";
+        var dialog = page.Locator("#confirm-delete");
+        await Expect(page.Locator("#confirm-what")).ToHaveTextAsync(What);
+        await Expect(dialog).ToHaveAccessibleNameAsync($"Queue {name} is already gone");
+        await Expect(dialog).ToHaveAccessibleDescriptionAsync(What);
+        await Expect(dialog.GetByRole(AriaRole.Status)).ToHaveTextAsync($"Queue {name} is already gone: there is nothing left to delete.");
+        await Expect(page.Locator("#confirm-button")).ToBeHiddenAsync();
+        // The Delete button had the focus: hidden, it would have dropped it on the page's body behind the dialog.
+        await Expect(page.Locator("#confirm-cancel")).ToHaveTextAsync("Close");
+        await Expect(page.Locator("#confirm-cancel")).ToBeFocusedAsync();
+    }
+
+    [Fact]
     public async Task A_second_click_on_send_while_the_first_is_answered_sends_nothing_more()
     {
         var (name, dashboard) = await WithNewQueueAsync("once");
