@@ -757,14 +757,18 @@
 
   // A button is marked busy while its request runs: a second click on a slow broker would send the message twice.
   // Marked, not disabled: a disabled button loses the focus, and a keyboard user who pressed Send was left on the page's
-  // body, from where a screen reader starts again at the top.
+  // body, from where a screen reader starts again at the top. Its label says so too ("Sending…"), and the style sheet
+  // gives it a busy look: marked alone, it looked as before, and a sighted user could not tell the press was taken.
   async function busyWhile(button, action) {
     if (button.getAttribute("aria-disabled") === "true") return;
+    const label = button.textContent;
     button.setAttribute("aria-disabled", "true");
+    button.textContent = button.dataset.busy;
     try {
       await action();
     } finally {
       button.removeAttribute("aria-disabled");
+      button.textContent = label;
     }
   }
 
