@@ -170,6 +170,31 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         await Expect(page.Locator($"#{describedBy}")).ToBeHiddenAsync();
     }
 
+    [Theory]
+    [InlineData("Created", "created_at, in local time")]
+    [InlineData("Retrievable at", "retrievable_at, in local time: when a consumed message may be received again")]
+    [InlineData("Received", "receive_count: how many times it was consumed")]
+    [InlineData("State", "in flight: reserved by a consumer until its visibility timeout ends")]
+    public async Task A_message_column_s_header_is_described_by_its_explanation_not_only_by_a_tooltip(string header, string explanation)
+    {
+        var name = NewQueueName("described");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "one");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await dashboard.OpenQueueAsync(name);
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(1);
+        var th = page.Locator("#messages").GetByRole(AriaRole.Columnheader, new() { Name = header, Exact = true });
+
+        // As the queue counts' headers: the explanation by reference, from text on the page, not only a mouse's title.
+        var describedBy = await th.GetAttributeAsync("aria-describedby");
+        describedBy.Should().NotBeNullOrEmpty();
+        await Expect(page.Locator($"#{describedBy}")).ToHaveTextAsync(explanation);
+        await Expect(th).ToHaveAccessibleDescriptionAsync(explanation);
+        await Expect(th).ToHaveAccessibleNameAsync(header);
+        await Expect(page.Locator($"#{describedBy}")).ToBeHiddenAsync();
+    }
+
     [Fact]
     public async Task Opening_a_queue_announces_once_what_it_shows_and_its_refreshes_announce_nothing()
     {
