@@ -29,6 +29,7 @@
     freshness: $("freshness"),
     messagesPanel: $("messages-panel"),
     queues: $("queues"),
+    queuesLegend: $("queues-legend"),
     queueRows: $("queue-rows"),
     queueTools: $("queue-tools"),
     queueFilter: $("queue-filter"),
@@ -45,6 +46,7 @@
     messagesHint: $("messages-hint"),
     messagesStatus: $("messages-status"),
     messages: $("messages"),
+    messagesLegend: $("messages-legend"),
     messageRows: $("message-rows"),
     size: $("size"),
     confirm: $("confirm-delete"),
@@ -321,6 +323,7 @@
     // As the messages' table: without a row, a header over nothing reads as a list still to come. The line below or the
     // count above says why there is none.
     el.queues.hidden = listed.length === 0;
+    el.queuesLegend.hidden = el.queues.hidden;
     renderNoQueues();
     // Its box hidden with the focus in it (the filter cleared when no queue is left) would leave a keyboard user at the
     // top of the page: the create form takes the focus, as it does when the last row goes with it.
@@ -422,6 +425,7 @@
     if (el.messageRows.contains(document.activeElement)) el.messagesHeading.focus();
     el.messageRows.replaceChildren();
     el.messages.hidden = true;
+    el.messagesLegend.hidden = true;
     el.messagesHint.hidden = false;
     el.messagesHint.textContent = text;
   }
@@ -587,6 +591,7 @@
     // it, as most rows have no button, and the next Tab goes on into the messages rather than from the top of the page.
     syncRows(el.messageRows, messages, (m) => `${m.id}:${m.created_at}`, createMessageRow, updateMessageRow, el.messagesHeading);
     el.messages.hidden = messages.length === 0;
+    el.messagesLegend.hidden = el.messages.hidden;
     el.messagesHint.hidden = messages.length > 0;
     if (messages.length === 0) el.messagesHint.textContent = `${state.selected} has no messages.`;
   }

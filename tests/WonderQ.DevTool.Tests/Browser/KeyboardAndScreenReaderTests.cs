@@ -195,6 +195,69 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         await Expect(page.Locator($"#{describedBy}")).ToBeHiddenAsync();
     }
 
+    [Theory]
+    [InlineData("queues", "Total", "queue_size: every message")]
+    [InlineData("messages", "Received", "receive_count: how many times it was consumed")]
+    public async Task The_headers_explanations_are_in_reach_of_a_keyboard_folded_under_their_table(string table, string header, string explanation)
+    {
+        var name = NewQueueName("legend");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "one");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        var legend = page.Locator($"#{table}-legend");
+        var summary = legend.Locator("summary");
+        var means = legend.Locator("dd").Filter(new() { HasText = explanation });
+        var th = page.Locator($"#{table}").GetByRole(AriaRole.Columnheader, new() { Name = header, Exact = true });
+
+        // Tab from what comes before the legend: the last queue's Delete button, or the size picker over the messages.
+        if (table == "queues")
+        {
+            await page.Locator("#queue-rows tr").Last.Locator(".delete-queue").FocusAsync();
+        }
+        else
+        {
+            await dashboard.OpenQueueAsync(name);
+            await Expect(dashboard.MessageRows).ToHaveCountAsync(1);
+            await page.Locator("#size").FocusAsync();
+        }
+
+        // Folded, a line under the table: the explanations are the headers' descriptions there, and not in the way.
+        await Expect(summary).ToBeVisibleAsync();
+        await Expect(means).ToBeHiddenAsync();
+        (await summary.BoundingBoxAsync())!.Height.Should().BeLessThan(30);
+        (await ChromiumDescriptionAsync(page, header)).Should().Be(explanation);
+        await Expect(th).ToHaveAccessibleDescriptionAsync(explanation);
+
+        // A title shows on a mouse's hover only: a keyboard reaches the legend and opens it.
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(summary).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(means).ToBeVisibleAsync();
+        await Expect(legend.Locator("dt").Filter(new() { HasText = header })).ToBeVisibleAsync();
+        await Expect(th).ToHaveAccessibleDescriptionAsync(explanation);
+        await page.Keyboard.PressAsync("Space");
+        await Expect(means).ToBeHiddenAsync();
+
+        // And a mouse, or a finger, which has no hover either.
+        await summary.ClickAsync();
+        await Expect(means).ToBeVisibleAsync();
+        dashboard.ConsoleErrors.Should().BeEmpty();
+    }
+
+    /// <summary>The description Chromium itself gives a column header, as a screen reader gets it; found by its name in any case.</summary>
+    private static async Task<string?> ChromiumDescriptionAsync(IPage page, string header)
+    {
+        var cdp = await page.Context.NewCDPSessionAsync(page);
+        var tree = (await cdp.SendAsync("Accessibility.getFullAXTree"))!.Value;
+        return tree.GetProperty("nodes").EnumerateArray()
+            .Where(node => node.TryGetProperty("role", out var role) && role.GetProperty("value").GetString() == "columnheader")
+            .Where(node => node.TryGetProperty("name", out var name) && string.Equals(name.GetProperty("value").GetString(), header, StringComparison.OrdinalIgnoreCase))
+            .Select(node => node.TryGetProperty("description", out var description) ? description.GetProperty("value").GetString() : null)
+            .First();
+    }
+
     [Fact]
     public async Task Opening_a_queue_announces_once_what_it_shows_and_its_refreshes_announce_nothing()
     {
