@@ -246,6 +246,44 @@ public sealed class KeyboardAndScreenReaderTests(ChromiumFixture chromium, LiveA
         dashboard.ConsoleErrors.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData(1280, 860)]
+    [InlineData(390, 844)]
+    public async Task The_headers_are_named_in_their_own_case_not_in_the_capitals_they_are_shown_in(int width, int height)
+    {
+        var name = NewQueueName("case");
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "one");
+        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url, width, height);
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(1);
+        await dashboard.OpenQueueAsync(name);
+        await Expect(dashboard.MessageRows).ToHaveCountAsync(1);
+
+        // Chromium names a header by its text as shown, after text-transform: "IN FLIGHT", which some screen readers
+        // spell out letter by letter. At a phone's width the message table's headers are its cards' captions.
+        var cdp = await dashboard.Page.Context.NewCDPSessionAsync(dashboard.Page);
+        var tree = (await cdp.SendAsync("Accessibility.getFullAXTree"))!.Value;
+        var nodes = tree.GetProperty("nodes").EnumerateArray()
+            .Where(node => node.TryGetProperty("name", out var n) && n.TryGetProperty("value", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String)
+            .Select(node => (Role: node.GetProperty("role").GetProperty("value").GetString(), Name: node.GetProperty("name").GetProperty("value").GetString()!))
+            .ToList();
+        var headers = nodes.Where(n => n.Role == "columnheader").Select(n => n.Name).ToList();
+        headers.Should().Contain(["Queue", "Total", "Ready", "In flight", "Actions"]);
+        string[] messageColumns = ["Id", "Body", "Created", "Retrievable at", "Received", "State"];
+        if (width > 600)
+        {
+            headers.Should().Contain(messageColumns);
+        }
+        else
+        {
+            var cells = nodes.Where(n => n.Role == "cell").Select(n => n.Name).ToList();
+            foreach (var column in messageColumns)
+            {
+                cells.Should().Contain(cell => cell.StartsWith(column + " ", StringComparison.Ordinal), "a card's caption names its cell");
+            }
+        }
+    }
+
     /// <summary>The description Chromium itself gives a column header, as a screen reader gets it; found by its name in any case.</summary>
     private static async Task<string?> ChromiumDescriptionAsync(IPage page, string header)
     {
