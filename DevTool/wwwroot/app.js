@@ -67,6 +67,9 @@
     lastSuccess: null, // Date of the last good answer
     lastSuccessAt: 0, // performance.now() then: its age is not to follow the wall clock's steps
     pendingDelete: null,
+    // The id of the queue the delete dialog asks about, as it opened: a queue deleted and created again under its name
+    // meanwhile, between two refreshes, is another queue, which a delete by name would have taken instead.
+    pendingDeleteId: null,
     deleteGone: false, // the delete dialog's queue was found gone: deleted elsewhere since the dialog opened, or before
     deleteOpener: null, // what had the focus as the delete dialog opened, and the place of its queue's row: { from, at }
     peek: null, // the last messages shown: { path, tag, messages }
@@ -889,6 +892,7 @@
 
   function askDelete(name) {
     state.pendingDelete = name;
+    state.pendingDeleteId = state.queues.find((q) => q.name === name)?.id ?? null;
     const at = [...el.queueRows.children].findIndex((tr) => tr.dataset.queue === name);
     state.deleteOpener = { from: document.activeElement, at };
     state.deleteGone = false;
@@ -909,7 +913,7 @@
   function renderConfirmWhat() {
     const name = state.pendingDelete;
     if (!name) return;
-    const queue = state.queues.find((q) => q.name === name);
+    const queue = state.queues.find((q) => q.id === state.pendingDeleteId);
     // The dialog opened from its row, so a list without it was answered after it went. Once gone it stays so: a queue
     // created again under its name is another queue, which the dialog did not ask about.
     if (!queue) state.deleteGone = true;
@@ -971,14 +975,15 @@
     // The dialog stays open until the DevTool answers, so that a queue found gone by the delete is said where it was asked.
     event.preventDefault();
     const name = state.pendingDelete;
-    if (name) busyWhile(el.confirmButton, () => deleteQueue(name));
+    const id = state.pendingDeleteId;
+    if (name) busyWhile(el.confirmButton, () => deleteQueue(name, id));
   });
 
-  async function deleteQueue(name) {
+  async function deleteQueue(name, id) {
     // Closed meanwhile (Escape), or opened again for another queue, the dialog no longer speaks for this delete.
     const asking = () => el.confirm.open && state.pendingDelete === name;
     try {
-      await api("DELETE", `/queues/${encodeURIComponent(name)}`);
+      await api("DELETE", `/queues/${id ?? encodeURIComponent(name)}`);
       if (asking()) el.confirm.close();
       say(el.createStatus, `Deleted ${name}.`, true);
       if (state.selected === name) {
