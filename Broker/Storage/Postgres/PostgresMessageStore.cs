@@ -175,6 +175,7 @@ internal sealed class PostgresMessageStore(
         var until = now + consumer.VisibilityTimeout;
         long? id = null;
         ClaimResult? claim = null;
+        var passedOver = 0;
 
         // A failure reaches the consumer through SendAsync, which also wakes the queue's consumers.
         try
@@ -184,7 +185,7 @@ internal sealed class PostgresMessageStore(
                 new { queue_id = queueId, body, now = Millis(now), size = consumer.Size, max_bytes = _maxBatchBytes, until = Millis(until), token = NewToken() },
                 cancellationToken: CancellationToken.None));
             id = await results.ReadSingleOrDefaultAsync<long?>();
-            claim = id is null ? null : Claimed(queueId, await results.ReadAsync<ClaimedRow>());
+            (claim, passedOver) = id is null ? (null, 0) : Claimed(queueId, await results.ReadAsync<ClaimedRow>());
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
@@ -203,18 +204,22 @@ internal sealed class PostgresMessageStore(
 
         if (ranOut)
         {
-            LookAgain(queueId, claim!.Messages.Count);
+            LookAgain(queueId, claim!.Messages.Count + passedOver);
             return new SentMessage(id.Value, queueId);
         }
 
         activity.Changed(queueId);
         activity.OnReserved(queueId, until);
         notifications.Reserved(queueId, until);
-        if (!claim!.Messages.Any(m => m.Id == id))
+
+        // The consumer took older messages (ones whose reservations ran out), and the new one is there for another; and
+        // the rows Limits:MaxBatchBytes cut off were locked until the commit, so claims running meanwhile skipped them.
+        // (The new message may be among those: one consumer more looks than need to.)
+        var left = passedOver + (claim!.Messages.Any(m => m.Id == id) ? 0 : 1);
+        if (left > 0)
         {
-            // The consumer took an older message (one whose reservation ran out), and the new one is there for another.
-            activity.OnPublished(queueId, 1);
-            notifications.Published(queueId);
+            activity.OnPublished(queueId, left);
+            notifications.Published(queueId, left);
         }
 
         return new SentMessage(id.Value, queueId);
@@ -258,10 +263,11 @@ internal sealed class PostgresMessageStore(
                 var until = now + visibilityTimeout;
                 cancellationToken.ThrowIfCancellationRequested();
                 ClaimResult claim;
+                int passedOver;
                 try
                 {
                     // Not cancelled once sent, as a send is not.
-                    claim = await ClaimInAsync(connection, queueId, size, now, until, CancellationToken.None);
+                    (claim, passedOver) = await ClaimInAsync(connection, queueId, size, now, until, CancellationToken.None);
                 }
                 catch
                 {
@@ -274,7 +280,7 @@ internal sealed class PostgresMessageStore(
                 if (claim.Messages.Count > 0 && RanOut(until, visibilityTimeout))
                 {
                     // Answered as a claim that found nothing, since the change makes the consumer look again.
-                    LookAgain(queueId, claim.Messages.Count);
+                    LookAgain(queueId, claim.Messages.Count + passedOver);
                     claim = claim with { Messages = [] };
                 }
 
@@ -283,6 +289,15 @@ internal sealed class PostgresMessageStore(
                     activity.Changed(queueId);
                     activity.OnReserved(queueId, until);
                     notifications.Reserved(queueId, until);
+                    if (passedOver > 0)
+                    {
+                        // Locked until the commit, the rows the cut left were skipped by any claim running meanwhile, here (a
+                        // hand-over's) or on another broker, whose consumer would then sleep beside them: they are announced,
+                        // as a failed claim's are.
+                        activity.OnPublished(queueId, passedOver);
+                        notifications.Published(queueId, passedOver);
+                    }
+
                     return claim;
                 }
 
@@ -365,7 +380,7 @@ internal sealed class PostgresMessageStore(
         notifications.Published(queueId, messages);
     }
 
-    private async Task<ClaimResult> ClaimInAsync(
+    private async Task<(ClaimResult Claim, int PassedOver)> ClaimInAsync(
         NpgsqlConnection connection, long queueId, int size, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
@@ -375,11 +390,15 @@ internal sealed class PostgresMessageStore(
         return Claimed(queueId, rows);
     }
 
-    // RETURNING keeps no order: the batch goes back in queue order.
-    private static ClaimResult Claimed(long queueId, IEnumerable<ClaimedRow> rows)
+    /// <summary>
+    /// The claim's batch, back in queue order (RETURNING keeps no order), and how many rows it locked and then left out
+    /// for Limits:MaxBatchBytes: locked until the commit, they were skipped by any claim that ran meanwhile.
+    /// </summary>
+    private static (ClaimResult Claim, int PassedOver) Claimed(long queueId, IEnumerable<ClaimedRow> rows)
     {
         var messages = rows.OrderBy(r => r.WasVisibleAt).ThenBy(r => r.Id).ToList();
-        return new ClaimResult(queueId, [.. messages.Select(r => r.ToDto())]) { CutShort = messages is [var first, ..] && first.Picked > messages.Count };
+        var passedOver = messages is [var first, ..] ? (int)first.Picked - messages.Count : 0;
+        return (new ClaimResult(queueId, [.. messages.Select(r => r.ToDto())]) { CutShort = passedOver > 0 }, passedOver);
     }
 
     private static string NewToken() => Guid.NewGuid().ToString("N");

@@ -145,11 +145,12 @@ internal static class PostgresSql
     /// The claim in one statement: the oldest retrievable rows in queue order (an index seek on ix_messages_claim),
     /// locked as they are read, skipping any row another broker's claim holds, then cut where their bodies pass
     /// <c>@max_bytes</c> (the first whatever its size; Limits:MaxBatchBytes) and reserved under a fresh token; a row
-    /// cut off is unlocked as the statement commits. A row another claim reserved and committed since this statement
-    /// began is checked again once locked and no longer qualifies, so no message is handed out twice.
-    /// <c>was_visible_at</c> gives the batch back its queue order, which RETURNING does not keep; <c>picked</c> says how
-    /// many rows the cut left out. The receive count stops at the integer column's largest value, as on SQLite: one
-    /// more failed the claim, and with it every consume of the queue, whose oldest message it was.
+    /// cut off is unlocked as the statement commits, and the store announces it, since claims running meanwhile skipped
+    /// it. A row another claim reserved and committed since this statement began is checked again once locked and no
+    /// longer qualifies, so no message is handed out twice. <c>was_visible_at</c> gives the batch back its queue order,
+    /// which RETURNING does not keep; <c>picked</c> says how many rows were locked, so how many the cut left out. The
+    /// receive count stops at the integer column's largest value, as on SQLite: one more failed the claim, and with it
+    /// every consume of the queue, whose oldest message it was.
     /// </summary>
     public const string Claim = """
         WITH picked AS (

@@ -255,6 +255,53 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         (await client.PeekAsync(queue.Id)).Should().BeEmpty();
     }
 
+    /// <summary>
+    /// A claim that Limits:MaxBatchBytes cuts short has locked rows it then leaves, until it commits: a claim on another
+    /// broker that ran meanwhile passed them by, and its consumer parked beside retrievable messages until its wait ran
+    /// out (live, two brokers with a consumer of size 100 each on 40 bodies two to an answer: one of the two slept its
+    /// 6 s in 2 trials of 10, while the other drained the queue two at a time).
+    /// </summary>
+    [Fact]
+    public async Task A_consumer_whose_claim_passed_by_the_rows_a_claim_cut_short_held_is_woken_once_they_are_let_go()
+    {
+        var settings = new Dictionary<string, string> { ["Limits:MaxMessageBytes"] = "1024", ["Limits:MaxBatchBytes"] = "1024" };
+        var (one, other) = (Broker(settings: settings), Broker(settings: settings));
+        var producer = one.CreateClient();
+        var queue = await producer.CreateQueueAsync();
+        var first = await producer.SendAsync(queue.Id, new string('k', 1000));
+        var second = await producer.SendAsync(queue.Id, new string('k', 1000));
+        await Eventually.TrueAsync(() => !other.Services.GetRequiredService<QueueActivity>().Deaf, "the other broker listens");
+
+        // The first broker's claim is held with both rows locked, before it commits: a row trigger (which a claim that
+        // reserves nothing never fires) waits for an advisory lock this connection holds.
+        var key = Random.Shared.NextInt64();
+        await using var hold = new NpgsqlConnection(_connectionString);
+        await hold.OpenAsync();
+        await using (var install = new NpgsqlCommand(
+            $"""
+            SELECT pg_advisory_lock({key});
+            CREATE FUNCTION test_hold_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_advisory_lock({key}); PERFORM pg_advisory_unlock({key}); RETURN NULL; END $$;
+            CREATE TRIGGER test_hold_claim AFTER UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION test_hold_claim();
+            """,
+            hold))
+        {
+            await install.ExecuteNonQueryAsync();
+        }
+
+        var cut = producer.ConsumeAsync(queue.Id, size: 10);
+        await Eventually.TrueAsync(async () => await ScalarAsync<long>(WaitingBehind, hold.ProcessID) == 1, "the claim is held with both rows locked");
+        var waiting = other.CreateClient().ConsumeAsync(queue.Id, size: 10, waitTime: 20);
+        await Eventually.TrueAsync(() => Waiters(other).AsleepOn(queue.Id) == 1, "the other broker's consumer passed both rows by and parked");
+        await using (var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({key})", hold))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+
+        (await cut.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Id.Should().Be(first);
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle("the row the cut left is retrievable").Which.Id.Should().Be(second);
+    }
+
     [Fact]
     public async Task A_delete_under_a_token_that_is_not_the_message_s_leaves_it_to_a_claim_running_meanwhile()
     {
