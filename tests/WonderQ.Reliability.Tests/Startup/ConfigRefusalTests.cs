@@ -65,7 +65,6 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("UserApp", "--UserApp:ListenerSize=101", "UserApp:ListenerSize")]
     [InlineData("UserApp", "--UserApp:MaxDispatchingMessages=9999", "UserApp:MaxDispatchingMessages must be at least UserApp:MaxStub")]
     [InlineData("Broker", "--Limits:MaxRequestBodyBytes=3000000000", "Limits:MaxRequestBodyBytes")]
-    [InlineData("Broker", "--Limits:MaxBatchBytes=200000", "Limits:MaxBatchBytes must be at least Limits:MaxMessageBytes")]
     [InlineData("Broker", "--Storage:Sqlite:MaxPendingOperations=2000000000", "Storage:Sqlite:MaxPendingOperations")]
     [InlineData("DevTool", "--Broker:ApiKey= key", "Broker:ApiKey")]
     [InlineData("UserApp", "--Broker:ApiKey=clé", "Broker:ApiKey")]
