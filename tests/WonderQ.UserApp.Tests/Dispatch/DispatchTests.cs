@@ -148,6 +148,45 @@ public partial class DispatchTests : UserAppTestBase
         text.Should().Contain("did not answer like a WonderQ broker");
     }
 
+    /// <summary>
+    /// The create is told the name is taken, by a dispatch that raced it, but the queue is gone again when it looks for
+    /// it: a 409 that says so and sends nothing, neither a 404 for a queue it was asked to create nor a 500.
+    /// </summary>
+    [Fact]
+    public async Task Dispatch_whose_new_queue_is_created_and_deleted_again_meanwhile_is_a_409_and_sends_nothing()
+    {
+        // Arrange: the broker's create says the name is taken, and its finds, before and after, find no such queue.
+        var sends = 0;
+        App.BrokerRequest = request =>
+        {
+            if (request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath == "/messages")
+            {
+                Interlocked.Increment(ref sends);
+            }
+
+            return request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath == "/queues"
+                ? new HttpResponseMessage(HttpStatusCode.Conflict)
+                {
+                    Content = new StringContent(
+                        """{"title":"Queue already exists.","status":409,"detail":"A queue named 'come-and-gone' already exists."}""",
+                        System.Text.Encoding.UTF8,
+                        "application/problem+json"),
+                }
+                : null;
+        };
+
+        // Act
+        using var response = await Http.PostAsJsonAsync("/dispatch", new { queue_name = "come-and-gone", body = "hello" });
+
+        // Assert
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.Conflict, text);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        JsonDocument.Parse(text).RootElement.GetProperty("detail").GetString().Should()
+            .Be("The queue 'come-and-gone' was created and deleted again while this dispatch ran; try again.");
+        sends.Should().Be(0);
+    }
+
     [Fact]
     public async Task Dispatch_sends_at_most_DispatchParallelism_messages_at_once()
     {
