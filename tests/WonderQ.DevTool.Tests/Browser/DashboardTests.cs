@@ -649,21 +649,9 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     {
         var gone = NewQueueName("gone-on-confirm");
         var next = NewQueueName("stays");
-        await apps.BrokerClient.CreateQueueAsync(gone);
-        await apps.BrokerClient.CreateQueueAsync(next);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
-        var page = dashboard.Page;
-        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
         // Deleted elsewhere just before the page's own delete reaches the DevTool, so that the page learns of it from the 404.
-        await page.RouteAsync("**/queues/*", async route =>
-        {
-            if (route.Request.Method == "DELETE")
-            {
-                await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(gone));
-            }
-
-            await route.ContinueAsync();
-        });
+        await using var dashboard = await OpenDeletingMeanwhileAsync(gone, next, () => apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(gone)));
+        var page = dashboard.Page;
         await dashboard.QueueRow(gone).Locator(".delete-queue").FocusAsync();
         await page.Keyboard.PressAsync("Enter");
         await page.Keyboard.PressAsync("Tab");
@@ -687,29 +675,41 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
     public async Task The_delete_dialog_leaves_a_queue_created_again_under_its_queue_s_name_alone()
     {
         var name = NewQueueName("made-again");
-        var next = NewQueueName("stays");
-        await apps.BrokerClient.CreateQueueAsync(name);
-        await apps.BrokerClient.CreateQueueAsync(next);
-        await using var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
-        var page = dashboard.Page;
-        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
-        await page.RouteAsync("**/queues/*", async route =>
+        await using var dashboard = await OpenDeletingMeanwhileAsync(name, NewQueueName("stays"), async () =>
         {
-            if (route.Request.Method == "DELETE")
-            {
-                await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(name));
-                await apps.BrokerClient.CreateQueueAsync(name);
-                await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "the new queue's own");
-            }
-
-            await route.ContinueAsync();
+            await apps.BrokerClient.DeleteQueueAsync(QueueRef.ByName(name));
+            await apps.BrokerClient.CreateQueueAsync(name);
+            await apps.BrokerClient.SendAsync(QueueRef.ByName(name), "the new queue's own");
         });
+        var page = dashboard.Page;
         await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
 
         await page.Locator("#confirm-button").ClickAsync();
 
         await AssertSaysGoneAsync(page, name);
         (await apps.BrokerClient.PeekAsync(QueueRef.ByName(name))).Should().ContainSingle().Which.Body.Should().Be("the new queue's own");
+    }
+
+    /// <summary>
+    /// The dashboard on queues <paramref name="name"/> and <paramref name="next"/>, where <paramref name="meanwhile"/>
+    /// runs as the page's delete of a queue reaches the DevTool, before the DevTool answers it.
+    /// </summary>
+    private async Task<DashboardPage> OpenDeletingMeanwhileAsync(string name, string next, Func<Task> meanwhile)
+    {
+        await apps.BrokerClient.CreateQueueAsync(name);
+        await apps.BrokerClient.CreateQueueAsync(next);
+        var dashboard = await DashboardPage.OpenAsync(chromium.Browser, apps.Url);
+        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
+        await dashboard.Page.RouteAsync("**/queues/*", async route =>
+        {
+            if (route.Request.Method == "DELETE")
+            {
+                await meanwhile();
+            }
+
+            await route.ContinueAsync();
+        });
+        return dashboard;
     }
 
     /// <summary>The open delete dialog says its queue is gone, offers only to close, and has the focus on that.</summary>

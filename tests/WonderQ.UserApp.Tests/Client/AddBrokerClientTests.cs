@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using WonderQ.Shared.Client;
+using WonderQ.UserApp.Tests.Infrastructure;
 
 namespace WonderQ.UserApp.Tests.Client;
 
@@ -24,7 +24,7 @@ public sealed class AddBrokerClientTests
             context.Response.StatusCode = StatusCodes.Status500InternalServerError;
             return Task.CompletedTask;
         });
-        var lines = new InformationLines();
+        var lines = new LogCollector(LogLevel.Information);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -67,34 +67,4 @@ public sealed class AddBrokerClientTests
     }
 
     private sealed class PassingHandler : DelegatingHandler;
-
-    /// <summary>Every line logged at Information and above.</summary>
-    private sealed class InformationLines : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyList<string> Lines => [.. _lines];
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(InformationLines lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (IsEnabled(logLevel))
-                {
-                    lines._lines.Enqueue(formatter(state, exception));
-                }
-            }
-        }
-    }
 }

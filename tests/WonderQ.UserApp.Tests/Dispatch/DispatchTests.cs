@@ -277,7 +277,7 @@ public partial class DispatchTests : UserAppTestBase
 
         await dispatch.Should().ThrowAsync<OperationCanceledException>();
         var warning = await Eventually.ValueAsync(
-            () => app.Logs.Warnings.SingleOrDefault(w => w.Contains("caller went away", StringComparison.Ordinal)) ?? "",
+            () => app.Logs.Lines.SingleOrDefault(w => w.Contains("caller went away", StringComparison.Ordinal)) ?? "",
             line => line.Length > 0,
             "a warning says the dispatch was cut short");
         var stored = await QueueSizeAsync("abandoned") - 1;

@@ -46,7 +46,7 @@ public sealed class BrokerRefusesTheLoopTests : UserAppTestBase
         var waiting = (await ListenersAsync()).Should().ContainSingle().Subject;
         waiting.Listening.Should().BeTrue();
         waiting.PausedBecause.Should().Contain("does not take this app's key").And.Contain("Broker:ApiKey");
-        var refusals = App.Logs.Warnings.Where(w => w.Contains("does not take this app's key", StringComparison.Ordinal)).ToList();
+        var refusals = App.Logs.Lines.Where(w => w.Contains("does not take this app's key", StringComparison.Ordinal)).ToList();
         refusals.Should().ContainSingle(w => w.StartsWith("The broker at", StringComparison.Ordinal), "the client says once which setting to fix");
         refusals.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal), "the loop says once that it waits, not at each attempt");
         refusals.Should().HaveCount(2);
@@ -67,7 +67,7 @@ public sealed class BrokerRefusesTheLoopTests : UserAppTestBase
         var resumed = await Eventually.ValueAsync(
             ListenersAsync, listeners => listeners.Length == 1 && listeners[0].PausedBecause is null, "the loop shows it consumes again");
         resumed[0].Processed.Should().Be(2);
-        App.Logs.Warnings.Should().NotContain(w => w.Contains("stops", StringComparison.Ordinal));
+        App.Logs.Lines.Should().NotContain(w => w.Contains("stops", StringComparison.Ordinal));
     }
 
     [Fact]

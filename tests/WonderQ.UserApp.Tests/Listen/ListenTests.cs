@@ -342,7 +342,7 @@ public partial class ListenTests : UserAppTestBase
 
         // The client warns at its first retry: a restart its retries ride out, where no consume of the loop's fails for
         // good and the loop says nothing, is still seen in the log.
-        App.Logs.Warnings.Should().Contain(w => w.Contains($"The broker at {Broker.Url}", StringComparison.Ordinal)
+        App.Logs.Lines.Should().Contain(w => w.Contains($"The broker at {Broker.Url}", StringComparison.Ordinal)
             && w.Contains("did not answer: the connection was refused or reset: retrying", StringComparison.Ordinal));
     }
 
@@ -419,7 +419,7 @@ public partial class ListenTests : UserAppTestBase
         clock.Advance(TimeSpan.FromSeconds(1));
         release.Set();
         await Eventually.ValueAsync(
-            () => string.Join(" | ", app.Logs.Warnings), warnings => warnings.Contains("left 2 messages", StringComparison.Ordinal), "a warning says so");
+            () => string.Join(" | ", app.Logs.Lines), warnings => warnings.Contains("left 2 messages", StringComparison.Ordinal), "a warning says so");
 
         claimed.Select(m => m.Body).Should().Contain(["second", "third"]);
         app.ProcessedBodies.Should().Equal(["first"], "a message is not printed while another consumer holds it");
@@ -451,7 +451,7 @@ public partial class ListenTests : UserAppTestBase
         var claimed = (await BrokerClient.Client.ConsumeAsync(QueueRef.ByName("taken"), size: 1, waitTimeSeconds: 5, visibilityTimeoutSeconds: 60)).Single();
         release.Set();
         await Eventually.TrueAsync(
-            async () => App.Logs.Warnings.Any(w => w.Contains("Could not delete message", StringComparison.Ordinal)) || await QueueSizeAsync("taken") == 0,
+            async () => App.Logs.Lines.Any(w => w.Contains("Could not delete message", StringComparison.Ordinal)) || await QueueSizeAsync("taken") == 0,
             "the late acknowledgement is answered");
 
         (await QueueSizeAsync("taken")).Should().Be(1, "the late acknowledgement carries the loop's token, which no longer holds the message");
@@ -483,7 +483,7 @@ public partial class ListenTests : UserAppTestBase
         await BrokerClient.Client.SendAsync(QueueRef.ByName("late"), "after 2.5 s of the poll");
 
         await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the message is printed");
-        app.Logs.Warnings.Should().BeEmpty("its reservation runs from its claim, not from when the poll began");
+        app.Logs.Lines.Should().BeEmpty("its reservation runs from its claim, not from when the poll began");
         // Printed first, then deleted: the delete may still be on its way.
         await Eventually.ValueAsync(() => QueueSizeAsync("late"), size => size == 0, "the printed message is deleted");
     }
@@ -496,8 +496,8 @@ public partial class ListenTests : UserAppTestBase
         using var started = await Http.GetAsync("/listen?queue_name=unreserved&wait_time=1&visibility_timeout=0");
 
         // A reservation of 0 s never runs out mid-batch, as it never began: no message is left unprinted for it.
-        await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 3 || App.Logs.Warnings.Count > 0, "the batch is processed");
-        App.Logs.Warnings.Should().BeEmpty();
+        await Eventually.TrueAsync(() => App.ProcessedBodies.Count == 3 || App.Logs.Lines.Count > 0, "the batch is processed");
+        App.Logs.Lines.Should().BeEmpty();
         App.ProcessedBodies.Should().HaveCount(3);
         await Eventually.ValueAsync(() => QueueSizeAsync("unreserved"), size => size == 0, "every printed message is deleted");
     }

@@ -37,7 +37,7 @@ public sealed class LoopEndTests : UserAppTestBase
         // Assert: the operator is told the message will be delivered again, and it is still in the queue.
         stopped.StatusCode.Should().Be(HttpStatusCode.OK);
         await Eventually.ValueAsync(
-            () => string.Join(" | ", App.Logs.Warnings), warnings => warnings.Contains("not deleted", StringComparison.Ordinal), "a warning says so");
+            () => string.Join(" | ", App.Logs.Lines), warnings => warnings.Contains("not deleted", StringComparison.Ordinal), "a warning says so");
         (await QueueSizeAsync("grace")).Should().Be(1);
     }
 
@@ -56,7 +56,7 @@ public sealed class LoopEndTests : UserAppTestBase
         // Assert: the loop leaves the listing, and says why once.
         started.StatusCode.Should().Be(HttpStatusCode.Accepted);
         await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
-        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("refused its consume (400)", StringComparison.Ordinal));
+        App.Logs.Lines.Should().ContainSingle(w => w.Contains("refused its consume (400)", StringComparison.Ordinal));
         App.ProcessedBodies.Should().BeEmpty();
     }
 
@@ -97,10 +97,10 @@ public sealed class LoopEndTests : UserAppTestBase
             second => second.Should().BeCloseTo(TimeSpan.FromMilliseconds(350), TimeSpan.FromMilliseconds(50)),
             third => third.Should().BeCloseTo(TimeSpan.FromMilliseconds(700), TimeSpan.FromMilliseconds(100)),
             fourth => fourth.Should().BeCloseTo(TimeSpan.FromMilliseconds(875), TimeSpan.FromMilliseconds(125)));
-        App.Logs.Warnings.Where(w => w.Contains(said, StringComparison.Ordinal)).Should().HaveCount(2)
+        App.Logs.Lines.Where(w => w.Contains(said, StringComparison.Ordinal)).Should().HaveCount(2)
             .And.ContainSingle(w => w.StartsWith("The broker at", StringComparison.Ordinal))
             .And.ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal));
-        App.Logs.Warnings.Should().NotContain(w => w.Contains("refused its consume", StringComparison.Ordinal));
+        App.Logs.Lines.Should().NotContain(w => w.Contains("refused its consume", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class LoopEndTests : UserAppTestBase
         started.StatusCode.Should().Be(HttpStatusCode.Accepted);
         await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
         App.ProcessedBodies.Should().ContainSingle();
-        App.Logs.Warnings.Should().ContainSingle().Which.Should().Contain("dropped (" + queue.Id + ") no longer exists");
+        App.Logs.Lines.Should().ContainSingle().Which.Should().Contain("dropped (" + queue.Id + ") no longer exists");
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class LoopEndTests : UserAppTestBase
 
         // Assert
         await Eventually.ValueAsync(() => Http.GetStringAsync("/listeners"), listeners => listeners == "[]", "no listener is left");
-        App.Logs.Warnings.Should().ContainSingle().Which.Should().Contain("gone (" + queue.Id + ") no longer exists");
+        App.Logs.Lines.Should().ContainSingle().Which.Should().Contain("gone (" + queue.Id + ") no longer exists");
     }
 
     [Theory]
@@ -161,7 +161,7 @@ public sealed class LoopEndTests : UserAppTestBase
 
         // Assert: the loop backs off as from a broker that is down, and still gets the message.
         await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the consumes get through");
-        App.Logs.Warnings.Should().Contain(w => w.Contains("could not consume", StringComparison.Ordinal))
+        App.Logs.Lines.Should().Contain(w => w.Contains("could not consume", StringComparison.Ordinal))
             .And.NotContain(w => w.Contains("refused its consume", StringComparison.Ordinal));
     }
 
@@ -184,7 +184,7 @@ public sealed class LoopEndTests : UserAppTestBase
         // not there.
         await Eventually.ValueAsync(() => App.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker's own answer comes");
         App.ProcessedBodies.Should().Equal("through once the broker answers");
-        App.Logs.Warnings.Should().Contain(w => w.Contains("could not consume", StringComparison.Ordinal));
+        App.Logs.Lines.Should().Contain(w => w.Contains("could not consume", StringComparison.Ordinal));
     }
 
     private static bool IsConsume(HttpRequestMessage request) => request.RequestUri!.AbsolutePath == "/messages/consume";

@@ -32,7 +32,7 @@ public sealed class OutageLogTests : UserAppTestBase
         // Assert
         await Eventually.ValueAsync(() => app.ProcessedBodies.Count, count => count == 1, "the message is processed once the broker answers");
         turnedAway.Should().BeGreaterThan(4, "the loop retried through the outage");
-        app.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal))
+        app.Logs.Lines.Should().ContainSingle(w => w.Contains("could not consume", StringComparison.Ordinal))
             .Which.Should().MatchRegex(@"Retrying in \d+(\.\d\d?)? s, ", "the pause is said in seconds, not as a raw TimeSpan");
     }
 
@@ -53,7 +53,7 @@ public sealed class OutageLogTests : UserAppTestBase
 
         // Assert: it starts from the first failure again, with the first, shortest pause, not where the last one ended.
         var outages = await Eventually.ValueAsync(
-            () => app.Logs.Warnings.Where(w => w.Contains("could not consume", StringComparison.Ordinal)).ToList(),
+            () => app.Logs.Lines.Where(w => w.Contains("could not consume", StringComparison.Ordinal)).ToList(),
             warnings => warnings.Count == 2,
             "each outage is warned of");
         outages.Should().AllSatisfy(w => w.Should().Contain("(1 in a row)"));
@@ -88,7 +88,7 @@ public sealed class OutageLogTests : UserAppTestBase
         // Assert: while no acknowledgement gets through, nothing more is printed, as it would all be delivered again.
         App.ProcessedBodies.Should().Equal(["first"], "the rest of the batch waits for the broker");
         refused.Distinct().Should().ContainSingle("only the printed message's acknowledgement is retried");
-        App.Logs.Warnings.Should().ContainSingle(w => w.Contains("could not delete message", StringComparison.Ordinal))
+        App.Logs.Lines.Should().ContainSingle(w => w.Contains("could not delete message", StringComparison.Ordinal))
             .Which.Should().MatchRegex(@"Retrying in \d+(\.\d\d?)? s, ", "the pause is said in seconds, not as a raw TimeSpan");
 
         // Act: the broker recovers long before the reservations run out.
@@ -134,7 +134,7 @@ public sealed class OutageLogTests : UserAppTestBase
         await Eventually.ValueAsync(() => QueueSizeAsync("lost-ack"), size => size == 0, "both messages are acknowledged");
         App.ProcessedBodies.Should().Equal(["first", "second"]);
         Volatile.Read(ref lost).Should().Be(1, "the first acknowledgement's answer was lost");
-        App.Logs.Warnings.Should().NotContain(w => w.Contains("already gone", StringComparison.Ordinal), "the loop's own first try deleted it");
+        App.Logs.Lines.Should().NotContain(w => w.Contains("already gone", StringComparison.Ordinal), "the loop's own first try deleted it");
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class BrokerRefusesThisAppTests
                 .And.NotContain("(Host): call it by", "that is the broker's word to its own caller, which the UserApp's caller is not");
         }
 
-        app.Logs.Warnings.Should().ContainSingle("one error says which setting to fix, not one line per request")
+        app.Logs.Lines.Should().ContainSingle("one error says which setting to fix, not one line per request")
             .Which.Should().StartWith($"The broker at {broker.Url} does not answer the name 127.0.0.1");
         (await http.GetStringAsync("/listeners")).Should().Be("[]");
     }
@@ -55,7 +55,7 @@ public sealed class BrokerRefusesThisAppTests
             detail.Should().Contain("this app sends none: set Broker:ApiKey");
         }
 
-        app.Logs.Warnings.Should().ContainSingle().Which.Should().StartWith($"The broker at {broker.Url} requires an API key (401)");
+        app.Logs.Lines.Should().ContainSingle().Which.Should().StartWith($"The broker at {broker.Url} requires an API key (401)");
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class BrokerRefusesThisAppTests
         var text = await response.Content.ReadAsStringAsync();
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest, text);
         text.Should().Contain("5");
-        app.Logs.Warnings.Should().BeEmpty();
+        app.Logs.Lines.Should().BeEmpty();
     }
 
     private static async Task<string> ShouldBeRefusedThisAppAsync(HttpResponseMessage response, Uri brokerUrl)

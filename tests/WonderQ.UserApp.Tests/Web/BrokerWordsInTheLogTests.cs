@@ -133,7 +133,7 @@ public sealed class BrokerWordsInTheLogTests : IAsyncLifetime
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var answer = (await response.Content.ReadFromJsonAsync<DispatchResponse>(WonderQJson.Options))!;
         answer.Failed.Should().ContainSingle().Which.Error.Should().Be(Forged, "JSON carries them safely, and the caller reads what the broker said");
-        _app.Logs.Warnings.Should().ContainSingle().Which.Should().Contain(Escaped).And.Contain(@"orders\n\u001b[31mforged").And.NotContainAny(_raw);
+        _app.Logs.Lines.Should().ContainSingle().Which.Should().Contain(Escaped).And.Contain(@"orders\n\u001b[31mforged").And.NotContainAny(_raw);
     }
 
     [Fact]
@@ -145,13 +145,13 @@ public sealed class BrokerWordsInTheLogTests : IAsyncLifetime
 
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().Should().Contain(Forged);
-        _app.Logs.Warnings.Should().ContainSingle().Which.Should().Contain(Escaped).And.NotContainAny(_raw);
+        _app.Logs.Lines.Should().ContainSingle().Which.Should().Contain(Escaped).And.NotContainAny(_raw);
     }
 
     /// <summary>The first of the app's warnings and errors that says <paramref name="what"/>, once there is one.</summary>
     private Task<string> LineAsync(string what) =>
         Eventually.ValueAsync(
-            () => _app.Logs.Warnings.FirstOrDefault(line => line.Contains(what, StringComparison.Ordinal)),
+            () => _app.Logs.Lines.FirstOrDefault(line => line.Contains(what, StringComparison.Ordinal)),
             line => line is not null,
             $"the log says '{what}'")!;
 
