@@ -968,22 +968,24 @@
 
   el.confirm.addEventListener("close", () => {
     state.pendingDelete = null;
+    state.pendingDeleteId = null;
     focusAfterDialog();
   });
 
   el.confirmButton.addEventListener("click", (event) => {
     // The dialog stays open until the DevTool answers, so that a queue found gone by the delete is said where it was asked.
     event.preventDefault();
+    // Offered only while the dialog's queue, found by this id, is in the list (renderConfirmWhat hides it otherwise).
     const name = state.pendingDelete;
     const id = state.pendingDeleteId;
-    if (name) busyWhile(el.confirmButton, () => deleteQueue(name, id));
+    if (id !== null) busyWhile(el.confirmButton, () => deleteQueue(name, id));
   });
 
   async function deleteQueue(name, id) {
     // Closed meanwhile (Escape), or opened again for another queue, the dialog no longer speaks for this delete.
-    const asking = () => el.confirm.open && state.pendingDelete === name;
+    const asking = () => el.confirm.open && state.pendingDeleteId === id;
     try {
-      await api("DELETE", `/queues/${id ?? encodeURIComponent(name)}`);
+      await api("DELETE", `/queues/${id}`);
       if (asking()) el.confirm.close();
       say(el.createStatus, `Deleted ${name}.`, true);
       if (state.selected === name) {
