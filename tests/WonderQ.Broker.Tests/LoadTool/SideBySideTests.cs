@@ -36,15 +36,12 @@ public sealed class SideBySideTests : IAsyncLifetime
     {
         // Arrange
         var (first, second) = (Url(0), Url(1));
-        var options = LoadOptions.Parse(["produce", "--duration", "0.5", "--producers", "4", "--rounds", "2", "--url", first, "--url", second, "--quiet"]);
-        var output = new StringWriter();
 
         // Act
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+        var output = await OutputOfSessionAsync(["produce", "--duration", "0.5", "--producers", "4", "--rounds", "2", "--url", first, "--url", second, "--quiet"], exitCode: 0);
 
         // Assert: A B, then B A; then one summary row for each server, in the order given, with a figure a round.
-        exitCode.Should().Be(0, output.ToString());
-        var lines = output.ToString().Split('\n');
+        var lines = output.Split('\n');
         lines.Where(l => l.StartsWith("scenario produce", StringComparison.Ordinal)).Select(l => l.Split("  ")[1])
             .Should().Equal($"url {first}/", $"url {second}/", $"url {second}/", $"url {first}/");
         var summary = lines.SkipWhile(l => !l.StartsWith("side by side: produce, 2 rounds", StringComparison.Ordinal)).ToList();
@@ -227,26 +224,18 @@ public sealed class SideBySideTests : IAsyncLifetime
     public async Task Messages_lost_by_a_server_that_cannot_count_its_queue_make_the_run_unverified_not_a_pass()
     {
         await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 1);
-        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"], exitCode: 3);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(3, output.ToString());
-        output.ToString().Should().Contain("result UNVERIFIED (").And.NotContain("result PASS");
+        output.Should().Contain("result UNVERIFIED (").And.NotContain("result PASS");
     }
 
     [Fact]
     public async Task A_warm_up_on_a_server_that_cannot_count_its_queue_leaves_the_measured_run_unverified_not_failed()
     {
         await using var original = await OriginalDialectServer.StartAsync();
-        var options = LoadOptions.Parse(["produce", "--warmup", "0.5", "--duration", "0.5", "--producers", "2", "--url", original.Url.ToString(), "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["produce", "--warmup", "0.5", "--duration", "0.5", "--producers", "2", "--url", original.Url.ToString(), "--quiet"], exitCode: 3);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(3, output.ToString());
-        output.ToString().Should().Contain("result UNVERIFIED (").And.NotContain("warm-up").And.NotContain("result FAIL");
+        output.Should().Contain("result UNVERIFIED (").And.NotContain("warm-up").And.NotContain("result FAIL");
     }
 
     [Fact]
@@ -254,13 +243,9 @@ public sealed class SideBySideTests : IAsyncLifetime
     {
         // Every message lost: losing every tenth, a half-second warm-up on a loaded CI machine sent too few to lose one.
         await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 1, countsQueues: true);
-        var options = LoadOptions.Parse(["cycle", "--warmup", "0.5", "--duration", "0.5", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["cycle", "--warmup", "0.5", "--duration", "0.5", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--quiet"], exitCode: 1);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(1, output.ToString());
-        output.ToString().Should().Contain("the warm-up run itself had errors, losses or duplicates");
+        output.Should().Contain("the warm-up run itself had errors, losses or duplicates");
     }
 
     [Fact]
@@ -269,18 +254,14 @@ public sealed class SideBySideTests : IAsyncLifetime
         // The server does about a second of busy work on the pre-fill's sends and none on the drain. The broker's CPU
         // is this process's, as the server runs in it, so other tests' work adds to both figures, each by its length.
         await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, sendWork: 3_000_000);
-        var options = LoadOptions.Parse([
+        var output = await OutputOfSessionAsync([
             "consume", "--messages", "300", "--consumers", "2", "--batch", "10", "--duration", "10",
-            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"]);
-        var output = new StringWriter();
+            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"], exitCode: 0);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var extra = json.RootElement.GetProperty("extra");
         var fill = extra.GetProperty("fill_broker_cpu_s").GetDouble();
-        fill.Should().BeGreaterThanOrEqualTo(0.3, output.ToString());
+        fill.Should().BeGreaterThanOrEqualTo(0.3, output);
         extra.GetProperty("fill_loadgen_cpu_s").GetDouble().Should().BeGreaterThan(0);
         extra.GetProperty("broker_cpu_s").GetDouble().Should().BeLessThan(fill / 2, "the drain's figure is not the pre-fill's: " + output);
     }
@@ -291,22 +272,18 @@ public sealed class SideBySideTests : IAsyncLifetime
         // Each consume does about a tenth of a second of busy work: one consumer, two messages at a time, drains a dozen
         // or two of the 300 before --duration ends it.
         await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, consumeWork: 50_000_000);
-        var options = LoadOptions.Parse([
+        var output = await OutputOfSessionAsync([
             "consume", "--messages", "300", "--consumers", "1", "--batch", "2", "--duration", "1",
-            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"]);
-        var output = new StringWriter();
+            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"], exitCode: 0);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var drained = json.RootElement.GetProperty("operations").EnumerateArray()
             .Single(op => op.GetProperty("operation").GetString() == "delete").GetProperty("count").GetInt64();
         drained.Should().BeInRange(1, 299, "the drain is cut short: " + output);
         var extra = json.RootElement.GetProperty("extra");
         // Within what the rounding of broker_cpu_s to 10 ms allows; divided by the 300 sent, it was a fraction of that.
         extra.GetProperty("broker_cpu_us_per_msg").GetDouble().Should().BeApproximately(
-            extra.GetProperty("broker_cpu_s").GetDouble() * 1e6 / drained, (5_000.0 / drained) + 1, output.ToString());
+            extra.GetProperty("broker_cpu_s").GetDouble() * 1e6 / drained, (5_000.0 / drained) + 1, output);
     }
 
     [Fact]
@@ -316,19 +293,15 @@ public sealed class SideBySideTests : IAsyncLifetime
         // hundredths for the handful the measured phase's messages bring back. The broker's CPU is this process's, as
         // the server runs in it, so the tool's own work and other tests' add to every figure, each by its length.
         await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, consumeWork: 4_000_000, longPolls: true);
-        var options = LoadOptions.Parse([
+        var output = await OutputOfSessionAsync([
             "idle-waiters", "--waiters", "200", "--ramp", "1000", "--rate", "10", "--duration", "0.5",
-            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"]);
-        var output = new StringWriter();
+            "--url", server.Url.ToString(), "--broker-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "--quiet"], exitCode: 0);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var extra = json.RootElement.GetProperty("extra");
         extra.TryGetProperty("ramp_broker_cpu_s", out var rampCpu).Should().BeTrue("the ramp's CPU is reported apart: " + output);
         var ramp = rampCpu.GetDouble();
-        ramp.Should().BeGreaterThanOrEqualTo(0.5, output.ToString());
+        ramp.Should().BeGreaterThanOrEqualTo(0.5, output);
         extra.GetProperty("ramp_loadgen_cpu_s").GetDouble().Should().BeGreaterThan(0);
         extra.GetProperty("broker_cpu_s").GetDouble().Should().BeLessThan(ramp / 2, "the measured phase's figure is not the ramp's: " + output);
         extra.TryGetProperty("release_broker_cpu_s", out _).Should().BeTrue("ending the long polls is reported apart too: " + output);
@@ -338,13 +311,9 @@ public sealed class SideBySideTests : IAsyncLifetime
     public async Task An_unverified_run_is_not_passed_in_its_json_either()
     {
         await using var lossy = await OriginalDialectServer.StartAsync(loseEvery: 1);
-        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", lossy.Url.ToString(), "--json", "--quiet"], exitCode: 3);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(3, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         json.RootElement.GetProperty("result").GetString().Should().Be("UNVERIFIED");
         json.RootElement.GetProperty("passed").GetBoolean().Should().BeFalse("a script reading 'passed' must not take a run that could not count its messages for a pass");
     }
@@ -353,13 +322,9 @@ public sealed class SideBySideTests : IAsyncLifetime
     public async Task A_server_that_stores_each_acknowledged_send_twice_fails_the_produce_run()
     {
         await using var doubling = await OriginalDialectServer.StartAsync(storeTwice: true, countsQueues: true);
-        var options = LoadOptions.Parse(["produce", "--messages", "50", "--producers", "2", "--url", doubling.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["produce", "--messages", "50", "--producers", "2", "--url", doubling.Url.ToString(), "--json", "--quiet"], exitCode: 1);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(1, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var verification = json.RootElement.GetProperty("verification");
         verification.GetProperty("extra_in_queue").GetInt64().Should().Be(50);
         verification.GetProperty("lost").GetInt64().Should().Be(0);
@@ -374,13 +339,9 @@ public sealed class SideBySideTests : IAsyncLifetime
         await using var changing = counted == "corrupted"
             ? await OriginalDialectServer.StartAsync(dropLastCharacter: true, countsQueues: true)
             : await OriginalDialectServer.StartAsync(answerIdOffset: 1_000_000, countsQueues: true);
-        var options = LoadOptions.Parse(["cycle", "--messages", "20", "--producers", "2", "--consumers", "2", "--url", changing.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["cycle", "--messages", "20", "--producers", "2", "--consumers", "2", "--url", changing.Url.ToString(), "--json", "--quiet"], exitCode: 1);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(1, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         json.RootElement.GetProperty("verification").GetProperty(counted).GetInt64().Should().Be(20);
         json.RootElement.GetProperty("result").GetString().Should().Be("FAIL");
     }
@@ -391,13 +352,9 @@ public sealed class SideBySideTests : IAsyncLifetime
     public async Task A_server_that_answers_deletes_but_keeps_the_messages_fails_the_run(string scenario)
     {
         await using var keeping = await OriginalDialectServer.StartAsync(keepDeleted: true, countsQueues: true);
-        var options = LoadOptions.Parse([scenario, "--messages", "20", "--consumers", "2", "--url", keeping.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync([scenario, "--messages", "20", "--consumers", "2", "--url", keeping.Url.ToString(), "--json", "--quiet"], exitCode: 1);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(1, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var verification = json.RootElement.GetProperty("verification");
         (verification.GetProperty("received").GetInt64(), verification.GetProperty("extra_in_queue").GetInt64()).Should().Be((20, 20));
         json.RootElement.GetProperty("result").GetString().Should().Be("FAIL");
@@ -407,13 +364,9 @@ public sealed class SideBySideTests : IAsyncLifetime
     public async Task A_server_whose_consumed_messages_have_no_body_gets_its_consumes_counted_as_errors_not_a_crash()
     {
         await using var other = await OriginalDialectServer.StartAsync(bodyField: "message", countsQueues: true);
-        var options = LoadOptions.Parse(["cycle", "--messages", "20", "--producers", "2", "--consumers", "2", "--duration", "1", "--url", other.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["cycle", "--messages", "20", "--producers", "2", "--consumers", "2", "--duration", "1", "--url", other.Url.ToString(), "--json", "--quiet"], exitCode: 1);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(1, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         json.RootElement.GetProperty("errors").EnumerateObject().Select(e => e.Name)
             .Should().Equal("GET /messages/consume JsonException: not an array of messages, each with an id and a body");
     }
@@ -423,13 +376,9 @@ public sealed class SideBySideTests : IAsyncLifetime
     {
         // Visibility timeout 0: every message comes back at once, and each delete is refused as superseded, not as an error.
         await using var server = await OriginalDialectServer.StartAsync(refuseDeletes: true, countsQueues: true);
-        var options = LoadOptions.Parse(["consume", "--messages", "20", "--consumers", "2", "--visibility-timeout", "0", "--duration", "1", "--url", server.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["consume", "--messages", "20", "--consumers", "2", "--visibility-timeout", "0", "--duration", "1", "--url", server.Url.ToString(), "--json", "--quiet"], exitCode: 0);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var verification = json.RootElement.GetProperty("verification");
         verification.GetProperty("acknowledgements_refused_after_redelivery").GetInt64().Should().BeGreaterThanOrEqualTo(20);
         (verification.GetProperty("queue_size_after").GetInt64(), verification.GetProperty("extra_in_queue").GetInt64()).Should().Be((20, 0));
@@ -440,13 +389,9 @@ public sealed class SideBySideTests : IAsyncLifetime
     public async Task A_cycle_is_timed_to_its_last_delete_not_to_the_consumers_last_empty_wait()
     {
         // Consumers wait up to 3 s on an empty queue: after the last message, the run must not count that wait.
-        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--wait-time", "3", "--url", Url(0), "--json", "--quiet"]);
-        var output = new StringWriter();
+        var output = await OutputOfSessionAsync(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--wait-time", "3", "--url", Url(0), "--json", "--quiet"], exitCode: 0);
 
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
-
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var elapsed = json.RootElement.GetProperty("elapsed_seconds").GetDouble();
         // Counting the last wait would make it about 4 s; a loaded machine may take a while to drain the last sends.
         elapsed.Should().BeLessThan(3.0);
@@ -480,15 +425,12 @@ public sealed class SideBySideTests : IAsyncLifetime
     {
         // Arrange: the original answers 200, sends times as numbers and has no GET /queues.
         await using var original = await OriginalDialectServer.StartAsync();
-        var options = LoadOptions.Parse(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", Url(0), "--url", original.Url.ToString(), "--json", "--quiet"]);
-        var output = new StringWriter();
 
         // Act
-        var exitCode = await Session.RunAsync(options, output, TextWriter.Null);
+        var output = await OutputOfSessionAsync(["cycle", "--duration", "1", "--producers", "2", "--consumers", "2", "--url", Url(0), "--url", original.Url.ToString(), "--json", "--quiet"], exitCode: 0);
 
         // Assert
-        exitCode.Should().Be(0, output.ToString());
-        using var json = JsonDocument.Parse(output.ToString());
+        using var json = JsonDocument.Parse(output);
         var runs = json.RootElement.GetProperty("runs").EnumerateArray().ToList();
         var (wonderq, theOriginal) = (runs[0].GetProperty("verification"), runs[1].GetProperty("verification"));
         wonderq.TryGetProperty("queue_size_after", out _).Should().BeTrue();
@@ -499,6 +441,15 @@ public sealed class SideBySideTests : IAsyncLifetime
             .And.Be(theOriginal.GetProperty("received").GetInt64());
         runs[1].GetProperty("errors").EnumerateObject().Should().BeEmpty();
         json.RootElement.GetProperty("side_by_side")[1].GetProperty("passed").GetBoolean().Should().BeTrue();
+    }
+
+    /// <summary>What a session run on <paramref name="args"/> wrote, once it ended with <paramref name="exitCode"/>.</summary>
+    private static async Task<string> OutputOfSessionAsync(string[] args, int exitCode)
+    {
+        var output = new StringWriter();
+
+        (await Session.RunAsync(LoadOptions.Parse(args), output, TextWriter.Null)).Should().Be(exitCode, output.ToString());
+        return output.ToString();
     }
 
     private string Url(int broker) => _brokers[broker].Url.ToString().TrimEnd('/');
