@@ -142,15 +142,7 @@ public sealed class RunPowerShellScriptTests : IDisposable
             [[ $1 == build ]] && echo "error CS0029: the build's own words" && exit 4
             touch '{started}'
             """);
-        try
-        {
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await script.Process.WaitForExitAsync(exited.Token);
-        }
-        finally
-        {
-            KillAll(script.Process.Id);
-        }
+        await WaitForExitThenKillAllAsync(script.Process);
 
         script.Process.ExitCode.Should().Be(4);
         File.Exists(started).Should().BeFalse();
@@ -166,15 +158,7 @@ public sealed class RunPowerShellScriptTests : IDisposable
             #!/usr/bin/env bash
             touch '{called}'
             """, null, ["--Storage:Sqlite:Path=elsewhere.db"], []);
-        try
-        {
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await script.Process.WaitForExitAsync(exited.Token);
-        }
-        finally
-        {
-            KillAll(script.Process.Id);
-        }
+        await WaitForExitThenKillAllAsync(script.Process);
 
         script.Process.ExitCode.Should().Be(2);
         File.Exists(called).Should().BeFalse("neither a build nor an app runs");

@@ -108,15 +108,7 @@ public sealed class RunScriptTests : IDisposable
             touch '{started}'
             """);
         var output = script.StandardOutput.ReadToEndAsync();
-        try
-        {
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await script.WaitForExitAsync(exited.Token);
-        }
-        finally
-        {
-            KillAll(script.Id);
-        }
+        await WaitForExitThenKillAllAsync(script);
 
         script.ExitCode.Should().Be(4);
         File.Exists(started).Should().BeFalse();
@@ -282,15 +274,7 @@ public sealed class RunScriptTests : IDisposable
             touch '{called}'
             """, null, ["--Storage:Sqlite:Path=elsewhere.db"], []);
         var errors = script.StandardError.ReadToEndAsync();
-        try
-        {
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await script.WaitForExitAsync(exited.Token);
-        }
-        finally
-        {
-            KillAll(script.Id);
-        }
+        await WaitForExitThenKillAllAsync(script);
 
         script.ExitCode.Should().Be(2);
         File.Exists(called).Should().BeFalse("neither a build nor an app runs");

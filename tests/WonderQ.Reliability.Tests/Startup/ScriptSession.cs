@@ -59,6 +59,20 @@ internal static class ScriptSession
         kill.WaitForExit();
     }
 
+    /// <summary>The script's exit, waited for up to 30 s; whatever its session still runs is killed then, even on a timeout.</summary>
+    public static async Task WaitForExitThenKillAllAsync(Process script)
+    {
+        try
+        {
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await script.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            KillAll(script.Id);
+        }
+    }
+
     /// <summary>Kills whatever the session still runs, so that a failed test leaves no process behind.</summary>
     public static void KillAll(int session)
     {
