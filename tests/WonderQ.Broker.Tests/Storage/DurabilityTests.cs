@@ -152,41 +152,22 @@ public sealed class DurabilityTests : IDisposable
     [Fact]
     public async Task Failed_reads_are_logged_with_a_stack_trace_once_and_then_counted_once_an_interval()
     {
-        var log = new CommitWriterLog(typeof(SqliteMessageStore));
-        await using var broker = new BrokerApplication(_database.Path);
-        await using var app = broker.WithLog(log);
-        using var client = app.CreateClient();
-        DeleteTheDatabaseFiles();
-
-        await FailReadsAsync(client, 3);
-
-        var withinTheInterval = log.Entries;
-        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
-        await FailReadsAsync(client, 1);
+        var logged = await LoggedAfterEachSpellOfFailedReadsAsync(TimeSpan.FromSeconds(10), 3, 1);
+        var (withinTheInterval, entries) = (logged[0], logged[1]);
 
         withinTheInterval.Should().ContainSingle().Which.Exception.Should().BeOfType<SqliteException>();
-        log.Entries.Should().HaveCount(2);
-        log.Entries[1].Exception.Should().BeNull("the trace was logged once in this spell of failures");
-        log.Entries[1].Message.Should().StartWith("A read of the message store failed: ")
+        entries.Should().HaveCount(2);
+        entries[1].Exception.Should().BeNull("the trace was logged once in this spell of failures");
+        entries[1].Message.Should().StartWith("A read of the message store failed: ")
             .And.EndWith("(2 more such failures since the last of these lines)");
     }
 
     [Fact]
     public async Task One_failed_read_counted_is_said_as_one_failure_and_a_line_with_none_counted_says_no_count()
     {
-        var log = new CommitWriterLog(typeof(SqliteMessageStore));
-        await using var broker = new BrokerApplication(_database.Path);
-        await using var app = broker.WithLog(log);
-        using var client = app.CreateClient();
-        DeleteTheDatabaseFiles();
+        var entries = (await LoggedAfterEachSpellOfFailedReadsAsync(TimeSpan.FromSeconds(10), 2, 1, 1))[^1];
 
-        await FailReadsAsync(client, 2);
-        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
-        await FailReadsAsync(client, 1);
-        broker.FakeClock.Advance(TimeSpan.FromSeconds(10));
-        await FailReadsAsync(client, 1);
-
-        log.Entries.Select(entry => entry.Message).Should().SatisfyRespectively(
+        entries.Select(entry => entry.Message).Should().SatisfyRespectively(
             first => first.Should().NotContain("more such"),
             second => second.Should().EndWith("(1 more such failure since the last of these lines)"),
             third => third.Should().NotContain("more such", "none was counted since the last line"));
@@ -199,20 +180,11 @@ public sealed class DurabilityTests : IDisposable
     [Fact]
     public async Task Failed_reads_counted_before_a_quiet_interval_are_said_with_the_next_failure_logged()
     {
-        var log = new CommitWriterLog(typeof(SqliteMessageStore));
-        await using var broker = new BrokerApplication(_database.Path);
-        await using var app = broker.WithLog(log);
-        using var client = app.CreateClient();
-        DeleteTheDatabaseFiles();
+        var entries = (await LoggedAfterEachSpellOfFailedReadsAsync(TimeSpan.FromMinutes(1), 3, 1))[^1];
 
-        await FailReadsAsync(client, 3);
-
-        broker.FakeClock.Advance(TimeSpan.FromMinutes(1));
-        await FailReadsAsync(client, 1);
-
-        log.Entries.Should().HaveCount(2);
-        log.Entries[1].Exception.Should().BeOfType<SqliteException>("a new spell of failures began");
-        log.Entries[1].Message.Should().EndWith("(2 more such failures since the last of these lines)");
+        entries.Should().HaveCount(2);
+        entries[1].Exception.Should().BeOfType<SqliteException>("a new spell of failures began");
+        entries[1].Message.Should().EndWith("(2 more such failures since the last of these lines)");
     }
 
     /// <summary>
@@ -559,7 +531,6 @@ public sealed class DurabilityTests : IDisposable
         }
     }
 
-    /// <summary>Reads that fail, each on a reader the pool has to open anew, as the file is gone.</summary>
     /// <summary>A backup taken as the docs say (<c>VACUUM INTO</c>), then renamed over the running broker's file.</summary>
     private async Task RenameABackupOverTheDatabaseAsync()
     {
@@ -575,12 +546,35 @@ public sealed class DurabilityTests : IDisposable
         File.Move(backup, _database.Path, overwrite: true);
     }
 
-    private static async Task FailReadsAsync(HttpClient client, int count)
+    /// <summary>
+    /// The store's log after each spell of failed reads (of <paramref name="reads"/> reads each, the clock moved on by
+    /// <paramref name="apart"/> between spells) on a broker whose database files were deleted: each read on a reader the
+    /// pool has to open anew, as the file is gone.
+    /// </summary>
+    private async Task<List<IReadOnlyList<LogEntry>>> LoggedAfterEachSpellOfFailedReadsAsync(TimeSpan apart, params int[] reads)
     {
-        for (var read = 0; read < count; read++)
+        var log = new CommitWriterLog(typeof(SqliteMessageStore));
+        await using var broker = new BrokerApplication(_database.Path);
+        await using var app = broker.WithLog(log);
+        using var client = app.CreateClient();
+        DeleteTheDatabaseFiles();
+        var logged = new List<IReadOnlyList<LogEntry>>();
+        foreach (var spell in reads)
         {
-            SqliteConnection.ClearAllPools();
-            (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            if (logged.Count > 0)
+            {
+                broker.FakeClock.Advance(apart);
+            }
+
+            for (var read = 0; read < spell; read++)
+            {
+                SqliteConnection.ClearAllPools();
+                (await client.GetAsync("/queues")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            }
+
+            logged.Add(log.Entries);
         }
+
+        return logged;
     }
 }
