@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Time.Testing;
 
 namespace WonderQ.UserApp.Tests.Infrastructure;
 
@@ -9,7 +8,7 @@ namespace WonderQ.UserApp.Tests.Infrastructure;
 /// time, and a test can still see that it was waited, and how long, by the clock's time when the next thing happens.
 /// The client's timeouts (10 s and more) run out only as far as those waits move the clock.
 /// </summary>
-public sealed class ShortWaitsClock() : FakeTimeProvider(DateTimeOffset.UtcNow)
+public sealed class ShortWaitsClock : TimerWatchingClock
 {
     public static readonly TimeSpan Longest = TimeSpan.FromSeconds(5);
 
@@ -18,14 +17,7 @@ public sealed class ShortWaitsClock() : FakeTimeProvider(DateTimeOffset.UtcNow)
     /// <summary>The waits set on this clock and passed at once, in the order they were set.</summary>
     public IReadOnlyCollection<TimeSpan> Waits => _waits;
 
-    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-    {
-        var timer = new PassingTimer(base.CreateTimer(callback, state, dueTime, period), this);
-        Set(dueTime);
-        return timer;
-    }
-
-    private void Set(TimeSpan dueTime)
+    protected override void Set(TimeSpan dueTime)
     {
         if (dueTime > TimeSpan.Zero && dueTime < Longest)
         {
@@ -33,20 +25,5 @@ public sealed class ShortWaitsClock() : FakeTimeProvider(DateTimeOffset.UtcNow)
             // Not on this thread: the timer's owner does not hold it yet, and its callback may reach for it.
             _ = Task.Run(() => Advance(dueTime));
         }
-    }
-
-    /// <summary>A cancellation's delay is set by changing a timer made to wait for ever.</summary>
-    private sealed class PassingTimer(ITimer timer, ShortWaitsClock clock) : ITimer
-    {
-        public bool Change(TimeSpan dueTime, TimeSpan period)
-        {
-            var changed = timer.Change(dueTime, period);
-            clock.Set(dueTime);
-            return changed;
-        }
-
-        public void Dispose() => timer.Dispose();
-
-        public ValueTask DisposeAsync() => timer.DisposeAsync();
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using WonderQ.Shared.Contracts;
 using WonderQ.UserApp.Listen;
 using WonderQ.UserApp.Tests.Infrastructure;
@@ -61,39 +60,18 @@ public sealed class ShutdownTests : UserAppTestBase
     /// A fake clock that says when a timer is set to the stop's grace: a stopping loop's acknowledgements are cancelled
     /// by a timer the stop sets from a callback, which may run a moment after the stop.
     /// </summary>
-    private sealed class GraceWatchingClock(TimeSpan grace) : FakeTimeProvider(DateTimeOffset.UtcNow)
+    private sealed class GraceWatchingClock(TimeSpan grace) : TimerWatchingClock
     {
         private readonly TaskCompletionSource _armed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task GraceArmed => _armed.Task;
 
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = new WatchedTimer(base.CreateTimer(callback, state, dueTime, period), this);
-            Set(dueTime);
-            return timer;
-        }
-
-        private void Set(TimeSpan dueTime)
+        protected override void Set(TimeSpan dueTime)
         {
             if (dueTime == grace)
             {
                 _armed.TrySetResult();
             }
-        }
-
-        private sealed class WatchedTimer(ITimer timer, GraceWatchingClock clock) : ITimer
-        {
-            public bool Change(TimeSpan dueTime, TimeSpan period)
-            {
-                var changed = timer.Change(dueTime, period);
-                clock.Set(dueTime);
-                return changed;
-            }
-
-            public void Dispose() => timer.Dispose();
-
-            public ValueTask DisposeAsync() => timer.DisposeAsync();
         }
     }
 }
