@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
@@ -428,9 +429,28 @@ public sealed class BrokerClient(
     {
         TimeoutRejectedException or TaskCanceledException => "it timed out",
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => "the connection was refused or reset",
-        HttpRequestException http => $"the request failed ({http.HttpRequestError})",
+        HttpRequestException http when WasReset(http) => "the connection was refused or reset",
+        HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http => $"the request failed ({http.HttpRequestError})",
         _ => "the request failed",
     };
+
+    /// <summary>
+    /// A connection reset once the request was under way (a broker killed mid-request, a proxy dropping it), which
+    /// HttpClient calls <see cref="HttpRequestError.Unknown"/> and explains only in its inner <see cref="SocketException"/>:
+    /// "the request failed (Unknown)" told the reader nothing.
+    /// </summary>
+    private static bool WasReset(Exception ex)
+    {
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static async Task<BrokerException> ToExceptionAsync(Uri? brokerUrl, bool keySent, HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -353,6 +353,23 @@ public class BrokerClientTests
     }
 
     [Fact]
+    public async Task A_connection_reset_before_the_answer_is_said_to_be_reset_not_an_unknown_failure()
+    {
+        // As a broker killed mid-request leaves it: the request is read, and the connection reset instead of answered.
+        await using var broker = await FlakyBroker.AnsweringAsync(context =>
+        {
+            context.Abort();
+            return Task.CompletedTask;
+        });
+        using var client = new TestBrokerClient(broker.Url, new Dictionary<string, string?> { ["Broker:MaxRetries"] = "0" });
+
+        var act = () => client.Client.ListQueuesAsync();
+
+        var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.Detail.Should().Contain("did not answer: the connection was refused or reset").And.NotContain("Unknown");
+    }
+
+    [Fact]
     public async Task A_send_whose_next_backoff_would_outlast_the_call_is_not_retried_and_is_not_said_to_be_stored()
     {
         // Every try refused, so none reached a broker; the first wait (four to eight seconds) reaches past the call's
