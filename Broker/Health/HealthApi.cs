@@ -19,6 +19,9 @@ public static class HealthApi
     public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> Check(
         IMessageStore store, IOptions<OutageOptions> outages, HttpContext context, CancellationToken cancellationToken)
     {
+        // A health answer is of this moment: a cache between the broker and its monitor must not keep one, as ASP.NET
+        // Core's own health checks ask (and as every other 503, from the exception handler, does).
+        context.Response.Headers.CacheControl = "no-store, no-cache";
         if (await store.PingAsync(cancellationToken) is not { } unhealthy)
         {
             return TypedResults.Ok(new HealthStatus("ok"));

@@ -95,6 +95,25 @@ public sealed class DurabilityTests : IDisposable
         health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the store it answers from is gone");
     }
 
+    [Fact]
+    public async Task The_health_check_s_answers_healthy_or_not_are_never_kept_by_a_cache()
+    {
+        await using var app = new BrokerApplication(_database.Path);
+        using var client = app.CreateClient();
+        using var healthy = await client.GetAsync("/healthz");
+        DeleteTheDatabaseFiles();
+
+        using var unhealthy = await client.GetAsync("/healthz");
+
+        foreach (var (answer, status) in new[] { (healthy, HttpStatusCode.OK), (unhealthy, HttpStatusCode.ServiceUnavailable) })
+        {
+            answer.StatusCode.Should().Be(status);
+            answer.Headers.CacheControl.Should().NotBeNull($"a monitor must not read a {(int)status} kept from before");
+            answer.Headers.CacheControl!.NoStore.Should().BeTrue();
+            answer.Headers.CacheControl.NoCache.Should().BeTrue();
+        }
+    }
+
     /// <summary>
     /// A read SQLite fails is answered as a failed write is: a 503 saying what is known of the cause, which a client
     /// retries, rather than a 500. Here a reader the pool has to open anew finds the file gone.
