@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -9,8 +10,9 @@ namespace WonderQ.Broker.Infrastructure;
 /// <summary>
 /// A small 2xx JSON answer (a send's id, a delete's success), written in one go. <c>TypedResults.Ok</c> and
 /// <c>Created</c> resolve a logger from the request's services, which makes a DI scope for the request, and serialize
-/// through an async writer, on the path of every send and delete (docs/performance-journal.md, 2026-12-05). Only for
-/// answers of a few bytes, as the whole answer is buffered before it is sent.
+/// through an async writer, on the path of every send and delete (docs/performance-journal.md, 2026-12-05). Buffered
+/// whole, it goes out with its <c>Content-Length</c>, not in HTTP/1.1 chunks whose framing both ends would spend on
+/// a few bytes; so only for answers of a few bytes.
 /// </summary>
 public abstract class JsonAnswer<T>(int statusCode, T value) : IResult, IStatusCodeHttpResult, IValueHttpResult, IValueHttpResult<T>
 {
@@ -28,8 +30,9 @@ public abstract class JsonAnswer<T>(int statusCode, T value) : IResult, IStatusC
         var response = httpContext.Response;
         response.StatusCode = statusCode;
         response.ContentType = "application/json; charset=utf-8";
-        using var writer = new Utf8JsonWriter(response.BodyWriter);
-        JsonSerializer.Serialize(writer, value, _typeInfo);
+        var body = JsonSerializer.SerializeToUtf8Bytes(value, _typeInfo);
+        response.ContentLength = body.Length;
+        response.BodyWriter.Write(body);
         return Task.CompletedTask;
     }
 
