@@ -17,6 +17,8 @@ public static class StatusDetails
 
     private const string HttpUnprocessable = "https://tools.ietf.org/html/rfc9110#section-15.5.21";
 
+    private const string TooManyRequests = "https://tools.ietf.org/html/rfc6585#section-4";
+
     /// <summary>
     /// Gives the bare status answers the framework makes itself (no such route, wrong method, wrong content type, a
     /// body Kestrel cut off at its size limit or could not read) a detail a person can act on.
@@ -47,6 +49,13 @@ public static class StatusDetails
         if (problem.Status == StatusCodes.Status422UnprocessableEntity && problem.Type == WebDavUnprocessable)
         {
             problem.Type = HttpUnprocessable;
+        }
+
+        // ASP.NET Core links a status's RFC for every problem status but 429, which HTTP's core RFC does not define; the
+        // UserApp's caps answer it, and a client that reads types should find one there too.
+        if (problem.Status == StatusCodes.Status429TooManyRequests)
+        {
+            problem.Type ??= TooManyRequests;
         }
 
         if (problem.Detail is null && problem.Status is StatusCodes.Status408RequestTimeout or StatusCodes.Status413PayloadTooLarge

@@ -50,7 +50,9 @@ public sealed class DispatchCapTests
             // Assert: refused with the setting named, and nothing asked of the broker for it.
             refused.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
             refused.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-            (await refused.Content.ReadAsStringAsync()).Should().Contain("maximum of 5 at once (UserApp:MaxDispatchingMessages)");
+            var text = await refused.Content.ReadAsStringAsync();
+            text.Should().Contain("maximum of 5 at once (UserApp:MaxDispatchingMessages)");
+            text.Should().Contain("\"type\":\"https://tools.ietf.org/html/rfc6585#section-4\"", "a 429 links its RFC as every other problem does");
             Volatile.Read(ref finds).Should().Be(1, "the refused dispatch did not look its queue up, nor create it");
         }
 

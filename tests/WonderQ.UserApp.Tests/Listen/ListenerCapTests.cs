@@ -29,7 +29,9 @@ public sealed class ListenerCapTests : UserAppTestBase
         {
             refused.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
             refused.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-            (await refused.Content.ReadAsStringAsync()).Should().Contain("maximum of 2 listener loops (UserApp:MaxListeners)");
+            var text = await refused.Content.ReadAsStringAsync();
+            text.Should().Contain("maximum of 2 listener loops (UserApp:MaxListeners)");
+            text.Should().Contain("\"type\":\"https://tools.ietf.org/html/rfc6585#section-4\"", "a 429 links its RFC as every other problem does");
         }
 
         (await ListenAsync("first")).Should().Be(HttpStatusCode.OK, "a queue's own loop is still found at the cap");
