@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 
 namespace WonderQ.Shared.Web;
 
@@ -12,10 +13,14 @@ public static class HeadRequests
 {
     /// <summary>
     /// Marks a GET that is not safe: it changes something (a consume claims messages, a listen starts a loop). A HEAD
-    /// must change nothing, so a HEAD of such an endpoint is a 405 with its <c>Allow</c> instead of a run of the GET.
+    /// must change nothing, so a HEAD of such an endpoint is a 405 with its <c>Allow</c> instead of a run of the GET;
+    /// and another origin's page is refused it with a 403 (<see cref="RefuseOtherOrigins"/>), which its OpenAPI
+    /// operation declares.
     /// </summary>
     public static TBuilder RefusesHead<TBuilder>(this TBuilder builder)
-        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(UnsafeGet.Instance);
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(
+            UnsafeGet.Instance,
+            new ProducesResponseTypeMetadata(StatusCodes.Status403Forbidden, typeof(ProblemDetails), ["application/problem+json"]));
 
     /// <summary>Before routing: a HEAD gets no body, whatever writes one, and is routed as a GET.</summary>
     internal static Task RouteAsGet(HttpContext context, RequestDelegate next)

@@ -119,6 +119,22 @@ public sealed class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBrok
         empty.StatusCode.Should().Be(HttpStatusCode.BadRequest);
     }
 
+    [Fact]
+    public async Task The_403_a_consume_from_another_origin_s_page_gets_is_declared_as_the_problem_it_is()
+    {
+        var document = await DocumentAsync();
+        var queue = await _client.CreateQueueAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/messages/consume?queue_id={queue.Id}&wait_time=0");
+        request.Headers.Add("Sec-Fetch-Site", "cross-site");
+
+        using var response = await _client.SendAsync(request);
+
+        await response.ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        document.GetProperty("paths").GetProperty("/messages/consume").GetProperty("get").GetProperty("responses")
+            .TryGetProperty("403", out var declared).Should().BeTrue("a generated client should know the answer it can get");
+        declared.GetProperty("content").TryGetProperty("application/problem+json", out _).Should().BeTrue();
+    }
+
     [Theory]
     [InlineData("/queues/{queue}/messages", "get")]
     [InlineData("/queues/{queue}", "delete")]
