@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Options;
 using Polly.Timeout;
 using WonderQ.Shared.Client;
 using WonderQ.Shared.Web;
@@ -12,7 +13,8 @@ namespace WonderQ.DevTool.Infrastructure;
 /// hangs), or answered, and never a request its caller gave up on. It is the DevTool's only log of an unreachable
 /// broker: the exception handler leaves those to it (<see cref="BrokerReachability.Logs"/>).
 /// </summary>
-public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogger<BrokerReachabilityLog> logger) : DelegatingHandler
+public sealed class BrokerReachabilityLog(
+    BrokerReachability reachability, IOptions<BrokerClientOptions> options, ILogger<BrokerReachabilityLog> logger) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -21,7 +23,7 @@ public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogg
             var response = await base.SendAsync(request, cancellationToken);
             if (reachability.MarkReachable())
             {
-                logger.LogInformation("The broker at {Url} answers again.", request.RequestUri?.GetLeftPart(UriPartial.Authority));
+                logger.LogInformation("The broker at {Url} answers again.", options.Value.BaseAddress);
             }
 
             return response;
@@ -31,7 +33,7 @@ public sealed class BrokerReachabilityLog(BrokerReachability reachability, ILogg
             if (reachability.MarkUnreachable())
             {
                 logger.LogWarning("The broker at {Url} is unreachable ({Reason}); the dashboard shows a banner until it answers.",
-                    request.RequestUri?.GetLeftPart(UriPartial.Authority),
+                    options.Value.BaseAddress,
                     ex is TimeoutRejectedException timeout
                         ? $"no answer within {timeout.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s"
                         // HttpClient's message may quote what the server sent ("Received an invalid header name: '…'").

@@ -11,6 +11,12 @@ public sealed class BrokerClientOptions : IValidatableObject
     [Required(ErrorMessage = "Broker:Url is required.")]
     public Uri Url { get; set; } = new("http://localhost:3213");
 
+    /// <summary>
+    /// <see cref="Url"/> ending in a slash, as the client calls it and names it in what it says: relative paths resolve
+    /// under the base's last slash, and a broker behind a prefix (http://host/wq) would lose it.
+    /// </summary>
+    public Uri BaseAddress => Url.AbsolutePath.EndsWith('/') ? Url : new Uri(Url.AbsoluteUri + "/");
+
     /// <summary>Sent as <c>Authorization: Bearer</c> when set, for a broker that requires API keys.</summary>
     public string? ApiKey { get; set; }
 

@@ -70,8 +70,7 @@ public static class BrokerClientServiceCollectionExtensions
         var builder = services.AddHttpClient<BrokerClient>((sp, http) =>
         {
             var options = sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
-            // Relative paths resolve under the base's last slash: a broker behind a prefix (http://host/wq) would lose it.
-            http.BaseAddress = options.Url.AbsolutePath.EndsWith('/') ? options.Url : new Uri(options.Url.AbsoluteUri + "/");
+            http.BaseAddress = options.BaseAddress;
             // BrokerClient bounds each call itself, by the call's own wait: one timeout for every call could not be.
             http.Timeout = Timeout.InfiniteTimeSpan;
             // So that a DevTool or UserApp at this Broker:Url (itself, even) says so rather than answer as it would.

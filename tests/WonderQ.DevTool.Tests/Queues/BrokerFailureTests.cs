@@ -372,8 +372,8 @@ public sealed class BrokerFailureTests
 
         answered.StatusCode.Should().Be(HttpStatusCode.OK);
         logs.Lines.Should().SatisfyRespectively(
-            unreachable => unreachable.Should().StartWith("Warning: The broker at http://localhost is unreachable (no answer within 0.2 s)"),
-            back => back.Should().Be("Information: The broker at http://localhost answers again."));
+            unreachable => unreachable.Should().StartWith("Warning: The broker at http://localhost/ is unreachable (no answer within 0.2 s)"),
+            back => back.Should().Be("Information: The broker at http://localhost/ answers again."));
     }
 
     [Fact]
@@ -396,7 +396,7 @@ public sealed class BrokerFailureTests
         }
 
         logs.Lines.Should().ContainSingle()
-            .Which.Should().StartWith($"Warning: The broker at {url.TrimEnd('/')} is unreachable");
+            .Which.Should().StartWith($"Warning: The broker at {url} is unreachable");
     }
 
     [Fact]
