@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -72,7 +73,16 @@ public static class ApiKeyAuthentication
             {
                 operation.Security = [requirement];
                 operation.Responses ??= new OpenApiResponses();
-                operation.Responses["401"] = new OpenApiResponse { Description = "No API key, or not one of the broker's." };
+                // A response without content says it has no body: a validating proxy or a generated client would
+                // refuse the problem the refusal writes (UseApiKeys), as it would an answer of an undeclared status.
+                operation.Responses["401"] = new OpenApiResponse
+                {
+                    Description = "No API key, or not one of the broker's.",
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference(nameof(ProblemDetails), document) },
+                    },
+                };
             }
         }
 

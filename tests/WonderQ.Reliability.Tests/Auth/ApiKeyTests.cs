@@ -160,6 +160,41 @@ public sealed class ApiKeyTests(AuthenticatedBroker broker) : IClassFixture<Auth
         }
     }
 
+    /// <summary>
+    /// A response declared without content says it has no body: a validating proxy or a generated client reading the
+    /// document refuses the problem the 401 carries.
+    /// </summary>
+    [Fact]
+    public async Task OpenApi_document_declares_the_401_as_the_problem_it_is()
+    {
+        // Arrange
+        using var client = broker.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AuthenticatedBroker.Key);
+        using var keyless = broker.CreateClient();
+        using var refused = await keyless.GetAsync("/queues");
+        var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+
+        // Act
+        var document = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json")).RootElement;
+
+        // Assert
+        refused.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        foreach (var path in document.GetProperty("paths").EnumerateObject().Where(p => p.Name != "/healthz"))
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var declared = operation.Value.GetProperty("responses").GetProperty("401");
+                declared.TryGetProperty("content", out var content).Should().BeTrue($"{operation.Name} {path.Name} answers a 401 with a body");
+                content.EnumerateObject().Select(c => c.Name).Should().Equal(["application/problem+json"], $"{operation.Name} {path.Name}");
+                var reference = content.GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString()!;
+                var schema = schemas.GetProperty(reference.Split('/')[^1]);
+                schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Should()
+                    .Contain(problem.EnumerateObject().Select(p => p.Name), $"{operation.Name} {path.Name}: the members the 401 carries");
+            }
+        }
+    }
+
     [Fact]
     public async Task Unauthorized_answer_is_problem_json_even_when_the_client_accepts_only_html()
     {
