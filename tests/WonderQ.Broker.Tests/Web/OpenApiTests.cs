@@ -8,7 +8,7 @@ namespace WonderQ.Broker.Tests.Web;
 /// The broker's OpenAPI document as a client generator or a validating proxy reads it: what it says of a request and
 /// of an answer is what the broker does.
 /// </summary>
-public sealed class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public sealed partial class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private readonly HttpClient _client = broker.Client;
 
@@ -150,6 +150,40 @@ public sealed class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBrok
             Regex.IsMatch(segment, pattern, RegexOptions.ECMAScript).Should().Be(valid, segment);
         }
     }
+
+    /// <summary>
+    /// The README's Broker API table is what a reader checks a client against, and the document what a generator
+    /// builds one from: each operation's statuses, success and error, are the same in both.
+    /// </summary>
+    [Fact]
+    public async Task Each_operation_declares_the_statuses_the_readme_s_table_gives_it()
+    {
+        var paths = (await DocumentAsync()).GetProperty("paths");
+        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        var table = readme[readme.IndexOf("## Broker API", StringComparison.Ordinal)..];
+        table = table[..table.IndexOf("\n\n", table.IndexOf("| method & path", StringComparison.Ordinal), StringComparison.Ordinal)];
+
+        var rows = ReadmeRow().Matches(table);
+        rows.Should().HaveCount(paths.EnumerateObject().Sum(p => p.Value.EnumerateObject().Count()), "a row for each operation");
+        foreach (Match row in rows)
+        {
+            var (method, path) = (row.Groups["method"].Value, row.Groups["path"].Value);
+            var readmeStatuses = ReadmeStatus().Matches(row.Groups["success"].Value + " " + row.Groups["errors"].Value)
+                .Select(m => m.Value).ToHashSet();
+            var declared = paths.GetProperty(path).GetProperty(method.ToLowerInvariant()).GetProperty("responses")
+                .EnumerateObject().Select(r => r.Name);
+
+            declared.Should().BeEquivalentTo(readmeStatuses, $"{method} {path}");
+        }
+    }
+
+    /// <summary>A row of the table: its method and path, and its success and errors columns.</summary>
+    [GeneratedRegex(@"^\| `(?<method>[A-Z]+) (?<path>[^`]+)`[^|]*\|[^|]*\|(?<success>[^|]*)\|(?<errors>[^|]*)\|$", RegexOptions.Multiline)]
+    private static partial Regex ReadmeRow();
+
+    /// <summary>A status: three digits standing alone, not part of a figure such as 10,000 or 0.25.</summary>
+    [GeneratedRegex(@"(?<![\w.]|[0-9],)[1-5][0-9]{2}(?![\w.]|,[0-9])")]
+    private static partial Regex ReadmeStatus();
 
     private static JsonElement Resolve(JsonElement document, JsonElement schema) =>
         schema.TryGetProperty("$ref", out var reference)
