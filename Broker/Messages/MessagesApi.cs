@@ -34,7 +34,8 @@ public static class MessagesApi
                 SendMessage(context.Request, sendBody, store, sendValidator, limits, cancellationToken))
             .Accepts<SendMessageRequest>("application/json")
             .WithMetadata(new SkipStatusCodePagesAttribute()).ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            // A body sent slower than Kestrel:Limits:MinRequestBodyDataRate is cut off with a 408 problem, as one too large is a 413.
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status408RequestTimeout).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Send a message; answered once it is durably committed");
 
