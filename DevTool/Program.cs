@@ -47,6 +47,7 @@ public class Program
             client.MaxRetries = 1;
         });
         services.AddBrokerClient(client => client.AddHttpMessageHandler<BrokerReachabilityLog>());
+        services.AddOpenApi(options => options.AddWonderQConventions());
 
         var app = builder.Build().ValidateSettings();
 
@@ -62,6 +63,7 @@ public class Program
         app.MapDashboardSettings();
         app.MapQueues();
         app.MapMessages();
+        app.MapOpenApi("/openapi/v1.json");
         return app;
     }
 }

@@ -51,7 +51,7 @@ public static class DashboardSettingsApi
         var limits = routes.ServiceProvider.GetRequiredService<IOptions<LimitsOptions>>();
         routes.MapGet("/dashboard/settings", () => TypedResults.Json(
                 DashboardSettings.From(settings.Value, broker.Value, limits.Value), DashboardJsonContext.Default.DashboardSettings))
-            .WithTags("Dashboard")
+            .WithTags("Dashboard").Produces<DashboardSettings>()
             .WithSummary("The page's refresh interval, request timeout, staleness threshold, body preview length, queue rows and input limits");
         return routes;
     }

@@ -20,13 +20,20 @@ public static class QueuesApi
     {
         var group = routes.MapGroup("/queues").WithTags("Queues");
 
-        group.MapGet("/", ListQueues)
+        // Every call reaches the broker: one that is down or busy is a 503, one answering as no broker should a 502.
+        group.MapGet("/", ListQueues).ProducesBrokerProblems()
             .WithSummary("Every queue with its message counts");
-        group.MapGet("/{queue}", PeekMessages).WithValidation<PeekQuery>()
+        group.MapGet("/{queue}", PeekMessages).WithValidation<PeekQuery>().ProducesProblem(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status304NotModified).ProducesBrokerProblems()
             .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
-        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>()
+        // A body sent slower than Kestrel:Limits:MinRequestBodyDataRate is cut off with a 408 problem, as one too large is a 413.
+        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status408RequestTimeout)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesBrokerProblems()
             .WithSummary("Create a queue");
-        group.MapDelete("/{queue}", DeleteQueue).WithValidation<QueueRoute>()
+        group.MapDelete("/{queue}", DeleteQueue).WithValidation<QueueRoute>().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesBrokerProblems()
             .WithSummary("Delete a queue and all its messages");
         return group;
     }

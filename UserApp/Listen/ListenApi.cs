@@ -15,8 +15,8 @@ public static class ListenApi
         var listen = routes.MapGroup("/listen").WithTags("Listen");
         // A GET, as SPEC has it, but not safe: it starts a loop, and a HEAD must start none.
         listen.MapGet("/", Listen).WithValidation<ConsumeQuery>().RefusesHead()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesBrokerProblems()
             .WithSummary("Start a background loop that consumes a queue and logs each message to stdout");
         listen.MapDelete("/", StopListening).WithValidation<ListenerQuery>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Stop a queue's listener loop");

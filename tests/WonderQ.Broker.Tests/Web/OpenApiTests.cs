@@ -8,7 +8,7 @@ namespace WonderQ.Broker.Tests.Web;
 /// The broker's OpenAPI document as a client generator or a validating proxy reads it: what it says of a request and
 /// of an answer is what the broker does.
 /// </summary>
-public sealed partial class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBroker>
+public sealed class OpenApiTests(SharedBroker broker) : IClassFixture<SharedBroker>
 {
     private readonly HttpClient _client = broker.Client;
 
@@ -159,31 +159,17 @@ public sealed partial class OpenApiTests(SharedBroker broker) : IClassFixture<Sh
     public async Task Each_operation_declares_the_statuses_the_readme_s_table_gives_it()
     {
         var paths = (await DocumentAsync()).GetProperty("paths");
-        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
-        var table = readme[readme.IndexOf("## Broker API", StringComparison.Ordinal)..];
-        table = table[..table.IndexOf("\n\n", table.IndexOf("| method & path", StringComparison.Ordinal), StringComparison.Ordinal)];
 
-        var rows = ReadmeRow().Matches(table);
+        var rows = ReadmeApiTable.Read("## Broker API");
+
         rows.Should().HaveCount(paths.EnumerateObject().Sum(p => p.Value.EnumerateObject().Count()), "a row for each operation");
-        foreach (Match row in rows)
+        foreach (var row in rows)
         {
-            var (method, path) = (row.Groups["method"].Value, row.Groups["path"].Value);
-            var readmeStatuses = ReadmeStatus().Matches(row.Groups["success"].Value + " " + row.Groups["errors"].Value)
-                .Select(m => m.Value).ToHashSet();
-            var declared = paths.GetProperty(path).GetProperty(method.ToLowerInvariant()).GetProperty("responses")
+            var declared = paths.GetProperty(row.Path).GetProperty(row.Method.ToLowerInvariant()).GetProperty("responses")
                 .EnumerateObject().Select(r => r.Name);
-
-            declared.Should().BeEquivalentTo(readmeStatuses, $"{method} {path}");
+            declared.Should().BeEquivalentTo(row.Statuses, $"{row.Method} {row.Path}");
         }
     }
-
-    /// <summary>A row of the table: its method and path, and its success and errors columns.</summary>
-    [GeneratedRegex(@"^\| `(?<method>[A-Z]+) (?<path>[^`]+)`[^|]*\|[^|]*\|(?<success>[^|]*)\|(?<errors>[^|]*)\|$", RegexOptions.Multiline)]
-    private static partial Regex ReadmeRow();
-
-    /// <summary>A status: three digits standing alone, not part of a figure such as 10,000 or 0.25.</summary>
-    [GeneratedRegex(@"(?<![\w.]|[0-9],)[1-5][0-9]{2}(?![\w.]|,[0-9])")]
-    private static partial Regex ReadmeStatus();
 
     private static JsonElement Resolve(JsonElement document, JsonElement schema) =>
         schema.TryGetProperty("$ref", out var reference)
