@@ -131,7 +131,7 @@ public static class BrokerClientServiceCollectionExtensions
                         : NextDelay(args.Outcome, args.Context, args.AttemptNumber, options, time)),
                     OnRetry = async args =>
                     {
-                        retryLog?.Retrying(options.Url, BrokerClient.Describe(args.Outcome), options.MaxRetries);
+                        retryLog?.Retrying(options.BaseAddress, BrokerClient.Describe(args.Outcome), options.MaxRetries);
                         if (args.Context.GetRequestMessage() is { } request
                             && request.Options.TryGetValue(BrokerClient.CallNoteKey, out var note)
                             && await MayHaveBeenHandledAsync(args.Outcome, args.Context.CancellationToken))

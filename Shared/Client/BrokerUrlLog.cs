@@ -12,7 +12,7 @@ internal sealed class BrokerUrlLog(IOptions<BrokerClientOptions> options, ILogge
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        logger.LogInformation("Using the broker at {BrokerUrl}", options.Value.Url);
+        logger.LogInformation("Using the broker at {BrokerUrl}", options.Value.BaseAddress);
         return Task.CompletedTask;
     }
 

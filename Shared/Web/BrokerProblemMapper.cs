@@ -13,7 +13,7 @@ namespace WonderQ.Shared.Web;
 /// </summary>
 public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : IProblemMapper
 {
-    private Uri BrokerUrl => broker.Value.Url;
+    private Uri BrokerUrl => broker.Value.BaseAddress;
 
     public ProblemDetails? Describe(Exception exception)
     {

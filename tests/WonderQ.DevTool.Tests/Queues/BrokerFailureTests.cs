@@ -377,6 +377,21 @@ public sealed class BrokerFailureTests
     }
 
     [Fact]
+    public async Task A_broker_behind_a_path_is_named_with_it_in_the_503_and_in_the_log()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}/wq";
+        var logs = new LogLines(typeof(BrokerReachabilityLog));
+        await using var devTool = new DevToolApplication(brokerHandler: null, url, builder => builder.ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var client = devTool.CreateClient();
+
+        using var response = await client.GetAsync("/queues");
+
+        // As the client calls it: a trailing slash keeps the path when request paths resolve against it.
+        await ProblemAssertions.ShouldBeProblemAsync(response, HttpStatusCode.ServiceUnavailable, $"The broker at {url}/ is unreachable");
+        logs.Lines.Should().ContainSingle().Which.Should().StartWith($"Warning: The broker at {url}/ is unreachable");
+    }
+
+    [Fact]
     public async Task A_broker_that_is_down_is_logged_once_however_often_the_dashboard_polls()
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}/";
