@@ -7,6 +7,7 @@ using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.Telemetry;
 using Polly.Timeout;
 using WonderQ.Shared.Validation;
 using WonderQ.Shared.Web;
@@ -100,6 +101,13 @@ public static class BrokerClientServiceCollectionExtensions
             var time = context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
             var retryLog = context.ServiceProvider.GetService<BrokerRetryLog>();
             pipeline.TimeProvider = time;
+            // Polly logs every try it retries as a warning. The client says itself, once an outage, that it is retrying
+            // (BrokerRetryLog), and each call that fails for good reaches its caller: an app embedding it should not need
+            // Logging:LogLevel:Polly, as the WonderQ apps set it, to keep its log readable while a broker restarts.
+            if (context.ServiceProvider.GetService<IOptions<TelemetryOptions>>() is { } telemetry)
+            {
+                pipeline.ConfigureTelemetry(new TelemetryOptions(telemetry.Value) { SeverityProvider = _ => ResilienceEventSeverity.Debug });
+            }
 
             pipeline.AddTimeout(new TimeoutStrategyOptions
             {

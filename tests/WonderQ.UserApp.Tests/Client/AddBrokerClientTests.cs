@@ -55,6 +55,39 @@ public sealed class AddBrokerClientTests
         second.Should().BeSameAs(first);
     }
 
+    /// <summary>
+    /// Polly's telemetry warns of every try it retries. A broker restarting or busy for a moment is ridden out within
+    /// one call's retries, and an app embedding the client, with no log settings for Polly, should not log a warning
+    /// for each; the retries are there at Debug, and a call that fails for good reaches its caller.
+    /// </summary>
+    [Fact]
+    public async Task A_busy_spell_ridden_out_by_retries_logs_no_warning_and_each_retry_at_debug()
+    {
+        await using var broker = await FlakyBroker.FailingThenOkAsync(StatusCodes.Status503ServiceUnavailable, failures: 3, "[]");
+        var shown = new LogCollector(LogLevel.Information);
+        var debug = new LogCollector(LogLevel.Debug);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Broker:Url"] = broker.Url.ToString(),
+            ["Broker:RetryBaseDelay"] = "00:00:00.001",
+        });
+        builder.Logging.AddProvider(shown).AddProvider(debug).SetMinimumLevel(LogLevel.Debug);
+        builder.Services.AddBrokerClient();
+        using var host = builder.Build();
+
+        (await host.Services.GetRequiredService<BrokerClient>().ListQueuesAsync()).Should().BeEmpty();
+
+        broker.Attempts.Should().Be(4);
+        // HttpClient's own lines of each request are the app's to keep or not (System.Net.Http.HttpClient); Polly's are
+        // the retries' telemetry.
+        shown.Lines.Where(IsPolly).Should().BeEmpty("an app's log at its usual level says nothing of a spell the retries rode out");
+        debug.Lines.Where(l => IsPolly(l) && l.Contains("EventName: 'OnRetry'", StringComparison.Ordinal)).Should().HaveCount(3);
+
+        static bool IsPolly(string line) =>
+            line.StartsWith("Execution attempt.", StringComparison.Ordinal) || line.StartsWith("Resilience event occurred.", StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_second_call_with_handlers_of_its_own_says_they_would_not_be_outside_the_pipeline()
     {
