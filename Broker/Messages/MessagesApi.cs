@@ -34,9 +34,7 @@ public static class MessagesApi
                 SendMessage(context.Request, sendBody, store, sendValidator, limits, cancellationToken))
             .Accepts<SendMessageRequest>("application/json")
             .WithMetadata(new SkipStatusCodePagesAttribute()).ProducesValidationProblem()
-            // A body sent slower than Kestrel:Limits:MinRequestBodyDataRate is cut off with a 408 problem, as one too large is a 413.
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status408RequestTimeout).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesBodyProblems().ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Send a message; answered once it is durably committed");
 
         // Whatever a consume's request allocated waits with it, thousands of times over with many consumers parked. It

@@ -17,10 +17,8 @@ public static class QueuesApi
     {
         var group = routes.MapGroup("/queues").WithTags("Queues");
 
-        // A body sent slower than Kestrel:Limits:MinRequestBodyDataRate is cut off with a 408 problem, as one too large is a 413.
         group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status408RequestTimeout)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesBodyProblems()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Create a queue");
         group.MapGet("/find", FindQueue).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)

@@ -14,8 +14,7 @@ public static class MessagesApi
         var group = routes.MapGroup("/messages").WithTags("Messages");
 
         group.MapPost("/", SendMessage).WithValidation<SendMessageRequest>().ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status408RequestTimeout).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesBrokerProblems()
+            .ProducesBodyProblems().ProducesBrokerProblems()
             .WithSummary("Send a test message to a queue");
         return group;
     }

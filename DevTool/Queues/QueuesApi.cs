@@ -26,11 +26,8 @@ public static class QueuesApi
         group.MapGet("/{queue}", PeekMessages).WithValidation<PeekQuery>().ProducesProblem(StatusCodes.Status404NotFound)
             .Produces(StatusCodes.Status304NotModified).ProducesBrokerProblems()
             .WithSummary("The oldest messages of a queue, in flight or not, without claiming them");
-        // A body sent slower than Kestrel:Limits:MinRequestBodyDataRate is cut off with a 408 problem, as one too large is a 413.
-        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status408RequestTimeout)
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesBrokerProblems()
+        group.MapPost("/", CreateQueue).WithValidation<CreateQueueRequest>().ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesBodyProblems().ProducesBrokerProblems()
             .WithSummary("Create a queue");
         group.MapDelete("/{queue}", DeleteQueue).WithValidation<QueueRoute>().ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesBrokerProblems()

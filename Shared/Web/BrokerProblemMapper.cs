@@ -82,13 +82,3 @@ public sealed class BrokerProblemMapper(IOptions<BrokerClientOptions> broker) : 
         return problem;
     }
 }
-
-public static class BrokerProblemEndpoints
-{
-    /// <summary>
-    /// Declares what <see cref="BrokerProblemMapper"/> makes of a broker call that failed, for an endpoint that makes one:
-    /// a 503 for a broker down or busy, a 502 for one answering badly or refusing this app.
-    /// </summary>
-    public static RouteHandlerBuilder ProducesBrokerProblems(this RouteHandlerBuilder builder) =>
-        builder.ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-}

@@ -16,10 +16,8 @@ public static class DispatchApi
     {
         var group = routes.MapGroup("/dispatch").WithTags("Dispatch");
 
-        // A body sent slower than Kestrel:Limits:MinRequestBodyDataRate is cut off with a 408 problem, as one too large is a 413.
         group.MapPost("/", Dispatch).WithValidation<DispatchRequest>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status408RequestTimeout).ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesBodyProblems()
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesBrokerProblems()
             .WithSummary("Send one message, or stub messages, to a queue, creating a queue named for the first time");
