@@ -428,8 +428,7 @@ public sealed class BrokerClient(
     private static string Describe(Exception ex) => ex switch
     {
         TimeoutRejectedException or TaskCanceledException => "it timed out",
-        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => "the connection was refused or reset",
-        HttpRequestException http when WasReset(http) => "the connection was refused or reset",
+        HttpRequestException http when http.HttpRequestError == HttpRequestError.ConnectionError || WasReset(http) => "the connection was refused or reset",
         HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http => $"the request failed ({http.HttpRequestError})",
         _ => "the request failed",
     };

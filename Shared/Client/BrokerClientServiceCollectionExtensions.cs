@@ -101,13 +101,11 @@ public static class BrokerClientServiceCollectionExtensions
             var time = context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System;
             var retryLog = context.ServiceProvider.GetService<BrokerRetryLog>();
             pipeline.TimeProvider = time;
-            // Polly logs every try it retries as a warning. The client says itself, once an outage, that it is retrying
-            // (BrokerRetryLog), and each call that fails for good reaches its caller: an app embedding it should not need
-            // Logging:LogLevel:Polly, as the WonderQ apps set it, to keep its log readable while a broker restarts.
-            if (context.ServiceProvider.GetService<IOptions<TelemetryOptions>>() is { } telemetry)
-            {
-                pipeline.ConfigureTelemetry(new TelemetryOptions(telemetry.Value) { SeverityProvider = _ => ResilienceEventSeverity.Debug });
-            }
+            // Polly logs every try it retries as a warning. Each call that fails for good reaches its caller, and the
+            // WonderQ apps say once an outage that the broker is not answering (BrokerRetryLog, the DevTool's reachability
+            // log): an app embedding the client should not have its log filled while a broker restarts.
+            var telemetry = context.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+            pipeline.ConfigureTelemetry(new TelemetryOptions(telemetry) { SeverityProvider = _ => ResilienceEventSeverity.Debug });
 
             pipeline.AddTimeout(new TimeoutStrategyOptions
             {
