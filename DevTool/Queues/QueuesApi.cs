@@ -20,7 +20,6 @@ public static class QueuesApi
     {
         var group = routes.MapGroup("/queues").WithTags("Queues");
 
-        // Every call reaches the broker: one that is down or busy is a 503, one answering as no broker should a 502.
         group.MapGet("/", ListQueues).ProducesBrokerProblems()
             .WithSummary("Every queue with its message counts");
         group.MapGet("/{queue}", PeekMessages).WithValidation<PeekQuery>().ProducesProblem(StatusCodes.Status404NotFound)
