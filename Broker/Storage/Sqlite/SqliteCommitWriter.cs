@@ -278,6 +278,11 @@ internal sealed class SqliteCommitWriter : BackgroundService
                 operation.Fail(unavailable);
             }
 
+            if (failure.MayHaveCommitted)
+            {
+                LookAgain(batch);
+            }
+
             return;
         }
 
@@ -286,6 +291,8 @@ internal sealed class SqliteCommitWriter : BackgroundService
             // A claim or delete still commits into a deleted file, which is no sign that commits work again.
             _failures.Succeeded(wrote: commands.TotalChanges != changesBefore && _database.IsInPlace);
         }
+
+        GiveBackRanOutClaims(batch);
 
         // Committed: what the answers and wake-ups set off is no reason for this thread, which every write needs, to end.
         foreach (var operation in batch)
@@ -307,14 +314,7 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
         foreach (var (queueId, count) in _unclaimed)
         {
-            try
-            {
-                _activity.OnPublished(queueId, count);
-            }
-            catch (Exception ex)
-            {
-                _logger.LogError(ex, "Waking the consumers of queue {QueueId} failed", queueId);
-            }
+            WakeConsumers(queueId, count);
         }
     }
 
@@ -358,6 +358,68 @@ internal sealed class SqliteCommitWriter : BackgroundService
             if (claimed < count)
             {
                 _unclaimed.Add((queueId, count - claimed));
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a batch that may have committed all the same (an I/O error on its sync): the consumers of every queue it
+    /// sent to or claimed from look again, as after the PostgreSQL store's unknown outcomes. Sent messages would otherwise
+    /// wait for the next change on their queue while its consumers slept, and claimed ones for a poll to find them
+    /// expired. A needless look costs a claim.
+    /// </summary>
+    private void LookAgain(List<WriteOperation> batch)
+    {
+        _published.Clear();
+        foreach (var operation in batch)
+        {
+            var (queueId, count) = operation switch
+            {
+                SendOperation { Sent: { } sent } => (sent.QueueId, 1),
+                ClaimOperation { Claim: { Messages.Count: > 0 } claim } => (claim.QueueId, claim.Messages.Count),
+                _ => (0L, 0),
+            };
+            if (count > 0)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(_published, queueId, out _) += count;
+            }
+        }
+
+        foreach (var (queueId, count) in _published)
+        {
+            WakeConsumers(queueId, count);
+        }
+    }
+
+    private void WakeConsumers(long queueId, int count)
+    {
+        try
+        {
+            _activity.OnPublished(queueId, count);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Waking the consumers of queue {QueueId} failed", queueId);
+        }
+    }
+
+    /// <summary>
+    /// A claim whose commit took longer than its visibility timeout (a sync held up by the disk, a checkpoint, a pause
+    /// of this thread) is answered empty, as the PostgreSQL store does: its consumer, if it waits, looks again, and its
+    /// messages are announced with what this batch left unclaimed, to wake a consumer for them.
+    /// </summary>
+    private void GiveBackRanOutClaims(List<WriteOperation> batch)
+    {
+        DateTimeOffset? committedAt = null;
+        foreach (var operation in batch)
+        {
+            if (operation is ClaimOperation { Claimed: > 0 } claim)
+            {
+                committedAt ??= _time.GetUtcNow();
+                if (claim.GiveBackIfRanOut(committedAt.Value) is { } givenBack)
+                {
+                    _unclaimed.Add(givenBack);
+                }
             }
         }
     }

@@ -168,6 +168,9 @@ internal sealed class ClaimOperation(QueueRef queue, int size, int maxBytes, Tim
 {
     private DateTimeOffset _until;
 
+    /// <summary>What it claimed, once executed: null when there is no such queue.</summary>
+    public ClaimResult? Claim => Result;
+
     /// <summary>How many messages it reserved, once executed.</summary>
     public int Claimed => Result?.Messages.Count ?? 0;
 
@@ -241,6 +244,24 @@ internal sealed class ClaimOperation(QueueRef queue, int size, int maxBytes, Tim
         activity.Changed(found.Id);
 
         Result = new ClaimResult(found.Id, messages) { CutShort = cutShort };
+    }
+
+    /// <summary>
+    /// Empties the claim when its reservation had run out by <paramref name="committedAt"/> (a commit held up past the
+    /// visibility timeout), and says how many messages it gave back: they are anyone's again, and handed out they would
+    /// reach another consumer within the window this one was promised. A visibility timeout of 0 reserves nothing.
+    /// </summary>
+    public (long QueueId, int Count)? GiveBackIfRanOut(DateTimeOffset committedAt)
+    {
+        // In the stored milliseconds, as a claim compares them: the message is claimable from then on.
+        if (Result is not { Messages.Count: > 0 } claim || visibilityTimeout <= TimeSpan.Zero
+            || SqliteRows.Millis(committedAt) < SqliteRows.Millis(_until))
+        {
+            return null;
+        }
+
+        Result = new ClaimResult(claim.QueueId, []);
+        return (claim.QueueId, claim.Messages.Count);
     }
 
     protected override void Announce(QueueActivity activity)

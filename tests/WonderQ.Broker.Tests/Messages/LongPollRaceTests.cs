@@ -58,6 +58,49 @@ public sealed class LongPollRaceTests : FreshBroker
         (await Client.ConsumeAsync(queue.Id)).Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 2);
     }
 
+    /// <summary>
+    /// A commit held up for longer than the claim's visibility timeout (a sync on a stalled disk, a checkpoint): the
+    /// reservation has run out by the time the consumer would get it, and a consumer woken by its expiry could take the
+    /// message while this one still works on it.
+    /// </summary>
+    [Fact]
+    public async Task A_consume_whose_commit_outlasts_its_visibility_timeout_is_answered_empty_and_the_message_goes_to_the_next_consumer()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var id = await Client.SendAsync(queue.Id, "claimed too slowly");
+        using var held = new HeldClaims(App.Services, App.DatabasePath);
+
+        var consume = Client.ConsumeAsync(queue.Id, visibilityTimeout: 2);
+        await held.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        Clock.Advance(TimeSpan.FromSeconds(3));
+        held.Release();
+
+        (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty("its reservation had run out before it was answered");
+        var next = (await Client.ConsumeAsync(queue.Id, visibilityTimeout: 2)).Should().ContainSingle().Subject;
+        next.Id.Should().Be(id);
+        next.RetrievableAt.Should().Be(Clock.GetUtcNow().AddSeconds(2), "the next consumer has the whole of its own window");
+    }
+
+    [Fact]
+    public async Task A_waiting_consumer_whose_claim_in_a_send_s_commit_runs_out_before_the_commit_ends_claims_the_message_afresh()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var consume = Client.ConsumeAsync(queue.Id, waitTime: 10, visibilityTimeout: 2);
+        await AsleepAsync(queue.Id);
+        using var held = new HeldClaims(App.Services, App.DatabasePath);
+
+        var send = Client.SendAsync(queue.Id, "handed over too slowly");
+        await held.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        Clock.Advance(TimeSpan.FromSeconds(3));
+        held.Release();
+        var id = await send;
+
+        var claimed = (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Subject;
+        claimed.Id.Should().Be(id);
+        claimed.RetrievableAt.Should().Be(Clock.GetUtcNow().AddSeconds(2), "a reservation that had run out when it was handed over is no reservation");
+        (await Client.ConsumeAsync(queue.Id)).Should().BeEmpty("the message is reserved for the consumer for its whole visibility timeout");
+    }
+
     [Fact]
     public async Task Messages_claimed_for_consumers_that_leave_or_time_out_as_they_are_sent_come_back_and_never_reach_two_consumers_at_once()
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Broker.Storage;
 using WonderQ.Broker.Storage.Sqlite;
@@ -84,5 +85,43 @@ public sealed class CommitWriterTests : FreshBroker
         // Assert
         next.Should().ContainSingle().Which.Should().Match<MessageDto>(m => m.Id == id && m.ReceiveCount == 1);
         await FluentActions.Awaiting(() => claim).Should().ThrowAsync<OperationCanceledException>();
+    }
+    /// <summary>
+    /// An I/O error on a commit's sync can come after SQLite wrote the commit, which then stands (CommitFailure): its
+    /// sends are answered 503, but their messages are there, and a consumer waiting on their queue must be woken for
+    /// them rather than sleep through its wait.
+    /// </summary>
+    [Fact]
+    public async Task A_consumer_waiting_on_a_queue_is_woken_by_a_send_whose_batch_failed_in_a_way_that_may_have_committed()
+    {
+        // Arrange: a consumer asleep on the queue; a send and a commit that fails after it is written, in one batch.
+        var queue = await Client.CreateQueueAsync();
+        var consume = Client.ConsumeAsync(queue.Id, waitTime: 20);
+        await AsleepAsync(queue.Id);
+        var writer = App.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var sent = writer.RunAsync(new SendOperation(QueueRef.ById(queue.Id), "written before the error", CancellationToken.None));
+        var failed = writer.RunAsync(new CommitThenFailOperation());
+
+        // Act
+        hold.Release.Set();
+        await held;
+
+        // Assert: the fake clock stands still, so a consumer not woken would wait forever.
+        (await FluentActions.Awaiting(() => sent).Should().ThrowAsync<StoreUnavailableException>()).Which.MayHaveCommitted.Should().BeTrue();
+        (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Body.Should().Be("written before the error");
+        await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
+    }
+
+    /// <summary>Commits the batch so far, then fails as a sync does when the disk reports an error (SQLITE_IOERR_FSYNC).</summary>
+    private sealed class CommitThenFailOperation() : WriteOperation<bool>(CancellationToken.None)
+    {
+        public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
+        {
+            commands.Commit.Execute();
+            throw new SqliteException("disk I/O error", 10, 1034);
+        }
     }
 }
