@@ -30,8 +30,8 @@ prefixers=()
 # Writes each line it reads with the app's name in front, as soon as it is read.
 prefix() {
     local name=$1 line
-    # Ctrl-C reaches the whole process group: keep forwarding until the app's last line (its shutdown log). Ignored
-    # since the fork (in start), it stays ignored in perl.
+    # Ctrl-C, and a closed terminal's SIGHUP, reach the whole process group: keep forwarding until the app's last line
+    # (its shutdown log). Ignored since the fork (in start), they stay ignored in perl.
     # bash reads a pipe a byte per system call, half a second for each 256 KiB body the user app logs; perl reads it
     # in blocks and still writes each line as soon as it is whole.
     if command -v perl > /dev/null; then
@@ -52,10 +52,11 @@ start() {
     # lines; the app's own pid goes into $!, so it can be stopped directly. Forked with Ctrl-C ignored, it never sees
     # one: set aside only once it ran, a Ctrl-C just after the start killed it with the app's lines unread. (A Ctrl-C in
     # the instant of the fork is dropped; the next one stops all.)
-    trap '' INT
+    trap '' INT HUP
     exec 3> >(prefix "$name")
     prefixers+=("$!")
     trap 'stop_all; exit 130' INT
+    trap 'stop_all; exit 129' HUP
     dotnet "$out/$assembly.dll" --contentRoot "$out" "$@" >&3 2>&1 3>&- &
     exec 3>&-
     names+=("$name")
@@ -80,8 +81,8 @@ stopping=0
 stop_all() {
     [[ $stopping == 1 ]] && return
     stopping=1
-    # A second Ctrl-C (or a TERM) waits for this stop instead of ending the script with the apps half stopped.
-    trap '' INT TERM
+    # A second Ctrl-C (or a TERM, or a hangup) waits for this stop instead of ending the script with the apps half stopped.
+    trap '' INT TERM HUP
     # Held here only between starting an app's prefixer and the app: a Ctrl-C in between would keep that prefixer waiting.
     exec 3>&-
     # The shell's own list of its apps, not $pids: a Ctrl-C just after an app starts runs this before its pid is noted.
@@ -106,6 +107,8 @@ stop_all() {
 }
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
+# A closed terminal: the apps stop on their own SIGHUP as on Ctrl-C, and this waits for them.
+trap 'stop_all; exit 129' HUP
 trap 'stop_all' EXIT
 
 # After the traps: dotnet build handles a Ctrl-C itself and may still exit 0, after which the apps must not start.

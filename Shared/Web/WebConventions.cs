@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 using FluentValidation;
 using Microsoft.AspNetCore.Connections;
@@ -139,6 +140,15 @@ public static class WebConventions
                 AllowedHostNames.WarnIfReachableButAnsweringLocalNamesOnly(app);
             });
             app.Lifetime.ApplicationStopping.Register(() => stopping = true);
+
+            // A closed terminal or a dropped SSH session sends SIGHUP, which the host leaves to the runtime's default of
+            // ending the process at once: stopped as for Ctrl-C instead, so that waiting consumers are answered and
+            // the user app's listeners delete what they logged.
+            using var hangup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+            {
+                signal.Cancel = true;
+                app.Lifetime.StopApplication();
+            });
             app.Run();
             return 0;
         }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 
 namespace WonderQ.Testing;
@@ -148,6 +149,13 @@ public sealed class AppProcess : IDisposable, IAsyncDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> (a name kill(1) takes, such as HUP) to the app alone.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever is not on disk is gone.</summary>

@@ -240,6 +240,34 @@ public sealed class RunScriptTests : IDisposable
         script.ExitCode.Should().Be(130);
     }
 
+    [LinuxFact]
+    public async Task A_hangup_stops_the_apps_as_ctrl_c_does_with_their_last_lines_written()
+    {
+        // A closed terminal sends SIGHUP to the script, its apps and its prefixers at once: a prefixer that ended on it
+        // took its app's shutdown lines with it, and a script without a trap for it stopped nothing.
+        var started = Path.Combine(_directory.Directory, "started");
+        using var script = StartScript($"""
+            #!/usr/bin/env bash
+            [[ $1 == build ]] && exit 0
+            app=$(basename "$1" .dll)
+            trap 'sleep 0.5; echo "$app stopping"; echo "$app gone"; exit 0' TERM HUP
+            echo "$*" >> '{started}'
+            while true; do sleep 0.1; done
+            """);
+        var output = script.StandardOutput.ReadToEndAsync();
+        await InterruptOnceStartedAsync(script, started, "HUP");
+
+        var written = await output;
+        var stopped = written.IndexOf("WonderQ stopped.", StringComparison.Ordinal);
+        stopped.Should().BeGreaterThan(0, written);
+        foreach (var line in new[] { "[broker] WonderQ.Broker gone", "[userapp] WonderQ.UserApp gone" })
+        {
+            written.IndexOf(line, StringComparison.Ordinal).Should().BeInRange(0, stopped, "the apps' last lines are written before the script says they have stopped");
+        }
+
+        script.ExitCode.Should().Be(129);
+    }
+
     [LinuxTheory]
     [InlineData("", "{repo}/data/wonderq.db")]
     [InlineData("mydata/q.db", "{caller}/mydata/q.db")]
@@ -322,13 +350,13 @@ public sealed class RunScriptTests : IDisposable
         }
     }
 
-    /// <summary>Once the stand-in has started two apps (a line each in <paramref name="started"/>), a Ctrl-C, and the script's exit.</summary>
-    private static async Task InterruptOnceStartedAsync(Process script, string started)
+    /// <summary>Once the stand-in has started two apps (a line each in <paramref name="started"/>), a Ctrl-C (or <paramref name="signal"/>), and the script's exit.</summary>
+    private static async Task InterruptOnceStartedAsync(Process script, string started, string signal = "INT")
     {
         try
         {
             await Eventually.TrueAsync(() => File.Exists(started) && File.ReadAllLines(started).Length == 2, "the apps have started");
-            Signal("INT", script.Id);
+            Signal(signal, script.Id);
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             await script.WaitForExitAsync(exited.Token);
         }
