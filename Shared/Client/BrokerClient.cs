@@ -328,12 +328,22 @@ public sealed class BrokerClient(
     /// A success answer's body, read with <see cref="_answerOptions"/>. What is not a WonderQ answer throws the
     /// <see cref="System.Text.Json.JsonException"/> an unreadable one does, which callers take for another server at
     /// Broker:Url: a JSON <c>null</c> where the broker answers an object or a list, or a list holding one (the element
-    /// type's annotations cover its members, not the list's items).
+    /// type's annotations cover its members, not the list's items); a charset that .NET cannot read either.
     /// </summary>
     private static async Task<T> ReadAnswerAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
         where T : class
     {
-        var answer = await response.Content.ReadFromJsonAsync<T>(_answerOptions, cancellationToken);
+        T? answer;
+        try
+        {
+            answer = await response.Content.ReadFromJsonAsync<T>(_answerOptions, cancellationToken);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A charset it does not know (the broker's answers are all UTF-8); left as it was, a 500, and a listener's end.
+            throw new System.Text.Json.JsonException(ex.Message, ex);
+        }
+
         if (answer is null || (answer is object?[] items && Array.IndexOf(items, null) >= 0))
         {
             throw new System.Text.Json.JsonException($"The answer holds a null where a {typeof(T).Name} answer holds none.");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -143,6 +144,7 @@ public sealed class BrokerFailureTests
 
     [Theory]
     [InlineData("<html>not a broker</html>", "text/html")]
+    [InlineData("[]", "application/json; charset=not-a-charset")]
     [InlineData("""[{"id":1,"queue_id":1,"body":"b","created_at":"yesterday","retrievable_at":null,"reservation_token":null,"receive_count":0}]""", "application/json")]
     [InlineData("""[{"id":1,"queue_id":1,"body":"b","created_at":12,"retrievable_at":null,"reservation_token":null,"receive_count":0}]""", "application/json")]
     public async Task Something_else_listening_at_the_broker_url_is_a_502(string answer, string contentType)
@@ -625,7 +627,13 @@ public sealed class BrokerFailureTests
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             called?.Invoke();
-            var response = new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType) };
+            var response = new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType.Split(';')[0]) };
+            if (contentType.Contains(';'))
+            {
+                // A charset as given, which StringContent would replace with its own.
+                response.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+            }
+
             if (reasonPhrase is not null)
             {
                 response.ReasonPhrase = reasonPhrase;
