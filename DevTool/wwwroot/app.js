@@ -769,15 +769,24 @@
   // gives it a busy look: marked alone, it looked as before, and a sighted user could not tell the press was taken.
   async function busyWhile(button, action) {
     if (button.getAttribute("aria-disabled") === "true") return;
-    const label = button.textContent;
+    const turn = {};
+    button.busyTurn = turn;
+    button.idleLabel = button.textContent;
     button.setAttribute("aria-disabled", "true");
     button.textContent = button.dataset.busy;
     try {
       await action();
     } finally {
-      button.removeAttribute("aria-disabled");
-      button.textContent = label;
+      // Not when the button was set free meanwhile, and perhaps is busy again with another request.
+      if (button.busyTurn === turn) notBusy(button);
     }
+  }
+
+  function notBusy(button) {
+    if (!button.busyTurn) return;
+    button.busyTurn = null;
+    button.removeAttribute("aria-disabled");
+    button.textContent = button.idleLabel;
   }
 
   const submitting = (form, action) => busyWhile(form.querySelector("button[type=submit]"), action);
@@ -913,7 +922,9 @@
   function renderConfirmWhat() {
     const name = state.pendingDelete;
     if (!name) return;
-    const queue = state.queues.find((q) => q.id === state.pendingDeleteId);
+    // By its name too: a broker started again on another database gives its ids out again, and the dialog went on
+    // counting, and its Delete deleted, the queue that now had this one's id.
+    const queue = state.queues.find((q) => q.id === state.pendingDeleteId && q.name === name);
     // The dialog opened from its row, so a list without it was answered after it went. Once gone it stays so: a queue
     // created again under its name is another queue, which the dialog did not ask about.
     if (!queue) state.deleteGone = true;
@@ -969,6 +980,9 @@
   el.confirm.addEventListener("close", () => {
     state.pendingDelete = null;
     state.pendingDeleteId = null;
+    // Closed (Escape) while its delete runs on: the dialog is free for another queue at once, and that delete says its
+    // outcome under the create form (deleteQueue). Left busy, the next queue's Delete read "Deleting…" and did nothing.
+    notBusy(el.confirmButton);
     focusAfterDialog();
   });
 

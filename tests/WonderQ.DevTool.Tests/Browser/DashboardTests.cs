@@ -690,6 +690,67 @@ public sealed class DashboardTests(ChromiumFixture chromium, LiveApps apps) : IC
         (await apps.BrokerClient.PeekAsync(QueueRef.ByName(name))).Should().ContainSingle().Which.Body.Should().Be("the new queue's own");
     }
 
+    [Fact]
+    public async Task The_delete_dialog_of_a_queue_whose_id_the_list_now_gives_another_queue_says_it_is_already_gone()
+    {
+        // A broker started again on another database gives its ids out again; here the list is rewritten to say so.
+        var (name, dashboard) = await WithNewQueueAsync("id-given-again");
+        await using var _ = dashboard;
+        var page = dashboard.Page;
+        await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+        await Expect(page.Locator("#confirm-what")).ToHaveTextAsync("It has no messages. This cannot be undone.");
+
+        var other = NewQueueName("took-its-id");
+        await page.RouteAsync("**/queues", async route =>
+        {
+            var response = await route.FetchAsync();
+            await route.FulfillAsync(new() { Response = response, Body = (await response.TextAsync()).Replace($"\"{name}\"", $"\"{other}\"", StringComparison.Ordinal) });
+        });
+
+        await AssertSaysGoneAsync(page, name);
+    }
+
+    [Fact]
+    public async Task The_delete_dialog_closed_while_its_delete_is_answered_is_free_at_once_for_another_queue()
+    {
+        var (name, dashboard) = await WithNewQueueAsync("closed-while-deleting");
+        await using var _ = dashboard;
+        var next = NewQueueName("deleted-next");
+        await apps.BrokerClient.CreateQueueAsync(next);
+        var page = dashboard.Page;
+        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(1);
+        // A slow broker: the first delete is held on its way until the second dialog has been looked at.
+        var first = $"/queues/{(await apps.BrokerClient.FindQueueAsync(QueueRef.ByName(name)))!.Id}";
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync("**/queues/*", async route =>
+        {
+            if (route.Request.Method == "DELETE" && route.Request.Url.EndsWith(first, StringComparison.Ordinal))
+            {
+                await release.Task;
+            }
+
+            await route.ContinueAsync();
+        });
+
+        await dashboard.QueueRow(name).Locator(".delete-queue").ClickAsync();
+        var delete = page.Locator("#confirm-button");
+        await delete.ClickAsync();
+        await Expect(delete).ToHaveTextAsync("Deleting…");
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.Locator("#confirm-delete")).ToBeHiddenAsync();
+        await dashboard.QueueRow(next).Locator(".delete-queue").ClickAsync();
+
+        await Expect(page.Locator("#confirm-name")).ToHaveTextAsync(next);
+        await Expect(delete).ToHaveTextAsync("Delete queue");
+        await Expect(delete).Not.ToHaveAttributeAsync("aria-disabled", "true");
+        await delete.ClickAsync();
+        await Expect(page.Locator("#confirm-delete")).ToBeHiddenAsync();
+        release.SetResult();
+        await Expect(dashboard.QueueRow(next)).ToHaveCountAsync(0);
+        await Expect(dashboard.QueueRow(name)).ToHaveCountAsync(0);
+        (await apps.BrokerClient.ListQueuesAsync()).Select(q => q.Name).Should().NotContain([name, next]);
+    }
+
     /// <summary>
     /// The dashboard on queues <paramref name="name"/> and <paramref name="next"/>, where <paramref name="meanwhile"/>
     /// runs as the page's delete of a queue reaches the DevTool, before the DevTool answers it.
