@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
+using WonderQ.Shared.Web;
 
 namespace WonderQ.UserApp.Listen;
 
@@ -32,6 +33,15 @@ public sealed class ListenerRegistry(
     {
         lock (_lock)
         {
+            // A request that found its queue as the app began to stop: a loop started now would end at once, and its 202
+            // promise a listener that nothing keeps.
+            if (_stopping.IsCancellationRequested)
+            {
+                throw new AppStoppingException(
+                    "The UserApp is shutting down, and starts no listener loop now. Try again once the app is back.",
+                    new OperationCanceledException(_stopping.Token));
+            }
+
             // A loop winding down after DELETE /listen is not the queue's listener any more: a new one takes its place.
             if (_listeners.TryGetValue(queue.Id, out var running) && !running.IsStopping)
             {

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Shared.Contracts;
 using WonderQ.UserApp.Listen;
@@ -54,6 +56,20 @@ public sealed class ShutdownTests : UserAppTestBase
         (await replacedEndedFirst).Should().BeTrue("shutdown waits for the replaced loop to end");
         using var stopped = await stopRequest;
         stopped.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_listen_that_comes_as_the_app_stops_is_refused_rather_than_promised_a_loop_that_ends_at_once()
+    {
+        await DispatchAsync(new { queue_name = "too-late", body = "not listened to" });
+        await App.Services.GetRequiredService<ListenerRegistry>().StopAsync(CancellationToken.None);
+
+        using var response = await Http.GetAsync("/listen?queue_name=too-late");
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().Should().Contain("starts no listener loop");
+        App.Services.GetRequiredService<ListenerRegistry>().List().Should().BeEmpty();
     }
 
     /// <summary>
