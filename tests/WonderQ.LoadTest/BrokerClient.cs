@@ -117,7 +117,13 @@ internal sealed class BrokerClient : IDisposable
     /// endpoint (the original WonderQ serves the counts from its dev tool, not from its broker) or lists its queues
     /// without their sizes: either way the server cannot count what it holds.
     /// </summary>
-    public async Task<long?> QueueSizeAsync(long queueId, CancellationToken ct)
+    public async Task<long?> QueueSizeAsync(long queueId, CancellationToken ct) => (await QueueCountsAsync(queueId, ct))?.QueueSize;
+
+    /// <summary>
+    /// The queue's line of GET /queues (counted 0 when it is not listed), or null as for <see cref="QueueSizeAsync"/>;
+    /// its <c>in_flight_size</c> is null from a server that does not give it.
+    /// </summary>
+    public async Task<QueueCount?> QueueCountsAsync(long queueId, CancellationToken ct)
     {
         using var response = await SetupCallAsync("GET /queues", () => _http.GetAsync("queues", ct));
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
@@ -134,7 +140,9 @@ internal sealed class BrokerClient : IDisposable
         }
 
         // Without queue_size a size read as 0 called every message still queued lost.
-        return all.FirstOrDefault(q => q.Id == queueId) is { } listed ? listed.QueueSize : 0;
+        return all.FirstOrDefault(q => q.Id == queueId) is { } listed
+            ? listed.QueueSize is null ? null : listed
+            : new QueueCount(queueId, 0, 0);
     }
 
     public async Task DeleteQueueAsync(long queueId, CancellationToken ct)
@@ -523,7 +531,7 @@ internal sealed record QueueAnswer(long Id, string? Name = null)
 internal sealed record SentAnswer(long Id);
 
 /// <summary>A queue of <c>GET /queues</c>; without its <c>queue_size</c> the server cannot say what it holds.</summary>
-internal sealed record QueueCount(long Id, long? QueueSize = null);
+internal sealed record QueueCount(long Id, long? QueueSize = null, long? InFlightSize = null);
 
 // A message without its id or body is a malformed answer, counted as the consume's error, not a null to crash on.
 [JsonSourceGenerationOptions(

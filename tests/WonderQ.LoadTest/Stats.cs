@@ -171,7 +171,7 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
     public long? Receive(long id, string body, string runTag, long askedAt, out bool first)
     {
         first = false;
-        if (!Body.TryParse(body, runTag, out var seq, out _))
+        if (!Body.TryParse(body, runTag, out var seq, out var sentAt))
         {
             Interlocked.Increment(ref _foreign);
             return null;
@@ -190,7 +190,9 @@ internal sealed class Ledger(TimeSpan visibilityTimeout, int bodyBytes)
             Interlocked.Increment(ref _corrupted);
         }
 
-        var receipt = new Receipt(askedAt, Stopwatch.GetTimestamp(), id);
+        // Claimed no sooner than it was sent: a long poll waiting since long before the send would otherwise stretch
+        // two claims moments apart to look a visibility timeout apart, and excuse a duplicate as a redelivery.
+        var receipt = new Receipt(Math.Max(askedAt, sentAt), Stopwatch.GetTimestamp(), id);
         ref var entry = ref Slot(seq);
         first = (Interlocked.Or(ref entry.State, Entry.Claimed) & Entry.Claimed) == 0;
         if (first)

@@ -15,14 +15,16 @@ public sealed class LedgerTests
     private static readonly TimeSpan _visibility = TimeSpan.FromSeconds(1);
 
     [Theory]
-    [InlineData(0, 1, 0)]
+    [InlineData(0, 3, 1, 0)]
     // The first consume was sent 2 s ago and answered only now: its claim may be 2 s old, past the 1 s timeout.
-    [InlineData(2, 0, 1)]
+    [InlineData(2, 3, 0, 1)]
+    // But not older than the message: a long poll that waited 2 s for a message sent just now claimed it just now.
+    [InlineData(2, 0, 1, 0)]
     public void A_second_receipt_is_a_duplicate_when_the_first_consume_was_sent_moments_before_and_tolerated_when_sent_longer_ago_than_the_timeout(
-        int firstSentSecondsAgo, int duplicates, int tolerated)
+        int firstSentSecondsAgo, int messageSentSecondsAgo, int duplicates, int tolerated)
     {
         var ledger = new Ledger(_visibility, 64);
-        var body = Body.Stamped("run", 1, 64).ToString();
+        var body = SentSecondsAgo(1, messageSentSecondsAgo);
 
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp() - (firstSentSecondsAgo * Stopwatch.Frequency), out _);
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
@@ -36,7 +38,7 @@ public sealed class LedgerTests
     {
         // Both first claims may be 2 s old, past the 1 s timeout: only the delete's answer tells them apart.
         var ledger = new Ledger(_visibility, 64);
-        var (kept, inFlight) = (Body.Stamped("run", 1, 64).ToString(), Body.Stamped("run", 2, 64).ToString());
+        var (kept, inFlight) = (SentSecondsAgo(1, 3), SentSecondsAgo(2, 3));
         ledger.Receive(1, kept, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         ledger.Receive(2, inFlight, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         // A long poll sent before message 2's delete was answered may have claimed it first, its reservation run out.
@@ -57,7 +59,7 @@ public sealed class LedgerTests
     {
         // The first claim may be 2 s old: a redelivery now is the queue at work, and one more at once is a duplicate.
         var ledger = new Ledger(_visibility, 64);
-        var body = Body.Stamped("run", 1, 64).ToString();
+        var body = SentSecondsAgo(1, 3);
 
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp() - (2 * Stopwatch.Frequency), out _);
         ledger.Receive(1, body, "run", Stopwatch.GetTimestamp(), out _);
@@ -89,6 +91,30 @@ public sealed class LedgerTests
         (verification.GetProperty("duplicates").GetInt64(), verification.GetProperty("extra_in_queue").GetInt64()).Should().Be((0, 0));
         json.RootElement.GetProperty("failures").EnumerateArray().Select(f => f.GetString())
             .Should().Equal("messages delivered again after their delete was answered 200: 20");
+    }
+
+    [Theory]
+    [InlineData("consume")]
+    [InlineData("cycle")]
+    public async Task Messages_lost_by_a_server_that_still_counts_them_fail_the_run_once_a_drain_after_it_cannot_find_them(string scenario)
+    {
+        // The reviewer's run: every 20th message is acknowledged and never stored, but still counted in queue_size. Its
+        // consumers wait out the run's time for them, and the count alone took them for still queued: a pass.
+        await using var server = await OriginalDialectServer.StartAsync(countsQueues: true, loseEvery: 20, countsLost: true);
+        var output = new StringWriter();
+        string[] shape = scenario == "consume" ? ["--consumers", "2", "--fill-concurrency", "4"] : ["--producers", "1", "--consumers", "2"];
+
+        var exitCode = await Session.RunAsync(
+            LoadOptions.Parse([scenario, "--messages", "200", .. shape, "--duration", "2", "--url", server.Url.ToString(), "--json", "--quiet"]),
+            output,
+            TextWriter.Null);
+
+        exitCode.Should().Be(1, output.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        var verification = json.RootElement.GetProperty("verification");
+        var lost = verification.GetProperty("lost").GetInt64();
+        lost.Should().BeGreaterThan(0).And.Be(verification.GetProperty("acknowledged").GetInt64() / 20, output.ToString());
+        verification.GetProperty("unreceived_still_queued").GetInt64().Should().Be(0);
     }
 
     [Fact]
@@ -329,4 +355,8 @@ public sealed class LedgerTests
 
         act.Should().Throw<InvalidOperationException>().WithMessage("*ASCII*");
     }
+
+    /// <summary>The run's message <paramref name="seq"/>, as sent <paramref name="seconds"/> ago: no consume can have claimed it before that.</summary>
+    private static string SentSecondsAgo(long seq, int seconds) =>
+        new Body("run", seq, Stopwatch.GetTimestamp() - (seconds * Stopwatch.Frequency), 64).ToString();
 }

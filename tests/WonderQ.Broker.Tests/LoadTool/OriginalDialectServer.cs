@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -19,6 +20,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     private readonly Dictionary<long, string> _queues = [];
     private readonly SortedDictionary<long, Stored> _messages = [];
     private readonly HashSet<long> _kept = [];
+    private readonly Dictionary<long, int> _lost = [];
     private readonly WebApplication _app;
     private long _nextId;
     // Where busy work leaves its result.
@@ -35,6 +37,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
     public Task ConsumeRequested => _consumeRequested.Task;
 
     /// <param name="loseEvery">Acknowledge every message but store only the others: every n-th is lost (0: none).</param>
+    /// <param name="countsLost">Go on counting the lost ones in <c>GET /queues</c>'s <c>queue_size</c>, as a count kept apart from the rows may.</param>
     /// <param name="storeTwice">Store every message twice, under two ids, and answer with the first.</param>
     /// <param name="countsQueues">Serve <c>GET /queues</c>'s counts as WonderQ does, which the original does not.</param>
     /// <param name="dropLastCharacter">Store each body without its last character.</param>
@@ -78,7 +81,7 @@ public sealed class OriginalDialectServer : IAsyncDisposable
         TimeSpan createDelay = default, TimeSpan sendDelay = default, bool goneAfterFirstCount = false, int keepFirstDeleted = 0,
         TimeSpan consumeDelay = default, long sendWork = 0, bool hangConsumes = false, string? consumeAnswer = null,
         bool createdAtMillis = false, bool createWithoutId = false, string? countsAnswer = null, bool countsWithoutSize = false,
-        string? sendAnswer = null, long consumeWork = 0, bool longPolls = false)
+        string? sendAnswer = null, long consumeWork = 0, bool longPolls = false, bool countsLost = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -131,7 +134,9 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                         var queue = new JsonObject { ["id"] = q.Key, ["name"] = q.Value };
                         if (!countsWithoutSize)
                         {
-                            queue["queue_size"] = server._messages.Values.Count(m => m.QueueId == q.Key);
+                            var now = Now();
+                            queue["queue_size"] = server._messages.Values.Count(m => m.QueueId == q.Key) + (countsLost ? server._lost.GetValueOrDefault(q.Key) : 0);
+                            queue["in_flight_size"] = server._messages.Values.Count(m => m.QueueId == q.Key && m.RetrievableAt >= now);
                         }
 
                         return queue;
@@ -157,6 +162,10 @@ public sealed class OriginalDialectServer : IAsyncDisposable
                 if (loseEvery == 0 || id % loseEvery != 0)
                 {
                     server._messages[id] = new Stored((long)request["queue_id"]!, (string)request["body"]!, Now());
+                }
+                else
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(server._lost, (long)request["queue_id"]!, out _)++;
                 }
 
                 if (storeTwice)
