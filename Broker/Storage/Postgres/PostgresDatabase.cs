@@ -70,6 +70,12 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                 ?? throw new StartRefusedException(
                     "the search path of Storage:Postgres:ConnectionString (its Search Path) names no schema that exists and its user may use, so there is nowhere to keep the queues. Create the schema, or grant the user USAGE (and CREATE) on it, or name another.");
             ApplySchema(connection, schema);
+            if (connection.ExecuteScalar<string?>(PostgresSql.MissingPrivileges) is { } missing)
+            {
+                throw new StartRefusedException(
+                    $"the user of Storage:Postgres:ConnectionString lacks privileges the broker needs on the WonderQ tables in schema '{schema}': {missing}. Grant them (docs/postgres.md, \"The schema\"), or connect as the user that created the tables.");
+            }
+
             Channel = ChannelFor(schema);
             _logger.LogInformation(
                 "Using the PostgreSQL database {Database} on {Host}:{Port}, schema {Schema}", connection.Database, connection.Host, connection.Port, schema);
@@ -228,7 +234,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private static string Reason(Exception ex) => ex switch
     {
         PostgresException pg => $"{pg.SqlState}: {pg.MessageText}",
-        _ when ex.InnerException is { } inner && ex is NpgsqlException => $"{ex.Message.TrimEnd('.')}: {inner.Message.TrimEnd('.')}",
+        // Not when they say the same (a host name that does not resolve): "Name or service not known: Name or service not known".
+        _ when ex.InnerException is { } inner && ex is NpgsqlException && inner.Message.TrimEnd('.') != ex.Message.TrimEnd('.') =>
+            $"{ex.Message.TrimEnd('.')}: {inner.Message.TrimEnd('.')}",
         _ => ex.Message.TrimEnd('.'),
     };
 

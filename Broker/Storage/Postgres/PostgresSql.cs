@@ -33,6 +33,25 @@ internal static class PostgresSql
 
     public const string RecordSchemaVersion = "INSERT INTO wonderq_schema (version) VALUES (@version)";
 
+    /// <summary>
+    /// What the connection's user may not do that the store does, as "INSERT on messages, ...", or null: a user granted
+    /// too little otherwise started, answered its health check, and failed every write with a 500. <c>UPDATE</c> on
+    /// queues too, which a batch of sends locks <c>FOR KEY SHARE</c>; the messages' id sequence is drawn from by name.
+    /// </summary>
+    public const string MissingPrivileges = """
+        SELECT string_agg(what, ', ' ORDER BY n) FROM (
+            SELECT (ti * 10) + pi AS n, format('%s on %s', p, t) AS what
+            FROM (VALUES (1, 'queues'), (2, 'messages')) AS tables (ti, t)
+            CROSS JOIN (VALUES (1, 'SELECT'), (2, 'INSERT'), (3, 'UPDATE'), (4, 'DELETE')) AS privileges (pi, p)
+            WHERE NOT has_table_privilege(t, p)
+            UNION ALL
+            SELECT 30, 'SELECT on wonderq_schema' WHERE NOT has_table_privilege('wonderq_schema', 'SELECT')
+            UNION ALL
+            SELECT 40, 'USAGE on sequence ' || pg_get_serial_sequence('messages', 'id')
+            WHERE NOT has_sequence_privilege(pg_get_serial_sequence('messages', 'id'), 'USAGE')
+        ) AS missing
+        """;
+
     /// <summary>Null when the connection's search_path names no schema that exists and its user may use (<c>USAGE</c>): there would be nowhere to create the tables.</summary>
     public const string CurrentSchema = "SELECT current_schema()";
 

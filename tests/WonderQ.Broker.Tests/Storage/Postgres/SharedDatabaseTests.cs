@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -561,6 +562,24 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         _apps.Remove(user);
     }
 
+    [Theory]
+    [InlineData("GRANT SELECT ON queues, messages, wonderq_schema TO {0}", "*lacks privileges*: INSERT on queues, UPDATE on queues, DELETE on queues, INSERT on messages, UPDATE on messages, DELETE on messages, USAGE on sequence *messages_id_seq. Grant them*")]
+    [InlineData("GRANT SELECT, INSERT, UPDATE, DELETE ON queues, messages TO {0}; GRANT SELECT ON wonderq_schema TO {0}", "*lacks privileges*: USAGE on sequence *messages_id_seq. Grant them*")]
+    public async Task A_broker_whose_user_was_granted_too_little_on_the_tables_stops_at_start_naming_what_it_lacks(string grants, string refusal)
+    {
+        // It used to start, answer its health check 200, and fail every send, create and consume with a 500.
+        using (Broker().CreateClient())
+        {
+        }
+
+        await using var role = await PostgresRole.CreateAsync(_connectionString, grants: r =>
+            $"GRANT USAGE ON SCHEMA {r.Schema} TO {r.Name}; " + string.Format(CultureInfo.InvariantCulture, grants, r.Name));
+
+        var start = () => CreateApp(role.ConnectionString);
+
+        start.Should().Throw<StartRefusedException>().WithMessage(refusal);
+    }
+
     [Fact]
     public async Task Messages_and_their_reservations_outlast_the_broker_that_stored_them()
     {
@@ -729,6 +748,19 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
 
         start.Should().Throw<StartRefusedException>()
             .WithMessage("cannot use the PostgreSQL database of Storage:Postgres:ConnectionString: 28*Check the user name and password, and that the server lets that user in from here (pg_hba.conf).");
+    }
+
+    [Fact]
+    public void A_broker_pointed_at_a_host_name_that_does_not_resolve_says_so_once()
+    {
+        var start = () => CreateApp("Host=wonderq-no-such-host.invalid;Database=wonderq;Username=wonderq;Timeout=5");
+
+        var refusal = start.Should().Throw<StartRefusedException>().Which.Message;
+
+        // The exception and the one inside it say the same, which was said twice over: "...: Name or service not known: Name or service not known."
+        var reason = refusal[(refusal.IndexOf("ConnectionString: ", StringComparison.Ordinal) + "ConnectionString: ".Length)..refusal.IndexOf(". Check", StringComparison.Ordinal)];
+        reason.Split(": ").Should().OnlyHaveUniqueItems(refusal);
+        refusal.Should().EndWith("Check that the server is up and that the setting names it.");
     }
 
     [Fact]
