@@ -37,6 +37,12 @@ public sealed class StorageOptions : IValidatableObject
                 ["Postgres.ConnectionString"]);
         }
 
+        // Not refused over values the broker would not use (a value of the wrong type still is, when it is bound).
+        if (IsPostgres)
+        {
+            yield break;
+        }
+
         if (string.IsNullOrWhiteSpace(Sqlite.Path))
         {
             yield return new ValidationResult("Storage:Sqlite:Path must name the database file.", ["Sqlite.Path"]);
@@ -240,7 +246,7 @@ public sealed class SqliteStorageOptions
     public string Synchronous
     {
         get;
-        set => field = value.ToUpperInvariant();
+        set => field = value?.ToUpperInvariant()!;
     } = "FULL";
 
     /// <summary>The most operations (sends, claims, deletes) committed together in one transaction.</summary>

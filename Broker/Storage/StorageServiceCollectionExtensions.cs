@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using WonderQ.Broker.Storage.Postgres;
 using WonderQ.Broker.Storage.Sqlite;
 using WonderQ.Shared.Validation;
@@ -9,7 +10,12 @@ public static class StorageServiceCollectionExtensions
     /// <summary>The store <c>Storage:Provider</c> names; an unknown one is refused when the options are validated at start.</summary>
     public static IServiceCollection AddMessageStore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<StorageOptions>().BindSettings(StorageOptions.Section);
+        services.AddOptions<StorageOptions>().BindSettings(StorageOptions.Section)
+            // The host stops waiting at its shutdown timeout: a longer wait for the last notification would be cut short there.
+            .Validate<IOptions<HostOptions>>(
+                (o, h) => !o.IsPostgres || o.Postgres.FinalNotificationTimeout <= TimeSpan.Zero || o.Postgres.FinalNotificationTimeout > TimeSpan.FromMinutes(1)
+                    || h.Value.ShutdownTimeout == Timeout.InfiniteTimeSpan || o.Postgres.FinalNotificationTimeout < h.Value.ShutdownTimeout,
+                "Storage:Postgres:FinalNotificationTimeout must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
 
         // The key alone: binding the whole section here would fail on any other bad value before validation can say it.
         var postgres = new StorageOptions { Provider = configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.Provider)}"] ?? "" }.IsPostgres;

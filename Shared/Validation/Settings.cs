@@ -136,6 +136,47 @@ public static class Settings
         }
     }
 
+    /// <summary>
+    /// A setting of one value written as JSON's <c>null</c> (a key with no value and nothing under it), which the binder
+    /// takes for its type's default without a word: a default wait and visibility timeout of 0, which delivered every
+    /// message twice, or a text setting's null, which crashed the start. A list's null is an empty list, as its <c>[]</c> is.
+    /// </summary>
+    private static IEnumerable<string> NullValues(IConfigurationSection section, Type type)
+    {
+        // Not shared between threads: it caches as it reads.
+        var nullability = new NullabilityInfoContext();
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0)
+            .ToDictionary(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetChildren())
+        {
+            // A key no setting reads is said as such (UnknownKeys).
+            if (!properties.TryGetValue(child.Key, out var property))
+            {
+                continue;
+            }
+
+            // A setting that may be null says so in its type (Broker:ApiKey, no key): null is one of its values.
+            var propertyType = property.PropertyType;
+            if (ItemType(propertyType) is not null || nullability.Create(property).WriteState == NullabilityState.Nullable)
+            {
+                continue;
+            }
+
+            if (!IsSingleValue(propertyType))
+            {
+                foreach (var said in NullValues(child, propertyType))
+                {
+                    yield return said;
+                }
+            }
+            else if (child.Value is null && !child.GetChildren().Any())
+            {
+                yield return $"{child.Path} is null: give it a value, or leave the key out for its default.";
+            }
+        }
+    }
+
     private static IEnumerable<(string Key, string Section)> UnknownKeysOfValue(IConfigurationSection section, Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
@@ -198,6 +239,7 @@ public static class Settings
             var unknown = UnknownKeys(section, typeof(T))
                 .Select(u => $"{u.Key} is not a setting of {u.Section}: check its spelling against appsettings.json.")
                 .Concat(ValuesGivenToNoValue(section, typeof(T)))
+                .Concat(NullValues(section, typeof(T)))
                 .Concat(configuration.GetChildren()
                     .Where(c => c.Key.StartsWith(sectionKey + "__", StringComparison.OrdinalIgnoreCase))
                     .Select(c => $"{c.Key} is not read: '__' stands for ':' only in an environment variable's name; write "

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -166,6 +167,24 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("Broker", "Limits", "DefaultVisibilityTimeoutSeconds")]
+    [InlineData("Broker", "Storage:Sqlite", "Synchronous")]
+    [InlineData("UserApp", "UserApp", "ListenerWaitTimeSeconds")]
+    public async Task A_setting_written_as_null_in_appsettings_json_is_refused_rather_than_taken_for_0_or_crashing_the_start(string app, string section, string key)
+    {
+        // Bound as its type's default, a null visibility timeout of 0 delivered every message twice; a null text crashed.
+        using var database = new TempDatabase();
+        var settings = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.AppDirectory(app), "appsettings.json")))!;
+        var parent = section.Split(':').Aggregate(settings, (node, name) => node[name]!);
+        parent[key] = null;
+        File.WriteAllText(Path.Combine(database.Directory, "appsettings.json"), settings.ToJsonString());
+
+        var said = await RefusalOfAsync(app, database, "--contentRoot", database.Directory);
+
+        said.Should().StartWith($"WonderQ {DisplayName(app)} did not start: {section}:{key} is null: give it a value, or leave the key out for its default.");
+    }
+
+    [Theory]
     [InlineData("Broker", "--Limits:MaxBatchSize=0", "Limits:MaxBatchSize must be from 1 to 10000.")]
     [InlineData("Broker", "--Limits:MaxMessageBytes=100000000", "Limits:MaxMessageBytes must be from 1 to 67108864.")]
     [InlineData("Broker", "--Limits:DefaultConsumeSize=20000", "Limits:DefaultConsumeSize must be from 1 to 10000.")]
@@ -256,6 +275,8 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     [InlineData("--Storage:Postgres:NotificationRetryInterval=00:10:00", "Storage:Postgres:NotificationRetryInterval must be from 00:00:00.010 to 00:05:00.")]
     [InlineData("--Storage:Postgres:NotificationCheckTimeoutSeconds=0", "Storage:Postgres:NotificationCheckTimeoutSeconds must be from 1 to 300.")]
     [InlineData("--Storage:Postgres:FinalNotificationTimeout=00:02:00", "Storage:Postgres:FinalNotificationTimeout must be from 00:00:00 to 00:01:00.")]
+    // Within its range, but past the host's 30 s of shutdown, which would cut it short.
+    [InlineData("--Storage:Postgres:FinalNotificationTimeout=00:00:40", "Storage:Postgres:FinalNotificationTimeout must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).")]
     public async Task A_PostgreSQL_setting_out_of_range_is_said_before_the_server_is_tried(string arg, string reason)
     {
         // A server that would not answer: the setting is refused first, not the connection after a timeout.
@@ -263,6 +284,18 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
             "Broker", "--Storage:Provider=postgres", $"--Storage:Postgres:ConnectionString=Host=127.0.0.1;Port={FreePort.Next()};Timeout=2", arg);
 
         said.Should().Be($"WonderQ broker did not start: {reason}");
+    }
+
+    [Theory]
+    [InlineData("--Storage:Sqlite:BusyTimeout=00:00:00")]
+    [InlineData("--Storage:Sqlite:Synchronous=OFF")]
+    public async Task A_SQLite_setting_out_of_range_does_not_stop_a_broker_on_PostgreSQL_which_never_reads_it(string arg)
+    {
+        // The server is not there: what stops the broker is that, not a setting of the store it does not use.
+        var said = await RefusalOfAsync(
+            "Broker", "--Storage:Provider=postgres", $"--Storage:Postgres:ConnectionString=Host=127.0.0.1;Port={FreePort.Next()};Timeout=2", arg);
+
+        said.Should().StartWith("WonderQ broker did not start: cannot use the PostgreSQL database of Storage:Postgres:ConnectionString");
     }
 
     [Fact]
