@@ -131,6 +131,8 @@ public sealed class PostgresStorageOptions
     /// </summary>
     public TimeSpan FinalNotificationTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    internal bool FinalNotificationTimeoutValid => FinalNotificationTimeout >= TimeSpan.Zero && FinalNotificationTimeout <= TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// How long a consume that found a queue empty lets this broker's next consumers of that queue park without a claim
     /// of their own, while it hears of no change to the queue. It bounds how long a change that another broker committed
@@ -212,7 +214,8 @@ public sealed class PostgresStorageOptions
                 "Storage:Postgres:NotificationRetryInterval must be from 00:00:00.010 to 00:05:00.", ["Postgres.NotificationRetryInterval"]);
         }
 
-        if (FinalNotificationTimeout < TimeSpan.Zero || FinalNotificationTimeout > TimeSpan.FromMinutes(1))
+        // Also held under the host's shutdown timeout, which would cut it short: see AddMessageStore, which compares the two.
+        if (!FinalNotificationTimeoutValid)
         {
             yield return new ValidationResult(
                 "Storage:Postgres:FinalNotificationTimeout must be from 00:00:00 to 00:01:00.", ["Postgres.FinalNotificationTimeout"]);

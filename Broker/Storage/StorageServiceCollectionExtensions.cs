@@ -13,7 +13,7 @@ public static class StorageServiceCollectionExtensions
         services.AddOptions<StorageOptions>().BindSettings(StorageOptions.Section)
             // The host stops waiting at its shutdown timeout: a longer wait for the last notification would be cut short there.
             .Validate<IOptions<HostOptions>>(
-                (o, h) => !o.IsPostgres || o.Postgres.FinalNotificationTimeout <= TimeSpan.Zero || o.Postgres.FinalNotificationTimeout > TimeSpan.FromMinutes(1)
+                (o, h) => !o.IsPostgres || o.Postgres.FinalNotificationTimeout == TimeSpan.Zero || !o.Postgres.FinalNotificationTimeoutValid
                     || h.Value.ShutdownTimeout == Timeout.InfiniteTimeSpan || o.Postgres.FinalNotificationTimeout < h.Value.ShutdownTimeout,
                 "Storage:Postgres:FinalNotificationTimeout must be less than the host's shutdown timeout (shutdownTimeoutSeconds, 30 unless set).");
 

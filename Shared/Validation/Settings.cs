@@ -83,9 +83,7 @@ public static class Settings
     /// </summary>
     public static IEnumerable<(string Key, string Section)> UnknownKeys(IConfigurationSection section, Type type)
     {
-        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.GetIndexParameters().Length == 0)
-            .ToDictionary(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, StringComparer.OrdinalIgnoreCase);
+        var properties = SettingsOf(type);
         foreach (var child in section.GetChildren())
         {
             if (!properties.TryGetValue(child.Key, out var property))
@@ -136,6 +134,12 @@ public static class Settings
         }
     }
 
+    /// <summary>The settings of <paramref name="type"/> by their keys, as the binder matches them: case-insensitively, by property name or <see cref="ConfigurationKeyNameAttribute"/>.</summary>
+    private static Dictionary<string, PropertyInfo> SettingsOf(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0)
+            .ToDictionary(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>
     /// A setting of one value written as JSON's <c>null</c> (a key with no value and nothing under it), which the binder
     /// takes for its type's default without a word: a default wait and visibility timeout of 0, which delivered every
@@ -145,9 +149,7 @@ public static class Settings
     {
         // Not shared between threads: it caches as it reads.
         var nullability = new NullabilityInfoContext();
-        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.GetIndexParameters().Length == 0)
-            .ToDictionary(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, StringComparer.OrdinalIgnoreCase);
+        var properties = SettingsOf(type);
         foreach (var child in section.GetChildren())
         {
             // A key no setting reads is said as such (UnknownKeys).

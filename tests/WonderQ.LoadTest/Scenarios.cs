@@ -282,7 +282,7 @@ internal static class Scenarios
         {
         }
 
-        // Cut short (its 10 s, a failure counted as the run's error): what it did not reach is checked by the count alone.
+        // Cut short (out of time, or a failure counted as the run's error): what it did not reach is checked by the count alone.
         return (run.Ledger.Received - received, left() == 0);
     }
 

@@ -41,6 +41,8 @@ public sealed class HangupTests(ITestOutputHelper output)
         var queue = Json.UniqueQueueName("hangup");
         await client.CreateQueueAsync(queue);
 
+        // On the connection the create left open. The pause is for the request to reach the broker before it stops taking
+        // requests; once there, it is answered [] whether it parked or found the broker already stopping.
         var waiting = client.GetAsync($"/messages/consume?queue_name={queue}&wait_time=20");
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         broker.Signal("HUP");
