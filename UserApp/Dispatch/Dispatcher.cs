@@ -86,7 +86,10 @@ public sealed class Dispatcher(
                     }
                     catch (BrokerException ex)
                     {
-                        var error = ex.Detail ?? ex.Title;
+                        // The broker's 404 names the id this dispatch looked up, which a caller who gave a name never saw.
+                        var error = ex.Status == HttpStatusCode.NotFound
+                            ? $"The queue '{queue.Name}' ({queue.Id}) was deleted while this dispatch ran; the messages sent to it before went with it."
+                            : ex.Detail ?? ex.Title;
                         errors[i] = ex is BrokerUnavailableException { AnswerMayBeLost: true } ? $"{error} {MayBeStored}" : error;
                         Interlocked.CompareExchange(ref stopped, error, null);
                     }

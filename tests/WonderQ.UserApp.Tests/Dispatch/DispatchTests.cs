@@ -58,17 +58,46 @@ public partial class DispatchTests : UserAppTestBase
         using var http = app.CreateClient();
         var sends = 0;
         app.BrokerRequest = request => IsSend(request) && Interlocked.Increment(ref sends) == 50
-                ? NotFound("There is no queue with id 1.")
+                ? TooLarge("The message is 300000 bytes; the most is 262144 (Limits:MaxMessageBytes).")
                 : null;
 
         var result = await DispatchToAsync(http, new { queue_name = "cut-short", stub = 300 });
 
         result.Created.Should().Be(49);
         result.Failed.Should().HaveCount(251);
-        result.Failed[0].Error.Should().Be("There is no queue with id 1.");
+        result.Failed[0].Error.Should().Be("The message is 300000 bytes; the most is 262144 (Limits:MaxMessageBytes).");
         result.Failed.Skip(1).Should().AllSatisfy(f => f.Error.Should().StartWith("Not sent: an earlier message failed"));
         sends.Should().Be(50, "none was sent after the failure");
         (await QueueSizeAsync("cut-short")).Should().Be(49);
+    }
+
+    /// <summary>
+    /// A caller who named the queue never saw its id, which the broker's 404 names: the error says the queue went away
+    /// under the dispatch, and that what was sent before went with it.
+    /// </summary>
+    [Fact]
+    public async Task Dispatch_whose_queue_is_deleted_midway_says_so_by_name()
+    {
+        await using var app = new UserAppFactory(Broker.Url, new Dictionary<string, string> { ["UserApp:DispatchParallelism"] = "1" });
+        using var http = app.CreateClient();
+        var sends = 0;
+        app.BrokerRequest = request =>
+        {
+            if (IsSend(request) && Interlocked.Increment(ref sends) == 20)
+            {
+                BrokerClient.Client.DeleteQueueAsync(QueueRef.ByName("deleted-midway")).GetAwaiter().GetResult().Should().BeTrue();
+            }
+
+            return null;
+        };
+
+        var result = await DispatchToAsync(http, new { queue_name = "deleted-midway", stub = 100 });
+
+        result.Created.Should().Be(19);
+        result.Failed.Should().HaveCount(81);
+        result.Failed[0].Error.Should().Be(
+            $"The queue 'deleted-midway' ({result.Queue.Id}) was deleted while this dispatch ran; the messages sent to it before went with it.");
+        (await BrokerClient.Client.FindQueueAsync(QueueRef.ByName("deleted-midway"))).Should().BeNull();
     }
 
     [Fact]
@@ -428,9 +457,9 @@ public partial class DispatchTests : UserAppTestBase
         Content = new StringContent("""{"status":503,"title":"The broker is busy.","detail":"Try again."}""", System.Text.Encoding.UTF8, "application/problem+json"),
     };
 
-    private static HttpResponseMessage NotFound(string detail) => new(HttpStatusCode.NotFound)
+    private static HttpResponseMessage TooLarge(string detail) => new(HttpStatusCode.RequestEntityTooLarge)
     {
-        Content = new StringContent($$"""{"status":404,"title":"Not found.","detail":"{{detail}}"}""", System.Text.Encoding.UTF8, "application/problem+json"),
+        Content = new StringContent($$"""{"status":413,"title":"Message too large.","detail":"{{detail}}"}""", System.Text.Encoding.UTF8, "application/problem+json"),
     };
 
     private sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable
