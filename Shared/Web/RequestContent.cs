@@ -14,13 +14,13 @@ public static class RequestContent
     /// body would be read as malformed JSON. US-ASCII is read as the UTF-8 it is a part of, so that any byte past it
     /// is checked as UTF-8 rather than replaced. A quoted charset (<c>charset="utf-8"</c>, which RFC 9110 allows) is
     /// unquoted, as the JSON reader takes the label as it stands. A request without a body is not judged by labels
-    /// that describe none.
+    /// that describe none, nor is one to a path no endpoint serves: its 404 is what the client must change first.
     /// </summary>
     public static IApplicationBuilder UseKnownRequestContent(this IApplicationBuilder app) =>
         app.Use(next => context =>
         {
             var request = context.Request;
-            if (!CanHaveBody(context))
+            if (!CanHaveBody(context) || context.GetEndpoint() is null)
             {
                 return next(context);
             }

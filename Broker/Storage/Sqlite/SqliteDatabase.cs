@@ -599,6 +599,16 @@ internal sealed class SqliteDatabase : IDisposable
             throw CannotOpen($"it is a SQLite database that WonderQ did not make (it has a table '{file.Table}' and no WonderQ schema version). Point the setting at the broker's database, or at a file that does not exist yet");
         }
 
+        // Until SQLite folds the -wal into the file (every 1,000 pages), all a broker stored is in the -wal; the file is
+        // a header in WAL mode that names no table. Copied or restored alone, it read as a new file: the broker started
+        // on it empty, and the messages were lost without a word. No other way of making a file leaves it so but a
+        // broker stopped in its first start's few statements, whose file a delete costs nothing.
+        if (file.Version == 0 && file.Table is null
+            && connection.ExecuteScalar<string>("PRAGMA journal_mode;", commandType: CommandType.Text) == "wal")
+        {
+            throw CannotOpen($"it is in WAL mode but holds no tables: a WonderQ database without its -wal file, which holds all the broker stored until it folds that file in (a copy or a restore of the file alone, after a crash). Put the -wal file it was copied with beside it as {Path.GetFileName(FilePath)}-wal, or delete it to start an empty database");
+        }
+
         var latest = _scripts[^1].Version;
         if (file.Version > 0 && file.Version <= latest && file.WonderQTables < 2)
         {

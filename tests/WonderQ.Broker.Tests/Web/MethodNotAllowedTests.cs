@@ -70,5 +70,20 @@ public sealed class MethodNotAllowedTests(KestrelBroker broker) : IClassFixture<
         (await charset.ShouldBeProblemAsync(HttpStatusCode.MethodNotAllowed)).GetProperty("detail").GetString().Should().Contain("does not take PUT");
     }
 
+    [Fact]
+    public async Task An_unknown_path_is_a_404_whatever_its_body()
+    {
+        using var compressed = new ByteArrayContent(Encoding.UTF8.GetBytes("{}"));
+        compressed.Headers.ContentType = new("application/json");
+        compressed.Headers.ContentEncoding.Add("gzip");
+        using var latin1 = new StringContent("{}", Encoding.Latin1, "application/json");
+
+        using var gzip = await _client.PostAsync("/mesages", compressed);
+        using var charset = await _client.PutAsync("/queues/some-queue/messages/5", latin1);
+
+        await gzip.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await charset.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
     public void Dispose() => _client.Dispose();
 }

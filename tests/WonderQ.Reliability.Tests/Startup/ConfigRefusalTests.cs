@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using WonderQ.Reliability.Tests.Support;
 using Xunit.Abstractions;
 
 namespace WonderQ.Reliability.Tests.Startup;
@@ -628,6 +629,46 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         File.Exists(database.Path + ".lock").Should().BeTrue("a refused broker removes only a lock file it made itself");
     }
 
+    /// <summary>
+    /// A backup by <c>cp</c> of the file alone after a crash, restored: until SQLite folds the -wal into the file, all
+    /// the broker stored is in the -wal, and the file alone read as a new one, the broker starting on it empty.
+    /// </summary>
+    [Fact]
+    public async Task A_file_copied_without_its_wal_after_a_crash_is_refused_and_starts_whole_with_it()
+    {
+        // Arrange: messages stored, and the broker killed before any checkpoint; the file is copied alone.
+        using var database = new TempDatabase();
+        using var copy = new TempDatabase();
+        var port = FreePort.Next();
+        using (var broker = AppProcess.StartBroker(database.Path, port))
+        {
+            await broker.WaitReadyAsync();
+            using var client = broker.CreateClient();
+            await client.CreateQueueAsync("kept");
+            for (var i = 0; i < 20; i++)
+            {
+                await client.SendAsync("kept", $"message {i}");
+            }
+
+            broker.Kill();
+        }
+
+        File.Copy(database.Path, copy.Path);
+
+        // Act
+        var said = await RefusalOfAsync("Broker", copy, $"--Storage:Sqlite:Path={copy.Path}");
+
+        // Assert: refused, naming the missing file; with it put back (as the docs' restore says), every message is there.
+        said.Should().Contain($"cannot open the database {copy.Path} (Storage:Sqlite:Path): it is in WAL mode but holds no tables")
+            .And.Contain($"Put the -wal file it was copied with beside it as {Path.GetFileName(copy.Path)}-wal");
+        File.Delete(copy.Path + "-shm");
+        File.Copy(database.Path + "-wal", copy.Path + "-wal", overwrite: true);
+        using var restored = AppProcess.StartBroker(copy.Path, FreePort.Next());
+        await restored.WaitReadyAsync();
+        using var restoredClient = restored.CreateClient();
+        (await restoredClient.ConsumeAsync("kept", size: 100)).Select(m => m.Body).Should().BeEquivalentTo(Enumerable.Range(0, 20).Select(i => $"message {i}"));
+    }
+
     [Fact]
     public async Task A_file_that_is_not_a_database_is_refused_in_one_line_and_kept()
     {
@@ -734,7 +775,7 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         // A write version above 2 in the file's header makes SQLite open it read-only, as it does a file or a folder
         // this user may not write: the test's stand-in for those, since the tests may run as root.
         using var database = new TempDatabase();
-        CreateDatabase(database, "PRAGMA journal_mode = WAL;");
+        CreateDatabase(database, $"PRAGMA journal_mode = WAL; {CurrentSchema()}");
 
         using (var file = File.OpenWrite(database.Path))
         {
