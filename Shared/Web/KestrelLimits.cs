@@ -123,7 +123,7 @@ internal static class KestrelLimits
                     ? new StartRefusedException(
                         $"{gracePeriod.Path} cannot be {gracePeriod.Given}: it must be more than 1 second, the interval Kestrel checks the rate at.", ex)
                     : new StartRefusedException(
-                        $"{bytesPerSecond.Path} cannot be {bytesPerSecond.Given}: it must be 0 or more (an empty {rate.Path} turns the rate off).", ex);
+                        $"{bytesPerSecond.Path} cannot be {bytesPerSecond.Given}: it must be more than 0 (an empty {rate.Path} turns the rate off).", ex);
             }
         }
 

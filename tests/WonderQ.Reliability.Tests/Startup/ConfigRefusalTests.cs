@@ -90,6 +90,16 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("Broker", "--Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond=0", "Kestrel:Limits:MinRequestBodyDataRate")]
+    [InlineData("UserApp", "--Kestrel:Limits:MinResponseDataRate:BytesPerSecond=-1", "Kestrel:Limits:MinResponseDataRate")]
+    public async Task A_data_rate_of_0_or_less_is_refused_saying_it_must_be_more_than_0(string app, string arg, string rate)
+    {
+        var said = await RefusalOfAsync(app, arg);
+
+        said.Should().Contain($"{rate}:BytesPerSecond cannot be ").And.Contain($"it must be more than 0 (an empty {rate} turns the rate off)");
+    }
+
+    [Theory]
     [InlineData("Broker", "--Kestrel:Limits:MaxRequestHeadersTotalSize=2000000", "(8192)", "(2000000)", "(1048576,")]
     [InlineData("DevTool", "--Kestrel:Limits:MaxRequestLineSize=2000000", "(2000000)", "(32768)", "(1048576,")]
     [InlineData("UserApp", "--Kestrel:Limits:MaxRequestBufferSize=16384", "(8192)", "(32768)", "(16384,")]
