@@ -438,7 +438,10 @@ public sealed class BrokerClient(
     private static string Describe(Exception ex) => ex switch
     {
         TimeoutRejectedException or TaskCanceledException => "it timed out",
-        HttpRequestException http when http.HttpRequestError == HttpRequestError.ConnectionError || WasReset(http) => "the connection was refused or reset",
+        // One cause for one outage: a broker killed mid-request closes some connections and resets others, while new
+        // ones are refused, and a cause said anew for each of those flipped the outage's one warning into many.
+        HttpRequestException http when http.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.ResponseEnded || WasReset(http)
+            => "the connection was refused, reset or closed",
         HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http => $"the request failed ({http.HttpRequestError})",
         _ => "the request failed",
     };

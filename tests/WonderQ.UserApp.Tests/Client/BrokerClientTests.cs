@@ -366,7 +366,42 @@ public class BrokerClientTests
         var act = () => client.Client.ListQueuesAsync();
 
         var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
-        thrown.Detail.Should().Contain("did not answer: the connection was refused or reset").And.NotContain("Unknown");
+        thrown.Detail.Should().Contain("did not answer: the connection was refused, reset or closed").And.NotContain("Unknown");
+    }
+
+    [Fact]
+    public async Task A_connection_closed_before_the_answer_is_said_as_a_reset_one_is()
+    {
+        // As a broker stopping mid-request can leave it: the request is read, and the connection closed unanswered. Said
+        // in other words than a reset's, the one outage was warned of anew each time a call met the other. (HttpClient
+        // tries a request again on a new connection closed so, a few times, before it gives up.)
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var closing = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var connection = await listener.AcceptSocketAsync(stop.Token);
+                var head = "";
+                var buffer = new byte[4096];
+                while (!head.Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    head += System.Text.Encoding.ASCII.GetString(buffer, 0, await connection.ReceiveAsync(buffer));
+                }
+
+                connection.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+            }
+        });
+        using var client = new TestBrokerClient(FreePort.Url(((IPEndPoint)listener.LocalEndpoint).Port), new Dictionary<string, string?> { ["Broker:MaxRetries"] = "0" });
+
+        var act = () => client.Client.ListQueuesAsync();
+
+        var thrown = (await act.Should().ThrowAsync<BrokerUnavailableException>()).Which;
+        thrown.InnerException.Should().BeOfType<HttpRequestException>().Which.HttpRequestError.Should().Be(HttpRequestError.ResponseEnded);
+        thrown.Detail.Should().Contain("did not answer: the connection was refused, reset or closed");
+        await stop.CancelAsync();
+        await closing.ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     [Fact]

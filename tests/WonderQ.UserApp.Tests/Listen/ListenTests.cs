@@ -343,7 +343,7 @@ public partial class ListenTests : UserAppTestBase
         // The client warns at its first retry: a restart its retries ride out, where no consume of the loop's fails for
         // good and the loop says nothing, is still seen in the log.
         App.Logs.Lines.Should().Contain(w => w.Contains($"The broker at {Broker.Url}", StringComparison.Ordinal)
-            && w.Contains("did not answer: the connection was refused or reset: retrying", StringComparison.Ordinal));
+            && w.Contains("did not answer: the connection was refused, reset or closed: retrying", StringComparison.Ordinal));
     }
 
     [Fact]
