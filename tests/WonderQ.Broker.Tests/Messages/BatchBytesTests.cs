@@ -51,6 +51,26 @@ public class BatchBytesTests : FreshBroker
             fourth => fourth.Should().BeEmpty());
     }
 
+    /// <summary>The limit is the most an answer holds, not a size it must stay under: 16 bodies of 256 KiB in 4 MiB.</summary>
+    [Fact]
+    public async Task Bodies_that_add_up_to_exactly_the_limit_come_in_one_consume_and_one_peek()
+    {
+        var queue = await Client.CreateQueueAsync();
+        var ids = new List<long>
+        {
+            await Client.SendAsync(queue.Id, _kilobyte),
+            await Client.SendAsync(queue.Id, _kilobyte),
+            await Client.SendAsync(queue.Id, new string('h', 500)),
+        };
+        await Client.SendAsync(queue.Id, "one byte past");
+
+        var peeked = await Client.PeekAsync(queue.Id, size: 10);
+        var consumed = await Client.ConsumeAsync(queue.Id, size: 10);
+
+        peeked.Select(m => m.Id).Should().Equal(ids, "2,500 bytes of bodies is the limit, reached and not passed");
+        consumed.Select(m => m.Id).Should().Equal(ids);
+    }
+
     [Fact]
     public async Task Small_bodies_fill_the_size_asked_for()
     {

@@ -61,10 +61,13 @@ public sealed class LongPollRaceTests : FreshBroker
     /// <summary>
     /// A commit held up for longer than the claim's visibility timeout (a sync on a stalled disk, a checkpoint): the
     /// reservation has run out by the time the consumer would get it, and a consumer woken by its expiry could take the
-    /// message while this one still works on it.
+    /// message while this one still works on it. A commit that ends in the very millisecond the reservation does is as
+    /// late: from then on the message is another consumer's to claim.
     /// </summary>
-    [Fact]
-    public async Task A_consume_whose_commit_outlasts_its_visibility_timeout_is_answered_empty_and_the_message_goes_to_the_next_consumer()
+    [Theory]
+    [InlineData(3)]
+    [InlineData(2)]
+    public async Task A_consume_whose_commit_outlasts_its_visibility_timeout_is_answered_empty_and_the_message_goes_to_the_next_consumer(int commitSeconds)
     {
         var queue = await Client.CreateQueueAsync();
         var id = await Client.SendAsync(queue.Id, "claimed too slowly");
@@ -72,7 +75,7 @@ public sealed class LongPollRaceTests : FreshBroker
 
         var consume = Client.ConsumeAsync(queue.Id, visibilityTimeout: 2);
         await held.Entered.WaitAsync(TimeSpan.FromSeconds(10));
-        Clock.Advance(TimeSpan.FromSeconds(3));
+        Clock.Advance(TimeSpan.FromSeconds(commitSeconds));
         held.Release();
 
         (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty("its reservation had run out before it was answered");

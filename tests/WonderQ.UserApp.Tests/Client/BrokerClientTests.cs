@@ -159,6 +159,22 @@ public class BrokerClientTests
         broker.Attempts.Should().Be(1);
     }
 
+    /// <summary>The broker's word on the request itself: the same request gets the same answer, so a retry only waits.</summary>
+    [Theory]
+    [InlineData(409)] // a delete whose token another consumer's claim replaced, a name taken
+    [InlineData(413)] // a body over the broker's limit, which a retry would upload again
+    [InlineData(422)] // the broker's queue limit
+    public async Task A_refusal_of_the_request_itself_is_not_retried(int status)
+    {
+        await using var broker = await FlakyBroker.AlwaysAsync(status, "Refused.");
+        using var client = new TestBrokerClient(broker.Url);
+
+        var act = () => client.Client.DeleteMessageAsync(5, "token");
+
+        (await act.Should().ThrowAsync<BrokerException>()).Which.Status.Should().Be((HttpStatusCode)status);
+        broker.Attempts.Should().Be(1);
+    }
+
     [Fact]
     public async Task A_404_is_not_retried_and_find_answers_null()
     {
