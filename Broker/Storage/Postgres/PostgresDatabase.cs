@@ -136,6 +136,24 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     });
 
     /// <summary>
+    /// As <see cref="RunAsync{T}(Func{NpgsqlConnection, Task{T}}, CancellationToken)"/>, for statements that change
+    /// nothing (a lookup, a count, a peek): a failure midway committed nothing either, and the 503 says so, as SQLite's
+    /// does. Said to "may have committed", a client reported a send whose queue lookup failed as perhaps stored.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            return await operation(connection);
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex, mayHaveCommitted: false);
+        }
+    }
+
+    /// <summary>
     /// A pooled connection. When none can be had (a server that refuses connections, as while it restarts), nothing of
     /// the operation reached it: the 503 says so, and a client may repeat a send without storing it twice.
     /// </summary>

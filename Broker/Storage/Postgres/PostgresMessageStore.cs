@@ -45,9 +45,9 @@ internal sealed class PostgresMessageStore(
         cancellationToken);
 
     public Task<QueueDto?> FindQueueAsync(QueueRef queue, CancellationToken cancellationToken) =>
-        database.RunAsync(connection => FindAsync(connection, queue, cancellationToken), cancellationToken);
+        database.ReadAsync(connection => FindAsync(connection, queue, cancellationToken), cancellationToken);
 
-    public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) => database.RunAsync<IReadOnlyList<QueueCounts>>(
+    public Task<IReadOnlyList<QueueCounts>> ListQueuesAsync(CancellationToken cancellationToken) => database.ReadAsync<IReadOnlyList<QueueCounts>>(
         async connection =>
         {
             // The clock is read once the snapshot is taken, as on SQLite: read before it, a send committed in between
@@ -112,13 +112,12 @@ internal sealed class PostgresMessageStore(
         // By id alone, the statement that inserts finds whether there is such a queue.
         var queueId = queue is { Id: { } id, Name: null }
             ? id
-            : (await database.RunAsync(connection => FindAsync(connection, queue, cancellationToken), cancellationToken))?.Id;
+            : (await database.ReadAsync(connection => FindAsync(connection, queue, cancellationToken), cancellationToken))?.Id;
         if (queueId is not { } found)
         {
             return null;
         }
 
-        var now = time.GetUtcNow();
         var bytes = Encoding.UTF8.GetBytes(body);
 
         // From here the statements run to the end whatever the client does: one cancelled as it commits would leave a
@@ -146,7 +145,7 @@ internal sealed class PostgresMessageStore(
         long? sent;
         try
         {
-            sent = await database.RunAsync(() => sends.InsertAsync(found, bytes, Millis(now)));
+            sent = await database.RunAsync(() => sends.InsertAsync(found, bytes));
         }
         catch
         {
@@ -329,7 +328,7 @@ internal sealed class PostgresMessageStore(
         return database.RunAsync(() => deletes.DeleteAsync(id, reservationToken, cancellationToken));
     }
 
-    public Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) => database.RunAsync(
+    public Task<DateTimeOffset?> NextExpiryAsync(long queueId, DateTimeOffset after, CancellationToken cancellationToken) => database.ReadAsync(
         async connection =>
         {
             var next = await connection.ExecuteScalarAsync<long?>(
@@ -365,9 +364,11 @@ internal sealed class PostgresMessageStore(
     /// <summary>
     /// Whether a reservation had run out by the time its claim came back (a server that stalled for longer than the
     /// visibility timeout): its messages are anyone's again, and handed out they would reach another consumer within the
-    /// window this one was promised. A visibility timeout of 0 reserves nothing, and is handed out as it is.
+    /// window this one was promised. A visibility timeout of 0 reserves nothing, and is handed out as it is. Compared in
+    /// the milliseconds a claim reads <c>visible_at</c> in: from <c>until</c>'s millisecond on, another claim can take them.
     /// </summary>
-    private bool RanOut(DateTimeOffset until, TimeSpan visibilityTimeout) => visibilityTimeout > TimeSpan.Zero && time.GetUtcNow() >= until;
+    private bool RanOut(DateTimeOffset until, TimeSpan visibilityTimeout) =>
+        visibilityTimeout > TimeSpan.Zero && Millis(time.GetUtcNow()) >= Millis(until);
 
     /// <summary>
     /// After a write whose outcome is unknown: every consumer that might have missed what it did looks at the queue
@@ -431,7 +432,7 @@ internal sealed class PostgresMessageStore(
     }
 
     private Task<IReadOnlyList<T>?> PeekAsync<TRow, T>(QueueRef queue, string sql, int size, Func<TRow, T> map, CancellationToken cancellationToken) =>
-        database.RunAsync<IReadOnlyList<T>?>(
+        database.ReadAsync<IReadOnlyList<T>?>(
             async connection =>
             {
                 if (await FindAsync(connection, queue, cancellationToken) is not { } found)

@@ -7,16 +7,21 @@ namespace WonderQ.Broker.Storage.Postgres;
 /// <summary>
 /// Group commit for sends, as the SQLite store's writer does it: the sends of the moment go in as one statement, one
 /// transaction and one sync, while the next ones gather. One statement a send kept PostgreSQL's processes switching and
-/// committing: 3,300–3,700 sends/s from 64 producers on two cores (docs/performance-journal.md, 2026-12-03).
+/// committing: 3,300–3,700 sends/s from 64 producers on two cores (docs/performance-journal.md, 2026-12-03). A batch's
+/// messages are stamped once it has its connection, as the SQLite writer stamps its batch once it holds the write lock: a
+/// send stamped as it arrived and then kept waiting (for a batch under way, a pool with no connection free) lay behind its
+/// <c>201</c>, its <c>created_at</c> behind one given a lower id, and a consume took them out of their ids' order.
 /// </summary>
 internal sealed class PostgresSends
 {
     private readonly PostgresDatabase _database;
+    private readonly StoreClock _time;
     private readonly GroupCommit<Send> _batches;
 
-    public PostgresSends(PostgresDatabase database, IOptions<StorageOptions> options)
+    public PostgresSends(PostgresDatabase database, StoreClock time, IOptions<StorageOptions> options)
     {
         _database = database;
+        _time = time;
 
         // The bodies go as one parameter, which PostgreSQL takes up to 1 GB: a few large messages fill a batch.
         var postgres = options.Value.Postgres;
@@ -24,9 +29,9 @@ internal sealed class PostgresSends
     }
 
     /// <summary>The new message's id once committed; null when there is no such queue. Not cancelled once asked.</summary>
-    public Task<long?> InsertAsync(long queueId, byte[] body, long now)
+    public Task<long?> InsertAsync(long queueId, byte[] body)
     {
-        var send = new Send(queueId, body, now);
+        var send = new Send(queueId, body);
         _batches.Add(send);
         return send.Result.Task;
     }
@@ -36,11 +41,12 @@ internal sealed class PostgresSends
         try
         {
             await using var connection = await _database.OpenAsync();
+            var now = Now();
             long?[] ids;
             var passedBy = true;
             try
             {
-                ids = await InsertAsync(connection, batch);
+                ids = await InsertAsync(connection, batch, now);
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
             {
@@ -53,7 +59,7 @@ internal sealed class PostgresSends
                 {
                     try
                     {
-                        ids[i] = (await InsertAsync(connection, [batch[i]]))[0];
+                        ids[i] = (await InsertAsync(connection, [batch[i]], now))[0];
                     }
                     catch (PostgresException one) when (one.SqlState == PostgresErrorCodes.ForeignKeyViolation)
                     {
@@ -96,7 +102,7 @@ internal sealed class PostgresSends
         {
             await using var connection = await _database.OpenAsync();
             send.Result.TrySetResult(await connection.ExecuteScalarAsync<long?>(
-                PostgresSql.InsertMessage, new { queue_id = send.QueueId, body = send.Body, now = send.Now }));
+                PostgresSql.InsertMessage, new { queue_id = send.QueueId, body = send.Body, now = Now() }));
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
@@ -112,7 +118,9 @@ internal sealed class PostgresSends
         }
     }
 
-    private static async Task<long?[]> InsertAsync(NpgsqlConnection connection, List<Send> batch)
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static async Task<long?[]> InsertAsync(NpgsqlConnection connection, List<Send> batch, long now)
     {
         var rows = await connection.QueryAsync<(long N, long Id)>(
             PostgresSql.InsertMessages,
@@ -120,7 +128,7 @@ internal sealed class PostgresSends
             {
                 queue_ids = batch.Select(s => s.QueueId).ToArray(),
                 bodies = batch.Select(s => s.Body).ToArray(),
-                nows = batch.Select(s => s.Now).ToArray(),
+                now,
             });
         var ids = new long?[batch.Count];
         foreach (var (n, id) in rows)
@@ -131,7 +139,7 @@ internal sealed class PostgresSends
         return ids;
     }
 
-    private sealed record Send(long QueueId, byte[] Body, long Now)
+    private sealed record Send(long QueueId, byte[] Body)
     {
         // Completed off the batch's thread, so the next batch does not wait for the requests' continuations.
         public TaskCompletionSource<long?> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -149,12 +149,12 @@ internal static class PostgresSql
         WITH open_queues AS (
             SELECT id FROM queues WHERE id = ANY (@queue_ids::bigint[]) FOR KEY SHARE SKIP LOCKED
         ), input AS (
-            SELECT i.n, i.queue_id, i.body, i.now, nextval(pg_get_serial_sequence('messages', 'id')) AS id
-            FROM unnest(@queue_ids::bigint[], @bodies::bytea[], @nows::bigint[]) WITH ORDINALITY AS i(queue_id, body, now, n)
+            SELECT i.n, i.queue_id, i.body, nextval(pg_get_serial_sequence('messages', 'id')) AS id
+            FROM unnest(@queue_ids::bigint[], @bodies::bytea[]) WITH ORDINALITY AS i(queue_id, body, n)
             WHERE i.queue_id IN (SELECT id FROM open_queues)
         ), inserted AS (
             INSERT INTO messages (id, queue_id, body, created_at, visible_at) OVERRIDING SYSTEM VALUE
-            SELECT id, queue_id, body, now, now FROM input ORDER BY n
+            SELECT id, queue_id, body, @now::bigint, @now::bigint FROM input ORDER BY n
             RETURNING id
         )
         SELECT input.n, input.id FROM input JOIN inserted USING (id)

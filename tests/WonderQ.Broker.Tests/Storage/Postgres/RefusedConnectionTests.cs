@@ -64,6 +64,33 @@ public sealed class RefusedConnectionTests : IAsyncLifetime
         (await client.PeekAsync(queue.Id)).Select(m => m.Id).Should().Contain(stored);
     }
 
+    /// <summary>
+    /// A statement that changes nothing, timed out in the server: nothing was kept, as the 503 says, and a client may
+    /// send again without a word of the message perhaps being stored (a send by name looks its queue up first).
+    /// </summary>
+    [Fact]
+    public async Task A_read_or_a_send_s_queue_lookup_that_fails_midway_says_nothing_was_committed()
+    {
+        _broker = BrokerApplication.OnPostgres(new NpgsqlConnectionStringBuilder(_role.ConnectionString) { CommandTimeout = 1 }.ConnectionString);
+        using var client = _broker.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        await using var holder = new NpgsqlConnection(_connectionString);
+        await holder.OpenAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("LOCK TABLE queues IN ACCESS EXCLUSIVE MODE", holder, transaction))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+
+        using var send = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(null, queue.Name, "its queue never found")));
+        using var list = await client.GetAsync("/queues");
+
+        (await send.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable)).GetProperty("committed").GetBoolean().Should().BeFalse();
+        (await list.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable)).GetProperty("committed").GetBoolean().Should().BeFalse();
+        await transaction.RollbackAsync();
+        (await client.PeekAsync(queue.Id)).Should().BeEmpty();
+    }
+
     private static async Task<JsonElement> SendAsync(HttpClient client, long queueId, string body)
     {
         using var answer = await client.PostAsync("/messages", Wire.Json(new SendMessageRequest(queueId, null, body)));
