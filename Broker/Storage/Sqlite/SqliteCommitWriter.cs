@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using WonderQ.Shared.Contracts;
 using WonderQ.Shared.Validation;
@@ -30,6 +31,9 @@ internal sealed class SqliteCommitWriter : BackgroundService
 
     // Deleted queues whose messages are still being removed, oldest first; see Purge.
     private readonly Queue<long> _purges = new();
+
+    /// <summary>Set when a batch with a queue's deletion failed in a way that may have committed it.</summary>
+    private bool _purgesUnsure;
     private readonly TimeSpan _purgeInterval;
     private readonly TimeSpan _purgeRetryDelay;
     private long _lastPurge;
@@ -133,19 +137,24 @@ internal sealed class SqliteCommitWriter : BackgroundService
     /// <summary>The deleted queues whose messages are still to go, and the latest time stamped, which the clock resumes from.</summary>
     private void ReadWhereItLeftOff(WriterCommands commands)
     {
-        using (var run = commands.PendingPurges.With())
-        {
-            while (run.Read())
-            {
-                _purges.Enqueue(run.Int64(0));
-            }
-        }
-
+        ReadPendingPurges(commands);
         using (var run = commands.LatestStamp.With())
         {
             if (run.Read() && !run.IsNull(0))
             {
                 _time.NotBefore(DateTimeOffset.FromUnixTimeMilliseconds(run.Int64(0)));
+            }
+        }
+    }
+
+    private void ReadPendingPurges(WriterCommands commands)
+    {
+        using var run = commands.PendingPurges.With();
+        while (run.Read())
+        {
+            if (!_purges.Contains(run.Int64(0)))
+            {
+                _purges.Enqueue(run.Int64(0));
             }
         }
     }
@@ -281,6 +290,10 @@ internal sealed class SqliteCommitWriter : BackgroundService
             if (failure.MayHaveCommitted)
             {
                 LookAgain(batch);
+
+                // A queue's deletion may stand, its purge recorded in queue_purges, and a retry would find the queue
+                // gone: the purge is read back after the next commit, or its messages stayed in the file until a restart.
+                _purgesUnsure |= batch.Any(operation => operation is DeleteQueueOperation);
             }
 
             return;
@@ -309,6 +322,19 @@ internal sealed class SqliteCommitWriter : BackgroundService
             catch (Exception ex)
             {
                 _logger.LogError(ex, "Answering a committed {Operation} failed", operation.GetType().Name);
+            }
+        }
+
+        if (_purgesUnsure)
+        {
+            try
+            {
+                ReadPendingPurges(commands);
+                _purgesUnsure = false;
+            }
+            catch (SqliteException)
+            {
+                // Read again after the next commit.
             }
         }
 

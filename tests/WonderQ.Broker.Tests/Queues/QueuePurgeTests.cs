@@ -190,6 +190,39 @@ public sealed class QueuePurgeTests : IDisposable
     }
 
     /// <summary>
+    /// A queue's delete in a batch whose commit failed in a way that may have committed it (an I/O error on the sync):
+    /// the delete stands, and a retry finds the queue gone, so its purge is taken up all the same, not left to a restart
+    /// with the messages in the file.
+    /// </summary>
+    [Fact]
+    public async Task A_queue_delete_whose_batch_may_have_committed_has_its_messages_removed_all_the_same()
+    {
+        await using var app = NewBroker();
+        using var client = app.CreateClient();
+        var queue = await client.CreateQueueAsync();
+        for (var i = 0; i < 35; i++)
+        {
+            await client.SendAsync(queue.Id, $"doomed {i}");
+        }
+
+        var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var deleted = writer.RunAsync(new DeleteQueueOperation(QueueRef.ById(queue.Id), PurgeBatchSize, long.MaxValue, CancellationToken.None));
+        var failed = writer.RunAsync(new CommitThenFailOperation());
+        hold.Release.Set();
+        await held;
+
+        (await FluentActions.Awaiting(() => deleted).Should().ThrowAsync<StoreUnavailableException>()).Which.MayHaveCommitted.Should().BeTrue();
+        await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
+        using var again = await client.DeleteAsync($"/queues/{queue.Id}");
+        again.StatusCode.Should().Be(HttpStatusCode.NotFound, "the delete stood");
+        await client.CreateQueueAsync();
+        await Eventually.TrueAsync(() => MessagesOf(queue.Id) == 0 && PendingPurges() == 0, "the deleted queue's messages removed");
+    }
+
+    /// <summary>
     /// A failed purge waits Outages:LogInterval (10 s here) before it is tried again, however many requests the writer
     /// commits meanwhile.
     /// </summary>

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using WonderQ.Broker.Storage;
 using WonderQ.Broker.Storage.Sqlite;
@@ -113,15 +112,5 @@ public sealed class CommitWriterTests : FreshBroker
         (await FluentActions.Awaiting(() => sent).Should().ThrowAsync<StoreUnavailableException>()).Which.MayHaveCommitted.Should().BeTrue();
         (await consume.WaitAsync(TimeSpan.FromSeconds(10))).Should().ContainSingle().Which.Body.Should().Be("written before the error");
         await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
-    }
-
-    /// <summary>Commits the batch so far, then fails as a sync does when the disk reports an error (SQLITE_IOERR_FSYNC).</summary>
-    private sealed class CommitThenFailOperation() : WriteOperation<bool>(CancellationToken.None)
-    {
-        public override void Execute(WriterCommands commands, QueueActivity activity, DateTimeOffset now)
-        {
-            commands.Commit.Execute();
-            throw new SqliteException("disk I/O error", 10, 1034);
-        }
     }
 }
