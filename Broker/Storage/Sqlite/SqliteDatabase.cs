@@ -419,16 +419,6 @@ internal sealed class SqliteDatabase : IDisposable
             throw new StoreOwnershipException(
                 CannotOpenBecause("it is in use by another WonderQ broker, which may reach the file under another name (a hard link to it). Stop that broker, or point this one at another file"), ex);
         }
-
-        // A file every user may write (one planted empty in a shared folder such as /tmp before the broker's first
-        // start, with a umask of 0): they could read and change every message in it, and SQLite gives its -wal and -shm
-        // the same mode. Read from the open file, so that it is the file the broker goes on to use. A group's write is
-        // left alone: with a group of the user's own, as many systems give each user, it is no one else's.
-        var mode = File.GetUnixFileMode(_fileOwnership.SafeFileHandle);
-        if (mode.HasFlag(UnixFileMode.OtherWrite))
-        {
-            throw CannotOpen($"every user of this machine may write it (mode {Convert.ToString((int)mode, 8)}), and so read and change its messages. If the file is the broker's, chmod 600 it; if another user may have made it, point the setting at a file in a folder of the broker's user's own");
-        }
     }
 
     /// <summary>

@@ -679,22 +679,6 @@ public sealed class ConfigRefusalTests(ITestOutputHelper output)
         (await restoredClient.ConsumeAsync("kept", size: 100)).Select(m => m.Body).Should().BeEquivalentTo(Enumerable.Range(0, 20).Select(i => $"message {i}"));
     }
 
-    /// <summary>As another user can leave one in a shared folder before the broker's first start: every message kept in it theirs to read.</summary>
-    [LinuxFact]
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public async Task A_file_every_user_may_write_is_refused_in_one_line_and_left_as_it_was()
-    {
-        using var database = new TempDatabase();
-        File.WriteAllBytes(database.Path, []);
-        File.SetUnixFileMode(database.Path, (UnixFileMode)0b110_110_110);
-
-        var said = await RefusalOfAsync("Broker", database, $"--Storage:Sqlite:Path={database.Path}");
-
-        said.Should().Contain($"cannot open the database {database.Path} (Storage:Sqlite:Path): every user of this machine may write it (mode 666)");
-        new FileInfo(database.Path).Length.Should().Be(0, "nothing was written to it");
-        File.Exists(database.Path + "-wal").Should().BeFalse();
-    }
-
     [Fact]
     public async Task A_file_that_is_not_a_database_is_refused_in_one_line_and_kept()
     {
