@@ -20,6 +20,9 @@ internal sealed class SqliteDatabase : IDisposable
     private FileStream? _ownership;
     private bool _createdLockFile;
     private FileStream? _fileOwnership;
+
+    /// <summary>Whether the file was empty (or new) when this start opened it: a start that fails leaves it so again.</summary>
+    private bool _startedEmpty;
     private bool _gone;
     private SqliteConnection? _identity;
     private readonly Lock _identityLock = new();
@@ -135,9 +138,11 @@ internal sealed class SqliteDatabase : IDisposable
         var opened = false;
         try
         {
+            // Before SQLite opens the file, which makes a -wal for one in WAL mode.
+            var walWasThere = File.Exists(WalPath);
             connection.Open();
             // The first statement reads the file's header: a file that is not a database fails here, before any change.
-            RefuseAFileThatIsNotThisBrokers(connection);
+            RefuseAFileThatIsNotThisBrokers(connection, walWasThere);
             Execute(connection, "PRAGMA journal_mode = WAL;");
             Execute(connection, $"PRAGMA synchronous = {_options.Synchronous};");
             // SQLite says so only at the first write, and a file with nothing to upgrade gets none before the first send.
@@ -190,7 +195,7 @@ internal sealed class SqliteDatabase : IDisposable
             if (!opened)
             {
                 connection.Dispose();
-                GiveUpOwnership();
+                GiveUpOwnership(emptyAgain: _startedEmpty);
             }
         }
     }
@@ -405,6 +410,7 @@ internal sealed class SqliteDatabase : IDisposable
                 Share = FileShare.None,
                 UnixCreateMode = OwnerOnly,
             });
+            _startedEmpty = _fileOwnership.Length == 0;
         }
         catch (UnauthorizedAccessException ex)
         {
@@ -429,7 +435,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// deletes no file that is open without sharing deletion, this broker's own included: there the file goes once it
     /// is closed, unless another broker has opened it meanwhile, when Windows refuses, and it stays.
     /// </summary>
-    private void GiveUpOwnership()
+    private void GiveUpOwnership(bool emptyAgain = false)
     {
         // Nothing of SQLite's is open on the file by now, so no lock of its own goes with this descriptor.
         _fileOwnership?.Dispose();
@@ -437,6 +443,28 @@ internal sealed class SqliteDatabase : IDisposable
         if (_ownership is not { Name: var lockPath })
         {
             return;
+        }
+
+        // A first start refused after SQLite had switched the empty file to WAL (a disk that filled as the schema went
+        // in) left a header in WAL mode without tables, which the next start refused as a copy without its -wal. Made
+        // empty again while the lock file still keeps other brokers off it: it held nothing, and its -wal and -shm
+        // nothing but this start's.
+        if (emptyAgain)
+        {
+            try
+            {
+                using (var file = new FileStream(FilePath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+                {
+                    file.SetLength(0);
+                }
+
+                TryDelete(WalPath);
+                TryDelete(FilePathWithoutLinks + "-shm");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Left as it is: the refusal already says what to fix.
+            }
         }
 
         if (_createdLockFile && !OperatingSystem.IsWindows())
@@ -585,7 +613,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// another application's. The broker added its tables beside the others and switched the file to WAL, or stopped
     /// with a stack trace when an upgrade script met a table it expected missing. Refused before anything is written.
     /// </summary>
-    private void RefuseAFileThatIsNotThisBrokers(SqliteConnection connection)
+    private void RefuseAFileThatIsNotThisBrokers(SqliteConnection connection, bool walWasThere)
     {
         var file = connection.QuerySingle<(long Version, string? Table, long WonderQTables)>(
             """
@@ -601,12 +629,12 @@ internal sealed class SqliteDatabase : IDisposable
 
         // Until SQLite folds the -wal into the file (every 1,000 pages), all a broker stored is in the -wal; the file is
         // a header in WAL mode that names no table. Copied or restored alone, it read as a new file: the broker started
-        // on it empty, and the messages were lost without a word. No other way of making a file leaves it so but a
-        // broker stopped in its first start's few statements, whose file a delete costs nothing.
-        if (file.Version == 0 && file.Table is null
+        // on it empty, and the messages were lost without a word. A broker killed in its first start's few statements
+        // leaves its own -wal beside it, and one refused there empties the file again (GiveUpOwnership).
+        if (file.Version == 0 && file.Table is null && !walWasThere
             && connection.ExecuteScalar<string>("PRAGMA journal_mode;", commandType: CommandType.Text) == "wal")
         {
-            throw CannotOpen($"it is in WAL mode but holds no tables: a WonderQ database without its -wal file, which holds all the broker stored until it folds that file in (a copy or a restore of the file alone, after a crash). Put the -wal file it was copied with beside it as {Path.GetFileName(FilePath)}-wal, or delete it to start an empty database");
+            throw CannotOpen($"it is in WAL mode but holds no tables and has no -wal file beside it: a WonderQ database without its -wal, which holds all the broker stored until it folds that file in (a copy or a restore of the file alone, after a crash), or a file another program made. Put the -wal file it was copied with beside it as {Path.GetFileName(FilePath)}-wal, or delete it to start an empty database");
         }
 
         var latest = _scripts[^1].Version;
