@@ -166,20 +166,7 @@ public sealed class QueuePurgeTests : IDisposable
     {
         await using var app = NewBroker();
         using var client = app.CreateClient();
-        var queue = await client.CreateQueueAsync();
-        for (var i = 0; i < 35; i++)
-        {
-            await client.SendAsync(queue.Id, $"kept {i}");
-        }
-
-        var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
-        var hold = new HoldOperation();
-        var held = writer.RunAsync(hold);
-        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
-        var deleted = writer.RunAsync(new DeleteQueueOperation(QueueRef.ById(queue.Id), PurgeBatchSize, long.MaxValue, CancellationToken.None));
-        var failed = writer.RunAsync(new FailingOperation());
-        hold.Release.Set();
-        await held;
+        var (queue, deleted, failed) = await DeleteInAFailingBatchAsync(app, client, new FailingOperation());
 
         await FluentActions.Awaiting(() => deleted).Should().ThrowAsync<StoreUnavailableException>();
         await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
@@ -199,20 +186,7 @@ public sealed class QueuePurgeTests : IDisposable
     {
         await using var app = NewBroker();
         using var client = app.CreateClient();
-        var queue = await client.CreateQueueAsync();
-        for (var i = 0; i < 35; i++)
-        {
-            await client.SendAsync(queue.Id, $"doomed {i}");
-        }
-
-        var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
-        var hold = new HoldOperation();
-        var held = writer.RunAsync(hold);
-        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
-        var deleted = writer.RunAsync(new DeleteQueueOperation(QueueRef.ById(queue.Id), PurgeBatchSize, long.MaxValue, CancellationToken.None));
-        var failed = writer.RunAsync(new CommitThenFailOperation());
-        hold.Release.Set();
-        await held;
+        var (queue, deleted, failed) = await DeleteInAFailingBatchAsync(app, client, new CommitThenFailOperation());
 
         (await FluentActions.Awaiting(() => deleted).Should().ThrowAsync<StoreUnavailableException>()).Which.MayHaveCommitted.Should().BeTrue();
         await FluentActions.Awaiting(() => failed).Should().ThrowAsync<StoreUnavailableException>();
@@ -445,6 +419,27 @@ public sealed class QueuePurgeTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>A queue of 35 messages, more than a purge chunk, deleted in one batch with <paramref name="failing"/>, which fails it.</summary>
+    private static async Task<(QueueDto Queue, Task<bool> Deleted, Task<bool> Failed)> DeleteInAFailingBatchAsync(
+        BrokerApplication app, HttpClient client, WriteOperation<bool> failing)
+    {
+        var queue = await client.CreateQueueAsync();
+        for (var i = 0; i < 35; i++)
+        {
+            await client.SendAsync(queue.Id, $"message {i}");
+        }
+
+        var writer = app.Services.GetRequiredService<SqliteCommitWriter>();
+        var hold = new HoldOperation();
+        var held = writer.RunAsync(hold);
+        await hold.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var deleted = writer.RunAsync(new DeleteQueueOperation(QueueRef.ById(queue.Id), PurgeBatchSize, long.MaxValue, CancellationToken.None));
+        var failed = writer.RunAsync(failing);
+        hold.Release.Set();
+        await held;
+        return (queue, deleted, failed);
     }
 
     private long MessagesOf(long queueId) => Count($"SELECT COUNT(*) FROM messages WHERE queue_id = {queueId}");
